@@ -1,0 +1,165 @@
+"""The bundled Seoul data pack: real boundaries, indicators and facility points, offline.
+
+Every loader reads files shipped inside the package (``dongne/datasets/data``), so it works
+from an installed wheel with no network. Sources, licences and caveats are in
+``data/README.md`` (:func:`attribution` returns it). In short: boundaries are KOSTAT 2013
+census boundaries (423 dongs, 25 gu); dong indicators are from the 2010 census; gu indicators
+from 2015–2018; heat shelters and CCTV from Seoul Open Data, 2023. The years differ — this is
+a demonstration pack, not a consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import warnings
+from importlib.resources import files
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from dongne.errors import DataError
+from dongne.io.areas import read_areas
+from dongne.io.join import join_by_code
+from dongne.io.points import read_points
+from dongne.io.tables import read_table
+
+__all__ = [
+    "attribution",
+    "data_path",
+    "seoul_cctv",
+    "seoul_dong_crosswalk_2010_2013",
+    "seoul_dong_indicators_2010",
+    "seoul_dongs",
+    "seoul_gu",
+    "seoul_heat_shelters",
+]
+
+
+def data_path(name: str) -> Path:
+    """Path of a bundled file, e.g. ``data_path("raw/seoul_basic.csv")``.
+
+    Raises :class:`DataError` listing the bundled files when ``name`` does not exist.
+    """
+    root = Path(str(files("dongne.datasets") / "data"))
+    path = root / name
+    if not path.is_file():
+        names = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+        raise DataError(f"No bundled file {name!r}. Bundled files: {', '.join(names)}.")
+    return path
+
+
+def attribution() -> str:
+    """The data pack's README: sources, licences, processing and caveats."""
+    return data_path("README.md").read_text(encoding="utf-8")
+
+
+def seoul_dong_indicators_2010() -> pd.DataFrame:
+    """Households and basement households per dong, 2010 census (424 rows, 2010 codes)."""
+    return read_table(data_path("seoul_dong_indicators_census2010.csv"))
+
+
+def seoul_dong_crosswalk_2010_2013() -> pd.DataFrame:
+    """2010 → 2013 dong codes (424 rows; relation ``same`` 416, ``renamed`` 6, ``merged`` 2)."""
+    return read_table(data_path("seoul_dong_code_crosswalk_2010_2013.csv"))
+
+
+def seoul_dongs(indicators: bool = True, crosswalk: bool = True) -> gpd.GeoDataFrame:
+    """Seoul's 423 administrative dongs (KOSTAT 2013 boundaries, EPSG:4326) with indicators.
+
+    Parameters
+    ----------
+    indicators : bool
+        Join the 2010-census household indicators and the 2023 facility counts.
+    crosswalk : bool
+        Translate the 2010 dong codes to the 2013 boundaries first (6 renamed dongs take their
+        2010 values; 혜화동 and 명륜3가동 are summed into the 2013 혜화동, whose
+        ``basement_household_pct`` is recomputed from the summed counts). Without it, 7
+        polygons have no 2010 values and 8 table rows are reported as unmatched.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``dong_code``, ``dong_name``, ``dong_name_en``, ``gu_code``, ``gu_name``,
+        ``gu_name_en``, ``gu_code_mois``, ``base_year``, ``area_km2``, and with indicators
+        ``dong_name_2010``, ``households``, ``basement_households``,
+        ``basement_household_pct`` (2010) and ``heat_shelters_2023``,
+        ``heat_shelters_senior_center_2023``, ``heat_shelter_capacity_2023``,
+        ``cctv_sites_2023``, ``cctv_cameras_2023``. The match reports of both joins are in
+        ``attrs["dongne"]["match_reports"]``.
+
+    Examples
+    --------
+    >>> dongs = seoul_dongs()
+    >>> len(dongs), int(dongs["households"].sum())
+    (423, 3504297)
+    """
+    dongs = read_areas(data_path("seoul_dong_2013.geojson"))
+    if not indicators:
+        return dongs
+    census = seoul_dong_indicators_2010()[
+        ["dong_code", "dong_name", "households", "basement_households", "basement_household_pct"]
+    ].rename(columns={"dong_name": "dong_name_2010"})
+    census.attrs = {"dongne": {"source": str(data_path("seoul_dong_indicators_census2010.csv"))}}
+    if crosswalk:
+        joined, _ = join_by_code(
+            dongs,
+            census,
+            key="dong_code",
+            crosswalk=seoul_dong_crosswalk_2010_2013(),
+            crosswalk_from="dong_code_2010",
+            crosswalk_to="dong_code_2013",
+            combine={"households": "sum", "basement_households": "sum"},
+        )
+        redo = joined["basement_household_pct"].isna() & joined["households"].gt(0)
+        joined.loc[redo, "basement_household_pct"] = (
+            100 * joined.loc[redo, "basement_households"] / joined.loc[redo, "households"]
+        ).round(2)
+    else:
+        joined, _ = join_by_code(dongs, census, key="dong_code")
+    counts = read_table(data_path("seoul_dong_facility_counts_2023.csv"))
+    counts = counts.drop(columns=["dong_name", "gu_name"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        joined, _ = join_by_code(joined, counts, key="dong_code", strict=True)
+    return joined
+
+
+def seoul_gu(indicators: bool = True) -> gpd.GeoDataFrame:
+    """Seoul's 25 gu (KOSTAT 2013 boundaries, EPSG:4326), with 2010–2018 indicators.
+
+    With ``indicators``, joins ``seoul_gu_indicators.csv`` (2015 census basement housing,
+    2018 welfare figures, 2017 public rental housing) and ``seoul_gu_population_census2010.csv``
+    (population by broad age group); see :func:`attribution` for definitions and caveats.
+
+    Examples
+    --------
+    >>> gu = seoul_gu()
+    >>> len(gu), int(gu["basement_households_2015"].sum())
+    (25, 228467)
+    """
+    gu = read_areas(data_path("seoul_gu_2013.geojson"))
+    if not indicators:
+        return gu
+    ind = read_table(data_path("seoul_gu_indicators.csv")).drop(columns=["gu_code_mois", "gu_name"])
+    pop = read_table(data_path("seoul_gu_population_census2010.csv")).drop(
+        columns=["gu_name", "year"]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gu, _ = join_by_code(gu, ind, key="gu_code", strict=True)
+        gu, _ = join_by_code(gu, pop, key="gu_code", strict=True)
+    return gu
+
+
+def seoul_heat_shelters() -> gpd.GeoDataFrame:
+    """Seoul's 4,133 heat/cooling shelters (무더위쉼터), 2023 season, as points (EPSG:4326).
+
+    All published records are kept, including 15 with doubtful coordinates flagged in
+    ``coord_check`` (``outside_seoul`` 11, ``gu_mismatch_with_address`` 4).
+    """
+    return read_points(data_path("seoul_heat_shelters_2023.csv"), x="lon", y="lat", crs=4326)
+
+
+def seoul_cctv() -> gpd.GeoDataFrame:
+    """Seoul's 83,734 safety-CCTV sites (안심이 CCTV), 2023, as points (EPSG:4326)."""
+    return read_points(data_path("seoul_cctv_2023.csv"), x="lon", y="lat", crs=4326)

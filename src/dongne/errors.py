@@ -1,0 +1,87 @@
+"""Exceptions and warnings raised by dongne.
+
+Every error a user can trigger with bad input is a :class:`DongneError`. Messages name the
+file, the column and the rows concerned and end with the fix, so that an analyst can act on
+them without reading a traceback. Warnings subclass :class:`DongneWarning` so they can be
+filtered as a family (``warnings.simplefilter("error", dongne.errors.DongneWarning)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "CodeMatchError",
+    "DataError",
+    "DongneError",
+    "DongneWarning",
+    "EncodingError",
+    "GeometryError",
+    "GeometryRepairWarning",
+    "InfeasibleProblemError",
+    "MissingDependencyError",
+    "SpecificationError",
+    "UnmatchedWarning",
+    "format_rows",
+]
+
+
+class DongneError(Exception):
+    """Base class of every error raised by dongne."""
+
+
+class SpecificationError(DongneError, ValueError):
+    """A parameter or a combination of parameters is invalid."""
+
+
+class DataError(DongneError, ValueError):
+    """Input data are unusable as given (missing file, bad values, wrong column, ...)."""
+
+
+class EncodingError(DataError):
+    """A text file cannot be decoded with the given or any detected encoding."""
+
+
+class CodeMatchError(DataError):
+    """A join by code failed under ``strict=True`` or could not be made at all."""
+
+
+class GeometryError(DongneError, ValueError):
+    """Geometries or their coordinate reference system are unusable."""
+
+
+class InfeasibleProblemError(DongneError):
+    """An optimisation problem has no feasible solution."""
+
+
+class MissingDependencyError(DongneError, ImportError):
+    """An optional dependency needed by a feature is not installed."""
+
+
+class DongneWarning(UserWarning):
+    """Base class of every warning issued by dongne."""
+
+
+class GeometryRepairWarning(DongneWarning):
+    """Invalid geometries were repaired with ``shapely.make_valid``."""
+
+
+class UnmatchedWarning(DongneWarning):
+    """Some records did not match in a join or an overlay (they are reported, not dropped)."""
+
+
+def format_rows(rows: Iterable[object], limit: int = 10) -> str:
+    """Format row labels for a message: ``"3, 17, 42 (and 5 more)"``.
+
+    Parameters
+    ----------
+    rows : iterable
+        Row numbers or labels, in the order they should be shown.
+    limit : int
+        How many to show before summarising the rest as a count.
+    """
+    items: Sequence[object] = list(rows)
+    shown = ", ".join(str(r) for r in items[:limit])
+    if len(items) > limit:
+        shown += f" (and {len(items) - limit} more)"
+    return shown

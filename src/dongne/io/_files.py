@@ -1,0 +1,60 @@
+"""File-kind resolution shared by the readers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dongne.errors import DataError
+
+TABLE_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+GEO_SUFFIXES = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".shp": "shapefile",
+    ".gpkg": "geopackage",
+    ".parquet": "geoparquet",
+    ".geoparquet": "geoparquet",
+    ".zip": "zipped shapefile",
+}
+
+
+def existing_file(path: str | os.PathLike[str]) -> Path:
+    """Return ``path`` as a Path, or raise :class:`DataError` saying what is near it."""
+    p = Path(path).expanduser()
+    if p.is_file():
+        return p
+    if p.is_dir():
+        raise DataError(f"{p} is a folder, not a file. Fix: pass the path of a file inside it.")
+    parent = p.parent if str(p.parent) else Path(".")
+    hint = ""
+    if parent.is_dir():
+        similar = sorted(
+            q.name for q in parent.iterdir() if q.suffix.lower() == p.suffix.lower()
+        )[:8]
+        if similar:
+            hint = f" Files with the same extension in {parent}: {', '.join(similar)}."
+    else:
+        hint = f" The folder {parent} does not exist either."
+    raise DataError(f"File not found: {p}.{hint} Fix: check the path and its spelling.")
+
+
+def file_kind(path: Path, kinds: dict[str, str], what: str) -> str:
+    """Return the kind of ``path`` from its suffix, or raise naming the supported formats."""
+    kind = kinds.get(path.suffix.lower())
+    if kind is None:
+        supported = ", ".join(sorted(kinds))
+        raise DataError(
+            f"{path}: unsupported format '{path.suffix or '(no extension)'}' for {what}. "
+            f"Supported: {supported}. Fix: convert the file (e.g. save Excel .xls as .xlsx, "
+            "export HWP tables to CSV) or rename it if the extension is wrong."
+        )
+    return kind

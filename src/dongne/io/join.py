@@ -1,0 +1,692 @@
+"""Joining tables to areas by code, with a match report that loses nothing.
+
+A join in dongne never drops a row silently: every area keeps its row (with missing values
+where no data matched), and every table row that could not be placed is listed in the
+:class:`MatchReport` with its file line, code, name and the likely reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from dongne.errors import CodeMatchError, DataError, UnmatchedWarning, format_rows
+from dongne.io._atomic import atomic_write_text
+from dongne.io.codes import (
+    code_lengths,
+    describe_code_system,
+    mois_to_8_digits,
+    normalise_codes,
+    pad_to_width,
+)
+from dongne.io.tables import read_table, source_of
+
+__all__ = ["JoinResult", "MatchReport", "join_by_code"]
+
+CombineRule = Literal["sum", "mean", "min", "max", "first"]
+_RULES: dict[str, Callable[[pd.Series], Any]] = {
+    "sum": lambda s: s.sum(min_count=1),
+    "mean": lambda s: s.mean(),
+    "min": lambda s: s.min(),
+    "max": lambda s: s.max(),
+    "first": lambda s: s.iloc[0],
+}
+
+
+def _version() -> str:
+    from dongne import __version__
+
+    return __version__
+
+
+@dataclass
+class MatchReport:
+    """What matched, and what did not, in a join of a table to areas by code.
+
+    Attributes
+    ----------
+    areas_source, table_source : str
+        Where the areas and the table came from (file paths when read by dongne).
+    areas_key, table_key : str
+        The code columns joined.
+    n_areas, n_table_rows : int
+        Rows on each side.
+    matched_areas : int
+        Areas that received data.
+    matched_rows : int
+        Table rows placed on an area.
+    unmatched_areas : DataFrame
+        Areas without data: ``code``, ``name``.
+    unmatched_rows : DataFrame
+        Table rows not placed: ``row`` (0-based data row), ``line`` (line in the file, for CSV),
+        ``code``, ``name``, ``reason``.
+    duplicates : DataFrame
+        Codes that occur on several table rows: ``code``, ``rows``, ``how`` (``"combined"`` or
+        ``"crosswalk merge"``).
+    name_mismatches : DataFrame
+        Matched codes whose names differ on the two sides: ``code``, ``area_name``,
+        ``table_name``.
+    normalisation : list of str
+        How codes were normalised before matching (e.g. zero padding).
+    code_systems : dict
+        Plain-language description of the codes on each side.
+    crosswalk : dict or None
+        Source, columns and number of codes translated.
+    combined : DataFrame
+        Areas whose value combines several table rows: ``code``, ``from_codes``,
+        ``missing_columns`` (columns left missing because no combine rule was given).
+    hints : list of str
+        Likely causes of mismatches and their fixes.
+    """
+
+    areas_source: str
+    table_source: str
+    areas_key: str
+    table_key: str
+    n_areas: int
+    n_table_rows: int
+    matched_areas: int
+    matched_rows: int
+    unmatched_areas: pd.DataFrame
+    unmatched_rows: pd.DataFrame
+    duplicates: pd.DataFrame
+    name_mismatches: pd.DataFrame
+    normalisation: list[str] = field(default_factory=list)
+    code_systems: dict[str, str] = field(default_factory=dict)
+    crosswalk: dict[str, Any] | None = None
+    combined: pd.DataFrame = field(default_factory=pd.DataFrame)
+    hints: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True when every area got data and every table row was placed."""
+        return self.unmatched_areas.empty and self.unmatched_rows.empty
+
+    def summary(self, language: Literal["en", "ko", "both"] = "both", limit: int = 20) -> str:
+        """Plain-language report, in English, Korean or both (default)."""
+        lines: list[str] = []
+        if language in ("en", "both"):
+            lines += self._summary_en(limit)
+        if language in ("ko", "both"):
+            if lines:
+                lines.append("")
+            lines += self._summary_ko()
+        return "\n".join(lines)
+
+    def _summary_en(self, limit: int) -> list[str]:
+        out = [
+            f"Match report: {self.table_source} [{self.table_key}] -> "
+            f"{self.areas_source} [{self.areas_key}]",
+            f"  areas: {self.n_areas}, with data: {self.matched_areas}, "
+            f"without data: {len(self.unmatched_areas)}",
+            f"  table rows: {self.n_table_rows}, placed on an area: {self.matched_rows}, "
+            f"not placed: {len(self.unmatched_rows)}",
+            f"  area codes: {self.code_systems.get('areas', '?')}",
+            f"  table codes: {self.code_systems.get('table', '?')}",
+        ]
+        out += [f"  normalised: {n}" for n in self.normalisation]
+        if self.crosswalk:
+            cw = self.crosswalk
+            out.append(
+                f"  crosswalk {cw['source']} [{cw['from']} -> {cw['to']}]: "
+                f"{cw['translated']} table codes translated"
+            )
+        if not self.unmatched_rows.empty:
+            out.append("  table rows not placed (row / line, code, name, reason):")
+            for r in self.unmatched_rows.head(limit).itertuples(index=False):
+                line = f"line {r.line}" if pd.notna(r.line) else f"row {r.row}"
+                out.append(f"    {line}: {r.code} {r.name or ''} — {r.reason}")
+            if len(self.unmatched_rows) > limit:
+                out.append(f"    ... and {len(self.unmatched_rows) - limit} more (see the JSON)")
+        if not self.unmatched_areas.empty:
+            out.append("  areas without data (code, name):")
+            for r in self.unmatched_areas.head(limit).itertuples(index=False):
+                out.append(f"    {r.code} {r.name or ''}")
+            if len(self.unmatched_areas) > limit:
+                out.append(f"    ... and {len(self.unmatched_areas) - limit} more (see the JSON)")
+        for r in self.duplicates.itertuples(index=False):
+            out.append(f"  code {r.code} on table rows {r.rows}: {r.how}")
+        for r in self.combined.itertuples(index=False):
+            miss = f"; left missing: {', '.join(r.missing_columns)}" if r.missing_columns else ""
+            out.append(f"  area {r.code} combines table codes {', '.join(r.from_codes)}{miss}")
+        if not self.name_mismatches.empty:
+            out.append(f"  {len(self.name_mismatches)} matched codes have different names:")
+            for r in self.name_mismatches.head(limit).itertuples(index=False):
+                out.append(f"    {r.code}: area '{r.area_name}' vs table '{r.table_name}'")
+        out += [f"  hint: {h}" for h in self.hints]
+        return out
+
+    def _summary_ko(self) -> list[str]:
+        out = [
+            f"매칭 보고서: 지역 {self.n_areas}개 중 {self.matched_areas}개에 자료가 붙었고 "
+            f"{len(self.unmatched_areas)}개는 자료가 없습니다.",
+            f"표의 {self.n_table_rows}개 행 중 {self.matched_rows}개가 지역에 연결되었고 "
+            f"{len(self.unmatched_rows)}개는 연결되지 않았습니다(삭제하지 않고 위 목록에 기록).",
+        ]
+        if not self.duplicates.empty:
+            out.append(f"코드가 중복된 행: {len(self.duplicates)}개 코드.")
+        if self.crosswalk:
+            out.append(f"코드 변환표로 {self.crosswalk['translated']}개 코드를 변환했습니다.")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary of the whole report."""
+
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return json.loads(df.to_json(orient="records", force_ascii=False))
+
+        return {
+            "dongne_version": _version(),
+            "areas_source": self.areas_source,
+            "table_source": self.table_source,
+            "areas_key": self.areas_key,
+            "table_key": self.table_key,
+            "n_areas": self.n_areas,
+            "n_table_rows": self.n_table_rows,
+            "matched_areas": self.matched_areas,
+            "matched_rows": self.matched_rows,
+            "complete": self.complete,
+            "normalisation": self.normalisation,
+            "code_systems": self.code_systems,
+            "crosswalk": self.crosswalk,
+            "unmatched_areas": records(self.unmatched_areas),
+            "unmatched_rows": records(self.unmatched_rows),
+            "duplicates": records(self.duplicates),
+            "combined": records(self.combined),
+            "name_mismatches": records(self.name_mismatches),
+            "hints": self.hints,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the report as JSON (``.json``) or text (any other suffix), atomically."""
+        path = Path(path)
+        if path.suffix.lower() == ".json":
+            text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        else:
+            text = self.summary(limit=10**9)
+        return atomic_write_text(path, text + "\n")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+@dataclass
+class JoinResult:
+    """The joined areas and the :class:`MatchReport`; unpacks as ``frame, report``."""
+
+    frame: gpd.GeoDataFrame
+    report: MatchReport
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.frame, self.report))
+
+
+def _name_column(df: pd.DataFrame, given: str | None, key: str) -> str | None:
+    if given is not None:
+        if given not in df.columns:
+            raise DataError(f"{source_of(df)}: no name column {given!r}.")
+        return given
+    for col in df.columns:
+        low = str(col).lower()
+        if col != key and ("name" in low or low.endswith("명")) and not low.endswith("_en"):
+            return col
+    return None
+
+
+def _missing_column(df: pd.DataFrame, col: str, role: str, other_codes: pd.Series) -> DataError:
+    src = source_of(df, f"the {role}")
+    overlaps = []
+    targets = set(other_codes.dropna())
+    for c in df.columns:
+        if c == "geometry":
+            continue
+        try:
+            n = normalise_codes(df[c]).isin(targets).sum()
+        except (TypeError, ValueError):
+            continue
+        if n:
+            overlaps.append((int(n), c))
+    overlaps.sort(key=lambda t: (-t[0], str(t[1])))
+    hint = ""
+    if overlaps:
+        n, best = overlaps[0]
+        hint = f" Column {best!r} shares {n} codes with the other side: did you mean {best!r}?"
+    return CodeMatchError(
+        f"{src} has no column {col!r} to use as the {role} key. "
+        f"Columns: {', '.join(map(str, df.columns))}.{hint}"
+    )
+
+
+def _choose_normalisation(a: pd.Series, t: pd.Series) -> tuple[pd.Series, pd.Series, list[str]]:
+    """Try canonical, zero-padded and MOIS 10→8 forms; keep the one that matches most."""
+    candidates: list[tuple[str, pd.Series, pd.Series]] = [("", a, t)]
+    la, lt = code_lengths(a), code_lengths(t)
+    if la and lt:
+        width = max(max(la), max(lt))
+        if len(la) > 1 or len(lt) > 1 or max(la) != max(lt):
+            candidates.append(
+                (
+                    f"digit codes zero-padded to {width} digits (leading zeros lost when a "
+                    f"spreadsheet read them as numbers, e.g. 1001 -> {'1001'.zfill(width)})",
+                    pad_to_width(a, width),
+                    pad_to_width(t, width),
+                )
+            )
+    if 10 in lt and 8 in la:
+        candidates.append(
+            (
+                "table's 10-digit MOIS codes cut to 8 digits (trailing ri part 00)",
+                a,
+                mois_to_8_digits(t),
+            )
+        )
+    if 10 in la and 8 in lt:
+        candidates.append(
+            (
+                "areas' 10-digit MOIS codes cut to 8 digits (trailing ri part 00)",
+                mois_to_8_digits(a),
+                t,
+            )
+        )
+    best = max(candidates, key=lambda c: c[2].isin(set(c[1].dropna())).sum())
+    notes = [best[0]] if best[0] else []
+    return best[1], best[2], notes
+
+
+def _load_crosswalk(
+    crosswalk: pd.DataFrame | str | os.PathLike[str],
+    from_col: str | None,
+    to_col: str | None,
+    t_codes: pd.Series,
+    a_codes: pd.Series,
+) -> tuple[dict[str, str], dict[str, Any]]:
+    cw = crosswalk if isinstance(crosswalk, pd.DataFrame) else read_table(crosswalk)
+    src = source_of(cw, "the crosswalk")
+    norm = {c: normalise_codes(cw[c]) for c in cw.columns}
+
+    def pick(given: str | None, target: pd.Series, role: str) -> str:
+        if given is not None:
+            if given not in cw.columns:
+                raise DataError(f"{src}: no column {given!r}; columns: {', '.join(cw.columns)}.")
+            return given
+        targets = set(target.dropna())
+        scores = {c: int(v.isin(targets).sum()) for c, v in norm.items()}
+        best = max(scores, key=lambda c: scores[c])
+        if scores[best] == 0:
+            raise DataError(
+                f"{src}: no column shares codes with the {role}. Fix: pass "
+                f"crosswalk_{'from' if role == 'table' else 'to'}='column name'."
+            )
+        return best
+
+    # The "from" column matches table codes best; among ties prefer one not matching areas.
+    f = from_col or max(
+        cw.columns,
+        key=lambda c: (
+            int(norm[c].isin(set(t_codes.dropna())).sum()),
+            -int(norm[c].isin(set(a_codes.dropna())).sum()),
+        ),
+    )
+    f = pick(f, t_codes, "table")
+    t = (
+        pick(to_col, a_codes, "areas")
+        if to_col
+        else max(
+            (c for c in cw.columns if c != f),
+            key=lambda c: int(norm[c].isin(set(a_codes.dropna())).sum()),
+        )
+    )
+    pairs = pd.DataFrame({"from": norm[f], "to": norm[t]}).dropna().drop_duplicates()
+    split = pairs.groupby("from")["to"].nunique()
+    split = split[split > 1]
+    if len(split):
+        raise CodeMatchError(
+            f"{src}: code(s) {format_rows(split.index)} in {f!r} map to several codes in {t!r}. "
+            "Splitting one row's values over several areas needs weights that a crosswalk does "
+            "not carry. Fix: split the table yourself (e.g. by population shares) first."
+        )
+    mapping = dict(zip(pairs["from"], pairs["to"], strict=True))
+    return mapping, {"source": src, "from": f, "to": t}
+
+
+def _lines(table: pd.DataFrame, rows: pd.Index) -> list[object]:
+    meta = table.attrs.get("dongne", {})
+    if meta.get("format") != "csv":
+        return [None] * len(rows)
+    first = int(meta.get("header_line", 1)) + 1
+    pos = table.index.get_indexer(rows)
+    return [int(first + p) for p in pos]
+
+
+def join_by_code(
+    areas: gpd.GeoDataFrame,
+    table: pd.DataFrame | str | os.PathLike[str],
+    key: str,
+    table_key: str | None = None,
+    *,
+    crosswalk: pd.DataFrame | str | os.PathLike[str] | None = None,
+    crosswalk_from: str | None = None,
+    crosswalk_to: str | None = None,
+    combine: CombineRule | Mapping[str, CombineRule] | None = None,
+    strict: bool = False,
+    area_name: str | None = None,
+    table_name: str | None = None,
+    suffix: str = "_table",
+) -> JoinResult:
+    """Attach a table to areas by a code column, reporting everything that did not match.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        One row per area; ``key`` must be unique and present.
+    table : DataFrame or path
+        The data, or a file read with :func:`dongne.io.read_table`.
+    key : str
+        Code column of ``areas``.
+    table_key : str, optional
+        Code column of ``table`` (default: same as ``key``).
+    crosswalk : DataFrame or path, optional
+        Table translating the table's codes into the areas' codes (e.g. 2010 → 2013 dong codes).
+        Codes absent from it are kept as they are.
+    crosswalk_from, crosswalk_to : str, optional
+        Its columns; by default the column sharing most codes with the table, and the one
+        sharing most with the areas.
+    combine : {"sum", "mean", "min", "max", "first"} or mapping, optional
+        How to combine several table rows that land on one area (duplicated codes, or codes
+        merged by the crosswalk): one rule for every numeric column, or a rule per column.
+        Numeric columns without a rule are left missing for those areas (and listed in the
+        report); text columns are joined with ``" + "``. Without ``combine`` such rows are an
+        error. Counts can be summed; ratios cannot — recompute them from summed counts.
+    strict : bool
+        Raise :class:`CodeMatchError` if any area lacks data or any table row is not placed.
+    area_name, table_name : str, optional
+        Name columns shown in the report (default: the first column whose name contains
+        ``name`` or ends in ``명``).
+    suffix : str
+        Added to table columns whose name is already used by ``areas``.
+
+    Returns
+    -------
+    JoinResult
+        ``frame``: every area in its original order, with the table's columns (missing where
+        nothing matched); ``report``: the :class:`MatchReport`. The report is also stored in
+        ``frame.attrs["dongne"]["match_reports"]`` so that writers save it with the data.
+
+    Raises
+    ------
+    CodeMatchError
+        Key column missing (with the column that would match), duplicated area codes,
+        duplicated table codes without ``combine``, a splitting crosswalk, or any mismatch under
+        ``strict=True``.
+
+    Warns
+    -----
+    UnmatchedWarning
+        When some areas have no data or some rows were not placed (not under ``strict``).
+
+    Examples
+    --------
+    >>> from dongne.datasets import seoul_dongs, data_path
+    >>> areas = seoul_dongs(indicators=False)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     joined, report = join_by_code(
+    ...         areas, data_path("seoul_dong_indicators_census2010.csv"), key="dong_code")
+    >>> report.matched_rows, len(report.unmatched_rows), len(report.unmatched_areas)
+    (416, 8, 7)
+    """
+    if not isinstance(table, pd.DataFrame):
+        table = read_table(table)
+    table_key = table_key or key
+    a_codes = normalise_codes(areas[key]) if key in areas.columns else None
+    t_codes = normalise_codes(table[table_key]) if table_key in table.columns else None
+    if a_codes is None:
+        raise _missing_column(areas, key, "areas", t_codes if t_codes is not None else pd.Series())
+    if t_codes is None:
+        raise _missing_column(table, table_key, "table", a_codes)
+    a_src, t_src = source_of(areas, "the areas"), source_of(table)
+
+    missing_area = areas.index[a_codes.isna()]
+    if len(missing_area):
+        raise CodeMatchError(
+            f"{a_src}, column {key!r}: areas without a code in rows {format_rows(missing_area)}. "
+            "Fix: fill in the codes; every area needs one."
+        )
+    dup_area = a_codes[a_codes.duplicated(keep=False)]
+    if len(dup_area):
+        raise CodeMatchError(
+            f"{a_src}, column {key!r}: codes {format_rows(sorted(set(dup_area)))} occur on "
+            f"several areas (rows {format_rows(dup_area.index)}). Fix: dissolve the areas by "
+            "code (areas.dissolve(by=key)) or use a unique code column."
+        )
+
+    a_codes, t_codes, notes = _choose_normalisation(a_codes, t_codes)
+    if not pd.api.types.is_object_dtype(table[table_key]) and not pd.api.types.is_string_dtype(
+        table[table_key]
+    ):
+        notes.insert(
+            0, f"table key {table_key!r} was numeric ({table[table_key].dtype}); compared as text"
+        )
+    systems = {"areas": describe_code_system(a_codes), "table": describe_code_system(t_codes)}
+
+    cw_info = None
+    raw_codes = t_codes.copy()
+    if crosswalk is not None:
+        mapping, cw_info = _load_crosswalk(
+            crosswalk, crosswalk_from, crosswalk_to, t_codes, a_codes
+        )
+        translated = t_codes.map(lambda c: mapping.get(c, c) if isinstance(c, str) else c)
+        cw_info["translated"] = int(((translated != t_codes) & t_codes.notna()).sum())
+        t_codes = translated.astype(object)
+
+    # Rows landing on one area code: duplicates in the table, or merges by the crosswalk.
+    present = t_codes.dropna()
+    groups = present.groupby(present).groups
+    multi = {c: rows for c, rows in groups.items() if len(rows) > 1}
+    dup_records, combined_records = [], []
+    for code, rows in multi.items():
+        raw = raw_codes.loc[rows]
+        how = "crosswalk merge" if raw.nunique() > 1 else "duplicated code"
+        dup_records.append({"code": code, "rows": [int(r) for r in rows], "how": how})
+    if multi and combine is None:
+        shown = "; ".join(
+            f"{d['code']} <- rows {format_rows(d['rows'])} ({d['how']})" for d in dup_records[:10]
+        )
+        raise CodeMatchError(
+            f"{t_src}, column {table_key!r}: several rows land on the same area code: {shown}. "
+            "Nothing was joined. Fix: aggregate the table first, or pass combine='sum' (counts) "
+            "or combine={'column': 'sum', ...}; ratios must be recomputed from summed counts."
+        )
+
+    data = table.drop(columns=[table_key]).copy()
+    data["__code"] = t_codes
+    data = data[data["__code"].notna()]
+    if multi:
+        data, combined_records = _combine(data, multi, raw_codes, combine)
+        for d in dup_records:
+            d["how"] += ", combined"
+
+    collisions = [c for c in data.columns if c in areas.columns and c != "__code"]
+    data = data.rename(columns={c: f"{c}{suffix}" for c in collisions})
+    data = data.rename(columns={"__code": "__dongne_code"})
+    frame = areas.copy()
+    frame["__dongne_code"] = a_codes.to_numpy()
+    merged = frame.merge(data, on="__dongne_code", how="left", validate="one_to_one")
+    merged.index = areas.index
+    merged = merged.drop(columns="__dongne_code")
+    if isinstance(areas, gpd.GeoDataFrame):
+        merged = gpd.GeoDataFrame(merged, geometry=areas.geometry.name, crs=areas.crs)
+
+    a_name = _name_column(areas, area_name, key)
+    t_name = _name_column(table, table_name, table_key)
+    area_set, table_set = set(a_codes), set(t_codes.dropna())
+    no_data = ~a_codes.isin(table_set)
+    unmatched_areas = pd.DataFrame(
+        {
+            "code": a_codes[no_data].to_numpy(),
+            "name": (
+                areas.loc[no_data, a_name].to_numpy() if a_name else [None] * int(no_data.sum())
+            ),
+        }
+    )
+    not_placed = t_codes.isna() | ~t_codes.isin(area_set)
+    rows = table.index[not_placed]
+    reasons = [
+        "missing code" if pd.isna(c) else "code not among the areas" for c in t_codes[not_placed]
+    ]
+    unmatched_rows = pd.DataFrame(
+        {
+            "row": [int(r) for r in table.index.get_indexer(rows)],
+            "line": _lines(table, rows),
+            "code": raw_codes[not_placed].to_numpy(),
+            "name": table.loc[not_placed, t_name].to_numpy() if t_name else [None] * len(rows),
+            "reason": reasons,
+        }
+    )
+    mismatches = pd.DataFrame(columns=["code", "area_name", "table_name"])
+    if a_name and t_name:
+        an = dict(zip(a_codes, areas[a_name].astype(str).str.strip(), strict=True))
+        # Compare names only where the code was not translated (renamed areas differ by design).
+        same = ~not_placed & (raw_codes == t_codes)
+        rec = [
+            {"code": c, "area_name": an[c], "table_name": n}
+            for c, n in zip(
+                t_codes[same], table.loc[same, t_name].astype(str).str.strip(), strict=True
+            )
+            if an[c] != n
+        ]
+        mismatches = pd.DataFrame(rec, columns=["code", "area_name", "table_name"])
+
+    report = MatchReport(
+        areas_source=a_src,
+        table_source=t_src,
+        areas_key=key,
+        table_key=table_key,
+        n_areas=len(areas),
+        n_table_rows=len(table),
+        matched_areas=int((~no_data).sum()),
+        matched_rows=int((~not_placed).sum()),
+        unmatched_areas=unmatched_areas,
+        unmatched_rows=unmatched_rows,
+        duplicates=pd.DataFrame(dup_records, columns=["code", "rows", "how"]),
+        name_mismatches=mismatches,
+        normalisation=notes,
+        code_systems=systems,
+        crosswalk=cw_info,
+        combined=pd.DataFrame(combined_records, columns=["code", "from_codes", "missing_columns"]),
+    )
+    report.hints = _hints(report, areas, a_name)
+    meta = dict(areas.attrs.get("dongne", {}))
+    meta["match_reports"] = [*meta.get("match_reports", []), report.to_dict()]
+    merged.attrs["dongne"] = meta
+
+    if strict and not report.complete:
+        raise CodeMatchError(
+            "strict join failed: not every area and table row matched.\n" + report.summary("en")
+        )
+    if not report.complete:
+        warnings.warn(
+            f"join of {t_src} to {a_src}: {len(unmatched_areas)} area(s) without data and "
+            f"{len(unmatched_rows)} table row(s) not placed; nothing was dropped — see "
+            "result.report.summary() for the list and likely fixes.",
+            UnmatchedWarning,
+            stacklevel=2,
+        )
+    return JoinResult(merged, report)
+
+
+def _combine(
+    data: pd.DataFrame,
+    multi: dict[str, pd.Index],
+    raw_codes: pd.Series,
+    combine: CombineRule | Mapping[str, CombineRule],
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    rules = combine if isinstance(combine, Mapping) else None
+    for rule in rules.values() if rules else [combine]:
+        if rule not in _RULES:
+            raise DataError(f"combine rule {rule!r} is not one of {', '.join(_RULES)}.")
+    if rules:
+        unknown = [c for c in rules if c not in data.columns]
+        if unknown:
+            raise DataError(f"combine names columns not in the table: {', '.join(unknown)}.")
+    singles = data[~data["__code"].isin(list(multi))]
+    merged_rows, records = [], []
+    for code, rows in multi.items():
+        part = data.loc[rows]
+        row: dict[str, Any] = {"__code": code}
+        missing = []
+        for col in data.columns.drop("__code"):
+            values = part[col]
+            rule = rules.get(col) if rules else (combine if _is_numeric(values) else None)
+            if rule is not None:
+                row[col] = _RULES[rule](values)
+            elif _is_numeric(values):
+                row[col] = np.nan
+                missing.append(col)
+            else:
+                row[col] = " + ".join(dict.fromkeys(values.dropna().astype(str)))
+        merged_rows.append(row)
+        records.append(
+            {
+                "code": code,
+                "from_codes": list(dict.fromkeys(raw_codes.loc[rows].astype(str))),
+                "missing_columns": missing,
+            }
+        )
+    combined = pd.concat([singles, pd.DataFrame(merged_rows)], ignore_index=True)
+    return combined, records
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def _hints(report: MatchReport, areas: pd.DataFrame, a_name: str | None) -> list[str]:
+    hints: list[str] = []
+    ua, ur = report.unmatched_areas, report.unmatched_rows
+    if report.matched_rows == 0 and report.n_table_rows:
+        hints.append(
+            f"no code matched: the areas use {report.code_systems['areas']}; the table uses "
+            f"{report.code_systems['table']}. If these are different code systems, pass a "
+            "crosswalk=... table that maps one to the other."
+        )
+        sys_a, sys_t = report.code_systems["areas"], report.code_systems["table"]
+        if sys_a.startswith("5-digit") and sys_t.startswith("5-digit"):
+            hints.append(
+                "both sides have 5-digit gu codes but none match: one side probably uses KOSTAT "
+                "codes (종로구 11010) and the other MOIS codes (종로구 11110); the bundled "
+                "dongne.datasets.seoul_gu() carries both (gu_code, gu_code_mois)."
+            )
+    if not ur.empty and not ua.empty:
+        same = ur.merge(ua, on="name", suffixes=("_table", "_area")).dropna(subset=["name"])
+        for r in same.itertuples(index=False):
+            hints.append(
+                f"table code {r.code_table} and area code {r.code_area} share the name "
+                f"'{r.name}': probably renumbered between code vintages; a crosswalk fixes it."
+            )
+    if not ur.empty:
+        t_codes = set(ur["code"].dropna().astype(str))
+        a_codes = normalise_codes(areas[report.areas_key])
+        prefixes = {c for c in t_codes if a_codes.str.startswith(c).any()}
+        if prefixes and len(prefixes) == len(t_codes):
+            hints.append(
+                "every unplaced table code is a prefix of area codes: the table is at a coarser "
+                "level (e.g. gu) than the areas (e.g. dong); join it to coarser boundaries or "
+                "dissolve the areas first."
+            )
+        if report.matched_rows and len(ur) <= max(50, 0.1 * report.n_table_rows):
+            hints.append(
+                "a few codes did not match while most did: typical of codes from another year "
+                "(dongs split, merged or renumbered). Pass crosswalk=... to translate them."
+            )
+    return hints

@@ -1,0 +1,337 @@
+"""Reading tables (CSV in UTF-8 or CP949, Excel, Parquet) the way Korean open data publishes them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from dongne.errors import DataError, format_rows
+from dongne.io._files import TABLE_SUFFIXES, existing_file, file_kind
+from dongne.io.encoding import read_text
+
+__all__ = ["NA_STRINGS", "check_counts", "read_table", "source_of"]
+
+#: Cell values read as missing. KOSIS writes "-" for "no data / not applicable".
+NA_STRINGS = ("", "-", "—", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None")
+
+# Column names that hold identifiers: kept as text so that leading zeros survive.
+_CODE_NAME = re.compile(r"(code|코드|^cd_|_cd$|^id$|_id$|^id_|번호|key$)", re.IGNORECASE)
+_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?$")
+_SNIFF_CANDIDATES = ",\t;|"
+_HEADER_SCAN_LINES = 60
+
+
+def source_of(df: pd.DataFrame, default: str = "the table") -> str:
+    """Return the file a frame was read from (recorded by dongne's readers), else ``default``."""
+    return str(df.attrs.get("dongne", {}).get("source", default))
+
+
+def _sniff_separator(lines: list[str]) -> str:
+    sample = [ln for ln in lines if ln.strip()][:20]
+    best, best_score = ",", -1
+    for sep in _SNIFF_CANDIDATES:
+        counts = [len(next(csv.reader([ln], delimiter=sep))) for ln in sample]
+        if not counts:
+            continue
+        modal, freq = Counter(counts).most_common(1)[0]
+        score = freq * (modal > 1) * 1000 + modal
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def _header_line(rows: list[list[str]]) -> tuple[int, int]:
+    """Index of the header among the first rows and the modal field count of the data."""
+    counts = [sum(1 for c in r) if any(c.strip() for c in r) else 0 for r in rows]
+    modal = Counter(c for c in counts if c > 1).most_common(1)
+    if not modal:
+        return 0, counts[0] if counts else 0
+    width = modal[0][0]
+    for i, c in enumerate(counts):
+        if c == width:
+            return i, width
+    return 0, width
+
+
+def _strip_cells(s: pd.Series) -> pd.Series:
+    return s.str.strip() if s.dtype == object or pd.api.types.is_string_dtype(s) else s
+
+
+def _convert_column(name: str, s: pd.Series, code_columns: set[str]) -> tuple[pd.Series, str]:
+    """Convert one all-text column; return it and its role (code, number, text)."""
+    s = _strip_cells(s).mask(lambda v: v.isin(NA_STRINGS))
+    present = s.dropna()
+    if len(present) and present.str.startswith("'").all():
+        # KOSIS and Excel exports prefix codes with an apostrophe to keep them as text.
+        s = s.str.removeprefix("'")
+        present = s.dropna()
+    if name in code_columns or _CODE_NAME.search(str(name)):
+        return s.astype("string").astype(object), "code"
+    if len(present) == 0:
+        return s.astype(float), "empty"
+    if not present.str.fullmatch(_NUMBER).all():
+        return s.astype(object), "text"
+    digits = present.str.replace(",", "", regex=False)
+    if (digits.str.len() > 1).any() and digits.str.match(r"^0\d").any():
+        return s.astype(object), "code"  # zero-padded identifiers, not quantities
+    values = pd.to_numeric(s.str.replace(",", "", regex=False), errors="raise")
+    if (
+        values.notna().all()
+        and (values == np.floor(values)).all()
+        and not digits.str.contains(r"[.eE]").any()
+    ):
+        return values.astype(np.int64), "number"
+    return values.astype(float), "number"
+
+
+def _finish(
+    raw: pd.DataFrame, path: Path, fmt: str, code_columns: set[str], extra: dict
+) -> pd.DataFrame:
+    columns = [str(c).strip() for c in raw.columns]
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise DataError(
+            f"{path}: the header repeats column name(s) {', '.join(dupes)}. "
+            "Fix: rename the columns so each is unique."
+        )
+    raw.columns = columns
+    converted, roles = {}, {}
+    for col in columns:
+        converted[col], roles[col] = _convert_column(col, raw[col].astype(object), code_columns)
+    df = pd.DataFrame(converted, index=pd.RangeIndex(len(raw)))
+    df.attrs["dongne"] = {
+        "source": str(path),
+        "format": fmt,
+        "rows": len(df),
+        "code_columns": [c for c, r in roles.items() if r == "code"],
+        "numeric_columns": [c for c, r in roles.items() if r == "number"],
+        **extra,
+    }
+    return df
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    title_lines: int | Literal["auto"] | None = None,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+    code_columns: list[str] | tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Read a CSV, Excel or Parquet table, keeping Korean text, codes and numbers right.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.csv``/``.tsv``/``.txt``, ``.xlsx`` or ``.parquet``.
+    encoding : str, optional
+        Text encoding of a CSV. By default it is detected: a byte-order mark, else UTF-8 if the
+        whole file decodes strictly, else CP949 (which includes EUC-KR). ``"euc-kr"`` and
+        ``"ms949"`` are read as CP949.
+    title_lines : int, "auto" or None
+        Lines above the header to skip (KOSIS downloads start with a title line and a blank
+        line). ``"auto"`` skips every line before the first line that has as many fields as
+        the data rows. ``None`` (default) skips nothing but raises a clear error when the file
+        visibly starts with a title.
+    sep : str, optional
+        Field separator of a CSV; sniffed among ``, \\t ; |`` by default.
+    sheet : str or int, optional
+        Excel sheet name or position; required when the workbook has several sheets.
+    code_columns : sequence of str
+        Columns to keep as text even if they look numeric. Columns whose name contains
+        ``code``, ``코드``, ``번호``, ``id`` or ``key`` are always kept as text.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row of the file, in file order, none dropped. Cell text is stripped
+        of surrounding spaces; a leading apostrophe on every value of a column (``'11010``)
+        is removed; numbers written with thousands separators (``"1,234"``) become numbers;
+        cells in :data:`NA_STRINGS` become missing. ``df.attrs["dongne"]`` records the
+        source, format, detected encoding, skipped title lines and the role of each column.
+
+    Raises
+    ------
+    DataError
+        Missing file, unsupported format, a title above the header without ``title_lines``,
+        rows with more or fewer fields than the header, repeated column names.
+    EncodingError
+        The file decodes neither as UTF-8 nor as CP949, or not with the given ``encoding``.
+
+    Examples
+    --------
+    >>> from dongne.datasets import data_path
+    >>> df = read_table(data_path("raw/seoul_basic.csv"))  # CP949, no hint needed
+    >>> df.attrs["dongne"]["encoding"]
+    'cp949'
+    >>> df.loc[0, ["geo", "code", "real_price"]].tolist()
+    ['종로구', '11010', 2299]
+    """
+    p = existing_file(path)
+    fmt = file_kind(p, TABLE_SUFFIXES, "tables")
+    codes = set(code_columns)
+    if fmt == "parquet":
+        df = pd.read_parquet(p)
+        df.attrs["dongne"] = {"source": str(p), "format": "parquet", "rows": len(df)}
+        return df
+    if fmt == "excel":
+        return _read_excel(p, sheet, title_lines, codes)
+    text, detected = read_text(p, encoding)
+    lines = text.splitlines()[:_HEADER_SCAN_LINES]
+    separator = sep or _sniff_separator(lines)
+    rows = list(csv.reader(lines, delimiter=separator))
+    header_at, width = _header_line(rows)
+    skip = _resolve_title_lines(p, title_lines, header_at, rows, width)
+    try:
+        raw = pd.read_csv(
+            io.StringIO(text),
+            sep=separator,
+            skiprows=skip,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        raise DataError(
+            f"{p}: {exc}. Line numbers count from the header. Fix: check those rows for an "
+            "unquoted separator inside a value, or pass sep=... if the separator is not "
+            f"{separator!r}."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{p} is empty. Fix: check the export or download.") from None
+    extra = {
+        "encoding": detected.encoding,
+        "encoding_reason": detected.reason,
+        "separator": separator,
+        "title_lines_skipped": skip,
+        "header_line": skip + 1,
+    }
+    return _finish(raw, p, "csv", codes, extra)
+
+
+def _resolve_title_lines(
+    p: Path, title_lines: int | str | None, header_at: int, rows: list[list[str]], width: int
+) -> int:
+    if title_lines == "auto":
+        return header_at
+    if isinstance(title_lines, int) and not isinstance(title_lines, bool) and title_lines >= 0:
+        return title_lines
+    if title_lines is not None:
+        raise DataError(
+            f"title_lines must be a non-negative int, 'auto' or None; got {title_lines!r}."
+        )
+    if header_at > 0:
+        title = " / ".join(
+            ",".join(r).strip() for r in rows[:header_at] if any(c.strip() for c in r)
+        )
+        raise DataError(
+            f"{p}: the first {header_at} line(s) ({title!r}) sit above the header on line "
+            f"{header_at + 1}, which has {width} columns (a KOSIS-style title). "
+            f"Fix: read_table(path, title_lines='auto') or title_lines={header_at}; on the "
+            f"command line --title-lines {header_at}."
+        )
+    return 0
+
+
+def _read_excel(
+    p: Path, sheet: str | int | None, title_lines: int | str | None, codes: set[str]
+) -> pd.DataFrame:
+    try:
+        book = pd.ExcelFile(p, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises several unrelated types for broken files
+        raise DataError(f"{p} cannot be opened as an Excel workbook: {exc}") from None
+    names = book.sheet_names
+    if sheet is None:
+        if len(names) > 1:
+            raise DataError(
+                f"{p} has {len(names)} sheets: {', '.join(map(repr, names))}. "
+                f"Fix: pass sheet={names[0]!r} (or the sheet's position, sheet=0)."
+            )
+        sheet = names[0]
+    if isinstance(sheet, str) and sheet not in names:
+        raise DataError(f"{p} has no sheet {sheet!r}; sheets: {', '.join(map(repr, names))}.")
+    grid = book.parse(sheet, header=None, dtype=str, keep_default_na=False)
+    rows = [[c for c in r] for r in grid.head(_HEADER_SCAN_LINES).itertuples(index=False)]
+    # Trailing empty cells do not count as fields in a spreadsheet row.
+    trimmed = [
+        r[: max((i + 1 for i, c in enumerate(r) if str(c).strip()), default=0)] for r in rows
+    ]
+    header_at, width = _header_line(trimmed)
+    skip = _resolve_title_lines(p, title_lines, header_at, trimmed, width)
+    header = [str(c).strip() for c in grid.iloc[skip]]
+    body = grid.iloc[skip + 1 :].reset_index(drop=True)
+    keep = [
+        i for i, h in enumerate(header) if h or body.iloc[:, i].astype(str).str.strip().ne("").any()
+    ]
+    body = body.iloc[:, keep]
+    body.columns = [header[i] or f"unnamed_{i}" for i in keep]
+    body = body[body.astype(str).apply(lambda r: r.str.strip().ne("").any(), axis=1)]
+    extra = {"sheet": sheet, "title_lines_skipped": skip, "header_line": skip + 1}
+    return _finish(body.reset_index(drop=True), p, "excel", codes, extra)
+
+
+def check_counts(
+    df: pd.DataFrame,
+    columns: list[str] | tuple[str, ...],
+    *,
+    allow_missing: bool = False,
+    source: str | None = None,
+) -> None:
+    """Check that ``columns`` hold non-negative counts; raise naming the bad rows otherwise.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Table whose columns are counts (households, cases, population).
+    columns : sequence of str
+        Columns to check.
+    allow_missing : bool
+        Accept missing values (they are then left missing, not replaced by zero).
+    source : str, optional
+        Name of the data in messages; defaults to the file the table was read from.
+
+    Raises
+    ------
+    DataError
+        A column is absent or not numeric, or has missing or negative values. The message names
+        the file, the column, up to ten row labels with their values and the fix.
+    """
+    src = source or source_of(df)
+    for col in columns:
+        if col not in df.columns:
+            raise DataError(
+                f"{src}: no column {col!r}. Columns: {', '.join(map(str, df.columns))}."
+            )
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad_text = df.index[values.isna() & df[col].notna()]
+        if len(bad_text):
+            raise DataError(
+                f"{src}, column {col!r}: non-numeric values in rows {format_rows(bad_text)} "
+                f"(e.g. {df.loc[bad_text[0], col]!r}). Fix: correct those cells or read the file "
+                "with dongne.io.read_table, which parses '1,234'."
+            )
+        missing = df.index[values.isna()]
+        if len(missing) and not allow_missing:
+            raise DataError(
+                f"{src}, column {col!r}: missing values in rows {format_rows(missing)}. "
+                "Fix: fill them with the real counts, or pass allow_missing=True to keep them "
+                "missing (they are never replaced by zero)."
+            )
+        negative = df.index[values < 0]
+        if len(negative):
+            shown = ", ".join(f"{r} ({values[r]:g})" for r in list(negative)[:10])
+            raise DataError(
+                f"{src}, column {col!r}: counts cannot be negative; rows {shown}"
+                f"{' and more' if len(negative) > 10 else ''}. Fix: correct those cells "
+                "(a negative count is usually a sign error or a -1 'unknown' code)."
+            )

@@ -1,0 +1,129 @@
+"""Writing results atomically, each with a provenance file that carries its match reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from dongne.errors import DataError
+from dongne.io._atomic import atomic_path, atomic_write_text
+
+__all__ = ["provenance", "write_layer", "write_table"]
+
+
+def _version() -> str:
+    from dongne import __version__
+
+    return __version__
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is pd.NA:
+        return None
+    return obj
+
+
+def provenance(frame: pd.DataFrame, **parameters: Any) -> dict[str, Any]:
+    """Provenance record of a result: inputs (with their match reports), parameters, versions."""
+    return _jsonable(
+        {
+            "dongne_version": _version(),
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            "rows": len(frame),
+            "columns": [str(c) for c in frame.columns],
+            "inputs": frame.attrs.get("dongne", {}),
+            "parameters": parameters,
+        }
+    )
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".provenance.json")
+
+
+def write_layer(
+    gdf: gpd.GeoDataFrame,
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    **parameters: Any,
+) -> Path:
+    """Write a GeoDataFrame atomically as GeoPackage, GeoJSON or GeoParquet, with provenance.
+
+    Next to ``path`` a ``<name>.provenance.json`` is written with the dongne version, the
+    inputs (sources, encodings, match reports, repairs) and ``parameters``.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+    path : path-like
+        ``.gpkg``, ``.geojson`` or ``.parquet``.
+    layer : str, optional
+        GeoPackage layer name (default: the file stem).
+    **parameters
+        Recorded in the provenance file.
+
+    Returns
+    -------
+    Path of the written file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    drivers = {".gpkg": "GPKG", ".geojson": "GeoJSON"}
+    with atomic_path(path) as tmp:
+        if suffix == ".parquet":
+            gdf.to_parquet(tmp)
+        elif suffix in drivers:
+            out = gdf.to_crs(4326) if suffix == ".geojson" and gdf.crs is not None else gdf
+            out.to_file(tmp, driver=drivers[suffix], layer=layer or path.stem, engine="pyogrio")
+        else:
+            raise DataError(
+                f"{path}: cannot write {suffix!r}. Use .gpkg, .geojson or .parquet for layers, "
+                "or write_table for .csv."
+            )
+    meta = provenance(gdf, **parameters)
+    atomic_write_text(_sidecar(path), json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+    return path
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], **parameters: Any) -> Path:
+    """Write a table atomically as CSV (UTF-8 with BOM, so Excel shows Hangul) or Parquet.
+
+    Geometry columns are dropped from CSV output (the layer file keeps them). A
+    ``<name>.provenance.json`` is written next to it, as for :func:`write_layer`.
+    """
+    path = Path(path)
+    if isinstance(frame, gpd.GeoDataFrame):
+        data = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        data.attrs = frame.attrs
+    else:
+        data = frame
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".csv":
+            data.to_csv(tmp, index=False, encoding="utf-8-sig")
+        elif path.suffix.lower() == ".parquet":
+            data.to_parquet(tmp, index=False)
+        else:
+            raise DataError(f"{path}: cannot write {path.suffix!r}; use .csv or .parquet.")
+    meta = provenance(data, **parameters)
+    atomic_write_text(_sidecar(path), json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+    return path
