@@ -37,9 +37,9 @@ def existing_file(path: str | os.PathLike[str]) -> Path:
     parent = p.parent if str(p.parent) else Path(".")
     hint = ""
     if parent.is_dir():
-        similar = sorted(
-            q.name for q in parent.iterdir() if q.suffix.lower() == p.suffix.lower()
-        )[:8]
+        similar = sorted(q.name for q in parent.iterdir() if q.suffix.lower() == p.suffix.lower())[
+            :8
+        ]
         if similar:
             hint = f" Files with the same extension in {parent}: {', '.join(similar)}."
     else:

@@ -101,19 +101,25 @@ def describe_code_system(codes: pd.Series) -> str:
 
 def pad_to_width(codes: pd.Series, width: int) -> pd.Series:
     """Left-pad all-digit codes with zeros to ``width`` (restores zeros lost by spreadsheets)."""
+
     def pad(c: object) -> object:
         if isinstance(c, str) and c.isdigit() and len(c) < width:
             return c.zfill(width)
         return c
 
-    return pd.Series([pad(c) for c in codes.to_numpy(dtype=object)], index=codes.index, dtype=object)
+    return pd.Series(
+        [pad(c) for c in codes.to_numpy(dtype=object)], index=codes.index, dtype=object
+    )
 
 
 def mois_to_8_digits(codes: pd.Series) -> pd.Series:
     """Drop the trailing ``00`` (no ri) of 10-digit MOIS codes to give 8-digit dong codes."""
+
     def cut(c: object) -> object:
         if isinstance(c, str) and len(c) == 10 and c.isdigit() and c.endswith("00"):
             return c[:8]
         return c
 
-    return pd.Series([cut(c) for c in codes.to_numpy(dtype=object)], index=codes.index, dtype=object)
+    return pd.Series(
+        [cut(c) for c in codes.to_numpy(dtype=object)], index=codes.index, dtype=object
+    )

@@ -92,7 +92,7 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
 
 
 def to_metric(gdf: gpd.GeoDataFrame, source: str = "the data") -> gpd.GeoDataFrame:
-    """Return ``gdf`` in a metric CRS: unchanged if already projected in metres, else reprojected."""
+    """Return ``gdf`` in a metric CRS: unchanged if projected in metres, else reprojected."""
     crs = require_crs(gdf, source)
     if crs.is_projected and crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
         return gdf

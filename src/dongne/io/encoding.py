@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dongne.errors import EncodingError
 
-__all__ = ["DetectedEncoding", "detect_encoding", "decode_bytes"]
+__all__ = ["DetectedEncoding", "decode_bytes", "detect_encoding"]
 
 # Order matters: BOMs first, then strict UTF-8, then CP949 (which also decodes all of EUC-KR).
 _BOMS = (

@@ -31,6 +31,7 @@ class FileInfo:
     crs: str | None = None
     layers: list[dict[str, Any]] = field(default_factory=list)
     columns: list[dict[str, Any]] = field(default_factory=list)
+    layer: str | None = None
 
     def summary(self) -> str:
         """Human-readable multi-line description."""
@@ -50,13 +51,18 @@ class FileInfo:
         if self.rows is not None:
             out.append(f"rows: {self.rows}")
         if self.columns:
-            out.append(f"columns ({len(self.columns)}):")
-            width = max(len(str(c["name"])) for c in self.columns)
+            layer = (
+                f" of layer {self.layer!r}"
+                if self.layer is not None and len(self.layers) > 1
+                else ""
+            )
+            out.append(f"columns{layer} ({len(self.columns)}):")
+            width = max(_display_width(str(c["name"])) for c in self.columns)
             for c in self.columns:
-                pad = " " * (width - _display_width(str(c["name"])) + len(str(c["name"])))
+                name = str(c["name"])
+                pad = " " * (width - _display_width(name))
                 out.append(
-                    f"  {str(c['name']):{len(pad)}}  {c['dtype']:<8} missing {c['missing']:>5}"
-                    f"  e.g. {c['example']}"
+                    f"  {name}{pad}  {c['dtype']:<8} missing {c['missing']:>5}  e.g. {c['example']}"
                 )
         return "\n".join(out)
 
@@ -153,5 +159,5 @@ def describe_file(path: str | os.PathLike[str], layer: str | None = None) -> Fil
     gdf = pyogrio.read_dataframe(p, layer=chosen, encoding=info.encoding, max_features=1000)
     info.columns = _columns(gdf)
     sel = next(lyr for lyr in info.layers if lyr["name"] == str(chosen))
-    info.rows, info.crs = sel["features"], sel["crs"]
+    info.rows, info.crs, info.layer = sel["features"], sel["crs"], str(chosen)
     return info

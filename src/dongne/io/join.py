@@ -660,13 +660,22 @@ def _hints(report: MatchReport, areas: pd.DataFrame, a_name: str | None) -> list
             f"{report.code_systems['table']}. If these are different code systems, pass a "
             "crosswalk=... table that maps one to the other."
         )
-        sys_a, sys_t = report.code_systems["areas"], report.code_systems["table"]
-        if sys_a.startswith("5-digit") and sys_t.startswith("5-digit"):
-            hints.append(
-                "both sides have 5-digit gu codes but none match: one side probably uses KOSTAT "
-                "codes (종로구 11010) and the other MOIS codes (종로구 11110); the bundled "
-                "dongne.datasets.seoul_gu() carries both (gu_code, gu_code_mois)."
-            )
+    sys_a, sys_t = report.code_systems["areas"], report.code_systems["table"]
+    poor = report.matched_rows < 0.5 * report.n_table_rows or len(report.name_mismatches) > 0
+    if sys_a.startswith("5-digit") and sys_t.startswith("5-digit") and poor:
+        hints.append(
+            "both sides have 5-digit gu codes but few match or names differ: one side probably "
+            "uses KOSTAT codes (종로구 11010) and the other MOIS codes (종로구 11110) — some "
+            "codes exist in both systems for different gu. The bundled "
+            "dongne.datasets.seoul_gu() carries both (gu_code, gu_code_mois)."
+        )
+    n_mis = len(report.name_mismatches)
+    if n_mis and n_mis >= max(3, 0.2 * report.matched_rows):
+        hints.append(
+            f"{n_mis} of {report.matched_rows} matched codes carry different names on the two "
+            "sides: the codes may come from different code systems or years, so these matches "
+            "may be wrong. Check report.name_mismatches before using the result."
+        )
     if not ur.empty and not ua.empty:
         same = ur.merge(ua, on="name", suffixes=("_table", "_area")).dropna(subset=["name"])
         for r in same.itertuples(index=False):

@@ -133,7 +133,7 @@ def points_to_areas(
     pidx, aidx = pidx[order], aidx[order]
     first = np.r_[True, pidx[1:] != pidx[:-1]] if len(pidx) else np.zeros(0, dtype=bool)
     assign[pidx[first]] = aidx[first]
-    on_boundary = int(len(np.unique(pidx[~first]))) if len(pidx) else 0
+    on_boundary = len(np.unique(pidx[~first])) if len(pidx) else 0
 
     frame = areas.copy()
     counted = assign >= 0

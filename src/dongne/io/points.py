@@ -87,7 +87,7 @@ def infer_point_crs(x: np.ndarray, y: np.ndarray, source: str = "the points") ->
             f"{source}: x values look like latitudes and y values like longitudes (y up to "
             f"{np.abs(yv).max():.4g}). Fix: swap the columns, e.g. x='경도', y='위도'."
         )
-    for epsg, name, (x0, y0, x1, y1) in _KOREAN_PROJECTED:
+    for epsg, _name, (x0, y0, x1, y1) in _KOREAN_PROJECTED:
         if xv.min() >= x0 and xv.max() <= x1 and yv.min() >= y0 and yv.max() <= y1:
             return CRS.from_epsg(epsg)
     raise DataError(

@@ -1,4 +1,4 @@
-"""Reading tables (CSV in UTF-8 or CP949, Excel, Parquet) the way Korean open data publishes them."""
+"""Reading tables (CSV in UTF-8 or CP949, Excel, Parquet) as Korean open data publishes them."""
 
 from __future__ import annotations
 
@@ -201,12 +201,8 @@ def read_table(
             skip_blank_lines=True,
             engine="c",
         )
-    except pd.errors.ParserError as exc:
-        raise DataError(
-            f"{p}: {exc}. Line numbers count from the header. Fix: check those rows for an "
-            "unquoted separator inside a value, or pass sep=... if the separator is not "
-            f"{separator!r}."
-        ) from None
+    except pd.errors.ParserError:
+        raise DataError(_ragged_message(p, text, separator, skip)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{p} is empty. Fix: check the export or download.") from None
     extra = {
@@ -217,6 +213,24 @@ def read_table(
         "header_line": skip + 1,
     }
     return _finish(raw, p, "csv", codes, extra)
+
+
+def _ragged_message(p: Path, text: str, separator: str, skip: int) -> str:
+    """Name the file lines whose field count differs from the header's."""
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    width, bad = None, []
+    for row in reader:
+        if reader.line_num <= skip or not any(c.strip() for c in row):
+            continue
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            bad.append(f"{reader.line_num} ({len(row)} fields)")
+    return (
+        f"{p}: the header has {width} fields but line(s) {format_rows(bad)} do not. "
+        "Fix: quote values that contain the separator, remove stray separators, or pass "
+        f"sep=... if the separator is not {separator!r}."
+    )
 
 
 def _resolve_title_lines(
@@ -260,7 +274,7 @@ def _read_excel(
         sheet = names[0]
     if isinstance(sheet, str) and sheet not in names:
         raise DataError(f"{p} has no sheet {sheet!r}; sheets: {', '.join(map(repr, names))}.")
-    grid = book.parse(sheet, header=None, dtype=str, keep_default_na=False)
+    grid = pd.read_excel(book, sheet_name=sheet, header=None, dtype=str, keep_default_na=False)
     rows = [[c for c in r] for r in grid.head(_HEADER_SCAN_LINES).itertuples(index=False)]
     # Trailing empty cells do not count as fields in a spreadsheet row.
     trimmed = [

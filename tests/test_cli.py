@@ -1,0 +1,129 @@
+import json
+import subprocess
+import sys
+
+import geopandas as gpd
+import pytest
+
+from dongne.cli import main
+
+
+def test_help_teaches(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for word in ("demo", "info", "join", "examples:", "--crosswalk"):
+        assert word in out
+
+
+def test_console_script_runs():
+    out = subprocess.run(
+        [sys.executable, "-m", "dongne.cli", "join", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "--strict" in out and "match report" in out
+
+
+def test_info_shows_korean_columns_without_hint(seoul_shared, capsys):
+    assert main(["info", str(seoul_shared / "raw" / "seoul_basic.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "encoding: cp949" in out
+    assert "기초생활수급_노인비율" in out and "한부모가구비율" in out and "종로구" in out
+    assert "rows: 25" in out
+
+
+def test_info_geopackage_layers(seoul_shared, capsys):
+    assert main(["info", str(seoul_shared / "seoul_boundaries_2013_epsg5174.gpkg")]) == 0
+    out = capsys.readouterr().out
+    assert "layer 'dong': 423 features, Polygon, CRS EPSG:5174" in out
+    assert "layer 'gu': 25 features" in out
+
+
+def test_info_kosis_title_lines(seoul_shared, capsys):
+    main(["info", str(seoul_shared / "raw" / "kosis_census2010_population_by_gu_age.csv")])
+    out = capsys.readouterr().out
+    assert "title lines above the header: 2" in out and "rows: 7728" in out
+
+
+def test_join_writes_geopackage_and_report(tmp_path, seoul_dong_path, census_path, capsys):
+    out = tmp_path / "joined.gpkg"
+    assert (
+        main(
+            [
+                "join",
+                str(seoul_dong_path),
+                str(census_path),
+                "--key",
+                "dong_code",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "placed on an area: 416" in text and "1111075 공릉1·3동" in text
+    gdf = gpd.read_file(out)
+    assert len(gdf) == 423 and gdf["households"].notna().sum() == 416
+    report = json.loads((tmp_path / "joined.gpkg.match.json").read_text(encoding="utf-8"))
+    assert report["matched_rows"] == 416
+    prov = json.loads((tmp_path / "joined.gpkg.provenance.json").read_text(encoding="utf-8"))
+    assert prov["inputs"]["match_reports"][0]["matched_rows"] == 416
+    assert prov["parameters"]["key"] == "dong_code"
+
+
+def test_join_strict_fails_and_writes_nothing(tmp_path, seoul_dong_path, census_path, capsys):
+    out = tmp_path / "joined.gpkg"
+    rc = main(
+        [
+            "join",
+            str(seoul_dong_path),
+            str(census_path),
+            "--key",
+            "dong_code",
+            "--strict",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "strict join failed" in err and "1102061 신당1동" in err
+
+
+def test_join_with_crosswalk_strict(tmp_path, seoul_dong_path, census_path, crosswalk_path, capsys):
+    out = tmp_path / "j.gpkg"
+    assert (
+        main(
+            [
+                "join",
+                str(seoul_dong_path),
+                str(census_path),
+                "--key",
+                "dong_code",
+                "--crosswalk",
+                str(crosswalk_path),
+                "--combine",
+                "households=sum,basement_households=sum",
+                "--strict",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert gpd.read_file(out)["households"].sum() == 3_504_297
+
+
+def test_errors_are_one_line_with_fix(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "missing.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dongne info: error: File not found") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", ["--version"])
+def test_version(flag, capsys):
+    with pytest.raises(SystemExit):
+        main([flag])
+    assert capsys.readouterr().out.startswith("dongne ")

@@ -1,0 +1,74 @@
+import json
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from dongne.cli import main
+
+
+def test_demo_writes_everything(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "Seoul overall: 308,660 of 3,504,297 households (8.81%)" in printed
+    assert "서울 전체 3,504,297가구 중 308,660가구(8.81%)" in printed
+    assert str(out.resolve()) in printed
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "basement_share_map.png",
+        "seoul_basement_households.gpkg",
+        "seoul_basement_households.csv",
+        "match_report.txt",
+        "match_report.json",
+        "shelters_overlay.txt",
+        "summary.txt",
+        "seoul_basement_households.gpkg.provenance.json",
+        "seoul_basement_households.csv.provenance.json",
+    } <= names
+    assert not [n for n in names if n.startswith(".")]  # no temporary files left behind
+
+    gdf = gpd.read_file(out / "seoul_basement_households.gpkg", layer="dongs")
+    assert len(gdf) == 423 and gdf["basement_share_pct"].notna().all()
+    share = 100 * gdf["basement_households"] / gdf["households"]
+    assert np.allclose(gdf["basement_share_pct"], share, atol=1e-4)
+    segok = gdf.set_index("dong_code").loc["1123076"]
+    assert abs(segok["basement_share_pct"] - 100 * 593 / 1399) < 1e-4  # 세곡동, the highest
+
+    csv = pd.read_csv(
+        out / "seoul_basement_households.csv", encoding="utf-8-sig", dtype={"dong_code": str}
+    )
+    assert len(csv) == 423 and csv["dong_name"].iloc[0] == "사직동"
+
+    report = json.loads((out / "match_report.json").read_text(encoding="utf-8"))
+    assert report["complete"] and report["crosswalk"]["translated"] == 8
+    prov = json.loads((out / "seoul_basement_households.gpkg.provenance.json").read_text("utf-8"))
+    assert prov["inputs"]["match_reports"][0]["matched_areas"] == 423
+    assert prov["inputs"]["overlays"][0]["counted"] == 4079
+
+    img = Image.open(out / "basement_share_map.png")
+    assert img.size == (1350, 1200)
+    assert len(np.unique(np.asarray(img.convert("RGB")).reshape(-1, 3), axis=0)) > 50
+    assert "반포본동" in (out / "summary.txt").read_text(encoding="utf-8")
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    setup = readme.split("## Set-up: two commands")[1].split("\n## ")[0]
+    blocks = [b.split("```")[0].strip() for b in setup.split("```bash")[1:]]
+    assert len(blocks) == 2 and all("\n" not in b for b in blocks)
+    assert blocks[0].endswith("dongne demo")
+    assert blocks[1] in (root / ".ci" / "run").read_text()
+
+
+def test_demo_console_script(tmp_path):
+    exe = Path(__import__("sys").executable).with_name("dongne")
+    res = subprocess.run(
+        [str(exe), "demo", "--out", str(tmp_path / "d")], capture_output=True, text=True, check=True
+    )
+    assert "basement_share_map.png" in res.stdout
+    assert "6/6" in res.stderr  # the progress bar reached its end
