@@ -89,7 +89,7 @@ def test_points_from_geo_file(tmp_path):
     g = gpd.GeoDataFrame({"n": [1]}, geometry=[Point(126.9, 37.5)], crs=4326)
     g.to_file(tmp_path / "p.geojson")
     assert len(read_points(tmp_path / "p.geojson")) == 1
-    poly = g.buffer(0.01)
+    poly = g.to_crs(5179).buffer(100).to_crs(4326)
     gpd.GeoDataFrame({"n": [1]}, geometry=poly, crs=4326).to_file(tmp_path / "a.geojson")
     with pytest.raises(GeometryError, match="expected points, found Polygon"):
         read_points(tmp_path / "a.geojson")

@@ -173,8 +173,8 @@ def read_table(
     >>> df = read_table(data_path("raw/seoul_basic.csv"))  # CP949, no hint needed
     >>> df.attrs["dongne"]["encoding"]
     'cp949'
-    >>> df.loc[0, ["geo", "code", "real_price"]].tolist()
-    ['종로구', '11010', 2299]
+    >>> df.loc[0, "geo"], df.loc[0, "code"], int(df.loc[0, "real_price"])  # "2,299" in the file
+    ('종로구', '11010', 2299)
     """
     p = existing_file(path)
     fmt = file_kind(p, TABLE_SUFFIXES, "tables")
