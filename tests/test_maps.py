@@ -1,4 +1,4 @@
-"""Tests for dongne.report.maps: classification, legend, files and Hangul rendering."""
+"""Tests for dongne.report.maps: classification, categories, legend, files and Hangul."""
 
 from __future__ import annotations
 
@@ -19,8 +19,20 @@ from matplotlib.image import imread
 from matplotlib.text import Text
 from shapely import Point, box
 
+from dongne.datasets import data_path
 from dongne.errors import DataError, DongneWarning, GeometryError, SpecificationError
-from dongne.report import SCHEMES, MapResult, choropleth, korean_font, maps
+from dongne.io.crs import to_metric
+from dongne.report import (
+    HOTSPOT_CATEGORIES,
+    LISA_CATEGORIES,
+    SCHEMES,
+    CategoryMapResult,
+    MapResult,
+    category_map,
+    choropleth,
+    korean_font,
+    maps,
+)
 
 # The Seoul data pack shipped as package data (identical to /work/shared/data/seoul).
 DATA = Path(maps.__file__).parents[1] / "datasets" / "data"
@@ -76,9 +88,23 @@ def _texts(figure: Figure) -> list[Text]:
     return [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
-def _legend_texts(result: MapResult) -> list[str]:
+def _legend_texts(result: MapResult | CategoryMapResult) -> list[str]:
     legend = result.figure.axes[0].get_legend()
     return [t.get_text() for t in legend.get_texts()]
+
+
+def _absent_glyphs(figure: Figure) -> list[str]:
+    """Characters of the figure's texts that the font matplotlib resolves for them lacks."""
+    absent = []
+    for text in _texts(figure):
+        path = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
+        font = FT2Font(path)
+        absent += [
+            f"{c!r} of {text.get_text()!r} is not in {path}"
+            for c in text.get_text()
+            if not c.isspace() and font.get_char_index(ord(c)) == 0
+        ]
+    return absent
 
 
 def _render(text: str, prop: font_manager.FontProperties) -> np.ndarray:
@@ -231,13 +257,7 @@ def test_every_character_is_in_the_font_matplotlib_resolves(drawn):
     # the title, legend title, missing label, gu labels and note all carry Hangul
     assert TITLE in hangul_in and LEGEND_TITLE in hangul_in and NOTE in hangul_in
     assert "No data / 자료 없음 (7)" in hangul_in and "강남구" in hangul_in
-    for text in texts:
-        path = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
-        font = FT2Font(path)
-        absent = [
-            c for c in text.get_text() if not c.isspace() and font.get_char_index(ord(c)) == 0
-        ]
-        assert not absent, f"{absent} of {text.get_text()!r} are not in {path}"
+    assert _absent_glyphs(result.figure) == []
 
 
 def test_no_missing_glyph_warning_when_drawing(drawn):
@@ -375,3 +395,345 @@ def test_geometry_errors(areas):
     holed.loc[5, "geometry"] = None
     with pytest.raises(GeometryError, match="missing or empty geometries in rows 5"):
         choropleth(holed, COLUMN, title="t")
+
+
+# --- category maps -----------------------------------------------------------------------------
+
+LISA_TITLE = "서울시 반지하 가구 비율의 LISA 군집\nLISA clusters of basement households"
+# Labels assigned by gu, so that every count below can be checked against the gu sizes.
+BY_GU = {
+    "강남구": "HH",  # 22 dongs
+    "서초구": "HH",  # 18
+    "노원구": "LL",  # 19
+    "도봉구": "LL",  # 14
+    "종로구": "HL",  # 17
+    "용산구": "undefined",  # 16
+    "금천구": None,  # 10, no label at all
+}
+EXPECTED_COUNTS = {
+    "HH": 40,
+    "LL": 33,
+    "LH": 0,
+    "HL": 17,
+    "not significant": 423 - 40 - 33 - 17 - 16 - 10,
+    "island": 0,
+    "undefined": 16,
+}
+
+
+@pytest.fixture(scope="module")
+def dongs() -> gpd.GeoDataFrame:
+    """The 423 Seoul dongs (EPSG:4326) with a deterministic LISA-style label per gu."""
+    frame = gpd.read_file(data_path("seoul_dong_2013.geojson"))
+    cluster = frame["gu_name"].map(BY_GU).astype(object)
+    cluster[~frame["gu_name"].isin(list(BY_GU))] = "not significant"
+    return frame.assign(cluster=cluster)
+
+
+@pytest.fixture(scope="module")
+def gu_outlines() -> gpd.GeoDataFrame:
+    return gpd.read_file(data_path("seoul_gu_2013.geojson"))
+
+
+@pytest.fixture(scope="module")
+def lisa_drawn(dongs, gu_outlines, tmp_path_factory) -> tuple[CategoryMapResult, list[str]]:
+    """One full LISA-style map written to a PNG, with the warnings recorded while drawing."""
+    path = tmp_path_factory.mktemp("category") / "lisa.png"
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        result = category_map(
+            dongs,
+            "cluster",
+            title=LISA_TITLE,
+            categories=LISA_CATEGORIES,
+            legend_title="LISA 군집\nLISA cluster",
+            path=path,
+            boundaries=gu_outlines,
+            boundary_labels="gu_name",
+            note=NOTE,
+        )
+    return result, _glyph_warnings(records)
+
+
+def _handles(result: CategoryMapResult) -> list:
+    return result.figure.axes[0].get_legend().legend_handles
+
+
+def test_category_png_written_with_expected_size(lisa_drawn):
+    result, _ = lisa_drawn
+    assert result.path is not None and result.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pixels = imread(result.path)
+    assert pixels.shape[:2] == (8 * 150, 9 * 150)  # figsize (9, 8) inches at 150 dpi
+    assert [p.name for p in result.path.parent.iterdir()] == ["lisa.png"]
+
+
+def test_category_areas_are_filled_with_their_colour(lisa_drawn, dongs):
+    result, _ = lisa_drawn
+    rgb = np.round(imread(result.path)[..., :3] * 255).astype(int)
+    height = rgb.shape[0]
+    points = to_metric(dongs, "dongs").geometry.representative_point()
+    pixels = result.figure.axes[0].transData.transform(np.column_stack([points.x, points.y]))
+    at_point = rgb[(height - pixels[:, 1]).astype(int), pixels[:, 0].astype(int)]
+    for label in ("HH", "LL", "HL", "not significant"):
+        colour = np.round(np.array(matplotlib.colors.to_rgb(LISA_CATEGORIES[label][0])) * 255)
+        inside = (dongs["cluster"] == label).to_numpy()
+        matches = (at_point[inside] == colour).all(axis=1)
+        # a gu name written over a dong's inner point may hide its fill; nothing else may
+        assert matches.mean() > 0.85, (label, matches.mean())
+    # Low-High has no area: its colour appears in the legend swatch only
+    low_high = np.round(np.array(matplotlib.colors.to_rgb(LISA_CATEGORIES["LH"][0])) * 255)
+    high_high = np.round(np.array(matplotlib.colors.to_rgb(LISA_CATEGORIES["HH"][0])) * 255)
+    assert (rgb == low_high).all(axis=-1).sum() < 2_000 < 20_000 < (rgb == high_high).all(-1).sum()
+
+
+def test_category_legend_lists_every_category_in_order_with_counts(lisa_drawn, dongs):
+    result, _ = lisa_drawn
+    counts = dongs["gu_name"].value_counts()
+    assert counts["금천구"] == 10 and counts["용산구"] == 16  # the fixture's arithmetic
+    assert result.counts.to_dict() == EXPECTED_COUNTS
+    assert list(result.counts.index) == list(LISA_CATEGORIES)
+    assert result.n_missing == 10
+    assert _legend_texts(result) == [
+        "High-High / 고-고 (40)",
+        "Low-Low / 저-저 (33)",
+        "Low-High / 저-고 (0)",
+        "High-Low / 고-저 (17)",
+        "Not significant / 유의하지 않음 (307)",
+        "Island (no neighbours) / 고립 지역 (0)",
+        "Undefined / 값 없음 (16)",
+        "No data / 자료 없음 (10)",
+    ]
+
+
+def test_category_classes_are_labels_indexed_like_the_areas(lisa_drawn, dongs):
+    classes = lisa_drawn[0].classes
+    assert isinstance(classes.dtype, pd.CategoricalDtype)
+    assert list(classes.cat.categories) == list(LISA_CATEGORIES)
+    assert classes.index.equals(dongs.index)
+    assert classes.isna().sum() == 10
+    assert classes.dropna().tolist() == dongs["cluster"].dropna().tolist()
+    np.testing.assert_array_equal(classes.value_counts(sort=False), lisa_drawn[0].counts)
+
+
+def test_undefined_and_missing_are_drawn_hatched(lisa_drawn):
+    result, _ = lisa_drawn
+    handles = dict(zip(_legend_texts(result), _handles(result), strict=True))
+    undefined = handles["Undefined / 값 없음 (16)"]
+    missing = handles["No data / 자료 없음 (10)"]
+    assert undefined.get_hatch() == missing.get_hatch() == "//////"
+    assert handles["High-High / 고-고 (40)"].get_hatch() is None
+    # both land in one hatched layer of 16 + 10 areas
+    hatched = [c for c in result.figure.axes[0].collections if c.get_hatch()]
+    assert len(hatched) == 1 and len(hatched[0].get_paths()) == 26
+
+
+def test_same_categories_give_the_same_legend(dongs):
+    """Maps of different data with the same palette differ only in the counts."""
+    subset = dongs[dongs["gu_name"].isin(["강남구", "서초구"])]
+    small = category_map(subset, "cluster", title="t", categories=LISA_CATEGORIES, dpi=30)
+    full = category_map(
+        dongs.assign(cluster=dongs["cluster"].fillna("not significant")),
+        "cluster",
+        title="t",
+        categories=LISA_CATEGORIES,
+        dpi=30,
+    )
+    assert small.counts.to_dict() == dict.fromkeys(LISA_CATEGORIES, 0) | {"HH": 40}
+    assert small.n_missing == full.n_missing == 0
+    strip = [t.rsplit(" (", 1)[0] for t in _legend_texts(small)]
+    assert strip == [t.rsplit(" (", 1)[0] for t in _legend_texts(full)]
+    assert len(strip) == len(LISA_CATEGORIES)  # no "No data" entry without missing values
+
+
+def test_every_category_character_is_in_the_font(lisa_drawn):
+    result, glyph_warnings = lisa_drawn
+    assert glyph_warnings == []
+    hangul_in = {t.get_text() for t in _texts(result.figure) if any(map(_is_hangul, t.get_text()))}
+    assert {LISA_TITLE, NOTE, "강남구", "Island (no neighbours) / 고립 지역 (0)"} <= hangul_in
+    assert _absent_glyphs(result.figure) == []
+
+
+def test_hotspot_palette_map(dongs):
+    # Rank dongs by area: the 10 largest are 99% hot spots, the 10 smallest 99% cold spots.
+    rank = dongs["area_km2"].rank(method="first").astype(int)
+    hot = pd.Series("not significant", index=dongs.index)
+    hot[rank > 413] = "hot spot 99%"
+    hot[rank.between(404, 413)] = "hot spot 95%"
+    hot[rank <= 10] = "cold spot 99%"
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        result = category_map(
+            dongs.assign(hot=hot), "hot", title="Gi* 핫스팟", categories=HOTSPOT_CATEGORIES, dpi=40
+        )
+    assert _glyph_warnings(records) == [] and _absent_glyphs(result.figure) == []
+    assert result.counts.to_dict() == dict.fromkeys(HOTSPOT_CATEGORIES, 0) | {
+        "hot spot 99%": 10,
+        "hot spot 95%": 10,
+        "not significant": 393,
+        "cold spot 99%": 10,
+    }
+    legend = _legend_texts(result)
+    assert legend[0] == "Hot spot 99% / 핫스팟 신뢰수준 99% (10)"
+    assert legend[6] == "Cold spot 99% / 콜드스팟 신뢰수준 99% (10)"
+    assert legend[2] == "Hot spot 90% / 핫스팟 신뢰수준 90% (0)"
+
+
+def test_palette_keys_and_colours():
+    assert list(LISA_CATEGORIES) == [
+        "HH",
+        "LL",
+        "LH",
+        "HL",
+        "not significant",
+        "island",
+        "undefined",
+    ]
+    assert list(HOTSPOT_CATEGORIES) == [
+        "hot spot 99%",
+        "hot spot 95%",
+        "hot spot 90%",
+        "not significant",
+        "cold spot 90%",
+        "cold spot 95%",
+        "cold spot 99%",
+        "island",
+        "undefined",
+    ]
+    lisa = {key: style[0] for key, style in LISA_CATEGORIES.items()}
+    assert lisa["HH"] == "#d7191c" and lisa["LL"] == "#2c7bb6"
+    assert lisa["LH"] == "#abd9e9" and lisa["HL"] == "#fdae61"
+    assert lisa["not significant"] == "#eeeeee" and lisa["undefined"] == maps._MISSING_FACE
+    hot = [style[0] for style in HOTSPOT_CATEGORIES.values()][:7]
+    assert hot == ["#b2182b", "#ef8a62", "#fddbc7", "#eeeeee", "#d1e5f0", "#67a9cf", "#2166ac"]
+    for palette in (LISA_CATEGORIES, HOTSPOT_CATEGORIES):
+        assert palette["undefined"][2] == "//////"
+        assert all(any(map(_is_hangul, style[1])) for style in palette.values())
+        with pytest.raises(TypeError):
+            palette["HH"] = "red"  # read-only: extend with {**palette, ...}
+
+
+def test_category_styles_colour_tuple_and_hatch():
+    grid = gpd.GeoDataFrame(
+        {"kind": ["a", "b", "b", "c", None]},
+        geometry=[box(x, 0, x + 1000, 1000) for x in range(0, 5000, 1000)],
+        crs="EPSG:5179",
+    )
+    result = category_map(
+        grid,
+        "kind",
+        title="t",
+        categories={
+            "c": ((0.1, 0.2, 0.3), "See / 씨", "xx"),
+            "a": "tab:red",
+            "b": ("#00ff00", "Bee"),
+            "d": ("#0000ff", 0.5),  # matplotlib's (colour, alpha)
+        },
+        missing_label="자료 없음",
+        dpi=30,
+    )
+    assert _legend_texts(result) == ["See / 씨 (1)", "a (1)", "Bee (2)", "d (0)", "자료 없음 (1)"]
+    faces = [tuple(h.get_facecolor()) for h in _handles(result)]
+    assert faces[:4] == [(0.1, 0.2, 0.3, 1.0), matplotlib.colors.to_rgba("tab:red"),
+                         (0.0, 1.0, 0.0, 1.0), (0.0, 0.0, 1.0, 0.5)]  # fmt: skip
+    assert [h.get_hatch() for h in _handles(result)] == ["xx", None, None, None, "//////"]
+    hatches = sorted(c.get_hatch() for c in result.figure.axes[0].collections if c.get_hatch())
+    assert hatches == ["//////", "xx"]
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "category"])
+def test_category_column_dtypes(dongs, dtype):
+    column = dongs["cluster"].astype(dtype)
+    result = category_map(
+        dongs.assign(cluster=column), "cluster", title="t", categories=LISA_CATEGORIES, dpi=30
+    )
+    assert result.counts.to_dict() == EXPECTED_COUNTS and result.n_missing == 10
+
+
+def test_non_text_labels():
+    grid = gpd.GeoDataFrame(
+        {"code": [1, 2, 2, np.nan]},
+        geometry=[box(x, 0, x + 1, 1) for x in range(4)],
+        crs="EPSG:5179",
+    )
+    result = category_map(grid, "code", title="t", categories={1: "red", 2: "blue"}, dpi=30)
+    assert result.counts.to_dict() == {1: 1, 2: 2} and result.n_missing == 1
+
+
+def test_unknown_labels_name_them_and_the_fix(dongs):
+    cluster = dongs["cluster"].copy()
+    cluster.iloc[[3, 4]] = "hh"
+    cluster.iloc[7] = "High-High"
+    with pytest.raises(DataError) as info:
+        category_map(
+            dongs.assign(cluster=cluster), "cluster", title="t", categories=LISA_CATEGORIES
+        )
+    message = str(info.value)
+    assert (
+        "'cluster' has labels that are not in categories: 'hh' (2 areas), 'High-High' (1 area)"
+        in message
+    )
+    assert "in rows 3, 4, 7" in message and "'HH', 'LL', 'LH'" in message
+    assert "Fix: add each label" in message and "categories={**categories, 'hh'" in message
+
+
+@pytest.mark.parametrize(
+    ("categories", "match"),
+    [
+        ({}, "non-empty mapping"),
+        (["HH", "LL"], "non-empty mapping"),
+        ({"HH": "not-a-colour"}, r"Got 'HH': 'not-a-colour'"),
+        ({"HH": ("red", 3)}, r"\(colour, display label\)"),
+        ({"HH": ("red", "High", 5)}, "hatch"),
+        ({None: "red"}, "missing-value key"),
+        ({np.nan: "red"}, "missing-value key"),
+    ],
+)
+def test_bad_categories(dongs, categories, match):
+    with pytest.raises(SpecificationError, match=match):
+        category_map(dongs, "cluster", title="t", categories=categories)
+
+
+def test_category_map_shares_the_input_checks(dongs, tmp_path):
+    def draw(frame=dongs, column="cluster", **kwargs):
+        return category_map(frame, column, title="t", categories=LISA_CATEGORIES, **kwargs)
+
+    with pytest.raises(DataError, match=r"'lisa' is not in areas.*Available columns: dong_code"):
+        draw(column="lisa")
+    with pytest.raises(DataError, match="no value in any of the 423 areas"):
+        draw(dongs.assign(cluster=None))
+    with pytest.raises(DataError, match="GeoDataFrame"):
+        draw(pd.DataFrame(dongs.drop(columns="geometry")))
+    with pytest.raises(DataError, match="empty"):
+        draw(dongs.iloc[:0])
+    with pytest.raises(SpecificationError, match=r"'path' parameter of category_map.*map\.docx"):
+        draw(path=tmp_path / "map.docx")
+    with pytest.raises(SpecificationError, match="'boundary_labels' parameter of category_map"):
+        draw(boundary_labels="gu_name")
+    with pytest.raises(SpecificationError, match="'dpi' parameter of category_map"):
+        draw(dpi=0)
+    with pytest.raises(GeometryError, match="no coordinate reference system"):
+        draw(dongs.set_crs(None, allow_override=True))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_category_map_restores_rcparams_and_writes_pdf(dongs, tmp_path):
+    before = dict(matplotlib.rcParams)
+    result = category_map(
+        dongs, "cluster", title="군집", categories=LISA_CATEGORIES, path=tmp_path / "lisa.pdf"
+    )
+    assert dict(matplotlib.rcParams) == before
+    assert (
+        result.path.read_bytes().startswith(b"%PDF") and b"NanumGothic" in result.path.read_bytes()
+    )
+
+
+@pytest.mark.parametrize("figsize", [(9.0, 8.0), (10.0, 7.0), (7.0, 9.0)])
+def test_wide_legend_stays_inside_the_figure(dongs, figsize):
+    """Fixed-aspect maps need several constrained-layout passes; (10, 7) once overflowed."""
+    result = category_map(
+        dongs, "cluster", title="t", categories=HOTSPOT_CATEGORIES | LISA_CATEGORIES,
+        figsize=figsize, dpi=50,
+    )  # fmt: skip
+    figure = result.figure
+    legend = figure.axes[0].get_legend().get_window_extent(figure.canvas.get_renderer())
+    assert 0 <= legend.x0 and legend.x1 <= figure.bbox.width

@@ -1,4 +1,9 @@
-"""Choropleth maps that render Hangul offline, drawn headless with the Agg backend.
+"""Choropleth and category maps that render Hangul offline, drawn headless with Agg.
+
+:func:`choropleth` maps a numeric column in classes; :func:`category_map` maps a column of
+labels (LISA clusters, hot and cold spots, any qualitative variable) with a fixed colour per
+label. Both share one layout: title, legend with counts, hatched "no data" entry, optional
+outlines and labels, scale bar, north arrow and source note.
 
 Every dongne figure uses the bundled NanumGothic font (SIL Open Font License, see
 ``fonts/OFL-NanumGothic.txt``) so that Korean place names and titles render on any machine,
@@ -15,9 +20,10 @@ import functools
 import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import geopandas as gpd
 import matplotlib
@@ -26,7 +32,7 @@ import pandas as pd
 from matplotlib import font_manager, patheffects
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import Colormap
+from matplotlib.colors import Colormap, is_color_like, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
@@ -35,7 +41,16 @@ from dongne.errors import DataError, DongneWarning, GeometryError, Specification
 from dongne.io._atomic import atomic_path
 from dongne.io.crs import require_crs, to_metric
 
-__all__ = ["SCHEMES", "MapResult", "choropleth", "korean_font"]
+__all__ = [
+    "HOTSPOT_CATEGORIES",
+    "LISA_CATEGORIES",
+    "SCHEMES",
+    "CategoryMapResult",
+    "MapResult",
+    "category_map",
+    "choropleth",
+    "korean_font",
+]
 
 #: Classification schemes accepted by :func:`choropleth`.
 SCHEMES = ("quantiles", "equal_interval", "natural_breaks", "fixed")
@@ -44,6 +59,47 @@ _FONT_FILE = Path(__file__).parent / "fonts" / "NanumGothic.ttf"
 _TEXT = "#222222"
 _MISSING_FACE = "#e3e3e3"
 _MISSING_EDGE = "#9a9a9a"
+_MISSING_HATCH = "//////"
+_LEGEND_EDGE = "#8c8c8c"
+
+# Entries shared by the ready-made palettes: no statistic was computed for these areas.
+_NO_STATISTIC = {
+    "island": ("#999999", "Island (no neighbours) / 고립 지역"),
+    "undefined": (_MISSING_FACE, "Undefined / 값 없음", _MISSING_HATCH),
+}
+
+#: Palette for local Moran's I (LISA) cluster maps, for :func:`category_map`: label →
+#: ``(colour, display label)`` or ``(colour, display label, hatch)``, in legend order. Keys
+#: are the quadrants ``"HH"``, ``"LL"``, ``"LH"``, ``"HL"`` (value, spatial lag), then
+#: ``"not significant"``, ``"island"`` (no neighbours) and ``"undefined"`` (no statistic,
+#: drawn like missing data). Read-only; extend it with ``{**LISA_CATEGORIES, ...}``.
+LISA_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "HH": ("#d7191c", "High-High / 고-고"),
+        "LL": ("#2c7bb6", "Low-Low / 저-저"),
+        "LH": ("#abd9e9", "Low-High / 저-고"),
+        "HL": ("#fdae61", "High-Low / 고-저"),
+        "not significant": ("#eeeeee", "Not significant / 유의하지 않음"),
+        **_NO_STATISTIC,
+    }
+)
+
+#: Palette for Getis–Ord Gi* hot and cold spot maps, for :func:`category_map`, in legend
+#: order from hottest to coldest (ColorBrewer RdBu): ``"hot spot 99%"``, ``"hot spot 95%"``,
+#: ``"hot spot 90%"``, ``"not significant"``, ``"cold spot 90%"``, ``"cold spot 95%"``,
+#: ``"cold spot 99%"``, then ``"island"`` and ``"undefined"`` as in :data:`LISA_CATEGORIES`.
+HOTSPOT_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "hot spot 99%": ("#b2182b", "Hot spot 99% / 핫스팟 신뢰수준 99%"),
+        "hot spot 95%": ("#ef8a62", "Hot spot 95% / 핫스팟 신뢰수준 95%"),
+        "hot spot 90%": ("#fddbc7", "Hot spot 90% / 핫스팟 신뢰수준 90%"),
+        "not significant": ("#eeeeee", "Not significant / 유의하지 않음"),
+        "cold spot 90%": ("#d1e5f0", "Cold spot 90% / 콜드스팟 신뢰수준 90%"),
+        "cold spot 95%": ("#67a9cf", "Cold spot 95% / 콜드스팟 신뢰수준 95%"),
+        "cold spot 99%": ("#2166ac", "Cold spot 99% / 콜드스팟 신뢰수준 99%"),
+        **_NO_STATISTIC,
+    }
+)
 
 
 @functools.cache
@@ -62,7 +118,7 @@ def korean_font() -> str:
 
     See Also
     --------
-    choropleth : Uses this font for every text in the figure.
+    choropleth, category_map : Use this font for every text in the figure.
 
     References
     ----------
@@ -125,6 +181,34 @@ class MapResult:
     scheme: str
     bins: np.ndarray
     counts: np.ndarray
+    n_missing: int
+    classes: pd.Series
+
+
+@dataclass(frozen=True, eq=False)
+class CategoryMapResult:
+    """A drawn category map (see :func:`category_map`) and the count of each category.
+
+    Attributes
+    ----------
+    figure : matplotlib.figure.Figure
+        The map, attached to an Agg canvas (``figure.savefig`` works; no ``pyplot`` state).
+    path : pathlib.Path or None
+        Where the image was written, or ``None`` when no ``path`` was given.
+    counts : pandas.Series
+        Number of areas per category (int), indexed by the keys of ``categories`` in legend
+        order, categories without any area included with 0; sums to the number of areas
+        with a label.
+    n_missing : int
+        Number of areas without a label, drawn grey and hatched.
+    classes : pandas.Series
+        Category of each area (``category`` dtype whose categories are the keys of
+        ``categories``), ``NaN`` where the label is missing; indexed like the input ``areas``.
+    """
+
+    figure: Figure
+    path: Path | None
+    counts: pd.Series
     n_missing: int
     classes: pd.Series
 
@@ -224,6 +308,7 @@ def choropleth(
     See Also
     --------
     korean_font : The font registration used for all text.
+    category_map : The same layout for a column of labels (LISA clusters, hot spots).
 
     Notes
     -----
@@ -259,20 +344,18 @@ def choropleth(
     >>> result.counts.tolist(), result.n_missing
     ([1, 1, 1], 1)
     """
-    fmt = _check_parameters(scheme, k, bins, dpi, path)
+    _check_scheme(scheme, k, bins)
+    fmt = _check_map_inputs(
+        "choropleth",
+        areas,
+        column,
+        labels=labels,
+        boundaries=boundaries,
+        boundary_labels=boundary_labels,
+        dpi=dpi,
+        path=path,
+    )
     values = _numeric_values(areas, column)
-    _check_geometries(areas)
-    if labels is not None:
-        _require_column(areas, labels, "areas")
-    if boundaries is not None:
-        require_crs(boundaries, "boundaries")
-        if boundary_labels is not None:
-            _require_column(boundaries, boundary_labels, "boundaries")
-    elif boundary_labels is not None:
-        raise SpecificationError(
-            "The 'boundary_labels' parameter of choropleth needs 'boundaries'. "
-            "Got boundaries=None instead."
-        )
     colormap = _colormap(cmap)
 
     missing = np.isnan(values)
@@ -283,81 +366,28 @@ def choropleth(
     classes[~missing] = class_index
     colours = colormap.resampled(len(counts))(np.arange(len(counts)))
 
-    geoms = to_metric(areas, "areas").geometry
-    outlines = None if boundaries is None else boundaries.to_crs(geoms.crs)
-
-    with _figure_style():
-        figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
-        FigureCanvasAgg(figure)
-        ax = figure.add_subplot()
-        ax.set_axis_off()
-        geoms[~missing].plot(ax=ax, color=colours[class_index], edgecolor="white", linewidth=0.25)
-        if missing.any():
-            geoms[missing].plot(
-                ax=ax,
-                facecolor=_MISSING_FACE,
-                edgecolor=_MISSING_EDGE,
-                hatch="//////",
-                linewidth=0.25,
-            )
-        if outlines is not None:
-            outlines.plot(ax=ax, facecolor="none", edgecolor="#3a3a3a", linewidth=0.8)
-        ax.set_aspect("equal")
-        ax.margins(0.03)
-        if labels is not None:
-            _draw_labels(ax, geoms, areas[labels], fontsize=5.5)
-        if boundary_labels is not None:
-            _draw_labels(ax, outlines.geometry, outlines[boundary_labels], fontsize=8)
-
-        handles = [
-            Patch(facecolor=colour, edgecolor="#8c8c8c", linewidth=0.4, label=label)
-            for colour, label in zip(colours, _class_labels(edges, counts), strict=True)
-        ]
-        if missing.any():
-            handles.append(
-                Patch(
-                    facecolor=_MISSING_FACE,
-                    edgecolor=_MISSING_EDGE,
-                    hatch="//////",
-                    linewidth=0.4,
-                    label=f"{missing_label} ({int(missing.sum())})",
-                )
-            )
-        ax.legend(
-            handles=handles,
-            title=column if legend_title is None else legend_title,
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            frameon=False,
-            alignment="left",
-            fontsize=9,
-            title_fontsize=10,
-            handlelength=1.8,
-            handleheight=1.2,
-            labelspacing=0.5,
-        )
-        ax.set_title(title, loc="left", fontsize=15, pad=12, linespacing=1.4)
-        _add_scale_bar(ax)
-        _add_north_arrow(ax)
-        if note is not None:
-            ax.annotate(
-                note,
-                xy=(0.0, 0.0),
-                xycoords="axes fraction",
-                xytext=(0.0, -6.0),
-                textcoords="offset points",
-                ha="left",
-                va="top",
-                fontsize=7.5,
-                color="#666666",
-            )
-
-        written = None
-        if path is not None:
-            with atomic_path(path) as tmp:
-                figure.savefig(tmp, format=fmt, dpi=dpi, facecolor="white")
-            written = Path(path)
-
+    face = np.tile(to_rgba(_MISSING_FACE), (len(values), 1))
+    face[~missing] = colours[class_index]
+    handles = [
+        _legend_patch(colour, label)
+        for colour, label in zip(colours, _class_labels(edges, counts), strict=True)
+    ]
+    figure, written = _draw_map(
+        areas,
+        face,
+        np.where(missing, _MISSING_HATCH, ""),
+        handles + _missing_entry(missing_label, missing),
+        title=title,
+        legend_title=column if legend_title is None else legend_title,
+        path=path,
+        fmt=fmt,
+        boundaries=boundaries,
+        labels=labels,
+        boundary_labels=boundary_labels,
+        note=note,
+        dpi=dpi,
+        figsize=figsize,
+    )
     return MapResult(
         figure=figure,
         path=written,
@@ -369,14 +399,183 @@ def choropleth(
     )
 
 
-def _check_parameters(
-    scheme: str,
-    k: int,
-    bins: Sequence[float] | None,
-    dpi: int,
-    path: str | os.PathLike[str] | None,
-) -> str:
-    """Validate the parameters of :func:`choropleth`; return the image format to write."""
+def category_map(
+    areas: gpd.GeoDataFrame,
+    column: str,
+    *,
+    title: str,
+    categories: Mapping[Hashable, object],
+    legend_title: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+    missing_label: str = "No data / 자료 없음",
+    boundaries: gpd.GeoDataFrame | None = None,
+    boundary_labels: str | None = None,
+    labels: str | None = None,
+    note: str | None = None,
+    dpi: int = 150,
+    figsize: tuple[float, float] = (9.0, 8.0),
+) -> CategoryMapResult:
+    """Draw a map of the labels in ``column``, one fixed colour per label, with counts.
+
+    The qualitative counterpart of :func:`choropleth`, for LISA cluster maps, Gi* hot and cold
+    spot maps or any categorical variable. ``categories`` fixes the colour, the legend text and
+    the legend order of every label. Each legend entry ends with its number of areas, and every
+    category is listed even when no area has it (count 0), so that maps drawn with the same
+    ``categories`` — two years, two weights — share one legend. Areas without a label are
+    drawn light grey and hatched, with their own entry and count. Layout, projection, font and
+    file writing are those of :func:`choropleth`.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Polygons (or multipolygons) with a CRS, one row per area.
+    column : str
+        Column of ``areas`` holding each area's label, usually text (``"HH"``,
+        ``"not significant"``, ...). ``NaN`` / ``None`` / ``<NA>`` mean "no data".
+    title : str
+        Map title; may span two lines, e.g. ``"반지하 가구 비율 LISA 군집\\nLISA clusters"``.
+    categories : mapping
+        Label → style, in legend order. A style is a matplotlib colour (``"#d7191c"``,
+        ``"tab:red"``, an RGB tuple), a ``(colour, display label)`` tuple, or a
+        ``(colour, display label, hatch)`` tuple with a matplotlib hatch pattern such as
+        ``"//"``; the legend shows the display label (default: the label itself). Use
+        :data:`LISA_CATEGORIES` or :data:`HOTSPOT_CATEGORIES`, or extend them, e.g.
+        ``{**LISA_CATEGORIES, "HH": ("#b30000", "Hot cluster / 고-고")}``.
+    legend_title : str, optional
+        Title of the legend; defaults to ``column``.
+    path : str or os.PathLike, optional
+        Write the figure there, atomically (a reader never sees a partial file). The format
+        follows the suffix (``.png``, ``.pdf``, ``.svg``); PNG when there is none.
+    missing_label : str
+        Legend text for areas without a label (the count is appended). The entry is shown only
+        when at least one area has no label.
+    boundaries : geopandas.GeoDataFrame, optional
+        Outlines drawn on top, e.g. the gu containing the mapped dong; reprojected to the map's
+        CRS.
+    boundary_labels : str, optional
+        Column of ``boundaries`` written at a representative point inside each boundary polygon.
+    labels : str, optional
+        Column of ``areas`` whose text is written at a representative point inside each area
+        (missing values get no label).
+    note : str, optional
+        Small text under the map, for the data source and attribution.
+    dpi : int
+        Resolution of the written image, dots per inch.
+    figsize : tuple of float
+        Figure width and height in inches; the image is ``figsize * dpi`` pixels.
+
+    Returns
+    -------
+    CategoryMapResult
+        The figure, the written path (or ``None``), the number of areas per category (zeros
+        included), ``n_missing`` and the category of each area.
+
+    Raises
+    ------
+    SpecificationError
+        ``categories`` empty, not a mapping, with a missing-value key or a style that is not a
+        colour; non-positive ``dpi``; unsupported ``path`` suffix; ``boundary_labels`` without
+        ``boundaries``.
+    DataError
+        ``areas`` is empty or not a GeoDataFrame; ``column`` (or a label column) is absent;
+        ``column`` has no label at all, or labels that are not keys of ``categories`` (the
+        message lists them with their counts).
+    GeometryError
+        ``areas`` has no CRS, or has missing, empty or non-polygonal geometries.
+
+    See Also
+    --------
+    choropleth : The same map for a numeric column, in classes.
+    LISA_CATEGORIES, HOTSPOT_CATEGORIES : Ready-made palettes.
+
+    Notes
+    -----
+    Labels are matched to the keys of ``categories`` by equality, so ``"HH"`` and ``"hh"``
+    differ. Categories with a hatch pattern (``"undefined"`` in the ready-made palettes) are
+    outlined in the grey of the "no data" style so that the hatching shows. The LISA colours
+    follow the conventional cluster map of GeoDa [1]_ (red High-High, blue Low-Low, light
+    blue and light red outliers), the hot spot colours the diverging ColorBrewer RdBu
+    scheme [2]_.
+
+    References
+    ----------
+    .. [1] Anselin, L. (1995). Local indicators of spatial association — LISA. *Geographical
+       Analysis*, 27(2), 93–115. https://doi.org/10.1111/j.1538-4632.1995.tb00338.x
+    .. [2] Brewer, C. A., Harrower, M. and The Pennsylvania State University, "ColorBrewer 2.0",
+       https://colorbrewer2.org
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> grid = gpd.GeoDataFrame(
+    ...     {"cluster": ["HH", "HH", "LL", "not significant", None]},
+    ...     geometry=[box(x, 0, x + 1000, 1000) for x in range(0, 5000, 1000)],
+    ...     crs="EPSG:5179",
+    ... )
+    >>> result = category_map(
+    ...     grid, "cluster", title="LISA 군집\\nLISA clusters", categories=LISA_CATEGORIES
+    ... )
+    >>> result.counts.to_dict()
+    {'HH': 2, 'LL': 1, 'LH': 0, 'HL': 0, 'not significant': 1, 'island': 0, 'undefined': 0}
+    >>> result.n_missing
+    1
+    """
+    styles = _category_styles(categories)
+    fmt = _check_map_inputs(
+        "category_map",
+        areas,
+        column,
+        labels=labels,
+        boundaries=boundaries,
+        boundary_labels=boundary_labels,
+        dpi=dpi,
+        path=path,
+    )
+    classes = _category_values(areas, column, styles)
+
+    missing = classes.isna().to_numpy()
+    codes = classes.cat.codes.to_numpy()
+    counts = pd.Series(
+        np.bincount(codes[~missing], minlength=len(styles)),
+        index=pd.Index(list(styles), name="category"),
+        name="count",
+    )
+    style_face = np.array([style.face for style in styles.values()])
+    style_hatch = np.array([style.hatch for style in styles.values()], dtype=object)
+    face = np.where(missing[:, None], to_rgba(_MISSING_FACE), style_face[codes])
+    hatch = np.where(missing, _MISSING_HATCH, style_hatch[codes])
+    handles = [
+        _legend_patch(style.face, f"{style.label} ({n})", style.hatch)
+        for style, n in zip(styles.values(), counts, strict=True)
+    ]
+    figure, written = _draw_map(
+        areas,
+        face,
+        hatch,
+        handles + _missing_entry(missing_label, missing),
+        title=title,
+        legend_title=column if legend_title is None else legend_title,
+        path=path,
+        fmt=fmt,
+        boundaries=boundaries,
+        labels=labels,
+        boundary_labels=boundary_labels,
+        note=note,
+        dpi=dpi,
+        figsize=figsize,
+    )
+    return CategoryMapResult(
+        figure=figure,
+        path=written,
+        counts=counts,
+        n_missing=int(missing.sum()),
+        classes=classes,
+    )
+
+
+def _check_scheme(scheme: str, k: int, bins: Sequence[float] | None) -> None:
+    """Validate the classification parameters of :func:`choropleth`."""
     if scheme not in SCHEMES:
         allowed = ", ".join(repr(s) for s in SCHEMES)
         raise SpecificationError(
@@ -405,16 +604,50 @@ def _check_parameters(
             raise SpecificationError(
                 f"The 'k' parameter of choropleth must be an int >= 2. Got {k!r} instead."
             )
+
+
+def _check_map_inputs(
+    func: str,
+    areas: gpd.GeoDataFrame,
+    column: str,
+    *,
+    labels: str | None,
+    boundaries: gpd.GeoDataFrame | None,
+    boundary_labels: str | None,
+    dpi: int,
+    path: str | os.PathLike[str] | None,
+) -> str:
+    """Validate what every map of function ``func`` needs; return the image format to write."""
     if not dpi > 0:
         raise SpecificationError(
-            f"The 'dpi' parameter of choropleth must be positive. Got {dpi!r} instead."
+            f"The 'dpi' parameter of {func} must be positive. Got {dpi!r} instead."
         )
     fmt = Path(path).suffix.lstrip(".").lower() if path is not None else ""
     formats = FigureCanvasAgg.get_supported_filetypes()
     if fmt and fmt not in formats:
         raise SpecificationError(
-            "The 'path' parameter of choropleth must end in an image suffix such as .png, .pdf "
+            f"The 'path' parameter of {func} must end in an image suffix such as .png, .pdf "
             f"or .svg (supported: {', '.join(sorted(formats))}). Got {str(path)!r} instead."
+        )
+    if not isinstance(areas, gpd.GeoDataFrame):
+        raise DataError(
+            f"areas must be a geopandas.GeoDataFrame, got {type(areas).__name__}. Fix: read "
+            "boundaries with geopandas.read_file or build one with geopandas.GeoDataFrame(...)."
+        )
+    if len(areas) == 0:
+        raise DataError("areas is empty (0 rows): there is nothing to map.")
+    _require_column(areas, column, "areas")
+    _check_geometries(areas)
+    if labels is not None:
+        _require_column(areas, labels, "areas")
+    if boundaries is not None:
+        require_crs(boundaries, "boundaries")
+        if boundary_labels is not None:
+            _require_column(boundaries, boundary_labels, "boundaries")
+    elif boundary_labels is not None:
+        raise SpecificationError(
+            f"The 'boundary_labels' parameter of {func} needs 'boundaries'. "
+            "Got boundaries=None instead."
         )
     return fmt or "png"
 
@@ -430,29 +663,27 @@ def _require_column(frame: pd.DataFrame, column: str, source: str) -> None:
         )
 
 
+def _require_some_value(column: str, missing: np.ndarray) -> None:
+    """Raise :class:`DataError` when ``column`` has no value in any area."""
+    if missing.all():
+        raise DataError(
+            f"Column {column!r} has no value in any of the {len(missing)} areas (all missing). "
+            "Fix: check the join that added it (codes as strings, same code year)."
+        )
+
+
 def _numeric_values(areas: gpd.GeoDataFrame, column: str) -> np.ndarray:
     """Return ``areas[column]`` as float with ``NaN`` for missing, or raise :class:`DataError`."""
-    if not isinstance(areas, gpd.GeoDataFrame):
-        raise DataError(
-            f"areas must be a geopandas.GeoDataFrame, got {type(areas).__name__}. Fix: read "
-            "boundaries with geopandas.read_file or build one with geopandas.GeoDataFrame(...)."
-        )
-    if len(areas) == 0:
-        raise DataError("areas is empty (0 rows): there is nothing to map.")
-    _require_column(areas, column, "areas")
     series = areas[column]
     if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         raise DataError(
             f"Column {column!r} has dtype {series.dtype}, not numbers, so it cannot be classed "
             f"for a choropleth. Fix: convert it, e.g. "
-            f"areas[{column!r}] = pd.to_numeric(areas[{column!r}], errors='coerce')."
+            f"areas[{column!r}] = pd.to_numeric(areas[{column!r}], errors='coerce'), or draw "
+            "labels with category_map."
         )
     values = series.to_numpy(dtype=float, na_value=np.nan)
-    if np.isnan(values).all():
-        raise DataError(
-            f"Column {column!r} has no value in any of the {len(values)} areas (all missing). "
-            "Fix: check the join that added it (codes as strings, same code year)."
-        )
+    _require_some_value(column, np.isnan(values))
     infinite = np.isinf(values)
     if infinite.any():
         raise DataError(
@@ -461,6 +692,73 @@ def _numeric_values(areas: gpd.GeoDataFrame, column: str) -> np.ndarray:
             "the division that produced them."
         )
     return values
+
+
+@dataclass(frozen=True)
+class _Style:
+    """How one category is drawn: RGBA fill, legend text and hatch pattern (``""``: none)."""
+
+    face: tuple[float, float, float, float]
+    label: str
+    hatch: str = ""
+
+
+def _category_styles(categories: Mapping[Hashable, object]) -> dict[Hashable, _Style]:
+    """Parse the ``categories`` of :func:`category_map`, or raise :class:`SpecificationError`."""
+    if not isinstance(categories, Mapping) or len(categories) == 0:
+        raise SpecificationError(
+            "The 'categories' parameter of category_map must be a non-empty mapping of label "
+            "to colour in legend order, e.g. {'HH': '#d7191c', 'LL': ('#2c7bb6', 'Low-Low')} "
+            f"or LISA_CATEGORIES. Got {categories!r} instead."
+        )
+    styles = {}
+    for key, value in categories.items():
+        if key is None or (isinstance(key, float) and math.isnan(key)):
+            raise SpecificationError(
+                "The 'categories' parameter of category_map cannot have a missing-value key "
+                f"({key!r}): areas without a label get their own legend entry, named by "
+                "'missing_label'."
+            )
+        colour, label, hatch = value, str(key), ""
+        if isinstance(value, tuple) and len(value) in (2, 3) and isinstance(value[1], str):
+            colour, label, *rest = value
+            hatch = rest[0] if rest else ""
+        if not is_color_like(colour) or not isinstance(hatch, str):
+            raise SpecificationError(
+                "The 'categories' parameter of category_map must map each label to a "
+                "matplotlib colour, a (colour, display label) tuple or a (colour, display "
+                f"label, hatch) tuple. Got {key!r}: {value!r} instead."
+            )
+        styles[key] = _Style(to_rgba(colour), label, hatch)
+    return styles
+
+
+def _category_values(
+    areas: gpd.GeoDataFrame, column: str, styles: Mapping[Hashable, _Style]
+) -> pd.Series:
+    """``areas[column]`` as a categorical with the keys of ``styles`` as categories."""
+    series = areas[column].astype(object)
+    missing = series.isna()
+    _require_some_value(column, missing.to_numpy())
+    unknown = series[~missing & ~series.isin(list(styles))]
+    if len(unknown) > 0:
+        found = unknown.value_counts(sort=False)
+        listing = ", ".join(
+            f"{label!r} ({n} {'area' if n == 1 else 'areas'})" for label, n in found.items()
+        )
+        example = found.index[0]
+        raise DataError(
+            f"Column {column!r} has labels that are not in categories: {listing}, in rows "
+            f"{format_rows(unknown.index)}. The categories are "
+            f"{', '.join(repr(key) for key in styles)}. Fix: add each label with its colour, "
+            f"e.g. categories={{**categories, {example!r}: '#984ea3'}}, or recode the column, "
+            f"e.g. areas[{column!r}].replace({{{example!r}: {next(iter(styles))!r}}})."
+        )
+    return pd.Series(
+        pd.Categorical(series.where(~missing), categories=list(styles)),
+        index=areas.index,
+        name=column,
+    )
 
 
 def _check_geometries(areas: gpd.GeoDataFrame) -> None:
@@ -476,10 +774,120 @@ def _check_geometries(areas: gpd.GeoDataFrame) -> None:
     non_polygon = ~geometry.geom_type.isin(["Polygon", "MultiPolygon"])
     if non_polygon.any():
         raise GeometryError(
-            "A choropleth needs polygons, but areas has "
+            "A map needs polygons, but areas has "
             f"{', '.join(sorted(set(geometry.geom_type[non_polygon])))} geometries in rows "
             f"{format_rows(areas.index[non_polygon])}. Fix: aggregate points to areas first."
         )
+
+
+def _legend_patch(face: object, label: str, hatch: str = "") -> Patch:
+    """A legend swatch; hatched ones get the grey "no data" outline so the hatching shows."""
+    return Patch(
+        facecolor=face,
+        edgecolor=_MISSING_EDGE if hatch else _LEGEND_EDGE,
+        hatch=hatch or None,
+        linewidth=0.4,
+        label=label,
+    )
+
+
+def _missing_entry(label: str, missing: np.ndarray) -> list[Patch]:
+    """The legend entry ``"label (n)"`` for areas without a value; none when there are none."""
+    n = int(missing.sum())
+    return [_legend_patch(_MISSING_FACE, f"{label} ({n})", _MISSING_HATCH)] if n else []
+
+
+def _draw_map(
+    areas: gpd.GeoDataFrame,
+    face: np.ndarray,
+    hatch: np.ndarray,
+    handles: list[Patch],
+    *,
+    title: str,
+    legend_title: str,
+    path: str | os.PathLike[str] | None,
+    fmt: str,
+    boundaries: gpd.GeoDataFrame | None,
+    labels: str | None,
+    boundary_labels: str | None,
+    note: str | None,
+    dpi: int,
+    figsize: tuple[float, float],
+) -> tuple[Figure, Path | None]:
+    """Draw the layout shared by all maps; write it to ``path`` if given.
+
+    ``face`` holds one RGBA fill per area, ``hatch`` one hatch pattern per area (``""`` for
+    none); hatched areas are outlined in grey, the others in white. ``handles`` are the legend
+    entries, top to bottom.
+    """
+    geoms = to_metric(areas, "areas").geometry
+    outlines = None if boundaries is None else boundaries.to_crs(geoms.crs)
+
+    with _figure_style():
+        figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+        FigureCanvasAgg(figure)
+        ax = figure.add_subplot()
+        ax.set_axis_off()
+        plain = hatch == ""
+        if plain.any():
+            geoms[plain].plot(ax=ax, color=face[plain], edgecolor="white", linewidth=0.25)
+        for pattern in pd.unique(hatch[~plain]):
+            group = hatch == pattern
+            geoms[group].plot(
+                ax=ax,
+                facecolor=face[group],
+                edgecolor=_MISSING_EDGE,
+                hatch=pattern,
+                linewidth=0.25,
+            )
+        if outlines is not None:
+            outlines.plot(ax=ax, facecolor="none", edgecolor="#3a3a3a", linewidth=0.8)
+        ax.set_aspect("equal")
+        ax.margins(0.03)
+        if labels is not None:
+            _draw_labels(ax, geoms, areas[labels], fontsize=5.5)
+        if boundary_labels is not None:
+            _draw_labels(ax, outlines.geometry, outlines[boundary_labels], fontsize=8)
+
+        ax.legend(
+            handles=handles,
+            title=legend_title,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+            alignment="left",
+            fontsize=9,
+            title_fontsize=10,
+            handlelength=1.8,
+            handleheight=1.2,
+            labelspacing=0.5,
+        )
+        ax.set_title(title, loc="left", fontsize=15, pad=12, linespacing=1.4)
+        _add_scale_bar(ax)
+        _add_north_arrow(ax)
+        if note is not None:
+            ax.annotate(
+                note,
+                xy=(0.0, 0.0),
+                xycoords="axes fraction",
+                xytext=(0.0, -6.0),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=7.5,
+                color="#666666",
+            )
+
+        # Constrained layout converges over successive draws when the axes has a fixed
+        # aspect; without these passes a wide legend can stick out of some figure sizes.
+        for _ in range(2):
+            figure.draw_without_rendering()
+        written = None
+        if path is not None:
+            with atomic_path(path) as tmp:
+                figure.savefig(tmp, format=fmt, dpi=dpi, facecolor="white")
+            written = Path(path)
+    return figure, written
 
 
 def _colormap(cmap: str | Colormap) -> Colormap:

@@ -1,0 +1,173 @@
+"""Input checks shared by the spatial statistics: alignment, missing values, seeds, batches."""
+
+from __future__ import annotations
+
+import secrets
+import warnings
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
+from dongne.weights import SpatialWeights
+
+MissingPolicy = Literal["raise", "drop", "label"]
+MISSING_POLICIES = ("raise", "drop", "label")
+#: Permutations per batch. Counts do not depend on it; the float sums behind ``z_sim`` are
+#: accumulated batch by batch, so it is fixed to keep results bit-identical everywhere.
+BATCH_SIZE = 1000
+
+
+def resolve_seed(rng: int | np.random.Generator | None) -> int:
+    """Turn the ``rng`` argument into the 63-bit integer seed of the counter-based streams.
+
+    ``None`` draws a fresh seed from the operating system; it is recorded in the result so that
+    the run can be repeated.
+    """
+    if rng is None:
+        return secrets.randbits(63)
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, 2**63 - 1))
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return int(rng) & (2**63 - 1)
+    raise SpecificationError(
+        "The 'rng' parameter must be a non-negative int, a numpy.random.Generator or None. "
+        f"Got {rng!r} instead."
+    )
+
+
+def align(y: Any, w: SpatialWeights, name: str = "y") -> pd.Series:
+    """Return ``y`` as a float Series in the row order of ``w``.
+
+    A Series whose index holds every id of ``w`` is aligned by label (extra labels are an
+    error, so nothing is silently ignored); an array-like of length n is taken in row order.
+    """
+    if not isinstance(w, SpatialWeights):
+        raise SpecificationError(
+            f"w must be a dongne.weights.SpatialWeights, got {type(w).__name__}. Build one with "
+            "dongne.weights.queen(areas, ids=...) or SpatialWeights.from_sparse(...)."
+        )
+    if isinstance(y, pd.Series) and not isinstance(y.index, pd.RangeIndex):
+        missing = w.ids.difference(y.index)
+        extra = y.index.difference(w.ids)
+        if len(missing) or len(extra):
+            raise DataError(
+                f"{name} is indexed by ids that do not match the weights: "
+                f"{len(missing)} weight ids missing from {name} ({format_rows(missing)}), "
+                f"{len(extra)} {name} labels not in the weights ({format_rows(extra)}). "
+                f"Fix: index {name} by the same ids as the weights (e.g. "
+                "frame.set_index('dong_code')[column])."
+            )
+        if not y.index.is_unique:
+            raise DataError(f"{name} has repeated index labels; each area must appear once.")
+        y = y.reindex(w.ids)
+    values = pd.to_numeric(pd.Series(np.asarray(y, dtype=object).ravel()), errors="coerce")
+    if len(values) != w.n:
+        raise DataError(
+            f"{name} has {len(values)} values but the weights have {w.n} areas. Fix: pass one "
+            "value per area, in the weights' order, or a Series indexed by the weights' ids."
+        )
+    raw = pd.Series(np.asarray(y, dtype=object).ravel())
+    bad = values.isna() & raw.notna() & ~raw.isin([np.nan, None])
+    if bad.any():
+        raise DataError(
+            f"{name} has non-numeric values for areas {format_rows(w.ids[bad.to_numpy()])}."
+        )
+    return pd.Series(values.to_numpy(dtype=float), index=w.ids, name=getattr(y, "name", name))
+
+
+def handle_missing(
+    y: pd.Series, w: SpatialWeights, missing: MissingPolicy
+) -> tuple[pd.Series, SpatialWeights, pd.Index]:
+    """Apply the missing-data policy; return complete values, their weights, ids left out.
+
+    ``raise`` (default): error naming the areas. ``drop`` and ``label``: the statistic is
+    computed on the areas with values, with the weights restricted to them (rows
+    re-standardised when they were row-standardised); the left-out areas are reported — by
+    ``drop`` in the result's ``missing_ids_`` only, by ``label`` also as rows labelled
+    ``"undefined"``.
+    """
+    if missing not in MISSING_POLICIES:
+        raise SpecificationError(
+            f"The 'missing' parameter must be one of {MISSING_POLICIES}. Got {missing!r}."
+        )
+    na = y.isna().to_numpy()
+    if not na.any():
+        return y, w, pd.Index([])
+    ids = w.ids[na]
+    if missing == "raise":
+        raise DataError(
+            f"{y.name!s} is missing for {na.sum()} area(s): {format_rows(ids)}. Fix: fill the "
+            "values, or pass missing='drop' or missing='label' to compute without them (they "
+            "are then reported as undefined, never silently dropped)."
+        )
+    keep = ~na
+    sub = w.to_sparse()[keep][:, keep]
+    params = {**w.params, "subset_of": w.n, "left_out": [str(i) for i in ids]}
+    if w.transform == "row":
+        from scipy import sparse
+
+        binary = sparse.csr_array((np.ones_like(sub.data), sub.indices, sub.indptr), sub.shape)
+        sw = SpatialWeights(binary, w.ids[keep], w.kind, "binary", params).row_standardised()
+    else:
+        sw = SpatialWeights(sub, w.ids[keep], w.kind, w.transform, params)
+    return y[keep], sw, ids
+
+
+def check_values(y: pd.Series, minimum_n: int = 3) -> None:
+    """Refuse fewer than ``minimum_n`` areas and constant values, with the fix."""
+    if len(y) < minimum_n:
+        raise DataError(
+            f"{y.name!s}: {len(y)} area(s) with values; spatial statistics need at least "
+            f"{minimum_n}. Fix: use a finer set of areas."
+        )
+    if not np.isfinite(y.to_numpy()).all():
+        raise DataError(
+            f"{y.name!s} has infinite values (areas {format_rows(y.index[~np.isfinite(y)])})."
+        )
+    if np.ptp(y.to_numpy()) == 0:
+        raise DataError(
+            f"{y.name!s} is constant ({y.iloc[0]:g} everywhere): it has no spatial pattern to "
+            "test. Fix: check that the right column was chosen."
+        )
+
+
+def warn_islands(w: SpatialWeights, what: str) -> np.ndarray:
+    """Warn about areas without neighbours; return the boolean island mask."""
+    islands = w.cardinalities == 0
+    if islands.any():
+        warnings.warn(
+            f"{islands.sum()} area(s) have no neighbours ({format_rows(w.ids[islands])}); "
+            f"their {what} is undefined (NaN, labelled 'island'). Fix: w.attach_islands(areas) "
+            "or use k-nearest-neighbour weights.",
+            DongneWarning,
+            stacklevel=3,
+        )
+    return islands
+
+
+def run_batches(
+    kernel: Callable[..., tuple[np.ndarray, ...]],
+    args: tuple,
+    seed: int,
+    permutations: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[np.ndarray]:
+    """Run ``kernel(*args, seed, first, count)`` over fixed batches and add the results up.
+
+    Batches are summed in batch order, so the floating-point sums are the same whoever
+    computes the batches.
+    """
+    totals: list[np.ndarray] | None = None
+    for first in range(0, permutations, BATCH_SIZE):
+        count = min(BATCH_SIZE, permutations - first)
+        part = kernel(*args, seed, first, count)
+        totals = (
+            list(part) if totals is None else [t + p for t, p in zip(totals, part, strict=True)]
+        )
+        if progress is not None:
+            progress(first + count, permutations)
+    assert totals is not None
+    return totals

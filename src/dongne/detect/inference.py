@@ -1,0 +1,246 @@
+"""Pseudo p-values from permutation counts, and multiple-testing corrections.
+
+Conventions, the same for every statistic in dongne:
+
+* ``greater``: p = (#{sim ≥ obs} + 1) / (R + 1); ``less``: p = (#{sim ≤ obs} + 1) / (R + 1).
+* ``two-sided`` (default): p = min(1, 2 · min(p_greater, p_less)), the doubled smaller tail
+  (as proposed in pysal/esda#514, which fixes esda's percentile rule returning p > 1).
+* ``directed``: esda's legacy rule, for parity only — the smaller tail *without* doubling,
+  p = (min(#≥, R − #≥) + 1)/(R + 1); it is a one-sided test on a tail chosen from the data and
+  about half the two-sided value (pysal/esda#199).
+
+Every p lies in [1/(R+1), 1] (two-sided: [2/(R+1), 1]).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from dongne.errors import SpecificationError
+
+__all__ = [
+    "ALTERNATIVES",
+    "CORRECTIONS",
+    "SignificanceFloor",
+    "adjust_pvalues",
+    "permutation_pvalues",
+    "significance_floor",
+]
+
+Alternative = Literal["two-sided", "greater", "less", "directed"]
+Correction = Literal["fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none"]
+ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less", "directed")
+CORRECTIONS: tuple[str, ...] = ("fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none")
+
+
+def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    """Raise the uniform parameter error: names the parameter, the allowed set and the value."""
+    if value not in allowed:
+        raise SpecificationError(
+            f"The {name!r} parameter must be one of {', '.join(map(repr, allowed))}. "
+            f"Got {value!r} instead."
+        )
+
+
+def permutation_pvalues(
+    n_ge: np.ndarray, n_le: np.ndarray, permutations: int, alternative: Alternative
+) -> np.ndarray:
+    """Pseudo p-values from the counts of permuted statistics at or beyond the observed one.
+
+    Parameters
+    ----------
+    n_ge, n_le : array of int
+        Per test, how many of the ``permutations`` statistics were ≥ / ≤ the observed one.
+    permutations : int
+        R, the number of permutations.
+    alternative : {"two-sided", "greater", "less", "directed"}
+
+    Returns
+    -------
+    ndarray of float in [1/(R+1), 1].
+
+    Examples
+    --------
+    >>> permutation_pvalues(np.array([0, 999]), np.array([999, 0]), 999, "two-sided")
+    array([0.002, 0.002])
+    >>> permutation_pvalues(np.array([0, 999]), np.array([999, 0]), 999, "greater")
+    array([0.001, 1.   ])
+    """
+    check_choice("alternative", alternative, ALTERNATIVES)
+    r1 = permutations + 1.0
+    p_greater = (np.asarray(n_ge, dtype=float) + 1.0) / r1
+    p_less = (np.asarray(n_le, dtype=float) + 1.0) / r1
+    if alternative == "greater":
+        return p_greater
+    if alternative == "less":
+        return p_less
+    if alternative == "two-sided":
+        return np.minimum(1.0, 2.0 * np.minimum(p_greater, p_less))
+    larger = np.asarray(n_ge, dtype=float)
+    larger = np.where(permutations - larger < larger, permutations - larger, larger)
+    return (larger + 1.0) / r1
+
+
+def adjust_pvalues(
+    p: np.ndarray, correction: Correction, alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """Adjust p-values for multiple testing; return ``(adjusted, significant)``.
+
+    Parameters
+    ----------
+    p : array of float
+        Raw p-values; NaN entries (islands, undefined areas) are ignored and stay NaN.
+    correction : {"fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none"}
+        ``fdr_bh``: Benjamini & Hochberg (1995) step-up adjusted p-values (q-values);
+        ``fdr_by``: Benjamini & Yekutieli (2001), valid under any dependence (de Castro &
+        Singer 2006 recommend it for LISA); ``bonferroni``: min(1, m·p); ``geoda_fdr``:
+        GeoDa's rule (``LISA::GetFDR``) — scan the sorted p upwards while p_(i) ≤ i·α/m and use
+        the last passing i·α/m as the threshold (stops at the first failure, so it can be more
+        conservative than BH); it gives no adjusted p-values, so ``adjusted`` holds the raw
+        ones; ``none``: raw p-values.
+    alpha : float
+        Significance level for ``significant``.
+
+    Returns
+    -------
+    adjusted : ndarray
+    significant : ndarray of bool (False where p is NaN)
+
+    References
+    ----------
+    Benjamini, Y. & Hochberg, Y. (1995). JRSS B 57(1):289–300.
+    Benjamini, Y. & Yekutieli, D. (2001). Annals of Statistics 29(4):1165–1188.
+
+    Examples
+    --------
+    >>> adj, sig = adjust_pvalues(np.array([0.01, 0.04, 0.03, 0.2]), "fdr_bh")
+    >>> adj.round(4).tolist(), sig.tolist()
+    ([0.04, 0.0533, 0.0533, 0.2], [True, False, False, False])
+    """
+    check_choice("correction", correction, CORRECTIONS)
+    if not 0 < alpha < 1:
+        raise SpecificationError(f"The 'alpha' parameter must be in (0, 1). Got {alpha!r}.")
+    p = np.asarray(p, dtype=float)
+    ok = ~np.isnan(p)
+    pv = p[ok]
+    m = pv.size
+    adjusted = np.full(p.shape, np.nan)
+    if m == 0:
+        return adjusted, np.zeros(p.shape, dtype=bool)
+    if correction in ("fdr_bh", "fdr_by"):
+        order = np.argsort(pv, kind="stable")
+        ranked = pv[order] * m / np.arange(1, m + 1)
+        if correction == "fdr_by":
+            ranked *= np.sum(1.0 / np.arange(1, m + 1))
+        ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+        adj = np.empty(m)
+        adj[order] = np.minimum(ranked, 1.0)
+    elif correction == "bonferroni":
+        adj = np.minimum(pv * m, 1.0)
+    else:
+        adj = pv.copy()
+    adjusted[ok] = adj
+    significant = np.zeros(p.shape, dtype=bool)
+    if correction == "geoda_fdr":
+        significant[ok] = pv <= geoda_fdr_threshold(pv, alpha)
+    else:
+        significant[ok] = adj <= alpha
+    return adjusted, significant
+
+
+def geoda_fdr_threshold(p: np.ndarray, alpha: float) -> float:
+    """GeoDa's FDR cut-off: the last i·α/m reached by the ascending scan (α/m if none)."""
+    pv = np.sort(np.asarray(p, dtype=float)[~np.isnan(p)])
+    m = pv.size
+    threshold = alpha / m
+    for i, value in enumerate(pv, start=1):
+        if value <= i * alpha / m:
+            threshold = i * alpha / m
+        else:
+            break
+    return threshold
+
+
+@dataclass(frozen=True)
+class SignificanceFloor:
+    """Whether the permutation count allows significance under a correction.
+
+    Attributes
+    ----------
+    min_p : float
+        Smallest attainable pseudo p-value: 1/(R+1), or 2/(R+1) for two-sided tests.
+    bonferroni_cutoff : float
+        α/m, what the smallest p must reach under Bonferroni (and under FDR for a single
+        discovery).
+    reachable : bool
+        ``min_p <= α/m``.
+    permutations_needed : int
+        Smallest R with ``min_p <= α/m``.
+    message_en, message_ko : str
+        Plain-language explanation (empty when ``reachable``).
+    """
+
+    min_p: float
+    bonferroni_cutoff: float
+    reachable: bool
+    permutations_needed: int
+    message_en: str
+    message_ko: str
+
+
+def significance_floor(
+    n_tests: int,
+    permutations: int,
+    alternative: Alternative,
+    correction: Correction,
+    alpha: float = 0.05,
+) -> SignificanceFloor:
+    """Check whether R permutations can reach significance for ``n_tests`` corrected tests.
+
+    With R permutations no pseudo p-value is below 1/(R+1) (2/(R+1) two-sided). Under
+    Bonferroni every test needs p ≤ α/m; under FDR the first discovery needs the same, and
+    later ones only k·α/m when k tests share the floor. When the floor is above α/m,
+    Bonferroni can find nothing and FDR only finds clusters of many tests at the floor; the
+    message says so and gives the R that lifts the limit: R ≥ c·m/α − 1 (c = 2 two-sided).
+
+    Examples
+    --------
+    >>> f = significance_floor(423, 999, "two-sided", "fdr_bh")
+    >>> f.reachable, f.permutations_needed
+    (False, 16919)
+    """
+    c = 2 if alternative == "two-sided" else 1
+    min_p = c / (permutations + 1)
+    cutoff = alpha / max(n_tests, 1)
+    needed = max(math.ceil(c * max(n_tests, 1) / alpha) - 1, 1)
+    reachable = correction == "none" or min_p <= cutoff * (1 + 1e-12)
+    en = ko = ""
+    if not reachable:
+        k = math.ceil(min_p / cutoff)
+        name = {
+            "bonferroni": "Bonferroni",
+            "fdr_bh": "FDR (Benjamini–Hochberg)",
+            "fdr_by": "FDR (Benjamini–Yekutieli)",
+            "geoda_fdr": "GeoDa's FDR",
+        }[correction]
+        detail = (
+            "nothing can be significant"
+            if correction == "bonferroni"
+            else f"an area can only be significant if at least {k} areas reach that smallest p"
+        )
+        en = (
+            f"With {permutations} permutations the smallest possible {alternative} p-value is "
+            f"{min_p:.4g}, but {name} over {n_tests} areas at alpha {alpha} asks for "
+            f"{cutoff:.3g} or less: {detail}. Use at least {needed} permutations."
+        )
+        ko = (
+            f"순열 {permutations}회로 얻을 수 있는 가장 작은 p값은 {min_p:.4g}인데, "
+            f"{n_tests}개 지역에 다중검정 보정({name}, 유의수준 {alpha})을 하면 "
+            f"{cutoff:.3g} 이하가 필요합니다. "
+            f"순열을 {needed}회 이상으로 늘리세요."
+        )
+    return SignificanceFloor(min_p, cutoff, reachable, needed, en, ko)
