@@ -127,3 +127,117 @@ def test_version(flag, capsys):
     with pytest.raises(SystemExit):
         main([flag])
     assert capsys.readouterr().out.startswith("dongne ")
+
+
+def test_detect_command(tmp_path, seoul_dong_path, census_path, capsys):
+    out = tmp_path / "det"
+    rc = main(
+        [
+            "detect",
+            str(seoul_dong_path),
+            str(census_path),
+            "--id",
+            "dong_code",
+            "--var",
+            "basement_household_pct",
+            "--missing",
+            "label",
+            "--group",
+            "gu_name",
+            "--method",
+            "moran,lisa,gistar",
+            "--permutations",
+            "199",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "placed on an area: 416" in printed  # the match report of the table join
+    assert "Global Moran's I of basement_household_pct over 416 areas" in printed
+    assert "Use at least 16639 permutations" in printed  # the permutation floor, in words
+    gdf = gpd.read_file(out / "detect.gpkg", layer="areas")
+    assert len(gdf) == 423
+    assert (gdf.loc[gdf["households"].isna(), "lisa_label"] == "undefined").all()
+    for name in (
+        "lisa_map.png",
+        "gistar_map.png",
+        "summary.txt",
+        "match_report.json",
+        "global_moran.csv",
+        "detect.csv",
+    ):
+        assert (out / name).exists()
+    prov = json.loads((out / "detect.gpkg.provenance.json").read_text(encoding="utf-8"))
+    assert prov["parameters"]["seed"] == 3 and prov["parameters"]["permutations"] == 199
+
+
+def test_detect_index_needs_indicators(tmp_path, seoul_dong_path, census_path, capsys):
+    rc = main(
+        [
+            "detect",
+            str(seoul_dong_path),
+            str(census_path),
+            "--id",
+            "dong_code",
+            "--var",
+            "basement_household_pct",
+            "--missing",
+            "drop",
+            "--method",
+            "index",
+            "--out",
+            str(tmp_path / "x"),
+            "--quiet",
+        ]
+    )
+    assert rc == 2 and "needs indicators" in capsys.readouterr().err
+    rc = main(
+        [
+            "detect",
+            str(seoul_dong_path),
+            str(census_path),
+            "--id",
+            "dong_code",
+            "--var",
+            "basement_household_pct",
+            "--missing",
+            "drop",
+            "--method",
+            "index",
+            "--indicator",
+            "basement_household_pct:+",
+            "--indicator",
+            "households:-",
+            "--top-k",
+            "10",
+            "--out",
+            str(tmp_path / "y"),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    gdf = gpd.read_file(tmp_path / "y" / "detect.gpkg")
+    assert gdf["index_rank"].notna().sum() == 416 and "index_p_top_10" in gdf.columns
+
+
+def test_detect_bad_weights_spec(tmp_path, seoul_dong_path, capsys):
+    rc = main(
+        [
+            "detect",
+            str(seoul_dong_path),
+            "--id",
+            "dong_code",
+            "--var",
+            "area_km2",
+            "--weights",
+            "hexagon",
+            "--out",
+            str(tmp_path / "z"),
+        ]
+    )
+    assert rc == 2 and "knn:K" in capsys.readouterr().err

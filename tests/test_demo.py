@@ -28,6 +28,11 @@ def test_demo_writes_everything(tmp_path, capsys):
         "summary.txt",
         "seoul_basement_households.gpkg.provenance.json",
         "seoul_basement_households.csv.provenance.json",
+        "lisa_map.png",
+        "gistar_map.png",
+        "index_map.png",
+        "rank_stability_map.png",
+        "global_moran.csv",
     } <= names
     assert not [n for n in names if n.startswith(".")]  # no temporary files left behind
 
@@ -52,7 +57,14 @@ def test_demo_writes_everything(tmp_path, capsys):
     img = Image.open(out / "basement_share_map.png")
     assert img.size == (1350, 1200)
     assert len(np.unique(np.asarray(img.convert("RGB")).reshape(-1, 3), axis=0)) > 50
-    assert "반포본동" in (out / "summary.txt").read_text(encoding="utf-8")
+    summary = (out / "summary.txt").read_text(encoding="utf-8")
+    assert "반포본동" in summary
+    assert "Global Moran's I of basement_share_pct over 423 areas" in summary
+    assert "High-High areas" in summary and "hot spot" in summary
+    assert "19999 conditional permutations" in summary and "seed 2026" in summary
+    assert {"lisa_label", "gistar_label", "index_rank", "index_p_top_20"} <= set(gdf.columns)
+    assert set(gdf["lisa_label"]) <= {"HH", "LL", "LH", "HL", "not significant"}
+    assert (gdf["lisa_label"] == "HH").sum() >= 3
 
 
 def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
@@ -71,4 +83,4 @@ def test_demo_console_script(tmp_path):
         [str(exe), "demo", "--out", str(tmp_path / "d")], capture_output=True, text=True, check=True
     )
     assert "basement_share_map.png" in res.stdout
-    assert "6/6" in res.stderr  # the progress bar reached its end
+    assert "12/12" in res.stderr  # the progress bar reached its end

@@ -23,6 +23,7 @@ commands:
   demo   run the main job on the bundled Seoul data and write map, tables and reports
   info   show what is in a data file: layers, CRS, columns, rows, detected encoding
   join   attach a table to areas by a code column and write a GeoPackage + match report
+  detect find clusters, hot spots and the most vulnerable areas (Moran, LISA, Gi*, index)
 
 examples:
   dongne demo --out seoul-demo
@@ -31,6 +32,9 @@ examples:
   dongne join dong.geojson census.csv --key dong_code --out joined.gpkg
   dongne join dong.geojson census2010.csv --key dong_code \\
       --crosswalk codes_2010_2013.csv --combine sum --strict
+  dongne detect dong.geojson census.csv --id dong_code --var basement_pct --out detect
+  dongne detect dong.gpkg --id code --var share --method index \
+      --indicator share:+ --indicator shelters_per_1000:- --out index
 
 Run 'dongne COMMAND --help' for the options of each command.
 """
@@ -73,7 +77,7 @@ def _progress_steps(total: int, quiet: bool):
 def _cmd_demo(args: argparse.Namespace) -> int:
     from dongne.demo import run_demo
 
-    bar, step = _progress_steps(6, args.quiet)
+    bar, step = _progress_steps(12, args.quiet)
     with bar:
         result = run_demo(args.out, progress=step)
         bar.update(bar.total - bar.n)
@@ -139,6 +143,95 @@ def _cmd_join(args: argparse.Namespace) -> int:
     txt = result.report.save(out.with_name(out.name + ".match.txt"))
     js = result.report.save(out.with_name(out.name + ".match.json"))
     print(f"\nwrote {out}\n      {txt}\n      {js}")
+    return 0
+
+
+_DETECT_HELP = """\
+Find spatial clusters and hot spots of VAR, and rank the most vulnerable areas.
+
+methods (--method, comma-separated; default moran,lisa,gistar):
+  moran   global Moran's I: is VAR clustered at all? (analytical and permutation p)
+  lisa    Local Moran's I: High-High / Low-Low clusters and High-Low / Low-High outliers
+  gi      Getis-Ord Gi (without the area itself)
+  gistar  Getis-Ord Gi*: hot and cold spots at 90/95/99% confidence
+  index   vulnerability index from several --indicator COL:+ or COL:- (+ = higher is more
+          vulnerable) with rank stability (probability of being in the top --top-k)
+
+Inference: conditional permutations (default 999) with the alternative printed next to every
+p-value, multiple-testing correction (default FDR, Benjamini-Hochberg), and a plain warning when
+the number of permutations cannot reach significance after correction. The same --seed gives
+the same numbers on any machine and any number of threads.
+
+Writes into --out: detect.gpkg, detect.csv, one PNG map per method, summary.txt (English and
+Korean), global_moran.csv, provenance files; with TABLE, also match_report.txt/.json.
+"""
+
+
+def _weights_from_spec(areas, id_column: str, spec: str):
+    from dongne import weights
+    from dongne.errors import SpecificationError
+    from dongne.io import to_metric
+
+    kind, _, arg = spec.partition(":")
+    if kind in ("queen", "rook"):
+        snap = float(arg) if arg else 0.0
+        metric = to_metric(areas) if snap else areas
+        return getattr(weights, kind)(metric, ids=id_column, snap=snap)
+    if kind == "knn":
+        return weights.knn(to_metric(areas), int(arg or 8), ids=id_column)
+    if kind == "band":
+        return weights.distance_band(to_metric(areas), float(arg), ids=id_column)
+    raise SpecificationError(
+        f"--weights {spec!r} is not understood. Use queen, rook, queen:SNAP_M, knn:K or "
+        "band:METRES."
+    )
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from dongne.detect.workflow import run_detect
+    from dongne.errors import UnmatchedWarning
+    from dongne.io import join_by_code, read_areas, read_table
+
+    out = Path(args.out)
+    areas = read_areas(args.areas, layer=args.layer)
+    if args.table:
+        table = read_table(args.table, encoding=args.encoding, title_lines=args.title_lines)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnmatchedWarning)
+            areas, report = join_by_code(areas, table, key=args.id, table_key=args.table_key)
+        print(report.summary())
+        out.mkdir(parents=True, exist_ok=True)
+        report.save(out / "match_report.txt")
+        report.save(out / "match_report.json")
+    w = _weights_from_spec(areas, args.id, args.weights)
+    indicators = dict(i.rsplit(":", 1) for i in args.indicator) if args.indicator else None
+    methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    bar, step = _progress_steps(len(methods) + 1, args.quiet)
+    with bar:
+        result = run_detect(
+            areas,
+            args.id,
+            w,
+            args.var,
+            out,
+            methods=methods,
+            indicators=indicators,
+            permutations=args.permutations,
+            alternative=args.alternative,
+            correction=args.correction,
+            alpha=args.alpha,
+            rng=args.seed,
+            missing=args.missing,
+            group_column=args.group,
+            name_column=args.name,
+            top_k=args.top_k,
+            progress=step,
+        )
+        bar.update(bar.total - bar.n)
+    print(result.summary)
+    print(f"\nOutputs in {out.resolve()}:")
+    for label, path in result.files.items():
+        print(f"  {label:<15} {path}")
     return 0
 
 
@@ -208,6 +301,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     join.add_argument("--sheet", help="Excel sheet of TABLE")
     join.set_defaults(func=_cmd_join)
+
+    det = sub.add_parser(
+        "detect",
+        formatter_class=fmt,
+        description=_DETECT_HELP,
+        help="clusters, hot spots and vulnerability index",
+    )
+    det.add_argument("areas", help="area boundaries")
+    det.add_argument("table", nargs="?", help="optional table joined to AREAS by --id")
+    det.add_argument("--id", required=True, help="code column of AREAS (and of TABLE)")
+    det.add_argument("--table-key", help="code column of TABLE (default: --id)")
+    det.add_argument("--var", required=True, help="the variable to analyse")
+    det.add_argument(
+        "--method",
+        default="moran,lisa,gistar",
+        help="moran, lisa, gi, gistar, index (comma-separated)",
+    )
+    det.add_argument(
+        "--indicator",
+        action="append",
+        default=[],
+        metavar="COL:+|-",
+        help="index indicator and its direction; repeat for each",
+    )
+    det.add_argument(
+        "--weights",
+        default="queen",
+        help="queen (default), rook, queen:SNAP_M, knn:K or band:METRES",
+    )
+    det.add_argument("--permutations", type=int, default=999)
+    det.add_argument(
+        "--alternative", default="two-sided", choices=["two-sided", "greater", "less", "directed"]
+    )
+    det.add_argument(
+        "--correction",
+        default="fdr_bh",
+        choices=["fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none"],
+    )
+    det.add_argument("--alpha", type=float, default=0.05)
+    det.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    det.add_argument(
+        "--missing",
+        default="raise",
+        choices=["raise", "drop", "label"],
+        help="areas without a value: error (default), leave out, or label",
+    )
+    det.add_argument("--group", help="column of larger units (e.g. gu) for the summary")
+    det.add_argument("--name", help="column of area names for the summary")
+    det.add_argument("--top-k", type=int, default=20, help="top-k for rank stability")
+    det.add_argument("--layer", help="layer of AREAS")
+    det.add_argument("--encoding", help="encoding of TABLE (default: detected)")
+    det.add_argument("--title-lines", type=_title_lines, default=None)
+    det.add_argument("--out", default="dongne-detect", help="output folder")
+    det.add_argument("--quiet", action="store_true", help="no progress bar")
+    det.set_defaults(func=_cmd_detect)
     return parser
 
 

@@ -19,7 +19,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from dongne import weights
 from dongne.datasets import data_path
+from dongne.detect.workflow import run_detect
 from dongne.io import (
     check_counts,
     join_by_code,
@@ -34,6 +36,16 @@ from dongne.io._atomic import atomic_write_text
 from dongne.report.maps import choropleth
 
 __all__ = ["DemoResult", "basement_share", "run_demo"]
+
+#: Indicators of the demo's vulnerability index: "+" higher is more vulnerable, "-" lower is.
+INDICATORS = {
+    "basement_share_pct": "+",
+    "shelter_capacity_per_1000_households": "-",
+    "shelters_nearest_from_centroid_m": "+",
+}
+#: Enough permutations for FDR over 423 dongs to be reachable (see significance_floor).
+PERMUTATIONS = 19_999
+SEED = 2026
 
 
 @dataclass
@@ -111,8 +123,10 @@ def run_demo(
     """Run the Seoul demo and write its outputs into ``out_dir``.
 
     Files: ``seoul_basement_households.gpkg`` (layer ``dongs``), the same table as ``.csv``
-    (UTF-8 with BOM), ``basement_share_map.png``, ``match_report.txt``/``.json``,
-    ``shelters_overlay.txt``, ``summary.txt`` and a ``.provenance.json`` beside each data file.
+    (UTF-8 with BOM), ``basement_share_map.png``, ``lisa_map.png``, ``gistar_map.png``,
+    ``index_map.png``, ``rank_stability_map.png``, ``global_moran.csv``,
+    ``match_report.txt``/``.json``, ``shelters_overlay.txt``, ``summary.txt`` and a
+    ``.provenance.json`` beside each data file.
 
     Parameters
     ----------
@@ -186,13 +200,37 @@ def run_demo(
     )
     result.files["map"] = mapped.path
 
+    frame["shelter_capacity_per_1000_households"] = (
+        1000 * frame["shelters_capacity_persons_sum"] / frame["households"]
+    ).round(2)
+
+    step("finding clusters, hot spots and the most vulnerable dongs")
+    detected = run_detect(
+        frame,
+        "dong_code",
+        weights.queen(frame, ids="dong_code"),
+        "basement_share_pct",
+        out,
+        methods=("moran", "lisa", "gistar", "index"),
+        indicators=INDICATORS,
+        permutations=PERMUTATIONS,
+        rng=SEED,
+        group_column="gu_name",
+        name_column="dong_name",
+        top_k=20,
+        boundaries=gu,
+        write_tables=False,
+    )
+    result.files.update(detected.files)
+    frame = detected.frame
+
     step("writing GeoPackage, CSV and summary")
     params = {"job": "dongne demo", "share": "basement_households / households * 100"}
     result.files["geopackage"] = write_layer(
         frame, out / "seoul_basement_households.gpkg", layer="dongs", **params
     )
     result.files["csv"] = write_table(frame, out / "seoul_basement_households.csv", **params)
-    result.summary = _summary(frame, len(outside))
+    result.summary = _summary(frame, len(outside)) + "\n\n" + detected.summary
     result.files["summary"] = atomic_write_text(out / "summary.txt", result.summary + "\n")
     result.frame = frame
     if not np.isfinite(frame["basement_share_pct"]).all():

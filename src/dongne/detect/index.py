@@ -560,14 +560,7 @@ class RankStability:
                 )
                 or "none"
             ),
-            "  Uncertain (10–90%): "
-            + (
-                ", ".join(
-                    f"{label(i)} ({100 * r[f'p_top_{self.top_k}']:.0f}%)"
-                    for i, r in unsure.iterrows()
-                )
-                or "none"
-            ),
+            f"  Uncertain (10–90%): {_listing(unsure, label, f'p_top_{self.top_k}')}",
             f"  Rank intervals cover the central {pct} of draws.",
         ]
         ko = [
@@ -602,6 +595,13 @@ class RankStability:
             path=path,
             **options,
         )
+
+
+def _listing(frame: pd.DataFrame, label: Callable[[Any], str], col: str, limit: int = 12) -> str:
+    ordered = frame.sort_values(col, ascending=False)
+    shown = ", ".join(f"{label(i)} ({100 * p:.0f}%)" for i, p in ordered[col].head(limit).items())
+    more = f" and {len(ordered) - limit} more" if len(ordered) > limit else ""
+    return (shown + more) or "none"
 
 
 def _rank_desc(score: np.ndarray) -> np.ndarray:

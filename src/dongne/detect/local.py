@@ -247,7 +247,7 @@ class _LocalStatistic:
             lines.append(f"  {n} {text_en}{where}")
         n_sig = int(frame["significant"].sum())
         if n_sig == 0:
-            lines.append("  No area is significant after the correction.")
+            lines.append(f"  No area is significant at alpha {self.alpha} after the correction.")
         if self.floor_ is not None and not self.floor_.reachable:
             lines.append("  Note: " + self.floor_.message_en)
         if len(self.missing_ids_):
@@ -265,7 +265,7 @@ class _LocalStatistic:
             if n:
                 ko.append(f"  {text_ko}: {n}개 지역")
         if n_sig == 0:
-            ko.append("  보정 후 유의한 지역이 없습니다.")
+            ko.append(f"  보정 후 유의수준 {self.alpha}에서 유의한 지역이 없습니다.")
         if self.floor_ is not None and not self.floor_.reachable:
             ko.append("  참고: " + self.floor_.message_ko)
         return "\n".join([*lines, "", *ko])
@@ -299,8 +299,12 @@ class _LocalStatistic:
             categories=self._categories(),
             path=path,
             note=self._map_note(),
-            **map_options,
+            **{"legend_title": self._legend_title(), **map_options},
         )
+
+    def _legend_title(self) -> str:
+        test = "p" if self.correction == "none" else f"{self.correction} p"
+        return f"{test} ≤ {self.alpha} ({self.permutations} permutations)"
 
     def _map_note(self) -> str:
         return (

@@ -4,7 +4,6 @@ See :mod:`dongne.report.maps`: :func:`choropleth` for numeric columns, :func:`ca
 (with the palettes :data:`LISA_CATEGORIES` and :data:`HOTSPOT_CATEGORIES`) for labels.
 """
 
-from dongne.report import maps
 from dongne.report.maps import (
     HOTSPOT_CATEGORIES,
     LISA_CATEGORIES,
@@ -16,4 +15,13 @@ from dongne.report.maps import (
     korean_font,
 )
 
-__all__ = maps.__all__
+__all__ = [
+    "HOTSPOT_CATEGORIES",
+    "LISA_CATEGORIES",
+    "SCHEMES",
+    "CategoryMapResult",
+    "MapResult",
+    "category_map",
+    "choropleth",
+    "korean_font",
+]

@@ -345,16 +345,18 @@ def choropleth(
     ([1, 1, 1], 1)
     """
     _check_scheme(scheme, k, bins)
-    fmt = _check_map_inputs(
-        "choropleth",
-        areas,
-        column,
-        labels=labels,
-        boundaries=boundaries,
-        boundary_labels=boundary_labels,
-        dpi=dpi,
+    layout = _Layout(
+        title=title,
+        legend_title=column if legend_title is None else legend_title,
         path=path,
+        boundaries=boundaries,
+        labels=labels,
+        boundary_labels=boundary_labels,
+        note=note,
+        dpi=dpi,
+        figsize=figsize,
     )
+    layout.check("choropleth", areas, column)
     values = _numeric_values(areas, column)
     colormap = _colormap(cmap)
 
@@ -372,21 +374,11 @@ def choropleth(
         _legend_patch(colour, label)
         for colour, label in zip(colours, _class_labels(edges, counts), strict=True)
     ]
-    figure, written = _draw_map(
+    figure, written = layout.draw(
         areas,
         face,
         np.where(missing, _MISSING_HATCH, ""),
         handles + _missing_entry(missing_label, missing),
-        title=title,
-        legend_title=column if legend_title is None else legend_title,
-        path=path,
-        fmt=fmt,
-        boundaries=boundaries,
-        labels=labels,
-        boundary_labels=boundary_labels,
-        note=note,
-        dpi=dpi,
-        figsize=figsize,
     )
     return MapResult(
         figure=figure,
@@ -522,16 +514,18 @@ def category_map(
     1
     """
     styles = _category_styles(categories)
-    fmt = _check_map_inputs(
-        "category_map",
-        areas,
-        column,
-        labels=labels,
-        boundaries=boundaries,
-        boundary_labels=boundary_labels,
-        dpi=dpi,
+    layout = _Layout(
+        title=title,
+        legend_title=column if legend_title is None else legend_title,
         path=path,
+        boundaries=boundaries,
+        labels=labels,
+        boundary_labels=boundary_labels,
+        note=note,
+        dpi=dpi,
+        figsize=figsize,
     )
+    layout.check("category_map", areas, column)
     classes = _category_values(areas, column, styles)
 
     missing = classes.isna().to_numpy()
@@ -549,21 +543,8 @@ def category_map(
         _legend_patch(style.face, f"{style.label} ({n})", style.hatch)
         for style, n in zip(styles.values(), counts, strict=True)
     ]
-    figure, written = _draw_map(
-        areas,
-        face,
-        hatch,
-        handles + _missing_entry(missing_label, missing),
-        title=title,
-        legend_title=column if legend_title is None else legend_title,
-        path=path,
-        fmt=fmt,
-        boundaries=boundaries,
-        labels=labels,
-        boundary_labels=boundary_labels,
-        note=note,
-        dpi=dpi,
-        figsize=figsize,
+    figure, written = layout.draw(
+        areas, face, hatch, handles + _missing_entry(missing_label, missing)
     )
     return CategoryMapResult(
         figure=figure,
@@ -604,52 +585,6 @@ def _check_scheme(scheme: str, k: int, bins: Sequence[float] | None) -> None:
             raise SpecificationError(
                 f"The 'k' parameter of choropleth must be an int >= 2. Got {k!r} instead."
             )
-
-
-def _check_map_inputs(
-    func: str,
-    areas: gpd.GeoDataFrame,
-    column: str,
-    *,
-    labels: str | None,
-    boundaries: gpd.GeoDataFrame | None,
-    boundary_labels: str | None,
-    dpi: int,
-    path: str | os.PathLike[str] | None,
-) -> str:
-    """Validate what every map of function ``func`` needs; return the image format to write."""
-    if not dpi > 0:
-        raise SpecificationError(
-            f"The 'dpi' parameter of {func} must be positive. Got {dpi!r} instead."
-        )
-    fmt = Path(path).suffix.lstrip(".").lower() if path is not None else ""
-    formats = FigureCanvasAgg.get_supported_filetypes()
-    if fmt and fmt not in formats:
-        raise SpecificationError(
-            f"The 'path' parameter of {func} must end in an image suffix such as .png, .pdf "
-            f"or .svg (supported: {', '.join(sorted(formats))}). Got {str(path)!r} instead."
-        )
-    if not isinstance(areas, gpd.GeoDataFrame):
-        raise DataError(
-            f"areas must be a geopandas.GeoDataFrame, got {type(areas).__name__}. Fix: read "
-            "boundaries with geopandas.read_file or build one with geopandas.GeoDataFrame(...)."
-        )
-    if len(areas) == 0:
-        raise DataError("areas is empty (0 rows): there is nothing to map.")
-    _require_column(areas, column, "areas")
-    _check_geometries(areas)
-    if labels is not None:
-        _require_column(areas, labels, "areas")
-    if boundaries is not None:
-        require_crs(boundaries, "boundaries")
-        if boundary_labels is not None:
-            _require_column(boundaries, boundary_labels, "boundaries")
-    elif boundary_labels is not None:
-        raise SpecificationError(
-            f"The 'boundary_labels' parameter of {func} needs 'boundaries'. "
-            "Got boundaries=None instead."
-        )
-    return fmt or "png"
 
 
 def _require_column(frame: pd.DataFrame, column: str, source: str) -> None:
@@ -797,97 +732,138 @@ def _missing_entry(label: str, missing: np.ndarray) -> list[Patch]:
     return [_legend_patch(_MISSING_FACE, f"{label} ({n})", _MISSING_HATCH)] if n else []
 
 
-def _draw_map(
-    areas: gpd.GeoDataFrame,
-    face: np.ndarray,
-    hatch: np.ndarray,
-    handles: list[Patch],
-    *,
-    title: str,
-    legend_title: str,
-    path: str | os.PathLike[str] | None,
-    fmt: str,
-    boundaries: gpd.GeoDataFrame | None,
-    labels: str | None,
-    boundary_labels: str | None,
-    note: str | None,
-    dpi: int,
-    figsize: tuple[float, float],
-) -> tuple[Figure, Path | None]:
-    """Draw the layout shared by all maps; write it to ``path`` if given.
+@dataclass(frozen=True)
+class _Layout:
+    """Options shared by every map: validated by :meth:`check`, drawn by :meth:`draw`."""
 
-    ``face`` holds one RGBA fill per area, ``hatch`` one hatch pattern per area (``""`` for
-    none); hatched areas are outlined in grey, the others in white. ``handles`` are the legend
-    entries, top to bottom.
-    """
-    geoms = to_metric(areas, "areas").geometry
-    outlines = None if boundaries is None else boundaries.to_crs(geoms.crs)
+    title: str
+    legend_title: str
+    path: str | os.PathLike[str] | None
+    boundaries: gpd.GeoDataFrame | None
+    labels: str | None
+    boundary_labels: str | None
+    note: str | None
+    dpi: int
+    figsize: tuple[float, float]
 
-    with _figure_style():
-        figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
-        FigureCanvasAgg(figure)
-        ax = figure.add_subplot()
-        ax.set_axis_off()
-        plain = hatch == ""
-        if plain.any():
-            geoms[plain].plot(ax=ax, color=face[plain], edgecolor="white", linewidth=0.25)
-        for pattern in pd.unique(hatch[~plain]):
-            group = hatch == pattern
-            geoms[group].plot(
-                ax=ax,
-                facecolor=face[group],
-                edgecolor=_MISSING_EDGE,
-                hatch=pattern,
-                linewidth=0.25,
+    @property
+    def fmt(self) -> str:
+        """Image format to write: the suffix of ``path``, PNG when there is none."""
+        suffix = Path(self.path).suffix if self.path is not None else ""
+        return suffix.lstrip(".").lower() or "png"
+
+    def check(self, func: str, areas: gpd.GeoDataFrame, column: str) -> None:
+        """Validate the options, ``areas`` and ``column`` for the map function ``func``."""
+        if not self.dpi > 0:
+            raise SpecificationError(
+                f"The 'dpi' parameter of {func} must be positive. Got {self.dpi!r} instead."
             )
-        if outlines is not None:
-            outlines.plot(ax=ax, facecolor="none", edgecolor="#3a3a3a", linewidth=0.8)
-        ax.set_aspect("equal")
-        ax.margins(0.03)
-        if labels is not None:
-            _draw_labels(ax, geoms, areas[labels], fontsize=5.5)
-        if boundary_labels is not None:
-            _draw_labels(ax, outlines.geometry, outlines[boundary_labels], fontsize=8)
-
-        ax.legend(
-            handles=handles,
-            title=legend_title,
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            frameon=False,
-            alignment="left",
-            fontsize=9,
-            title_fontsize=10,
-            handlelength=1.8,
-            handleheight=1.2,
-            labelspacing=0.5,
-        )
-        ax.set_title(title, loc="left", fontsize=15, pad=12, linespacing=1.4)
-        _add_scale_bar(ax)
-        _add_north_arrow(ax)
-        if note is not None:
-            ax.annotate(
-                note,
-                xy=(0.0, 0.0),
-                xycoords="axes fraction",
-                xytext=(0.0, -6.0),
-                textcoords="offset points",
-                ha="left",
-                va="top",
-                fontsize=7.5,
-                color="#666666",
+        formats = FigureCanvasAgg.get_supported_filetypes()
+        if self.path is not None and self.fmt not in formats:
+            raise SpecificationError(
+                f"The 'path' parameter of {func} must end in an image suffix such as .png, "
+                f".pdf or .svg (supported: {', '.join(sorted(formats))}). "
+                f"Got {str(self.path)!r} instead."
+            )
+        if not isinstance(areas, gpd.GeoDataFrame):
+            raise DataError(
+                f"areas must be a geopandas.GeoDataFrame, got {type(areas).__name__}. Fix: "
+                "read boundaries with geopandas.read_file or build one with "
+                "geopandas.GeoDataFrame(...)."
+            )
+        if len(areas) == 0:
+            raise DataError("areas is empty (0 rows): there is nothing to map.")
+        _require_column(areas, column, "areas")
+        _check_geometries(areas)
+        if self.labels is not None:
+            _require_column(areas, self.labels, "areas")
+        if self.boundaries is not None:
+            require_crs(self.boundaries, "boundaries")
+            if self.boundary_labels is not None:
+                _require_column(self.boundaries, self.boundary_labels, "boundaries")
+        elif self.boundary_labels is not None:
+            raise SpecificationError(
+                f"The 'boundary_labels' parameter of {func} needs 'boundaries'. "
+                "Got boundaries=None instead."
             )
 
-        # Constrained layout converges over successive draws when the axes has a fixed
-        # aspect; without these passes a wide legend can stick out of some figure sizes.
-        for _ in range(2):
-            figure.draw_without_rendering()
-        written = None
-        if path is not None:
-            with atomic_path(path) as tmp:
-                figure.savefig(tmp, format=fmt, dpi=dpi, facecolor="white")
-            written = Path(path)
-    return figure, written
+    def draw(
+        self, areas: gpd.GeoDataFrame, face: np.ndarray, hatch: np.ndarray, handles: list[Patch]
+    ) -> tuple[Figure, Path | None]:
+        """Draw the map, write it to ``path`` if given; return the figure and the written path.
+
+        ``face`` holds one RGBA fill per area, ``hatch`` one hatch pattern per area (``""``
+        for none); hatched areas are outlined in grey, the others in white. ``handles`` are
+        the legend entries, top to bottom.
+        """
+        geoms = to_metric(areas, "areas").geometry
+        outlines = None if self.boundaries is None else self.boundaries.to_crs(geoms.crs)
+
+        with _figure_style():
+            figure = Figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
+            FigureCanvasAgg(figure)
+            ax = figure.add_subplot()
+            ax.set_axis_off()
+            plain = hatch == ""
+            if plain.any():
+                geoms[plain].plot(ax=ax, color=face[plain], edgecolor="white", linewidth=0.25)
+            for pattern in pd.unique(hatch[~plain]):
+                group = hatch == pattern
+                geoms[group].plot(
+                    ax=ax,
+                    facecolor=face[group],
+                    edgecolor=_MISSING_EDGE,
+                    hatch=pattern,
+                    linewidth=0.25,
+                )
+            if outlines is not None:
+                outlines.plot(ax=ax, facecolor="none", edgecolor="#3a3a3a", linewidth=0.8)
+            ax.set_aspect("equal")
+            ax.margins(0.03)
+            if self.labels is not None:
+                _draw_labels(ax, geoms, areas[self.labels], fontsize=5.5)
+            if self.boundary_labels is not None:
+                _draw_labels(ax, outlines.geometry, outlines[self.boundary_labels], fontsize=8)
+
+            ax.legend(
+                handles=handles,
+                title=self.legend_title,
+                loc="upper left",
+                bbox_to_anchor=(1.0, 1.0),
+                frameon=False,
+                alignment="left",
+                fontsize=9,
+                title_fontsize=10,
+                handlelength=1.8,
+                handleheight=1.2,
+                labelspacing=0.5,
+            )
+            ax.set_title(self.title, loc="left", fontsize=15, pad=12, linespacing=1.4)
+            _add_scale_bar(ax)
+            _add_north_arrow(ax)
+            if self.note is not None:
+                ax.annotate(
+                    self.note,
+                    xy=(0.0, 0.0),
+                    xycoords="axes fraction",
+                    xytext=(0.0, -6.0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="top",
+                    fontsize=7.5,
+                    color="#666666",
+                )
+
+            # Constrained layout converges over successive draws when the axes has a fixed
+            # aspect; without these passes a wide legend can stick out of some figure sizes.
+            for _ in range(2):
+                figure.draw_without_rendering()
+            written = None
+            if self.path is not None:
+                with atomic_path(self.path) as tmp:
+                    figure.savefig(tmp, format=self.fmt, dpi=self.dpi, facecolor="white")
+                written = Path(self.path)
+        return figure, written
 
 
 def _colormap(cmap: str | Colormap) -> Colormap:

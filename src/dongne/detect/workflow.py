@@ -1,0 +1,193 @@
+"""The detect workflow behind ``dongne detect`` and the demo: statistics, maps, tables, summary."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+from dongne.detect.index import RankStability, VulnerabilityIndex
+from dongne.detect.local import GetisOrd, LocalMoran
+from dongne.detect.moran import GlobalMoran
+from dongne.errors import DongneWarning, SpecificationError
+from dongne.io._atomic import atomic_write_text
+from dongne.io.write import write_layer, write_table
+from dongne.weights import SpatialWeights
+
+__all__ = ["DETECT_METHODS", "DetectOutputs", "run_detect"]
+
+DETECT_METHODS = ("moran", "lisa", "gi", "gistar", "index")
+
+
+@dataclass
+class DetectOutputs:
+    """What :func:`run_detect` computed and wrote."""
+
+    frame: gpd.GeoDataFrame
+    results: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    summary: str = ""
+
+
+def run_detect(
+    areas: gpd.GeoDataFrame,
+    id_column: str,
+    w: SpatialWeights,
+    variable: str,
+    out_dir: str | Path,
+    *,
+    methods: Sequence[str] = ("moran", "lisa", "gistar"),
+    indicators: Mapping[str, str] | None = None,
+    permutations: int = 999,
+    alternative: str = "two-sided",
+    correction: str = "fdr_bh",
+    alpha: float = 0.05,
+    rng: int | None = 0,
+    missing: str = "raise",
+    group_column: str | None = None,
+    name_column: str | None = None,
+    top_k: int = 20,
+    boundaries: gpd.GeoDataFrame | None = None,
+    prefix: str = "",
+    write_tables: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> DetectOutputs:
+    """Run the chosen detect methods on one variable and write maps, tables and a summary.
+
+    Writes into ``out_dir`` one PNG map per local method (and index), the global Moran table
+    and, with ``write_tables``, ``{prefix}detect.gpkg`` (layer ``areas`` with one column
+    block per method), ``{prefix}detect.csv``, ``{prefix}summary.txt`` (English and Korean)
+    and provenance files.
+    """
+    step = progress or (lambda _m: None)
+    unknown = [m for m in methods if m not in DETECT_METHODS]
+    if unknown:
+        raise SpecificationError(
+            f"The 'methods' parameter accepts {', '.join(DETECT_METHODS)}. Got {unknown}."
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keyed = areas.set_index(areas[id_column].astype(str), drop=False)
+    keyed.index.name = None
+    y = keyed[variable].rename(variable)
+    groups = keyed[group_column] if group_column else None
+    names = keyed[name_column] if name_column else None
+    result = DetectOutputs(frame=keyed.copy())
+    texts: list[str] = []
+    common = {
+        "permutations": permutations,
+        "alternative": alternative,
+        "rng": rng,
+        "missing": missing,
+    }
+    local_opts = {**common, "correction": correction, "alpha": alpha}
+    note_boundaries = {"boundaries": boundaries} if boundaries is not None else {}
+
+    if "moran" in methods:
+        step("global Moran's I")
+        m = GlobalMoran(**common).fit(y, w)
+        result.results["moran"] = m
+        texts.append(m.summary())
+        result.files["moran_csv"] = write_table(
+            m.to_frame(), out / f"{prefix}global_moran.csv", **m.provenance_
+        )
+    for key, estimator, cols in (
+        (
+            "lisa",
+            LocalMoran(**local_opts),
+            ("local_i", "quadrant", "z_analytic", "p_value", "p_adjusted", "significant", "label"),
+        ),
+        (
+            "gi",
+            GetisOrd(star=False, **local_opts),
+            ("g", "z_analytic", "p_value", "p_adjusted", "significant", "label"),
+        ),
+        (
+            "gistar",
+            GetisOrd(star=True, **local_opts),
+            ("g", "z_analytic", "p_value", "p_adjusted", "significant", "label"),
+        ),
+    ):
+        if key not in methods:
+            continue
+        step(
+            {"lisa": "Local Moran's I (LISA)", "gi": "Getis-Ord Gi", "gistar": "Getis-Ord Gi*"}[key]
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DongneWarning)
+            fitted = estimator.fit(y, w)
+        result.results[key] = fitted
+        frame = fitted.to_frame()
+        for c in cols:
+            result.frame[f"{key}_{c}"] = frame[c].reindex(result.frame.index)
+        texts.append(fitted.summary(names=names, groups=groups))
+        mapped = fitted.plot(
+            result.frame.reset_index(drop=True),
+            id_column=id_column,
+            path=out / f"{prefix}{key}_map.png",
+            **note_boundaries,
+        )
+        result.files[f"{key}_map"] = mapped.path
+    if "index" in methods:
+        if not indicators:
+            raise SpecificationError(
+                "method 'index' needs indicators, e.g. {'basement_pct': '+', 'shelters': '-'} "
+                "(on the command line: --indicator basement_pct:+ --indicator shelters:-)."
+            )
+        step("vulnerability index and rank stability")
+        vi = VulnerabilityIndex(indicators, missing="drop" if missing != "raise" else "raise")
+        vi.fit(keyed, id_column=id_column)
+        rs = RankStability(
+            indicators,
+            top_k=min(top_k, len(keyed)),
+            rng=rng,
+            missing="drop" if missing != "raise" else "raise",
+        )
+        rs.fit(keyed, id_column=id_column)
+        result.results["index"], result.results["rank_stability"] = vi, rs
+        for c, s in (
+            ("index", vi.scores_),
+            ("index_rank", vi.ranks_),
+            ("index_flags", vi.flags_["total"]),
+            (f"index_p_top_{rs.top_k}", rs.top_k_probability_),
+            ("index_rank_low", rs.rank_low_),
+            ("index_rank_high", rs.rank_high_),
+        ):
+            result.frame[c] = s.reindex(result.frame[id_column].astype(str).to_numpy()).to_numpy()
+        texts += [vi.summary(names=names), rs.summary(names=names)]
+        plain = result.frame.reset_index(drop=True)
+        result.files["index_map"] = vi.plot(
+            plain, id_column=id_column, path=out / f"{prefix}index_map.png", **note_boundaries
+        ).path
+        result.files["stability_map"] = rs.plot(
+            plain,
+            id_column=id_column,
+            path=out / f"{prefix}rank_stability_map.png",
+            **note_boundaries,
+        ).path
+    result.summary = "\n\n".join(texts)
+    frame = result.frame.reset_index(drop=True)
+    frame.attrs = areas.attrs
+    result.frame = frame
+    if not write_tables:
+        return result
+    step("writing tables and summary")
+    params = {
+        "variable": variable,
+        "methods": list(methods),
+        "permutations": permutations,
+        "alternative": alternative,
+        "correction": correction,
+        "alpha": alpha,
+        "seed": rng,
+    }
+    result.files["geopackage"] = write_layer(
+        frame, out / f"{prefix}detect.gpkg", layer="areas", **params
+    )
+    result.files["csv"] = write_table(frame, out / f"{prefix}detect.csv", **params)
+    result.files["summary"] = atomic_write_text(out / f"{prefix}summary.txt", result.summary + "\n")
+    return result
