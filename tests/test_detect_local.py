@@ -228,14 +228,16 @@ def test_draws_are_uniform_without_replacement():
 
 def test_labels_are_text_and_consistent(seoul):
     _, w, y = seoul
-    lm = LocalMoran(permutations=999, rng=1).fit(y, w)
+    lm = LocalMoran(permutations=19999, rng=1).fit(y, w)
     frame = lm.to_frame()
     assert set(frame["label"]) <= {"HH", "LH", "LL", "HL", "not significant", "island"}
     sig = frame[frame["significant"]]
     assert (sig["label"] == sig["quadrant"]).all()
-    assert frame.attrs["dongne"]["seed"] == 1 and frame.attrs["dongne"]["permutations"] == 999
+    assert frame.attrs["dongne"]["seed"] == 1 and frame.attrs["dongne"]["permutations"] == 19999
+    assert (frame["label"] == "HH").sum() >= 3
     assert "중랑구" in lm.summary(groups=seoul[0].set_index("dong_code")["gu_name"])
-    assert "16919 permutations" in lm.summary()  # the permutation floor, explained
+    short = LocalMoran(permutations=999, rng=1).fit(y, w)
+    assert "16919 permutations" in short.summary()  # the permutation floor, explained
 
 
 def test_islands_get_nan_with_warning():

@@ -46,17 +46,24 @@ def _stream_key(seed, site, perm):
 def _uniform_below(key, counter, bound):
     """Uniform integer in [0, bound) from the stream ``key``; returns (value, next counter).
 
-    ``bound`` must be < 2**32. Lemire's method: multiply a 32-bit draw by ``bound`` and reject
-    the few low products that would bias the result.
+    ``bound`` must be < 2**32. Lemire's method: multiply a 32-bit draw by ``bound``; only when
+    the low half of the product falls below ``bound`` is the exact rejection threshold
+    computed (a division), and draws under it are rejected — so the result is exactly uniform
+    and the division is almost never paid.
     """
     b = np.uint64(bound)
-    threshold = (np.uint64(0x100000000) - b) % b
-    while True:
-        x = _mix(key + _GOLDEN * np.uint64(counter)) >> _S32
-        counter += 1
-        m = x * b
-        if (m & _MASK32) >= threshold:
-            return np.int64(m >> _S32), counter
+    x = _mix(key + _GOLDEN * np.uint64(counter)) >> _S32
+    counter += 1
+    m = x * b
+    low = m & _MASK32
+    if low < b:
+        threshold = (np.uint64(0x100000000) - b) % b
+        while low < threshold:
+            x = _mix(key + _GOLDEN * np.uint64(counter)) >> _S32
+            counter += 1
+            m = x * b
+            low = m & _MASK32
+    return np.int64(m >> _S32), counter
 
 
 @njit(parallel=True, cache=True)
@@ -70,6 +77,11 @@ def local_permutation_counts(z, indptr, weights, scale, shift, observed, tol, se
     in the spatial lag with a site-specific scale and shift. Permutations ``first`` to
     ``first + count - 1`` are evaluated.
 
+    Each 64-bit output of the stream of (site, permutation) gives two 32-bit draws, mapped to
+    [0, n − 1) by Lemire's method with exact rejection. Repeats within a permutation are
+    rejected; a 64-bit filter of the drawn indices skips the scan of earlier draws in the
+    common case where the new index cannot be a repeat.
+
     Returns ``(n_ge, n_le, total, total_sq)``: per site the number of permutation statistics
     ``>= observed - tol``, ``<= observed + tol``, and their sum and sum of squares.
     """
@@ -79,6 +91,8 @@ def local_permutation_counts(z, indptr, weights, scale, shift, observed, tol, se
     total = np.zeros(n, dtype=np.float64)
     total_sq = np.zeros(n, dtype=np.float64)
     useed = np.uint64(seed)
+    bound = np.uint64(n - 1)
+    threshold = (np.uint64(0x100000000) - bound) % bound
     for i in prange(n):
         start = indptr[i]
         k = indptr[i + 1] - start
@@ -90,30 +104,47 @@ def local_permutation_counts(z, indptr, weights, scale, shift, observed, tol, se
         s = 0.0
         ss = 0.0
         obs = observed[i]
+        lo_cut = obs - tol[i]
+        hi_cut = obs + tol[i]
+        a = scale[i]
+        b = shift[i]
         for r in range(first, first + count):
-            key = _stream_key(useed, i, r)
-            counter = 0
+            state = _stream_key(useed, i, r)
+            spare = np.uint64(0)
+            has_spare = False
+            seen = np.uint64(0)
             lag = 0.0
             j = 0
             while j < k:
-                cand, counter = _uniform_below(key, counter, n - 1)
-                if cand >= i:
-                    cand += 1
-                dup = False
-                for q in range(j):
-                    if chosen[q] == cand:
-                        dup = True
-                        break
-                if dup:
+                if has_spare:
+                    x = spare & _MASK32
+                    has_spare = False
+                else:
+                    state += _GOLDEN
+                    spare = _mix(state)
+                    x = spare >> _S32
+                    has_spare = True
+                m = x * bound
+                if (m & _MASK32) < threshold:
                     continue
+                cand = np.int64(m >> _S32)
+                cand += np.int64(cand >= i)
+                bit = _ONE << np.uint64(cand & 63)
+                if seen & bit:
+                    dup = False
+                    for q in range(j):
+                        if chosen[q] == cand:
+                            dup = True
+                            break
+                    if dup:
+                        continue
+                seen |= bit
                 chosen[j] = cand
                 lag += weights[start + j] * z[cand]
                 j += 1
-            stat = scale[i] * lag + shift[i]
-            if stat >= obs - tol[i]:
-                ge += 1
-            if stat <= obs + tol[i]:
-                le += 1
+            stat = a * lag + b
+            ge += np.int64(stat >= lo_cut)
+            le += np.int64(stat <= hi_cut)
             s += stat
             ss += stat * stat
         n_ge[i] = ge
