@@ -105,8 +105,13 @@ print(json.dumps({"first": first, "warm": second, "peak_mb": peak / 1024,
 def run(impl: str, size: int, threads: int, mode: str) -> dict:
     env = dict(os.environ, NUMBA_NUM_THREADS=str(max(threads, 1)))
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", WORKER, impl, str(size), str(threads), mode],
-                         capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER, impl, str(size), str(threads), mode],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     wall = time.perf_counter() - t0
     if out.returncode:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
@@ -136,8 +141,10 @@ def main() -> None:
         sizes = sizes[:2]
     impls = ["dongne", "esda", "esda-keep", "pygeoda", "pygeoda-lookup"]
     print(versions())
-    print(f"{'data':<16} {'impl':<15} {'thr':>3} {'warm s':>8} {'cold s':>8} "
-          f"{'peak MB':>8} {'Δ MB':>7} {'ratio':>7}")
+    print(
+        f"{'data':<16} {'impl':<15} {'thr':>3} {'warm s':>8} {'cold s':>8} "
+        f"{'peak MB':>8} {'Δ MB':>7} {'ratio':>7}"
+    )
     for size, label in sizes:
         for threads in (1, 2):
             rows = {}
@@ -153,11 +160,15 @@ def main() -> None:
                     print(f"{label:<16} {impl:<15} {threads:>3} error: {warm['error']}")
                     continue
                 ratio = warm["warm"] / base if base else float("nan")
-                print(f"{label:<16} {impl:<15} {threads:>3} {warm['warm']:>8.3f} "
-                      f"{cold['wall']:>8.2f} {warm['peak_mb']:>8.0f} "
-                      f"{warm['peak_mb'] - warm['before_mb']:>7.0f} {ratio:>6.1f}x")
-    print("ratio = peer warm time / dongne warm time at the same data and threads "
-          "(> 1: dongne faster). cold = fresh process wall time incl. imports.")
+                print(
+                    f"{label:<16} {impl:<15} {threads:>3} {warm['warm']:>8.3f} "
+                    f"{cold['wall']:>8.2f} {warm['peak_mb']:>8.0f} "
+                    f"{warm['peak_mb'] - warm['before_mb']:>7.0f} {ratio:>6.1f}x"
+                )
+    print(
+        "ratio = peer warm time / dongne warm time at the same data and threads "
+        "(> 1: dongne faster). cold = fresh process wall time incl. imports."
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
+from scipy.special import ndtr
 
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import local_permutation_counts
@@ -47,10 +48,10 @@ def _version() -> str:
 
 def _analytic_p(z: np.ndarray, alternative: str) -> np.ndarray:
     if alternative == "greater":
-        return stats.norm.sf(z)
+        return ndtr(-z)
     if alternative == "less":
-        return stats.norm.cdf(z)
-    return np.minimum(1.0, 2 * stats.norm.sf(np.abs(z)))
+        return ndtr(z)
+    return np.minimum(1.0, 2 * ndtr(-np.abs(z)))
 
 
 class _LocalStatistic:
@@ -200,6 +201,11 @@ class _LocalStatistic:
         self._check_fitted()
         cols = self._frame_columns()
         frame = pd.DataFrame(cols, index=self.ids_)
+        # Every p-value travels with its test: alternative, permutations and correction.
+        frame["test"] = (
+            f"{self.alternative}, {self.permutations} permutations, {self.correction} "
+            f"at {self.alpha}"
+        )
         frame.index.name = "id"
         if self.missing == "label" and len(self.missing_ids_):
             frame = frame.reindex(self.all_ids_)

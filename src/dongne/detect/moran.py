@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtr
 
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import global_moran_permutations
@@ -20,12 +20,12 @@ __all__ = ["GlobalMoran", "moran"]
 
 def _normal_p(z: float, alternative: str) -> float:
     if alternative == "greater":
-        return float(stats.norm.sf(z))
+        return float(ndtr(-z))
     if alternative == "less":
-        return float(stats.norm.cdf(z))
+        return float(ndtr(z))
     if alternative == "directed":
-        return float(stats.norm.sf(abs(z)))
-    return float(min(1.0, 2 * stats.norm.sf(abs(z))))
+        return float(ndtr(-abs(z)))
+    return float(min(1.0, 2 * ndtr(-abs(z))))
 
 
 class GlobalMoran:

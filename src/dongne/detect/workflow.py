@@ -21,6 +21,7 @@ from dongne.weights import SpatialWeights
 __all__ = ["DETECT_METHODS", "DetectOutputs", "run_detect"]
 
 DETECT_METHODS = ("moran", "lisa", "gi", "gistar", "index")
+_LOCAL_COLUMNS = ("z_analytic", "p_value", "p_adjusted", "significant", "label", "test")
 
 
 @dataclass
@@ -99,17 +100,17 @@ def run_detect(
         (
             "lisa",
             LocalMoran(**local_opts),
-            ("local_i", "quadrant", "z_analytic", "p_value", "p_adjusted", "significant", "label"),
+            ("local_i", "quadrant", *_LOCAL_COLUMNS),
         ),
         (
             "gi",
             GetisOrd(star=False, **local_opts),
-            ("g", "z_analytic", "p_value", "p_adjusted", "significant", "label"),
+            ("g", *_LOCAL_COLUMNS),
         ),
         (
             "gistar",
             GetisOrd(star=True, **local_opts),
-            ("g", "z_analytic", "p_value", "p_adjusted", "significant", "label"),
+            ("g", *_LOCAL_COLUMNS),
         ),
     ):
         if key not in methods:
