@@ -308,3 +308,29 @@ def test_local_moran_invariant_to_affine_transforms(a, b):
 
 
 _W_CACHE: dict = {}
+
+
+def test_table_method_agrees_with_exact_method(seoul):
+    _, w, y = seoul
+    table = LocalMoran(permutations=4999, rng=5, permutation_method="table").fit(y, w)
+    exact = LocalMoran(permutations=4999, rng=5, permutation_method="exact").fit(y, w)
+    # Same null distribution: p-values differ only by Monte Carlo error.
+    se = np.sqrt(exact.p_values_ * (1 - exact.p_values_) / 4999) * 2
+    assert np.mean(np.abs(table.p_values_ - exact.p_values_) <= 4 * se + 1e-3) > 0.98
+    assert table.provenance_["inference"] == "conditional permutation (table)"
+    with pytest.raises(SpecificationError, match="'permutation_method'"):
+        LocalMoran(permutation_method="lookup").fit(y, w)
+
+
+def test_permutation_rows_are_uniform_samples_without_replacement():
+    from dongne.detect._kernels import permutation_rows
+
+    rows = permutation_rows(11, 0, 20000, 4, 9)
+    assert rows.shape == (20000, 4) and rows.min() == 0 and rows.max() == 8
+    assert all(len(set(r)) == 4 for r in rows[:2000])
+    counts = np.bincount(rows.ravel(), minlength=9)
+    assert stats.chisquare(counts).pvalue > 0.001
+    first = np.bincount(rows[:, 0], minlength=9)  # every position is uniform too
+    assert stats.chisquare(first).pvalue > 0.001
+    np.testing.assert_array_equal(rows, permutation_rows(11, 0, 20000, 4, 9))
+    assert not np.array_equal(rows, permutation_rows(11, 1, 20000, 4, 9))

@@ -148,6 +148,30 @@ def warn_islands(w: SpatialWeights, what: str) -> np.ndarray:
     return islands
 
 
+#: Rows of the per-batch table of neighbour samples (``permutation_method="table"``): 64 times
+#: the batch, so two sites share on average 1/64 of their permutations; capped at 64 MB.
+TABLE_ROWS_PER_PERMUTATION = 64
+TABLE_MAX_BYTES = 64 * 2**20
+
+
+def table_kernel(kmax: int, n: int) -> Callable[..., tuple[np.ndarray, ...]]:
+    """Kernel for ``run_batches`` that draws a batch's table of samples, then counts."""
+    from dongne.detect._kernels import local_permutation_counts_rows, permutation_rows
+
+    rows = max(
+        BATCH_SIZE,
+        min(TABLE_ROWS_PER_PERMUTATION * BATCH_SIZE, TABLE_MAX_BYTES // (4 * max(kmax, 1))),
+    )
+
+    def kernel(*args: Any) -> tuple[np.ndarray, ...]:
+        *data, seed, first, count = args
+        batch = first // BATCH_SIZE
+        table = permutation_rows(seed, batch, rows, max(kmax, 1), n - 1)
+        return local_permutation_counts_rows(*data, seed, batch, count, table)
+
+    return kernel
+
+
 def run_batches(
     kernel: Callable[..., tuple[np.ndarray, ...]],
     args: tuple,

@@ -69,8 +69,10 @@ class _LocalStatistic:
         alpha: float = 0.05,
         transform: WeightsTransform = "row",
         missing: prep.MissingPolicy = "raise",
+        permutation_method: Literal["table", "exact"] = "table",
         rng: int | np.random.Generator | None = None,
     ) -> None:
+        self.permutation_method = permutation_method
         self.permutations = permutations
         self.alternative = alternative
         self.correction = correction
@@ -84,6 +86,7 @@ class _LocalStatistic:
         check_choice("alternative", self.alternative, ALTERNATIVES)
         check_choice("correction", self.correction, CORRECTIONS)
         check_choice("transform", self.transform, ("row", "binary", "as_is"))
+        check_choice("permutation_method", self.permutation_method, ("table", "exact"))
         if not isinstance(self.permutations, (int, np.integer)) or self.permutations < 0:
             raise SpecificationError(
                 "The 'permutations' parameter must be an int >= 0. "
@@ -134,8 +137,13 @@ class _LocalStatistic:
         if self.permutations:
             off = _off_diagonal(w)
             tol = 1e-10 * np.maximum(np.abs(observed), 1e-300) + 1e-14
+            kernel = (
+                local_permutation_counts
+                if self.permutation_method == "exact"
+                else prep.table_kernel(int(np.diff(off.indptr).max(initial=0)), n)
+            )
             n_ge, n_le, total, total_sq = prep.run_batches(
-                local_permutation_counts,
+                kernel,
                 (centred, off.indptr.astype(np.int64), off.data, scale, shift, observed, tol),
                 self.seed_,
                 int(self.permutations),
@@ -177,7 +185,7 @@ class _LocalStatistic:
             "missing_ids": [str(i) for i in self.missing_ids_],
             "weights": {"kind": w.kind, "transform": w.transform, "params": _plain(w.params)},
             "permutations": int(self.permutations),
-            "inference": "conditional permutation (counter-based streams, dongne)",
+            "inference": f"conditional permutation ({self.permutation_method})",
             "alternative": self.alternative,
             "correction": self.correction,
             "alpha": self.alpha,
@@ -340,6 +348,13 @@ class LocalMoran(_LocalStatistic):
     missing : {"raise", "drop", "label"}, default "raise"
         Missing values: error, or compute without those areas (see
         :func:`dongne.detect._prepare.handle_missing`).
+    permutation_method : {"table", "exact"}, default "table"
+        How neighbour sets are drawn. ``"exact"``: every neighbour of every permutation from
+        its own counter-based stream. ``"table"``: per batch of 1,000 permutations a table of
+        64,000 exact samples is drawn and each area reads 1,000 consecutive rows from a random
+        start — each area's test stays an exact Monte Carlo test, areas share on average 1/64
+        of their permutations (esda and GeoDa's lookup share all), and it is about three times
+        faster. Both are seeded and identical for any thread count.
     rng : int, numpy.random.Generator or None
         Seed of the permutation streams; None draws one (recorded in ``seed_``).
 
@@ -492,7 +507,7 @@ class GetisOrd(_LocalStatistic):
         G*_i (hot-spot analysis as in ArcGIS and GeoDa) or G_i.
     transform : {"binary", "row"}, default "binary"
         Binary weights (the usual Gi* convention) or row-standardised (esda's default ``"R"``).
-    permutations, alternative, correction, alpha, missing, rng
+    permutations, alternative, correction, alpha, missing, permutation_method, rng
         As :class:`LocalMoran`.
 
     Attributes
@@ -525,6 +540,7 @@ class GetisOrd(_LocalStatistic):
         alpha: float = 0.05,
         transform: Literal["binary", "row"] = "binary",
         missing: prep.MissingPolicy = "raise",
+        permutation_method: Literal["table", "exact"] = "table",
         rng: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__(
@@ -534,6 +550,7 @@ class GetisOrd(_LocalStatistic):
             alpha=alpha,
             transform=transform,
             missing=missing,
+            permutation_method=permutation_method,
             rng=rng,
         )
         self.star = star
