@@ -241,3 +241,15 @@ def test_detect_bad_weights_spec(tmp_path, seoul_dong_path, capsys):
         ]
     )
     assert rc == 2 and "knn:K" in capsys.readouterr().err
+
+
+def test_info_cp949_shapefile_without_cpg(tmp_path, capsys):
+    import pyogrio
+    from shapely import box
+
+    layer = gpd.GeoDataFrame({"이름": ["종로구"]}, geometry=[box(0, 0, 1, 1)], crs=5179)
+    pyogrio.write_dataframe(layer, tmp_path / "a.shp", encoding="cp949")
+    (tmp_path / "a.cpg").unlink()
+    assert main(["info", str(tmp_path / "a.shp")]) == 0
+    out = capsys.readouterr().out
+    assert "encoding: cp949 (detected in a.dbf" in out and "종로구" in out and "EPSG:5179" in out
