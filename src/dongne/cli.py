@@ -24,6 +24,7 @@ commands:
   info   show what is in a data file: layers, CRS, columns, rows, detected encoding
   join   attach a table to areas by a code column and write a GeoPackage + match report
   detect find clusters, hot spots and the most vulnerable areas (Moran, LISA, Gi*, index)
+  scan   Kulldorff spatial scan: where are cases concentrated, and is it more than chance?
 
 examples:
   dongne demo --out seoul-demo
@@ -235,6 +236,76 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+_SCAN_HELP = """\
+Kulldorff's circular spatial scan statistic (as SaTScan): circles around every area grow
+through the nearest areas up to --max-pop of the population; the window with the largest
+log-likelihood ratio is the most likely cluster, tested by Monte Carlo (--replications, default
+999, seeded); secondary clusters share no area with a more likely one.
+
+models: poisson (cases vs --population or --expected), bernoulli (cases vs --controls, or
+cases among --population individuals).
+
+Writes into --out: scan_map.png, scan_clusters.csv (one row per cluster: members, centre,
+radius, cases, expected, O/E, relative risk, LLR, p), scan.gpkg / scan.csv (one row per area),
+scan_summary.txt (English and Korean); with TABLE, match_report.txt/.json.
+"""
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from dongne.detect.workflow import run_scan
+    from dongne.errors import SpecificationError, UnmatchedWarning
+    from dongne.io import join_by_code, read_areas, read_table
+
+    if args.model == "poisson" and not (args.population or args.expected):
+        raise SpecificationError("--model poisson needs --population COL or --expected COL.")
+    if args.model == "bernoulli" and not (args.population or args.controls):
+        raise SpecificationError("--model bernoulli needs --controls COL or --population COL.")
+    out = Path(args.out)
+    areas = read_areas(args.areas, layer=args.layer)
+    if args.table:
+        table = read_table(args.table, encoding=args.encoding, title_lines=args.title_lines)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnmatchedWarning)
+            areas, report = join_by_code(areas, table, key=args.id, table_key=args.table_key)
+        print(report.summary())
+        out.mkdir(parents=True, exist_ok=True)
+        report.save(out / "match_report.txt")
+        report.save(out / "match_report.json")
+    from tqdm import tqdm
+
+    with tqdm(
+        total=args.replications,
+        disable=args.quiet,
+        unit="replication",
+        file=sys.stderr,
+        desc="Monte Carlo",
+    ) as bar:
+        result = run_scan(
+            areas,
+            args.id,
+            args.cases,
+            out,
+            population=args.population,
+            controls=args.controls,
+            expected=args.expected,
+            model=args.model,
+            max_population_share=args.max_pop,
+            max_radius=args.max_radius,
+            scan=args.scan,
+            replications=args.replications,
+            gumbel=args.gumbel,
+            rng=args.seed,
+            missing=args.missing,
+            name_column=args.name,
+            progress=lambda done, _total: bar.update(done - bar.n),
+        )
+    print(result.summary)
+    print(f"\nOutputs in {out.resolve()}:")
+    for label, path in result.files.items():
+        print(f"  {label:<15} {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dongne`` command."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -356,6 +427,51 @@ def build_parser() -> argparse.ArgumentParser:
     det.add_argument("--out", default="dongne-detect", help="output folder")
     det.add_argument("--quiet", action="store_true", help="no progress bar")
     det.set_defaults(func=_cmd_detect)
+
+    sc = sub.add_parser(
+        "scan",
+        formatter_class=fmt,
+        description=_SCAN_HELP,
+        help="Kulldorff spatial scan for clusters of cases",
+    )
+    sc.add_argument("areas", help="area boundaries")
+    sc.add_argument("table", nargs="?", help="optional table joined to AREAS by --id")
+    sc.add_argument("--id", required=True, help="code column of AREAS (and of TABLE)")
+    sc.add_argument("--table-key", help="code column of TABLE (default: --id)")
+    sc.add_argument("--cases", required=True, help="column of case counts")
+    sc.add_argument("--population", help="population at risk (poisson) or individuals (bernoulli)")
+    sc.add_argument("--controls", help="column of controls (bernoulli)")
+    sc.add_argument("--expected", help="column of expected cases (poisson)")
+    sc.add_argument("--model", default="poisson", choices=["poisson", "bernoulli"])
+    sc.add_argument(
+        "--max-pop",
+        type=float,
+        default=0.5,
+        help="largest window as a share of the population (default 0.5)",
+    )
+    sc.add_argument("--max-radius", type=float, help="largest window radius in metres")
+    sc.add_argument(
+        "--scan",
+        default="high",
+        choices=["high", "low", "both"],
+        help="scan for high rates (default), low rates, or both",
+    )
+    sc.add_argument("--replications", type=int, default=999)
+    sc.add_argument("--gumbel", action="store_true", help="also report Gumbel p-values")
+    sc.add_argument("--seed", type=int, default=0)
+    sc.add_argument(
+        "--missing",
+        default="raise",
+        choices=["raise", "drop"],
+        help="areas with missing counts: error (default) or leave out (reported)",
+    )
+    sc.add_argument("--name", help="column of area names for the summary")
+    sc.add_argument("--layer", help="layer of AREAS")
+    sc.add_argument("--encoding", help="encoding of TABLE (default: detected)")
+    sc.add_argument("--title-lines", type=_title_lines, default=None)
+    sc.add_argument("--out", default="dongne-scan", help="output folder")
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    sc.set_defaults(func=_cmd_scan)
     return parser
 
 

@@ -18,7 +18,7 @@ from dongne.io._atomic import atomic_write_text
 from dongne.io.write import write_layer, write_table
 from dongne.weights import SpatialWeights
 
-__all__ = ["DETECT_METHODS", "DetectOutputs", "run_detect"]
+__all__ = ["DETECT_METHODS", "DetectOutputs", "run_detect", "run_scan"]
 
 DETECT_METHODS = ("moran", "lisa", "gi", "gistar", "index")
 _LOCAL_COLUMNS = ("z_analytic", "p_value", "p_adjusted", "significant", "label", "test")
@@ -191,4 +191,102 @@ def run_detect(
     )
     result.files["csv"] = write_table(frame, out / f"{prefix}detect.csv", **params)
     result.files["summary"] = atomic_write_text(out / f"{prefix}summary.txt", result.summary + "\n")
+    return result
+
+
+def run_scan(
+    areas: gpd.GeoDataFrame,
+    id_column: str,
+    cases: str,
+    out_dir: str | Path,
+    *,
+    population: str | None = None,
+    controls: str | None = None,
+    expected: str | None = None,
+    model: str = "poisson",
+    max_population_share: float = 0.5,
+    max_radius: float | None = None,
+    scan: str = "high",
+    replications: int = 999,
+    gumbel: bool = False,
+    rng: int | None = 0,
+    missing: str = "raise",
+    name_column: str | None = None,
+    boundaries: gpd.GeoDataFrame | None = None,
+    prefix: str = "",
+    write_tables: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> DetectOutputs:
+    """Run a Kulldorff scan on ``areas`` and write the cluster map, tables and summary.
+
+    Writes ``{prefix}scan_map.png``, ``{prefix}scan_clusters.csv`` (one row per cluster) and,
+    with ``write_tables``, ``{prefix}scan.gpkg`` / ``.csv`` (one row per area with its
+    cluster) and ``{prefix}scan_summary.txt``. ``missing="drop"`` leaves out areas whose
+    counts are missing (they are named in the summary and labelled ``undefined``); the default
+    ``"raise"`` lets the scan refuse them.
+    """
+    from dongne.detect.scan import ScanStatistic
+
+    if missing not in ("raise", "drop"):
+        raise SpecificationError(
+            f"The 'missing' parameter must be 'raise' or 'drop'. Got {missing!r}."
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    full = areas.set_index(areas[id_column].astype(str), drop=False)
+    full.index.name = None
+    needed = [c for c in (cases, population, controls, expected) if c]
+    complete = full[needed].notna().all(axis=1)
+    left_out = full.index[~complete]
+    keyed = full[complete] if missing == "drop" else full
+    estimator = ScanStatistic(
+        model=model,
+        max_population_share=max_population_share,
+        max_radius=max_radius,
+        scan=scan,
+        replications=replications,
+        gumbel=gumbel,
+        rng=rng,
+    )
+    fitted = estimator.fit(
+        keyed[cases],
+        keyed[population] if population else None,
+        keyed,
+        expected=keyed[expected] if expected else None,
+        controls=keyed[controls] if controls else None,
+        progress=progress,
+    )
+    result = DetectOutputs(frame=full.copy(), results={"scan": fitted})
+    per_area = fitted.to_frame()
+    for col in per_area.columns:
+        result.frame[f"scan_{col}"] = per_area[col].reindex(result.frame.index).to_numpy()
+    if len(left_out):
+        result.frame.loc[left_out, "scan_label"] = "undefined"
+    names = keyed[name_column] if name_column else None
+    result.summary = fitted.summary(names=names)
+    if len(left_out):
+        result.summary += (
+            f"\nLeft out for missing counts ({len(left_out)}): {', '.join(left_out)}."
+            f"\n값이 없어 제외한 지역 {len(left_out)}곳: {', '.join(left_out)}."
+        )
+    plain = result.frame.reset_index(drop=True)
+    extra = {"boundaries": boundaries} if boundaries is not None else {}
+    result.files["scan_map"] = fitted.plot(
+        plain, id_column=id_column, path=out / f"{prefix}scan_map.png", **extra
+    ).path
+    result.files["scan_clusters"] = write_table(
+        fitted.clusters_, out / f"{prefix}scan_clusters.csv", **fitted.provenance_
+    )
+    plain.attrs = areas.attrs
+    result.frame = plain
+    if write_tables:
+        result.files["scan_geopackage"] = write_layer(
+            plain, out / f"{prefix}scan.gpkg", layer="areas", **fitted.provenance_
+        )
+        result.files["scan_csv"] = write_table(
+            plain, out / f"{prefix}scan.csv", **fitted.provenance_
+        )
+        result.files["scan_summary"] = atomic_write_text(
+            out / f"{prefix}scan_summary.txt", result.summary + "\n"
+        )
     return result
