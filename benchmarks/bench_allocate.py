@@ -1,0 +1,198 @@
+"""Facility location: dongne (HiGHS in-process) against spopt (PuLP + CBC) on the same instances.
+
+Run: ``python benchmarks/bench_allocate.py`` (``--quick``: demand 1,000 only;
+``--spopt-timeout S``: give up on spopt after S seconds; ``--skip-spopt``).
+
+Instances: demand points and candidate sites uniform in a 100 × 100 square (seed 0), demand
+weights integers 1–100, service radius 10 (each demand unit has ~3 candidates within reach
+per 100 candidates), p new sites. Grid: demand 1,000 and 10,000 × candidates 100 and
+1,000, p = 10 and 50 — MCLP; plus one harder MCLP (10,000 × 100, p = 10, radius 15: more
+overlap, a real branch and bound). p-median is timed at demand 1,000 × candidates 100 only
+(spopt builds a dense n × m assignment model in Python; beyond that it does not finish in
+reasonable time).
+
+Every measurement runs in a fresh subprocess and times (after the imports, reported apart in
+the JSON) everything a user waits for from coordinates to the answer: dongne builds the
+sparse coverage (KD-tree), reduces and solves; spopt computes the distance matrix
+(``scipy.spatial.distance.cdist``), builds the PuLP model (``from_cost_matrix``) and solves
+with its default CBC (``PULP_CBC_CMD(msg=False)``, one thread). Reported: seconds,
+objective, dongne's relative gap to its proven bound, the heuristic's gap to the exact
+optimum, and time ratios spopt / dongne.
+
+Peers are test/benchmark-only dependencies: ``pip install spopt pulp``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+WORKER = r"""
+import json, sys, time
+impl, model = sys.argv[1], sys.argv[6]
+n, m, p, radius = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+import numpy as np
+rng = np.random.default_rng(0)
+demand = rng.uniform(0, 100, (n, 2))
+sites = rng.uniform(0, 100, (m, 2))
+w = rng.integers(1, 101, n).astype(float)
+out = {}
+t_import = time.perf_counter()
+if impl.startswith("dongne"):
+    from dongne.allocate import LocationProblem, MCLP, PMedian
+else:
+    import pulp
+    from scipy.spatial.distance import cdist
+    from spopt.locate import MCLP, PMedian
+t0 = time.perf_counter()
+out["import_s"] = t0 - t_import
+if impl.startswith("dongne"):
+    method = "heuristic" if impl == "dongne-heuristic" else "exact"
+    problem = LocationProblem(
+        demand_ids=np.arange(n).astype(str).astype(object), weights=w,
+        site_ids=np.arange(m).astype(str).astype(object), existing=np.zeros(m, dtype=bool),
+        demand_xy=demand, site_xy=sites,
+    )
+    if model == "mclp":
+        est = MCLP(p=p, radius=radius, method=method)
+    else:
+        est = PMedian(p=p, method=method)
+    est.fit(problem)
+    out.update(objective=est.objective_, bound=est.bound_, gap=est.gap_, status=est.status_,
+               method=est.method_, solver=est.solver_)
+else:
+    cost = cdist(demand, sites)
+    if model == "mclp":
+        est = MCLP.from_cost_matrix(cost, w, service_radius=radius, p_facilities=p)
+    else:
+        est = PMedian.from_cost_matrix(cost, w, p_facilities=p)
+    out["build_s"] = time.perf_counter() - t0
+    est = est.solve(pulp.PULP_CBC_CMD(msg=False))
+    out.update(objective=float(est.problem.objective.value()),
+               status=pulp.LpStatus[est.problem.status])
+out["seconds"] = time.perf_counter() - t0
+print(json.dumps(out))
+"""
+
+
+def run(impl, n, m, p, radius, model, timeout):
+    t = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", WORKER, impl, str(n), str(m), str(p), str(radius), model],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"seconds": float("inf"), "status": f"> {timeout:.0f} s (stopped)"}
+    if proc.returncode != 0:
+        return {"seconds": float("nan"), "status": "error: " + proc.stderr.strip()[-300:]}
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["wall_s"] = time.perf_counter() - t
+    return res
+
+
+def versions():
+    out = {}
+    for name in ("dongne", "highspy", "scipy", "spopt", "pulp"):
+        try:
+            from importlib.metadata import version
+
+            out[name] = version(name)
+        except Exception:
+            out[name] = "not installed"
+    return out
+
+
+def fmt_time(s):
+    return "n/a" if s != s else ("stopped" if s == float("inf") else f"{s:8.2f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="demand 1,000 only")
+    ap.add_argument("--spopt-timeout", type=float, default=1200.0)
+    ap.add_argument("--skip-spopt", action="store_true")
+    ap.add_argument("--radius", type=float, default=10.0)
+    ap.add_argument("--json", help="also write the rows to this JSON file")
+    args = ap.parse_args()
+    print("versions:", versions())
+    rows = []
+    grid = [
+        (n, m, p, "mclp", args.radius)
+        for n in ((1000,) if args.quick else (1000, 10000))
+        for m in (100, 1000)
+        for p in (10, 50)
+    ] + [(1000, 100, 10, "pmedian", args.radius)]
+    if not args.quick:
+        # A harder covering instance (wider radius: more overlap, a real branch and bound).
+        grid.append((10000, 100, 10, "mclp", 15.0))
+    header = (
+        f"{'model':8} {'demand':>7} {'cand':>5} {'p':>3} | {'exact s':>8} {'objective':>12} "
+        f"{'gap':>7} | {'heur s':>8} {'heur obj':>12} {'vs opt':>7} | {'spopt s':>8} "
+        f"{'spopt obj':>12} | {'x exact':>8} {'x heur':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for n, m, p, model, radius in grid:
+        exact = run("dongne", n, m, p, radius, model, 3600)
+        heur = run("dongne-heuristic", n, m, p, radius, model, 3600)
+        peer = (
+            {"seconds": float("nan"), "status": "skipped"}
+            if args.skip_spopt
+            else run("spopt", n, m, p, radius, model, args.spopt_timeout)
+        )
+        opt = exact.get("objective", float("nan"))
+        h_obj = heur.get("objective", float("nan"))
+        vs = abs(opt - h_obj) / abs(opt) if opt == opt and opt else float("nan")
+        ratio_e = peer["seconds"] / exact["seconds"] if exact.get("seconds") else float("nan")
+        ratio_h = peer["seconds"] / heur["seconds"] if heur.get("seconds") else float("nan")
+        more = "≥" if peer["seconds"] == float("inf") else ""
+        if more:
+            ratio_e = args.spopt_timeout / exact["seconds"]
+            ratio_h = args.spopt_timeout / heur["seconds"]
+        name = model if radius == args.radius else f"{model} r{radius:g}"
+        print(
+            f"{name:8} {n:7d} {m:5d} {p:3d} | {fmt_time(exact['seconds'])} {opt:12.1f} "
+            f"{exact.get('gap', float('nan')):7.1e} | {fmt_time(heur['seconds'])} {h_obj:12.1f} "
+            f"{100 * vs:6.2f}% | {fmt_time(peer['seconds'])} "
+            f"{peer.get('objective', float('nan')):12.1f} | "
+            f"{more}{ratio_e:7.1f} {more}{ratio_h:7.1f}",
+            flush=True,
+        )
+        same = (
+            "same optimum"
+            if peer.get("objective") is not None
+            and abs(peer["objective"] - opt) <= 1e-6 * max(1.0, abs(opt))
+            else f"spopt: {peer.get('status')}"
+        )
+        print(
+            f"{'':8} exact: {exact.get('status')} ({exact.get('method')}, {exact.get('solver')}); "
+            f"heuristic: {heur.get('status')}, gap to bound {heur.get('gap', float('nan')):.2e}; "
+            f"{same}"
+            + (f"; spopt model build {peer['build_s']:.1f} s" if "build_s" in peer else ""),
+            flush=True,
+        )
+        rows.append(
+            {
+                "model": model,
+                "n": n,
+                "m": m,
+                "p": p,
+                "radius": radius,
+                "exact": exact,
+                "heuristic": heur,
+                "spopt": peer,
+            }
+        )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(rows, fh, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,431 @@
+"""The allocate workflow behind ``dongne allocate`` and the demo: solve, write, map, summarise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from dongne.allocate.equity import pareto_sweep, plot_pareto
+from dongne.allocate.models import LSCP, MCLP, PCenter, PMedian
+from dongne.allocate.problem import (
+    DEFAULT_WALKING_SPEED_KMH,
+    LocationProblem,
+    candidate_grid,
+    demand_points,
+    parse_radius,
+)
+from dongne.errors import SpecificationError
+from dongne.io._atomic import atomic_path, atomic_write_text
+from dongne.io.write import write_layer, write_table
+
+__all__ = ["MODELS", "AllocateOutputs", "run_allocate"]
+
+#: Model names accepted by :func:`run_allocate` (and ``dongne allocate --model``).
+MODELS = ("mclp", "lscp", "pmedian", "pcenter")
+
+_COVERAGE_BINS = [20, 40, 60, 80]
+
+
+@dataclass
+class AllocateOutputs:
+    """What :func:`run_allocate` computed and wrote.
+
+    Attributes
+    ----------
+    model : MCLP, LSCP, PMedian or PCenter
+        The fitted model (``model.summary()``, ``model.to_frame()``, ...).
+    problem : LocationProblem
+    new_sites : GeoDataFrame
+        The chosen new sites (metric CRS) with the demand they serve.
+    demand : GeoDataFrame
+        One row per demand unit: weight, group, site and distance before and after, coverage.
+    groups : DataFrame
+        Coverage and access per group before and after.
+    areas : GeoDataFrame or None
+        The mapped areas with ``coverage_before``/``coverage_after`` (percent) and
+        ``distance_before``/``distance_after`` columns.
+    pareto : DataFrame or None
+        The efficiency–equity sweep (MCLP with ``equity_by`` and ``pareto``).
+    files : dict of str to Path
+    summary : str
+        English and Korean summary (also in ``summary.txt``).
+    """
+
+    model: Any
+    problem: LocationProblem
+    new_sites: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    groups: pd.DataFrame
+    areas: gpd.GeoDataFrame | None = None
+    pareto: pd.DataFrame | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    summary: str = ""
+
+
+def run_allocate(
+    demand: gpd.GeoDataFrame,
+    out_dir: str | Path,
+    *,
+    model: str = "mclp",
+    candidates: gpd.GeoDataFrame | str | None = None,
+    existing: gpd.GeoDataFrame | None = None,
+    p: int | None = None,
+    radius: float | str | None = None,
+    weight: str | None = None,
+    demand_id: str | None = None,
+    candidate_id: str | None = None,
+    existing_id: str | None = None,
+    capacity: str | float | None = None,
+    existing_capacity: str | float | None = None,
+    equity_by: str | None = None,
+    min_share: float | Mapping[str, float] | None = None,
+    objective: str = "coverage",
+    method: str = "auto",
+    time_limit: float | None = None,
+    grid_spacing: float | str = "500m",
+    population: gpd.GeoDataFrame | None = None,
+    population_weight: str | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    boundaries: gpd.GeoDataFrame | None = None,
+    pareto: bool | int = False,
+    speed_kmh: float = DEFAULT_WALKING_SPEED_KMH,
+    title: str | None = None,
+    prefix: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> AllocateOutputs:
+    """Place new facilities and write the chosen sites, maps and a bilingual summary.
+
+    Parameters
+    ----------
+    demand : GeoDataFrame
+        Demand areas (polygons: their centroids, or population-weighted centres with
+        ``population``, become the demand points and the areas are mapped) or demand points.
+    out_dir : path-like
+        Folder for the outputs (created).
+    model : {"mclp", "lscp", "pmedian", "pcenter"}
+    candidates : GeoDataFrame of points, "centroids" or "grid", optional
+        Candidate sites: given points, the centroids of the demand areas (default for polygon
+        demand), or a grid of ``grid_spacing`` over the areas.
+    existing : GeoDataFrame of points, optional
+        Existing facilities, always open.
+    p : int
+        New sites (mclp, pmedian, pcenter).
+    radius : float or str
+        Service radius (``"500m"``, ``"10min"`` walking at ``speed_kmh``); required for
+        mclp and lscp, optional (coverage reports) for the others.
+    weight : str, optional
+        Demand weight column (e.g. ``"basement_households"``).
+    demand_id, candidate_id, existing_id : str, optional
+        Id columns (default: the index).
+    capacity, existing_capacity : str or float, optional
+        Site capacities (column or one number), for the capacitated variants.
+    equity_by : str, optional
+        Group column of ``demand`` (e.g. ``"gu_name"``): per-group reports, ``min_share``,
+        max–min objective and Pareto sweep.
+    min_share : float or dict, optional
+        Minimum covered share per group (mclp, pmedian).
+    objective : {"coverage", "maxmin"}
+        MCLP objective.
+    method : {"auto", "exact", "heuristic"}
+    time_limit : float, optional
+        Seconds per MIP.
+    grid_spacing : float or str
+        Spacing of ``candidates="grid"``.
+    population, population_weight :
+        Population points for population-weighted demand points (see
+        :func:`~dongne.allocate.demand_points`).
+    areas : GeoDataFrame of polygons, optional
+        Areas to map when ``demand`` are points (demand points are summed per area).
+    boundaries : GeoDataFrame, optional
+        Outlines drawn on the maps (e.g. the gu).
+    pareto : bool or int
+        With ``equity_by`` and mclp, also run the efficiency–equity sweep (``int``: points).
+    speed_kmh : float
+        Walking speed for radii given in minutes.
+    title : str, optional
+        Map title prefix (default: the model name).
+    prefix : str
+        Prefix of every file name.
+    progress : callable, optional
+        Called with a short message before each step.
+
+    Returns
+    -------
+    AllocateOutputs
+
+    Notes
+    -----
+    Files written: ``new_sites.gpkg`` (the chosen sites), ``demand.gpkg`` (demand points with
+    their site, distance and coverage before and after), ``new_sites.csv`` (with
+    longitude/latitude), ``assignment.csv`` (per demand unit),
+    ``groups.csv`` (per group before/after), ``map_before.png`` and ``map_after.png``
+    (coverage per area within the radius, or mean distance without a radius, with existing
+    and new sites), ``pareto.csv`` and ``pareto.png`` when requested, and ``summary.txt``;
+    each table and layer has a ``.provenance.json`` beside it.
+    """
+    step = progress or (lambda _m: None)
+    if model not in MODELS:
+        raise SpecificationError(
+            f"The 'model' parameter must be one of {', '.join(MODELS)}. Got {model!r} instead."
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    step("preparing demand and candidate sites")
+    polygons = demand.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    map_areas = areas
+    if polygons:
+        map_areas = demand if areas is None else areas
+        demand_pts = demand_points(
+            demand, population=population, population_weight=population_weight
+        )
+    else:
+        demand_pts = demand
+    cand = candidates
+    if cand is None or isinstance(cand, str):
+        how = cand or ("centroids" if polygons else None)
+        region = map_areas if map_areas is not None else None
+        if how == "centroids":
+            if not polygons:
+                raise SpecificationError(
+                    "candidates='centroids' needs polygon demand (or pass candidates points)."
+                )
+            cand = demand_pts[[c for c in [demand_id] if c] + [demand_pts.geometry.name]]
+            if demand_id is not None:
+                cand = cand.rename(columns={demand_id: "site_id"})
+                candidate_id = "site_id"
+        elif how == "grid":
+            if region is None:
+                raise SpecificationError("candidates='grid' needs polygon demand or areas=.")
+            cand = candidate_grid(region, grid_spacing)
+            candidate_id = "site_id"
+        elif how is not None:
+            raise SpecificationError(
+                "candidates must be points, 'centroids' or 'grid'. Got " + repr(how) + "."
+            )
+    problem = LocationProblem.from_geodataframes(
+        demand_pts,
+        cand,
+        existing,
+        weight=weight,
+        group=equity_by,
+        demand_id=demand_id,
+        candidate_id=candidate_id,
+        existing_id=existing_id,
+        capacity=capacity,
+        existing_capacity=existing_capacity,
+    )
+    r = None if radius is None else parse_radius(radius, speed_kmh=speed_kmh)
+    estimator = _estimator(model, p, r, min_share, objective, method, time_limit)
+    step(f"solving {estimator._name}")
+    estimator.fit(problem)
+    result = _outputs(estimator, problem, map_areas, demand)
+    if pareto and model == "mclp" and equity_by:
+        step("efficiency-equity sweep")
+        n_points = 6 if pareto is True else int(pareto)
+        result.pareto = pareto_sweep(
+            problem, p, r, n_points=n_points, method=method, time_limit=time_limit
+        )
+    step("writing sites, maps and summary")
+    _write(result, out, prefix, boundaries, title)
+    return result
+
+
+def _estimator(model, p, r, min_share, objective, method, time_limit):
+    opts = {"method": method, "time_limit": time_limit}
+    if model in ("mclp", "pmedian", "pcenter") and p is None:
+        raise SpecificationError(f"model '{model}' needs p (the number of new sites).")
+    if model in ("mclp", "lscp") and r is None:
+        raise SpecificationError(f"model '{model}' needs a radius, e.g. radius='500m'.")
+    if model == "mclp":
+        return MCLP(p, r, min_share=min_share, objective=objective, **opts)
+    if min_share is not None and model in ("lscp", "pcenter"):
+        raise SpecificationError(
+            f"min_share applies to mclp and pmedian; {model} already covers every unit / "
+            "minimises the worst access."
+        )
+    if model == "lscp":
+        return LSCP(r, **opts)
+    if model == "pmedian":
+        return PMedian(p, radius=r, min_share=min_share, **opts)
+    return PCenter(p, radius=r, method="exact", time_limit=time_limit)
+
+
+def _outputs(est, problem: LocationProblem, map_areas, demand_in) -> AllocateOutputs:
+    frame = est.to_frame().reset_index()
+    demand_gdf = gpd.GeoDataFrame(
+        frame, geometry=problem.demand_geometry.to_numpy(), crs=problem.crs
+    )
+    sites = est.new_sites()
+    if not isinstance(sites, gpd.GeoDataFrame):
+        sites = gpd.GeoDataFrame(sites, geometry=[], crs=problem.crs)
+    mapped = None
+    if map_areas is not None:
+        mapped = _per_area(est, problem, map_areas, demand_in, demand_gdf)
+    return AllocateOutputs(
+        model=est,
+        problem=problem,
+        new_sites=sites,
+        demand=demand_gdf,
+        groups=est.group_table(),
+        areas=mapped,
+        summary=est.summary(),
+    )
+
+
+def _per_area(est, problem, map_areas, demand_in, demand_gdf) -> gpd.GeoDataFrame:
+    """Coverage (percent) and mean distance per mapped area, before and after."""
+    areas = map_areas.reset_index(drop=True).copy()
+    w = problem.weights
+    cov_b = est.covered_before_ if est.covered_ is not None else None
+    cov_a = est.covered_
+    if map_areas is demand_in and len(areas) == problem.n_demand:
+        area_of = np.arange(problem.n_demand)
+    else:
+        pts = demand_gdf[[demand_gdf.geometry.name]].to_crs(areas.crs)
+        joined = gpd.sjoin(pts, areas[[areas.geometry.name]], predicate="within", how="left")
+        joined = joined[~joined.index.duplicated(keep="first")]
+        area_of = joined["index_right"].fillna(-1).to_numpy(dtype=np.int64)
+    ok = area_of >= 0
+    tot = np.bincount(area_of[ok], w[ok], minlength=len(areas))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, values in (("coverage_before", cov_b), ("coverage_after", cov_a)):
+            if values is not None:
+                s = np.bincount(area_of[ok], (w * values)[ok], minlength=len(areas))
+                areas[name] = np.where(tot > 0, 100 * s / tot, np.nan)
+        for name, d in (
+            ("distance_before", est.distance_before_),
+            ("distance_after", est.distance_),
+        ):
+            fin = ok & np.isfinite(d)
+            s = np.bincount(area_of[fin], (w * d)[fin], minlength=len(areas))
+            t = np.bincount(area_of[fin], w[fin], minlength=len(areas))
+            areas[name] = np.where(t > 0, s / t, np.nan)
+    areas["demand"] = tot
+    return areas
+
+
+def _write(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> None:
+    est = res.model
+    params = {k: v for k, v in est.provenance_.items()}
+    files = res.files
+    sites = res.new_sites.copy()
+    if len(sites):
+        ll = sites.to_crs(4326).geometry
+        sites["lon"], sites["lat"] = ll.x.round(7), ll.y.round(7)
+    # One layer per file: write_layer replaces its file atomically.
+    files["new_sites_gpkg"] = write_layer(
+        sites, out / f"{prefix}new_sites.gpkg", layer="new_sites", **params
+    )
+    files["demand_gpkg"] = write_layer(
+        res.demand, out / f"{prefix}demand.gpkg", layer="demand", **params
+    )
+    files["new_sites_csv"] = write_table(sites, out / f"{prefix}new_sites.csv", **params)
+    files["assignment_csv"] = write_table(
+        pd.DataFrame(res.demand.drop(columns=res.demand.geometry.name)),
+        out / f"{prefix}assignment.csv",
+        **params,
+    )
+    files["groups_csv"] = write_table(
+        res.groups.reset_index(), out / f"{prefix}groups.csv", **params
+    )
+    if res.areas is not None:
+        files.update(_maps(res, out, prefix, boundaries, title))
+    if res.pareto is not None:
+        table = res.pareto.assign(sites=res.pareto["sites"].map(lambda s: " ".join(map(str, s))))
+        files["pareto_csv"] = write_table(table, out / f"{prefix}pareto.csv", **params)
+        fig = plot_pareto(res.pareto, out / f"{prefix}pareto.png")
+        del fig
+        files["pareto_png"] = out / f"{prefix}pareto.png"
+        res.summary += "\n\n" + _pareto_text(res.pareto)
+    files["summary"] = atomic_write_text(out / f"{prefix}summary.txt", res.summary + "\n")
+
+
+def _pareto_text(frame: pd.DataFrame) -> str:
+    en = ["Efficiency vs equity (coverage / worst group coverage):"]
+    ko = ["효율성과 형평성 (전체 커버율 / 최저 그룹 커버율):"]
+    for _, row in frame.iterrows():
+        tag = (
+            row["objective"] if np.isnan(row["min_share"]) else f"min share {row['min_share']:.1%}"
+        )
+        line = (
+            f"  {tag}: {100 * row['coverage']:.1f}% / {row['worst_group']} "
+            f"{100 * row['worst_group_coverage']:.1f}%"
+        )
+        en.append(line + (" (Pareto)" if row["pareto"] else ""))
+        ko.append(line + (" (파레토)" if row["pareto"] else ""))
+    return "\n".join([*en, "", *ko])
+
+
+def _maps(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> dict[str, Path]:
+    from dongne.report import choropleth
+    from dongne.report.maps import _figure_style
+
+    est = res.model
+    pr = res.problem
+    areas = res.areas
+    name = title or est._name
+    unit = pr.unit
+    extra = {"boundaries": boundaries} if boundaries is not None else {}
+    written: dict[str, Path] = {}
+    coverage = "coverage_after" in areas
+    for when, label_en, label_ko in (("before", "before", "현재"), ("after", "after", "배치 후")):
+        if coverage:
+            column, legend = f"coverage_{when}", f"Covered within {est.radius_:g} {unit} (%)"
+            options = {"scheme": "fixed", "bins": _COVERAGE_BINS, "cmap": "YlGnBu"}
+        else:
+            column, legend = f"distance_{when}", f"Mean distance ({unit})"
+            options = {"scheme": "quantiles", "k": 5, "cmap": "YlOrRd"}
+        if areas[column].notna().sum() == 0:
+            continue
+        result = choropleth(
+            areas,
+            column,
+            title=f"{name} — {label_en} / {label_ko}",
+            legend_title=legend,
+            note=f"dongne {est.provenance_['dongne_version']}; {est.method_}, {est.status_}",
+            missing_label="No demand / 수요 없음",
+            **options,
+            **extra,
+        )
+        fig = result.figure
+        ax = fig.axes[0]
+        crs = _map_crs(areas)
+        handles = []
+        if pr.existing.any():
+            ex = pr.site_geometry[pr.existing].to_crs(crs)
+            h = ax.scatter(ex.x, ex.y, s=2, c="#555555", alpha=0.5, linewidths=0, zorder=5)
+            handles.append((h, f"Existing / 기존 ({int(pr.existing.sum())})"))
+        if when == "after" and len(est.new_sites_):
+            new = pr.site_geometry.iloc[est.new_sites_].to_crs(crs)
+            h = ax.scatter(
+                new.x, new.y, s=60, marker="*", c="#d7191c", edgecolors="white",
+                linewidths=0.5, zorder=6,
+            )  # fmt: skip
+            handles.append((h, f"New / 신규 ({len(est.new_sites_)})"))
+        if handles:
+            from matplotlib.legend import Legend
+
+            with _figure_style():
+                # A second legend as an extra artist keeps the class legend of the map.
+                sites_legend = Legend(
+                    ax, [h for h, _ in handles], [t for _, t in handles], loc="lower right",
+                    frameon=False, fontsize=8,
+                )  # fmt: skip
+            ax.add_artist(sites_legend)
+        path = out / f"{prefix}map_{when}.png"
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=150, facecolor="white")
+        written[f"map_{when}"] = path
+    return written
+
+
+def _map_crs(areas: gpd.GeoDataFrame) -> Any:
+    from dongne.io.crs import to_metric
+
+    return to_metric(areas, "areas").crs

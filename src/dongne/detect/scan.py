@@ -1,0 +1,1583 @@
+"""Kulldorff's spatial scan statistic: clusters of cases (Poisson and Bernoulli models).
+
+A circular window is centred on each area's location (or on given centres) and grows
+through the nearest areas until it holds a maximum share of the population (default 50%),
+reaches a maximum radius or a maximum number of areas. For each window the log-likelihood
+ratio (LLR) of "the rate inside differs from the rate outside" against "one rate everywhere"
+is computed; the window with the largest LLR is the *most likely cluster*. Its significance
+comes from Monte Carlo replicates of the data under the null hypothesis (the maximum LLR of
+each replicate), and non-overlapping windows with the next largest LLRs are reported as
+*secondary clusters*, tested against the same distribution of maxima — SaTScan's defaults
+(Kulldorff 1997; SaTScan User Guide).
+
+The estimator follows dongne's contract: ``ScanStatistic(...)`` stores the options,
+``fit(...)`` computes and returns ``self``, results end in ``_``. The scan itself is done by
+numba kernels in :mod:`dongne.detect._scan_kernels`; replicate ``r`` draws its random numbers
+from the stream keyed by ``(seed, r)``, so results are identical for any number of threads
+and any batching.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import warnings
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from dongne.detect import _prepare as prep
+from dongne.detect import _scan_kernels as kern
+from dongne.detect.inference import check_choice
+from dongne.errors import (
+    DataError,
+    DongneError,
+    DongneWarning,
+    GeometryError,
+    SpecificationError,
+    format_rows,
+)
+
+__all__ = [
+    "ScanStatistic",
+    "bernoulli_llr",
+    "expected_counts",
+    "gumbel_pvalues",
+    "poisson_llr",
+    "population_weighted_centroids",
+    "scan_statistic",
+]
+
+Model = Literal["poisson", "bernoulli"]
+ScanDirection = Literal["high", "low", "both"]
+CoordinateSystem = Literal["cartesian", "latlon", "lonlat"]
+
+MODELS: tuple[str, ...] = ("poisson", "bernoulli")
+DIRECTIONS: tuple[str, ...] = ("high", "low", "both")
+COORDINATE_SYSTEMS: tuple[str, ...] = ("cartesian", "latlon", "lonlat")
+#: Mean Earth radius (IUGG) in metres, for great-circle distances between (lat, lon) points.
+EARTH_RADIUS_M = 6_371_008.8
+_EULER_GAMMA = 0.5772156649015329
+_NOT_IN_CLUSTER = "not in a cluster"
+# Reds then oranges for high-rate clusters, blues then purples for low-rate ones (ColorBrewer).
+_HIGH_COLOURS = (
+    "#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a",
+    "#fc9272", "#d94801", "#f16913", "#fd8d3c", "#fdae6b",
+)  # fmt: skip
+_LOW_COLOURS = (
+    "#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6",
+    "#9ecae1", "#54278f", "#6a51a3", "#807dba", "#9e9ac8",
+)  # fmt: skip
+
+
+def _version() -> str:
+    from dongne import __version__
+
+    return __version__
+
+
+# ============================================================================ pure functions
+def _xlogy_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(a > 0, a * np.log(np.where(a > 0, a, 1.0) / b), 0.0)
+
+
+def poisson_llr(cases: Any, expected: Any, total_cases: float) -> np.ndarray:
+    """Poisson log-likelihood ratio of windows (Kulldorff 1997), vectorised.
+
+    .. math::
+
+        \\mathrm{LLR} = c \\log\\frac{c}{e} + (C - c) \\log\\frac{C - c}{C - e}
+
+    with ``c`` the cases and ``e`` the expected cases inside the window and ``C`` the total
+    cases (the expected counts sum to ``C``); ``0 log 0 = 0``. This is the log of the ratio
+    of the likelihood with one rate inside and another outside the window to the likelihood
+    with one rate everywhere. The value is returned for either side; the scan keeps it only
+    for windows on the scanned side (``c > e`` for high rates).
+
+    Parameters
+    ----------
+    cases, expected : array-like
+        Observed and expected cases of each window (0 < e < C).
+    total_cases : float
+        C, the total number of cases.
+
+    Returns
+    -------
+    numpy.ndarray
+        The LLR of each window.
+
+    References
+    ----------
+    Kulldorff, M. (1997). A spatial scan statistic. *Communications in Statistics — Theory
+    and Methods* 26(6):1481–1496.
+
+    Examples
+    --------
+    >>> round(float(poisson_llr(85, 49.71049464248403, 552)), 6)
+    11.577255
+    """
+    c = np.asarray(cases, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    big = float(total_cases)
+    return _xlogy_ratio(c, e) + _xlogy_ratio(big - c, big - e)
+
+
+def bernoulli_llr(cases: Any, trials: Any, total_cases: float, total_trials: float) -> np.ndarray:
+    """Bernoulli log-likelihood ratio of windows (Kulldorff 1997), vectorised.
+
+    .. math::
+
+        \\mathrm{LLR} = \\ell(c, n) + \\ell(C - c, N - n) - \\ell(C, N), \\qquad
+        \\ell(a, b) = a \\log\\frac{a}{b} + (b - a) \\log\\frac{b - a}{b}
+
+    with ``c`` cases among ``n`` individuals (cases + controls) inside the window and ``C``
+    cases among ``N`` individuals in total; ``0 log 0 = 0``. High-rate windows have
+    c/n > (C − c)/(N − n).
+
+    Parameters
+    ----------
+    cases, trials : array-like
+        Cases and individuals (cases + controls) of each window.
+    total_cases, total_trials : float
+        C and N.
+
+    Returns
+    -------
+    numpy.ndarray
+        The LLR of each window.
+
+    Examples
+    --------
+    >>> round(float(bernoulli_llr(41, 38999, 552, 1057673)), 5)
+    8.47836
+    """
+    c = np.asarray(cases, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    big_c, big_n = float(total_cases), float(total_trials)
+
+    def ell(a: Any, b: Any) -> np.ndarray:
+        a = np.asarray(a, dtype=float)
+        b = np.asarray(b, dtype=float)
+        return _xlogy_ratio(a, b) + _xlogy_ratio(b - a, b)
+
+    return ell(c, n) + ell(big_c - c, big_n - n) - ell(big_c, big_n)
+
+
+def gumbel_pvalues(observed: Any, replicates: Any) -> np.ndarray:
+    """p-values from a Gumbel distribution fitted to the replicate maxima by moments.
+
+    With mean m and standard deviation s of the R replicate maxima, the Gumbel scale is
+    β = s·√6/π and the location μ = m − γβ (γ the Euler–Mascheroni constant); the p-value of
+    an observed LLR x is 1 − exp(−exp(−(x − μ)/β)). Unlike the Monte Carlo p-value it is not
+    bounded below by 1/(R + 1) (Abrams, Kleinman & Kulldorff 2010).
+
+    Parameters
+    ----------
+    observed : float or array-like
+        Observed LLRs.
+    replicates : array-like
+        Maximum LLR of each Monte Carlo replicate (at least 2, not all equal).
+
+    Returns
+    -------
+    numpy.ndarray
+        One p-value per observed LLR.
+
+    References
+    ----------
+    Abrams, A. M., Kleinman, K. & Kulldorff, M. (2010). Gumbel based p-value approximations
+    for spatial scan statistics. *International Journal of Health Geographics* 9:61.
+
+    Examples
+    --------
+    >>> reps = [4.0, 5.0, 6.0, 5.5, 4.5]
+    >>> float(gumbel_pvalues(5.0, reps)[0]) > float(gumbel_pvalues(7.0, reps)[0])
+    True
+    """
+    reps = np.asarray(replicates, dtype=float)
+    x = np.atleast_1d(np.asarray(observed, dtype=float))
+    if reps.size < 2 or np.ptp(reps) == 0:
+        return np.full(x.shape, np.nan)
+    beta = reps.std(ddof=1) * math.sqrt(6.0) / math.pi
+    mu = reps.mean() - _EULER_GAMMA * beta
+    return -np.expm1(-np.exp(-(x - mu) / beta))
+
+
+def expected_counts(cases_by_stratum: Any, population_by_stratum: Any) -> pd.Series:
+    """Expected cases per area by indirect standardisation over strata (e.g. age bands).
+
+    The reference rate of stratum s is the overall rate r_s = Σ_a c_{a,s} / Σ_a p_{a,s};
+    the expected count of area a is E_a = Σ_s p_{a,s} · r_s. The expected counts sum to the
+    total cases, and an area whose population is older (or younger) than average gets more
+    (or fewer) expected cases than its share of the population — the adjustment SaTScan
+    makes with covariates in the case and population files.
+
+    Parameters
+    ----------
+    cases_by_stratum, population_by_stratum : DataFrame
+        One row per area (same index), one column per stratum (same columns).
+
+    Returns
+    -------
+    pandas.Series
+        ``expected`` indexed like the rows.
+
+    Raises
+    ------
+    DataError
+        Mismatched rows or columns, negative or missing values, a stratum with cases but no
+        population.
+
+    Examples
+    --------
+    >>> cases = pd.DataFrame({"young": [1, 1], "old": [4, 0]}, index=["a", "b"])
+    >>> pop = pd.DataFrame({"young": [100, 100], "old": [100, 0]}, index=["a", "b"])
+    >>> expected_counts(cases, pop).round(2).tolist()
+    [5.0, 1.0]
+    """
+    c = pd.DataFrame(cases_by_stratum)
+    p = pd.DataFrame(population_by_stratum)
+    if not c.index.equals(p.index) or list(c.columns) != list(p.columns):
+        raise DataError(
+            "cases_by_stratum and population_by_stratum must have the same rows (areas, in the "
+            "same order) and the same columns (strata). Fix: align them, e.g. "
+            "population.reindex(index=cases.index, columns=cases.columns)."
+        )
+    cv = c.to_numpy(dtype=float)
+    pv = p.to_numpy(dtype=float)
+    for name, v, frame in (("cases", cv, c), ("population", pv, p)):
+        bad = ~np.isfinite(v).all(axis=1) | (v < 0).any(axis=1)
+        if bad.any():
+            raise DataError(
+                f"{name} by stratum has missing or negative values for areas "
+                f"{format_rows(frame.index[bad])}."
+            )
+    pop_total = pv.sum(axis=0)
+    case_total = cv.sum(axis=0)
+    empty = (pop_total <= 0) & (case_total > 0)
+    if empty.any():
+        raise DataError(
+            f"strata {format_rows(c.columns[empty])} have cases but no population; their rate "
+            "is undefined. Fix: check the population table or merge the strata."
+        )
+    rates = np.divide(case_total, pop_total, out=np.zeros_like(case_total), where=pop_total > 0)
+    return pd.Series(pv @ rates, index=c.index, name="expected")
+
+
+def population_weighted_centroids(
+    units: Any, weights: str, by: str, *, source: str = "units"
+) -> Any:
+    """Population-weighted centroids of areas from smaller units (blocks, grid cells, points).
+
+    The centroid of area g is Σ_u w_u x_u / Σ_u w_u over its units u, with x_u the unit's
+    point (its centroid for polygons) in a metric CRS. Windows centred there follow where
+    people live rather than the geometric centre of large, partly empty areas.
+
+    Parameters
+    ----------
+    units : geopandas.GeoDataFrame
+        Small units with a CRS, a population column and the id of the area they belong to.
+    weights : str
+        Column with the population (non-negative) of each unit.
+    by : str
+        Column with the area id of each unit.
+    source : str
+        Name used in error messages.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        One point per area (indexed by the area id) in the metric CRS of
+        :func:`dongne.io.crs.to_metric`. Pass it as ``locations`` or ``centres`` to
+        :meth:`ScanStatistic.fit`.
+    """
+    import geopandas as gpd
+
+    from dongne.io.crs import to_metric
+
+    if not isinstance(units, gpd.GeoDataFrame):
+        raise DataError(f"{source} must be a GeoDataFrame, got {type(units).__name__}.")
+    for column in (weights, by):
+        if column not in units.columns:
+            raise DataError(f"{source} has no column {column!r}.")
+    metric = to_metric(units, source)
+    pts = metric.geometry.centroid
+    w = pd.to_numeric(metric[weights], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise DataError(f"{source}[{weights!r}] has missing or negative values.")
+    frame = pd.DataFrame({"g": metric[by].to_numpy(), "w": w, "wx": w * pts.x, "wy": w * pts.y})
+    sums = frame.groupby("g", sort=False)[["w", "wx", "wy"]].sum()
+    zero = sums["w"] <= 0
+    if zero.any():
+        raise DataError(
+            f"areas {format_rows(sums.index[zero])} have no population in {source}; their "
+            "population-weighted centroid is undefined. Fix: use their geometric centroid."
+        )
+    return gpd.GeoSeries(
+        gpd.points_from_xy(sums["wx"] / sums["w"], sums["wy"] / sums["w"]),
+        index=sums.index,
+        crs=metric.crs,
+    )
+
+
+# ============================================================================ the estimator
+class ScanStatistic:
+    """Kulldorff's circular spatial scan statistic with Monte Carlo inference.
+
+    For every window Z (a circle around a centre, through the nearest areas) with c cases and
+    e expected cases (Poisson) or n individuals (Bernoulli) inside, the log-likelihood ratio
+
+    * Poisson: LLR = c log(c/e) + (C − c) log((C − c)/(C − e)),
+    * Bernoulli: LLR = ℓ(c, n) + ℓ(C − c, N − n) − ℓ(C, N), ℓ(a, b) = a log(a/b) +
+      (b − a) log((b − a)/b),
+
+    is computed on the scanned side (high rates: c/e > (C − c)/(C − e), i.e. c > e; low rates
+    the reverse). The most likely cluster is the window with the largest LLR; its p-value is
+    rank/(R + 1) among the maxima of R replicates under the null hypothesis (Poisson: the C
+    cases allocated multinomially in proportion to the expected counts; Bernoulli: the C cases
+    allocated at random among the N individuals). Secondary clusters: each centre's best
+    window, in decreasing LLR, kept when it shares no area with a cluster already reported
+    (SaTScan's "no geographical overlap"), tested against the same maxima (conservative).
+
+    Parameters
+    ----------
+    model : {"poisson", "bernoulli"}, default "poisson"
+        Poisson: cases against a population at risk or expected counts. Bernoulli: cases
+        against controls (or cases among a population of individuals).
+    max_population_share : float, default 0.5
+        Largest share of the total population (Poisson without population: of the expected
+        cases; Bernoulli: of cases + controls) inside a window; SaTScan's default is 50%.
+    max_radius : float, optional
+        Largest window radius, in the units of the coordinates (metres for geographic data).
+    max_neighbours : int, optional
+        Largest number of areas in a window (FleXScan's K); areas at equal distance enter
+        together, so a tie group that would exceed K is left out.
+    scan : {"high", "low", "both"}, default "high"
+        Look for high rates, low rates or both.
+    replications : int, default 999
+        Monte Carlo replications R (0: no inference). Use R with R + 1 a multiple of 1/alpha.
+    gumbel : bool, default False
+        Also compute Gumbel-approximated p-values (``p_gumbel``) and SaTScan's "default
+        combination" (``p_satscan``: the Gumbel p where it is below 1/(R + 1), else the
+        Monte Carlo p).
+    max_clusters : int, default 10
+        Most clusters reported (the most likely one and secondary ones). As SaTScan,
+        secondary clusters whose LLR is below every replicate maximum (p = 1) are not
+        reported.
+    min_cases : int, default 2
+        Fewest cases in a high-rate cluster (SaTScan's default 2).
+    alpha : float, default 0.05
+        Level used by ``significant``, the summary and the map.
+    rng : int, numpy.random.Generator or None
+        Seed of the Monte Carlo streams; None draws one (recorded in ``seed_``).
+
+    Attributes
+    ----------
+    clusters_ : DataFrame
+        One row per reported cluster: ``cluster`` (1 = most likely), ``kind``, ``direction``,
+        ``centre`` (id of the centre), ``centre_x``, ``centre_y``, ``radius``, ``n_areas``,
+        ``members`` (list of ids), ``population``, ``cases``, ``expected``,
+        ``observed_expected``, ``relative_risk``, ``llr``, ``p_value`` (Monte Carlo; plus
+        ``p_gumbel`` and ``p_satscan`` when ``gumbel``), ``significant``.
+    area_clusters_ : DataFrame
+        One row per area (index ``id``): its data, ``cluster`` (number or <NA>), ``label``
+        (``"most likely cluster"``, ``"secondary cluster 2"``, …, ``"not in a cluster"``),
+        ``cluster_p_value``, ``in_significant_cluster``. Same as :meth:`to_frame`.
+    llr_ : float
+        LLR of the most likely cluster (0 when no window is on the scanned side).
+    llr_replicates_ : ndarray
+        Maximum LLR of each replicate, in replicate order.
+    gumbel_ : tuple or None
+        (location, scale) of the Gumbel fit when ``gumbel``.
+    centre_llr_ : ndarray
+        Largest LLR of the windows of each centre.
+    n_windows_, n_centres_ : int
+        Windows scanned, centres used.
+    ids_ : Index
+        Area ids. ``coordinates_`` (n × 2) and ``centres_`` (m × 2) are the points used.
+    cases_, expected_ : ndarray
+        Cases and expected cases per area (Bernoulli: n·C/N). ``population_`` (Poisson, or
+        None) and ``trials_`` (Bernoulli) likewise.
+    total_cases_, total_population_ : float
+    seed_ : int
+    provenance_ : dict
+        Everything needed to repeat the run.
+
+    Notes
+    -----
+    Windows are built once: per centre the areas sorted by distance, truncated at the window
+    limits, stored as one compact int32 array (areas at exactly equal distance enter
+    together). Each replicate then needs only running sums along these lists; a second-order
+    upper bound of the LLR skips, without computing a logarithm, every run of windows that
+    cannot beat the replicate's running maximum, so the maxima are exact. Replicates run in
+    fixed batches of :data:`dongne.detect._prepare.BATCH_SIZE` and each one's data are a pure
+    function of (seed, replicate), so results do not depend on threads or batching. Memory:
+    the window lists plus one n × 8 array per thread; nothing of size windows × replicates.
+
+    Coordinates: pass a GeoDataFrame (areas are represented by their centroids, computed in a
+    metric CRS — :func:`dongne.io.crs.to_metric` — so radii are in metres) or an n × 2 array
+    with ``coordinates="cartesian"`` (Euclidean, SaTScan's Cartesian option) or
+    ``"latlon"`` / ``"lonlat"`` (great-circle distances in metres). SaTScan's NY leukemia
+    example uses (latitude, longitude) as Cartesian units; read with swapped columns the
+    published clusters change.
+
+    References
+    ----------
+    Kulldorff, M. & Nagarwalla, N. (1995). Spatial disease clusters: detection and inference.
+    *Statistics in Medicine* 14:799–810. Kulldorff, M. (1997). A spatial scan statistic.
+    *Communications in Statistics — Theory and Methods* 26(6):1481–1496. Abrams, A. M.,
+    Kleinman, K. & Kulldorff, M. (2010). Gumbel based p-value approximations for spatial scan
+    statistics. *International Journal of Health Geographics* 9:61. Kulldorff, M. SaTScan
+    User Guide (v9.6 and later), www.satscan.org.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.array([[x, y] for y in range(5) for x in range(5)], dtype=float)
+    >>> population = np.full(25, 1000)
+    >>> cases = np.array([8, 7, 1, 1, 1] + [6, 1, 1, 1, 1] + [1] * 15)
+    >>> scan = ScanStatistic(max_population_share=0.2, replications=99, rng=1)
+    >>> scan = scan.fit(cases, population, xy)
+    >>> scan.clusters_.loc[0, ["n_areas", "cases"]].tolist()
+    [3, 21]
+    >>> bool(scan.clusters_.loc[0, "p_value"] <= 0.05)
+    True
+    """
+
+    def __init__(
+        self,
+        model: Model = "poisson",
+        *,
+        max_population_share: float = 0.5,
+        max_radius: float | None = None,
+        max_neighbours: int | None = None,
+        scan: ScanDirection = "high",
+        replications: int = 999,
+        gumbel: bool = False,
+        max_clusters: int = 10,
+        min_cases: int = 2,
+        alpha: float = 0.05,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        self.model = model
+        self.max_population_share = max_population_share
+        self.max_radius = max_radius
+        self.max_neighbours = max_neighbours
+        self.scan = scan
+        self.replications = replications
+        self.gumbel = gumbel
+        self.max_clusters = max_clusters
+        self.min_cases = min_cases
+        self.alpha = alpha
+        self.rng = rng
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments, as scikit-learn's ``get_params``."""
+        return {
+            "model": self.model,
+            "max_population_share": self.max_population_share,
+            "max_radius": self.max_radius,
+            "max_neighbours": self.max_neighbours,
+            "scan": self.scan,
+            "replications": self.replications,
+            "gumbel": self.gumbel,
+            "max_clusters": self.max_clusters,
+            "min_cases": self.min_cases,
+            "alpha": self.alpha,
+            "rng": self.rng,
+        }
+
+    def _validate(self) -> None:
+        check_choice("model", self.model, MODELS)
+        check_choice("scan", self.scan, DIRECTIONS)
+
+        def _int(name: str, value: Any, low: int, allow_none: bool = False) -> None:
+            if value is None and allow_none:
+                return
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise SpecificationError(
+                    f"The {name!r} parameter must be an int >= {low}"
+                    f"{' or None' if allow_none else ''}. Got {value!r} instead."
+                )
+
+        _int("replications", self.replications, 0)
+        _int("max_clusters", self.max_clusters, 1)
+        _int("min_cases", self.min_cases, 0)
+        _int("max_neighbours", self.max_neighbours, 1, allow_none=True)
+        share = self.max_population_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise SpecificationError(
+                "The 'max_population_share' parameter must be a number in (0, 1] (SaTScan's "
+                f"default 0.5 = 50%). Got {share!r} instead."
+            )
+        if self.max_radius is not None and not (
+            isinstance(self.max_radius, (int, float)) and self.max_radius > 0
+        ):
+            raise SpecificationError(
+                f"The 'max_radius' parameter must be a positive number or None. Got "
+                f"{self.max_radius!r} instead."
+            )
+        if not isinstance(self.gumbel, bool):
+            raise SpecificationError(f"The 'gumbel' parameter must be a bool. Got {self.gumbel!r}.")
+        if not 0 < self.alpha < 1:
+            raise SpecificationError(
+                f"The 'alpha' parameter must be in (0, 1). Got {self.alpha!r}."
+            )
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        cases: Any,
+        population: Any = None,
+        locations: Any = None,
+        *,
+        ids: Any = None,
+        expected: Any = None,
+        controls: Any = None,
+        centres: Any = None,
+        coordinates: CoordinateSystem = "cartesian",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ScanStatistic:
+        """Scan for clusters and test them; return ``self``.
+
+        Parameters
+        ----------
+        cases : array-like, Series, str or DataFrame
+            Cases per area (non-negative integers). A str names a column of ``locations``. A
+            DataFrame (areas × strata, e.g. age bands) together with a ``population``
+            DataFrame of the same shape gives expected counts by indirect standardisation
+            (:func:`expected_counts`); the cases per area are the row sums.
+        population : array-like, Series, str or DataFrame, optional
+            Poisson: population at risk per area (expected cases are C · pop / P unless
+            ``expected`` is given). Bernoulli: number of individuals per area (cases +
+            controls), unless ``controls`` is given.
+        locations : GeoDataFrame, GeoSeries or array-like (n × 2)
+            Where the areas are. Polygons are represented by their centroids in a metric CRS;
+            points are used as they are. An array is read according to ``coordinates``.
+        ids : array-like or str, optional
+            Area ids (a str names a column of ``locations``). Default: the index of
+            ``cases`` if it is a labelled Series, else the index of ``locations`` if it is a
+            frame, else 0 … n − 1. Series inputs are aligned on these ids.
+        expected : array-like, Series or str, optional
+            Poisson only: expected cases per area (e.g. from :func:`expected_counts` or a
+            regression). They are rescaled to sum to the total cases, as SaTScan does (the
+            factor is in ``provenance_``). Without ``population`` the window size limit
+            applies to the expected counts.
+        controls : array-like, Series or str, optional
+            Bernoulli only: controls per area (instead of ``population``).
+        centres : array-like (m × 2), GeoSeries or GeoDataFrame, optional
+            Window centres (e.g. a grid, or population-weighted centroids from
+            :func:`population_weighted_centroids`); default the area locations.
+        coordinates : {"cartesian", "latlon", "lonlat"}, default "cartesian"
+            How to read array coordinates: Euclidean in their own units, or degrees as
+            (latitude, longitude) / (longitude, latitude) with great-circle distances in
+            metres. Ignored for geometries.
+        progress : callable, optional
+            Called as ``progress(done, total)`` after each batch of replicates.
+
+        Returns
+        -------
+        ScanStatistic
+            ``self``, fitted.
+
+        Raises
+        ------
+        SpecificationError
+            Invalid option, or an option that does not fit the model (``expected`` with
+            Bernoulli, ``controls`` with Poisson).
+        DataError
+            Missing, negative or non-integer counts; cases above the population; no cases at
+            all; no window within the limits; misaligned ids.
+        GeometryError
+            Missing CRS, empty or non-finite locations.
+        """
+        self._validate()
+        data = _resolve_inputs(self.model, cases, population, locations, ids, expected, controls)
+        ids_index = data["ids"]
+        n = len(ids_index)
+        px, py, coord_info = _resolve_locations(data["locations"], n, coordinates, ids_index)
+        great_circle = coord_info["great_circle"]
+        _warn_duplicates(px, py, ids_index)
+        if centres is None:
+            keep = _first_of_duplicates(px, py)
+            cx, cy = px[keep], py[keep]
+            centre_ids = [ids_index[i] for i in np.flatnonzero(keep)]
+        else:
+            cx, cy = _resolve_centres(centres, coord_info)
+            centre_ids = [f"centre {k + 1}" for k in range(len(cx))]
+
+        c = data["cases"]
+        big_c = float(c.sum())
+        if self.model == "poisson":
+            size = data["expected"]
+            weight = data["population"] if data["population"] is not None else size
+            total_size = float(size.sum())
+            base = 0.0
+            model_code = kern.POISSON
+        else:
+            size = data["trials"]
+            weight = size
+            total_size = float(size.sum())
+            base = _ell(big_c, total_size)
+            model_code = kern.BERNOULLI
+        direction = {"high": kern.HIGH, "low": kern.LOW, "both": kern.BOTH}[self.scan]
+
+        offsets, entries = _build_windows(
+            px,
+            py,
+            cx,
+            cy,
+            weight,
+            float(self.max_population_share) * float(weight.sum()),
+            float(self.max_radius) if self.max_radius is not None else math.inf,
+            int(self.max_neighbours) if self.max_neighbours is not None else n,
+            great_circle,
+        )
+        self.n_windows_ = int((entries >= 0).sum())
+        if self.n_windows_ == 0:
+            raise DataError(
+                "No window fits the limits: every area alone holds more than "
+                f"{self.max_population_share:g} of the population"
+                + (f" or lies beyond max_radius={self.max_radius}" if self.max_radius else "")
+                + ". Fix: raise max_population_share or max_radius."
+            )
+        with _threads(len(entries)):
+            best, pos, best_c, best_s = kern.scan_observed(
+                offsets,
+                entries,
+                c,
+                size,
+                big_c,
+                total_size,
+                model_code,
+                direction,
+                float(self.min_cases),
+                base,
+            )
+
+        self.seed_ = prep.resolve_seed(self.rng)
+        reps = int(self.replications)
+        if reps:
+            cond_prob = _conditional_shares(size) if self.model == "poisson" else size
+            self.llr_replicates_ = _run_replicates(
+                offsets,
+                entries,
+                size,
+                cond_prob,
+                size,
+                big_c,
+                total_size,
+                model_code,
+                direction,
+                float(self.min_cases),
+                base,
+                self.seed_,
+                reps,
+                progress,
+            )
+        else:
+            self.llr_replicates_ = np.zeros(0)
+
+        # ---- store data and results
+        self.ids_ = ids_index
+        if great_circle:
+            # Back to degrees, in the column order the caller used.
+            order = [0, 1] if coord_info["system"] == "latlon" else [1, 0]
+            self.coordinates_ = np.degrees(np.column_stack([px, py]))[:, order]
+            self.centres_ = np.degrees(np.column_stack([cx, cy]))[:, order]
+        else:
+            self.coordinates_ = np.column_stack([px, py])
+            self.centres_ = np.column_stack([cx, cy])
+        self.n_centres_ = len(cx)
+        self.centre_llr_ = best
+        self.cases_ = c
+        self.total_cases_ = big_c
+        self.population_ = data["population"]
+        if self.model == "poisson":
+            self.expected_ = size
+            self.trials_ = None
+            self.total_population_ = (
+                float(data["population"].sum()) if data["population"] is not None else math.nan
+            )
+        else:
+            self.trials_ = size
+            self.expected_ = size * big_c / total_size
+            self.total_population_ = total_size
+        self.llr_ = float(best.max()) if len(best) else 0.0
+        self._centre_ids = centre_ids
+        self._coord_info = coord_info
+        self._clusters(offsets, entries, best, pos, best_c, best_s, cx, cy, px, py, total_size)
+        self.provenance_ = self._provenance(data, coord_info, total_size)
+        return self
+
+    # ------------------------------------------------------------------ clusters
+    def _clusters(
+        self,
+        offsets: np.ndarray,
+        entries: np.ndarray,
+        best: np.ndarray,
+        pos: np.ndarray,
+        best_c: np.ndarray,
+        best_s: np.ndarray,
+        cx: np.ndarray,
+        cy: np.ndarray,
+        px: np.ndarray,
+        py: np.ndarray,
+        total_size: float,
+    ) -> None:
+        n = len(self.ids_)
+        reps = self.llr_replicates_
+        r = len(reps)
+        used = np.zeros(n, dtype=bool)
+        rows: list[dict[str, Any]] = []
+        member_lists: list[np.ndarray] = []
+        order = np.argsort(-best, kind="stable")
+        big_c = self.total_cases_
+        for j in order:
+            llr = float(best[j])
+            if llr <= 0 or len(rows) >= self.max_clusters:
+                break
+            enc = entries[offsets[j] : pos[j] + 1]
+            members = np.where(enc >= 0, enc, ~enc)
+            if used[members].any():
+                continue
+            p_mc = _mc_pvalue(llr, reps) if r else math.nan
+            if rows and r and p_mc >= 1.0:
+                break  # as SaTScan: secondary clusters below every replicate maximum
+            used[members] = True
+            member_lists.append(members)
+            cases = float(best_c[j])
+            s = float(best_s[j])
+            expected = s if self.model == "poisson" else s * big_c / total_size
+            outside_e = big_c - expected
+            with np.errstate(divide="ignore", invalid="ignore"):
+                oe = float(np.float64(cases) / expected)
+                rr = float(oe / (np.float64(big_c - cases) / outside_e))
+            dist = _distances_to(cx[j], cy[j], px[members], py[members], self._coord_info)
+            pop = (
+                float(self.population_[members].sum())
+                if self.population_ is not None
+                else (float(self.trials_[members].sum()) if self.trials_ is not None else math.nan)
+            )
+            centre_xy = self.centres_[j]
+            rows.append(
+                {
+                    "cluster": len(rows) + 1,
+                    "kind": "most likely" if not rows else "secondary",
+                    "direction": "high" if cases > expected else "low",
+                    "centre": self._centre_ids[j],
+                    "centre_x": float(centre_xy[0]),
+                    "centre_y": float(centre_xy[1]),
+                    "radius": float(dist.max()) if len(dist) else 0.0,
+                    "n_areas": len(members),
+                    "members": [self.ids_[i] for i in members],
+                    "population": pop,
+                    "cases": cases,
+                    "expected": expected,
+                    "observed_expected": oe,
+                    "relative_risk": rr,
+                    "llr": llr,
+                    "p_value": p_mc,
+                }
+            )
+        columns = [
+            "cluster",
+            "kind",
+            "direction",
+            "centre",
+            "centre_x",
+            "centre_y",
+            "radius",
+            "n_areas",
+            "members",
+            "population",
+            "cases",
+            "expected",
+            "observed_expected",
+            "relative_risk",
+            "llr",
+            "p_value",
+        ]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["cases"] = frame["cases"].astype("int64")
+        self.gumbel_ = None
+        p_use = frame["p_value"].to_numpy(dtype=float)
+        if self.gumbel:
+            if r >= 2 and np.ptp(reps) > 0:
+                beta = float(reps.std(ddof=1) * math.sqrt(6.0) / math.pi)
+                self.gumbel_ = (float(reps.mean() - _EULER_GAMMA * beta), beta)
+            pg = gumbel_pvalues(frame["llr"].to_numpy(), reps) if len(frame) else np.zeros(0)
+            frame["p_gumbel"] = pg
+            floor = 1.0 / (r + 1) if r else 0.0
+            p_use = np.where(pg < floor, pg, p_use)
+            frame["p_satscan"] = p_use
+        frame["significant"] = np.nan_to_num(p_use, nan=1.0) <= self.alpha
+        self.clusters_ = frame
+
+        cluster_of = np.full(n, -1, dtype=np.int64)
+        for k, members in enumerate(member_lists):
+            cluster_of[members] = k
+        labels = np.full(n, _NOT_IN_CLUSTER, dtype=object)
+        pvals = np.full(n, np.nan)
+        sig = np.zeros(n, dtype=bool)
+        for k in range(len(member_lists)):
+            mask = cluster_of == k
+            labels[mask] = "most likely cluster" if k == 0 else f"secondary cluster {k + 1}"
+            pvals[mask] = p_use[k]
+            sig[mask] = bool(frame["significant"].iloc[k])
+        area = pd.DataFrame(
+            {
+                "cases": self.cases_.astype("int64"),
+                **(
+                    {"population": self.population_}
+                    if self.population_ is not None
+                    else ({"trials": self.trials_} if self.trials_ is not None else {})
+                ),
+                "expected": self.expected_,
+                "cluster": pd.array(np.where(cluster_of >= 0, cluster_of + 1, 0), dtype="Int64"),
+                "label": labels,
+                "cluster_p_value": pvals,
+                "in_significant_cluster": sig,
+            },
+            index=pd.Index(self.ids_, name="id"),
+        )
+        area.loc[cluster_of < 0, "cluster"] = pd.NA
+        self.area_clusters_ = area
+
+    # ------------------------------------------------------------------ reporting
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "clusters_"):
+            raise DongneError(
+                "This ScanStatistic is not fitted yet; call fit(cases, population, locations)."
+            )
+
+    def _provenance(
+        self, data: dict[str, Any], coord_info: dict[str, Any], total_size: float
+    ) -> dict[str, Any]:
+        return {
+            "method": "kulldorff_circular_scan",
+            "model": self.model,
+            "scan": self.scan,
+            "params": {k: v for k, v in self.get_params().items() if k != "rng"},
+            "n_areas": len(self.ids_),
+            "n_centres": int(self.n_centres_),
+            "n_windows": int(self.n_windows_),
+            "total_cases": float(self.total_cases_),
+            "total_population": float(self.total_population_),
+            "total_size": float(total_size),
+            "expected_source": data["expected_source"],
+            "expected_scale": data["expected_scale"],
+            "coordinates": dict(coord_info),
+            "replications": int(self.replications),
+            "null_model": (
+                "multinomial allocation of the total cases in proportion to expected counts"
+                if self.model == "poisson"
+                else "random allocation of the cases among cases and controls"
+            ),
+            "secondary_clusters": "no geographical overlap (SaTScan default)",
+            "p_value": "rank / (R + 1) among replicate maxima"
+            + ("; Gumbel by moments (Abrams et al. 2010)" if self.gumbel else ""),
+            "seed": int(self.seed_),
+            "batch_size": prep.BATCH_SIZE,
+            "dongne_version": _version(),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per area: its data, cluster number, label and the cluster's p-value."""
+        self._check_fitted()
+        frame = self.area_clusters_.copy()
+        frame.attrs["dongne"] = self.provenance_
+        return frame
+
+    def _p_text(self, row: pd.Series) -> str:
+        r = int(self.replications)
+        if not r:
+            return "not tested"
+        p = float(row.get("p_satscan", row["p_value"]))
+        if "p_satscan" in row and p < 1.0 / (r + 1):
+            return "p < 1e-17 (Gumbel)" if p < 1e-17 else f"p = {p:.2g} (Gumbel)"
+        return f"p = {p:.3g}"
+
+    def summary(self, names: pd.Series | None = None) -> str:
+        """Plain-language summary of the clusters in English and Korean.
+
+        Parameters
+        ----------
+        names : Series, optional
+            Area names indexed by id, used for the centres of the clusters.
+        """
+        self._check_fitted()
+        prov = self.provenance_
+        model = "Poisson" if self.model == "poisson" else "Bernoulli"
+        side = {"high": "high rates", "low": "low rates", "both": "high or low rates"}[self.scan]
+        limits = [f"{self.max_population_share:.0%} of the population"]
+        if self.max_radius is not None:
+            limits.append(f"radius {self.max_radius:g}")
+        if self.max_neighbours is not None:
+            limits.append(f"{self.max_neighbours} areas")
+        unit = self._coord_info["unit"]
+
+        def centre_name(centre: Hashable) -> str:
+            if names is not None and centre in names.index:
+                return f"{names[centre]} ({centre})"
+            return str(centre)
+
+        lines = [
+            f"Kulldorff spatial scan ({model} model, {side}) over {prov['n_areas']} areas with "
+            f"{self.total_cases_:,.0f} cases"
+            + (
+                f" in a population of {self.total_population_:,.0f}"
+                if not math.isnan(self.total_population_)
+                else ""
+            )
+            + f"; circular windows up to {', '.join(limits)} ({self.n_windows_:,} windows); "
+            f"{self.replications} Monte Carlo replications (seed {self.seed_})."
+        ]
+        ko = [
+            f"쿨도르프 공간 스캔 통계량 ({'포아송' if self.model == 'poisson' else '베르누이'} "
+            + "모형, "
+            + {"high": "높은 발생률", "low": "낮은 발생률", "both": "높거나 낮은 발생률"}[self.scan]
+            + f"): {prov['n_areas']}개 지역, 사례 {self.total_cases_:,.0f}건, 원형 창 "
+            f"{self.n_windows_:,}개 (인구의 최대 {self.max_population_share:.0%}), 몬테카를로 "
+            f"반복 {self.replications}회 (시드 {self.seed_})."
+        ]
+        if self.clusters_.empty:
+            lines.append("  No window has a rate on the scanned side; there is no cluster.")
+            ko.append("  검사한 방향으로 발생률이 다른 창이 없어 군집이 없습니다.")
+            return "\n".join([*lines, "", *ko])
+        for _, row in self.clusters_.iterrows():
+            what = "Most likely cluster" if row["cluster"] == 1 else f"Cluster {row['cluster']}"
+            what_ko = "가장 유력한 군집" if row["cluster"] == 1 else f"{row['cluster']}차 군집"
+            higher = row["direction"] == "high"
+            verdict = (
+                f"significant at {self.alpha}"
+                if row["significant"]
+                else f"not significant at {self.alpha}"
+            )
+            verdict_ko = (
+                f"유의수준 {self.alpha}에서 유의함"
+                if row["significant"]
+                else f"유의수준 {self.alpha}에서 유의하지 않음"
+            )
+            lines.append(
+                f"  {what}: {row['n_areas']} area(s) around {centre_name(row['centre'])} "
+                f"(radius {_fmt_radius(row['radius'], unit)}) — {row['cases']:,} cases where "
+                f"{row['expected']:,.1f} were expected (observed/expected "
+                f"{row['observed_expected']:.2f}, "
+                f"relative risk {row['relative_risk']:.2f}, {'higher' if higher else 'lower'} "
+                f"than elsewhere); LLR {row['llr']:.2f}, {self._p_text(row)}: {verdict}."
+            )
+            ko.append(
+                f"  {what_ko}: {centre_name(row['centre'])} 주변 {row['n_areas']}개 지역 "
+                f"(반경 {_fmt_radius(row['radius'], unit)}) — 사례 {row['cases']:,}건, 기대 "
+                f"{row['expected']:,.1f}건 (관측/기대 {row['observed_expected']:.2f}, 상대위험도 "
+                f"{row['relative_risk']:.2f}, 다른 지역보다 {'높음' if higher else '낮음'}); "
+                f"LLR {row['llr']:.2f}, {self._p_text(row)}: {verdict_ko}."
+            )
+        n_sig = int(self.area_clusters_["in_significant_cluster"].sum())
+        lines.append(f"  {n_sig} area(s) lie in a cluster significant at {self.alpha}.")
+        ko.append(f"  유의한 군집에 속한 지역: {n_sig}개.")
+        if self.replications and self.replications + 1 < 1 / self.alpha:
+            lines.append(
+                f"  Note: with {self.replications} replications no p-value can fall below "
+                f"{1 / (self.replications + 1):.3g}; use at least {math.ceil(1 / self.alpha) - 1}."
+            )
+            ko.append(
+                f"  참고: 반복 {self.replications}회로는 유의수준 {self.alpha}에 "
+                "도달할 수 없습니다."
+            )
+        lines.append(
+            "  Secondary clusters share no area with more likely ones; their p-values compare "
+            "their LLR with the replicates' maxima, which is conservative."
+        )
+        ko.append(
+            "  2차 군집은 더 유력한 군집과 지역이 겹치지 않으며, p값은 보수적으로 계산됩니다."
+        )
+        return "\n".join([*lines, "", *ko])
+
+    def categories(self) -> dict[str, tuple[str, ...]]:
+        """Map palette (for :func:`dongne.report.category_map`): one entry per cluster label.
+
+        High-rate clusters are reds, low-rate ones blues, darkest for the most likely one;
+        clusters not significant at ``alpha`` are hatched.
+        """
+        self._check_fitted()
+        cats: dict[str, tuple[str, ...]] = {}
+        n_high = n_low = 0
+        for _, row in self.clusters_.iterrows():
+            k = int(row["cluster"])
+            label = "most likely cluster" if k == 1 else f"secondary cluster {k}"
+            if row["direction"] == "high":
+                colour = _HIGH_COLOURS[min(n_high, len(_HIGH_COLOURS) - 1)]
+                n_high += 1
+            else:
+                colour = _LOW_COLOURS[min(n_low, len(_LOW_COLOURS) - 1)]
+                n_low += 1
+            p = self._p_text(row)
+            text = (
+                f"Most likely cluster, {p} / 가장 유력한 군집"
+                if k == 1
+                else f"Secondary cluster {k}, {p} / {k}차 군집"
+            )
+            cats[label] = (colour, text) if row["significant"] else (colour, text, "...")
+        cats[_NOT_IN_CLUSTER] = ("#f0f0f0", "Not in a cluster / 군집 아님")
+        return cats
+
+    def plot(
+        self,
+        areas: Any,
+        *,
+        id_column: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        title: str | None = None,
+        **map_options: Any,
+    ) -> Any:
+        """Map of the clusters; returns the :class:`dongne.report.CategoryMapResult`.
+
+        ``areas`` is the GeoDataFrame of the areas, ``id_column`` the column holding the ids
+        used in ``fit`` (default: its index). Extra options go to
+        :func:`dongne.report.category_map`.
+        """
+        from dongne.report import category_map
+
+        self._check_fitted()
+        keys = areas[id_column] if id_column else areas.index.to_series()
+        labelled = areas.copy()
+        labelled["scan_cluster"] = self.area_clusters_["label"].reindex(keys.to_numpy()).to_numpy()
+        side = {"high": "높은 발생률", "low": "낮은 발생률", "both": "높거나 낮은 발생률"}[
+            self.scan
+        ]
+        default_title = f"공간 스캔 군집 ({side}) · Spatial scan clusters"
+        note = (
+            f"Kulldorff scan, {self.model}, windows ≤ {self.max_population_share:.0%} of "
+            f"population, {self.replications} replications; seed {self.seed_}; dongne {_version()}"
+        )
+        return category_map(
+            labelled,
+            "scan_cluster",
+            title=title or default_title,
+            categories=self.categories(),
+            path=path,
+            note=note,
+            **{"legend_title": f"Clusters (alpha {self.alpha}) / 군집", **map_options},
+        )
+
+
+def scan_statistic(
+    cases: Any, population: Any = None, locations: Any = None, **options: Any
+) -> ScanStatistic:
+    """Shorthand: split ``options`` between ``ScanStatistic(...)`` and ``fit(...)`` and fit.
+
+    Options accepted by :meth:`ScanStatistic.fit` (``ids``, ``expected``, ``controls``,
+    ``centres``, ``coordinates``, ``progress``) go to ``fit``; the rest to the constructor.
+    """
+    fit_keys = {"ids", "expected", "controls", "centres", "coordinates", "progress"}
+    fit_opts = {k: v for k, v in options.items() if k in fit_keys}
+    init_opts = {k: v for k, v in options.items() if k not in fit_keys}
+    return ScanStatistic(**init_opts).fit(cases, population, locations, **fit_opts)
+
+
+# ============================================================================ helpers
+def _ell(a: float, b: float) -> float:
+    out = 0.0
+    if a > 0:
+        out += a * math.log(a / b)
+    if b - a > 0:
+        out += (b - a) * math.log((b - a) / b)
+    return out
+
+
+#: Below this many window evaluations a kernel runs on one thread: starting and joining
+#: threads costs more than it saves, and a busy core would make every call wait for it.
+PARALLEL_WORK = 2_000_000
+
+
+@contextlib.contextmanager
+def _threads(work: float) -> Iterator[None]:
+    """Run small kernels on one thread (results do not depend on the thread count)."""
+    if work >= PARALLEL_WORK:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _fmt_radius(radius: float, unit: str) -> str:
+    if unit == "m":
+        return f"{radius / 1000:.2f} km" if radius >= 1000 else f"{radius:.0f} m"
+    return f"{radius:.3g} {unit}"
+
+
+def _mc_pvalue(llr: float, reps: np.ndarray) -> float:
+    # Replicate maxima equal to the observed one (up to rounding) count against it.
+    tol = 1e-10 * max(1.0, abs(llr))
+    return (1.0 + float(np.count_nonzero(reps >= llr - tol))) / (len(reps) + 1.0)
+
+
+def _conditional_shares(expected: np.ndarray) -> np.ndarray:
+    """Share of area a in the expected counts of areas a, a + 1, …: binomial probabilities
+    that allocate the total multinomially, area by area."""
+    suffix = np.cumsum(expected[::-1])[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(suffix > 0, expected / np.where(suffix > 0, suffix, 1.0), 0.0)
+    share = np.clip(share, 0.0, 1.0)
+    positive = np.flatnonzero(expected > 0)
+    if len(positive):
+        share[positive[-1]] = 1.0
+    return share
+
+
+def _run_replicates(
+    offsets: np.ndarray,
+    entries: np.ndarray,
+    size: np.ndarray,
+    cond_prob: np.ndarray,
+    trials: np.ndarray,
+    total_cases: float,
+    total_size: float,
+    model: int,
+    direction: int,
+    min_cases: float,
+    base: float,
+    seed: int,
+    replications: int,
+    progress: Callable[[int, int], None] | None,
+) -> np.ndarray:
+    """Replicate maxima in fixed seeded batches (each a pure function of seed and range)."""
+    parts = []
+    for first in range(0, replications, prep.BATCH_SIZE):
+        count = min(prep.BATCH_SIZE, replications - first)
+        with _threads(len(entries) * count / 10):  # pruning makes a window cheap
+            maxima = kern.scan_replicates(
+                offsets,
+                entries,
+                size,
+                cond_prob,
+                trials,
+                total_cases,
+                total_size,
+                model,
+                direction,
+                min_cases,
+                base,
+                seed,
+                first,
+                count,
+            )
+        parts.append(maxima)
+        if progress is not None:
+            progress(first + count, replications)
+    return np.concatenate(parts)
+
+
+def _build_windows(
+    px: np.ndarray,
+    py: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    weight: np.ndarray,
+    cap: float,
+    max_dist: float,
+    max_k: int,
+    great_circle: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Window lists of all centres as (offsets, entries); see :mod:`._scan_kernels`."""
+    n = len(px)
+    m = len(cx)
+    chunk = max(1, (1 << 22) // max(n, 1))
+    radius = EARTH_RADIUS_M if great_circle else 1.0
+    cap = cap * (1 + 1e-12)  # a window at exactly the cap is allowed, whatever the rounding
+    parts: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
+    for first in range(0, m, chunk):
+        count = min(chunk, m - first)
+        with _threads(count * n):
+            dist = kern.distances(px, py, cx, cy, great_circle, radius, first, count)
+            order = np.argsort(dist, axis=1)
+            buf = np.empty((count, n), dtype=np.int32)
+            lens = kern.truncate_windows(dist, order, weight, cap, max_dist, max_k, buf)
+        parts.append(buf[np.arange(n)[None, :] < lens[:, None]])
+        lengths.append(lens)
+        del dist, order, buf
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(lengths), out=offsets[1:])
+    return offsets, np.concatenate(parts)
+
+
+def _distances_to(
+    cx: float, cy: float, px: np.ndarray, py: np.ndarray, info: dict[str, Any]
+) -> np.ndarray:
+    if info["great_circle"]:
+        s1 = np.sin(0.5 * (px - cx))
+        s2 = np.sin(0.5 * (py - cy))
+        h = s1 * s1 + np.cos(px) * np.cos(cx) * s2 * s2
+        return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(1.0, h)))
+    return np.sqrt((px - cx) ** 2 + (py - cy) ** 2)
+
+
+def _first_of_duplicates(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    frame = pd.DataFrame({"x": px, "y": py})
+    return ~frame.duplicated().to_numpy()
+
+
+def _warn_duplicates(px: np.ndarray, py: np.ndarray, ids: pd.Index) -> None:
+    frame = pd.DataFrame({"x": px, "y": py})
+    dup = frame.duplicated(keep=False).to_numpy()
+    if dup.any():
+        warnings.warn(
+            f"{int(dup.sum())} areas share their location with another area "
+            f"({format_rows(ids[dup])}). They are always at the same distance from every "
+            "centre, so they enter every window together (as one location in SaTScan), and "
+            "one centre is used per location. If they are different places, fix their "
+            "coordinates.",
+            DongneWarning,
+            stacklevel=3,
+        )
+
+
+def _is_geo(obj: Any) -> bool:
+    try:
+        import geopandas as gpd
+    except ImportError:  # pragma: no cover - geopandas is a core dependency
+        return False
+    return isinstance(obj, (gpd.GeoDataFrame, gpd.GeoSeries))
+
+
+def _resolve_locations(
+    locations: Any, n: int, coordinates: str, ids: pd.Index
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """(x, y, info): coordinates used for distances and how they were obtained."""
+    if locations is None:
+        raise SpecificationError(
+            "fit needs the locations of the areas: a GeoDataFrame of the areas or an n × 2 "
+            "array of coordinates (third argument)."
+        )
+    if _is_geo(locations):
+        import geopandas as gpd
+
+        from dongne.io.crs import to_metric
+
+        gser = locations.geometry
+        if len(gser) != n:
+            raise DataError(
+                f"locations has {len(gser)} rows but there are {n} areas. Fix: pass one "
+                "geometry per area, in the order of the ids."
+            )
+        frame = gpd.GeoDataFrame(geometry=gser.reset_index(drop=True), crs=gser.crs)
+        missing = frame.geometry.isna() | frame.geometry.is_empty
+        if missing.to_numpy().any():
+            raise GeometryError(
+                f"locations has missing or empty geometries for areas "
+                f"{format_rows(ids[missing.to_numpy()])}. Fix: repair or drop those areas."
+            )
+        metric = to_metric(frame, "locations")
+        geom = metric.geometry
+        kinds = set(geom.geom_type)
+        pts = geom if kinds <= {"Point"} else geom.centroid
+        x = pts.x.to_numpy(dtype=float)
+        y = pts.y.to_numpy(dtype=float)
+        info = {
+            "system": "projected",
+            "crs": str(metric.crs.to_string()),
+            "representation": "points" if kinds <= {"Point"} else "polygon centroids",
+            "unit": "m",
+            "great_circle": False,
+        }
+        return x, y, info
+    check_choice("coordinates", coordinates, COORDINATE_SYSTEMS)
+    arr = np.asarray(locations, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] != n:
+        raise DataError(
+            f"locations must be an n × 2 array of coordinates (n = {n} areas); got shape "
+            f"{arr.shape}."
+        )
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        raise GeometryError(
+            f"locations has missing or infinite coordinates for areas {format_rows(ids[bad])}."
+        )
+    if coordinates == "cartesian":
+        return (
+            arr[:, 0].copy(),
+            arr[:, 1].copy(),
+            {"system": "cartesian", "unit": "units", "great_circle": False},
+        )
+    lat, lon = (arr[:, 0], arr[:, 1]) if coordinates == "latlon" else (arr[:, 1], arr[:, 0])
+    if (np.abs(lat) > 90).any() or (np.abs(lon) > 180).any():
+        hint = ""
+        if (np.abs(lon) <= 90).all() and (np.abs(lat) <= 180).all():
+            other = "lonlat" if coordinates == "latlon" else "latlon"
+            hint = f" The columns look swapped: try coordinates={other!r}."
+        raise GeometryError(
+            f"coordinates={coordinates!r} needs latitudes within ±90° and longitudes within "
+            f"±180°.{hint}"
+        )
+    info = {
+        "system": coordinates,
+        "unit": "m",
+        "great_circle": True,
+        "earth_radius_m": EARTH_RADIUS_M,
+    }
+    return np.radians(lat), np.radians(lon), info
+
+
+def _resolve_centres(centres: Any, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    if _is_geo(centres):
+        if info["system"] != "projected":
+            raise SpecificationError(
+                "centres are geometries but the locations are plain coordinates. Fix: pass "
+                "both as geometries, or both as arrays."
+            )
+        geom = centres.geometry if hasattr(centres, "geometry") else centres
+        if geom.crs is None:
+            raise GeometryError("centres has no CRS. Fix: set it, e.g. centres.set_crs(...).")
+        geom = geom.to_crs(info["crs"])
+        pts = geom if set(geom.geom_type) <= {"Point"} else geom.centroid
+        return pts.x.to_numpy(dtype=float), pts.y.to_numpy(dtype=float)
+    arr = np.asarray(centres, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) == 0 or not np.isfinite(arr).all():
+        raise DataError("centres must be a non-empty m × 2 array of finite coordinates.")
+    if info["system"] == "projected":
+        raise SpecificationError(
+            "centres is an array but the locations are geometries. Fix: pass centres as a "
+            "GeoSeries of points with a CRS."
+        )
+    if info["great_circle"]:
+        lat, lon = (arr[:, 0], arr[:, 1]) if info["system"] == "latlon" else (arr[:, 1], arr[:, 0])
+        return np.radians(lat), np.radians(lon)
+    return arr[:, 0].copy(), arr[:, 1].copy()
+
+
+def _labelled(index: pd.Index) -> bool:
+    """Whether an index carries ids (anything but the default 0, 1, …, n − 1)."""
+    return not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1)
+
+
+def _column(obj: Any, locations: Any, what: str) -> Any:
+    if isinstance(obj, str):
+        if not isinstance(locations, pd.DataFrame) or obj not in locations.columns:
+            raise DataError(
+                f"{what}={obj!r} names a column, but locations "
+                + (
+                    "has no such column"
+                    if isinstance(locations, pd.DataFrame)
+                    else "is not a DataFrame"
+                )
+                + ". Fix: pass the values, or the frame holding the column as locations."
+            )
+        return locations[obj].reset_index(drop=True)
+    return obj
+
+
+def _values(obj: Any, ids: pd.Index, name: str) -> np.ndarray:
+    """One float per area, aligned on ``ids`` for labelled Series, else by position."""
+    n = len(ids)
+    if isinstance(obj, pd.Series) and _labelled(obj.index):
+        missing = ids.difference(obj.index)
+        if len(missing):
+            raise DataError(
+                f"{name} has no value for areas {format_rows(missing)}. Fix: index {name} by "
+                "the same ids as the other inputs."
+            )
+        if not obj.index.is_unique:
+            raise DataError(f"{name} has repeated index labels; each area must appear once.")
+        obj = obj.reindex(ids)
+    raw = np.asarray(obj, dtype=object).ravel()
+    if len(raw) != n:
+        raise DataError(
+            f"{name} has {len(raw)} values but there are {n} areas. Fix: pass one value per "
+            "area, in the order of the ids."
+        )
+    values = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise DataError(
+            f"{name} is missing or not a finite number for areas {format_rows(ids[bad])}. "
+            "Fix: fill or correct those values."
+        )
+    if (values < 0).any():
+        raise DataError(
+            f"{name} is negative for areas {format_rows(ids[values < 0])}; counts cannot be "
+            "negative."
+        )
+    return values
+
+
+def _require_integers(values: np.ndarray, ids: pd.Index, name: str, why: str) -> None:
+    frac = values != np.floor(values)
+    if frac.any():
+        raise DataError(
+            f"{name} must be whole numbers ({why}), but areas {format_rows(ids[frac])} have "
+            "fractions. Fix: round or floor them (the NY leukemia reference uses "
+            "floor(cases)), or use expected counts for fractional adjustments."
+        )
+
+
+def _resolve_inputs(
+    model: str,
+    cases: Any,
+    population: Any,
+    locations: Any,
+    ids: Any,
+    expected: Any,
+    controls: Any,
+) -> dict[str, Any]:
+    if model == "bernoulli" and expected is not None:
+        raise SpecificationError(
+            "expected= is for the Poisson model; the Bernoulli model compares cases with "
+            "controls. Fix: pass population (cases + controls) or controls=."
+        )
+    if model == "poisson" and controls is not None:
+        raise SpecificationError(
+            "controls= is for the Bernoulli model. Fix: ScanStatistic('bernoulli'), or pass "
+            "the population at risk for the Poisson model."
+        )
+    cases = _column(cases, locations, "cases")
+    population = _column(population, locations, "population")
+    expected = _column(expected, locations, "expected")
+    controls = _column(controls, locations, "controls")
+    expected_source = "population"
+    if isinstance(cases, pd.DataFrame):
+        if not isinstance(population, pd.DataFrame):
+            raise DataError(
+                "cases by stratum (a DataFrame) needs population by stratum (a DataFrame with "
+                "the same rows and columns) for indirect standardisation."
+            )
+        if model != "poisson" or expected is not None:
+            raise SpecificationError(
+                "Cases by stratum are for the Poisson model without expected=; expected counts "
+                "are then computed by indirect standardisation."
+            )
+        expected = expected_counts(cases, population)
+        strata_index = cases.index
+        cases = cases.sum(axis=1)
+        population = population.sum(axis=1)
+        if not _labelled(strata_index):
+            cases, population, expected = (
+                cases.to_numpy(),
+                population.to_numpy(),
+                expected.to_numpy(),
+            )
+        expected_source = "indirect standardisation over strata"
+
+    # ---- ids, and locations in id order
+    frame_like = isinstance(locations, (pd.DataFrame, pd.Series))
+    if isinstance(ids, str):
+        if not isinstance(locations, pd.DataFrame) or ids not in locations.columns:
+            raise DataError(f"ids={ids!r} is not a column of locations.")
+        ids_index = pd.Index(locations[ids].to_numpy())
+    else:
+        if ids is not None:
+            ids_index = pd.Index(np.asarray(ids).ravel())
+        elif isinstance(cases, pd.Series) and _labelled(cases.index):
+            ids_index = pd.Index(cases.index)
+        elif frame_like and _labelled(locations.index):
+            ids_index = pd.Index(locations.index)
+        else:
+            ids_index = pd.RangeIndex(len(np.asarray(cases, dtype=object).ravel()))
+        if frame_like and _labelled(locations.index) and ids_index.is_unique:
+            if not locations.index.is_unique or set(locations.index) != set(ids_index):
+                raise DataError(
+                    "locations is indexed by labels that are not the area ids. Fix: pass "
+                    "ids='column' naming the id column of locations, or index locations by "
+                    "the ids."
+                )
+            locations = locations.reindex(ids_index)
+        elif frame_like and ids is None and _labelled(ids_index):
+            raise DataError(
+                "The ids come from the index of cases, but locations has no ids (a default "
+                "0, 1, 2, … index), so its rows cannot be matched to the areas. Fix: pass "
+                "ids='column' naming the id column of locations (and cases as that frame's "
+                "column), or index locations by the ids."
+            )
+    if not ids_index.is_unique:
+        dup = ids_index[ids_index.duplicated()]
+        raise DataError(f"ids are repeated: {format_rows(dup.unique())}. Each area needs one id.")
+    if len(ids_index) < 2:
+        raise DataError("The scan needs at least two areas.")
+
+    c = _values(cases, ids_index, "cases")
+    _require_integers(c, ids_index, "cases", "the scan counts individual cases")
+    pop = _values(population, ids_index, "population") if population is not None else None
+    exp = _values(expected, ids_index, "expected") if expected is not None else None
+    ctrl = _values(controls, ids_index, "controls") if controls is not None else None
+    big_c = c.sum()
+    if big_c <= 0:
+        raise DataError(
+            "There are no cases at all (total 0): there is nothing to scan. Fix: check that "
+            "the right column was chosen."
+        )
+    out: dict[str, Any] = {
+        "ids": ids_index,
+        "cases": c,
+        "population": pop,
+        "locations": locations,
+        "expected_scale": 1.0,
+        "expected_source": expected_source,
+    }
+    if pop is not None:
+        over = c > pop
+        if over.any():
+            raise DataError(
+                f"cases exceed the population for areas {format_rows(ids_index[over])}. Fix: "
+                "check that the columns are not swapped and that both cover the same period "
+                "and area."
+            )
+    if model == "poisson":
+        if exp is None:
+            if pop is None:
+                raise SpecificationError(
+                    "The Poisson model needs the population at risk or expected= counts."
+                )
+            if pop.sum() <= 0:
+                raise DataError("The population is zero everywhere.")
+            exp = pop * big_c / pop.sum()
+        else:
+            if exp.sum() <= 0:
+                raise DataError("The expected counts are zero everywhere.")
+            if out["expected_source"] == "population":
+                out["expected_source"] = "given"
+            scale = big_c / exp.sum()
+            out["expected_scale"] = float(scale)
+            exp = exp * scale
+        zero = (exp <= 0) & (c > 0)
+        if zero.any():
+            raise DataError(
+                f"areas {format_rows(ids_index[zero])} have cases but no population (or "
+                "expected count 0). Fix: correct their population."
+            )
+        out["expected"] = exp
+    else:
+        if ctrl is not None:
+            if pop is not None:
+                raise SpecificationError(
+                    "Pass population (cases + controls) or controls=, not both."
+                )
+            _require_integers(ctrl, ids_index, "controls", "the Bernoulli model counts people")
+            trials = c + ctrl
+        elif pop is not None:
+            _require_integers(pop, ids_index, "population", "the Bernoulli model counts people")
+            trials = pop
+        else:
+            raise SpecificationError(
+                "The Bernoulli model needs population (cases + controls per area) or controls=."
+            )
+        if trials.sum() - big_c <= 0:
+            raise DataError(
+                "There are no controls (every individual is a case); the Bernoulli model needs "
+                "both."
+            )
+        out["trials"] = trials
+        out["expected_source"] = "cases + controls"
+    return out
