@@ -31,6 +31,8 @@ def test_demo_writes_everything(tmp_path, capsys):
         "lisa_map.png",
         "gistar_map.png",
         "index_map.png",
+        "scan_map.png",
+        "scan_clusters.csv",
         "rank_stability_map.png",
         "global_moran.csv",
     } <= names
@@ -65,6 +67,9 @@ def test_demo_writes_everything(tmp_path, capsys):
     assert {"lisa_label", "gistar_label", "index_rank", "index_p_top_20"} <= set(gdf.columns)
     assert set(gdf["lisa_label"]) <= {"HH", "LL", "LH", "HL", "not significant"}
     assert (gdf["lisa_label"] == "HH").sum() >= 3
+    assert "Most likely cluster" in summary or "most likely cluster" in summary
+    clusters = pd.read_csv(out / "scan_clusters.csv")
+    assert len(clusters) >= 1 and clusters["llr"].iloc[0] > 0
 
 
 def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
@@ -83,4 +88,4 @@ def test_demo_console_script(tmp_path):
         [str(exe), "demo", "--out", str(tmp_path / "d")], capture_output=True, text=True, check=True
     )
     assert "basement_share_map.png" in res.stdout
-    assert "12/12" in res.stderr  # the progress bar reached its end
+    assert "13/13" in res.stderr  # the progress bar reached its end

@@ -78,7 +78,7 @@ def _progress_steps(total: int, quiet: bool):
 def _cmd_demo(args: argparse.Namespace) -> int:
     from dongne.demo import run_demo
 
-    bar, step = _progress_steps(12, args.quiet)
+    bar, step = _progress_steps(13, args.quiet)
     with bar:
         result = run_demo(args.out, progress=step)
         bar.update(bar.total - bar.n)

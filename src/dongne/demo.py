@@ -21,7 +21,7 @@ import pandas as pd
 
 from dongne import weights
 from dongne.datasets import data_path
-from dongne.detect.workflow import run_detect
+from dongne.detect.workflow import run_detect, run_scan
 from dongne.io import (
     check_counts,
     join_by_code,
@@ -124,7 +124,8 @@ def run_demo(
 
     Files: ``seoul_basement_households.gpkg`` (layer ``dongs``), the same table as ``.csv``
     (UTF-8 with BOM), ``basement_share_map.png``, ``lisa_map.png``, ``gistar_map.png``,
-    ``index_map.png``, ``rank_stability_map.png``, ``global_moran.csv``,
+    ``index_map.png``, ``rank_stability_map.png``, ``global_moran.csv``, ``scan_map.png``,
+    ``scan_clusters.csv``,
     ``match_report.txt``/``.json``, ``shelters_overlay.txt``, ``summary.txt`` and a
     ``.provenance.json`` beside each data file.
 
@@ -224,13 +225,29 @@ def run_demo(
     result.files.update(detected.files)
     frame = detected.frame
 
+    step("scanning for clusters of basement households (Kulldorff)")
+    scanned = run_scan(
+        frame,
+        "dong_code",
+        "basement_households",
+        out,
+        population="households",
+        replications=999,
+        rng=SEED,
+        name_column="dong_name",
+        boundaries=gu,
+        write_tables=False,
+    )
+    result.files.update(scanned.files)
+    frame = scanned.frame
+
     step("writing GeoPackage, CSV and summary")
     params = {"job": "dongne demo", "share": "basement_households / households * 100"}
     result.files["geopackage"] = write_layer(
         frame, out / "seoul_basement_households.gpkg", layer="dongs", **params
     )
     result.files["csv"] = write_table(frame, out / "seoul_basement_households.csv", **params)
-    result.summary = _summary(frame, len(outside)) + "\n\n" + detected.summary
+    result.summary = "\n\n".join([_summary(frame, len(outside)), detected.summary, scanned.summary])
     result.files["summary"] = atomic_write_text(out / "summary.txt", result.summary + "\n")
     result.frame = frame
     if not np.isfinite(frame["basement_share_pct"]).all():

@@ -17,7 +17,6 @@ site :math:`j` is open (:math:`y_j = 1` fixed for :math:`j \in E`); capacities :
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +32,6 @@ from dongne.allocate.equity import access_table, gini, min_share_by_group
 from dongne.allocate.problem import LocationProblem, parse_radius
 from dongne.errors import (
     DongneError,
-    DongneWarning,
     InfeasibleProblemError,
     SpecificationError,
     format_rows,
@@ -1758,7 +1756,3 @@ class PCenter(_LocationModel):
             assignment=assignment, load=None if problem.capacities is None else best.load,
             details={"steps": steps},
         )  # fmt: skip
-
-
-def _warn(message: str) -> None:
-    warnings.warn(message, DongneWarning, stacklevel=3)

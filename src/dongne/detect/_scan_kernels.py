@@ -80,7 +80,7 @@ _HRUA_D2 = 0.8989161620588988  # 3 - 2 sqrt(3 / e)
 
 
 # ------------------------------------------------------------------------------ random numbers
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def _uniform(key, counter):
     """Uniform double in [0, 1) with 53 random bits; returns (value, next counter)."""
     x = _mix(key + _GOLDEN * np.uint64(counter)) >> _S11
@@ -282,7 +282,7 @@ def simulate(model, cond_prob, trials, total_cases, total_trials, seed, first, c
 
 
 # ------------------------------------------------------------------------------ windows
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def _distance(px, py, cx, cy, great_circle, radius):
     if great_circle:
         # Haversine; px, cx are latitudes and py, cy longitudes, in radians.
@@ -348,7 +348,7 @@ def truncate_windows(dist, order, weight, cap, max_dist, max_k, buf):
 
 
 # ------------------------------------------------------------------------------ statistic
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def _xlogx_over(a, b):
     """a log(a / b), with 0 log 0 = 0."""
     if a <= 0.0:
@@ -417,7 +417,7 @@ def scan_observed(
     return best, pos, best_c, best_s
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def _may_exceed(c, s, best, total_cases, total_size, pi, model, high, low):
     """False only when a window with ``c`` cases and size ``s`` cannot have LLR > ``best``.
 
@@ -445,7 +445,7 @@ def _may_exceed(c, s, best, total_cases, total_size, pi, model, high, low):
     return d * d * (1.0 / lo + 1.0 / rest + 1.0 / tr + 1.0 / tc) * 1.000000001 > 2.0 * best
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def _hit_high(c, e, best, total_cases):
     """Branch-free Poisson form of :func:`_may_exceed` for high rates (needs e > 0)."""
     d = c - e
@@ -453,7 +453,7 @@ def _hit_high(c, e, best, total_cases):
     return (d > 0.0) & (d * d * (rest + e) * 1.000000001 > 2.0 * best * e * rest)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def _hit_low(c, e, best, total_cases):
     """Branch-free Poisson form of :func:`_may_exceed` for low rates (needs e < C)."""
     d = c - e
