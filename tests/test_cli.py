@@ -253,3 +253,53 @@ def test_info_cp949_shapefile_without_cpg(tmp_path, capsys):
     assert main(["info", str(tmp_path / "a.shp")]) == 0
     out = capsys.readouterr().out
     assert "encoding: cp949 (detected in a.dbf" in out and "종로구" in out and "EPSG:5179" in out
+
+
+def test_scan_command(tmp_path, seoul_dong_path, census_path, capsys):
+    out = tmp_path / "scan"
+    rc = main(
+        [
+            "scan",
+            str(seoul_dong_path),
+            str(census_path),
+            "--id",
+            "dong_code",
+            "--cases",
+            "basement_households",
+            "--population",
+            "households",
+            "--replications",
+            "99",
+            "--missing",
+            "drop",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "Left out for missing counts (7)" in printed
+    gdf = gpd.read_file(out / "scan.gpkg", layer="areas")
+    assert len(gdf) == 423
+    assert (gdf.loc[gdf["households"].isna(), "scan_label"] == "undefined").all()
+    for name in ("scan_map.png", "scan_clusters.csv", "scan_summary.txt", "match_report.json"):
+        assert (out / name).exists()
+
+
+def test_scan_needs_a_denominator(tmp_path, seoul_dong_path, capsys):
+    rc = main(
+        [
+            "scan",
+            str(seoul_dong_path),
+            "--id",
+            "dong_code",
+            "--cases",
+            "base_year",
+            "--out",
+            str(tmp_path / "s"),
+        ]
+    )
+    assert rc == 2 and "--population COL or --expected COL" in capsys.readouterr().err
