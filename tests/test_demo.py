@@ -33,6 +33,9 @@ def test_demo_writes_everything(tmp_path, capsys):
         "index_map.png",
         "scan_map.png",
         "scan_clusters.csv",
+        "allocate_new_sites.gpkg",
+        "allocate_map_before.png",
+        "allocate_map_after.png",
         "rank_stability_map.png",
         "global_moran.csv",
     } <= names
@@ -70,6 +73,9 @@ def test_demo_writes_everything(tmp_path, capsys):
     assert "Most likely cluster" in summary or "most likely cluster" in summary
     clusters = pd.read_csv(out / "scan_clusters.csv")
     assert len(clusters) >= 1 and clusters["llr"].iloc[0] > 0
+    sites = gpd.read_file(out / "allocate_new_sites.gpkg")
+    assert len(sites) == 20
+    assert "300" in summary and ("커버율" in summary or "coverage" in summary)
 
 
 def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
@@ -88,4 +94,4 @@ def test_demo_console_script(tmp_path):
         [str(exe), "demo", "--out", str(tmp_path / "d")], capture_output=True, text=True, check=True
     )
     assert "basement_share_map.png" in res.stdout
-    assert "13/13" in res.stderr  # the progress bar reached its end
+    assert "14/14" in res.stderr  # the progress bar reached its end

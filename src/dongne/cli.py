@@ -25,6 +25,7 @@ commands:
   join   attach a table to areas by a code column and write a GeoPackage + match report
   detect find clusters, hot spots and the most vulnerable areas (Moran, LISA, Gi*, index)
   scan   Kulldorff spatial scan: where are cases concentrated, and is it more than chance?
+  allocate  where should p new facilities go (MCLP, LSCP, p-median, p-center, equity)?
 
 examples:
   dongne demo --out seoul-demo
@@ -78,7 +79,7 @@ def _progress_steps(total: int, quiet: bool):
 def _cmd_demo(args: argparse.Namespace) -> int:
     from dongne.demo import run_demo
 
-    bar, step = _progress_steps(13, args.quiet)
+    bar, step = _progress_steps(14, args.quiet)
     with bar:
         result = run_demo(args.out, progress=step)
         bar.update(bar.total - bar.n)
@@ -306,6 +307,62 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
+_ALLOCATE_HELP = """\
+Choose sites for new facilities, keeping existing ones open, solved exactly with HiGHS (or a
+fast heuristic that reports its gap to a lower bound).
+
+models: mclp (cover the most demand within --radius with --p new sites), lscp (fewest sites
+covering all demand), pmedian (least total weighted distance), pcenter (least worst distance).
+--radius accepts metres or minutes of walking: 500m, 1.2km, 10min.
+Equity: --equity-by COL (e.g. gu) with --min-share 0.6 (each group at least 60% covered) or
+--objective maxmin (raise the worst group's coverage); --pareto N sweeps efficiency vs equity.
+
+Writes into --out: new_sites.gpkg/.csv, demand.gpkg, assignment.csv, groups.csv, map_before.png,
+map_after.png, pareto.csv/.png (with --pareto), summary.txt (English and Korean).
+"""
+
+
+def _cmd_allocate(args: argparse.Namespace) -> int:
+    from dongne.allocate import run_allocate
+    from dongne.io import read_areas, read_points
+
+    demand = read_areas(args.demand, layer=args.layer)
+    candidates: object = args.candidates
+    if args.candidates not in ("centroids", "grid"):
+        candidates = read_points(args.candidates)
+    existing = read_points(args.existing) if args.existing else None
+    bar, step = _progress_steps(6, args.quiet)
+    with bar:
+        result = run_allocate(
+            demand,
+            args.out,
+            model=args.model,
+            candidates=candidates,
+            existing=existing,
+            p=args.p,
+            radius=args.radius,
+            weight=args.weight,
+            demand_id=args.id,
+            candidate_id=args.candidate_id,
+            existing_id=args.existing_id,
+            equity_by=args.equity_by,
+            min_share=args.min_share,
+            objective=args.objective,
+            method=args.method,
+            time_limit=args.time_limit,
+            grid_spacing=args.grid_spacing,
+            pareto=args.pareto,
+            speed_kmh=args.speed,
+            progress=step,
+        )
+        bar.update(bar.total - bar.n)
+    print(result.summary)
+    print(f"\nOutputs in {Path(args.out).resolve()}:")
+    for label, path in result.files.items():
+        print(f"  {label:<15} {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dongne`` command."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -472,6 +529,39 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", default="dongne-scan", help="output folder")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.set_defaults(func=_cmd_scan)
+
+    al = sub.add_parser(
+        "allocate",
+        formatter_class=fmt,
+        description=_ALLOCATE_HELP,
+        help="place new facilities (coverage, median, center, equity)",
+    )
+    al.add_argument("--demand", required=True, help="demand areas or points (a geo file)")
+    al.add_argument(
+        "--candidates",
+        default="grid",
+        help="candidate sites: a point file, 'centroids' or 'grid' (default)",
+    )
+    al.add_argument("--existing", help="existing facilities (points), kept open")
+    al.add_argument("--model", default="mclp", choices=["mclp", "lscp", "pmedian", "pcenter"])
+    al.add_argument("--p", type=int, help="number of new sites")
+    al.add_argument("--radius", help="service distance, e.g. 500m, 1.2km, 10min")
+    al.add_argument("--weight", help="demand weight column (e.g. households)")
+    al.add_argument("--id", help="id column of the demand")
+    al.add_argument("--candidate-id", help="id column of the candidates")
+    al.add_argument("--existing-id", help="id column of the existing facilities")
+    al.add_argument("--equity-by", help="group column for equity (e.g. gu)")
+    al.add_argument("--min-share", type=float, help="minimum covered share in every group")
+    al.add_argument("--objective", default="coverage", choices=["coverage", "maxmin"])
+    al.add_argument("--method", default="auto", choices=["auto", "exact", "heuristic"])
+    al.add_argument("--time-limit", type=float, help="solver time limit in seconds")
+    al.add_argument("--grid-spacing", default="500m", help="spacing of generated candidates")
+    al.add_argument("--pareto", type=int, default=0, help="points of an efficiency-equity sweep")
+    al.add_argument("--speed", type=float, default=4.0, help="walking speed in km/h for minutes")
+    al.add_argument("--layer", help="layer of --demand")
+    al.add_argument("--out", default="dongne-allocate", help="output folder")
+    al.add_argument("--quiet", action="store_true", help="no progress bar")
+    al.set_defaults(func=_cmd_allocate)
     return parser
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import weights
+from dongne.allocate import run_allocate
 from dongne.datasets import data_path
 from dongne.detect.workflow import run_detect, run_scan
 from dongne.io import (
@@ -125,7 +126,8 @@ def run_demo(
     Files: ``seoul_basement_households.gpkg`` (layer ``dongs``), the same table as ``.csv``
     (UTF-8 with BOM), ``basement_share_map.png``, ``lisa_map.png``, ``gistar_map.png``,
     ``index_map.png``, ``rank_stability_map.png``, ``global_moran.csv``, ``scan_map.png``,
-    ``scan_clusters.csv``,
+    ``scan_clusters.csv``, ``allocate_*`` (20 new cooling shelters: sites, before/after maps,
+    Pareto sweep),
     ``match_report.txt``/``.json``, ``shelters_overlay.txt``, ``summary.txt`` and a
     ``.provenance.json`` beside each data file.
 
@@ -241,13 +243,36 @@ def run_demo(
     result.files.update(scanned.files)
     frame = scanned.frame
 
+    step("placing 20 new cooling shelters (MCLP with equity across gu)")
+    usable = shelters[shelters["coord_check"] == "ok"]
+    allocated = run_allocate(
+        frame,
+        out,
+        model="mclp",
+        candidates="grid",
+        grid_spacing="250m",
+        existing=usable,
+        existing_id="facility_id",
+        p=20,
+        radius="300m",
+        weight="basement_households",
+        demand_id="dong_code",
+        equity_by="gu_name",
+        pareto=4,
+        boundaries=gu,
+        prefix="allocate_",
+    )
+    result.files.update({f"allocate_{k}": v for k, v in allocated.files.items()})
+
     step("writing GeoPackage, CSV and summary")
     params = {"job": "dongne demo", "share": "basement_households / households * 100"}
     result.files["geopackage"] = write_layer(
         frame, out / "seoul_basement_households.gpkg", layer="dongs", **params
     )
     result.files["csv"] = write_table(frame, out / "seoul_basement_households.csv", **params)
-    result.summary = "\n\n".join([_summary(frame, len(outside)), detected.summary, scanned.summary])
+    result.summary = "\n\n".join(
+        [_summary(frame, len(outside)), detected.summary, scanned.summary, allocated.summary]
+    )
     result.files["summary"] = atomic_write_text(out / "summary.txt", result.summary + "\n")
     result.frame = frame
     if not np.isfinite(frame["basement_share_pct"]).all():

@@ -486,7 +486,8 @@ def scan_replicates(
     grew by :data:`SLACK` · sqrt(e) (about one standard deviation of the cases, so that dense
     data keep tight bounds). Since the high-rate LLR grows with the cases c and falls with the
     size s (the low-rate LLR the reverse), no window of a run can beat M when the bound fails
-    at (c after the run, s before it) for high rates and at (c before, s after) for low rates.
+    at (c after the run, s after its first entry) for high rates and at (c after the first
+    entry, s after the run) for low rates — a run of one entry is bounded exactly.
     Only runs that pass this test are walked again window by window. The eight replicates of
     a block are held in scalar variables (``c0`` … ``c7``) so that the compiler keeps them in
     registers.
@@ -519,13 +520,28 @@ def scan_replicates(
             t = offsets[j]
             while t < end:
                 limit = min(t + STEP, end)
-                s_in = s
-                # A run stops once its expected count grew by about one standard deviation
-                # of the cases, sqrt(e): longer runs would loosen the bound too much.
-                s_stop = s_in + SLACK * math.sqrt(s_in * pi) / pi
                 b0, b1, b2, b3, b4, b5, b6, b7 = c0, c1, c2, c3, c4, c5, c6, c7
-                u = t
-                while u < limit:
+                s_in = s
+                # The first entry of the run: its window has the smallest size of the run
+                # (high rates) and its sums the fewest cases (low rates).
+                v = entries[t]
+                a = v if v >= 0 else ~v
+                s += size[a]
+                c0 += data[a, 0]
+                c1 += data[a, 1]
+                c2 += data[a, 2]
+                c3 += data[a, 3]
+                c4 += data[a, 4]
+                c5 += data[a, 5]
+                c6 += data[a, 6]
+                c7 += data[a, 7]
+                s_first = s
+                f0, f1, f2, f3, f4, f5, f6, f7 = c0, c1, c2, c3, c4, c5, c6, c7
+                # The run stops once its expected count grew by about one standard deviation
+                # of the cases, sqrt(e): longer runs would loosen the bound too much.
+                s_stop = s_first + SLACK * math.sqrt(s_first * pi) / pi
+                u = t + 1
+                while u < limit and s <= s_stop:
                     v = entries[u]
                     u += 1
                     a = v if v >= 0 else ~v
@@ -538,50 +554,48 @@ def scan_replicates(
                     c5 += data[a, 5]
                     c6 += data[a, 6]
                     c7 += data[a, 7]
-                    if s > s_stop:
-                        break
                 stop = u
                 hit = False
                 if model == POISSON:
                     if high:
-                        if s_in <= 0.0:
+                        if s_first <= 0.0:
                             hit = True
                         else:
                             hit = (
-                                _hit_high(c0, s_in, m0, cc)
-                                | _hit_high(c1, s_in, m1, cc)
-                                | _hit_high(c2, s_in, m2, cc)
-                                | _hit_high(c3, s_in, m3, cc)
-                                | _hit_high(c4, s_in, m4, cc)
-                                | _hit_high(c5, s_in, m5, cc)
-                                | _hit_high(c6, s_in, m6, cc)
-                                | _hit_high(c7, s_in, m7, cc)
+                                _hit_high(c0, s_first, m0, cc)
+                                | _hit_high(c1, s_first, m1, cc)
+                                | _hit_high(c2, s_first, m2, cc)
+                                | _hit_high(c3, s_first, m3, cc)
+                                | _hit_high(c4, s_first, m4, cc)
+                                | _hit_high(c5, s_first, m5, cc)
+                                | _hit_high(c6, s_first, m6, cc)
+                                | _hit_high(c7, s_first, m7, cc)
                             )
                     if low and not hit:
                         if s >= ts:
                             hit = True
                         else:
                             hit = (
-                                _hit_low(b0, s, m0, cc)
-                                | _hit_low(b1, s, m1, cc)
-                                | _hit_low(b2, s, m2, cc)
-                                | _hit_low(b3, s, m3, cc)
-                                | _hit_low(b4, s, m4, cc)
-                                | _hit_low(b5, s, m5, cc)
-                                | _hit_low(b6, s, m6, cc)
-                                | _hit_low(b7, s, m7, cc)
+                                _hit_low(f0, s, m0, cc)
+                                | _hit_low(f1, s, m1, cc)
+                                | _hit_low(f2, s, m2, cc)
+                                | _hit_low(f3, s, m3, cc)
+                                | _hit_low(f4, s, m4, cc)
+                                | _hit_low(f5, s, m5, cc)
+                                | _hit_low(f6, s, m6, cc)
+                                | _hit_low(f7, s, m7, cc)
                             )
                 else:
                     # Bernoulli: the general bound, lane by lane.
                     cs[0], cs[1], cs[2], cs[3] = c0, c1, c2, c3
                     cs[4], cs[5], cs[6], cs[7] = c4, c5, c6, c7
-                    starts[0], starts[1], starts[2], starts[3] = b0, b1, b2, b3
-                    starts[4], starts[5], starts[6], starts[7] = b4, b5, b6, b7
+                    starts[0], starts[1], starts[2], starts[3] = f0, f1, f2, f3
+                    starts[4], starts[5], starts[6], starts[7] = f4, f5, f6, f7
                     best[0], best[1], best[2], best[3] = m0, m1, m2, m3
                     best[4], best[5], best[6], best[7] = m4, m5, m6, m7
                     for b in range(lanes):
                         if high and _may_exceed(
-                            cs[b], s_in, best[b], cc, ts, pi, model, True, False
+                            cs[b], s_first, best[b], cc, ts, pi, model, True, False
                         ):
                             hit = True
                             break
