@@ -303,3 +303,51 @@ def test_scan_needs_a_denominator(tmp_path, seoul_dong_path, capsys):
         ]
     )
     assert rc == 2 and "--population COL or --expected COL" in capsys.readouterr().err
+
+
+def test_allocate_command(tmp_path, capsys):
+    from dongne.datasets import data_path
+
+    out = tmp_path / "al"
+    rc = main(
+        [
+            "allocate",
+            "--demand",
+            str(data_path("seoul_gu_2013.geojson")),
+            "--id",
+            "gu_code",
+            "--weight",
+            "area_km2",
+            "--candidates",
+            "centroids",
+            "--p",
+            "3",
+            "--radius",
+            "1km",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "MCLP" in printed or "최대 커버링" in printed
+    assert len(gpd.read_file(out / "new_sites.gpkg")) == 3
+    assert (out / "map_after.png").exists() and (out / "summary.txt").exists()
+    rc = main(
+        [
+            "allocate",
+            "--demand",
+            str(data_path("seoul_gu_2013.geojson")),
+            "--p",
+            "30",
+            "--radius",
+            "1km",
+            "--candidates",
+            "centroids",
+            "--out",
+            str(out / "x"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("dongne allocate: error: p=30 new sites")
