@@ -350,4 +350,4 @@ def test_allocate_command(tmp_path, capsys):
         ]
     )
     err = capsys.readouterr().err
-    assert rc == 2 and err.startswith("dongne allocate: error: p=30 new sites")
+    assert rc == 2 and "dongne allocate: error: p=30 new sites" in err
