@@ -76,6 +76,33 @@ def _progress_steps(total: int, quiet: bool):
     return bar, step
 
 
+def _print_outputs(summary: str, out: Path, files: dict) -> int:
+    print(summary)
+    print(f"\nOutputs in {out.resolve()}:")
+    for label, path in files.items():
+        print(f"  {label:<15} {path}")
+    return 0
+
+
+def _areas_with_table(args: argparse.Namespace, out: Path):
+    """Read AREAS and, when TABLE is given, join it by --id with a printed, saved report."""
+    from dongne.errors import UnmatchedWarning
+    from dongne.io import join_by_code, read_areas, read_table
+
+    areas = read_areas(args.areas, layer=args.layer)
+    if not args.table:
+        return areas
+    table = read_table(args.table, encoding=args.encoding, title_lines=args.title_lines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmatchedWarning)
+        areas, report = join_by_code(areas, table, key=args.id, table_key=args.table_key)
+    print(report.summary())
+    out.mkdir(parents=True, exist_ok=True)
+    report.save(out / "match_report.txt")
+    report.save(out / "match_report.json")
+    return areas
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from dongne.demo import run_demo
 
@@ -191,20 +218,9 @@ def _weights_from_spec(areas, id_column: str, spec: str):
 
 def _cmd_detect(args: argparse.Namespace) -> int:
     from dongne.detect.workflow import run_detect
-    from dongne.errors import UnmatchedWarning
-    from dongne.io import join_by_code, read_areas, read_table
 
     out = Path(args.out)
-    areas = read_areas(args.areas, layer=args.layer)
-    if args.table:
-        table = read_table(args.table, encoding=args.encoding, title_lines=args.title_lines)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UnmatchedWarning)
-            areas, report = join_by_code(areas, table, key=args.id, table_key=args.table_key)
-        print(report.summary())
-        out.mkdir(parents=True, exist_ok=True)
-        report.save(out / "match_report.txt")
-        report.save(out / "match_report.json")
+    areas = _areas_with_table(args, out)
     w = _weights_from_spec(areas, args.id, args.weights)
     indicators = dict(i.rsplit(":", 1) for i in args.indicator) if args.indicator else None
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
@@ -230,11 +246,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
             progress=step,
         )
         bar.update(bar.total - bar.n)
-    print(result.summary)
-    print(f"\nOutputs in {out.resolve()}:")
-    for label, path in result.files.items():
-        print(f"  {label:<15} {path}")
-    return 0
+    return _print_outputs(result.summary, out, result.files)
 
 
 _SCAN_HELP = """\
@@ -254,24 +266,14 @@ scan_summary.txt (English and Korean); with TABLE, match_report.txt/.json.
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from dongne.detect.workflow import run_scan
-    from dongne.errors import SpecificationError, UnmatchedWarning
-    from dongne.io import join_by_code, read_areas, read_table
+    from dongne.errors import SpecificationError
 
     if args.model == "poisson" and not (args.population or args.expected):
         raise SpecificationError("--model poisson needs --population COL or --expected COL.")
     if args.model == "bernoulli" and not (args.population or args.controls):
         raise SpecificationError("--model bernoulli needs --controls COL or --population COL.")
     out = Path(args.out)
-    areas = read_areas(args.areas, layer=args.layer)
-    if args.table:
-        table = read_table(args.table, encoding=args.encoding, title_lines=args.title_lines)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UnmatchedWarning)
-            areas, report = join_by_code(areas, table, key=args.id, table_key=args.table_key)
-        print(report.summary())
-        out.mkdir(parents=True, exist_ok=True)
-        report.save(out / "match_report.txt")
-        report.save(out / "match_report.json")
+    areas = _areas_with_table(args, out)
     from tqdm import tqdm
 
     with tqdm(
@@ -300,11 +302,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             name_column=args.name,
             progress=lambda done, _total: bar.update(done - bar.n),
         )
-    print(result.summary)
-    print(f"\nOutputs in {out.resolve()}:")
-    for label, path in result.files.items():
-        print(f"  {label:<15} {path}")
-    return 0
+    return _print_outputs(result.summary, out, result.files)
 
 
 _ALLOCATE_HELP = """\
@@ -356,11 +354,7 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
             progress=step,
         )
         bar.update(bar.total - bar.n)
-    print(result.summary)
-    print(f"\nOutputs in {Path(args.out).resolve()}:")
-    for label, path in result.files.items():
-        print(f"  {label:<15} {path}")
-    return 0
+    return _print_outputs(result.summary, Path(args.out), result.files)
 
 
 def build_parser() -> argparse.ArgumentParser:
