@@ -273,9 +273,9 @@ def run_demo(
     result.summary = "\n\n".join(
         [_summary(frame, len(outside)), detected.summary, scanned.summary, allocated.summary]
     )
-    result.files["summary"] = atomic_write_text(out / "summary.txt", result.summary + "\n")
-    result.frame = frame
     if not np.isfinite(frame["basement_share_pct"]).all():
         missing = frame.loc[~np.isfinite(frame["basement_share_pct"]), "dong_code"].tolist()
         result.summary += f"\nNo share for dongs {', '.join(missing)} (no households)."
+    result.files["summary"] = atomic_write_text(out / "summary.txt", result.summary + "\n")
+    result.frame = frame
     return result

@@ -35,18 +35,14 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from dongne import __version__
 from dongne.allocate._solver import SolveResult, solve_highs
 from dongne.errors import DataError, DongneError, InfeasibleProblemError, SpecificationError
+from dongne.io.write import jsonable
 
 __all__ = ["BudgetAllocation"]
 
 _TOL = 1e-7
-
-
-def _version() -> str:
-    from dongne import __version__
-
-    return __version__
 
 
 class BudgetAllocation:
@@ -212,10 +208,10 @@ class BudgetAllocation:
             "budget": budget,
             "n_areas": n,
             "stages": len(stages),
-            "group_min_share": _plain(self.group_min_share),
-            "group_max_share": _plain(self.group_max_share),
+            "group_min_share": jsonable(self.group_min_share),
+            "group_max_share": jsonable(self.group_max_share),
             "solver": stages[0].backend if stages else "none",
-            "dongne_version": _version(),
+            "dongne_version": __version__,
         }
         return self
 
@@ -439,9 +435,3 @@ def _names(index: Any, limit: int = 10) -> str:
     items = [str(i) for i in index]
     shown = ", ".join(items[:limit])
     return shown + (f" (and {len(items) - limit} more)" if len(items) > limit else "")
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, Mapping):
-        return {str(k): float(x) for k, x in v.items()}
-    return v

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from dongne import __version__
 from dongne.allocate import heuristics as heur
 from dongne.allocate._solver import OPTIMAL, TIME_LIMIT, SolveResult, backend_name, solve_highs
 from dongne.allocate.equity import access_table, gini, min_share_by_group
@@ -36,17 +37,12 @@ from dongne.errors import (
     SpecificationError,
     format_rows,
 )
+from dongne.io.write import jsonable
 
 __all__ = ["LSCP", "MCLP", "PCenter", "PMedian"]
 
 METHODS = ("auto", "exact", "heuristic")
 _INF = np.inf
-
-
-def _version() -> str:
-    from dongne import __version__
-
-    return __version__
 
 
 @dataclass
@@ -310,7 +306,7 @@ class _LocationModel:
         self.load_ = sol.load
         self.provenance_ = {
             "model": self._name,
-            **{k: _plain(v) for k, v in self.get_params().items()},
+            **{k: jsonable(v) for k, v in self.get_params().items()},
             "radius_used": radius,
             "unit": problem.unit,
             "n_demand": problem.n_demand,
@@ -328,8 +324,8 @@ class _LocationModel:
             "method": sol.method,
             "solver": sol.solver,
             "runtime_s": round(runtime, 3),
-            **{k: _plain(v) for k, v in sol.details.items() if k != "covered_before"},
-            "dongne_version": _version(),
+            **{k: jsonable(v) for k, v in sol.details.items() if k != "covered_before"},
+            "dongne_version": __version__,
         }
 
     def get_params(self) -> dict[str, Any]:
@@ -520,16 +516,6 @@ def _fmt(x: float, digits: int = 0) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"
     return f"{x:,.{digits}f}"
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, Mapping):
-        return {str(k): _plain(x) for k, x in v.items()}
-    return v
 
 
 def _pair_cost(problem: LocationProblem, site: np.ndarray) -> np.ndarray:

@@ -116,6 +116,15 @@ def handle_missing(
     return y[keep], sw, ids
 
 
+def transformed(w: SpatialWeights, transform: str) -> SpatialWeights:
+    """The weights a statistic uses: ``"row"``-standardised, ``"binary"`` or ``"as_is"``."""
+    if transform == "row":
+        return w.row_standardised()
+    if transform == "binary":
+        return w.binary()
+    return w
+
+
 def check_values(y: pd.Series, minimum_n: int = 3) -> None:
     """Refuse fewer than ``minimum_n`` areas and constant values, with the fix."""
     if len(y) < minimum_n:

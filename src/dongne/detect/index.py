@@ -27,9 +27,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dongne import __version__
 from dongne.detect._prepare import resolve_seed
 from dongne.detect.inference import check_choice
-from dongne.detect.local import _version
 from dongne.errors import DataError, DongneError, SpecificationError, format_rows
 
 __all__ = ["RankStability", "VulnerabilityIndex", "varimax"]
@@ -263,7 +263,7 @@ class VulnerabilityIndex:
             "flag_percentile": self.flag_percentile,
             "n_areas": len(x),
             "missing_ids": [str(i) for i in self.missing_ids_],
-            "dongne_version": _version(),
+            "dongne_version": __version__,
         }
         return self
 
@@ -521,7 +521,7 @@ class RankStability:
             "interval": self.interval,
             "seed": int(self.seed_),
             "batch_size": self._BATCH,
-            "dongne_version": _version(),
+            "dongne_version": __version__,
         }
         return self
 

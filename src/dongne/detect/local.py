@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.special import ndtr
 
+from dongne import __version__
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import local_permutation_counts
 from dongne.detect.inference import (
@@ -33,17 +34,12 @@ from dongne.detect.inference import (
     significance_floor,
 )
 from dongne.errors import DataError, SpecificationError
+from dongne.io.write import jsonable
 from dongne.weights import SpatialWeights
 
 __all__ = ["GetisOrd", "LocalMoran", "getis_ord", "local_moran"]
 
 WeightsTransform = Literal["row", "binary", "as_is"]
-
-
-def _version() -> str:
-    from dongne import __version__
-
-    return __version__
 
 
 def _analytic_p(z: np.ndarray, alternative: str) -> np.ndarray:
@@ -98,13 +94,7 @@ class _LocalStatistic:
             )
 
     def _weights(self, w: SpatialWeights) -> SpatialWeights:
-        if self.transform == "row":
-            return (
-                w.binary().row_standardised() if w.transform == "binary" else w.row_standardised()
-            )
-        if self.transform == "binary":
-            return w.binary()
-        return w
+        return prep.transformed(w, self.transform)
 
     def _prepare(self, y: Any, w: SpatialWeights) -> tuple[pd.Series, SpatialWeights]:
         self._validate()
@@ -183,7 +173,7 @@ class _LocalStatistic:
             "n_computed": int(w.n),
             "missing_policy": self.missing,
             "missing_ids": [str(i) for i in self.missing_ids_],
-            "weights": {"kind": w.kind, "transform": w.transform, "params": _plain(w.params)},
+            "weights": {"kind": w.kind, "transform": w.transform, "params": jsonable(w.params)},
             "permutations": int(self.permutations),
             "inference": f"conditional permutation ({self.permutation_method})",
             "alternative": self.alternative,
@@ -191,7 +181,7 @@ class _LocalStatistic:
             "alpha": self.alpha,
             "seed": int(self.seed_),
             "batch_size": prep.BATCH_SIZE,
-            "dongne_version": _version(),
+            "dongne_version": __version__,
         }
 
     # ---------------------------------------------------------------- reporting
@@ -200,9 +190,6 @@ class _LocalStatistic:
             from dongne.errors import DongneError
 
             raise DongneError(f"This {type(self).__name__} is not fitted yet; call fit(y, w).")
-
-    def _frame_columns(self) -> dict[str, np.ndarray]:
-        raise NotImplementedError
 
     def to_frame(self) -> pd.DataFrame:
         """One row per area (all areas, computed or not): statistic, z, p-values, label."""
@@ -221,9 +208,6 @@ class _LocalStatistic:
             frame.loc[self.missing_ids_, "significant"] = False
         frame.attrs["dongne"] = self.provenance_
         return frame
-
-    def _label_counts(self) -> pd.Series:
-        return self.to_frame()["label"].value_counts()
 
     def summary(self, names: pd.Series | None = None, groups: pd.Series | None = None) -> str:
         """Plain-language summary in English and Korean.
@@ -323,7 +307,7 @@ class _LocalStatistic:
     def _map_note(self) -> str:
         return (
             f"{self.permutations} permutations, {self.alternative}, {self.correction} at "
-            f"{self.alpha}; seed {self.seed_}; dongne {_version()}"
+            f"{self.alpha}; seed {self.seed_}; dongne {__version__}"
         )
 
 
@@ -680,18 +664,6 @@ def _off_diagonal(w: SpatialWeights | sparse.csr_array) -> sparse.csr_array:
 
 def _off_weights(w: SpatialWeights) -> SpatialWeights:
     return SpatialWeights(_off_diagonal(w), w.ids, w.kind, "none")
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (np.integer, np.floating)):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return str(obj)
 
 
 def local_moran(y: Any, w: SpatialWeights, **options: Any) -> LocalMoran:

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from dongne import __version__
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import global_moran_permutations
 from dongne.detect.inference import ALTERNATIVES, Alternative, check_choice, permutation_pvalues
-from dongne.detect.local import _plain, _version
 from dongne.errors import DongneError, SpecificationError
+from dongne.io.write import jsonable
 from dongne.weights import SpatialWeights
 
 __all__ = ["GlobalMoran", "moran"]
@@ -109,16 +110,7 @@ class GlobalMoran:
         values = prep.align(y, w, name=str(getattr(y, "name", None) or "y"))
         values, w_in, missing_ids = prep.handle_missing(values, w, self.missing)
         prep.check_values(values)
-        if self.transform == "row":
-            wt = (
-                w_in.binary().row_standardised()
-                if w_in.transform == "binary"
-                else w_in.row_standardised()
-            )
-        elif self.transform == "binary":
-            wt = w_in.binary()
-        else:
-            wt = w_in
+        wt = prep.transformed(w_in, self.transform)
         prep.warn_islands(wt, "contribution to Moran's I")
         yv = values.to_numpy()
         n = len(yv)
@@ -183,11 +175,11 @@ class GlobalMoran:
             "n_areas": int(w.n),
             "n_computed": n,
             "missing_ids": [str(i) for i in missing_ids],
-            "weights": {"kind": wt.kind, "transform": wt.transform, "params": _plain(wt.params)},
+            "weights": {"kind": wt.kind, "transform": wt.transform, "params": jsonable(wt.params)},
             "permutations": int(self.permutations),
             "alternative": self.alternative,
             "seed": int(self.seed_),
-            "dongne_version": _version(),
+            "dongne_version": __version__,
         }
         return self
 

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dongne import __version__
 from dongne.detect import _prepare as prep
 from dongne.detect import _scan_kernels as kern
 from dongne.detect.inference import check_choice
@@ -71,12 +72,6 @@ _LOW_COLOURS = (
     "#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6",
     "#9ecae1", "#54278f", "#6a51a3", "#807dba", "#9e9ac8",
 )  # fmt: skip
-
-
-def _version() -> str:
-    from dongne import __version__
-
-    return __version__
 
 
 # ============================================================================ pure functions
@@ -884,7 +879,7 @@ class ScanStatistic:
             + ("; Gumbel by moments (Abrams et al. 2010)" if self.gumbel else ""),
             "seed": int(self.seed_),
             "batch_size": prep.BATCH_SIZE,
-            "dongne_version": _version(),
+            "dongne_version": __version__,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -1055,7 +1050,7 @@ class ScanStatistic:
         default_title = f"공간 스캔 군집 ({side}) · Spatial scan clusters"
         note = (
             f"Kulldorff scan, {self.model}, windows ≤ {self.max_population_share:.0%} of "
-            f"population, {self.replications} replications; seed {self.seed_}; dongne {_version()}"
+            f"population, {self.replications} replications; seed {self.seed_}; dongne {__version__}"
         )
         return category_map(
             labelled,

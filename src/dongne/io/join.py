@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from dongne import __version__
 from dongne.errors import CodeMatchError, DataError, UnmatchedWarning, format_rows
 from dongne.io._atomic import atomic_write_text
 from dongne.io.codes import (
@@ -40,12 +41,6 @@ _RULES: dict[str, Callable[[pd.Series], Any]] = {
     "max": lambda s: s.max(),
     "first": lambda s: s.iloc[0],
 }
-
-
-def _version() -> str:
-    from dongne import __version__
-
-    return __version__
 
 
 @dataclass
@@ -185,7 +180,7 @@ class MatchReport:
             return json.loads(df.to_json(orient="records", force_ascii=False))
 
         return {
-            "dongne_version": _version(),
+            "dongne_version": __version__,
             "areas_source": self.areas_source,
             "table_source": self.table_source,
             "areas_key": self.areas_key,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,39 +14,34 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from dongne import __version__
 from dongne.errors import DataError
 from dongne.io._atomic import atomic_path, atomic_write_text
 
 __all__ = ["provenance", "write_layer", "write_table"]
 
 
-def _version() -> str:
-    from dongne import __version__
-
-    return __version__
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, Path):
-        return str(obj)
+def jsonable(obj: Any) -> Any:
+    """Turn provenance values into JSON-ready ones: NumPy scalars and arrays, paths, ``pd.NA``
+    and mappings are converted; any other object becomes its ``str``."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
     if obj is pd.NA:
         return None
-    return obj
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    return str(obj)
 
 
 def provenance(frame: pd.DataFrame, **parameters: Any) -> dict[str, Any]:
     """Provenance record of a result: inputs (with their match reports), parameters, versions."""
-    return _jsonable(
+    return jsonable(
         {
-            "dongne_version": _version(),
+            "dongne_version": __version__,
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "python": platform.python_version(),
             "rows": len(frame),
