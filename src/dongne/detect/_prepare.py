@@ -63,14 +63,14 @@ def align(y: Any, w: SpatialWeights, name: str = "y") -> pd.Series:
         if not y.index.is_unique:
             raise DataError(f"{name} has repeated index labels; each area must appear once.")
         y = y.reindex(w.ids)
-    values = pd.to_numeric(pd.Series(np.asarray(y, dtype=object).ravel()), errors="coerce")
+    raw = pd.Series(np.asarray(y, dtype=object).ravel())
+    values = pd.to_numeric(raw, errors="coerce")
     if len(values) != w.n:
         raise DataError(
             f"{name} has {len(values)} values but the weights have {w.n} areas. Fix: pass one "
             "value per area, in the weights' order, or a Series indexed by the weights' ids."
         )
-    raw = pd.Series(np.asarray(y, dtype=object).ravel())
-    bad = values.isna() & raw.notna() & ~raw.isin([np.nan, None])
+    bad = values.isna() & raw.notna()
     if bad.any():
         raise DataError(
             f"{name} has non-numeric values for areas {format_rows(w.ids[bad.to_numpy()])}."
