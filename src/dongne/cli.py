@@ -26,6 +26,8 @@ commands:
   detect find clusters, hot spots and the most vulnerable areas (Moran, LISA, Gi*, index)
   scan   Kulldorff spatial scan: where are cases concentrated, and is it more than chance?
   allocate  where should p new facilities go (MCLP, LSCP, p-median, p-center, equity)?
+  report HTML or PDF report of a saved run for a council (offline, reproducible)
+  serve  run the multi-institution web service (datasets, jobs, roles, audit log)
 
 examples:
   dongne demo --out seoul-demo
@@ -196,32 +198,13 @@ Korean), global_moran.csv, provenance files; with TABLE, also match_report.txt/.
 """
 
 
-def _weights_from_spec(areas, id_column: str, spec: str):
-    from dongne import weights
-    from dongne.errors import SpecificationError
-    from dongne.io import to_metric
-
-    kind, _, arg = spec.partition(":")
-    if kind in ("queen", "rook"):
-        snap = float(arg) if arg else 0.0
-        metric = to_metric(areas) if snap else areas
-        return getattr(weights, kind)(metric, ids=id_column, snap=snap)
-    if kind == "knn":
-        return weights.knn(to_metric(areas), int(arg or 8), ids=id_column)
-    if kind == "band":
-        return weights.distance_band(to_metric(areas), float(arg), ids=id_column)
-    raise SpecificationError(
-        f"--weights {spec!r} is not understood. Use queen, rook, queen:SNAP_M, knn:K or "
-        "band:METRES."
-    )
-
-
 def _cmd_detect(args: argparse.Namespace) -> int:
     from dongne.detect.workflow import run_detect
+    from dongne.weights import from_spec
 
     out = Path(args.out)
     areas = _areas_with_table(args, out)
-    w = _weights_from_spec(areas, args.id, args.weights)
+    w = from_spec(areas, args.id, args.weights)
     indicators = dict(i.rsplit(":", 1) for i in args.indicator) if args.indicator else None
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     bar, step = _progress_steps(len(methods) + 1, args.quiet)
@@ -556,7 +539,48 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--out", default="dongne-allocate", help="output folder")
     al.add_argument("--quiet", action="store_true", help="no progress bar")
     al.set_defaults(func=_cmd_allocate)
+
+    rep = sub.add_parser(
+        "report",
+        formatter_class=fmt,
+        description=_REPORT_HELP,
+        help="HTML or PDF report of a saved run, for a council (offline, reproducible)",
+    )
+    rep.add_argument("run", help="output folder of demo, detect, scan, allocate or evaluate")
+    rep.add_argument("--format", default="html", choices=["html", "pdf"])
+    rep.add_argument("--lang", default="both", choices=["en", "ko", "both"])
+    rep.add_argument("--out", help="output file (default: RUN/report.FORMAT)")
+    rep.set_defaults(func=_cmd_report)
+
+    from dongne.service.command import add_arguments as serve_arguments
+    from dongne.service.command import run as run_serve
+
+    srv = sub.add_parser(
+        "serve",
+        formatter_class=fmt,
+        description=run_serve.__doc__,
+        help="run the web service and dashboard (API docs at /docs)",
+    )
+    serve_arguments(srv)
+    srv.set_defaults(func=run_serve)
     return parser
+
+
+_REPORT_HELP = """\
+Render a saved run folder (the --out of demo, detect, scan, allocate, evaluate) as one
+self-contained HTML file or a PDF: findings in plain Korean and English, maps, key tables,
+methods with their parameters and references, data sources and match reports, and a
+reproducibility block. Nothing is fetched from the network; the same folder always gives the
+same bytes.
+"""
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from dongne.report.document import build_report
+
+    path = build_report(args.run, format=args.format, lang=args.lang, out=args.out)
+    print(f"wrote {path}")
+    return 0
 
 
 def _title_lines(value: str) -> int | str:

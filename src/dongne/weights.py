@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SpatialWeights",
     "distance_band",
+    "from_spec",
     "kernel",
     "knn",
     "queen",
@@ -1171,6 +1172,32 @@ def kernel(
 
 
 # ---------------------------------------------------------------------- helpers
+def from_spec(areas: gpd.GeoDataFrame, ids: str | None, spec: str) -> SpatialWeights:
+    """Weights from a short text spec, as the CLI and the service take them.
+
+    ``queen``, ``rook``, ``queen:SNAP_M`` (contiguity with a snapping tolerance in metres),
+    ``knn:K`` (K nearest centroids) or ``band:METRES`` (centroids within a distance). Distances
+    are computed in a metric CRS (:func:`dongne.io.to_metric`).
+
+    >>> from dongne.datasets import seoul_gu
+    >>> from_spec(seoul_gu(), "gu_code", "knn:4").n
+    25
+    """
+    kind, _, arg = spec.partition(":")
+    if kind in ("queen", "rook"):
+        snap = float(arg) if arg else 0.0
+        metric = to_metric(areas) if snap else areas
+        return (queen if kind == "queen" else rook)(metric, ids=ids, snap=snap)
+    if kind == "knn":
+        return knn(to_metric(areas), int(arg or 8), ids=ids)
+    if kind == "band":
+        return distance_band(to_metric(areas), float(arg), ids=ids)
+    raise SpecificationError(
+        f"Weights spec {spec!r} is not understood. Use queen, rook, queen:SNAP_M, knn:K or "
+        "band:METRES."
+    )
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     view = a.view()
     view.flags.writeable = False

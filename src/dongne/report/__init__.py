@@ -1,9 +1,21 @@
 """Figures and reports: maps whose Korean text renders offline with the bundled font.
 
 See :mod:`dongne.report.maps`: :func:`choropleth` for numeric columns, :func:`category_map`
-(with the palettes :data:`LISA_CATEGORIES` and :data:`HOTSPOT_CATEGORIES`) for labels.
+(with the palettes :data:`LISA_CATEGORIES` and :data:`HOTSPOT_CATEGORIES`) for labels; and
+:mod:`dongne.report.document`: :func:`build_report` turns a saved run folder into one
+self-contained HTML file or PDF for a council.
 """
 
+from dongne.report.document import (
+    FORMATS,
+    LANGUAGES,
+    AnalysisRun,
+    ReportSection,
+    build_report,
+    read_run,
+    register_section,
+    render_html,
+)
 from dongne.report.maps import (
     HOTSPOT_CATEGORIES,
     LISA_CATEGORIES,
@@ -16,12 +28,20 @@ from dongne.report.maps import (
 )
 
 __all__ = [
+    "FORMATS",
     "HOTSPOT_CATEGORIES",
+    "LANGUAGES",
     "LISA_CATEGORIES",
     "SCHEMES",
+    "AnalysisRun",
     "CategoryMapResult",
     "MapResult",
+    "ReportSection",
+    "build_report",
     "category_map",
     "choropleth",
     "korean_font",
+    "read_run",
+    "register_section",
+    "render_html",
 ]

@@ -1,0 +1,73 @@
+"""The ``dongne serve`` command: arguments and what they do (kept light to import).
+
+To wire it into ``dongne``'s command line::
+
+    from dongne.service.command import add_arguments, run
+    serve = sub.add_parser("serve", help="run the web service", description=run.__doc__)
+    add_arguments(serve)
+    serve.set_defaults(func=run)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_arguments", "main", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``dongne serve`` to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    parser.add_argument(
+        "--data-dir", help="folder for datasets, runs and the SQLite database "
+        "(default: $DONGNE_DATA_DIR or ./dongne-data)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL, e.g. postgresql://user@host/dongne (default: "
+        "$DONGNE_DATABASE_URL or SQLite in the data folder)",
+    )
+    parser.add_argument("--max-upload-mb", type=float, help="largest upload (default 200)")
+    parser.add_argument("--max-jobs", type=int, help="analyses run at once (default 2)")
+    parser.add_argument(
+        "--create-user",
+        metavar="NAME",
+        help="create a user, print their API token and exit (the first user is administrator)",
+    )
+    parser.add_argument("--workspace", help="with --create-user: workspace (slug) they own")
+    parser.add_argument("--workspace-name", help="with --create-user: name of a new workspace")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the dongne web service (API at /docs), or create a user with --create-user."""
+    from dongne.service.bootstrap import create_user, serve
+    from dongne.service.settings import Settings
+
+    settings = Settings.from_env(
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        max_upload_bytes=int(args.max_upload_mb * 1024**2) if args.max_upload_mb else None,
+        max_jobs=args.max_jobs,
+    )
+    if args.create_user:
+        new = create_user(
+            settings, args.create_user, workspace=args.workspace, workspace_name=args.workspace_name
+        )
+        print(new.summary())
+        return 0
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dongne.service``: the same options as ``dongne serve``."""
+    from dongne.errors import DongneError
+
+    parser = argparse.ArgumentParser(prog="python -m dongne.service", description=run.__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except DongneError as exc:
+        parser.exit(2, f"dongne serve: error: {exc}\n")

@@ -1,0 +1,305 @@
+"""Request and response bodies of the web service API (pydantic models, shown in OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "AllocateRequest",
+    "AuditEventOut",
+    "DatasetOut",
+    "DetectRequest",
+    "ErrorOut",
+    "HealthOut",
+    "MatchReportOut",
+    "MatchRequest",
+    "MeOut",
+    "MemberIn",
+    "MemberOut",
+    "NewTokenOut",
+    "NewUserOut",
+    "RunOut",
+    "RunRequest",
+    "ScanRequest",
+    "ShareIn",
+    "ShareOut",
+    "TokenIn",
+    "TokenOut",
+    "UserIn",
+    "UserOut",
+    "WorkspaceIn",
+    "WorkspaceOut",
+]
+
+
+def _as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+Role = Literal["owner", "editor", "viewer"]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$", examples=["seoul-institute"])]
+UserName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$", examples=["kim"])]
+Column = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorOut(BaseModel):
+    """Every error: one plain message naming what is wrong and how to fix it."""
+
+    detail: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    database: str
+
+
+class UserOut(_Out):
+    id: int
+    name: str
+    is_admin: bool
+    created_at: UtcDatetime
+
+
+class UserIn(BaseModel):
+    name: UserName
+    admin: bool = False
+
+
+class NewUserOut(BaseModel):
+    user: UserOut
+    token: str = Field(description="API token of the new user; shown only this once.")
+
+
+class TokenIn(BaseModel):
+    label: str = Field("", max_length=100)
+
+
+class TokenOut(_Out):
+    id: int
+    label: str
+    created_at: UtcDatetime
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="The secret; shown only this once, stored hashed.")
+
+
+class WorkspaceIn(BaseModel):
+    slug: Slug
+    name: str = Field(min_length=1, max_length=200)
+
+
+class WorkspaceOut(_Out):
+    id: int
+    slug: str
+    name: str
+    role: Role = Field(description="Your role in this workspace.")
+    created_at: UtcDatetime
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    workspaces: list[WorkspaceOut]
+
+
+class MemberIn(BaseModel):
+    role: Role
+
+
+class MemberOut(BaseModel):
+    user: str
+    role: Role
+
+
+class DatasetOut(BaseModel):
+    id: int
+    workspace: str = Field(description="Slug of the workspace that owns the dataset.")
+    kind: Literal["areas", "table", "points"]
+    name: str
+    filename: str
+    size_bytes: int
+    sha256: str
+    options: dict[str, Any] = Field(description="Reader options given at upload.")
+    summary: dict[str, Any] = Field(
+        description="What the reader found: rows, columns (dtype, missing), CRS, bounds in "
+        "WGS84, encoding and how it was detected, repairs, warnings."
+    )
+    shared: bool = Field(description="True when you see it through a share (read-only).")
+    shared_with: list[str] = Field(
+        description="Workspaces it is shared with (listed for members of the owner only)."
+    )
+    created_by: str | None
+    created_at: UtcDatetime
+
+
+class ShareIn(BaseModel):
+    workspace: Slug
+
+
+class ShareOut(BaseModel):
+    dataset_id: int
+    workspace: str
+    created_by: str | None
+    created_at: UtcDatetime
+
+
+class MatchRequest(BaseModel):
+    """Join a table dataset to an areas dataset by code and report what matched."""
+
+    areas: int
+    table: int
+    key: Column = Field(description="Code column of the areas.")
+    table_key: Column | None = Field(None, description="Code column of the table (default: key).")
+
+
+class MatchReportOut(BaseModel):
+    """:class:`dongne.io.MatchReport` as JSON, plus its plain-language ``summary``."""
+
+    dongne_version: str
+    areas_source: str
+    table_source: str
+    areas_key: str
+    table_key: str
+    n_areas: int
+    n_table_rows: int
+    matched_areas: int
+    matched_rows: int
+    complete: bool
+    normalisation: list[str]
+    code_systems: dict[str, str]
+    crosswalk: dict[str, Any] | None
+    unmatched_areas: list[dict[str, Any]]
+    unmatched_rows: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+    combined: list[dict[str, Any]]
+    name_mismatches: list[dict[str, Any]]
+    hints: list[str]
+    summary: str
+
+
+class _AreasInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    areas: int = Field(description="Id of an areas dataset of the workspace (own or shared).")
+    table: int | None = Field(
+        None, description="Id of a table dataset joined to the areas by id_column first."
+    )
+    id_column: Column | None = Field(None, description="Code column of the areas.")
+    table_key: Column | None = Field(None, description="Code column of the table.")
+    seed: int = Field(0, ge=0, description="Random seed: same seed, same numbers.")
+
+    @model_validator(mode="after")
+    def _join_needs_key(self) -> _AreasInput:
+        if self.table is not None and self.id_column is None:
+            raise ValueError("joining a table needs id_column (the code column of the areas)")
+        return self
+
+
+class DetectRequest(_AreasInput):
+    """Moran's I, LISA, Getis-Ord Gi/Gi* and the vulnerability index (``dongne detect``)."""
+
+    analysis: Literal["detect"]
+    id_column: Column
+    variable: Column = Field(description="The variable to analyse.")
+    methods: list[Literal["moran", "lisa", "gi", "gistar", "index"]] = Field(
+        default=["moran", "lisa", "gistar"], min_length=1
+    )
+    indicators: dict[str, Literal["+", "-"]] | None = Field(
+        None, description="Index indicators: column -> '+' (higher is more vulnerable) or '-'."
+    )
+    weights: str = Field(
+        "queen", pattern=r"^((queen|rook)(:\d+(\.\d+)?)?|knn:\d+|band:\d+(\.\d+)?)$"
+    )
+    permutations: int = Field(999, ge=1, le=99_999)
+    alternative: Literal["two-sided", "greater", "less", "directed"] = "two-sided"
+    correction: Literal["fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none"] = "fdr_bh"
+    alpha: float = Field(0.05, gt=0, lt=1)
+    missing: Literal["raise", "drop", "label"] = "raise"
+    group_column: Column | None = None
+    name_column: Column | None = None
+    top_k: int = Field(20, ge=1)
+
+
+class ScanRequest(_AreasInput):
+    """Kulldorff's spatial scan statistic (``dongne scan``)."""
+
+    analysis: Literal["scan"]
+    id_column: Column
+    cases: Column
+    population: Column | None = None
+    controls: Column | None = None
+    expected: Column | None = None
+    model: Literal["poisson", "bernoulli"] = "poisson"
+    max_population_share: float = Field(0.5, gt=0, le=0.5)
+    max_radius: float | None = Field(None, gt=0, description="Largest window radius (metres).")
+    scan: Literal["high", "low", "both"] = "high"
+    replications: int = Field(999, ge=1, le=99_999)
+    missing: Literal["raise", "drop"] = "raise"
+    name_column: Column | None = None
+
+
+class AllocateRequest(_AreasInput):
+    """Facility location (``dongne allocate``); ``areas`` are the demand (areas or points)."""
+
+    analysis: Literal["allocate"]
+    model: Literal["mclp", "lscp", "pmedian", "pcenter"] = "mclp"
+    candidates: int | Literal["centroids", "grid"] = Field(
+        "grid", description="Id of a points dataset, or 'centroids' / 'grid'."
+    )
+    existing: int | None = Field(None, description="Id of a points dataset of existing sites.")
+    p: int | None = Field(None, ge=1)
+    radius: str | None = Field(None, examples=["500m", "10min"])
+    weight: Column | None = None
+    candidate_id: Column | None = None
+    existing_id: Column | None = None
+    equity_by: Column | None = None
+    min_share: float | None = Field(None, ge=0, le=1)
+    objective: Literal["coverage", "maxmin"] = "coverage"
+    method: Literal["auto", "exact", "heuristic"] = "auto"
+    time_limit: float | None = Field(None, gt=0)
+    grid_spacing: str = "500m"
+    pareto: int = Field(0, ge=0, le=20)
+    speed_kmh: float = Field(4.0, gt=0)
+
+
+RunRequest = Annotated[
+    DetectRequest | ScanRequest | AllocateRequest, Field(discriminator="analysis")
+]
+
+
+class RunOut(BaseModel):
+    id: int
+    workspace: str
+    analysis: Literal["detect", "scan", "allocate"]
+    parameters: dict[str, Any]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress: float = Field(ge=0, le=1)
+    message: str = Field(description="What the run is doing, or why it failed.")
+    summary: str = Field(description="Plain-language findings (English and Korean) when done.")
+    layers: list[str] = Field(description="Result layers for /runs/{id}/result?layer=.")
+    files: list[str] = Field(description="Output files for /runs/{id}/files/{name}.")
+    cancel_requested: bool
+    created_by: str | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    user: str | None
+    action: str
+    target_type: str
+    target_id: int | None
+    detail: dict[str, Any]
+    created_at: UtcDatetime

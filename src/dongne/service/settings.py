@@ -1,0 +1,110 @@
+"""Settings of the dongne web service: where it keeps files, which database, which limits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+from dongne.errors import SpecificationError
+
+__all__ = ["DEFAULT_MAX_UNPACKED_BYTES", "DEFAULT_MAX_UPLOAD_BYTES", "Settings"]
+
+#: Largest upload accepted by default: 200 MiB.
+DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024**2
+#: Largest total size of the files inside an uploaded zip by default: 1 GiB.
+DEFAULT_MAX_UNPACKED_BYTES = 1024**3
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one service instance.
+
+    Parameters
+    ----------
+    data_dir : path-like
+        The service's folder: uploaded datasets (``datasets/``), run outputs (``runs/``),
+        temporary uploads (``tmp/``) and, by default, the SQLite database ``dongne.sqlite3``.
+    database_url : str, optional
+        SQLAlchemy URL of the database. ``None`` (default) uses SQLite in ``data_dir``.
+        ``postgresql://user@host/db`` is served by psycopg 3 (``postgresql+psycopg``).
+    max_upload_bytes : int
+        Largest upload in bytes; larger ones are refused with status 413 while they stream.
+    max_unpacked_bytes : int
+        Largest total uncompressed size of the members of an uploaded zip (zip-bomb guard).
+    max_jobs : int
+        Analyses run at the same time; further runs wait in the queue (status ``queued``).
+    warm_worker : bool
+        Keep one worker process started, with the analysis libraries imported, so that a run
+        starts in well under a second instead of the seconds Python needs to import them.
+
+    Examples
+    --------
+    >>> s = Settings(data_dir="/srv/dongne")
+    >>> s.url.render_as_string(), s.max_upload_bytes // 1024**2
+    ('sqlite:////srv/dongne/dongne.sqlite3', 200)
+    >>> Settings(data_dir=".", database_url="postgresql://postgres@db/dongne").url.drivername
+    'postgresql+psycopg'
+    """
+
+    data_dir: Path
+    database_url: str | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES
+    max_jobs: int = 2
+    warm_worker: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
+        for name in ("max_upload_bytes", "max_unpacked_bytes", "max_jobs"):
+            if int(getattr(self, name)) < 1:
+                raise SpecificationError(
+                    f"Setting {name!r} must be a positive integer. Got {getattr(self, name)!r}."
+                )
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from environment variables, then ``overrides`` (``None`` values ignored).
+
+        ``DONGNE_DATA_DIR`` (default ``./dongne-data``), ``DONGNE_DATABASE_URL``,
+        ``DONGNE_MAX_UPLOAD_MB``, ``DONGNE_MAX_UNPACKED_MB`` and ``DONGNE_MAX_JOBS``.
+        """
+        env = os.environ
+        values: dict[str, object] = {
+            "data_dir": env.get("DONGNE_DATA_DIR", "dongne-data"),
+            "database_url": env.get("DONGNE_DATABASE_URL") or None,
+        }
+        for key, name in (
+            ("max_upload_bytes", "DONGNE_MAX_UPLOAD_MB"),
+            ("max_unpacked_bytes", "DONGNE_MAX_UNPACKED_MB"),
+        ):
+            if env.get(name):
+                values[key] = int(float(env[name]) * 1024**2)
+        if env.get("DONGNE_MAX_JOBS"):
+            values["max_jobs"] = int(env["DONGNE_MAX_JOBS"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def url(self) -> URL:
+        """The database URL, with psycopg 3 as the PostgreSQL driver."""
+        if self.database_url is None:
+            return URL.create("sqlite", database=str(self.data_dir / "dongne.sqlite3"))
+        url = make_url(self.database_url)
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        return url
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.data_dir / "tmp"
