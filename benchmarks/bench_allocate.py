@@ -119,6 +119,10 @@ def main():
     ap.add_argument("--skip-spopt", action="store_true")
     ap.add_argument("--radius", type=float, default=10.0)
     ap.add_argument("--json", help="also write the rows to this JSON file")
+    ap.add_argument(
+        "--only",
+        help="run only these MCLP instances, e.g. 10000x1000x50,10000x100x10 (demand x cand x p)",
+    )
     args = ap.parse_args()
     print("versions:", versions())
     rows = []
@@ -128,7 +132,12 @@ def main():
         for m in (100, 1000)
         for p in (10, 50)
     ] + [(1000, 100, 10, "pmedian", args.radius)]
-    if not args.quick:
+    if args.only:
+        grid = [
+            (*(int(v) for v in item.split("x")), "mclp", args.radius)
+            for item in args.only.split(",")
+        ]
+    elif not args.quick:
         # A harder covering instance (wider radius: more overlap, a real branch and bound).
         grid.append((10000, 100, 10, "mclp", 15.0))
     header = (
