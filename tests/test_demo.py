@@ -94,4 +94,4 @@ def test_demo_console_script(tmp_path):
         [str(exe), "demo", "--out", str(tmp_path / "d")], capture_output=True, text=True, check=True
     )
     assert "basement_share_map.png" in res.stdout
-    assert "14/14" in res.stderr  # the progress bar reached its end
+    assert "19/19" in res.stderr  # the progress bar reached its end

@@ -26,6 +26,8 @@ commands:
   detect find clusters, hot spots and the most vulnerable areas (Moran, LISA, Gi*, index)
   scan   Kulldorff spatial scan: where are cases concentrated, and is it more than chance?
   allocate  where should p new facilities go (MCLP, LSCP, p-median, p-center, equity)?
+  evaluate  did the policy work? DiD (staggered), synthetic control, interrupted time series
+  learn  will a need model work in a new place? spatial CV, shift, fairness audit, regret
   report HTML or PDF report of a saved run for a council (offline, reproducible)
   serve  run the multi-institution web service (datasets, jobs, roles, audit log)
 
@@ -108,7 +110,7 @@ def _areas_with_table(args: argparse.Namespace, out: Path):
 def _cmd_demo(args: argparse.Namespace) -> int:
     from dongne.demo import run_demo
 
-    bar, step = _progress_steps(14, args.quiet)
+    bar, step = _progress_steps(19, args.quiet)
     with bar:
         result = run_demo(args.out, progress=step)
         bar.update(bar.total - bar.n)
@@ -546,11 +548,36 @@ def build_parser() -> argparse.ArgumentParser:
         description=_REPORT_HELP,
         help="HTML or PDF report of a saved run, for a council (offline, reproducible)",
     )
-    rep.add_argument("run", help="output folder of demo, detect, scan, allocate or evaluate")
+    rep.add_argument("run", help="output folder of demo, detect, scan, allocate, learn or evaluate")
     rep.add_argument("--format", default="html", choices=["html", "pdf"])
     rep.add_argument("--lang", default="both", choices=["en", "ko", "both"])
     rep.add_argument("--out", help="output file (default: RUN/report.FORMAT)")
     rep.set_defaults(func=_cmd_report)
+
+    from dongne.evaluate.command import DESCRIPTION as EVALUATE_HELP
+    from dongne.evaluate.command import add_arguments as evaluate_arguments
+    from dongne.evaluate.command import run as run_evaluate
+
+    ev = sub.add_parser(
+        "evaluate",
+        formatter_class=fmt,
+        description=EVALUATE_HELP,
+        help="did the policy work? DiD, synthetic control, interrupted time series",
+    )
+    evaluate_arguments(ev)
+    ev.set_defaults(func=run_evaluate)
+
+    from dongne.learn.command import add_arguments as learn_arguments
+    from dongne.learn.command import run as run_learn
+
+    lrn = sub.add_parser(
+        "learn",
+        formatter_class=fmt,
+        description=run_learn.__doc__,
+        help="spatial CV, shift diagnostics, fairness audit, allocation regret",
+    )
+    learn_arguments(lrn)
+    lrn.set_defaults(func=run_learn)
 
     from dongne.service.command import add_arguments as serve_arguments
     from dongne.service.command import run as run_serve
@@ -567,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _REPORT_HELP = """\
-Render a saved run folder (the --out of demo, detect, scan, allocate, evaluate) as one
+Render a saved run folder (the --out of demo, detect, scan, allocate, learn, evaluate) as one
 self-contained HTML file or a PDF: findings in plain Korean and English, maps, key tables,
 methods with their parameters and references, data sources and match reports, and a
 reproducibility block. Nothing is fetched from the network; the same folder always gives the

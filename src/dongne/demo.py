@@ -23,6 +23,7 @@ from dongne import weights
 from dongne.allocate import run_allocate
 from dongne.datasets import data_path
 from dongne.detect.workflow import run_detect, run_scan
+from dongne.evaluate.workflow import run_demo_evaluation
 from dongne.io import (
     check_counts,
     join_by_code,
@@ -34,6 +35,7 @@ from dongne.io import (
     write_table,
 )
 from dongne.io._atomic import atomic_write_text
+from dongne.learn.workflow import run_demo_learning
 from dongne.report.maps import choropleth
 
 __all__ = ["DemoResult", "basement_share", "run_demo"]
@@ -264,6 +266,11 @@ def run_demo(
     )
     result.files.update({f"allocate_{k}": v for k, v in allocated.files.items()})
 
+    learned = run_demo_learning(out / "learn", progress=step)
+    result.files.update({f"learn_{k}": v for k, v in learned.files.items()})
+    evaluated = run_demo_evaluation(out / "evaluate", progress=step)
+    result.files.update({f"evaluate_{k}": v for k, v in evaluated.files.items()})
+
     step("writing GeoPackage, CSV and summary")
     params = {"job": "dongne demo", "share": "basement_households / households * 100"}
     result.files["geopackage"] = write_layer(
@@ -271,7 +278,14 @@ def run_demo(
     )
     result.files["csv"] = write_table(frame, out / "seoul_basement_households.csv", **params)
     result.summary = "\n\n".join(
-        [_summary(frame, len(outside)), detected.summary, scanned.summary, allocated.summary]
+        [
+            _summary(frame, len(outside)),
+            detected.summary,
+            scanned.summary,
+            allocated.summary,
+            learned.summary,
+            evaluated.summary,
+        ]
     )
     if not np.isfinite(frame["basement_share_pct"]).all():
         missing = frame.loc[~np.isfinite(frame["basement_share_pct"]), "dong_code"].tolist()

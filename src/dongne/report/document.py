@@ -1668,3 +1668,7 @@ def _write_pdf(document: str, target: Path, recorded: str) -> None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
             os.environ["SOURCE_DATE_EPOCH"] = epoch
+
+
+# Sections of the evaluate and learn outputs register themselves on import.
+from dongne.report import sections_evaluate, sections_learn  # noqa: E402, F401
