@@ -9,6 +9,7 @@ Access rules are described in :mod:`dongne.service.auth`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import mimetypes
 import shutil
 import uuid
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -95,6 +98,20 @@ _FORMATS = {
     "csv": ("csv", "text/csv"),
     "gpkg": ("gpkg", "application/geopackage+sqlite3"),
 }
+
+#: The dashboard's HTML, JavaScript, CSS and Korean font (a NanumGothic subset, SIL OFL 1.1).
+_DASHBOARD_DIR = Path(__file__).parent / "static"
+#: Content-Security-Policy of every dashboard file: the browser may load and connect to this
+#: server only, so nothing (scripts, tiles, fonts, analytics) can come from elsewhere.
+_DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+#: Ids are 32-bit ``integer`` columns (PostgreSQL); a larger id in a URL is refused with 422
+#: before it reaches the database driver (which would fail with a server error).
+_IdPath = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 _bearer = HTTPBearer(auto_error=False, description="API token: 'Authorization: Bearer dn_...'")
 
@@ -347,7 +364,60 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _routes_accounts(app)
     _routes_datasets(app, settings)
     _routes_runs(app, settings)
+    _routes_dashboard(app)
     return app
+
+
+class _DashboardFiles(StaticFiles):
+    """Static files served with the dashboard's offline Content-Security-Policy."""
+
+    async def get_response(self, path: str, scope: Any) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Content-Security-Policy"] = _DASHBOARD_CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+@functools.cache
+def _dashboard_palettes() -> dict[str, Any]:
+    """The report maps' colours and bilingual labels, so that the dashboard draws the same."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    from dongne.report.maps import HOTSPOT_CATEGORIES, LISA_CATEGORIES
+
+    def categories(palette: Any) -> dict[str, dict[str, str]]:
+        out = {}
+        for key, (colour, label, *_hatch) in palette.items():
+            en, _, ko = label.partition(" / ")
+            out[key] = {"colour": colour, "en": en, "ko": ko or en}
+        return out
+
+    ramp = colormaps["YlOrRd"]
+    return {
+        "lisa": categories(LISA_CATEGORIES),
+        "hotspot": categories(HOTSPOT_CATEGORIES),
+        "sequential": {
+            str(k): [to_hex(c) for c in ramp.resampled(k)(range(k))] for k in range(2, 8)
+        },
+    }
+
+
+def _routes_dashboard(app: FastAPI) -> None:
+    """The offline map dashboard at ``/dashboard/`` (``/`` redirects there); no token needed
+    for its files, every data request it makes goes through the token-protected API."""
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("dashboard/")
+
+    @app.get("/dashboard/palettes.json", include_in_schema=False)
+    def palettes() -> JSONResponse:
+        return JSONResponse(
+            _dashboard_palettes(), headers={"Content-Security-Policy": _DASHBOARD_CSP}
+        )
+
+    app.mount("/dashboard", _DashboardFiles(directory=_DASHBOARD_DIR, html=True), name="dashboard")
 
 
 def _routes_accounts(app: FastAPI) -> None:
@@ -385,7 +455,7 @@ def _routes_accounts(app: FastAPI) -> None:
         return [TokenOut.model_validate(r) for r in records]
 
     @app.delete("/me/tokens/{token_id}", status_code=204, responses=_errors(404), tags=["accounts"])
-    def revoke_token(token_id: int, session: SessionDep, user: UserDep) -> Response:
+    def revoke_token(token_id: _IdPath, session: SessionDep, user: UserDep) -> Response:
         """Revoke one of your tokens (it stops working at once)."""
         record = session.get(ApiToken, token_id)
         if record is None or record.user_id != user.id:
@@ -731,7 +801,7 @@ def _routes_datasets(app: FastAPI, settings: Settings) -> None:
         responses=_errors(404),
         tags=["datasets"],
     )
-    def get_dataset(dataset_id: int, session: SessionDep, user: UserDep) -> DatasetOut:
+    def get_dataset(dataset_id: _IdPath, session: SessionDep, user: UserDep) -> DatasetOut:
         return _dataset_out(session, _readable_dataset(session, user, dataset_id), user)
 
     @app.delete(
@@ -740,7 +810,7 @@ def _routes_datasets(app: FastAPI, settings: Settings) -> None:
         responses=_errors(403, 404),
         tags=["datasets"],
     )
-    def delete_dataset(dataset_id: int, session: SessionDep, user: UserDep) -> Response:
+    def delete_dataset(dataset_id: _IdPath, session: SessionDep, user: UserDep) -> Response:
         """Delete a dataset and its shares (editors of its workspace)."""
         ds = _changeable_dataset(session, user, dataset_id, "editor")
         folder = settings.data_dir / Path(ds.stored_path).parent
@@ -767,7 +837,7 @@ def _routes_datasets(app: FastAPI, settings: Settings) -> None:
         tags=["datasets"],
     )
     def download_dataset(
-        dataset_id: int,
+        dataset_id: _IdPath,
         session: SessionDep,
         user: UserDep,
         format: Literal["original", "geojson", "csv"] = "original",
@@ -803,7 +873,7 @@ def _routes_datasets(app: FastAPI, settings: Settings) -> None:
         tags=["datasets"],
     )
     def share_dataset(
-        dataset_id: int, body: ShareIn, session: SessionDep, user: UserDep
+        dataset_id: _IdPath, body: ShareIn, session: SessionDep, user: UserDep
     ) -> ShareOut:
         """Let another workspace read and use this dataset (owners of its workspace)."""
         ds = _changeable_dataset(session, user, dataset_id, "owner")
@@ -832,7 +902,7 @@ def _routes_datasets(app: FastAPI, settings: Settings) -> None:
         responses=_errors(403, 404),
         tags=["datasets"],
     )
-    def list_shares(dataset_id: int, session: SessionDep, user: UserDep) -> list[ShareOut]:
+    def list_shares(dataset_id: _IdPath, session: SessionDep, user: UserDep) -> list[ShareOut]:
         """Workspaces this dataset is shared with (members of its own workspace)."""
         ds = _changeable_dataset(session, user, dataset_id, "viewer")
         return [
@@ -852,7 +922,7 @@ def _routes_datasets(app: FastAPI, settings: Settings) -> None:
         tags=["datasets"],
     )
     def unshare_dataset(
-        dataset_id: int, workspace: str, session: SessionDep, user: UserDep
+        dataset_id: _IdPath, workspace: str, session: SessionDep, user: UserDep
     ) -> Response:
         """Stop sharing (owners of the dataset's workspace)."""
         ds = _changeable_dataset(session, user, dataset_id, "owner")
@@ -965,7 +1035,7 @@ def _routes_runs(app: FastAPI, settings: Settings) -> None:
         return [_run_out(session, r) for r in runs]
 
     @app.get("/runs/{run_id}", response_model=RunOut, responses=_errors(404), tags=["runs"])
-    def get_run(run_id: int, session: SessionDep, user: UserDep) -> RunOut:
+    def get_run(run_id: _IdPath, session: SessionDep, user: UserDep) -> RunOut:
         """Status, progress (0–1) and message; when done, summary, layers and files."""
         return _run_out(session, _run_of(session, user, run_id))
 
@@ -976,7 +1046,7 @@ def _routes_runs(app: FastAPI, settings: Settings) -> None:
         responses=_errors(403, 404, 409),
         tags=["runs"],
     )
-    def cancel_run(run_id: int, request: Request, session: SessionDep, user: UserDep) -> RunOut:
+    def cancel_run(run_id: _IdPath, request: Request, session: SessionDep, user: UserDep) -> RunOut:
         """Stop a queued or running run; its process is terminated (editors)."""
         run = _run_of(session, user, run_id, "editor")
         if run.status not in ("queued", "running"):
@@ -993,7 +1063,7 @@ def _routes_runs(app: FastAPI, settings: Settings) -> None:
         responses=_errors(404, 409),
         tags=["runs"],
     )
-    def run_provenance(run_id: int, session: SessionDep, user: UserDep) -> dict[str, Any]:
+    def run_provenance(run_id: _IdPath, session: SessionDep, user: UserDep) -> dict[str, Any]:
         """Inputs (dataset ids, names, SHA-256), parameters, match report, dongne version."""
         run = _finished(_run_of(session, user, run_id))
         return run.provenance
@@ -1011,7 +1081,7 @@ def _routes_runs(app: FastAPI, settings: Settings) -> None:
         tags=["runs"],
     )
     def run_result(
-        run_id: int,
+        run_id: _IdPath,
         session: SessionDep,
         user: UserDep,
         format: Literal["geojson", "csv", "gpkg"] = "geojson",
@@ -1040,7 +1110,7 @@ def _routes_runs(app: FastAPI, settings: Settings) -> None:
         responses={**_errors(404, 409), 200: {"description": "The file"}},
         tags=["runs"],
     )
-    def run_file(run_id: int, name: str, session: SessionDep, user: UserDep) -> FileResponse:
+    def run_file(run_id: _IdPath, name: str, session: SessionDep, user: UserDep) -> FileResponse:
         """One output file of the run (maps as PNG, summary.txt, match_report.json, ...)."""
         run = _finished(_run_of(session, user, run_id))
         if name not in run.provenance.get("files", []):

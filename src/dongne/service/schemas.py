@@ -45,6 +45,8 @@ Role = Literal["owner", "editor", "viewer"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$", examples=["seoul-institute"])]
 UserName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$", examples=["kim"])]
 Column = Annotated[str, Field(min_length=1, max_length=200)]
+#: A dataset id: a positive 32-bit integer, as stored (larger values would reach the driver).
+DatasetId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class _Out(BaseModel):
@@ -156,8 +158,8 @@ class ShareOut(BaseModel):
 class MatchRequest(BaseModel):
     """Join a table dataset to an areas dataset by code and report what matched."""
 
-    areas: int
-    table: int
+    areas: DatasetId
+    table: DatasetId
     key: Column = Field(description="Code column of the areas.")
     table_key: Column | None = Field(None, description="Code column of the table (default: key).")
 
@@ -190,8 +192,8 @@ class MatchReportOut(BaseModel):
 class _AreasInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    areas: int = Field(description="Id of an areas dataset of the workspace (own or shared).")
-    table: int | None = Field(
+    areas: DatasetId = Field(description="Id of an areas dataset of the workspace (own or shared).")
+    table: DatasetId | None = Field(
         None, description="Id of a table dataset joined to the areas by id_column first."
     )
     id_column: Column | None = Field(None, description="Code column of the areas.")
@@ -253,10 +255,12 @@ class AllocateRequest(_AreasInput):
 
     analysis: Literal["allocate"]
     model: Literal["mclp", "lscp", "pmedian", "pcenter"] = "mclp"
-    candidates: int | Literal["centroids", "grid"] = Field(
+    candidates: DatasetId | Literal["centroids", "grid"] = Field(
         "grid", description="Id of a points dataset, or 'centroids' / 'grid'."
     )
-    existing: int | None = Field(None, description="Id of a points dataset of existing sites.")
+    existing: DatasetId | None = Field(
+        None, description="Id of a points dataset of existing sites."
+    )
     p: int | None = Field(None, ge=1)
     radius: str | None = Field(None, examples=["500m", "10min"])
     weight: Column | None = None

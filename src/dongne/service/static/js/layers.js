@@ -1,0 +1,181 @@
+// What a result layer can show (choropleth of a numeric column, LISA clusters, Gi* hot and
+// cold spots, scan clusters, allocation coverage) and the colour, category and legend of each
+// area for the chosen view. Colours of LISA and Gi* come from dongne.report (palettes.json).
+
+import { classBreaks, classOf, decimals } from "./classify.js";
+import { formatNumber, lang, t } from "./i18n.js";
+
+const MISSING = "#e3e3e3";
+
+/** Category views: the label column, the significance column and the palette used. */
+const CATEGORY_VIEWS = [
+  { id: "lisa", column: "lisa_label", significant: "lisa_significant", p: "lisa_p", palette: "lisa" },
+  { id: "gistar", column: "gistar_label", significant: "gistar_significant", p: "gistar_p", palette: "hotspot" },
+  { id: "gi", column: "gi_label", significant: "gi_significant", p: "gi_p", palette: "hotspot" },
+  { id: "scan", column: "scan_label", significant: "scan_in_significant_cluster", p: "scan_cluster_p", palette: "scan" },
+];
+
+const COVERAGE = {
+  already: "#9ecae1",
+  new: "#238b45",
+  partly: "#a1d99b",
+  none: "#fdae6b",
+};
+
+const SCAN_SECONDARY = ["#ef8a62", "#f4a582", "#fddbc7", "#fdae61", "#fee090"];
+
+function isTrue(v) {
+  return v === true || v === 1 || v === "True" || v === "true";
+}
+
+/** Numeric columns of the features (every present value a number), in property order. */
+export function numericColumns(features) {
+  const names = Object.keys(features[0]?.properties ?? {});
+  return names.filter((name) => {
+    let seen = false;
+    for (const f of features) {
+      const v = f.properties[name];
+      if (v === null || v === undefined) continue;
+      if (typeof v !== "number") return false;
+      seen = true;
+    }
+    return seen;
+  });
+}
+
+/** The views a layer supports, e.g. ["lisa", "gistar", "value"]. */
+export function availableViews(features) {
+  const props = features[0]?.properties ?? {};
+  const views = CATEGORY_VIEWS.filter((v) => v.column in props).map((v) => v.id);
+  if ("coverage_before" in props && "coverage_after" in props) views.push("coverage");
+  views.push("value");
+  return views;
+}
+
+/** The significance column used by "significant only" for `view` (null if none). */
+export function significanceColumn(view, features) {
+  const props = features[0]?.properties ?? {};
+  const own = CATEGORY_VIEWS.find((v) => v.id === view);
+  if (own) return own.significant in props ? own.significant : null;
+  const first = CATEGORY_VIEWS.find((v) => v.significant in props);
+  return first ? first.significant : null;
+}
+
+/** The p-value column shown in the table for `view`: adjusted if there is one. */
+export function pValueColumn(view, features) {
+  const props = features[0]?.properties ?? {};
+  const own = CATEGORY_VIEWS.find((v) => v.id === view);
+  if (!own) return null;
+  for (const suffix of ["_adjusted", "_value"]) {
+    if (`${own.p}${suffix}` in props) return `${own.p}${suffix}`;
+  }
+  return null;
+}
+
+/** The label column of a category view ("lisa" -> "lisa_label"), null for other views. */
+export function categoryColumn(view) {
+  return CATEGORY_VIEWS.find((v) => v.id === view)?.column ?? null;
+}
+
+function scanCategory(label) {
+  if (label === "most likely cluster") return { colour: "#b2182b", text: t("scan_most_likely") };
+  const m = /^secondary cluster (\d+)$/.exec(label ?? "");
+  if (m) {
+    const n = Number(m[1]);
+    return { colour: SCAN_SECONDARY[(n - 2) % SCAN_SECONDARY.length], text: t("scan_secondary", { n }) };
+  }
+  if (label === "not in a cluster") return { colour: "#eeeeee", text: t("scan_none") };
+  return null;
+}
+
+function coverageCategory(before, after) {
+  if (!Number.isFinite(before) || !Number.isFinite(after)) return null;
+  if (after <= 0) return "none";
+  if (after > before) return "new";
+  return after >= 100 ? "already" : "partly";
+}
+
+/**
+ * Colour, category and label of every area for `options` = {view, column, scheme, k}.
+ * Returns {styles: Map key -> {fill, category, categoryText, value, significant}, legend}.
+ * `legend` lists {colour, text, count} entries (count of areas in each class).
+ */
+export function styleLayer(features, keyOf, options, palettes) {
+  const styles = new Map();
+  const legend = [];
+  const sigColumn = significanceColumn(options.view, features);
+  const base = (f) => ({
+    value: f.properties[options.column],
+    significant: sigColumn ? isTrue(f.properties[sigColumn]) : false,
+  });
+  let missing = 0;
+
+  if (options.view === "value") {
+    const values = features.map((f) => f.properties[options.column]).map((v) => (typeof v === "number" ? v : NaN));
+    const edges = classBreaks(values, options.scheme, options.k);
+    const n = Math.max(edges.length - 1, 1);
+    const colours = palettes.sequential[String(Math.min(Math.max(n, 2), 7))] ?? palettes.sequential["5"];
+    const counts = new Array(n).fill(0);
+    features.forEach((f, i) => {
+      const c = edges.length ? classOf(values[i], edges) : -1;
+      if (c < 0) missing += 1;
+      else counts[c] += 1;
+      styles.set(keyOf(f), { ...base(f), fill: c < 0 ? MISSING : colours[c], category: null, categoryText: null });
+    });
+    const d = decimals(edges);
+    const fmt = (v) => formatNumber(Number(v.toFixed(d)), d);
+    counts.forEach((count, i) => {
+      const text = fmt(edges[i]) === fmt(edges[i + 1]) ? fmt(edges[i]) : `${fmt(edges[i])} – ${fmt(edges[i + 1])}`;
+      legend.push({ colour: colours[i], text, count });
+    });
+  } else if (options.view === "coverage") {
+    const counts = { already: 0, new: 0, partly: 0, none: 0 };
+    for (const f of features) {
+      const cat = coverageCategory(f.properties.coverage_before, f.properties.coverage_after);
+      if (cat) counts[cat] += 1;
+      else missing += 1;
+      styles.set(keyOf(f), {
+        ...base(f),
+        value: f.properties.coverage_after,
+        significant: cat === "new",
+        fill: cat ? COVERAGE[cat] : MISSING,
+        category: cat ? `coverage ${cat}` : null,
+        categoryText: cat ? t(`coverage_${cat}`) : null,
+      });
+    }
+    for (const cat of ["new", "already", "partly", "none"]) {
+      legend.push({ colour: COVERAGE[cat], text: t(`coverage_${cat}`), count: counts[cat] });
+    }
+  } else {
+    const view = CATEGORY_VIEWS.find((v) => v.id === options.view);
+    const counts = new Map();
+    for (const f of features) {
+      const label = f.properties[view.column];
+      let entry = null;
+      if (view.palette === "scan") {
+        entry = scanCategory(label);
+      } else if (label != null && palettes[view.palette][label]) {
+        const p = palettes[view.palette][label];
+        entry = { colour: p.colour, text: p[lang()] };
+      }
+      if (!entry) missing += 1;
+      else counts.set(label, { ...entry, count: (counts.get(label)?.count ?? 0) + 1 });
+      styles.set(keyOf(f), {
+        ...base(f),
+        fill: entry ? entry.colour : MISSING,
+        category: entry ? label : null,
+        categoryText: entry ? entry.text : null,
+      });
+    }
+    const order =
+      view.palette === "scan"
+        ? [...counts.keys()].sort((a, b) => (a === "not in a cluster") - (b === "not in a cluster") || a.localeCompare(b))
+        : Object.keys(palettes[view.palette]).filter((key) => counts.has(key));
+    for (const key of order) {
+      const { colour, text, count } = counts.get(key);
+      legend.push({ colour, text, count, category: key });
+    }
+  }
+  if (missing) legend.push({ colour: MISSING, text: t("no_data"), count: missing });
+  return { styles, legend };
+}

@@ -1,0 +1,348 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against a real
+server process on a loopback port.
+
+The main flow signs in, uploads the bundled Seoul dong boundaries and 2010 census table
+through the page, runs LISA, and checks that the map's HH/LL/HL/LH paths, their colours
+(``dongne.report.LISA_CATEGORIES``) and the results table agree with ``GET
+/runs/{id}/result``; then filters, switches to Korean, opens an area's panel with the
+keyboard, cancels a long run, and saves ``docs/img/dashboard.png``. Every request the page
+makes must stay on 127.0.0.1, and the page must log no error (a Content-Security-Policy
+violation would). The JavaScript class breaks must equal those of ``dongne.report.choropleth``
+(which tests/test_maps.py checks against mapclassify).
+
+Needs Chromium (``apt-get install -y chromium``; never ``playwright install``): skipped
+locally without it, failed in CI.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import geopandas as gpd
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+from shapely import box
+
+from dongne.datasets import data_path
+from dongne.io import read_areas, read_table
+from dongne.report.maps import LISA_CATEGORIES, choropleth
+from dongne.service import Settings, create_user
+
+REPO = Path(__file__).resolve().parents[1]
+STATIC = REPO / "src" / "dongne" / "service" / "static"
+SCREENSHOT = REPO / "docs" / "img" / "dashboard.png"
+DONGS = data_path("seoul_dong_2013.geojson")
+CENSUS = data_path("seoul_dong_indicators_census2010.csv")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+INSTALL = "apt-get update && apt-get install -y chromium, and pip install playwright"
+
+
+def _require_browser() -> None:
+    """Fail in CI, skip elsewhere, when Chromium or Playwright is missing."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package"
+    else:
+        missing = None if Path(CHROMIUM).is_file() else f"Chromium at {CHROMIUM}"
+    if missing:
+        message = f"{missing} is missing; install with: {INSTALL}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """A real ``dongne serve`` process; yields its URL and an owner's token (workspace city)."""
+    data = tmp_path_factory.mktemp("dashboard") / "data"
+    token = create_user(Settings(data_dir=data), "analyst", workspace="city").token
+    port = _free_port()
+    log = (data.parent / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dongne.service", "--host", "127.0.0.1", "--port", str(port),
+         "--data-dir", str(data)],
+        stdout=log, stderr=log,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("server did not start:\n" + (data.parent / "server.log").read_text())
+        time.sleep(0.2)
+    yield url, token
+    process.terminate()
+    process.wait(30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page on the dashboard; records every request and every error it logs."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    pg = context.new_page()
+    pg.requests, pg.errors = [], []
+    pg.on("request", lambda r: pg.requests.append(r.url))
+    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.goto(server[0] + "/")
+    pg.wait_for_selector("body[data-ready=true]")
+    yield pg
+    context.close()
+
+
+def _upload(page, kind: str, path: Path) -> None:
+    before = page.locator("#dataset-list li strong").count()
+    page.select_option("#upload-kind", kind)
+    page.set_input_files("#upload-file", str(path))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#dataset-list li strong').length > {before}"
+    )
+
+
+def _keys_and(page, selector: str, attribute: str) -> dict[str, str | None]:
+    return page.eval_on_selector_all(
+        selector, f"els => Object.fromEntries(els.map(e => [e.dataset.key, e.{attribute}]))"
+    )
+
+
+# WCAG 2.1 contrast of every visible text against the first opaque background behind it.
+_LOW_CONTRAST = """() => {
+    const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+    const lum = (c) => {
+        const [r, g, b] = rgb(c).map((v) => v / 255)
+            .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const behind = (el) => {
+        for (let e = el; e; e = e.parentElement) {
+            const c = getComputedStyle(e).backgroundColor;
+            if ((rgb(c)[3] ?? 1) > 0.5) return c;
+        }
+        return "rgb(255, 255, 255)";
+    };
+    const low = [];
+    for (const el of document.querySelectorAll("body *")) {
+        const text = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!text || !el.checkVisibility() || el.closest("svg, :disabled, option")) continue;
+        const s = getComputedStyle(el);
+        const [a, b] = [lum(s.color), lum(behind(el))];
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        const size = parseFloat(s.fontSize);
+        const large = size >= 24 || (size >= 18.66 && Number(s.fontWeight) >= 700);
+        if (ratio < (large ? 3 : 4.5)) low.push(`${el.tagName} ${ratio.toFixed(2)}`);
+    }
+    return low;
+}"""
+
+
+def _screenshot(page, lang: str) -> None:
+    """Save the top of the page in the temporary folder; with DONGNE_UPDATE_SCREENSHOTS=1 the
+    English one also, reduced to 256 colours, as the documentation's ``docs/img/dashboard.png``
+    (a test run does not rewrite tracked files otherwise)."""
+    page.evaluate("() => window.scrollTo(0, 0)")
+    png = page.screenshot()
+    (Path(tempfile.gettempdir()) / f"dongne-dashboard-{lang}.png").write_bytes(png)
+    if lang == "en" and os.environ.get("DONGNE_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        image = Image.open(io.BytesIO(png)).convert("RGB").quantize(256)
+        image.save(SCREENSHOT, optimize=True)
+
+
+def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, server):
+    url, token = server
+    assert urlsplit(page.url).path == "/dashboard/"
+    page.fill("#token", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#app:not([hidden])")
+    assert "analyst" in page.inner_text("#who")
+    assert page.evaluate("() => sessionStorage.getItem('dongne.token')") == token
+
+    _upload(page, "areas", DONGS)
+    _upload(page, "table", CENSUS)
+    page.select_option("#run-id-column", "dong_code")
+    page.select_option("#run-name-column", "dong_name")
+    page.click("#match-button")
+    page.wait_for_selector("#match-report:not([hidden])")
+    assert "with data: 416" in page.inner_text("#match-report")
+    page.select_option("#run-variable", "basement_household_pct")
+    page.uncheck("#fs-detect input[value=gistar]")
+    page.fill("#run-permutations", "99")
+    page.select_option("#run-correction", "none")
+    page.fill("#run-seed", "1")
+    page.click("#run-button")
+    page.wait_for_selector("#findings:not([hidden])", timeout=45_000)
+    assert page.get_attribute("#progress", "value") == "1"
+    assert "Local Moran" in page.inner_text("#findings-text")
+
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        run = c.get("/workspaces/city/runs").json()[0]
+        assert run["status"] == "done" and run["parameters"]["permutations"] == 99
+        served = c.get(f"/runs/{run['id']}/result", params={"format": "geojson"}).json()
+    labels = {
+        f["properties"]["dong_code"]: f["properties"]["lisa_label"] for f in served["features"]
+    }
+    significant = {k for k, v in labels.items() if v in ("HH", "LL", "HL", "LH")}
+    assert len(labels) == 423 and len(significant) > 20
+
+    # The map: one path per area; significant clusters coloured as in dongne.report.
+    assert page.locator("path.area").count() == 423
+    for category in ("HH", "LL", "HL", "LH"):
+        paths = _keys_and(page, f"path.area.cat-{category}", "getAttribute('fill')")
+        assert set(paths) == {k for k, v in labels.items() if v == category}
+        assert set(paths.values()) <= {LISA_CATEGORIES[category][0]}
+    legend = page.inner_text("#legend-items")
+    assert f"High-High ({sum(v == 'HH' for v in labels.values())})" in legend
+
+    # The table: every area, with the served label; "significant only" filters map and table.
+    rows = _keys_and(page, "#table tbody tr", "dataset.category ?? null")
+    assert rows == {k: (v if v else None) for k, v in labels.items()}
+    page.check("#significant-only")
+    assert set(_keys_and(page, "#table tbody tr", "dataset.category")) == significant
+    assert set(_keys_and(page, "path.area:not(.muted)", "id")) == significant
+    assert page.locator("path.area.muted[data-category]").count() == 0
+    page.uncheck("#significant-only")
+    page.fill("#filter", "High-High")
+    hh = {k for k, v in labels.items() if v == "HH"}
+    assert set(_keys_and(page, "#table tbody tr", "id")) == hh
+    assert set(_keys_and(page, "path.area:not(.muted)", "id")) == hh
+    first_hh = sorted(hh)[0]
+    page.click(f"#table tbody tr[data-key='{first_hh}'] button")
+    assert first_hh in page.inner_text("#details-body")
+    assert page.locator("#highlight path.selected-ring").count() == 1
+    page.fill("#filter", "")
+    assert page.evaluate(_LOW_CONTRAST) == []
+    _screenshot(page, "en")
+    assert (Path(tempfile.gettempdir()) / "dongne-dashboard-en.png").stat().st_size > 10_000
+    assert SCREENSHOT.stat().st_size < 300_000  # the committed documentation picture
+
+    # Korean: every label switches, categories use the report's Korean names.
+    page.click("#lang")
+    assert page.get_attribute("html", "lang") == "ko"
+    assert page.inner_text("#results-h") == "결과 표"
+    assert "고-고" in page.inner_text("#legend-items")
+    assert page.inner_text(f"#table tbody tr[data-key='{first_hh}'] td:nth-child(4)") == "고-고"
+    assert page.evaluate(_LOW_CONTRAST) == []
+    _screenshot(page, "ko")
+
+    # Keyboard: filter to one area, Tab from the map onto it, Enter opens its panel; arrow
+    # keys pan and + zooms.
+    name_ko = next(f["properties"]["dong_name"] for f in served["features"]
+                   if f["properties"]["dong_code"] == first_hh)  # fmt: skip
+    page.fill("#filter", first_hh)
+    page.focus("#map")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.dataset.key") == first_hh
+    page.keyboard.press("Enter")
+    assert name_ko in page.inner_text("#details-body .area-name")
+    before = page.get_attribute("#viewport", "transform")
+    page.keyboard.press("+")
+    page.keyboard.press("ArrowLeft")
+    after = page.get_attribute("#viewport", "transform")
+    assert "scale(1.5)" in after and after != before
+
+    # A long run can be cancelled from the page.
+    page.fill("#run-permutations", "99999")
+    page.check("#fs-detect input[value=gistar]")
+    page.click("#run-button")
+    page.wait_for_selector("#cancel-button:not([disabled])")
+    page.click("#cancel-button")
+    page.wait_for_function(
+        "() => document.querySelector('#progress-message').textContent.includes('취소됨')",
+        timeout=30_000,
+    )
+
+    hosts = {urlsplit(u).hostname for u in page.requests if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, hosts
+    assert page.errors == []
+
+
+def test_class_breaks_are_those_of_the_report_maps(page):
+    # The 2010 census values on the 2013 dongs (7 missing), drawn as small squares: the
+    # classification, not the drawing, is under test.
+    values = (
+        read_areas(DONGS)[["dong_code"]]
+        .merge(read_table(CENSUS), on="dong_code", how="left")["basement_household_pct"]
+        .to_numpy(dtype=float)
+    )
+    squares = gpd.GeoDataFrame(
+        {"v": values}, geometry=[box(i, 0, i + 1, 1) for i in range(len(values))], crs=5179
+    )
+    js = page.evaluate(
+        """async (values) => {
+            const m = await import('./js/classify.js');
+            const v = values.map((x) => (x === null ? NaN : x));
+            return Object.fromEntries(['quantiles', 'equal_interval', 'natural_breaks']
+                .map((s) => [s, m.classBreaks(v, s, 5)]));
+        }""",
+        [None if np.isnan(v) else v for v in values],
+    )
+    for scheme, edges in js.items():
+        drawn = choropleth(squares, "v", title="t", scheme=scheme, dpi=10, figsize=(2, 2))
+        np.testing.assert_allclose(edges, drawn.bins, rtol=1e-12)
+    assert page.errors == []
+
+
+def test_dashboard_files_are_served_offline(server):
+    url, _ = server
+    files = sorted(p for p in STATIC.rglob("*") if p.is_file())
+    assert {p.name for p in files} >= {"index.html", "main.js", "DongneGothic.ttf", "OFL.txt"}
+    external = re.compile(r"""(?:https?:)?//(?!www\.w3\.org/2000/svg)[\w.-]+\.\w+""")
+    for path in files:
+        r = httpx.get(f"{url}/dashboard/{path.relative_to(STATIC).as_posix()}")
+        assert r.status_code == 200 and r.content == path.read_bytes()
+        assert r.headers["content-security-policy"].startswith("default-src 'self'")
+        if path.suffix in (".html", ".js", ".css"):
+            assert external.findall(path.read_text(encoding="utf-8")) == [], path.name
+    assert httpx.get(f"{url}/").headers["location"] == "dashboard/"
+
+    # The font: renamed as the OFL requires, and covering every Hangul syllable of the
+    # Korean labels and of the bundled Seoul names.
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(STATIC / "fonts" / "DongneGothic.ttf")
+    assert font["name"].getDebugName(1) == "Dongne Gothic"
+    cmap = font.getBestCmap()
+    texts = (STATIC / "js" / "i18n.js").read_text(encoding="utf-8") + DONGS.read_text("utf-8")
+    hangul = set(re.findall("[\uac00-\ud7a3]", texts))
+    assert len(hangul) > 300 and not [c for c in hangul if ord(c) not in cmap]
