@@ -33,6 +33,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from numba import njit
 from scipy import sparse
 
 __all__ = [
@@ -104,6 +105,8 @@ def coverage_swap(
     """
     a = sparse.csr_array(a, dtype=float)
     m = a.shape[1]
+    indptr, indices = a.indptr.astype(np.int64), a.indices.astype(np.int64)
+    w = np.asarray(w, dtype=float)
     open_ = np.zeros(m, dtype=bool)
     open_[chosen] = True
     tol = 1e-12 * max(float(w.sum()), 1.0)
@@ -114,8 +117,10 @@ def coverage_swap(
         gain = a.T @ (w * (counts == 0))
         loss = a.T @ single
         s = np.flatnonzero(open_)
-        extra = (sparse.csc_array(a[:, s]).multiply(single[:, None])).T @ a
-        profit = gain[None, :] - loss[s][:, None] + extra.toarray()
+        position = np.full(m, -1, dtype=np.int64)
+        position[s] = np.arange(len(s))
+        extra = _swap_extra(indptr, indices, single, position, len(s), m)
+        profit = gain[None, :] - loss[s][:, None] + extra
         profit[:, open_] = -np.inf
         k = int(np.argmax(profit))
         r, j = divmod(k, m)
@@ -126,6 +131,27 @@ def coverage_swap(
         if time_limit is not None and time.perf_counter() - start > time_limit:
             break
     return np.flatnonzero(open_)
+
+
+@njit(cache=True)
+def _swap_extra(indptr, indices, single, position, n_open, m):  # pragma: no cover - numba
+    """extra[r, j] = Σ_i single_i · a_ir · a_ij over rows covered by exactly one open site r.
+
+    One pass over the non-zeros of those rows: each adds its weight to every site that also
+    reaches it, in the row of its only open site.
+    """
+    extra = np.zeros((n_open, m))
+    for i in range(len(indptr) - 1):
+        if single[i] == 0.0:
+            continue
+        r = -1
+        for k in range(indptr[i], indptr[i + 1]):
+            if position[indices[k]] >= 0:
+                r = position[indices[k]]
+                break
+        for k in range(indptr[i], indptr[i + 1]):
+            extra[r, indices[k]] += single[i]
+    return extra
 
 
 def coverage_grasp(
