@@ -28,6 +28,7 @@ commands:
   allocate  where should p new facilities go (MCLP, LSCP, p-median, p-center, equity)?
   evaluate  did the policy work? DiD (staggered), synthetic control, interrupted time series
   learn  will a need model work in a new place? spatial CV, shift, fairness audit, regret
+  share  share models, not data: registry, model cards, predict, federated training
   report HTML or PDF report of a saved run for a council (offline, reproducible)
   serve  run the multi-institution web service (datasets, jobs, roles, audit log)
 
@@ -578,6 +579,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     learn_arguments(lrn)
     lrn.set_defaults(func=run_learn)
+
+    from dongne.share.command import add_arguments as share_arguments
+    from dongne.share.command import run as run_share
+
+    sh = sub.add_parser(
+        "share",
+        formatter_class=fmt,
+        description=run_share.__doc__,
+        help="share models, not data: registry, model cards, predict, federated training",
+    )
+    share_arguments(sh)
+    sh.set_defaults(func=run_share)
 
     from dongne.service.command import add_arguments as serve_arguments
     from dongne.service.command import run as run_serve

@@ -364,6 +364,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _routes_accounts(app)
     _routes_datasets(app, settings)
     _routes_runs(app, settings)
+    # Imported here: dongne.share.routes imports this module's dependencies (no cycle at load).
+    from dongne.share.routes import router as share_router
+
+    app.include_router(share_router)
     _routes_dashboard(app)
     return app
 
