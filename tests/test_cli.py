@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 
 from dongne.cli import main
@@ -174,6 +175,21 @@ def test_detect_command(tmp_path, seoul_dong_path, census_path, capsys):
         assert (out / name).exists()
     prov = json.loads((out / "detect.gpkg.provenance.json").read_text(encoding="utf-8"))
     assert prov["parameters"]["seed"] == 3 and prov["parameters"]["permutations"] == 199
+
+
+def test_scheduler_option_gives_identical_results(tmp_path, seoul_dong_path, census_path):
+    """--scheduler processes spreads the permutations over worker processes: same numbers."""
+    args = [
+        "detect", str(seoul_dong_path), str(census_path), "--id", "dong_code",
+        "--var", "basement_household_pct", "--missing", "drop", "--method", "moran,lisa",
+        "--permutations", "99", "--seed", "5", "--quiet", "--out",
+    ]  # fmt: skip
+    assert main([*args, str(tmp_path / "threads")]) == 0
+    assert main(["--scheduler", "processes", *args, str(tmp_path / "procs")]) == 0
+    threads = pd.read_csv(tmp_path / "threads" / "detect.csv")
+    procs = pd.read_csv(tmp_path / "procs" / "detect.csv")
+    pd.testing.assert_frame_equal(threads, procs)
+    assert threads["lisa_p_value"].notna().sum() == 416
 
 
 def test_detect_index_needs_indicators(tmp_path, seoul_dong_path, census_path, capsys):

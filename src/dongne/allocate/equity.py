@@ -158,6 +158,7 @@ def pareto_sweep(
     *,
     n_points: int = 6,
     shares: Any = None,
+    scheduler: Any = None,
     **mclp_options: Any,
 ) -> pd.DataFrame:
     """Efficiency–equity trade-off of maximal covering: total vs worst-group coverage.
@@ -176,6 +177,9 @@ def pareto_sweep(
         Number of ε values between the two ends (inclusive).
     shares : sequence of float, optional
         The ε values to use instead.
+    scheduler : None, "threads", "processes", str or dask.distributed.Client
+        Where the models are solved (:mod:`dongne.parallel`): the two ends first, then the ε
+        values, one task each; the problem is sent once per worker.
     **mclp_options :
         Passed to :class:`~dongne.allocate.MCLP` (``method``, ``time_limit``, ...).
 
@@ -187,40 +191,18 @@ def pareto_sweep(
         ids), ``status``, ``gap``; ``pareto`` marks solutions no other dominates. Plot with
         :func:`plot_pareto`.
     """
-    from dongne.allocate.models import MCLP
+    from dongne.parallel.scheduler import map_tasks
 
     if problem.groups is None:
         raise SpecificationError("pareto_sweep needs a problem with groups (group='gu_name').")
-    efficient = MCLP(p=p, radius=radius, **mclp_options).fit(problem)
-    fair = MCLP(p=p, radius=radius, objective="maxmin", **mclp_options).fit(problem)
-    lo = efficient.worst_group_coverage_
-    hi = fair.worst_group_coverage_
+    shared = (problem, p, radius, mclp_options)
+    efficient, fair = map_tasks(_sweep_row, shared, [("none",), ("maxmin",)], scheduler=scheduler)
+    lo = efficient["worst_group_coverage"]
+    hi = fair["worst_group_coverage"]
     if shares is None:
         shares = np.linspace(lo, hi, max(int(n_points), 2))[1:-1] if hi > lo + 1e-9 else []
-    results = [("none", efficient)]
-    for eps in shares:
-        model = MCLP(p=p, radius=radius, min_share=float(eps) - 1e-9, **mclp_options)
-        results.append((float(eps), model.fit(problem)))
-    results.append(("maxmin", fair))
-    rows = []
-    for eps, model in results:
-        table = model.groups_after_
-        grp = table.drop(index="all")
-        worst = grp["coverage"].idxmin()
-        rows.append(
-            {
-                "min_share": eps if isinstance(eps, float) else np.nan,
-                "objective": {"none": "coverage", "maxmin": "max-min"}.get(str(eps), "coverage"),
-                "coverage": float(table.loc["all", "coverage"]),
-                "worst_group": worst,
-                "worst_group_coverage": float(grp.loc[worst, "coverage"]),
-                "gini_access": float(table.loc["all", "gini_access"]),
-                "sites": list(model.selected_),
-                "status": model.status_,
-                "gap": model.gap_,
-            }
-        )
-    frame = pd.DataFrame(rows)
+    middle = map_tasks(_sweep_row, shared, [(float(e),) for e in shares], scheduler=scheduler)
+    frame = pd.DataFrame([efficient, *middle, fair])
     cov = frame["coverage"].to_numpy()
     worst = frame["worst_group_coverage"].to_numpy()
     tol = 1e-12
@@ -234,6 +216,35 @@ def pareto_sweep(
     ]
     frame.attrs["dongne"] = {"p": p, "radius": radius, "method": "epsilon-constraint"}
     return frame
+
+
+def _sweep_row(
+    problem: Any, p: int, radius: float, mclp_options: dict[str, Any], eps: float | str
+) -> dict[str, Any]:
+    """Solve one MCLP of the sweep (``eps``: "none", "maxmin" or ε); its row (one task)."""
+    from dongne.allocate.models import MCLP
+
+    if eps == "none":
+        model = MCLP(p=p, radius=radius, **mclp_options)
+    elif eps == "maxmin":
+        model = MCLP(p=p, radius=radius, objective="maxmin", **mclp_options)
+    else:
+        model = MCLP(p=p, radius=radius, min_share=float(eps) - 1e-9, **mclp_options)
+    model.fit(problem)
+    table = model.groups_after_
+    grp = table.drop(index="all")
+    worst = grp["coverage"].idxmin()
+    return {
+        "min_share": eps if isinstance(eps, float) else np.nan,
+        "objective": {"none": "coverage", "maxmin": "max-min"}.get(str(eps), "coverage"),
+        "coverage": float(table.loc["all", "coverage"]),
+        "worst_group": worst,
+        "worst_group_coverage": float(grp.loc[worst, "coverage"]),
+        "gini_access": float(table.loc["all", "gini_access"]),
+        "sites": list(model.selected_),
+        "status": model.status_,
+        "gap": model.gap_,
+    }
 
 
 def plot_pareto(frame: pd.DataFrame, path: str | os.PathLike[str] | None = None) -> Any:

@@ -98,6 +98,7 @@ def run_allocate(
     title: str | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
+    scheduler: Any = None,
 ) -> AllocateOutputs:
     """Place new facilities and write the chosen sites, maps and a bilingual summary.
 
@@ -229,8 +230,9 @@ def run_allocate(
         step("efficiency-equity sweep")
         n_points = 6 if pareto is True else int(pareto)
         result.pareto = pareto_sweep(
-            problem, p, r, n_points=n_points, method=method, time_limit=time_limit
-        )
+            problem, p, r, n_points=n_points, method=method, time_limit=time_limit,
+            scheduler=scheduler,
+        )  # fmt: skip
     step("writing sites, maps and summary")
     _write(result, out, prefix, boundaries, title)
     return result

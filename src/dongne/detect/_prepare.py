@@ -163,14 +163,19 @@ TABLE_ROWS_PER_PERMUTATION = 64
 TABLE_MAX_BYTES = 64 * 2**20
 
 
+def table_rows(kmax: int) -> int:
+    """Rows of the per-batch table of samples for neighbour sets of at most ``kmax`` areas."""
+    return max(
+        BATCH_SIZE,
+        min(TABLE_ROWS_PER_PERMUTATION * BATCH_SIZE, TABLE_MAX_BYTES // (4 * max(kmax, 1))),
+    )
+
+
 def table_kernel(kmax: int, n: int) -> Callable[..., tuple[np.ndarray, ...]]:
     """Kernel for ``run_batches`` that draws a batch's table of samples, then counts."""
     from dongne.detect._kernels import local_permutation_counts_rows, permutation_rows
 
-    rows = max(
-        BATCH_SIZE,
-        min(TABLE_ROWS_PER_PERMUTATION * BATCH_SIZE, TABLE_MAX_BYTES // (4 * max(kmax, 1))),
-    )
+    rows = table_rows(kmax)
 
     def kernel(*args: Any) -> tuple[np.ndarray, ...]:
         *data, seed, first, count = args

@@ -31,6 +31,7 @@ from dongne import __version__
 from dongne.detect._prepare import resolve_seed
 from dongne.detect.inference import check_choice
 from dongne.errors import DataError, DongneError, SpecificationError, format_rows
+from dongne.parallel.scheduler import map_batches
 
 __all__ = ["RankStability", "VulnerabilityIndex", "varimax"]
 
@@ -394,6 +395,9 @@ class RankStability:
     rng : int, Generator or None
         Draws are made in batches of 100, batch *b* from ``default_rng([seed, b])``, so the
         result does not depend on how batches are scheduled.
+    scheduler : None, "threads", "processes", str or dask.distributed.Client
+        Where the batches run (:mod:`dongne.parallel`); ``ranks_`` are identical for every
+        scheduler.
 
     Attributes
     ----------
@@ -427,6 +431,7 @@ class RankStability:
         interval: float = 0.9,
         missing: Literal["raise", "drop"] = "raise",
         rng: int | np.random.Generator | None = None,
+        scheduler: Any = None,
     ) -> None:
         self.indicators = indicators
         self.top_k = top_k
@@ -437,6 +442,7 @@ class RankStability:
         self.interval = interval
         self.missing = missing
         self.rng = rng
+        self.scheduler = scheduler
 
     def fit(
         self,
@@ -456,7 +462,7 @@ class RankStability:
             )
         directions = _parse_indicators(self.indicators)
         x, self.missing_ids_ = _indicator_matrix(data, directions, id_column, self.missing)
-        n, m = x.shape
+        n = x.shape[0]
         if not 1 <= self.top_k <= n:
             raise SpecificationError(f"top_k must be between 1 and {n}; got {self.top_k}.")
         if n * self.n_draws > 50_000_000:
@@ -471,27 +477,17 @@ class RankStability:
             "minmax": (v - v.min(axis=0)) / np.ptp(v, axis=0),
         }
         self.seed_ = resolve_seed(self.rng)
-        ranks = np.empty((n, self.n_draws), dtype=np.int32)
-        choices = []
-        for first in range(0, self.n_draws, self._BATCH):
-            count = min(self._BATCH, self.n_draws - first)
-            gen = np.random.default_rng([self.seed_, first // self._BATCH])
-            weights = gen.dirichlet(np.full(m, float(self.concentration)), size=count)
-            norm_pick = gen.integers(len(self.normalisations), size=count)
-            agg_pick = gen.integers(len(self.aggregations), size=count)
-            for d in range(count):
-                norm = self.normalisations[norm_pick[d]]
-                agg = self.aggregations[agg_pick[d]]
-                values = normalised[norm]
-                if agg == "additive":
-                    score = values @ weights[d]
-                else:
-                    scaled = (values - values.min(axis=0)) / np.ptp(values, axis=0)
-                    score = np.exp(np.log(0.01 + 0.99 * scaled) @ weights[d])
-                ranks[:, first + d] = _rank_desc(score)
-                choices.append((norm, agg))
-            if progress is not None:
-                progress(first + count, self.n_draws)
+        parts = map_batches(
+            _rank_batch,
+            (normalised, list(self.normalisations), list(self.aggregations), self.concentration),
+            self.seed_,
+            self.n_draws,
+            batch_size=self._BATCH,
+            scheduler=self.scheduler,
+            progress=progress,
+        )
+        ranks = np.concatenate([part[0] for part in parts], axis=1)
+        choices = [choice for part in parts for choice in part[1]]
         lo = (1 - self.interval) / 2
         self.top_k_probability_ = pd.Series(
             (ranks <= self.top_k).mean(axis=1), index=x.index, name=f"p_top_{self.top_k}"
@@ -602,6 +598,37 @@ def _listing(frame: pd.DataFrame, label: Callable[[Any], str], col: str, limit: 
     shown = ", ".join(f"{label(i)} ({100 * p:.0f}%)" for i, p in ordered[col].head(limit).items())
     more = f" and {len(ordered) - limit} more" if len(ordered) > limit else ""
     return (shown + more) or "none"
+
+
+def _rank_batch(
+    normalised: dict[str, np.ndarray],
+    normalisations: list[str],
+    aggregations: list[str],
+    concentration: float,
+    seed: int,
+    first: int,
+    count: int,
+) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Ranks (areas × ``count``) and choices of draws ``first ..``, from ``[seed, batch]``."""
+    n, m = next(iter(normalised.values())).shape
+    gen = np.random.default_rng([seed, first // RankStability._BATCH])
+    weights = gen.dirichlet(np.full(m, float(concentration)), size=count)
+    norm_pick = gen.integers(len(normalisations), size=count)
+    agg_pick = gen.integers(len(aggregations), size=count)
+    ranks = np.empty((n, count), dtype=np.int32)
+    choices = []
+    for d in range(count):
+        norm = normalisations[norm_pick[d]]
+        agg = aggregations[agg_pick[d]]
+        values = normalised[norm]
+        if agg == "additive":
+            score = values @ weights[d]
+        else:
+            scaled = (values - values.min(axis=0)) / np.ptp(values, axis=0)
+            score = np.exp(np.log(0.01 + 0.99 * scaled) @ weights[d])
+        ranks[:, d] = _rank_desc(score)
+        choices.append((norm, agg))
+    return ranks, choices
 
 
 def _rank_desc(score: np.ndarray) -> np.ndarray:

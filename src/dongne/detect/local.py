@@ -67,6 +67,7 @@ class _LocalStatistic:
         missing: prep.MissingPolicy = "raise",
         permutation_method: Literal["table", "exact"] = "table",
         rng: int | np.random.Generator | None = None,
+        scheduler: Any = None,
     ) -> None:
         self.permutation_method = permutation_method
         self.permutations = permutations
@@ -76,6 +77,7 @@ class _LocalStatistic:
         self.transform = transform
         self.missing = missing
         self.rng = rng
+        self.scheduler = scheduler
 
     # ---------------------------------------------------------------- helpers for fit
     def _validate(self) -> None:
@@ -127,18 +129,27 @@ class _LocalStatistic:
         if self.permutations:
             off = _off_diagonal(w)
             tol = 1e-10 * np.maximum(np.abs(observed), 1e-300) + 1e-14
-            kernel = (
-                local_permutation_counts
-                if self.permutation_method == "exact"
-                else prep.table_kernel(int(np.diff(off.indptr).max(initial=0)), n)
-            )
-            n_ge, n_le, total, total_sq = prep.run_batches(
-                kernel,
-                (centred, off.indptr.astype(np.int64), off.data, scale, shift, observed, tol),
-                self.seed_,
-                int(self.permutations),
-                progress,
-            )
+            data = (centred, off.indptr.astype(np.int64), off.data, scale, shift, observed, tol)
+            if self.scheduler in (None, "threads"):
+                kernel = (
+                    local_permutation_counts
+                    if self.permutation_method == "exact"
+                    else prep.table_kernel(int(np.diff(off.indptr).max(initial=0)), n)
+                )
+                n_ge, n_le, total, total_sq = prep.run_batches(
+                    kernel, data, self.seed_, int(self.permutations), progress
+                )
+            else:  # blocks of areas × batches, bit-identical (dongne.parallel.chunked)
+                from dongne.parallel.chunked import local_permutation_sums
+
+                n_ge, n_le, total, total_sq = local_permutation_sums(
+                    *data,
+                    self.seed_,
+                    int(self.permutations),
+                    method=self.permutation_method,
+                    scheduler=self.scheduler,
+                    progress=progress,
+                )
             r = float(self.permutations)
             self.n_ge_, self.n_le_ = n_ge, n_le
             mean_sim = total / r
@@ -341,6 +352,11 @@ class LocalMoran(_LocalStatistic):
         faster. Both are seeded and identical for any thread count.
     rng : int, numpy.random.Generator or None
         Seed of the permutation streams; None draws one (recorded in ``seed_``).
+    scheduler : None, "threads", "processes", str or dask.distributed.Client
+        Where the permutations run: this process (default), worker processes, or a Dask
+        cluster (a ``Client`` or a scheduler address ``"tcp://host:8786"``), in blocks of
+        areas × batches of permutations. Results are bit-identical for every scheduler (see
+        :mod:`dongne.parallel` and ``docs/scale.md``).
 
     Attributes
     ----------
@@ -491,7 +507,7 @@ class GetisOrd(_LocalStatistic):
         G*_i (hot-spot analysis as in ArcGIS and GeoDa) or G_i.
     transform : {"binary", "row"}, default "binary"
         Binary weights (the usual Gi* convention) or row-standardised (esda's default ``"R"``).
-    permutations, alternative, correction, alpha, missing, permutation_method, rng
+    permutations, alternative, correction, alpha, missing, permutation_method, rng, scheduler
         As :class:`LocalMoran`.
 
     Attributes
@@ -526,6 +542,7 @@ class GetisOrd(_LocalStatistic):
         missing: prep.MissingPolicy = "raise",
         permutation_method: Literal["table", "exact"] = "table",
         rng: int | np.random.Generator | None = None,
+        scheduler: Any = None,
     ) -> None:
         super().__init__(
             permutations=permutations,
@@ -536,6 +553,7 @@ class GetisOrd(_LocalStatistic):
             missing=missing,
             permutation_method=permutation_method,
             rng=rng,
+            scheduler=scheduler,
         )
         self.star = star
 

@@ -14,6 +14,7 @@ from dongne.detect._kernels import global_moran_permutations
 from dongne.detect.inference import ALTERNATIVES, Alternative, check_choice, permutation_pvalues
 from dongne.errors import DongneError, SpecificationError
 from dongne.io.write import jsonable
+from dongne.parallel.scheduler import map_batches
 from dongne.weights import SpatialWeights
 
 __all__ = ["GlobalMoran", "moran"]
@@ -46,6 +47,9 @@ class GlobalMoran:
     transform : {"row", "binary", "as_is"}, default "row"
     missing : {"raise", "drop", "label"}, default "raise"
     rng : int, numpy.random.Generator or None
+    scheduler : None, "threads", "processes", str or dask.distributed.Client
+        Where the batches of permutations run (:mod:`dongne.parallel`); ``simulations_`` are
+        bit-identical for every scheduler.
 
     Attributes
     ----------
@@ -92,12 +96,14 @@ class GlobalMoran:
         transform: str = "row",
         missing: prep.MissingPolicy = "raise",
         rng: int | np.random.Generator | None = None,
+        scheduler: Any = None,
     ) -> None:
         self.permutations = permutations
         self.alternative = alternative
         self.transform = transform
         self.missing = missing
         self.rng = rng
+        self.scheduler = scheduler
 
     def fit(self, y: Any, w: SpatialWeights) -> GlobalMoran:
         """Compute I, its analytical inference and the permutation test; return ``self``."""
@@ -144,18 +150,13 @@ class GlobalMoran:
         self.missing_ids_ = missing_ids
         if self.permutations:
             sims = np.concatenate(
-                [
-                    global_moran_permutations(
-                        z,
-                        m.indptr.astype(np.int64),
-                        m.indices.astype(np.int64),
-                        m.data,
-                        self.seed_,
-                        first,
-                        min(prep.BATCH_SIZE, self.permutations - first),
-                    )
-                    for first in range(0, self.permutations, prep.BATCH_SIZE)
-                ]
+                map_batches(
+                    _moran_batch,
+                    (z, m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data),
+                    self.seed_,
+                    int(self.permutations),
+                    scheduler=self.scheduler,
+                )
             ) * (n / s0 / zz)
             self.simulations_ = sims
             tol = 1e-10 * abs(stat) + 1e-14
@@ -240,6 +241,19 @@ class GlobalMoran:
             f"전역 모란 I = {self.statistic_:.4f} (패턴이 없을 때 기대값 {self.expected_:.4f}), "
             f"{p_text.replace('permutations', '회 순열')}: {verdict_ko}."
         )
+
+
+def _moran_batch(
+    z: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    seed: int,
+    first: int,
+    count: int,
+) -> np.ndarray:
+    """Numerators of Moran's I for permutations ``first .. first + count - 1`` (one task)."""
+    return global_moran_permutations(z, indptr, indices, weights, seed, first, count)
 
 
 def moran(y: Any, w: SpatialWeights, **options: Any) -> GlobalMoran:

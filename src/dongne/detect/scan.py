@@ -41,6 +41,7 @@ from dongne.errors import (
     SpecificationError,
     format_rows,
 )
+from dongne.parallel.scheduler import map_batches
 
 __all__ = [
     "ScanStatistic",
@@ -369,6 +370,9 @@ class ScanStatistic:
         Level used by ``significant``, the summary and the map.
     rng : int, numpy.random.Generator or None
         Seed of the Monte Carlo streams; None draws one (recorded in ``seed_``).
+    scheduler : None, "threads", "processes", str or dask.distributed.Client
+        Where the batches of replicates run (:mod:`dongne.parallel`);
+        ``llr_replicates_`` are bit-identical for every scheduler.
 
     Attributes
     ----------
@@ -457,6 +461,7 @@ class ScanStatistic:
         min_cases: int = 2,
         alpha: float = 0.05,
         rng: int | np.random.Generator | None = None,
+        scheduler: Any = None,
     ) -> None:
         self.model = model
         self.max_population_share = max_population_share
@@ -469,6 +474,7 @@ class ScanStatistic:
         self.min_cases = min_cases
         self.alpha = alpha
         self.rng = rng
+        self.scheduler = scheduler
 
     # ------------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
@@ -485,6 +491,7 @@ class ScanStatistic:
             "min_cases": self.min_cases,
             "alpha": self.alpha,
             "rng": self.rng,
+            "scheduler": self.scheduler,
         }
 
     def _validate(self) -> None:
@@ -674,6 +681,7 @@ class ScanStatistic:
                 self.seed_,
                 reps,
                 progress,
+                self.scheduler,
             )
         else:
             self.llr_replicates_ = np.zeros(0)
@@ -858,7 +866,7 @@ class ScanStatistic:
             "method": "kulldorff_circular_scan",
             "model": self.model,
             "scan": self.scan,
-            "params": {k: v for k, v in self.get_params().items() if k != "rng"},
+            "params": {k: v for k, v in self.get_params().items() if k not in ("rng", "scheduler")},
             "n_areas": len(self.ids_),
             "n_centres": int(self.n_centres_),
             "n_windows": int(self.n_windows_),
@@ -1148,32 +1156,51 @@ def _run_replicates(
     seed: int,
     replications: int,
     progress: Callable[[int, int], None] | None,
+    scheduler: Any = None,
 ) -> np.ndarray:
     """Replicate maxima in fixed seeded batches (each a pure function of seed and range)."""
-    parts = []
-    for first in range(0, replications, prep.BATCH_SIZE):
-        count = min(prep.BATCH_SIZE, replications - first)
-        with _threads(len(entries) * count / 10):  # pruning makes a window cheap
-            maxima = kern.scan_replicates(
-                offsets,
-                entries,
-                size,
-                cond_prob,
-                trials,
-                total_cases,
-                total_size,
-                model,
-                direction,
-                min_cases,
-                base,
-                seed,
-                first,
-                count,
-            )
-        parts.append(maxima)
-        if progress is not None:
-            progress(first + count, replications)
+    shared = (offsets, entries, size, cond_prob, trials)
+    shared += (total_cases, total_size, model, direction, min_cases, base)
+    parts = map_batches(
+        _scan_batch, shared, seed, replications, scheduler=scheduler, progress=progress
+    )
     return np.concatenate(parts)
+
+
+def _scan_batch(
+    offsets: np.ndarray,
+    entries: np.ndarray,
+    size: np.ndarray,
+    cond_prob: np.ndarray,
+    trials: np.ndarray,
+    total_cases: float,
+    total_size: float,
+    model: int,
+    direction: int,
+    min_cases: float,
+    base: float,
+    seed: int,
+    first: int,
+    count: int,
+) -> np.ndarray:
+    """Maximum LLR of replicates ``first .. first + count - 1`` (one task)."""
+    with _threads(len(entries) * count / 10):  # pruning makes a window cheap
+        return kern.scan_replicates(
+            offsets,
+            entries,
+            size,
+            cond_prob,
+            trials,
+            total_cases,
+            total_size,
+            model,
+            direction,
+            min_cases,
+            base,
+            seed,
+            first,
+            count,
+        )
 
 
 def _build_windows(

@@ -56,13 +56,16 @@ def run_detect(
     prefix: str = "",
     write_tables: bool = True,
     progress: Callable[[str], None] | None = None,
+    scheduler: Any = None,
 ) -> DetectOutputs:
     """Run the chosen detect methods on one variable and write maps, tables and a summary.
 
     Writes into ``out_dir`` one PNG map per local method (and index), the global Moran table
     and, with ``write_tables``, ``{prefix}detect.gpkg`` (layer ``areas`` with one column
     block per method), ``{prefix}detect.csv``, ``{prefix}summary.txt`` (English and Korean)
-    and provenance files.
+    and provenance files. ``scheduler`` runs the permutations in-process (None), in worker
+    processes (``"processes"``) or on a Dask cluster (a ``Client`` or ``"tcp://host:port"``)
+    with identical results (see :mod:`dongne.parallel`).
     """
     step = progress or (lambda _m: None)
     unknown = [m for m in methods if m not in DETECT_METHODS]
@@ -84,6 +87,7 @@ def run_detect(
         "alternative": alternative,
         "rng": rng,
         "missing": missing,
+        "scheduler": scheduler,
     }
     local_opts = {**common, "correction": correction, "alpha": alpha}
     note_boundaries = {"boundaries": boundaries} if boundaries is not None else {}
@@ -147,6 +151,7 @@ def run_detect(
             top_k=min(top_k, len(keyed)),
             rng=rng,
             missing="drop" if missing != "raise" else "raise",
+            scheduler=scheduler,
         )
         rs.fit(keyed, id_column=id_column)
         result.results["index"], result.results["rank_stability"] = vi, rs
@@ -216,6 +221,7 @@ def run_scan(
     prefix: str = "",
     write_tables: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    scheduler: Any = None,
 ) -> DetectOutputs:
     """Run a Kulldorff scan on ``areas`` and write the cluster map, tables and summary.
 
@@ -247,6 +253,7 @@ def run_scan(
         replications=replications,
         gumbel=gumbel,
         rng=rng,
+        scheduler=scheduler,
     )
     fitted = estimator.fit(
         keyed[cases],
