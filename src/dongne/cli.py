@@ -7,6 +7,7 @@ with the fix (no traceback) and exit with status 2. ``--debug`` shows the traceb
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
 from collections.abc import Sequence
@@ -566,56 +567,38 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", help="output file (default: RUN/report.FORMAT)")
     rep.set_defaults(func=_cmd_report)
 
-    from dongne.evaluate.command import DESCRIPTION as EVALUATE_HELP
-    from dongne.evaluate.command import add_arguments as evaluate_arguments
-    from dongne.evaluate.command import run as run_evaluate
-
-    ev = sub.add_parser(
-        "evaluate",
-        formatter_class=fmt,
-        description=EVALUATE_HELP,
-        help="did the policy work? DiD, synthetic control, interrupted time series",
-    )
-    evaluate_arguments(ev)
-    ev.set_defaults(func=run_evaluate)
-
-    from dongne.learn.command import add_arguments as learn_arguments
-    from dongne.learn.command import run as run_learn
-
-    lrn = sub.add_parser(
-        "learn",
-        formatter_class=fmt,
-        description=run_learn.__doc__,
-        help="spatial CV, shift diagnostics, fairness audit, allocation regret",
-    )
-    learn_arguments(lrn)
-    lrn.set_defaults(func=run_learn)
-
-    from dongne.share.command import add_arguments as share_arguments
-    from dongne.share.command import run as run_share
-
-    sh = sub.add_parser(
-        "share",
-        formatter_class=fmt,
-        description=run_share.__doc__,
-        help="share models, not data: registry, model cards, predict, federated training",
-    )
-    share_arguments(sh)
-    sh.set_defaults(func=run_share)
-
-    from dongne.service.command import add_arguments as serve_arguments
-    from dongne.service.command import run as run_serve
-
-    srv = sub.add_parser(
-        "serve",
-        formatter_class=fmt,
-        description=run_serve.__doc__,
-        help="run the web service and dashboard (API docs at /docs)",
-    )
-    serve_arguments(srv)
-    srv.set_defaults(func=run_serve)
+    # Commands whose options live in their own package: module.add_arguments / module.run.
+    for name, module_name, summary in _PACKAGE_COMMANDS:
+        module = importlib.import_module(module_name)
+        cmd = sub.add_parser(
+            name,
+            formatter_class=fmt,
+            description=getattr(module, "DESCRIPTION", module.run.__doc__),
+            help=summary,
+        )
+        module.add_arguments(cmd)
+        cmd.set_defaults(func=module.run)
     return parser
 
+
+_PACKAGE_COMMANDS = (
+    (
+        "evaluate",
+        "dongne.evaluate.command",
+        "did the policy work? DiD, synthetic control, interrupted time series",
+    ),
+    (
+        "learn",
+        "dongne.learn.command",
+        "spatial CV, shift diagnostics, fairness audit, allocation regret",
+    ),
+    (
+        "share",
+        "dongne.share.command",
+        "share models, not data: registry, model cards, predict, federated training",
+    ),
+    ("serve", "dongne.service.command", "run the web service and dashboard (API docs at /docs)"),
+)
 
 _REPORT_HELP = """\
 Render a saved run folder (the --out of demo, detect, scan, allocate, learn, evaluate) as one

@@ -151,7 +151,15 @@ def _write_summary(
     korean: Sequence[str],
     table: pd.DataFrame,
     params: dict[str, Any],
+    *,
+    caveat: tuple[str, str] | None,
+    caught: Sequence[str],
 ) -> tuple[str, Path]:
+    """summary.txt: caveat, the given paragraphs and the estimator's warnings, English first."""
+    en_caveat, ko_caveat = caveat if caveat is not None else ("", "")
+    notes_en, notes_ko = _notes(caught)
+    english = [en_caveat, *english, notes_en]
+    korean = [ko_caveat, *korean, notes_ko]
     text = "\n".join(p for p in english if p) + "\n\n" + "\n".join(p for p in korean if p)
     path = atomic_write_text(out / "summary.txt", text + "\n")
     _sidecar(path, table, params)
@@ -182,10 +190,6 @@ def _coerce_period(value: Any, periods: pd.Series | pd.Index) -> Any:
             ) from exc
         return int(number) if number.is_integer() else number
     return value
-
-
-def _split_caveat(caveat: tuple[str, str] | None) -> tuple[str, str]:
-    return caveat if caveat is not None else ("", "")
 
 
 # ------------------------------------------------------------------------------- DiD
@@ -505,19 +509,14 @@ def run_did(
         ).path
         _sidecar(files["design_map"], roles, params)
 
-    en_caveat, ko_caveat = _split_caveat(caveat)
-    notes_en, notes_ko = _notes(caught)
     if estimator == "bacon":
         en, ko = result.summary("en", cs_att=cs_simple), result.summary("ko", cs_att=cs_simple)
     else:
         en, ko = result.summary("en"), result.summary("ko")
     outputs.summary, files["summary"] = _write_summary(
-        out,
-        [en_caveat, en, f"Data: {panel.summary()}", notes_en],
-        [ko_caveat, ko, _panel_ko(panel), notes_ko],
-        headline,
-        params,
-    )
+        out, [en, f"Data: {panel.summary()}"], [ko, _panel_ko(panel)], headline, params,
+        caveat=caveat, caught=caught,
+    )  # fmt: skip
     return outputs
 
 
@@ -674,15 +673,10 @@ def run_scm(
             "leave_one_out",
         )
         files["loo_plot"] = _write_figure(loo.plot(), out / "scm_leave_one_out.png", spread, params)
-    en_caveat, ko_caveat = _split_caveat(caveat)
-    notes_en, notes_ko = _notes(caught)
     outputs.summary, files["summary"] = _write_summary(
-        out,
-        [en_caveat, fit.summary("en"), notes_en],
-        [ko_caveat, fit.summary("ko"), notes_ko],
-        path,
-        params,
-    )
+        out, [fit.summary("en")], [fit.summary("ko")], path, params,
+        caveat=caveat, caught=caught,
+    )  # fmt: skip
     return outputs
 
 
@@ -842,15 +836,10 @@ def run_its(
         series["comparison"] = fit.comparison
     series = table(series.rename_axis(time).reset_index(), "its_series.csv", "series")
     files["series_plot"] = _write_figure(fit.plot(), out / "its_series.png", series, params)
-    en_caveat, ko_caveat = _split_caveat(caveat)
-    notes_en, notes_ko = _notes(caught)
     outputs.summary, files["summary"] = _write_summary(
-        out,
-        [en_caveat, fit.summary("en"), notes_en],
-        [ko_caveat, fit.summary("ko"), notes_ko],
-        effects,
-        params,
-    )
+        out, [fit.summary("en")], [fit.summary("ko")], effects, params,
+        caveat=caveat, caught=caught,
+    )  # fmt: skip
     return outputs
 
 
