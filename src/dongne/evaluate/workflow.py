@@ -20,7 +20,6 @@ not evidence of any effect.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -42,7 +41,7 @@ from dongne.evaluate.spillover import SpilloverRule
 from dongne.evaluate.staggered import att_gt
 from dongne.evaluate.synth import synthetic_control
 from dongne.io._atomic import atomic_path, atomic_write_text
-from dongne.io.write import provenance, write_table
+from dongne.io.write import write_provenance, write_table
 
 __all__ = [
     "DEMO_SEED",
@@ -122,14 +121,6 @@ def _with_inputs(frame: pd.DataFrame, inputs: dict[str, Any]) -> pd.DataFrame:
     return out
 
 
-def _sidecar(path: Path, table: pd.DataFrame, params: dict[str, Any]) -> None:
-    record = provenance(table, **params)
-    atomic_write_text(
-        path.with_name(path.name + ".provenance.json"),
-        json.dumps(record, ensure_ascii=False, indent=2) + "\n",
-    )
-
-
 def _write_figure(figure: Any, path: Path, table: pd.DataFrame, params: dict[str, Any]) -> Path:
     """Save a figure (or the figure of an Axes) as PNG atomically, with the plotted table's
     provenance beside it, and release it from pyplot."""
@@ -141,7 +132,7 @@ def _write_figure(figure: Any, path: Path, table: pd.DataFrame, params: dict[str
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=150, facecolor="white")
     plt.close(fig)
-    _sidecar(path, table, params)
+    write_provenance(path, table, **params)
     return path
 
 
@@ -162,7 +153,7 @@ def _write_summary(
     korean = [ko_caveat, *korean, notes_ko]
     text = "\n".join(p for p in english if p) + "\n\n" + "\n".join(p for p in korean if p)
     path = atomic_write_text(out / "summary.txt", text + "\n")
-    _sidecar(path, table, params)
+    write_provenance(path, table, **params)
     return text, path
 
 
@@ -507,7 +498,7 @@ def run_did(
             note=f"Spillover rule: {spillover.describe()}." if spillover else None,
             path=out / "did_design_map.png",
         ).path
-        _sidecar(files["design_map"], roles, params)
+        write_provenance(files["design_map"], roles, **params)
 
     if estimator == "bacon":
         en, ko = result.summary("en", cs_att=cs_simple), result.summary("ko", cs_att=cs_simple)

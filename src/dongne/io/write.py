@@ -18,7 +18,7 @@ from dongne import __version__
 from dongne.errors import DataError
 from dongne.io._atomic import atomic_path, atomic_write_text
 
-__all__ = ["provenance", "write_layer", "write_table"]
+__all__ = ["provenance", "write_layer", "write_provenance", "write_table"]
 
 
 def jsonable(obj: Any) -> Any:
@@ -52,8 +52,21 @@ def provenance(frame: pd.DataFrame, **parameters: Any) -> dict[str, Any]:
     )
 
 
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".provenance.json")
+def write_provenance(
+    path: str | os.PathLike[str], frame: pd.DataFrame, /, **parameters: Any
+) -> Path:
+    """Write ``<path>.provenance.json`` for an output made from ``frame`` (atomically).
+
+    The record is :func:`provenance`: dongne version, the frame's inputs and ``parameters``.
+    Use it for outputs written by other means (figures, text); :func:`write_layer` and
+    :func:`write_table` call it themselves. Returns the sidecar's path.
+    """
+    path = Path(path)
+    meta = provenance(frame, **parameters)
+    return atomic_write_text(
+        path.with_name(path.name + ".provenance.json"),
+        json.dumps(meta, ensure_ascii=False, indent=2) + "\n",
+    )
 
 
 def write_layer(
@@ -96,8 +109,7 @@ def write_layer(
                 f"{path}: cannot write {suffix!r}. Use .gpkg, .geojson or .parquet for layers, "
                 "or write_table for .csv."
             )
-    meta = provenance(gdf, **parameters)
-    atomic_write_text(_sidecar(path), json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+    write_provenance(path, gdf, **parameters)
     return path
 
 
@@ -120,6 +132,5 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], **parameters:
             data.to_parquet(tmp, index=False)
         else:
             raise DataError(f"{path}: cannot write {path.suffix!r}; use .csv or .parquet.")
-    meta = provenance(data, **parameters)
-    atomic_write_text(_sidecar(path), json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+    write_provenance(path, data, **parameters)
     return path
