@@ -255,8 +255,7 @@ def plot_pareto(frame: pd.DataFrame, path: str | os.PathLike[str] | None = None)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from dongne.io._atomic import atomic_path
-    from dongne.report.maps import _figure_style
+    from dongne.report.maps import _figure_style, save_png
 
     with _figure_style():
         fig = Figure(figsize=(6.5, 4.5), dpi=150, layout="constrained")
@@ -278,6 +277,5 @@ def plot_pareto(frame: pd.DataFrame, path: str | os.PathLike[str] | None = None)
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
         if path is not None:
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format="png", dpi=150, facecolor="white")
+            save_png(fig, path)
     return fig

@@ -21,7 +21,7 @@ from dongne.allocate.problem import (
     parse_radius,
 )
 from dongne.errors import SpecificationError
-from dongne.io._atomic import atomic_path, atomic_write_text
+from dongne.io._atomic import atomic_write_text
 from dongne.io.write import write_layer, write_table
 
 __all__ = ["MODELS", "AllocateOutputs", "run_allocate"]
@@ -366,7 +366,7 @@ def _pareto_text(frame: pd.DataFrame) -> str:
 
 def _maps(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> dict[str, Path]:
     from dongne.report import choropleth
-    from dongne.report.maps import _figure_style
+    from dongne.report.maps import _figure_style, save_png
 
     est = res.model
     pr = res.problem
@@ -421,8 +421,7 @@ def _maps(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> di
                 )  # fmt: skip
             ax.add_artist(sites_legend)
         path = out / f"{prefix}map_{when}.png"
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=150, facecolor="white")
+        save_png(fig, path)
         written[f"map_{when}"] = path
     return written
 

@@ -40,7 +40,7 @@ from dongne.evaluate.panel import Panel, panel_from_frame
 from dongne.evaluate.spillover import SpilloverRule
 from dongne.evaluate.staggered import att_gt
 from dongne.evaluate.synth import synthetic_control
-from dongne.io._atomic import atomic_path, atomic_write_text
+from dongne.io._atomic import atomic_write_text
 from dongne.io.write import write_provenance, write_table
 
 __all__ = [
@@ -126,11 +126,12 @@ def _write_figure(figure: Any, path: Path, table: pd.DataFrame, params: dict[str
     provenance beside it, and release it from pyplot."""
     import matplotlib.pyplot as plt
 
+    from dongne.report.maps import save_png
+
     fig = figure.figure if hasattr(figure, "figure") and figure.figure is not None else figure
     if fig.get_layout_engine() is None:
         fig.set_layout_engine("constrained")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=150, facecolor="white")
+    save_png(fig, path)
     plt.close(fig)
     write_provenance(path, table, **params)
     return path

@@ -32,7 +32,7 @@ from sklearn.model_selection import KFold
 
 from dongne import __version__
 from dongne.errors import DataError, MissingDependencyError, SpecificationError, format_rows
-from dongne.io._atomic import atomic_path, atomic_write_text
+from dongne.io._atomic import atomic_write_text
 from dongne.io.crs import require_crs, to_metric
 from dongne.io.write import write_table
 from dongne.learn.cv import (
@@ -434,8 +434,9 @@ def _save(figure: Any, path: Path) -> Path:
     """Write a matplotlib figure as PNG atomically and release it."""
     import matplotlib.pyplot as plt
 
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight", facecolor="white")
+    from dongne.report.maps import save_png
+
+    save_png(figure, path, dpi=110, bbox_inches="tight")
     plt.close(figure)
     return path
 

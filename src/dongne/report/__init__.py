@@ -25,6 +25,7 @@ from dongne.report.maps import (
     category_map,
     choropleth,
     korean_font,
+    save_png,
 )
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "read_run",
     "register_section",
     "render_html",
+    "save_png",
 ]

@@ -50,6 +50,7 @@ __all__ = [
     "category_map",
     "choropleth",
     "korean_font",
+    "save_png",
 ]
 
 #: Classification schemes accepted by :func:`choropleth`.
@@ -864,6 +865,17 @@ class _Layout:
                     figure.savefig(tmp, format=self.fmt, dpi=self.dpi, facecolor="white")
                 written = Path(self.path)
         return figure, written
+
+
+def save_png(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 150, **options) -> Path:
+    """Write ``figure`` as a PNG on a white background, atomically (temporary file + rename).
+
+    ``options`` go to :meth:`matplotlib.figure.Figure.savefig` (e.g. ``bbox_inches="tight"``).
+    Returns the path written.
+    """
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi, facecolor="white", **options)
+    return Path(path)
 
 
 def _colormap(cmap: str | Colormap) -> Colormap:
