@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sklearn.linear_model import Ridge
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from test_service_storage import PG_ADMIN_URL, postgres_database
 
 from dongne.service import Settings, create_app, create_user
 from dongne.share import ModelCard, ModelRegistry
-from dongne.share.routes import router
 
 pytest.importorskip("mlflow")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("service"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request, tmp_path_factory):
+    """The service with its model registry on SQLite, or both on PostgreSQL (the registry in
+    the database ``<name>_models`` that the service creates on the same server)."""
+    with contextlib.ExitStack() as stack:
+        url = None
+        if request.param == "postgresql":
+            url = stack.enter_context(postgres_database())
+            stack.callback(_drop_database, url + "_models")
+        yield from _world(tmp_path_factory, url)
+
+
+def _drop_database(url: str) -> None:
+    name = make_url(url).database
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def _world(tmp_path_factory, url):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("service"), database_url=url)
     tokens = {
         "kim": create_user(settings, "kim", workspace="city").token,
         "lee": create_user(settings, "lee", workspace="partner").token,
@@ -27,7 +50,7 @@ def world(tmp_path_factory):
     X = pd.DataFrame({"density": rng.normal(10, 2, 50), "age65": rng.uniform(5, 25, 50)})
     y = 0.5 * X["density"] - 0.2 * X["age65"]
     model = Ridge(alpha=1e-6).fit(X, y)
-    registry = ModelRegistry(settings.data_dir / "models")
+    registry = ModelRegistry(settings.models_dir, settings.models_url)
     card = ModelCard(
         "test", ["synthetic"], ["Jongno-gu"], "2010", {"rmse": 0.0},
         group_metrics=pd.DataFrame({"gu": ["Jongno-gu", "Jung-gu"], "n": [2, 48],
@@ -36,9 +59,10 @@ def world(tmp_path_factory):
     registry.register("basement", model, card, X=X)
     registry.set_alias("basement", "production", 1)
     registry.set_access("basement", owner="city")
-    app = create_app(settings)
-    app.include_router(router)
-    with TestClient(app) as client:
+    if url is not None:  # the registry really is in PostgreSQL, not in a file
+        assert settings.models_url.endswith("_models")
+        assert not (settings.models_dir / "registry.sqlite3").exists()
+    with TestClient(create_app(settings)) as client:
         yield client, tokens, X, model
 
 

@@ -30,6 +30,11 @@ class Settings:
     database_url : str, optional
         SQLAlchemy URL of the database. ``None`` (default) uses SQLite in ``data_dir``.
         ``postgresql://user@host/db`` is served by psycopg 3 (``postgresql+psycopg``).
+    models_database_url : str, optional
+        Database of the model registry (:mod:`dongne.share`). ``None`` (default): with a
+        PostgreSQL service database, the database ``<name>_models`` on the same server
+        (created on first use; MLflow keeps its own migration history there, apart from the
+        service's); with SQLite, ``registry.sqlite3`` in ``data_dir/models``.
     max_upload_bytes : int
         Largest upload in bytes; larger ones are refused with status 413 while they stream.
     max_unpacked_bytes : int
@@ -51,6 +56,7 @@ class Settings:
 
     data_dir: Path
     database_url: str | None = None
+    models_database_url: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES
     max_jobs: int = 2
@@ -69,12 +75,14 @@ class Settings:
         """Settings from environment variables, then ``overrides`` (``None`` values ignored).
 
         ``DONGNE_DATA_DIR`` (default ``./dongne-data``), ``DONGNE_DATABASE_URL``,
-        ``DONGNE_MAX_UPLOAD_MB``, ``DONGNE_MAX_UNPACKED_MB`` and ``DONGNE_MAX_JOBS``.
+        ``DONGNE_MODELS_DATABASE_URL``, ``DONGNE_MAX_UPLOAD_MB``, ``DONGNE_MAX_UNPACKED_MB``
+        and ``DONGNE_MAX_JOBS``.
         """
         env = os.environ
         values: dict[str, object] = {
             "data_dir": env.get("DONGNE_DATA_DIR", "dongne-data"),
             "database_url": env.get("DONGNE_DATABASE_URL") or None,
+            "models_database_url": env.get("DONGNE_MODELS_DATABASE_URL") or None,
         }
         for key, name in (
             ("max_upload_bytes", "DONGNE_MAX_UPLOAD_MB"),
@@ -96,6 +104,28 @@ class Settings:
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
         return url
+
+    @property
+    def models_url(self) -> str | None:
+        """URL of the model registry's database; ``None`` means SQLite in ``models_dir``.
+
+        Examples
+        --------
+        >>> Settings(data_dir=".", database_url="postgresql://postgres@db/dongne").models_url
+        'postgresql+psycopg://postgres@db/dongne_models'
+        >>> Settings(data_dir=".").models_url is None
+        True
+        """
+        if self.models_database_url:
+            return self.models_database_url
+        if self.url.get_backend_name() == "postgresql":
+            models = self.url.set(database=f"{self.url.database}_models")
+            return models.render_as_string(hide_password=False)
+        return None
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
     @property
     def datasets_dir(self) -> Path:

@@ -143,6 +143,35 @@ class ModelVersion:
         return pd.DataFrame(self.schema.to_dict(), columns=["name", "type", "unit"])
 
 
+def _create_postgres_database(url: str) -> None:
+    """Create the PostgreSQL database named in ``url`` if it does not exist yet."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+    try:
+        with engine.connect() as conn:
+            if conn.execute(query, {"name": target.database}).scalar():
+                return
+            try:
+                name = target.database.replace('"', '""')
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            except Exception:
+                # another process may have created it meanwhile
+                if not conn.execute(query, {"name": target.database}).scalar():
+                    raise
+    except Exception as err:
+        raise DataError(
+            f"Cannot reach or create the registry database {target.database!r} on "
+            f"{target.host}: {err}. Fix: create it (CREATE DATABASE) or give a URL the "
+            "registry may use."
+        ) from err
+    finally:
+        engine.dispose()
+
+
 class ModelRegistry:
     """A model registry on a folder (artefacts) and a database (MLflow's registry store).
 
@@ -152,8 +181,9 @@ class ModelRegistry:
         Folder for artefacts and, by default, the SQLite database ``registry.sqlite3``.
         Default: ``$DONGNE_REGISTRY`` or ``./dongne-registry``.
     database_url : str, optional
-        SQLAlchemy URL of the registry database (e.g. the service's PostgreSQL); default the
-        SQLite file in ``root``.
+        SQLAlchemy URL of the registry database (e.g. ``postgresql://user@host/models`` on
+        the service's PostgreSQL; the database is created if missing); default the SQLite
+        file in ``root``. Use a database of its own: MLflow keeps its own Alembic history.
 
     Examples
     --------
@@ -181,6 +211,8 @@ class ModelRegistry:
             url = self.database_url or f"sqlite:///{(self.root / 'registry.sqlite3').resolve()}"
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            if url.startswith("postgresql"):
+                _create_postgres_database(url)
             for logger in ("mlflow.store.db.utils", "alembic.runtime.migration"):
                 logging.getLogger(logger).setLevel(logging.WARNING)
             self._client_obj = MlflowClient(tracking_uri=url, registry_uri=url)

@@ -1,9 +1,11 @@
 """Web-service routes for shared models: predict by reference, model card, publishing.
 
-Included by the service's ``create_app`` (``app.include_router(router)``). The registry lives
-in ``<data-dir>/models`` (artefacts and MLflow's own SQLite database — kept apart from the
-service's database, whose Alembic history it must not share). Models are registered there
-with ``dongne share --registry <data-dir>/models register ... --workspace WS``.
+Included by the service's ``create_app`` (``app.include_router(router)``). The registry's
+artefacts live in ``<data-dir>/models``; its database is ``Settings.models_url``: with a
+PostgreSQL service, the database ``<name>_models`` on the same server, else MLflow's SQLite
+file in that folder — kept apart from the service's database, whose Alembic history it must
+not share. Models are registered there with ``dongne share --registry <data-dir>/models
+[--database-url URL] register ... --workspace WS``.
 
 Access follows the service's rules: a model belongs to a workspace; its members (viewer and
 up) may use it, and an owner of that workspace may publish it to another workspace or to
@@ -57,7 +59,8 @@ class PublishIn(BaseModel):
 def _registry(request: Request) -> ModelRegistry:
     state = request.app.state
     if getattr(state, "model_registry", None) is None:
-        state.model_registry = ModelRegistry(state.settings.data_dir / "models")
+        settings = state.settings
+        state.model_registry = ModelRegistry(settings.models_dir, settings.models_url)
     return state.model_registry
 
 
