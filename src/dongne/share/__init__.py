@@ -8,7 +8,8 @@ federated training across institutions with institution-level differential priva
 * :func:`predict` — a registered model applied to a table after a schema check.
 * :func:`federate` — FedAvg, FedProx, q-FedAvg and DP-FedAvg for linear/logistic regression
   and a small MLP, with institutions in this process or in other processes
-  (:mod:`dongne.share.network`).
+  (:mod:`dongne.share.network`), or on Flower — its simulation engine, SecAgg+ secure
+  aggregation and gRPC deployment (:mod:`dongne.share.flower`).
 * :mod:`dongne.share.privacy` — ε accounting (RDP and exact Gaussian DP), small-cell
   suppression.
 """
@@ -26,6 +27,7 @@ from dongne.share.predict import Prediction, predict
 from dongne.share.privacy import (
     clip_update,
     epsilon_spent,
+    epsilon_spent_rounds,
     noise_multiplier_for,
     suppress_small_cells,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "Prediction",
     "clip_update",
     "epsilon_spent",
+    "epsilon_spent_rounds",
     "federate",
     "infer_schema",
     "noise_multiplier_for",

@@ -48,6 +48,10 @@ _LABELS = {
         "none": "none",
         "no_dp": "Trained without differential privacy.",
         "dp": "Differential privacy per institution: ε ≤ {eps} at δ = {delta} ({acc} accountant).",
+        "secagg": " Updates were combined by secure aggregation (SecAgg+): the coordinator saw "
+        "only their sum.",
+        "distributed": " The noise was split among the institutions (distributed DP); the "
+        "guarantee holds while the coordinator sees only the sum.",
     },
     "ko": {
         "title": "모형 카드",
@@ -66,6 +70,9 @@ _LABELS = {
         "none": "없음",
         "no_dp": "차등정보보호 없이 학습했습니다.",
         "dp": "기관별 차등정보보호: ε ≤ {eps}, δ = {delta} ({acc} 회계).",
+        "secagg": " 보안 집계(SecAgg+)로 합산했습니다: 조정 서버는 합계만 보았습니다.",
+        "distributed": " 잡음을 기관들이 나누어 더했습니다(분산형 차등정보보호); 조정 서버가 "
+        "합계만 볼 때 보장이 성립합니다.",
     },
 }
 
@@ -223,9 +230,14 @@ class ModelCard:
             return t["no_dp"]
         spent = self.privacy.get("epsilon_spent") or {}
         eps = max(spent.values()) if spent else self.privacy.get("epsilon")
-        return t["dp"].format(
+        text = t["dp"].format(
             eps=f"{eps:.3g}", delta=f"{self.privacy['delta']:g}", acc=self.privacy["accountant"]
         )
+        if self.privacy.get("secure_aggregation"):
+            text += t["secagg"]
+        if "distributed" in self.privacy.get("level", ""):
+            text += t["distributed"]
+        return text
 
     def to_html(
         self,

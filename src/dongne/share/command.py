@@ -73,6 +73,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fed.add_argument("--clip-norm", type=float, default=1.0)
     fed.add_argument("--accountant", choices=("rdp", "gdp"), default="rdp")
     fed.add_argument("--min-institutions", type=int, default=2)
+    fed.add_argument("--engine", choices=("dongne", "flower"), default="dongne",
+                     help="dongne's loop/protocol, or Flower (simulation, or gRPC server)")
+    fed.add_argument("--tls-ca", help="--engine flower: CA certificate (PEM); turns on TLS")
+    fed.add_argument("--tls-cert", help="--serve --engine flower: server certificate (PEM)")
+    fed.add_argument("--tls-key", help="--serve --engine flower: server private key (PEM)")
+    fed.add_argument("--secure-aggregation", action="store_true",
+                     help="--engine flower: Flower's SecAgg+ (coordinator sees only the sum)")
+    fed.add_argument("--noise", choices=("local", "distributed"), default="local",
+                     help="DP noise per institution (local) or split under SecAgg+")
     fed.add_argument("--seed", type=int, help="seed (MLP start; with --join: this side's noise)")
     fed.add_argument("--institutions", type=int, help="--serve: how many to wait for")
     fed.add_argument("--host", default="127.0.0.1", help="--serve: address to listen on")
@@ -158,11 +167,24 @@ def _federate(args: argparse.Namespace) -> int:
     from dongne.share import network
     from dongne.share.federated import federate
 
+    if args.tls_ca and args.engine != "flower":
+        raise SpecificationError(
+            "--tls-ca/--tls-cert/--tls-key are for --engine flower (dongne's own protocol is "
+            "not encrypted: use a TLS tunnel)."
+        )
     if args.join:
         if not (args.name and args.table):
             raise SpecificationError("--join needs --name and --table.")
         host, _, port = args.join.rpartition(":")
-        outcome = network.join(
+        join = network.join
+        extra: dict = {}
+        if args.engine == "flower":
+            from dongne.share import flower
+
+            join = flower.join
+            if args.tls_ca:
+                extra["root_certificates"] = Path(args.tls_ca).read_bytes()
+        outcome = join(
             args.name,
             _read(args.table),
             host=host or "127.0.0.1",
@@ -170,6 +192,7 @@ def _federate(args: argparse.Namespace) -> int:
             secret=args.secret,
             seed=args.seed,
             timeout=args.timeout,
+            **extra,
         )
         print(f"{args.name}: {outcome['status']} after {outcome['rounds']} rounds. "
               f"{outcome['message']}".strip())  # fmt: skip
@@ -197,10 +220,26 @@ def _federate(args: argparse.Namespace) -> int:
         seed=0 if args.seed is None else args.seed,
     )
     features = [f.strip() for f in args.features.split(",") if f.strip()]
+    if args.serve and (args.secure_aggregation or args.noise != "local"):
+        raise SpecificationError(
+            "--secure-aggregation and --noise distributed run with --tables --engine flower "
+            "(Flower's simulation engine); a --serve coordinator averages in the clear."
+        )
     if args.serve:
         if not args.institutions:
             raise SpecificationError("--serve needs --institutions N.")
-        result = network.serve(
+        serve, extra = network.serve, {}
+        if args.engine == "flower":
+            from dongne.share import flower
+
+            serve = flower.serve
+            if args.tls_ca:
+                if not (args.tls_cert and args.tls_key):
+                    raise SpecificationError("--tls-ca on --serve needs --tls-cert and --tls-key.")
+                extra["certificates"] = tuple(
+                    Path(p).read_bytes() for p in (args.tls_ca, args.tls_cert, args.tls_key)
+                )
+        result = serve(
             args.institutions,
             args.target,
             features,
@@ -209,6 +248,7 @@ def _federate(args: argparse.Namespace) -> int:
             secret=args.secret,
             timeout=args.timeout,
             on_listening=lambda h, p: print(f"listening on {h}:{p}", flush=True),
+            **extra,
             **options,
         )
     else:
@@ -218,7 +258,10 @@ def _federate(args: argparse.Namespace) -> int:
             if not sep:
                 raise SpecificationError(f"--tables {item!r}: expected NAME=PATH.")
             tables[name] = _read(path)
-        result = federate(tables, args.target, features, **options)
+        result = federate(
+            tables, args.target, features, engine=args.engine,
+            secure_aggregation=args.secure_aggregation, noise=args.noise, **options,
+        )  # fmt: skip
     print(result.summary())
     if args.out:
         result.to_frame().to_csv(args.out, index=False, encoding="utf-8-sig")

@@ -53,7 +53,7 @@ from dongne.share.privacy import (
     _check_accountant,
     _check_budget,
     clip_update,
-    epsilon_spent,
+    epsilon_spent_rounds,
     noise_multiplier_for,
     suppress_small_cells,
 )
@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 MODELS = ("linear", "logistic", "mlp_regressor", "mlp_classifier")
+ENGINES = ("dongne", "flower")
 STRATEGIES = ("fedavg", "fedprox", "qfedavg")
 CLASSIFIERS = ("logistic", "mlp_classifier")
 
@@ -276,8 +277,10 @@ class Institution:
         Rows of this institution; must contain ``features`` and ``target`` (as named in the
         coordinator's configuration).
     seed : int, optional
-        Seed of this institution's own DP noise. Keep it secret from the coordinator in a
-        real deployment (``None`` draws fresh operating-system entropy); fix it only to
+        Seed of this institution's own DP noise; round ``t`` draws from the stream
+        ``SeedSequence(seed, spawn_key=(t,))``, so the object holds no state between rounds
+        (Flower rebuilds clients for every message). Keep it secret from the coordinator in
+        a real deployment (``None`` draws fresh operating-system entropy); fix it only to
         reproduce a run.
     """
 
@@ -285,8 +288,11 @@ class Institution:
         self.name = name
         self.table = table
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
-        self._state: dict[str, Any] = {}
+
+    def _noise_rng(self, rnd: int) -> np.random.Generator:
+        if self.seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(rnd,)))
 
     def _arrays(self, config: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         features, target = list(config["features"]), config["target"]
@@ -330,7 +336,13 @@ class Institution:
         return X, y
 
     def fit(self, params: np.ndarray, config: Mapping[str, Any]) -> dict[str, Any]:
-        """Local training from the global ``params``; returns parameters or a noisy update."""
+        """Local training from the global ``params``; returns parameters or a noisy update.
+
+        With differential privacy (``config["noise_multiplier"]`` set) the reply holds only
+        the clipped, noised update and the row count — not the loss, which would leak
+        outside ε. ``config["noise_parts"]`` > 1 (distributed noise under secure
+        aggregation) divides the noise variance among that many institutions.
+        """
         X, y = self._standardised(config)
         kind, alpha, hidden = config["model"], config["alpha"], config["hidden"]
         lr, mu = config["learning_rate"], config["mu"]
@@ -342,16 +354,14 @@ class Institution:
             if mu > 0:
                 grad = grad + mu * (theta - global_params)
             theta -= lr * grad
-        reply: dict[str, Any] = {"n": len(y), "loss": loss_at_global}
         z = config.get("noise_multiplier")
         if z is None:
-            reply["params"] = theta.tolist()
-            return reply
+            return {"n": len(y), "loss": loss_at_global, "params": theta.tolist()}
         clip = config["clip_norm"]
         update = clip_update(theta - global_params, clip)
-        noise = self._rng.normal(0.0, 2.0 * clip * z, size=update.shape)
-        reply["update"] = (update + noise).tolist()
-        return reply
+        sd = 2.0 * clip * z / np.sqrt(config.get("noise_parts", 1))
+        noise = self._noise_rng(int(config.get("round", 0))).normal(0.0, sd, size=update.shape)
+        return {"n": len(y), "loss": None, "update": (update + noise).tolist()}
 
     def evaluate(self, params: np.ndarray, config: Mapping[str, Any]) -> dict[str, Any]:
         """Metrics of the global model on this institution's rows (original units)."""
@@ -576,6 +586,9 @@ def federate(
     accountant: str = "rdp",
     min_institutions: int = 2,
     seed: int = 0,
+    engine: str = "dongne",
+    secure_aggregation: bool = False,
+    noise: str = "local",
 ) -> FederatedResult:
     """Train one model across institutions that keep their tables.
 
@@ -619,6 +632,23 @@ def federate(
         Training stops with :class:`FederationError` when fewer institutions are left.
     seed : int
         Seeds the MLP initialisation and, for tables, each institution's noise.
+    engine : {"dongne", "flower"}
+        ``"dongne"`` runs the coordinator loop here, with institutions in this process or
+        remote (:mod:`dongne.share.network`). ``"flower"`` runs the same training on
+        Flower's simulation engine (:mod:`dongne.share.flower`; needs ``dongne[flower]``):
+        each institution is a Flower ClientApp in its own Ray worker, the coordinator a
+        Flower ServerApp using Flower's FedAvg aggregation. Same numbers as ``"dongne"``
+        up to floating-point summation order (tested to 1e-9).
+    secure_aggregation : bool
+        Flower's SecAgg+ (Bell et al. 2020): the coordinator learns only the weighted sum
+        of the institutions' parameters, never one institution's. ``engine="flower"`` only;
+        parameters are quantised to 2²² levels on ``[-8, 8]`` (error ~1e-5).
+    noise : {"local", "distributed"}
+        With ``epsilon``: ``"local"`` — every institution adds the full noise to its own
+        update (protects against anyone, the coordinator included); ``"distributed"`` —
+        with ``secure_aggregation``, each adds 1/K of the noise variance so that the *sum*
+        carries the full noise (sqrt(K) times less noise in the model; assumes the
+        coordinator sees only the sum and institutions do not reveal their noise).
 
     Returns
     -------
@@ -643,6 +673,81 @@ def federate(
     >>> round(float(slope), 1)
     2.0
     """
+    _check_engine(engine, institutions, strategy, secure_aggregation, noise, epsilon)
+    if isinstance(institutions, Mapping):
+        seeds = np.random.SeedSequence(seed).spawn(len(institutions))
+        members: list[InstitutionLike] = [
+            Institution(str(name), table, seed=int(s.generate_state(1)[0]))
+            for (name, table), s in zip(institutions.items(), seeds, strict=True)
+        ]
+    else:
+        members = list(institutions)
+    names = [m.name for m in members]
+    if len(set(names)) != len(names):
+        raise SpecificationError(f"Institution names must be unique; got {names}.")
+
+    def trainer(config: dict[str, Any], settings: dict[str, Any]) -> _Run:
+        if engine == "flower":
+            from dongne.share.flower import train_on_flower
+
+            return train_on_flower(
+                members, config, settings, secure_aggregation=secure_aggregation
+            )
+        return _train_here(members, config, settings)
+
+    return _federate(
+        trainer,
+        len(members),
+        target,
+        features,
+        model=model,
+        strategy=strategy,
+        rounds=rounds,
+        local_steps=local_steps,
+        learning_rate=learning_rate,
+        alpha=alpha,
+        mu=mu,
+        q=q,
+        hidden=hidden,
+        epsilon=epsilon,
+        delta=delta,
+        clip_norm=clip_norm,
+        accountant=accountant,
+        min_institutions=min_institutions,
+        seed=seed,
+        engine=engine,
+        secure_aggregation=secure_aggregation,
+        noise=noise,
+    )
+
+
+def _federate(
+    trainer: Any,
+    count: int,
+    target: str,
+    features: Sequence[str],
+    *,
+    model: str,
+    strategy: str,
+    rounds: int,
+    local_steps: int,
+    learning_rate: float,
+    alpha: float,
+    mu: float,
+    q: float,
+    hidden: int,
+    epsilon: float | None,
+    delta: float,
+    clip_norm: float,
+    accountant: str,
+    min_institutions: int,
+    seed: int,
+    engine: str,
+    secure_aggregation: bool,
+    noise: str,
+) -> FederatedResult:
+    """Validate, configure, run ``trainer(config, settings)`` on ``count`` institutions and
+    turn its :class:`_Run` into a :class:`FederatedResult` (privacy accounting included)."""
     features = list(features)
     _check_config(
         model,
@@ -658,20 +763,9 @@ def federate(
         accountant,
         min_institutions,
     )
-    if isinstance(institutions, Mapping):
-        seeds = np.random.SeedSequence(seed).spawn(len(institutions))
-        members: list[InstitutionLike] = [
-            Institution(str(name), table, seed=int(s.generate_state(1)[0]))
-            for (name, table), s in zip(institutions.items(), seeds, strict=True)
-        ]
-    else:
-        members = list(institutions)
-    names = [m.name for m in members]
-    if len(set(names)) != len(names):
-        raise SpecificationError(f"Institution names must be unique; got {names}.")
-    if len(members) < min_institutions:
+    if count < min_institutions:
         raise FederationError(
-            f"{len(members)} institutions joined but min_institutions={min_institutions}. "
+            f"{count} institutions joined but min_institutions={min_institutions}. "
             "Fix: wait for more institutions or lower min_institutions."
         )
     config: dict[str, Any] = {
@@ -687,101 +781,24 @@ def federate(
         "noise_multiplier": None
         if epsilon is None
         else noise_multiplier_for(epsilon, delta, rounds, accountant),
+        "noise_parts": count if noise == "distributed" else 1,
     }
-    active = list(members)
-    history: list[dict[str, Any]] = []
-
-    def call(member: InstitutionLike, method: str, rnd: int, *args: Any) -> dict | None:
-        try:
-            return getattr(member, method)(*args, config)
-        except InstitutionDropout as err:
-            history.append(
-                {"round": rnd, "institution": member.name, "status": "dropped", "loss": np.nan}
-            )
-            active.remove(member)
-            if len(active) < min_institutions:
-                raise FederationError(
-                    f"Institution {member.name!r} dropped out in round {rnd} ({err}); only "
-                    f"{len(active)} institutions are left, fewer than min_institutions="
-                    f"{min_institutions}. Nothing was produced or registered. Fix: restart "
-                    "when the institutions are reachable, or lower min_institutions."
-                ) from err
-            return None
-
-    # round 0: pooled means and standard deviations for standardisation
-    stats = {m.name: s for m in list(active) if (s := call(m, "stats", 0)) is not None}
-    n_total = sum(s["n"] for s in stats.values())
-    sum_x = np.sum([s["sum_x"] for s in stats.values()], axis=0)
-    sum_x2 = np.sum([s["sum_x2"] for s in stats.values()], axis=0)
-    x_mean = sum_x / n_total
-    x_scale = np.sqrt(np.maximum(sum_x2 / n_total - x_mean**2, 0.0))
-    constant = [f for f, s in zip(features, x_scale, strict=True) if s == 0]
-    if constant:
-        raise DataError(
-            f"Features {constant} are constant across all institutions. Fix: drop them."
-        )
-    y_mean, y_scale = 0.0, 1.0
-    if not _is_classifier(model):
-        y_mean = sum(s["sum_y"] for s in stats.values()) / n_total
-        y_scale = float(
-            np.sqrt(max(sum(s["sum_y2"] for s in stats.values()) / n_total - y_mean**2, 1e-300))
-        )
-    config.update(x_mean=x_mean.tolist(), x_scale=x_scale.tolist(), y_mean=y_mean, y_scale=y_scale)
-
-    params = _init_params(model, len(features), config["hidden"], seed)
-    released = dict.fromkeys(names, 0)
-    for rnd in range(1, rounds + 1):
-        config["round"] = rnd
-        replies = []
-        for member in list(active):
-            reply = call(member, "fit", rnd, params.tolist())
-            if reply is None:
-                continue
-            replies.append(reply)
-            released[member.name] += 1
-            history.append(
-                {
-                    "round": rnd,
-                    "institution": member.name,
-                    "status": "trained",
-                    "loss": reply["loss"],
-                }
-            )
-        params = _aggregate(
-            strategy,
-            params,
-            replies,
-            q=q,
-            learning_rate=learning_rate,
-            private=epsilon is not None,
-        )
-        if not np.all(np.isfinite(params)):
-            raise FederationError(
-                f"Parameters diverged in round {rnd}. Fix: lower learning_rate "
-                f"(now {learning_rate}) or local_steps (now {local_steps})."
-            )
-
-    rows = []
-    for member in list(active):
-        metrics = call(member, "evaluate", rounds + 1, params.tolist())
-        if metrics is not None:
-            rows.append({"institution": member.name, **metrics, "rounds": released[member.name]})
-    for name in names:
-        if name not in {r["institution"] for r in rows}:
-            rows.append(
-                {
-                    "institution": name,
-                    "n": stats.get(name, {}).get("n", 0),
-                    "rounds": released[name],
-                }
-            )
+    settings = {
+        "strategy": strategy,
+        "rounds": rounds,
+        "q": q,
+        "learning_rate": learning_rate,
+        "min_institutions": min_institutions,
+        "seed": seed,
+    }
+    run = trainer(config, settings)
+    names = list(run.multipliers)  # institution order, known only now for a Flower server
     privacy = None
     if epsilon is not None:
         spent = {
-            name: epsilon_spent(config["noise_multiplier"], released[name], delta, accountant)
-            for name in names
+            name: epsilon_spent_rounds(run.multipliers[name], delta, accountant) for name in names
         }
-        for row in rows:
+        for row in run.metric_rows:
             row["epsilon"] = spent[row["institution"]]
         privacy = {
             "epsilon": epsilon,
@@ -790,17 +807,22 @@ def federate(
             "noise_multiplier": config["noise_multiplier"],
             "clip_norm": clip_norm,
             "noise_std": 2.0 * clip_norm * config["noise_multiplier"],
-            "level": "institution (local: each institution noises its own update)",
+            "level": "institution (local: each institution noises its own update)"
+            if noise == "local"
+            else "institution (distributed: each institution adds 1/K of the noise "
+            "variance; only the securely aggregated sum is seen)",
+            "secure_aggregation": secure_aggregation,
             "epsilon_spent": spent,
         }
+    std = run.standardisation
     fitted = FederatedModel(
         kind=model,
         feature_names_in_=features,
-        params_=params,
-        x_mean_=x_mean,
-        x_scale_=x_scale,
-        y_mean_=y_mean,
-        y_scale_=y_scale,
+        params_=run.params,
+        x_mean_=np.asarray(std["x_mean"]),
+        x_scale_=np.asarray(std["x_scale"]),
+        y_mean_=std["y_mean"],
+        y_scale_=std["y_scale"],
         hidden=config["hidden"],
     )
     parameters = {
@@ -821,15 +843,196 @@ def federate(
         "accountant": accountant,
         "min_institutions": min_institutions,
         "seed": seed,
+        "engine": engine,
+        "secure_aggregation": secure_aggregation,
+        "noise": noise,
         "institutions": names,
         "dongne_version": __version__,
     }
+    if engine == "flower":
+        from importlib.metadata import version
+
+        parameters["flwr_version"] = version("flwr")
+    rows = run.metric_rows
+    for name in names:
+        if name not in {r["institution"] for r in rows}:
+            rows.append(
+                {
+                    "institution": name,
+                    "n": run.stats.get(name, {}).get("n", 0),
+                    "rounds": len(run.multipliers[name]),
+                    **({} if epsilon is None else {"epsilon": privacy["epsilon_spent"][name]}),
+                }
+            )
     institutions_frame = pd.DataFrame(rows).set_index("institution").loc[names].reset_index()
     institutions_frame["n"] = institutions_frame["n"].astype(int)
     return FederatedResult(
         model=fitted,
-        history=pd.DataFrame(history, columns=["round", "institution", "status", "loss"]),
+        history=pd.DataFrame(run.history, columns=["round", "institution", "status", "loss"]),
         institutions=institutions_frame,
         privacy=privacy,
         parameters=parameters,
     )
+
+
+@dataclass
+class _Run:
+    """What an engine hands back to :func:`federate` (before privacy accounting)."""
+
+    stats: dict[str, dict[str, Any]]
+    standardisation: dict[str, Any]
+    params: np.ndarray
+    history: list[dict[str, Any]]
+    metric_rows: list[dict[str, Any]]
+    multipliers: dict[str, list[float]]  # per institution: effective z of each release
+
+
+def _standardisation(
+    stats: Mapping[str, Mapping[str, Any]], features: Sequence[str], model: str
+) -> dict[str, Any]:
+    """Pooled feature (and target) means and standard deviations from institutions' sums."""
+    n_total = sum(s["n"] for s in stats.values())
+    sum_x = np.sum([s["sum_x"] for s in stats.values()], axis=0)
+    sum_x2 = np.sum([s["sum_x2"] for s in stats.values()], axis=0)
+    x_mean = sum_x / n_total
+    x_scale = np.sqrt(np.maximum(sum_x2 / n_total - x_mean**2, 0.0))
+    constant = [f for f, sd in zip(features, x_scale, strict=True) if sd == 0]
+    if constant:
+        raise DataError(
+            f"Features {constant} are constant across all institutions. Fix: drop them."
+        )
+    y_mean, y_scale = 0.0, 1.0
+    if not _is_classifier(model):
+        y_mean = sum(s["sum_y"] for s in stats.values()) / n_total
+        y_scale = float(
+            np.sqrt(max(sum(s["sum_y2"] for s in stats.values()) / n_total - y_mean**2, 1e-300))
+        )
+    return {
+        "x_mean": x_mean.tolist(),
+        "x_scale": x_scale.tolist(),
+        "y_mean": y_mean,
+        "y_scale": y_scale,
+    }
+
+
+def _dropout_error(name: str, rnd: int, left: int, minimum: int, why: Any) -> FederationError:
+    return FederationError(
+        f"Institution {name!r} dropped out in round {rnd} ({why}); only {left} institutions "
+        f"are left, fewer than min_institutions={minimum}. Nothing was produced or "
+        "registered. Fix: restart when the institutions are reachable, or lower "
+        "min_institutions."
+    )
+
+
+def _train_here(
+    members: Sequence[InstitutionLike], config: dict[str, Any], settings: Mapping[str, Any]
+) -> _Run:
+    """The coordinator loop of dongne's own engine (institutions local or remote)."""
+    min_institutions = settings["min_institutions"]
+    active = list(members)
+    history: list[dict[str, Any]] = []
+
+    def call(member: InstitutionLike, method: str, rnd: int, *args: Any) -> dict | None:
+        try:
+            return getattr(member, method)(*args, config)
+        except InstitutionDropout as err:
+            history.append(
+                {"round": rnd, "institution": member.name, "status": "dropped", "loss": np.nan}
+            )
+            active.remove(member)
+            if len(active) < min_institutions:
+                raise _dropout_error(member.name, rnd, len(active), min_institutions, err) from err
+            return None
+
+    # round 0: pooled means and standard deviations for standardisation
+    stats = {m.name: s for m in list(active) if (s := call(m, "stats", 0)) is not None}
+    config.update(_standardisation(stats, config["features"], config["model"]))
+
+    params = _init_params(
+        config["model"], len(config["features"]), config["hidden"], settings["seed"]
+    )
+    multipliers: dict[str, list[float]] = {m.name: [] for m in members}
+    rounds = settings["rounds"]
+    for rnd in range(1, rounds + 1):
+        config["round"] = rnd
+        replies = []
+        for member in list(active):
+            reply = call(member, "fit", rnd, params.tolist())
+            if reply is None:
+                continue
+            replies.append(reply)
+            if config["noise_multiplier"] is not None:
+                multipliers[member.name].append(config["noise_multiplier"])
+            else:
+                multipliers[member.name].append(np.inf)
+            history.append(_trained(rnd, member.name, reply.get("loss")))
+        params = _aggregate(
+            settings["strategy"],
+            params,
+            replies,
+            q=settings["q"],
+            learning_rate=settings["learning_rate"],
+            private=config["noise_multiplier"] is not None,
+        )
+        _check_finite(params, rnd, config)
+
+    rows = []
+    for member in list(active):
+        metrics = call(member, "evaluate", rounds + 1, params.tolist())
+        if metrics is not None:
+            rows.append(
+                {"institution": member.name, **metrics, "rounds": len(multipliers[member.name])}
+            )
+    return _Run(stats, config, params, history, rows, multipliers)
+
+
+def _trained(rnd: int, name: str, loss: float | None) -> dict[str, Any]:
+    return {
+        "round": rnd,
+        "institution": name,
+        "status": "trained",
+        "loss": np.nan if loss is None else float(loss),
+    }
+
+
+def _check_finite(params: np.ndarray, rnd: int, config: Mapping[str, Any]) -> None:
+    if not np.all(np.isfinite(params)):
+        raise FederationError(
+            f"Parameters diverged in round {rnd}. Fix: lower learning_rate "
+            f"(now {config['learning_rate']}) or local_steps (now {config['local_steps']})."
+        )
+
+
+def _check_engine(
+    engine: str,
+    institutions: Any,
+    strategy: str,
+    secure_aggregation: bool,
+    noise: str,
+    epsilon: float | None,
+) -> None:
+    if engine not in ENGINES:
+        raise SpecificationError(f"engine must be one of {ENGINES}; got {engine!r}.")
+    if noise not in ("local", "distributed"):
+        raise SpecificationError(f'noise must be "local" or "distributed"; got {noise!r}.')
+    if engine == "flower" and not isinstance(institutions, Mapping):
+        raise SpecificationError(
+            "engine='flower' simulates the institutions itself: pass a mapping of "
+            "institution name to table. (Institutions on other machines: use "
+            "dongne.share.network, or Flower's own deployment.)"
+        )
+    if secure_aggregation and engine != "flower":
+        raise SpecificationError(
+            "secure_aggregation uses Flower's SecAgg+ protocol. Fix: pass engine='flower'."
+        )
+    if secure_aggregation and strategy == "qfedavg":
+        raise SpecificationError(
+            "q-FedAvg needs each institution's own update, which secure aggregation hides. "
+            "Fix: use strategy='fedavg' or 'fedprox' with secure_aggregation."
+        )
+    if noise == "distributed" and not (secure_aggregation and epsilon is not None):
+        raise SpecificationError(
+            "noise='distributed' splits the DP noise among institutions, which protects them "
+            "only when the coordinator sees nothing but the sum. Fix: pass "
+            "secure_aggregation=True and an epsilon, or use noise='local'."
+        )

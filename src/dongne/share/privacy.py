@@ -32,6 +32,7 @@ Dwork, C. & Roth, A. (2014). *The Algorithmic Foundations of Differential Privac
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ __all__ = [
     "ACCOUNTANTS",
     "clip_update",
     "epsilon_spent",
+    "epsilon_spent_rounds",
     "noise_multiplier_for",
     "suppress_small_cells",
 ]
@@ -108,12 +110,40 @@ def epsilon_spent(
             f"noise_multiplier must be > 0; got {noise_multiplier!r}. Fix: use a positive "
             "multiplier, or derive it from epsilon with noise_multiplier_for()."
         )
-    if rounds <= 0:
+    return _epsilon_from_precision(max(rounds, 0) / noise_multiplier**2, delta, accountant)
+
+
+def epsilon_spent_rounds(
+    noise_multipliers: Sequence[float], delta: float, accountant: str = "rdp"
+) -> float:
+    """Privacy loss ε after Gaussian releases whose noise multipliers differ by round.
+
+    Used where the effective multiplier of a round depends on how many institutions took
+    part (distributed noise under secure aggregation: fewer institutions, less noise in the
+    sum). Both accountants compose through ``s = Σ_t 1/z_t²``: RDP gives
+    ``c = s/2`` in ``ε = c + 2·sqrt(c·log(1/δ))``, GDP gives ``μ = sqrt(s)``.
+
+    Examples
+    --------
+    >>> epsilon_spent_rounds([2.0, 2.0, 2.0], 1e-5) == epsilon_spent(2.0, 3, 1e-5)
+    True
+    """
+    _check_budget(None, delta)
+    _check_accountant(accountant)
+    z = np.asarray(noise_multipliers, dtype=float)
+    if z.size and not np.all(z > 0):
+        raise SpecificationError(f"noise multipliers must be > 0; got {z.tolist()}.")
+    return _epsilon_from_precision(float(np.sum(1.0 / z**2)), delta, accountant)
+
+
+def _epsilon_from_precision(s: float, delta: float, accountant: str) -> float:
+    # s = Σ_t 1/z_t² (T/z² for a constant multiplier)
+    if s <= 0:
         return 0.0
     if accountant == "rdp":
-        c = rounds / (2.0 * noise_multiplier**2)
+        c = s / 2.0
         return float(c + 2.0 * math.sqrt(c * math.log(1.0 / delta)))
-    mu = math.sqrt(rounds) / noise_multiplier
+    mu = math.sqrt(s)
 
     def excess(eps: float) -> float:
         return _gdp_delta(eps, mu) - delta

@@ -1,0 +1,598 @@
+"""Federated training on Flower: its simulation engine, its FedAvg, and SecAgg+.
+
+``federate(..., engine="flower")`` runs dongne's federated training on Flower (``flwr``,
+Beutel et al. 2020) instead of dongne's own loop:
+
+* every institution is a Flower **ClientApp** (a ``NumPyClient`` around
+  :class:`~dongne.share.federated.Institution`: the same local steps, clipping and noise),
+  run by Flower's **simulation engine** in Ray workers — separate processes, so nothing
+  but Flower messages passes between coordinator and institutions;
+* the coordinator is a Flower **ServerApp** running Flower's ``DefaultWorkflow`` with a
+  strategy derived from Flower's ``FedAvg``: pooled standardisation statistics are asked
+  for in ``initialize_parameters`` (``get_properties``), every round is configured and
+  aggregated by the strategy (Flower's weighted average for FedAvg, FedProx and DP-FedAvg;
+  q-FedAvg with each institution's own loss, see below), and the institutions evaluate
+  the final model;
+* with ``secure_aggregation=True`` the fit rounds run Flower's **SecAgg+** workflow (Bell
+  et al. 2020) and the institutions its ``secaggplus_mod``: updates are quantised, masked
+  with pairwise and private masks, and only their weighted sum is ever unmasked.
+
+Differences from Flower's stock strategies, on purpose: Flower's ``QFedAvg`` weights every
+client by one *server-side* loss (its ``evaluate_fn``), which needs central data; q-FFL
+(Li et al. 2020) weights each institution by its *own* loss, so the strategy here
+aggregates q-FedAvg with dongne's rule from the losses the institutions report. Results are
+put in institution order before aggregation, so the same seed gives the same numbers
+whatever order the replies arrive in.
+
+References
+----------
+Beutel, D. J., et al. (2020). Flower: a friendly federated learning research framework.
+arXiv:2007.14390.
+Bell, J. H., Bonawitz, K. A., Gascón, A., Lepoint, T. & Raykova, M. (2020). Secure
+single-server aggregation with (poly)logarithmic overhead. *CCS 2020* (SecAgg+).
+Bonawitz, K., et al. (2017). Practical secure aggregation for privacy-preserving machine
+learning. *CCS 2017*.
+Li, T., Sanjabi, M., Beirami, A. & Smith, V. (2020). Fair resource allocation in federated
+learning. *ICLR 2020*.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import math
+import os
+import secrets
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from dongne.errors import DataError, SpecificationError
+from dongne.share.federated import (
+    FederatedResult,
+    FederationError,
+    Institution,
+    _aggregate,
+    _check_finite,
+    _dropout_error,
+    _federate,
+    _init_params,
+    _Run,
+    _standardisation,
+    _trained,
+)
+from dongne.share.network import _mac, _secret
+
+__all__ = ["SECAGG_CLIPPING_RANGE", "join", "serve", "train_on_flower"]
+
+SECAGG_CLIPPING_RANGE = 8.0
+"""SecAgg+ quantises every parameter on ``[-8, 8]`` (Flower's default); larger values are
+refused with a clear error rather than silently clipped."""
+
+_SECAGG_THRESHOLD = 2.0 / 3.0  # share of key shares needed to unmask (> 1/2 for safety)
+
+
+def _flwr() -> Any:
+    try:
+        import flwr
+    except ImportError as err:  # pragma: no cover - exercised only without the extra
+        raise SpecificationError(
+            "engine='flower' needs Flower with its simulation engine. Fix: "
+            "pip install 'dongne[flower]' (flwr[simulation]), or use engine='dongne'."
+        ) from err
+    return flwr
+
+
+def _reason(err: Any) -> str:
+    """The institution's own error message out of Flower's and Ray's wrapping."""
+    text = str(getattr(err, "message", err))
+    if "Message: " in text:
+        text = text.rsplit("Message: ", 1)[1]
+    text = text.split("\n", 1)[0].split("'>", 1)[0].strip()[:400]
+    return text or (
+        f"{type(err).__name__} without a message: the institution closed the connection "
+        "or refused, e.g. because the shared secrets differ"
+    )
+
+
+def _client_class() -> type:
+    from flwr.client import NumPyClient
+
+    class FlowerInstitution(NumPyClient):
+        """An institution as a Flower client: its table never leaves this object."""
+
+        def __init__(self, institution: Institution, key: bytes | None = None) -> None:
+            self.institution = institution
+            self.key = key
+            self.trusted = key is None
+            self.rounds = 0
+            self.finished = False
+
+        def get_properties(self, config: dict[str, Any]) -> dict[str, Any]:
+            cfg = json.loads(config["dongne"])
+            reply = {"name": self.institution.name}
+            if self.key is not None:
+                nonce = bytes.fromhex(str(config.get("nonce", "")))
+                if len(nonce) < 16 or not hmac.compare_digest(
+                    str(config.get("server_proof", "")), _mac(self.key, nonce, b"server").hex()
+                ):
+                    raise PermissionError(
+                        "The coordinator failed authentication (wrong shared secret). Fix: "
+                        "use the same --secret / DONGNE_FEDERATION_SECRET on every side."
+                    )
+                name = self.institution.name.encode("utf-8")
+                reply["proof"] = _mac(self.key, nonce + name, b"client").hex()
+                self.trusted = True
+            reply["stats"] = json.dumps(self.institution.stats(cfg))
+            return reply
+
+        def _check_trusted(self) -> None:
+            if not self.trusted:
+                raise PermissionError("The coordinator has not authenticated itself.")
+
+        def fit(
+            self, parameters: list[np.ndarray], config: dict[str, Any]
+        ) -> tuple[list[np.ndarray], int, dict[str, Any]]:
+            self._check_trusted()
+            cfg = json.loads(config["dongne"])
+            theta = np.asarray(parameters[0], dtype=float)
+            reply = self.institution.fit(theta, cfg)
+            self.rounds += 1
+            metrics: dict[str, Any] = {"name": self.institution.name}
+            if "update" in reply:
+                # DP-FedAvg: equal weights, so θ + mean(update) is Flower's plain average
+                out, weight = theta + np.asarray(reply["update"]), 1
+            else:
+                out, weight = np.asarray(reply["params"]), int(reply["n"])
+                metrics["loss"] = float(reply["loss"])
+            if cfg.get("secure_aggregation") and np.abs(out).max() > SECAGG_CLIPPING_RANGE:
+                raise DataError(
+                    f"Institution {self.institution.name!r}: a parameter reached "
+                    f"{np.abs(out).max():.3g}, outside SecAgg+'s quantisation range "
+                    f"±{SECAGG_CLIPPING_RANGE:g}. Fix: raise alpha or lower learning_rate, or "
+                    "train without secure_aggregation."
+                )
+            return [out], weight, metrics
+
+        def evaluate(
+            self, parameters: list[np.ndarray], config: dict[str, Any]
+        ) -> tuple[float, int, dict[str, Any]]:
+            self._check_trusted()
+            cfg = json.loads(config["dongne"])
+            metrics = self.institution.evaluate(np.asarray(parameters[0], float), cfg)
+            self.finished = True
+            loss = metrics.get("rmse", metrics.get("log_loss"))
+            return float(loss), int(metrics["n"]), {"name": self.institution.name, **metrics}
+
+    return FlowerInstitution
+
+
+def _strategy(
+    config: dict[str, Any],
+    settings: Mapping[str, Any],
+    names: Sequence[str] | None,
+    timeout: float | None,
+    *,
+    count: int | None = None,
+    key: bytes | None = None,
+) -> Any:
+    """The coordinator's Flower strategy.
+
+    ``names``: the simulated institutions, in order; ``None`` on a Flower server, where
+    ``count`` institutions connect and are put in the order of their names. ``key``: shared
+    secret; institutions must answer the standardisation request with an HMAC proof (and
+    can check the coordinator's), else they count as dropped.
+    """
+    expected = len(names) if names is not None else int(count or 0)
+    from flwr.common import (
+        EvaluateIns,
+        FitIns,
+        GetPropertiesIns,
+        ndarrays_to_parameters,
+        parameters_to_ndarrays,
+    )
+    from flwr.server.strategy import FedAvg
+
+    class DongneStrategy(FedAvg):
+        """Flower FedAvg with dongne's standardisation round, bookkeeping and q-FedAvg."""
+
+        def __init__(self) -> None:
+            super().__init__(
+                fraction_fit=1.0,
+                fraction_evaluate=1.0,
+                min_fit_clients=settings["min_institutions"],
+                min_evaluate_clients=1,
+                min_available_clients=expected,
+                accept_failures=True,
+            )
+            self.order = {name: i for i, name in enumerate(names or [])}
+            self.by_cid: dict[str, str] = {}
+            self.active: dict[str, Any] = {}  # name -> ClientProxy, in institution order
+            self.stats: dict[str, dict[str, Any]] = {}
+            self.history: list[dict[str, Any]] = []
+            self.multipliers: dict[str, list[float]] = {name: [] for name in names or []}
+            self.metric_rows: list[dict[str, Any]] = []
+            self.params: np.ndarray | None = None
+            self._global: np.ndarray | None = None
+
+        def _message(self, rnd: int) -> dict[str, Any]:
+            return {"dongne": json.dumps({**config, "round": rnd})}
+
+        def _drop(self, name: str, rnd: int, why: Any) -> None:
+            self.history.append(
+                {"round": rnd, "institution": name, "status": "dropped", "loss": np.nan}
+            )
+            self.active.pop(name, None)
+            if len(self.active) < settings["min_institutions"]:
+                raise _dropout_error(name, rnd, len(self.active), settings["min_institutions"], why)
+
+        def initialize_parameters(self, client_manager: Any) -> Any:
+            if not client_manager.wait_for(expected, timeout=timeout or 86_400):
+                raise FederationError(
+                    f"Only {client_manager.num_available()} of {expected} institutions "
+                    f"connected within {timeout or 86_400:g} s. Nothing was produced or "
+                    "registered. Fix: start the others with --join, or lower --institutions."
+                )
+            nonce = secrets.token_bytes(32)
+            ask = self._message(0)
+            if key is not None:
+                ask.update(nonce=nonce.hex(), server_proof=_mac(key, nonce, b"server").hex())
+            replies, failed = {}, []
+            for cid, proxy in list(client_manager.all().items()):
+                try:
+                    res = proxy.get_properties(GetPropertiesIns(ask), timeout=timeout, group_id=0)
+                    name = str(res.properties["name"])
+                    if key is not None and not hmac.compare_digest(
+                        str(res.properties.get("proof", "")),
+                        _mac(key, nonce + name.encode("utf-8"), b"client").hex(),
+                    ):
+                        raise PermissionError(f"{name!r} failed authentication (wrong secret)")
+                    if name in replies:
+                        raise PermissionError(f"the name {name!r} is taken")
+                except Exception as err:  # any failure there is a dropout
+                    failed.append((f"node {cid}", _reason(err)))
+                    continue
+                replies[name] = (cid, proxy, json.loads(str(res.properties["stats"])))
+            if names is None:  # a server: the order of names keeps sums reproducible
+                self.order = {name: i for i, name in enumerate(sorted(replies))}
+                self.multipliers = {name: [] for name in sorted(replies)}
+            for label, why in failed:
+                self.history.append(
+                    {"round": 0, "institution": label, "status": "dropped", "loss": np.nan}
+                )
+                if len(replies) < settings["min_institutions"]:
+                    raise _dropout_error(label, 0, len(replies), settings["min_institutions"], why)
+            for name in self.order:
+                if name in replies:
+                    cid, proxy, stats = replies[name]
+                    self.by_cid[cid] = name
+                    self.active[name] = proxy
+                    self.stats[name] = stats
+            config.update(_standardisation(self.stats, config["features"], config["model"]))
+            theta = _init_params(
+                config["model"], len(config["features"]), config["hidden"], settings["seed"]
+            )
+            return ndarrays_to_parameters([theta])
+
+        def configure_fit(self, server_round: int, parameters: Any, client_manager: Any):
+            self._global = parameters_to_ndarrays(parameters)[0]
+            ins = FitIns(parameters, self._message(server_round))
+            return [(proxy, ins) for proxy in self.active.values()]
+
+        def aggregate_fit(self, server_round: int, results: list, failures: list):
+            results = sorted(results, key=lambda r: self.order[self.by_cid[r[0].cid]])
+            answered = {self.by_cid[proxy.cid] for proxy, _ in results}
+            for name in [n for n in self.active if n not in answered]:
+                why = (
+                    "; ".join(
+                        _reason(f if isinstance(f, BaseException) else f[1].status)
+                        for f in failures[:1]
+                    )
+                    or "no reply"
+                )
+                self._drop(name, server_round, why)
+            z = config["noise_multiplier"]
+            for proxy, res in results:
+                name = self.by_cid[proxy.cid]
+                if z is None:
+                    self.multipliers[name].append(math.inf)
+                elif config["noise_parts"] == 1:  # local noise: each update carries it all
+                    self.multipliers[name].append(z)
+                else:  # distributed noise: the sum carries K_t/K of the planned variance
+                    self.multipliers[name].append(
+                        z * math.sqrt(len(results) / config["noise_parts"])
+                    )
+                self.history.append(_trained(server_round, name, res.metrics.get("loss")))
+            if settings["strategy"] == "qfedavg":
+                replies = [
+                    {"params": parameters_to_ndarrays(res.parameters)[0],
+                     "loss": res.metrics["loss"]}
+                    for _, res in results
+                ]  # fmt: skip
+                params = _aggregate(
+                    "qfedavg",
+                    self._global,
+                    replies,
+                    q=settings["q"],
+                    learning_rate=settings["learning_rate"],
+                    private=False,
+                )
+            else:
+                aggregated, _ = super().aggregate_fit(server_round, results, [])
+                params = parameters_to_ndarrays(aggregated)[0]
+            _check_finite(params, server_round, config)
+            self.params = params
+            return ndarrays_to_parameters([params]), {}
+
+        def configure_evaluate(self, server_round: int, parameters: Any, client_manager: Any):
+            if server_round != settings["rounds"]:
+                return []
+            ins = EvaluateIns(parameters, self._message(server_round + 1))
+            return [(proxy, ins) for proxy in self.active.values()]
+
+        def aggregate_evaluate(self, server_round: int, results: list, failures: list):
+            for _, res in sorted(results, key=lambda r: self.order[self.by_cid[r[0].cid]]):
+                metrics = dict(res.metrics)
+                name = str(metrics.pop("name"))
+                self.metric_rows.append(
+                    {"institution": name, **metrics, "rounds": len(self.multipliers[name])}
+                )
+            return None, {}
+
+    return DongneStrategy()
+
+
+def train_on_flower(
+    members: Sequence[Institution],
+    config: dict[str, Any],
+    settings: Mapping[str, Any],
+    *,
+    secure_aggregation: bool = False,
+    timeout: float | None = None,
+) -> _Run:
+    """Run :func:`~dongne.share.federate`'s training on Flower's simulation engine.
+
+    Called by ``federate(..., engine="flower")``; use that. ``members`` are simulated
+    institutions (each becomes one Flower SuperNode with its table), ``config`` the
+    institutions' configuration and ``settings`` the coordinator's (strategy, rounds, q,
+    learning rate, min_institutions, seed).
+    """
+    _flwr()
+    from flwr.client import ClientApp
+    from flwr.client.mod import secaggplus_mod
+    from flwr.server import LegacyContext, ServerApp, ServerConfig
+    from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
+    from flwr.simulation import run_simulation
+
+    members = list(members)
+    names = [m.name for m in members]
+    config = {**config, "secure_aggregation": secure_aggregation}
+    strategy = _strategy(config, settings, names, timeout)
+    client_class = _client_class()
+
+    def client_fn(context: Any) -> Any:
+        return client_class(members[int(context.node_config["partition-id"])]).to_client()
+
+    client_app = ClientApp(client_fn=client_fn, mods=[secaggplus_mod] if secure_aggregation else [])
+    server_app = ServerApp()
+
+    @server_app.main()
+    def main(grid: Any, context: Any) -> None:
+        legacy = LegacyContext(
+            context,
+            config=ServerConfig(num_rounds=settings["rounds"], round_timeout=timeout),
+            strategy=strategy,
+        )
+        fit_workflow = None
+        if secure_aggregation:
+            fit_workflow = SecAggPlusWorkflow(
+                num_shares=len(members),
+                reconstruction_threshold=max(2, math.ceil(_SECAGG_THRESHOLD * len(members))),
+                max_weight=float(max(1, *(len(m.table) for m in members))),
+                clipping_range=SECAGG_CLIPPING_RANGE,
+                timeout=timeout,
+            )
+        DefaultWorkflow(fit_workflow=fit_workflow)(grid, legacy)
+
+    threads = max(1, min(len(members), os.cpu_count() or 1))
+    backend = {
+        "client_resources": {"num_cpus": 1, "num_gpus": 0.0},
+        "init_args": {
+            "num_cpus": threads,
+            "num_gpus": 0,
+            "include_dashboard": False,
+            "logging_level": "error",
+            "log_to_driver": False,
+        },
+    }
+    flwr_logger = logging.getLogger("flwr")
+    level = flwr_logger.level
+    flwr_logger.setLevel(logging.ERROR)  # deprecation notes and per-round INFO
+    try:
+        run_simulation(
+            server_app=server_app,
+            client_app=client_app,
+            num_supernodes=len(members),
+            backend_config=backend,
+        )
+    finally:
+        flwr_logger.setLevel(level)
+    if strategy.params is None:
+        raise FederationError(
+            "Flower finished without a model (no round completed). Nothing was produced or "
+            "registered. Fix: check the institutions' tables and the log above."
+        )
+    return _Run(
+        strategy.stats,
+        config,
+        strategy.params,
+        strategy.history,
+        strategy.metric_rows,
+        strategy.multipliers,
+    )
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(
+    institutions: int,
+    target: str,
+    features: Sequence[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    secret: str | None = None,
+    timeout: float = 600.0,
+    certificates: tuple[bytes, bytes, bytes] | None = None,
+    on_listening: Any = None,
+    **options: Any,
+) -> FederatedResult:
+    """Coordinate federated training as a Flower server (gRPC) for ``institutions`` clients.
+
+    The deployment counterpart of ``federate(..., engine="flower")``: the same strategy runs
+    in Flower's ``Server`` behind its gRPC transport, and each institution runs
+    :func:`join` (``dongne share federate --join HOST:PORT --engine flower``) in its own
+    process or machine. Institutions prove knowledge of the shared ``secret`` (HMAC over a
+    fresh nonce, both ways); with ``certificates`` = (CA, server certificate, server key),
+    PEM bytes, the link is TLS-encrypted.
+
+    Secure aggregation is not available here: SecAgg+ is a workflow of Flower's newer
+    ServerApp runtime, which this transport does not run (use the simulation engine).
+
+    Parameters
+    ----------
+    institutions : int
+        How many institutions to wait for.
+    host, port
+        Address to listen on (``port=0``: a free port, reported to ``on_listening``).
+    secret : str, optional
+        Shared secret (default ``$DONGNE_FEDERATION_SECRET``).
+    timeout : float
+        Seconds to wait for the institutions to connect and for each round's answers.
+    **options
+        As for :func:`dongne.share.federate` (model, strategy, rounds, epsilon, ...).
+    """
+    _flwr()
+    from flwr.server import Server, ServerConfig, SimpleClientManager
+    from flwr.server.server import run_fl
+    from flwr.server.superlink.fleet.grpc_bidi.grpc_server import start_grpc_server
+
+    if options.pop("secure_aggregation", False) or options.get("noise") == "distributed":
+        raise SpecificationError(
+            "Secure aggregation (and distributed noise) run on Flower's simulation engine "
+            "only; a Flower server here averages in the clear. Fix: drop them, or simulate "
+            "with federate(..., engine='flower', secure_aggregation=True)."
+        )
+    key = _secret(secret)
+    port = port or _free_port(host)
+    defaults = dict(
+        model="linear", strategy="fedavg", rounds=50, local_steps=5, learning_rate=0.1,
+        alpha=1e-3, mu=0.0, q=1.0, hidden=8, epsilon=None, delta=1e-5, clip_norm=1.0,
+        accountant="rdp", min_institutions=2, seed=0, noise="local",
+    )  # fmt: skip
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise SpecificationError(f"Unknown options {unknown}; known: {sorted(defaults)}.")
+
+    def trainer(config: dict[str, Any], settings: dict[str, Any]) -> _Run:
+        strategy = _strategy(config, settings, None, timeout, count=institutions, key=key)
+        manager = SimpleClientManager()
+        server = Server(client_manager=manager, strategy=strategy)
+        grpc_server = start_grpc_server(
+            client_manager=manager, server_address=f"{host}:{port}", certificates=certificates
+        )
+        if on_listening is not None:
+            on_listening(host, port)
+        flwr_logger = logging.getLogger("flwr")
+        level = flwr_logger.level
+        flwr_logger.setLevel(logging.WARNING)
+        try:
+            run_fl(server, ServerConfig(num_rounds=settings["rounds"], round_timeout=timeout))
+        finally:
+            flwr_logger.setLevel(level)
+            grpc_server.stop(grace=1)
+        if strategy.params is None:
+            raise FederationError("The Flower server finished without a model.")
+        return _Run(
+            strategy.stats,
+            config,
+            strategy.params,
+            strategy.history,
+            strategy.metric_rows,
+            strategy.multipliers,
+        )
+
+    return _federate(
+        trainer,
+        institutions,
+        target,
+        features,
+        engine="flower",
+        secure_aggregation=False,
+        **{**defaults, **options},
+    )
+
+
+def join(
+    name: str,
+    table: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    secret: str | None = None,
+    seed: int | None = None,
+    timeout: float = 600.0,
+    root_certificates: bytes | None = None,
+) -> dict[str, Any]:
+    """Take part in a Flower federation (:func:`serve`) as institution ``name``.
+
+    The table stays in this process; the Flower client answers the coordinator's requests
+    (standardisation sums, local training, final evaluation) until the server ends the run.
+    ``root_certificates`` (the CA's PEM bytes) turns on TLS and checks the server.
+
+    Returns
+    -------
+    dict
+        ``status`` (``"ok"`` when this institution evaluated the final model, else
+        ``"failed"``), ``rounds`` trained and a message.
+    """
+    _flwr()
+    from flwr.client import start_client
+
+    client = _client_class()(Institution(name, table, seed=seed), key=_secret(secret))
+    flwr_logger = logging.getLogger("flwr")
+    level = flwr_logger.level
+    flwr_logger.setLevel(logging.WARNING)
+    import grpc
+
+    try:
+        start_client(
+            server_address=f"{host}:{port}",
+            client=client.to_client(),
+            insecure=root_certificates is None,
+            root_certificates=root_certificates,
+            max_wait_time=timeout,
+        )
+    except grpc.RpcError as err:  # the coordinator went away (it stopped, or failed)
+        return {
+            "status": "failed",
+            "rounds": client.rounds,
+            "message": f"The connection to the coordinator ended ({err.code().name}): "
+            "the run did not finish; see the coordinator's log.",
+        }
+    finally:
+        flwr_logger.setLevel(level)
+    if client.finished:
+        return {"status": "ok", "rounds": client.rounds, "message": ""}
+    return {
+        "status": "failed",
+        "rounds": client.rounds,
+        "message": "The server ended the run before the final evaluation (see its log).",
+    }
