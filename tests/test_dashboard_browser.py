@@ -75,8 +75,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """A real ``dongne serve`` process; yields its URL and an owner's token (workspace city)."""
+def served(tmp_path_factory) -> Iterator[tuple[str, str, Path]]:
+    """A real ``dongne serve`` process: its URL, an owner's token (workspace city), data dir."""
     data = tmp_path_factory.mktemp("dashboard") / "data"
     token = create_user(Settings(data_dir=data), "analyst", workspace="city").token
     port = _free_port()
@@ -98,10 +98,15 @@ def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
             process.kill()
             pytest.fail("server did not start:\n" + (data.parent / "server.log").read_text())
         time.sleep(0.2)
-    yield url, token
+    yield url, token, data
     process.terminate()
     process.wait(30)
     log.close()
+
+
+@pytest.fixture(scope="module")
+def server(served) -> tuple[str, str]:
+    return served[0], served[1]
 
 
 @pytest.fixture(scope="module")
@@ -346,3 +351,41 @@ def test_dashboard_files_are_served_offline(server):
     texts = (STATIC / "js" / "i18n.js").read_text(encoding="utf-8") + DONGS.read_text("utf-8")
     hangul = set(re.findall("[\uac00-\ud7a3]", texts))
     assert len(hangul) > 300 and not [c for c in hangul if ord(c) not in cmap]
+
+
+def test_shared_models_list_opens_the_model_card_page(page, served):
+    """A model registered into the service's registry and owned by the workspace is listed;
+    its card opens in a new tab through a signed link, in the dashboard's language."""
+    import pandas as pd
+    from sklearn.linear_model import Ridge
+
+    from dongne.share import ModelCard, ModelRegistry
+
+    _, token, data = served
+    settings = Settings(data_dir=data)
+    X = pd.DataFrame({"density": [1.0, 2.0, 3.0, 4.0], "age65": [10.0, 12.0, 9.0, 15.0]})
+    registry = ModelRegistry(settings.models_dir, settings.models_url)
+    card = ModelCard("Screen dongs before field visits", ["census 2010"], ["Jongno-gu"],
+                     "2010", {"rmse": 1.5})  # fmt: skip
+    if "heat-risk" not in registry.list()["name"].tolist():
+        registry.register("heat-risk", Ridge().fit(X, [1.0, 2.0, 2.5, 4.0]), card, X=X)
+        registry.set_alias("heat-risk", "production", 1)
+        registry.set_access("heat-risk", owner="city")
+    page.fill("#token", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#model-list li strong")
+    assert page.inner_text("#model-list li strong") == "heat-risk"
+    assert "version 1 (production) · from city" in page.inner_text("#model-list li .meta")
+    page.click("#lang")
+    with page.context.expect_page() as opened:
+        page.get_by_role("button", name="heat-risk 모형 카드 열기").click()
+    card_page = opened.value
+    card_page.wait_for_load_state()
+    assert urlsplit(card_page.url).path == "/models/heat-risk/card/view"
+    assert card_page.inner_text("h1").startswith("모형 카드")
+    assert "Screen dongs before field visits" in card_page.inner_text("body")
+    # the link is signed: changed, it is refused
+    tampered = httpx.get(card_page.url.replace("lang=ko", "lang=en"))
+    assert tampered.status_code == 403
+    assert all(urlsplit(u).hostname == "127.0.0.1" for u in page.requests), page.requests
+    assert not page.errors, page.errors

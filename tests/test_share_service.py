@@ -127,3 +127,37 @@ def test_model_card_page_suppresses_small_cells(world):
     assert "모형 카드" in r.text and "7.77" not in r.text and "&lt;5" in r.text
     r = client.get("/models/basement/card", params={"workspace": "city"})
     assert r.status_code == 401
+
+
+def test_models_are_listed_per_workspace_and_cards_open_by_signed_link(world, monkeypatch):
+    import dongne.share.routes as routes
+
+    client, tokens, _, _ = world
+    listed = client.get("/models", params={"workspace": "city"}, headers=_h(tokens, "kim"))
+    assert listed.status_code == 200, listed.text
+    (model,) = listed.json()
+    assert model["name"] == "basement" and model["owner"] == "city"
+    assert model["latest_version"] == 1 and model["aliases"] == {"production": 1}
+    assert isinstance(model["published_to"], list)  # shown to the owner's members
+    other = client.get("/models", params={"workspace": "other"}, headers=_h(tokens, "park"))
+    assert other.status_code == 200 and other.json() == []
+    # a link for someone who cannot see the model: the same 404 as a missing model
+    r = client.post("/models/basement/card-link", headers=_h(tokens, "park"),
+                    json={"workspace": "other"})  # fmt: skip
+    assert r.status_code == 404
+    r = client.post("/models/basement/card-link", headers=_h(tokens, "kim"),
+                    json={"workspace": "city", "lang": "ko", "alias": "production"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    link = r.json()["url"]
+    assert link.startswith("models/basement/card/view?") and r.json()["expires_in"] == 300
+    page = client.get("/" + link)  # no token: the signature is the credential
+    assert page.status_code == 200 and "모형 카드" in page.text and "&lt;5" in page.text
+    assert "script-src" not in page.headers["content-security-policy"]
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    for changed in (link.replace("lang=ko", "lang=en"), link.replace("workspace=city",
+                    "workspace=partner"), link[:-4] + "0000"):  # fmt: skip
+        assert client.get("/" + changed).status_code == 403
+    now = routes.time.time()
+    monkeypatch.setattr(routes.time, "time", lambda: now + 301)
+    expired = client.get("/" + link)
+    assert expired.status_code == 403 and "expired" in expired.json()["detail"]

@@ -15,7 +15,14 @@ The caller sends rows and gets predictions: the training data never leave the re
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -25,8 +32,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from dongne.errors import DongneError
-from dongne.service.app import SessionDep, UserDep, _workspace
-from dongne.service.models import Workspace
+from dongne.service.app import SessionDep, UserDep, _audit, _workspace
+from dongne.service.models import User, Workspace
 from dongne.share.predict import predict
 from dongne.share.registry import ModelRegistry
 
@@ -56,6 +63,36 @@ class PublishIn(BaseModel):
     workspace: str = Field(description="workspace to publish to, or '*' for everyone")
 
 
+class ModelOut(BaseModel):
+    name: str
+    owner: str | None
+    latest_version: int
+    aliases: dict[str, int]
+    created_utc: str
+    sha256: str
+    published_to: list[str] | None = Field(
+        default=None, description="shown to members of the owning workspace only"
+    )
+
+
+class CardLinkIn(BaseModel):
+    workspace: str
+    lang: Literal["en", "ko"] = "en"
+    version: int | None = Field(default=None, ge=1)
+    alias: str | None = None
+
+
+class CardLinkOut(BaseModel):
+    url: str = Field(description="relative to the API root; valid for expires_in seconds")
+    expires_in: int
+
+
+#: Lifetime of a signed model-card link, in seconds.
+CARD_LINK_SECONDS = 300
+
+_CARD_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+
+
 def _registry(request: Request) -> ModelRegistry:
     state = request.app.state
     if getattr(state, "model_registry", None) is None:
@@ -79,12 +116,76 @@ def _visible_model(registry: ModelRegistry, name: str, ws: Workspace) -> None:
         raise _not_found(name)
 
 
+def _link_key(request: Request) -> bytes:
+    """The service's key for signed links: ``<data-dir>/link-secret`` (created once, 0600),
+    so that every worker process of one service signs and checks alike."""
+    state = request.app.state
+    if getattr(state, "link_key", None) is None:
+        path = Path(state.settings.data_dir) / "link-secret"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(32))
+        key = path.read_bytes()
+        if len(key) != 32:  # a writer elsewhere has not finished: read again shortly
+            time.sleep(0.05)
+            key = path.read_bytes()
+        state.link_key = key
+    return state.link_key
+
+
+def _signature(key: bytes, fields: dict[str, Any]) -> str:
+    message = "\n".join(f"{k}={fields[k]}" for k in sorted(fields)).encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
 def _ref(name: str, version: int | None, alias: str | None) -> str:
     if version is not None and alias is not None:
         raise HTTPException(422, "Give version or alias, not both.")
     if alias is not None:
         return f"{name}@{alias}"
     return name if version is None else f"{name}/{version}"
+
+
+@router.get("/models", response_model=list[ModelOut])
+async def list_models(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    workspace: Annotated[str, Query(description="list what this workspace may use")],
+) -> list[ModelOut]:
+    """Models owned by or published to ``workspace`` (viewer+), newest version of each."""
+    ws = _workspace(session, user, workspace, "viewer")
+    registry = _registry(request)
+    table = await run_in_threadpool(registry.list)
+    out = []
+    for name, rows in table.groupby("name", sort=True):
+        access = await run_in_threadpool(registry.access, name)
+        published = access["published_to"]
+        if access["owner"] != ws.slug and ws.slug not in published and "*" not in published:
+            continue
+        latest = rows.loc[rows["version"].idxmax()]
+        aliases = {
+            alias: int(row["version"])
+            for _, row in rows.iterrows()
+            for alias in filter(None, str(row["aliases"]).split(","))
+        }
+        out.append(
+            ModelOut(
+                name=str(name),
+                owner=access["owner"],
+                latest_version=int(latest["version"]),
+                aliases=aliases,
+                created_utc=str(latest["created_utc"]),
+                sha256=str(latest["sha256"]),
+                published_to=published if access["owner"] == ws.slug else None,
+            )
+        )
+    return out
 
 
 @router.post("/models/{name}/predict", response_model=PredictOut)
@@ -100,6 +201,9 @@ async def predict_rows(
         predict, _ref(name, body.version, body.alias), table, registry=registry,
         extra=body.extra,
     )  # fmt: skip
+    _audit(session, user, ws.id, "model_predict", "model", None, model=result.model,
+           rows=len(table))  # fmt: skip
+    session.commit()
     return PredictOut(
         model=result.model,
         sha256=result.parameters["sha256"],
@@ -126,7 +230,7 @@ async def model_card(
     registry = _registry(request)
     await run_in_threadpool(_visible_model, registry, name, ws)
     page = await run_in_threadpool(registry.card_html, _ref(name, version, alias), lang)
-    return HTMLResponse(page)
+    return HTMLResponse(page, headers={"Content-Security-Policy": _CARD_PAGE_CSP})
 
 
 @router.post("/models/{name}/publish")
@@ -151,4 +255,71 @@ async def publish(
         session.scalar(select(Workspace).where(Workspace.slug == body.workspace)) is None
     ):
         raise HTTPException(404, f"Workspace {body.workspace!r} not found.")
-    return await run_in_threadpool(registry.set_access, name, publish_to=[body.workspace])
+    access = await run_in_threadpool(registry.set_access, name, publish_to=[body.workspace])
+    _audit(session, user, None, "model_publish", "model", None, model=name, to=body.workspace)
+    session.commit()
+    return access
+
+
+@router.post("/models/{name}/card-link", response_model=CardLinkOut)
+async def card_link(
+    name: str, body: CardLinkIn, request: Request, session: SessionDep, user: UserDep
+) -> CardLinkOut:
+    """A signed link to the model-card page that a browser can open (viewer+).
+
+    The dashboard cannot send its token with a plain link, so it asks for this URL: signed
+    with the service's key, bound to the user, workspace, model, version/alias and language,
+    valid for :data:`CARD_LINK_SECONDS`; access is checked again when it is opened.
+    """
+    ws = _workspace(session, user, body.workspace, "viewer")
+    registry = _registry(request)
+    await run_in_threadpool(_visible_model, registry, name, ws)
+    await run_in_threadpool(registry.get, _ref(name, body.version, body.alias))  # exists
+    fields = {
+        "name": name,
+        "workspace": ws.slug,
+        "lang": body.lang,
+        "version": body.version or "",
+        "alias": body.alias or "",
+        "user": user.id,
+        "expires": int(time.time()) + CARD_LINK_SECONDS,
+    }
+    query = {k: v for k, v in fields.items() if k != "name"}
+    query["sig"] = _signature(_link_key(request), fields)
+    url = f"models/{quote(name, safe='')}/card/view?{urlencode(query)}"
+    return CardLinkOut(url=url, expires_in=CARD_LINK_SECONDS)
+
+
+@router.get("/models/{name}/card/view", response_class=HTMLResponse, include_in_schema=False)
+async def card_view(
+    name: str,
+    request: Request,
+    session: SessionDep,
+    workspace: Annotated[str, Query()],
+    user: Annotated[int, Query()],
+    expires: Annotated[int, Query()],
+    sig: Annotated[str, Query()],
+    lang: Annotated[Literal["en", "ko"], Query()] = "en",
+    version: Annotated[str, Query()] = "",
+    alias: Annotated[str, Query()] = "",
+) -> HTMLResponse:
+    """The model-card page behind a signed link from ``POST /models/{name}/card-link``."""
+    fields = {"name": name, "workspace": workspace, "lang": lang, "version": version,
+              "alias": alias, "user": user, "expires": expires}  # fmt: skip
+    expected = _signature(_link_key(request), fields)
+    if not hmac.compare_digest(expected, sig) or expires < time.time():
+        raise HTTPException(
+            403, "This model-card link is invalid or has expired. Fix: open the card again "
+            "from the dashboard (links last 5 minutes).",
+        )  # fmt: skip
+    account = session.get(User, user)
+    if account is None:
+        raise HTTPException(403, "The account that made this link no longer exists.")
+    ws = _workspace(session, account, workspace, "viewer")  # membership may have changed
+    registry = _registry(request)
+    await run_in_threadpool(_visible_model, registry, name, ws)
+    ref = _ref(name, int(version) if version else None, alias or None)
+    page = await run_in_threadpool(registry.card_html, ref, lang)
+    _audit(session, account, ws.id, "model_card", "model", None, model=ref)
+    session.commit()
+    return HTMLResponse(page, headers={"Content-Security-Policy": _CARD_PAGE_CSP})

@@ -14,6 +14,11 @@ export class ApiError extends Error {
 /** The API root: the folder above /dashboard/, so a reverse proxy may mount it anywhere. */
 const ROOT = new URL("../", document.baseURI);
 
+/** The absolute URL of an API path (such as a signed link the API returned). */
+export function apiUrl(path) {
+  return new URL(path.replace(/^\//, ""), ROOT);
+}
+
 export function storedToken() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
@@ -28,7 +33,7 @@ export function storeToken(token) {
  * json (a body sent as JSON), body (raw body, e.g. a File), as ("json" | "text" | "response").
  */
 export async function api(path, { method = "GET", query, json, body, as = "json" } = {}) {
-  const url = new URL(path.replace(/^\//, ""), ROOT);
+  const url = apiUrl(path);
   for (const [k, v] of Object.entries(query ?? {})) {
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   }

@@ -1,7 +1,7 @@
 // The dashboard: sign in, choose a workspace, upload datasets, run analyses and watch them,
 // and explore a result layer on the map, in the legend, the details panel and the table.
 
-import { api, ApiError, storedToken, storeToken } from "./api.js";
+import { api, ApiError, apiUrl, storedToken, storeToken } from "./api.js";
 import { formatNumber, lang, setLang, t, translate } from "./i18n.js";
 import {
   availableViews,
@@ -26,6 +26,7 @@ const state = {
   role: null,
   datasets: [],
   runs: [],
+  models: [],
   palettes: null,
   layer: null, // {title, features, key, name, run}
   options: { view: "value", column: null, scheme: "quantiles", k: 5 },
@@ -155,7 +156,7 @@ async function chooseWorkspace(slug) {
   for (const id of ["upload-form", "run-form"]) {
     for (const el of $(id).elements) el.disabled = !canEdit;
   }
-  await Promise.all([loadDatasets(), loadRuns()]);
+  await Promise.all([loadDatasets(), loadRuns(), loadModels()]);
 }
 
 // ------------------------------------------------------------------ datasets
@@ -651,6 +652,57 @@ function selectArea(key, { from }) {
   if (from === "table") map.focusArea(key);
 }
 
+// ------------------------------------------------------------------ shared models
+
+async function loadModels() {
+  if (!state.workspace) return;
+  state.models = await api("models", { query: { workspace: state.workspace } });
+  renderModels();
+}
+
+function renderModels() {
+  const list = $("model-list");
+  if (!state.models.length) {
+    const li = document.createElement("li");
+    li.textContent = t("no_models");
+    list.replaceChildren(li);
+    return;
+  }
+  list.replaceChildren(
+    ...state.models.map((m) => {
+      const li = document.createElement("li");
+      const title = document.createElement("strong");
+      title.textContent = m.name;
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      const aliases = Object.keys(m.aliases).sort();
+      meta.textContent = t("model_meta", {
+        version: m.latest_version,
+        aliases: aliases.length ? ` (${aliases.join(", ")})` : "",
+        owner: m.owner ?? "?",
+      });
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "secondary";
+      open.textContent = t("open_card");
+      open.setAttribute("aria-label", t("open_card_label", { name: m.name }));
+      open.addEventListener("click", () => openCard(m).catch(showError));
+      li.append(title, meta, open);
+      return li;
+    }),
+  );
+}
+
+/** Open the model card in a new tab through a short-lived signed link (a plain link
+ *  cannot carry the token). */
+async function openCard(model) {
+  const link = await api(`models/${encodeURIComponent(model.name)}/card-link`, {
+    method: "POST",
+    json: { workspace: state.workspace, lang: lang() },
+  });
+  window.open(apiUrl(link.url), "_blank", "noopener");
+}
+
 // ------------------------------------------------------------------ language
 
 function applyLanguage(code) {
@@ -665,6 +717,7 @@ function applyLanguage(code) {
     $("role").textContent = state.role ? t("role_is", { role: t(`role_${state.role}`) }) : "";
     renderDatasets();
     renderRuns();
+    renderModels();
     refreshRunForm();
     if (state.activeRun) showProgress(state.activeRun);
   }
