@@ -376,7 +376,8 @@ def train_on_flower(
     def client_fn(context: Any) -> Any:
         return client_class(members[int(context.node_config["partition-id"])]).to_client()
 
-    client_app = ClientApp(client_fn=client_fn, mods=[secaggplus_mod] if secure_aggregation else [])
+    mods = [_seeded_rounding(members), secaggplus_mod] if secure_aggregation else []
+    client_app = ClientApp(client_fn=client_fn, mods=mods)
     server_app = ServerApp()
 
     @server_app.main()
@@ -433,6 +434,26 @@ def train_on_flower(
         strategy.metric_rows,
         strategy.multipliers,
     )
+
+
+def _seeded_rounding(members: Sequence[Institution]) -> Any:
+    """A client mod that seeds NumPy's global generator before SecAgg+ runs.
+
+    SecAgg+ quantises by *stochastic* rounding with ``np.random`` (not with its
+    cryptographic randomness, which stays unseeded); seeding it from the institution's seed
+    and the round makes a seeded run reproducible to the bit. Institutions without a seed
+    are left alone.
+    """
+
+    def mod(message: Any, context: Any, call_next: Any) -> Any:
+        seed = members[int(context.node_config["partition-id"])].seed
+        if seed is not None:
+            rnd = int(message.metadata.group_id or 0)
+            state = np.random.SeedSequence(seed, spawn_key=(rnd, 1)).generate_state(1)[0]
+            np.random.seed(int(state))  # noqa: NPY002 - the generator SecAgg+ reads
+        return call_next(message, context)
+
+    return mod
 
 
 def _free_port(host: str) -> int:
