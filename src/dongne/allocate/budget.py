@@ -38,6 +38,7 @@ from scipy import sparse
 from dongne import __version__
 from dongne.allocate._solver import SolveResult, solve_highs
 from dongne.errors import DataError, DongneError, InfeasibleProblemError, SpecificationError
+from dongne.io.provenance import attach
 from dongne.io.write import jsonable
 
 __all__ = ["BudgetAllocation"]
@@ -334,7 +335,7 @@ class BudgetAllocation:
         )
         if self.groups_ is not None:
             frame.insert(0, "group", self.groups_)
-        frame.attrs["dongne"] = self.provenance_
+        attach(frame, self.provenance_)
         return frame
 
     def _explain(self, i: Any) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from dongne.errors import SpecificationError
+from dongne.io.provenance import attach
 
 __all__ = ["access_table", "gini", "min_share_by_group", "pareto_sweep", "plot_pareto"]
 
@@ -214,7 +215,7 @@ def pareto_sweep(
         )
         for i in range(len(frame))
     ]
-    frame.attrs["dongne"] = {"p": p, "radius": radius, "method": "epsilon-constraint"}
+    attach(frame, {"p": p, "radius": radius, "method": "epsilon-constraint"})
     return frame
 
 

@@ -37,6 +37,7 @@ from dongne.errors import (
     SpecificationError,
     format_rows,
 )
+from dongne.io.provenance import attach
 from dongne.io.write import jsonable
 
 __all__ = ["LSCP", "MCLP", "PCenter", "PMedian"]
@@ -369,7 +370,7 @@ class _LocationModel:
         if pr.groups is None:
             frame = frame.drop(columns="group")
         frame = frame.set_index("demand_id")
-        frame.attrs["dongne"] = self.provenance_
+        attach(frame, self.provenance_)
         return frame
 
     def sites_frame(self) -> pd.DataFrame:
@@ -397,7 +398,7 @@ class _LocationModel:
             frame["capacity"] = pr.capacities[pos]
             with np.errstate(divide="ignore", invalid="ignore"):
                 frame["utilisation"] = frame["demand_served"] / frame["capacity"]
-        frame.attrs["dongne"] = self.provenance_
+        attach(frame, self.provenance_)
         return frame
 
     def new_sites(self) -> gpd.GeoDataFrame | pd.DataFrame:
@@ -417,7 +418,7 @@ class _LocationModel:
         after = self.groups_after_
         before = self.groups_before_.add_suffix("_before")
         table = pd.concat([after, before[[c + "_before" for c in after.columns[2:]]]], axis=1)
-        table.attrs["dongne"] = self.provenance_
+        attach(table, self.provenance_)
         return table
 
     # ---------------------------------------------------------------- summary

@@ -31,6 +31,7 @@ from dongne import __version__
 from dongne.detect._prepare import resolve_seed
 from dongne.detect.inference import check_choice
 from dongne.errors import DataError, DongneError, SpecificationError, format_rows
+from dongne.io.provenance import attach
 from dongne.parallel.scheduler import map_batches
 
 __all__ = ["RankStability", "VulnerabilityIndex", "varimax"]
@@ -308,7 +309,7 @@ class VulnerabilityIndex:
             ],
             axis=1,
         )
-        frame.attrs["dongne"] = self.provenance_
+        attach(frame, self.provenance_)
         return frame
 
     def summary(self, names: pd.Series | None = None, top: int = 10) -> str:
@@ -535,7 +536,7 @@ class RankStability:
             ],
             axis=1,
         )
-        frame.attrs["dongne"] = self.provenance_
+        attach(frame, self.provenance_)
         return frame.sort_values(["rank_baseline"])
 
     def summary(self, names: pd.Series | None = None) -> str:

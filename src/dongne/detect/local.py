@@ -34,6 +34,7 @@ from dongne.detect.inference import (
     significance_floor,
 )
 from dongne.errors import DataError, SpecificationError
+from dongne.io.provenance import attach
 from dongne.io.write import jsonable
 from dongne.weights import SpatialWeights
 
@@ -217,7 +218,7 @@ class _LocalStatistic:
             frame = frame.reindex(self.all_ids_)
             frame.loc[self.missing_ids_, "label"] = "undefined"
             frame.loc[self.missing_ids_, "significant"] = False
-        frame.attrs["dongne"] = self.provenance_
+        attach(frame, self.provenance_)
         return frame
 
     def summary(self, names: pd.Series | None = None, groups: pd.Series | None = None) -> str:

@@ -41,6 +41,7 @@ from dongne.errors import (
     SpecificationError,
     format_rows,
 )
+from dongne.io.provenance import attach
 from dongne.parallel.scheduler import map_batches
 
 __all__ = [
@@ -894,7 +895,7 @@ class ScanStatistic:
         """One row per area: its data, cluster number, label and the cluster's p-value."""
         self._check_fitted()
         frame = self.area_clusters_.copy()
-        frame.attrs["dongne"] = self.provenance_
+        attach(frame, self.provenance_)
         return frame
 
     def _p_text(self, row: pd.Series) -> str:

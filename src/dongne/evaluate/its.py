@@ -42,6 +42,7 @@ from scipy import stats
 
 from dongne import __version__
 from dongne.errors import DataError, SpecificationError, format_rows
+from dongne.io.provenance import attach
 from dongne.io.write import jsonable
 from dongne.report import korean_font
 
@@ -225,7 +226,7 @@ class InterruptedTimeSeries:
                 "post": np.arange(len(self.fitted)) >= self._t0,
             }
         )
-        frame.attrs["dongne"] = self.provenance
+        attach(frame, self.provenance)
         return frame
 
     def plot(self, ax: Axes | None = None) -> Axes:

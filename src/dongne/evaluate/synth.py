@@ -50,6 +50,7 @@ from numba import njit
 
 from dongne import __version__
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
+from dongne.io.provenance import attach
 from dongne.io.write import jsonable
 from dongne.report import korean_font
 
@@ -915,7 +916,7 @@ class SyntheticControl:
     def to_frame(self) -> pd.DataFrame:
         """Per period: treated and synthetic outcome, gap and post flag; provenance in attrs."""
         frame = self.path.copy()
-        frame.attrs["dongne"] = self.provenance
+        attach(frame, self.provenance)
         return frame
 
     def plot(self, ax: Axes | None = None) -> Axes:

@@ -17,6 +17,7 @@ from dongne.errors import DataError, GeometryError, GeometryRepairWarning, forma
 from dongne.io._files import GEO_SUFFIXES, existing_file, file_kind
 from dongne.io.crs import require_crs
 from dongne.io.encoding import decode_bytes, normalise_encoding_name
+from dongne.io.provenance import attach
 
 __all__ = ["check_geometries", "read_areas", "read_geo", "shapefile_encoding"]
 
@@ -166,7 +167,7 @@ def read_geo(
                 "gdf.to_crs(...)."
             )
         gdf = gdf.set_crs(given, allow_override=True)
-    gdf.attrs["dongne"] = meta
+    attach(gdf, meta)
     return gdf
 
 
@@ -218,7 +219,7 @@ def read_areas(
     (25, 4326)
     """
     gdf = read_geo(path, layer=layer, encoding=encoding, crs=crs)
-    meta = gdf.attrs["dongne"]
+    meta = dict(gdf.attrs["dongne"])
     src = str(path) + (f" (layer {layer})" if layer is not None else "")
     if gdf.crs is None:
         require_crs(gdf, src)
@@ -227,7 +228,7 @@ def read_areas(
     gdf, repairs = check_geometries(gdf, src, repair=repair)
     meta["repairs"] = repairs
     meta["rows"] = len(gdf)
-    gdf.attrs["dongne"] = meta
+    attach(gdf, meta)
     return gdf
 
 

@@ -29,6 +29,7 @@ from dongne.io.codes import (
     normalise_codes,
     pad_to_width,
 )
+from dongne.io.provenance import attach
 from dongne.io.tables import read_table, source_of
 
 __all__ = ["JoinResult", "MatchReport", "join_by_code"]
@@ -583,7 +584,7 @@ def join_by_code(
     report.hints = _hints(report, areas, a_name)
     meta = dict(areas.attrs.get("dongne", {}))
     meta["match_reports"] = [*meta.get("match_reports", []), report.to_dict()]
-    merged.attrs["dongne"] = meta
+    attach(merged, meta)
 
     if strict and not report.complete:
         raise CodeMatchError(

@@ -13,6 +13,7 @@ import shapely
 
 from dongne.errors import DataError, UnmatchedWarning, format_rows
 from dongne.io.crs import metric_crs, require_crs
+from dongne.io.provenance import attach
 from dongne.io.tables import check_counts
 
 __all__ = ["PointsInAreas", "points_to_areas"]
@@ -177,7 +178,7 @@ def points_to_areas(
             "metric_crs": crs.to_string(),
         }
     )
-    frame.attrs["dongne"] = meta
+    attach(frame, meta)
     if len(outside) or len(no_coords):
         rows = np.flatnonzero((~counted) & valid).tolist()
         warnings.warn(

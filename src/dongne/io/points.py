@@ -15,6 +15,7 @@ from pyproj import CRS
 from dongne.errors import DataError, GeometryError, UnmatchedWarning, format_rows
 from dongne.io._files import GEO_SUFFIXES, TABLE_SUFFIXES, existing_file
 from dongne.io.areas import read_geo
+from dongne.io.provenance import attach
 from dongne.io.tables import read_table
 
 __all__ = ["find_coordinate_columns", "infer_point_crs", "points_from_table", "read_points"]
@@ -140,7 +141,7 @@ def points_from_table(
             "rows_without_coordinates": rows,
         }
     )
-    gdf.attrs["dongne"] = meta
+    attach(gdf, meta)
     if rows:
         warnings.warn(
             f"{src}: {len(rows)} row(s) have no usable coordinates in {x!r}/{y!r} (rows "

@@ -16,6 +16,7 @@ import pandas as pd
 from dongne.errors import DataError, format_rows
 from dongne.io._files import TABLE_SUFFIXES, existing_file, file_kind
 from dongne.io.encoding import read_text
+from dongne.io.provenance import attach
 
 __all__ = ["NA_STRINGS", "check_counts", "read_table", "source_of"]
 
@@ -107,15 +108,17 @@ def _finish(
     for col in columns:
         converted[col], roles[col] = _convert_column(col, raw[col].astype(object), code_columns)
     df = pd.DataFrame(converted, index=pd.RangeIndex(len(raw)))
-    df.attrs["dongne"] = {
-        "source": str(path),
-        "format": fmt,
-        "rows": len(df),
-        "code_columns": [c for c, r in roles.items() if r == "code"],
-        "numeric_columns": [c for c, r in roles.items() if r == "number"],
-        **extra,
-    }
-    return df
+    return attach(
+        df,
+        {
+            "source": str(path),
+            "format": fmt,
+            "rows": len(df),
+            "code_columns": [c for c, r in roles.items() if r == "code"],
+            "numeric_columns": [c for c, r in roles.items() if r == "number"],
+            **extra,
+        },
+    )
 
 
 def read_table(
@@ -181,7 +184,7 @@ def read_table(
     codes = set(code_columns)
     if fmt == "parquet":
         df = pd.read_parquet(p)
-        df.attrs["dongne"] = {"source": str(p), "format": "parquet", "rows": len(df)}
+        attach(df, {"source": str(p), "format": "parquet", "rows": len(df)})
         return df
     if fmt == "excel":
         return _read_excel(p, sheet, title_lines, codes)

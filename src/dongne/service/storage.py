@@ -32,6 +32,7 @@ import pandas as pd
 
 from dongne.errors import DataError, DongneError
 from dongne.io._files import GEO_SUFFIXES, TABLE_SUFFIXES
+from dongne.io.provenance import attach
 from dongne.io.write import jsonable
 
 __all__ = [
@@ -267,7 +268,7 @@ def read_dataset(
         ) from None
     meta = dict(frame.attrs.get("dongne", {}))
     meta["source"] = display_name
-    frame.attrs["dongne"] = meta
+    attach(frame, meta)
     return frame
 
 
