@@ -9,7 +9,8 @@ federated training across institutions with institution-level differential priva
 * :func:`federate` — FedAvg, FedProx, q-FedAvg and DP-FedAvg for linear/logistic regression
   and a small MLP, with institutions in this process or in other processes
   (:mod:`dongne.share.network`), or on Flower — its simulation engine, SecAgg+ secure
-  aggregation and gRPC deployment (:mod:`dongne.share.flower`).
+  aggregation and gRPC deployment (:mod:`dongne.share.flower`); boosted trees (XGBoost) with
+  Flower's bagging aggregation (:mod:`dongne.share.trees`).
 * :mod:`dongne.share.privacy` — ε accounting (RDP and exact Gaussian DP), small-cell
   suppression.
 """

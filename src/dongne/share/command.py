@@ -59,7 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fed.add_argument("--target", help="target column")
     fed.add_argument("--features", help="comma-separated feature columns")
     fed.add_argument("--model", default="linear",
-                     choices=("linear", "logistic", "mlp_regressor", "mlp_classifier"))  # fmt: skip
+                     choices=("linear", "logistic", "mlp_regressor", "mlp_classifier",
+                              "xgb_regressor", "xgb_classifier"),
+                     help="xgb_*: boosted trees, with --engine flower")  # fmt: skip
     fed.add_argument("--strategy", default="fedavg", choices=("fedavg", "fedprox", "qfedavg"))
     fed.add_argument("--rounds", type=int, default=50)
     fed.add_argument("--local-steps", type=int, default=5)

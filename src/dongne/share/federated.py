@@ -72,7 +72,7 @@ __all__ = [
 MODELS = ("linear", "logistic", "mlp_regressor", "mlp_classifier")
 ENGINES = ("dongne", "flower")
 STRATEGIES = ("fedavg", "fedprox", "qfedavg")
-CLASSIFIERS = ("logistic", "mlp_classifier")
+CLASSIFIERS = ("logistic", "mlp_classifier", "xgb_classifier")
 
 
 class FederationError(DongneError):
@@ -602,7 +602,11 @@ def federate(
         Target column (0/1 for classifiers).
     features : sequence of str
         Feature columns, numeric.
-    model : {"linear", "logistic", "mlp_regressor", "mlp_classifier"}
+    model : str
+        ``"linear"``, ``"logistic"``, ``"mlp_regressor"``, ``"mlp_classifier"``, or
+        ``"xgb_regressor"``/``"xgb_classifier"``: the last two are gradient-boosted trees
+        (XGBoost) trained with Flower's bagging aggregation — ``engine="flower"`` only, see
+        :func:`dongne.share.trees.federate_trees`.
     strategy : {"fedavg", "fedprox", "qfedavg"}
     rounds : int
         Communication rounds.
@@ -673,6 +677,12 @@ def federate(
     >>> round(float(slope), 1)
     2.0
     """
+    if model in ("xgb_regressor", "xgb_classifier"):
+        return _federate_trees(
+            institutions, target, features, model=model, engine=engine, strategy=strategy,
+            epsilon=epsilon, secure_aggregation=secure_aggregation, rounds=rounds,
+            learning_rate=learning_rate, min_institutions=min_institutions, seed=seed,
+        )  # fmt: skip
     _check_engine(engine, institutions, strategy, secure_aggregation, noise, epsilon)
     if isinstance(institutions, Mapping):
         seeds = np.random.SeedSequence(seed).spawn(len(institutions))
@@ -719,6 +729,30 @@ def federate(
         secure_aggregation=secure_aggregation,
         noise=noise,
     )
+
+
+def _federate_trees(
+    institutions: Any,
+    target: str,
+    features: Sequence[str],
+    *,
+    model: str,
+    engine: str,
+    strategy: str,
+    epsilon: float | None,
+    secure_aggregation: bool,
+    **options: Any,
+) -> FederatedResult:
+    """Boosted trees: Flower's FedXgbBagging (:mod:`dongne.share.trees`)."""
+    if engine != "flower" or strategy != "fedavg" or epsilon is not None or secure_aggregation:
+        raise SpecificationError(
+            f"model={model!r} is trained by Flower's tree bagging: pass engine='flower' and "
+            "leave strategy, epsilon and secure_aggregation at their defaults (trees are "
+            "appended, not averaged, so FedProx/q-FedAvg, DP noise and SecAgg+ do not apply)."
+        )
+    from dongne.share.trees import federate_trees
+
+    return federate_trees(institutions, target, features, model=model, **options)
 
 
 def _federate(

@@ -361,11 +361,8 @@ def train_on_flower(
     learning rate, min_institutions, seed).
     """
     _flwr()
-    from flwr.client import ClientApp
     from flwr.client.mod import secaggplus_mod
-    from flwr.server import LegacyContext, ServerApp, ServerConfig
-    from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
-    from flwr.simulation import run_simulation
+    from flwr.server.workflow import SecAggPlusWorkflow
 
     members = list(members)
     names = [m.name for m in members]
@@ -377,28 +374,65 @@ def train_on_flower(
         return client_class(members[int(context.node_config["partition-id"])]).to_client()
 
     mods = [_seeded_rounding(members), secaggplus_mod] if secure_aggregation else []
-    client_app = ClientApp(client_fn=client_fn, mods=mods)
+    fit_workflow = None
+    if secure_aggregation:
+        fit_workflow = SecAggPlusWorkflow(
+            num_shares=len(members),
+            reconstruction_threshold=max(2, math.ceil(_SECAGG_THRESHOLD * len(members))),
+            max_weight=float(max(1, *(len(m.table) for m in members))),
+            clipping_range=SECAGG_CLIPPING_RANGE,
+            timeout=timeout,
+        )
+    _run_simulation(
+        strategy, client_fn, len(members), settings["rounds"], mods=mods,
+        fit_workflow=fit_workflow, timeout=timeout,
+    )  # fmt: skip
+    if strategy.params is None:
+        raise FederationError(
+            "Flower finished without a model (no round completed). Nothing was produced or "
+            "registered. Fix: check the institutions' tables and the log above."
+        )
+    return _Run(
+        strategy.stats,
+        config,
+        strategy.params,
+        strategy.history,
+        strategy.metric_rows,
+        strategy.multipliers,
+    )
+
+
+def _run_simulation(
+    strategy: Any,
+    client_fn: Any,
+    supernodes: int,
+    rounds: int,
+    *,
+    mods: Sequence[Any] = (),
+    fit_workflow: Any = None,
+    timeout: float | None = None,
+) -> None:
+    """One Flower simulation: a ServerApp running ``DefaultWorkflow`` with ``strategy``
+    (and ``fit_workflow``, e.g. SecAgg+), ``supernodes`` ClientApps built by ``client_fn``,
+    on Ray with one CPU per client actor and Flower's INFO logging silenced."""
+    from flwr.client import ClientApp
+    from flwr.server import LegacyContext, ServerApp, ServerConfig
+    from flwr.server.workflow import DefaultWorkflow
+    from flwr.simulation import run_simulation
+
+    client_app = ClientApp(client_fn=client_fn, mods=list(mods))
     server_app = ServerApp()
 
     @server_app.main()
     def main(grid: Any, context: Any) -> None:
         legacy = LegacyContext(
             context,
-            config=ServerConfig(num_rounds=settings["rounds"], round_timeout=timeout),
+            config=ServerConfig(num_rounds=rounds, round_timeout=timeout),
             strategy=strategy,
         )
-        fit_workflow = None
-        if secure_aggregation:
-            fit_workflow = SecAggPlusWorkflow(
-                num_shares=len(members),
-                reconstruction_threshold=max(2, math.ceil(_SECAGG_THRESHOLD * len(members))),
-                max_weight=float(max(1, *(len(m.table) for m in members))),
-                clipping_range=SECAGG_CLIPPING_RANGE,
-                timeout=timeout,
-            )
         DefaultWorkflow(fit_workflow=fit_workflow)(grid, legacy)
 
-    threads = max(1, min(len(members), os.cpu_count() or 1))
+    threads = max(1, min(supernodes, os.cpu_count() or 1))
     backend = {
         "client_resources": {"num_cpus": 1, "num_gpus": 0.0},
         "init_args": {
@@ -416,24 +450,11 @@ def train_on_flower(
         run_simulation(
             server_app=server_app,
             client_app=client_app,
-            num_supernodes=len(members),
+            num_supernodes=supernodes,
             backend_config=backend,
         )
     finally:
         flwr_logger.setLevel(level)
-    if strategy.params is None:
-        raise FederationError(
-            "Flower finished without a model (no round completed). Nothing was produced or "
-            "registered. Fix: check the institutions' tables and the log above."
-        )
-    return _Run(
-        strategy.stats,
-        config,
-        strategy.params,
-        strategy.history,
-        strategy.metric_rows,
-        strategy.multipliers,
-    )
 
 
 def _seeded_rounding(members: Sequence[Institution]) -> Any:

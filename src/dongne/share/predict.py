@@ -12,6 +12,7 @@ import pandas as pd
 from dongne import __version__
 from dongne.share.federated import CLASSIFIERS, FederatedModel
 from dongne.share.registry import ModelRegistry
+from dongne.share.trees import FederatedTreeModel
 
 __all__ = ["Prediction", "predict"]
 
@@ -115,7 +116,8 @@ def predict(
     model = reg.load(version.ref, trusted=trusted)
     values = pd.Series(np.asarray(model.predict(X)), index=table.index, name="prediction")
     probabilities = None
-    classifier = model.kind in CLASSIFIERS if isinstance(model, FederatedModel) else True
+    federated = isinstance(model, FederatedModel | FederatedTreeModel)
+    classifier = model.kind in CLASSIFIERS if federated else True
     if classifier and hasattr(model, "predict_proba"):
         proba = np.asarray(model.predict_proba(X))
         if proba.ndim == 2 and proba.shape[1] == 2:

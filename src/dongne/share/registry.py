@@ -41,6 +41,7 @@ from dongne.errors import DataError, MissingDependencyError, SpecificationError
 from dongne.share.card import ModelCard
 from dongne.share.federated import FederatedModel
 from dongne.share.schema import InputSchema, infer_schema
+from dongne.share.trees import FederatedTreeModel
 
 __all__ = [
     "TRUSTED_MODULES",
@@ -321,7 +322,7 @@ class ModelRegistry:
             # (pandas tables) belong on the model card, not in the model file
             model = model.estimator_
         schema = self._schema_for(model, schema, X, units)
-        if isinstance(model, FederatedModel):
+        if isinstance(model, FederatedModel | FederatedTreeModel):
             fmt, payload = "dongne-json", json.dumps(model.to_dict()).encode("utf-8")
         else:
             fmt, payload = "skops", _skops_dumps(model)
@@ -455,7 +456,10 @@ class ModelRegistry:
         path = mv.path / tags[f"{_TAG}model_file"]
         self._verify(path, mv.sha256["model"], mv.ref)
         if mv.format == "dongne-json":
-            return FederatedModel.from_dict(json.loads(path.read_text("utf-8")))
+            data = json.loads(path.read_text("utf-8"))
+            if data.get("format") == "dongne.share.FederatedTreeModel":
+                return FederatedTreeModel.from_dict(data)
+            return FederatedModel.from_dict(data)
         import skops.io as sio
 
         untrusted = sio.get_untrusted_types(file=path)
