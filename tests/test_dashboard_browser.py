@@ -379,7 +379,8 @@ def test_shared_models_list_opens_the_model_card_page(page, served):
     page.click("#lang")
     with page.context.expect_page() as opened:
         page.get_by_role("button", name="heat-risk 모형 카드 열기").click()
-    card_page = opened.value
+    card_page = opened.value  # opened blank within the click, then sent to the card
+    card_page.wait_for_url("**/card/view?**")
     card_page.wait_for_load_state()
     assert urlsplit(card_page.url).path == "/models/heat-risk/card/view"
     assert card_page.inner_text("h1").startswith("모형 카드")

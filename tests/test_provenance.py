@@ -37,3 +37,17 @@ def test_provenance_is_read_only_json_and_picklable():
     assert isinstance(again, Provenance) and again == p
     frame = attach(pd.DataFrame({"a": [1]}), {**p, "rows": 1})
     assert frame.attrs["dongne"]["rows"] == 1 and isinstance(frame.attrs["dongne"], Provenance)
+
+
+def test_an_overlay_does_not_change_its_input_record():
+    import geopandas as gpd
+    from shapely import box
+
+    from dongne.io.overlay import points_to_areas
+
+    areas = attach(gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(0, 0, 1, 1)], crs=5179), {})
+    points = gpd.GeoDataFrame({"v": [1]}, geometry=gpd.points_from_xy([0.5], [0.5]), crs=5179)
+    first = points_to_areas(areas, points, prefix="p1").frame
+    points_to_areas(areas, points, prefix="p2")
+    assert [o["prefix"] for o in first.attrs["dongne"]["overlays"]] == ["p1"]
+    assert "overlays" not in areas.attrs["dongne"]

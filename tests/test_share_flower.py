@@ -173,3 +173,9 @@ def test_cli_trains_on_flower_with_secure_aggregation_and_registers(tables, tmp_
                  "2", "--target", "y", "--features", "a", "--engine", "flower",
                  "--secure-aggregation"])  # fmt: skip
     assert code == 2 and "a --serve coordinator averages in the clear" in capsys.readouterr().err
+
+
+def test_secure_aggregation_needs_three_institutions(tables):
+    two = {k: tables[k] for k in ("inst0", "inst1")}
+    with pytest.raises(SpecificationError, match="at least 3 institutions"):
+        federate(two, "y", FEATURES, engine="flower", secure_aggregation=True)

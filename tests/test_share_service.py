@@ -161,3 +161,12 @@ def test_models_are_listed_per_workspace_and_cards_open_by_signed_link(world, mo
     monkeypatch.setattr(routes.time, "time", lambda: now + 301)
     expired = client.get("/" + link)
     assert expired.status_code == 403 and "expired" in expired.json()["detail"]
+
+
+def test_card_links_with_odd_signatures_are_refused_not_errors(world):
+    client, tokens, _, _ = world
+    r = client.post("/models/basement/card-link", headers=_h(tokens, "kim"),
+                    json={"workspace": "city"})  # fmt: skip
+    link = r.json()["url"]
+    odd = link.rsplit("sig=", 1)[0] + "sig=%ED%95%9C" + "0" * 60
+    assert client.get("/" + odd).status_code == 403

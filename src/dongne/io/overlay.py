@@ -167,17 +167,16 @@ def points_to_areas(
         metric_crs=crs.to_string(),
     )
     meta = dict(areas.attrs.get("dongne", {}))
-    meta.setdefault("overlays", []).append(
-        {
-            "points": str(src_p),
-            "prefix": prefix,
-            "counted": int(counted.sum()),
-            "outside_rows": [int(i) for i in np.flatnonzero((~counted) & valid)],
-            "no_coordinate_rows": [int(i) for i in np.flatnonzero(empty)],
-            "on_boundary": on_boundary,
-            "metric_crs": crs.to_string(),
-        }
-    )
+    overlay = {
+        "points": str(src_p),
+        "prefix": prefix,
+        "counted": int(counted.sum()),
+        "outside_rows": [int(i) for i in np.flatnonzero((~counted) & valid)],
+        "no_coordinate_rows": [int(i) for i in np.flatnonzero(empty)],
+        "on_boundary": on_boundary,
+        "metric_crs": crs.to_string(),
+    }
+    meta["overlays"] = [*meta.get("overlays", []), overlay]  # a new list: records are shared
     attach(frame, meta)
     if len(outside) or len(no_coords):
         rows = np.flatnonzero((~counted) & valid).tolist()

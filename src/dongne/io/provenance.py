@@ -4,9 +4,10 @@ pandas copies ``attrs`` with :func:`copy.deepcopy` after nearly every operation
 (``__finalize__``). Provenance can be large — a join's match report lists every unmatched
 row — so a deep copy per operation made whole analyses spend a large share of their time
 copying it. :class:`Provenance` is a read-only ``dict`` whose copies are the object itself:
-derived frames share their inputs' record, which is safe because nobody can change it.
-Change provenance by building a new mapping (``{**frame.attrs["dongne"], "rows": n}``) and
-:func:`attach` it.
+derived frames share their inputs' record. The top level cannot be changed; the values
+inside (lists of reports, ...) are shared too, so code must never change them in place —
+build new values instead (``[*meta.get("overlays", []), new]``) and :func:`attach` a new
+mapping (``{**frame.attrs["dongne"], "rows": n}``).
 """
 
 from __future__ import annotations

@@ -169,6 +169,11 @@ def _federate(args: argparse.Namespace) -> int:
     from dongne.share import network
     from dongne.share.federated import federate
 
+    if (args.tls_cert or args.tls_key) and not args.tls_ca:
+        raise SpecificationError(
+            "--tls-cert/--tls-key need --tls-ca too (without it the link would not be "
+            "encrypted)."
+        )
     if args.tls_ca and args.engine != "flower":
         raise SpecificationError(
             "--tls-ca/--tls-cert/--tls-key are for --engine flower (dongne's own protocol is "

@@ -40,6 +40,7 @@ recurrent language models. *ICLR 2018*.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -841,6 +842,10 @@ def _federate(
             "noise_multiplier": config["noise_multiplier"],
             "clip_norm": clip_norm,
             "noise_std": 2.0 * clip_norm * config["noise_multiplier"],
+            "noise_std_per_institution": 2.0
+            * clip_norm
+            * config["noise_multiplier"]
+            / np.sqrt(config["noise_parts"]),
             "level": "institution (local: each institution noises its own update)"
             if noise == "local"
             else "institution (distributed: each institution adds 1/K of the noise "
@@ -848,6 +853,16 @@ def _federate(
             "secure_aggregation": secure_aggregation,
             "epsilon_spent": spent,
         }
+    if privacy is not None and max(privacy["epsilon_spent"].values(), default=0) > epsilon * (
+        1 + 1e-9
+    ):
+        warnings.warn(
+            f"Institutions spent up to ε = {max(privacy['epsilon_spent'].values()):.3g}, more "
+            f"than the target {epsilon:g}: with distributed noise, rounds in which "
+            "institutions dropped out carried less noise. See result.privacy['epsilon_spent'].",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     std = run.standardisation
     fitted = FederatedModel(
         kind=model,
@@ -1063,6 +1078,11 @@ def _check_engine(
         raise SpecificationError(
             "q-FedAvg needs each institution's own update, which secure aggregation hides. "
             "Fix: use strategy='fedavg' or 'fedprox' with secure_aggregation."
+        )
+    if secure_aggregation and isinstance(institutions, Mapping) and len(institutions) < 3:
+        raise SpecificationError(
+            f"SecAgg+ needs at least 3 institutions (got {len(institutions)}): with two, "
+            "each could compute the other's update from the sum."
         )
     if noise == "distributed" and not (secure_aggregation and epsilon is not None):
         raise SpecificationError(

@@ -112,21 +112,27 @@ def _client_class() -> type:
             self.finished = False
 
         def get_properties(self, config: dict[str, Any]) -> dict[str, Any]:
-            cfg = json.loads(config["dongne"])
-            reply = {"name": self.institution.name}
+            reply: dict[str, Any] = {"name": self.institution.name}
+            if self.key is not None and config.get("step") == "hello":
+                # step 1: this institution's fresh nonce, so no old proof can be replayed
+                self.challenge = secrets.token_bytes(32)
+                reply["nonce"] = self.challenge.hex()
+                return reply
             if self.key is not None:
-                nonce = bytes.fromhex(str(config.get("nonce", "")))
-                if len(nonce) < 16 or not hmac.compare_digest(
-                    str(config.get("server_proof", "")), _mac(self.key, nonce, b"server").hex()
+                theirs = bytes.fromhex(str(config.get("nonce", "")))
+                mine, self.challenge = getattr(self, "challenge", None), None  # used once
+                if mine is None or len(theirs) < 16 or not hmac.compare_digest(
+                    str(config.get("server_proof", "")),
+                    _mac(self.key, theirs + mine, b"server").hex(),
                 ):
                     raise PermissionError(
                         "The coordinator failed authentication (wrong shared secret). Fix: "
                         "use the same --secret / DONGNE_FEDERATION_SECRET on every side."
                     )
                 name = self.institution.name.encode("utf-8")
-                reply["proof"] = _mac(self.key, nonce + name, b"client").hex()
+                reply["proof"] = _mac(self.key, theirs + mine + name, b"client").hex()
                 self.trusted = True
-            reply["stats"] = json.dumps(self.institution.stats(cfg))
+            reply["stats"] = json.dumps(self.institution.stats(json.loads(config["dongne"])))
             return reply
 
         def _check_trusted(self) -> None:
@@ -216,6 +222,7 @@ def _strategy(
             self.multipliers: dict[str, list[float]] = {name: [] for name in names or []}
             self.metric_rows: list[dict[str, Any]] = []
             self.params: np.ndarray | None = None
+            self.completed = 0  # rounds aggregated (SecAgg+ skips a round it cannot finish)
             self._global: np.ndarray | None = None
 
         def _message(self, rnd: int) -> dict[str, Any]:
@@ -237,17 +244,28 @@ def _strategy(
                     "registered. Fix: start the others with --join, or lower --institutions."
                 )
             nonce = secrets.token_bytes(32)
-            ask = self._message(0)
-            if key is not None:
-                ask.update(nonce=nonce.hex(), server_proof=_mac(key, nonce, b"server").hex())
             replies, failed = {}, []
             for cid, proxy in list(client_manager.all().items()):
                 try:
+                    ask = self._message(0)
+                    theirs = b""
+                    if key is not None:  # mutual challenge-response over both nonces
+                        hello = proxy.get_properties(
+                            GetPropertiesIns({**ask, "step": "hello"}), timeout=timeout,
+                            group_id=0,
+                        )  # fmt: skip
+                        theirs = bytes.fromhex(str(hello.properties.get("nonce", "")))
+                        if len(theirs) < 16:
+                            raise PermissionError("no challenge from the institution")
+                        ask.update(
+                            nonce=nonce.hex(),
+                            server_proof=_mac(key, nonce + theirs, b"server").hex(),
+                        )
                     res = proxy.get_properties(GetPropertiesIns(ask), timeout=timeout, group_id=0)
                     name = str(res.properties["name"])
                     if key is not None and not hmac.compare_digest(
                         str(res.properties.get("proof", "")),
-                        _mac(key, nonce + name.encode("utf-8"), b"client").hex(),
+                        _mac(key, nonce + theirs + name.encode("utf-8"), b"client").hex(),
                     ):
                         raise PermissionError(f"{name!r} failed authentication (wrong secret)")
                     if name in replies:
@@ -325,6 +343,7 @@ def _strategy(
                 params = parameters_to_ndarrays(aggregated)[0]
             _check_finite(params, server_round, config)
             self.params = params
+            self.completed += 1
             return ndarrays_to_parameters([params]), {}
 
         def configure_evaluate(self, server_round: int, parameters: Any, client_manager: Any):
@@ -379,7 +398,11 @@ def train_on_flower(
         fit_workflow = SecAggPlusWorkflow(
             num_shares=len(members),
             reconstruction_threshold=max(2, math.ceil(_SECAGG_THRESHOLD * len(members))),
-            max_weight=float(max(1, *(len(m.table) for m in members))),
+            # DP updates are averaged with weight 1: a larger max_weight would only coarsen
+            # the quantisation of the weighted sum
+            max_weight=1.0
+            if config["noise_multiplier"] is not None
+            else float(max(1, *(len(m.table) for m in members))),
             clipping_range=SECAGG_CLIPPING_RANGE,
             timeout=timeout,
         )
@@ -387,10 +410,17 @@ def train_on_flower(
         strategy, client_fn, len(members), settings["rounds"], mods=mods,
         fit_workflow=fit_workflow, timeout=timeout,
     )  # fmt: skip
-    if strategy.params is None:
+    if strategy.completed != settings["rounds"]:
         raise FederationError(
-            "Flower finished without a model (no round completed). Nothing was produced or "
-            "registered. Fix: check the institutions' tables and the log above."
+            f"Only {strategy.completed} of {settings['rounds']} rounds were aggregated: "
+            + (
+                "secure aggregation halted in a round (too few institutions answered to "
+                "unmask the sum)"
+                if secure_aggregation
+                else "Flower ended the run early"
+            )
+            + ". Nothing was produced or registered. Fix: check the institutions' logs; "
+            "with SecAgg+, at least two thirds of the institutions must answer every round."
         )
     return _Run(
         strategy.stats,
@@ -501,9 +531,10 @@ def serve(
     The deployment counterpart of ``federate(..., engine="flower")``: the same strategy runs
     in Flower's ``Server`` behind its gRPC transport, and each institution runs
     :func:`join` (``dongne share federate --join HOST:PORT --engine flower``) in its own
-    process or machine. Institutions prove knowledge of the shared ``secret`` (HMAC over a
-    fresh nonce, both ways); with ``certificates`` = (CA, server certificate, server key),
-    PEM bytes, the link is TLS-encrypted.
+    process or machine. Both sides prove knowledge of the shared ``secret`` (HMAC-SHA256
+    challenge–response over a nonce from each side, so a recorded handshake cannot be
+    replayed); with ``certificates`` = (CA, server certificate, server key), PEM bytes, the
+    link is TLS-encrypted — use it outside loopback (later messages are not signed).
 
     Secure aggregation is not available here: SecAgg+ is a workflow of Flower's newer
     ServerApp runtime, which this transport does not run (use the simulation engine).
@@ -622,6 +653,8 @@ def join(
             root_certificates=root_certificates,
             max_wait_time=timeout,
         )
+    except PermissionError as err:  # the coordinator failed authentication
+        return {"status": "failed", "rounds": client.rounds, "message": str(err)}
     except grpc.RpcError as err:  # the coordinator went away (it stopped, or failed)
         return {
             "status": "failed",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import time
@@ -123,24 +124,35 @@ def _link_key(request: Request) -> bytes:
     if getattr(state, "link_key", None) is None:
         path = Path(state.settings.data_dir) / "link-secret"
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
+        if not path.exists():
+            # written whole under a temporary name, then linked into place: a reader never
+            # sees a partial key, and of two racing processes exactly one key wins
+            tmp = path.with_name(f".link-secret-{secrets.token_hex(8)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 out.write(secrets.token_bytes(32))
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         key = path.read_bytes()
-        if len(key) != 32:  # a writer elsewhere has not finished: read again shortly
-            time.sleep(0.05)
-            key = path.read_bytes()
+        if len(key) != 32:
+            raise HTTPException(
+                500, f"The service key {path} is damaged ({len(key)} bytes, expected 32). Fix: "
+                "stop the service, delete the file (open card links stop working) and restart.",
+            )  # fmt: skip
         state.link_key = key
     return state.link_key
 
 
 def _signature(key: bytes, fields: dict[str, Any]) -> str:
-    message = "\n".join(f"{k}={fields[k]}" for k in sorted(fields)).encode("utf-8")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    # canonical JSON of the sorted (name, value) pairs: no separator can be forged
+    message = json.dumps(sorted((k, str(v)) for k, v in fields.items()), ensure_ascii=True)
+    return hmac.new(key, message.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def _ref(name: str, version: int | None, alias: str | None) -> str:
@@ -229,7 +241,10 @@ async def model_card(
     ws = _workspace(session, user, workspace, "viewer")
     registry = _registry(request)
     await run_in_threadpool(_visible_model, registry, name, ws)
-    page = await run_in_threadpool(registry.card_html, _ref(name, version, alias), lang)
+    ref = _ref(name, version, alias)
+    page = await run_in_threadpool(registry.card_html, ref, lang)
+    _audit(session, user, ws.id, "model_card", "model", None, model=ref)
+    session.commit()
     return HTMLResponse(page, headers={"Content-Security-Policy": _CARD_PAGE_CSP})
 
 
@@ -307,7 +322,8 @@ async def card_view(
     fields = {"name": name, "workspace": workspace, "lang": lang, "version": version,
               "alias": alias, "user": user, "expires": expires}  # fmt: skip
     expected = _signature(_link_key(request), fields)
-    if not hmac.compare_digest(expected, sig) or expires < time.time():
+    valid = hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace"))
+    if not valid or expires < time.time():
         raise HTTPException(
             403, "This model-card link is invalid or has expired. Fix: open the card again "
             "from the dashboard (links last 5 minutes).",

@@ -655,8 +655,16 @@ function selectArea(key, { from }) {
 // ------------------------------------------------------------------ shared models
 
 async function loadModels() {
-  if (!state.workspace) return;
-  state.models = await api("models", { query: { workspace: state.workspace } });
+  const ws = state.workspace;
+  if (!ws) return;
+  let models = [];
+  try {
+    models = await api("models", { query: { workspace: ws } });
+  } catch (err) {
+    showError(err); // the model registry is optional: datasets and runs still load
+  }
+  if (state.workspace !== ws) return; // the user switched workspace meanwhile
+  state.models = models;
   renderModels();
 }
 
@@ -696,11 +704,20 @@ function renderModels() {
 /** Open the model card in a new tab through a short-lived signed link (a plain link
  *  cannot carry the token). */
 async function openCard(model) {
-  const link = await api(`models/${encodeURIComponent(model.name)}/card-link`, {
-    method: "POST",
-    json: { workspace: state.workspace, lang: lang() },
-  });
-  window.open(apiUrl(link.url), "_blank", "noopener");
+  // open the tab inside the click (popup blockers allow that), then point it at the card
+  const tab = window.open("", "_blank");
+  if (tab) tab.opener = null;
+  try {
+    const link = await api(`models/${encodeURIComponent(model.name)}/card-link`, {
+      method: "POST",
+      json: { workspace: state.workspace, lang: lang() },
+    });
+    if (tab) tab.location.href = apiUrl(link.url).href;
+    else window.location.assign(apiUrl(link.url).href);
+  } catch (err) {
+    tab?.close();
+    throw err;
+  }
 }
 
 // ------------------------------------------------------------------ language
