@@ -8,6 +8,7 @@ institution in Ray worker processes, talking through Flower messages.
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -179,3 +180,35 @@ def test_secure_aggregation_needs_three_institutions(tables):
     two = {k: tables[k] for k in ("inst0", "inst1")}
     with pytest.raises(SpecificationError, match="at least 3 institutions"):
         federate(two, "y", FEATURES, engine="flower", secure_aggregation=True)
+
+
+class _FailsInRound2(Institution):
+    """An institution that stops answering in round 2 (runs inside a Ray worker)."""
+
+    def fit(self, params, config):
+        if config.get("round") == 2:
+            raise ConnectionError("lost in round 2")
+        return super().fit(params, config)
+
+
+def test_a_secure_round_that_cannot_be_unmasked_fails_the_run(tables):
+    import ray.cloudpickle
+
+    from dongne.share.federated import _federate
+    from dongne.share.flower import train_on_flower
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the class above
+    members = [
+        (_FailsInRound2 if k >= 2 else Institution)(name, table, seed=k)
+        for k, (name, table) in enumerate(tables.items())
+    ]
+    with pytest.raises(FederationError, match="Round 2 was not aggregated: secure aggregation"):
+        _federate(
+            lambda config, settings: train_on_flower(
+                members, config, settings, secure_aggregation=True
+            ),
+            len(members), "y", FEATURES, model="linear", strategy="fedavg", rounds=3,
+            local_steps=5, learning_rate=0.1, alpha=1e-3, mu=0.0, q=1.0, hidden=0,
+            epsilon=None, delta=1e-5, clip_norm=1.0, accountant="rdp", min_institutions=2,
+            seed=0, engine="flower", secure_aggregation=True, noise="local",
+        )  # fmt: skip

@@ -86,6 +86,15 @@ def _flwr() -> Any:
     return flwr
 
 
+def _halted(rnd: int) -> str:
+    return (
+        f"Round {rnd} was not aggregated: secure aggregation halted (too few institutions "
+        "answered to unmask the sum). Nothing was produced or registered. Fix: check the "
+        "institutions' logs; with SecAgg+, at least two thirds of the institutions must "
+        "answer every round."
+    )
+
+
 def _reason(err: Any) -> str:
     """The institution's own error message out of Flower's and Ray's wrapping."""
     text = str(getattr(err, "message", err))
@@ -296,6 +305,8 @@ def _strategy(
             return ndarrays_to_parameters([theta])
 
         def configure_fit(self, server_round: int, parameters: Any, client_manager: Any):
+            if self.completed < server_round - 1:  # SecAgg+ gave up on the last round
+                raise FederationError(_halted(server_round - 1))
             self._global = parameters_to_ndarrays(parameters)[0]
             ins = FitIns(parameters, self._message(server_round))
             return [(proxy, ins) for proxy in self.active.values()]
@@ -411,17 +422,7 @@ def train_on_flower(
         fit_workflow=fit_workflow, timeout=timeout,
     )  # fmt: skip
     if strategy.completed != settings["rounds"]:
-        raise FederationError(
-            f"Only {strategy.completed} of {settings['rounds']} rounds were aggregated: "
-            + (
-                "secure aggregation halted in a round (too few institutions answered to "
-                "unmask the sum)"
-                if secure_aggregation
-                else "Flower ended the run early"
-            )
-            + ". Nothing was produced or registered. Fix: check the institutions' logs; "
-            "with SecAgg+, at least two thirds of the institutions must answer every round."
-        )
+        raise FederationError(_halted(settings["rounds"]))
     return _Run(
         strategy.stats,
         config,
