@@ -833,8 +833,6 @@ def _federate(
         spent = {
             name: epsilon_spent_rounds(run.multipliers[name], delta, accountant) for name in names
         }
-        for row in run.metric_rows:
-            row["epsilon"] = spent[row["institution"]]
         privacy = {
             "epsilon": epsilon,
             "delta": delta,
@@ -902,19 +900,10 @@ def _federate(
         from importlib.metadata import version
 
         parameters["flwr_version"] = version("flwr")
-    rows = run.metric_rows
-    for name in names:
-        if name not in {r["institution"] for r in rows}:
-            rows.append(
-                {
-                    "institution": name,
-                    "n": run.stats.get(name, {}).get("n", 0),
-                    "rounds": len(run.multipliers[name]),
-                    **({} if epsilon is None else {"epsilon": privacy["epsilon_spent"][name]}),
-                }
-            )
-    institutions_frame = pd.DataFrame(rows).set_index("institution").loc[names].reset_index()
-    institutions_frame["n"] = institutions_frame["n"].astype(int)
+    rounds_taken = {name: len(run.multipliers[name]) for name in names}
+    institutions_frame = _institution_table(run.metric_rows, names, run.stats, rounds_taken)
+    if privacy is not None:
+        institutions_frame["epsilon"] = institutions_frame["institution"].map(spent)
     return FederatedResult(
         model=fitted,
         history=pd.DataFrame(run.history, columns=["round", "institution", "status", "loss"]),
@@ -934,6 +923,25 @@ class _Run:
     history: list[dict[str, Any]]
     metric_rows: list[dict[str, Any]]
     multipliers: dict[str, list[float]]  # per institution: effective z of each release
+
+
+def _institution_table(
+    rows: Sequence[Mapping[str, Any]],
+    names: Sequence[str],
+    stats: Mapping[str, Mapping[str, Any]],
+    rounds: Mapping[str, int],
+) -> pd.DataFrame:
+    """One row per institution, in ``names`` order: final metrics where the institution
+    evaluated the model, else (it dropped out) only its row count and rounds taken part in."""
+    have = {r["institution"] for r in rows}
+    missing = [
+        {"institution": n, "n": stats.get(n, {}).get("n", 0), "rounds": rounds[n]}
+        for n in names
+        if n not in have
+    ]
+    frame = pd.DataFrame([*rows, *missing]).set_index("institution").loc[names].reset_index()
+    frame["n"] = frame["n"].astype(int)
+    return frame
 
 
 def _standardisation(

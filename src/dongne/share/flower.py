@@ -38,14 +38,16 @@ learning. *ICLR 2020*.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import inspect
 import json
 import logging
 import math
 import os
 import secrets
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -63,6 +65,7 @@ from dongne.share.federated import (
     _Run,
     _standardisation,
     _trained,
+    federate,
 )
 from dongne.share.network import _mac, _secret
 
@@ -84,6 +87,33 @@ def _flwr() -> Any:
             "pip install 'dongne[flower]' (flwr[simulation]), or use engine='dongne'."
         ) from err
     return flwr
+
+
+def _enrol(
+    client_manager: Any, ask: Any, min_institutions: int, history: list[dict[str, Any]]
+) -> dict[str, tuple[str, Any, Any]]:
+    """Ask every connected institution once: ``ask(proxy)`` returns its name and payload.
+
+    An institution whose ``ask`` fails (or whose name is taken) is recorded in ``history`` as
+    dropped in round 0; too few left raises the dropout error. Returns
+    ``{name: (cid, proxy, payload)}``.
+    """
+    replies: dict[str, tuple[str, Any, Any]] = {}
+    failed = []
+    for cid, proxy in list(client_manager.all().items()):  # a node may leave meanwhile
+        try:
+            name, payload = ask(proxy)
+            if name in replies:
+                raise PermissionError(f"the name {name!r} is taken")
+        except Exception as err:  # any failure there is a dropout
+            failed.append((f"node {cid}", _reason(err)))
+            continue
+        replies[name] = (cid, proxy, payload)
+    for label, why in failed:
+        history.append({"round": 0, "institution": label, "status": "dropped", "loss": np.nan})
+        if len(replies) < min_institutions:
+            raise _dropout_error(label, 0, len(replies), min_institutions, why)
+    return replies
 
 
 def _halted(rnd: int) -> str:
@@ -253,45 +283,34 @@ def _strategy(
                     "registered. Fix: start the others with --join, or lower --institutions."
                 )
             nonce = secrets.token_bytes(32)
-            replies, failed = {}, []
-            for cid, proxy in list(client_manager.all().items()):
-                try:
-                    ask = self._message(0)
-                    theirs = b""
-                    if key is not None:  # mutual challenge-response over both nonces
-                        hello = proxy.get_properties(
-                            GetPropertiesIns({**ask, "step": "hello"}), timeout=timeout,
-                            group_id=0,
-                        )  # fmt: skip
-                        theirs = bytes.fromhex(str(hello.properties.get("nonce", "")))
-                        if len(theirs) < 16:
-                            raise PermissionError("no challenge from the institution")
-                        ask.update(
-                            nonce=nonce.hex(),
-                            server_proof=_mac(key, nonce + theirs, b"server").hex(),
-                        )
-                    res = proxy.get_properties(GetPropertiesIns(ask), timeout=timeout, group_id=0)
-                    name = str(res.properties["name"])
-                    if key is not None and not hmac.compare_digest(
-                        str(res.properties.get("proof", "")),
-                        _mac(key, nonce + theirs + name.encode("utf-8"), b"client").hex(),
-                    ):
-                        raise PermissionError(f"{name!r} failed authentication (wrong secret)")
-                    if name in replies:
-                        raise PermissionError(f"the name {name!r} is taken")
-                except Exception as err:  # any failure there is a dropout
-                    failed.append((f"node {cid}", _reason(err)))
-                    continue
-                replies[name] = (cid, proxy, json.loads(str(res.properties["stats"])))
+
+            def ask(proxy: Any) -> tuple[str, dict[str, Any]]:
+                message = self._message(0)
+                theirs = b""
+                if key is not None:  # mutual challenge-response over both nonces
+                    hello = proxy.get_properties(
+                        GetPropertiesIns({**message, "step": "hello"}), timeout=timeout,
+                        group_id=0,
+                    )  # fmt: skip
+                    theirs = bytes.fromhex(str(hello.properties.get("nonce", "")))
+                    if len(theirs) < 16:
+                        raise PermissionError("no challenge from the institution")
+                    message.update(
+                        nonce=nonce.hex(), server_proof=_mac(key, nonce + theirs, b"server").hex()
+                    )
+                res = proxy.get_properties(GetPropertiesIns(message), timeout=timeout, group_id=0)
+                name = str(res.properties["name"])
+                if key is not None and not hmac.compare_digest(
+                    str(res.properties.get("proof", "")),
+                    _mac(key, nonce + theirs + name.encode("utf-8"), b"client").hex(),
+                ):
+                    raise PermissionError(f"{name!r} failed authentication (wrong secret)")
+                return name, json.loads(str(res.properties["stats"]))
+
+            replies = _enrol(client_manager, ask, settings["min_institutions"], self.history)
             if names is None:  # a server: the order of names keeps sums reproducible
                 self.order = {name: i for i, name in enumerate(sorted(replies))}
                 self.multipliers = {name: [] for name in sorted(replies)}
-            for label, why in failed:
-                self.history.append(
-                    {"round": 0, "institution": label, "status": "dropped", "loss": np.nan}
-                )
-                if len(replies) < settings["min_institutions"]:
-                    raise _dropout_error(label, 0, len(replies), settings["min_institutions"], why)
             for name in self.order:
                 if name in replies:
                     cid, proxy, stats = replies[name]
@@ -433,6 +452,18 @@ def train_on_flower(
     )
 
 
+@contextlib.contextmanager
+def _quiet_flower(level: int) -> Iterator[None]:
+    """Raise the ``flwr`` logger to ``level`` for the duration (Flower logs every round)."""
+    logger = logging.getLogger("flwr")
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 def _run_simulation(
     strategy: Any,
     client_fn: Any,
@@ -474,18 +505,13 @@ def _run_simulation(
             "log_to_driver": False,
         },
     }
-    flwr_logger = logging.getLogger("flwr")
-    level = flwr_logger.level
-    flwr_logger.setLevel(logging.ERROR)  # deprecation notes and per-round INFO
-    try:
+    with _quiet_flower(logging.ERROR):  # deprecation notes and per-round INFO
         run_simulation(
             server_app=server_app,
             client_app=client_app,
             num_supernodes=supernodes,
             backend_config=backend,
         )
-    finally:
-        flwr_logger.setLevel(level)
 
 
 def _seeded_rounding(members: Sequence[Institution]) -> Any:
@@ -566,11 +592,12 @@ def serve(
         )
     key = _secret(secret)
     port = port or _free_port(host)
-    defaults = dict(
-        model="linear", strategy="fedavg", rounds=50, local_steps=5, learning_rate=0.1,
-        alpha=1e-3, mu=0.0, q=1.0, hidden=8, epsilon=None, delta=1e-5, clip_norm=1.0,
-        accountant="rdp", min_institutions=2, seed=0, noise="local",
-    )  # fmt: skip
+    # federate()'s own defaults, so the two entry points cannot drift apart
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(federate).parameters.items()
+        if p.kind is p.KEYWORD_ONLY and name not in ("engine", "secure_aggregation")
+    }
     unknown = sorted(set(options) - set(defaults))
     if unknown:
         raise SpecificationError(f"Unknown options {unknown}; known: {sorted(defaults)}.")
@@ -584,13 +611,10 @@ def serve(
         )
         if on_listening is not None:
             on_listening(host, port)
-        flwr_logger = logging.getLogger("flwr")
-        level = flwr_logger.level
-        flwr_logger.setLevel(logging.WARNING)
         try:
-            run_fl(server, ServerConfig(num_rounds=settings["rounds"], round_timeout=timeout))
+            with _quiet_flower(logging.WARNING):
+                run_fl(server, ServerConfig(num_rounds=settings["rounds"], round_timeout=timeout))
         finally:
-            flwr_logger.setLevel(level)
             grpc_server.stop(grace=1)
         if strategy.params is None:
             raise FederationError("The Flower server finished without a model.")
@@ -641,19 +665,17 @@ def join(
     from flwr.client import start_client
 
     client = _client_class()(Institution(name, table, seed=seed), key=_secret(secret))
-    flwr_logger = logging.getLogger("flwr")
-    level = flwr_logger.level
-    flwr_logger.setLevel(logging.WARNING)
     import grpc
 
     try:
-        start_client(
-            server_address=f"{host}:{port}",
-            client=client.to_client(),
-            insecure=root_certificates is None,
-            root_certificates=root_certificates,
-            max_wait_time=timeout,
-        )
+        with _quiet_flower(logging.WARNING):
+            start_client(
+                server_address=f"{host}:{port}",
+                client=client.to_client(),
+                insecure=root_certificates is None,
+                root_certificates=root_certificates,
+                max_wait_time=timeout,
+            )
     except PermissionError as err:  # the coordinator failed authentication
         return {"status": "failed", "rounds": client.rounds, "message": str(err)}
     except grpc.RpcError as err:  # the coordinator went away (it stopped, or failed)
@@ -663,8 +685,6 @@ def join(
             "message": f"The connection to the coordinator ended ({err.code().name}): "
             "the run did not finish; see the coordinator's log.",
         }
-    finally:
-        flwr_logger.setLevel(level)
     if client.finished:
         return {"status": "ok", "rounds": client.rounds, "message": ""}
     return {

@@ -39,6 +39,7 @@ from dongne.share.federated import (
     FederationError,
     Institution,
     _dropout_error,
+    _institution_table,
 )
 
 __all__ = ["TREE_MODELS", "FederatedTreeModel", "federate_trees"]
@@ -267,7 +268,7 @@ def federate_trees(
         ``model`` is a :class:`FederatedTreeModel`; ``privacy`` is ``None``.
     """
     _xgb()
-    from dongne.share.flower import _flwr, _reason, _run_simulation
+    from dongne.share.flower import _enrol, _flwr, _reason, _run_simulation
 
     _flwr()
     from flwr.common import EvaluateIns, FitIns, GetPropertiesIns, Parameters
@@ -317,23 +318,13 @@ def federate_trees(
         def initialize_parameters(self, client_manager: Any) -> Any:
             client_manager.wait_for(len(names), timeout=86_400)
             config.update(base_score=0.5, eta=learning_rate)
-            replies, failed = {}, []
-            for cid, proxy in list(client_manager.all().items()):
-                try:
-                    res = proxy.get_properties(
-                        GetPropertiesIns({"dongne": json.dumps(config)}), timeout=None,
-                        group_id=0,
-                    )  # fmt: skip
-                except Exception as err:  # any failure there is a dropout
-                    failed.append((f"node {cid}", _reason(err)))
-                    continue
-                replies[str(res.properties["name"])] = (cid, proxy, dict(res.properties))
-            for label, why in failed:
-                self.history.append(
-                    {"round": 0, "institution": label, "status": "dropped", "loss": np.nan}
-                )
-                if len(replies) < min_institutions:
-                    raise _dropout_error(label, 0, len(replies), min_institutions, why)
+
+            def ask(proxy: Any) -> tuple[str, dict[str, Any]]:
+                message = GetPropertiesIns({"dongne": json.dumps(config)})
+                res = proxy.get_properties(message, timeout=None, group_id=0)
+                return str(res.properties["name"]), dict(res.properties)
+
+            replies = _enrol(client_manager, ask, min_institutions, self.history)
             for name in names:
                 if name in replies:
                     cid, proxy, props = replies[name]
@@ -396,13 +387,7 @@ def federate_trees(
     _run_simulation(strategy, client_fn, len(members), rounds)
     if strategy.global_model is None:
         raise FederationError("Flower finished without a model. Nothing was registered.")
-    rows = strategy.metric_rows
-    for name in names:
-        if name not in {r["institution"] for r in rows}:
-            rows.append({"institution": name, "n": strategy.stats.get(name, {}).get("n", 0),
-                         "rounds": strategy.rounds[name]})  # fmt: skip
-    frame = pd.DataFrame(rows).set_index("institution").loc[names].reset_index()
-    frame["n"] = frame["n"].astype(int)
+    frame = _institution_table(strategy.metric_rows, names, strategy.stats, strategy.rounds)
     from importlib.metadata import version
 
     return FederatedResult(
@@ -417,18 +402,7 @@ def federate_trees(
             "reg_lambda": reg_lambda, "base_score": config["base_score"],
             "min_institutions": min_institutions, "seed": seed, "engine": "flower",
             "institutions": names, "dongne_version": __version__,
-            "flwr_version": version("flwr"), "xgboost_version": version("xgboost-cpu")
-            if _has("xgboost-cpu") else version("xgboost"),
+            "flwr_version": version("flwr"), "xgboost_version": _xgb().__version__,
         },
     )  # fmt: skip
-
-
-def _has(distribution: str) -> bool:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        version(distribution)
-    except PackageNotFoundError:
-        return False
-    return True
 

@@ -1,5 +1,5 @@
 // Every label of the dashboard in English and Korean. Elements name their text with
-// data-i18n="key" (text), data-i18n-aria-label, data-i18n-placeholder; code asks t(key).
+// data-i18n="key" (their text) or data-i18n-aria-label="key"; code asks t(key).
 
 const STRINGS = {
   en: {
@@ -346,7 +346,7 @@ export function lang() {
   return current;
 }
 
-/** The text of `key` in the current language, with {name} placeholders filled from `vars`. */
+/** The text of `key` in the current language; each {name} in it is replaced by `vars[name]`. */
 export function t(key, vars = {}) {
   const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
