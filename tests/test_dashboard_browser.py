@@ -20,10 +20,7 @@ import io
 import os
 import re
 import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,6 +31,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from shapely import box
+from test_service_server import running_service
 
 from dongne.datasets import data_path
 from dongne.io import read_areas, read_table
@@ -79,29 +77,8 @@ def served(tmp_path_factory) -> Iterator[tuple[str, str, Path]]:
     """A real ``dongne serve`` process: its URL, an owner's token (workspace city), data dir."""
     data = tmp_path_factory.mktemp("dashboard") / "data"
     token = create_user(Settings(data_dir=data), "analyst", workspace="city").token
-    port = _free_port()
-    log = (data.parent / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dongne.service", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data)],
-        stdout=log, stderr=log,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("server did not start:\n" + (data.parent / "server.log").read_text())
-        time.sleep(0.2)
-    yield url, token, data
-    process.terminate()
-    process.wait(30)
-    log.close()
+    with running_service(data) as (url, _):
+        yield url, token, data
 
 
 @pytest.fixture(scope="module")

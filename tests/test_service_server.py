@@ -8,6 +8,7 @@ library's for the same seed.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
@@ -69,31 +70,42 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("server") / "data"
     settings = Settings(data_dir=data, database_url=url, max_upload_bytes=3 * 1024**2)
     admin = create_user(settings, "admin", workspace="city")
+    args = ["--database-url", url] if url else []
+    with running_service(data, args, {"DONGNE_MAX_UPLOAD_MB": "3"}) as (base, process):
+        yield Server(base, admin.token, settings, process)
+
+
+@contextlib.contextmanager
+def running_service(
+    data: Path, args: list[str] = (), env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``python -m dongne.service`` on a free loopback port with ``data`` as its folder,
+    once ``/health`` answers: its base URL and process (log in ``data``'s parent)."""
     port = _free_port()
-    env = {**os.environ, "DONGNE_MAX_UPLOAD_MB": "3"}
-    args = ["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)]
-    if url:
-        args += ["--database-url", url]
-    log = (data.parent / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dongne.service", *args], stdout=log, stderr=log, env=env
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    command = [sys.executable, "-m", "dongne.service", "--host", "127.0.0.1", "--port",
+               str(port), "--data-dir", str(data), *args]  # fmt: skip
+    log_path = data.parent / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=log, env={**os.environ, **(env or {})}
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("server did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
         try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("server did not start:\n" + (data.parent / "server.log").read_text())
-        time.sleep(0.2)
-    yield Server(base, admin.token, settings, process)
-    process.terminate()
-    process.wait(30)
-    log.close()
+            yield base, process
+        finally:
+            process.terminate()
+            process.wait(30)
 
 
 def _upload(c: httpx.Client, path: Path, kind: str, name: str) -> dict:
