@@ -32,6 +32,7 @@ COMMANDS = (
     "share",
     "report",
     "serve",
+    "datasets",
 )
 
 _MAIN_HELP = """\
@@ -95,8 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """Errors of the file readers underneath (GDAL via pyogrio, pandas, the OS) that reach a
+    command only when a reader did not translate them: still one line, never a traceback."""
+    from pandas.errors import EmptyDataError, ParserError
+    from pyogrio.errors import DataLayerError, DataSourceError, FieldError
+
+    return (DataSourceError, DataLayerError, FieldError, EmptyDataError, ParserError, OSError,
+            UnicodeDecodeError)  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``dongne`` console script."""
+    """Entry point of the ``dongne`` console script.
+
+    Returns the exit status: 0 on success, 2 on an error the user can fix (printed as one line
+    ``dongne COMMAND: error: ... Fix: ...``; ``--debug`` raises it with its traceback).
+    """
     from dongne.errors import DongneError, SpecificationError
 
     parser = build_parser()
@@ -114,5 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DongneError as exc:
         if args.debug:
             raise
-        print(f"dongne {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        message = str(exc)
+    except _read_errors() as exc:
+        if args.debug:
+            raise
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        message = (
+            f"could not read an input{where}: {exc}. Fix: check that the file is complete and "
+            "in the format its extension says; 'dongne info FILE' shows what it holds."
+        )
+    print(f"dongne {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2

@@ -10,7 +10,14 @@ import sys
 import warnings
 from pathlib import Path
 
-__all__ = ["add_table_inputs", "areas_with_table", "print_outputs", "progress_steps", "title_lines"]
+__all__ = [
+    "add_table_inputs",
+    "areas_with_table",
+    "print_outputs",
+    "progress_steps",
+    "require_columns",
+    "title_lines",
+]
 
 
 def title_lines(value: str) -> int | str:
@@ -81,3 +88,27 @@ def areas_with_table(args: argparse.Namespace, out: Path):
     report.save(out / "match_report.txt")
     report.save(out / "match_report.json")
     return areas
+
+
+def require_columns(frame, source: str, flags: dict[str, str | list[str] | None]) -> None:
+    """Refuse column names given on the command line that ``frame`` does not have.
+
+    ``flags`` maps each option (``"--var"``) to the column(s) it names (None: not given).
+    The error names the option, the missing column, the closest existing names and the
+    columns there are, so a typo costs one line instead of a traceback.
+    """
+    import difflib
+
+    from dongne.errors import DataError
+
+    columns = [str(c) for c in frame.columns if c != "geometry"]
+    for flag, given in flags.items():
+        for name in [given] if isinstance(given, str) else list(given or []):
+            if name in frame.columns:
+                continue
+            close = difflib.get_close_matches(name, columns, n=3, cutoff=0.6)
+            suggestion = f"{flag} {close[0]}" if close else f"{flag} COLUMN with one of them"
+            raise DataError(
+                f"{source} has no column {name!r} (given as {flag}). Columns: "
+                f"{', '.join(columns)}. Fix: {suggestion}."
+            )

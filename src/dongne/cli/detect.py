@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dongne.cli._common import add_table_inputs, areas_with_table, print_outputs, progress_steps
+from dongne.cli._common import (
+    add_table_inputs,
+    areas_with_table,
+    print_outputs,
+    progress_steps,
+    require_columns,
+)
 
 HELP = "find clusters, hot spots and the most vulnerable areas (Moran, LISA, Gi*, index)"
 USES_SCHEDULER = True
@@ -85,8 +91,19 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     areas = areas_with_table(args, out)
-    w = from_spec(areas, args.id, args.weights)
     indicators = dict(i.rsplit(":", 1) for i in args.indicator) if args.indicator else None
+    require_columns(
+        areas,
+        " + ".join(filter(None, [args.areas, args.table])),
+        {
+            "--id": args.id,
+            "--var": args.var,
+            "--indicator": list(indicators or ()),
+            "--group": args.group,
+            "--name": args.name,
+        },
+    )
+    w = from_spec(areas, args.id, args.weights)
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     bar, step = progress_steps(len(methods) + 1, args.quiet)
     with bar:

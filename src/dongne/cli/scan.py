@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dongne.cli._common import add_table_inputs, areas_with_table, print_outputs
+from dongne.cli._common import add_table_inputs, areas_with_table, print_outputs, require_columns
 
 HELP = "Kulldorff spatial scan: where are cases concentrated, and is it more than chance?"
 USES_SCHEDULER = True
@@ -78,6 +78,18 @@ def run(args: argparse.Namespace) -> int:
         raise SpecificationError("--model bernoulli needs --controls COL or --population COL.")
     out = Path(args.out)
     areas = areas_with_table(args, out)
+    require_columns(
+        areas,
+        " + ".join(filter(None, [args.areas, args.table])),
+        {
+            "--id": args.id,
+            "--cases": args.cases,
+            "--population": args.population,
+            "--controls": args.controls,
+            "--expected": args.expected,
+            "--name": args.name,
+        },
+    )
     with tqdm(
         total=args.replications,
         disable=args.quiet,
