@@ -62,6 +62,9 @@ def add_table_inputs(parser: argparse.ArgumentParser) -> None:
     """The options that read an optional TABLE joined to AREAS by ``--id``."""
     parser.add_argument("--table-key", help="code column of TABLE (default: --id)")
     parser.add_argument("--layer", help="layer of AREAS")
+    parser.add_argument(
+        "--crs", help="CRS of AREAS when the file declares none, e.g. EPSG:5179 (never guessed)"
+    )
     parser.add_argument("--encoding", help="encoding of TABLE (default: detected)")
     parser.add_argument(
         "--title-lines",
@@ -76,7 +79,7 @@ def areas_with_table(args: argparse.Namespace, out: Path):
     from dongne.errors import UnmatchedWarning
     from dongne.io import join_by_code, read_areas, read_table
 
-    areas = read_areas(args.areas, layer=args.layer)
+    areas = read_areas(args.areas, layer=args.layer, crs=args.crs)
     if not args.table:
         return areas
     table = read_table(args.table, encoding=args.encoding, title_lines=args.title_lines)

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "min, max, first, or per column 'households=sum,rate=mean'",
     )
     parser.add_argument("--layer", help="layer of AREAS (multi-layer files)")
+    parser.add_argument(
+        "--crs", help="CRS of AREAS when the file declares none, e.g. EPSG:5179 (never guessed)"
+    )
     parser.add_argument("--areas-encoding", help="attribute encoding of AREAS (default: detected)")
     parser.add_argument("--encoding", help="encoding of TABLE (default: detected)")
     parser.add_argument(
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from dongne.errors import UnmatchedWarning
     from dongne.io import join_by_code, read_areas, read_table, write_layer
 
-    areas = read_areas(args.areas, layer=args.layer, encoding=args.areas_encoding)
+    areas = read_areas(args.areas, layer=args.layer, encoding=args.areas_encoding, crs=args.crs)
     table = read_table(
         args.table, encoding=args.encoding, title_lines=args.title_lines, sheet=args.sheet
     )
