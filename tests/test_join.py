@@ -488,6 +488,9 @@ def test_name_column_given(seoul_dongs_plain):
         "how": "names agree on 418 of 418 rows placed under their own code",
     }
     assert report.unmatched_rows["name"].iloc[0] == "종로구"
+    with pytest.warns(FutureWarning, match="now name_column"):
+        _, old = _quiet(seoul_dongs_plain, table, key="dong_code", table_name="gu_name")
+    assert old.name_columns == report.name_columns
     with pytest.raises(
         DataError, match=r"no name column 'dongname'.*name_column= \(--name-column\)"
     ):

@@ -500,6 +500,7 @@ def join_by_code(
     area_name: str | None = None,
     name_column: str | None = None,
     suffix: str = "_table",
+    table_name: str | None = None,
 ) -> JoinResult:
     """Attach a table to areas by a code column, reporting everything that did not match.
 
@@ -552,6 +553,9 @@ def join_by_code(
         header order.
     suffix : str
         Added to table columns whose name is already used by ``areas``.
+    table_name : str, optional
+        Former name of ``name_column``; still accepted, with a :class:`FutureWarning`, until
+        the next release.
 
     Returns
     -------
@@ -609,6 +613,14 @@ def join_by_code(
     >>> round(float(joined.set_index("dong_code").loc["1101073", "basement_household_pct"]), 2)
     8.28
     """
+    if table_name is not None:
+        warnings.warn(
+            "join_by_code(table_name=...) is now name_column=...; table_name will be removed "
+            "in the next release.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        name_column = name_column or table_name
     if not isinstance(table, pd.DataFrame):
         table = read_table(table)
     if not 0 <= min_match <= 1:
