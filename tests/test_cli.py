@@ -142,6 +142,10 @@ def test_join_crosswalk_combine_sum_needs_rate(
     assert gpd.read_file(out).set_index("dong_code").loc[
         "1101073", "basement_household_pct"
     ] == pytest.approx(17.21)
+    first = ["--combine", "sum,dong_name=first", *rate]  # a bare rule for the columns not named
+    assert main([*args[:-5], *first, "--strict", "--out", str(out)]) == 0
+    hyehwa = gpd.read_file(out).set_index("dong_code").loc["1101073"]
+    assert hyehwa["dong_name_table"] == "혜화동" and hyehwa["households"] == 7927
     assert main([*args, "--column-kind", "basement_household_pct"]) == 2
     assert "expected COL=KIND" in capsys.readouterr().err
 

@@ -192,6 +192,8 @@ def test_duplicated_table_codes_error_then_combine(grid_areas):
     assert report.duplicates["rows"].tolist() == [[1, 2]]
     frame, _ = _quiet(grid_areas, table, key="code", combine={"n": "sum", "label": "first"})
     assert frame.set_index("code").loc["01001", "label"] == "a"  # declared
+    frame, _ = _quiet(grid_areas, table, key="code", combine={"*": "sum", "label": "first"})
+    assert frame.set_index("code").loc["01001", ["n", "label"]].tolist() == [3, "a"]
 
 
 def test_duplicated_area_codes(grid_areas):

@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--combine",
         help="how to combine rows landing on one area: sum, mean, min, max or first for the "
-        "count columns, or per column 'households=sum,dong_name=first' (columns not named are "
-        "left missing)",
+        "count columns, per column 'households=sum,basement_households=sum' (columns not "
+        "named are left missing), or both: 'sum,dong_name=first'",
     )
     parser.add_argument(
         "--rate",
@@ -117,10 +117,12 @@ def run(args: argparse.Namespace) -> int:
         kinds[column.strip()] = kind.strip()
     combine = None
     if args.combine:
+        # "sum,dong_name=first": a bare rule applies to every column not named ("*").
+        parts = [p.strip() for p in args.combine.split(",") if p.strip()]
         combine = (
-            dict(part.split("=", 1) for part in args.combine.split(","))
-            if "=" in args.combine
-            else args.combine
+            {c.strip() or "*": r.strip() for c, _, r in (p.rpartition("=") for p in parts)}
+            if any("=" in p for p in parts)
+            else args.combine.strip()
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedWarning)  # the report below says it all

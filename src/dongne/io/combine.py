@@ -337,7 +337,8 @@ def combine_rows(
     raw_codes : Series
         The table's own codes, for the report.
     combine : rule or mapping
-        One rule for every count column, or a rule per column (others left missing).
+        One rule for every count column, or a rule per column; the key ``"*"`` gives the rule
+        for the columns not named (without it they are left missing).
     specs : mapping
         Rate formulas (:func:`parse_rates`).
     kinds : mapping, optional
@@ -360,8 +361,9 @@ def combine_rows(
     SpecificationError
         An unknown rule, or a rule for a column the table does not have.
     """
-    rules = combine if isinstance(combine, Mapping) else None
-    for rule in rules.values() if rules is not None else [combine]:
+    rules = dict(combine) if isinstance(combine, Mapping) else None
+    default = rules.pop("*", None) if rules is not None else combine
+    for rule in [*(rules or {}).values(), *([default] if default is not None else [])]:
         if rule not in _RULES:
             raise SpecificationError(
                 f"combine rule {rule!r} is not one of {', '.join(_RULES)}. Fix: e.g. "
@@ -382,7 +384,7 @@ def combine_rows(
         if k not in ("rate", "mean") or col in specs:
             continue
         named = rules.get(col) if rules is not None else None
-        if rules is None or named in ("sum", "mean"):
+        if named in ("sum", "mean") or (named is None and default is not None):
             refused.append(col)
     if refused:
         code, rows = next(iter(multi.items()))
@@ -405,7 +407,7 @@ def combine_rows(
         missing, recomputed = [], []
         for col in columns:
             k = kind[col][0]
-            rule = rules.get(col) if rules is not None else combine
+            rule = (rules or {}).get(col, default)
             values = part[col]
             if col in specs:
                 s = specs[col]

@@ -527,8 +527,10 @@ def join_by_code(
         or averaged — they are recomputed from ``rates=``, and without a formula the join is
         refused with a list of them; *id* and *text* columns keep their value when the rows
         agree and are otherwise left missing (``"first"`` only where declared), never
-        concatenated. A mapping gives a rule per column; columns it does not name are left
-        missing for those areas. Everything left missing is listed in ``report.combined``.
+        concatenated. A mapping gives a rule per column, and ``"*"`` the rule for the columns
+        it does not name (``{"*": "sum", "dong_name": "first"}``; command line
+        ``--combine sum,dong_name=first``); without ``"*"`` those are left missing for the
+        combined areas. Everything left missing is listed in ``report.combined``.
         Without ``combine`` such rows are an error.
     rates : mapping or list of str, optional
         Rate columns recomputed on combined areas as the sum of a numerator over the sum of a
