@@ -35,7 +35,7 @@ import pandas as pd
 
 from dongne.errors import CodeMatchError, SpecificationError
 
-__all__ = ["KINDS", "RateSpec", "column_kinds", "parse_rates"]
+__all__ = ["KINDS", "RateSpec", "check_rates", "column_kinds", "combine_rows", "parse_rates"]
 
 ColumnKind = Literal["count", "rate", "mean", "id", "text"]
 CombineRule = Literal["sum", "mean", "min", "max", "first"]
