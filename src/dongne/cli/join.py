@@ -12,12 +12,25 @@ HELP = "attach a table to areas by a code column and write a GeoPackage + match 
 DESCRIPTION = """\
 Attach TABLE to AREAS by code. Codes are compared as text after normalisation (1101053,
 '1101053', 1101053.0 and '1101053 all match; zeros lost by spreadsheets are restored). Every
-area is kept; table rows that match no area are listed in the match report with their line
-number, code, name and likely reason. The report is printed and saved next to the output as
-<out>.match.txt and <out>.match.json; a <out>.provenance.json records inputs and options.
+area is kept; table rows that match no area are listed in the match report with their line in
+the file (1-based), code, name and likely reason. The report is printed and saved next to the
+output as <out>.match.txt and <out>.match.json; a <out>.provenance.json records inputs and
+options.
 
-exit status: 0 when written (even with unmatched rows, which are reported), 2 on an error or,
-with --strict, when anything did not match (nothing is written then).
+Rows that land on one area (a crosswalk merge, or a repeated code) are combined column by
+column with --combine: counts by the rule; rates, shares and means are recomputed from summed
+counts with --rate (never summed; without --rate the join is refused and lists them); text is
+kept when the rows agree, otherwise left missing, never glued together. --column-kind
+overrides what dongne infers from a column's name and values.
+
+exit status: 0 when written (even with unmatched rows, which are reported; below --min-match
+the report starts with a WARNING line), 2 on an error, when no row at all was placed, or, with
+--strict, when anything did not match (nothing is written then).
+
+example (2010 census on 2013 boundaries; 혜화동 = 656 / 7,927 = 8.28 %):
+  dongne join seoul_dong_2013.geojson seoul_dong_indicators_census2010.csv --key dong_code \\
+      --crosswalk seoul_dong_code_crosswalk_2010_2013.csv --combine sum \\
+      --rate basement_household_pct=basement_households/households*100
 """
 
 
@@ -40,8 +53,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crosswalk-to", help="crosswalk column with AREAS' codes")
     parser.add_argument(
         "--combine",
-        help="how to combine rows landing on one area: sum, mean, "
-        "min, max, first, or per column 'households=sum,rate=mean'",
+        help="how to combine rows landing on one area: sum, mean, min, max or first for the "
+        "count columns, per column 'households=sum,basement_households=sum' (columns not "
+        "named are left missing), or both: 'sum,dong_name=first'",
+    )
+    parser.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="COL=NUM/DEN[*SCALE]",
+        help="recompute rate column COL on combined areas as sum(NUM) / sum(DEN) * SCALE, e.g. "
+        "basement_household_pct=basement_households/households*100 (repeatable)",
+    )
+    parser.add_argument(
+        "--column-kind",
+        action="append",
+        default=[],
+        metavar="COL=KIND",
+        help="declare how column COL combines: count, rate, mean, id or text (repeatable); "
+        "overrides the kind inferred from its name and values",
+    )
+    parser.add_argument(
+        "--min-match",
+        type=float,
+        default=0.9,
+        metavar="SHARE",
+        help="warn when fewer than this share of TABLE's rows are placed (default 0.9)",
+    )
+    parser.add_argument(
+        "--name-column",
+        help="TABLE's name column shown and compared in the report (default: the column whose "
+        "names agree with AREAS' names on matched codes)",
     )
     parser.add_argument("--layer", help="layer of AREAS (multi-layer files)")
     parser.add_argument(
@@ -60,19 +102,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Join, print the match report and write the GeoPackage with its report files."""
-    from dongne.errors import UnmatchedWarning
+    from dongne.errors import SpecificationError, UnmatchedWarning
     from dongne.io import join_by_code, read_areas, read_table, write_layer
 
     areas = read_areas(args.areas, layer=args.layer, encoding=args.areas_encoding, crs=args.crs)
     table = read_table(
         args.table, encoding=args.encoding, title_lines=args.title_lines, sheet=args.sheet
     )
+    kinds = {}
+    for item in args.column_kind:
+        column, sep, kind = item.partition("=")
+        if not sep:
+            raise SpecificationError(
+                f"--column-kind {item!r}: expected COL=KIND. Fix: e.g. --column-kind "
+                "area_km2=count (kinds: count, rate, mean, id, text)."
+            )
+        kinds[column.strip()] = kind.strip()
     combine = None
     if args.combine:
+        # "sum,dong_name=first": a bare rule applies to every column not named ("*").
+        parts = [p.strip() for p in args.combine.split(",") if p.strip()]
         combine = (
-            dict(part.split("=", 1) for part in args.combine.split(","))
-            if "=" in args.combine
-            else args.combine
+            {c.strip() or "*": r.strip() for c, _, r in (p.rpartition("=") for p in parts)}
+            if any("=" in p for p in parts)
+            else args.combine.strip()
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedWarning)  # the report below says it all
@@ -85,7 +138,11 @@ def run(args: argparse.Namespace) -> int:
             crosswalk_from=args.crosswalk_from,
             crosswalk_to=args.crosswalk_to,
             combine=combine,
+            rates=args.rate,
+            kinds=kinds,
             strict=args.strict,
+            min_match=args.min_match,
+            name_column=args.name_column,
         )
     out = (
         Path(args.out)
@@ -101,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
         table_key=args.table_key or args.key,
         crosswalk=args.crosswalk,
         combine=args.combine,
+        rates=args.rate,
+        column_kinds=kinds,
+        min_match=args.min_match,
+        name_column=args.name_column,
         strict=args.strict,
     )
     txt = result.report.save(out.with_name(out.name + ".match.txt"))
