@@ -117,6 +117,11 @@ def option_strings(parser: argparse.ArgumentParser) -> set[str]:
     return options
 
 
+_PYTHON_VALUE = r"(?:'[^']*'|\"[^\"]*\"|\{[^}]*\}|\[[^\]]*\]|[\w.:\-]*)"
+_SAID_BOTH_WAYS = re.compile(
+    r"\b[a-z][a-z_]*=" + _PYTHON_VALUE + r"(?:\s*\((?:command line:?\s*)?|,\s*command line\s+)"
+    r"(?P<flag>--[a-z][\w-]*(?:\s[^)]*)?)\)?"
+)
 _PYTHON_HINT = re.compile(r"\b([a-z][a-z_]*)=('[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|[\w.:\-]+)")
 
 
@@ -134,6 +139,8 @@ def command_line_hints(message: str, options: frozenset[str], hints: dict[str, s
         return message
     for python, flag in hints.items():
         fix = fix.replace(python, flag)
+    # "rates={...} (command line --rate ...)", "sheet=, command line --sheet": keep the flag
+    fix = _SAID_BOTH_WAYS.sub(lambda m: m.group("flag"), fix)
 
     def flag_for(match: re.Match) -> str:
         name, value = match.group(1), match.group(2)

@@ -6,7 +6,7 @@ import argparse
 import warnings
 from pathlib import Path
 
-from dongne.cli._common import title_lines
+from dongne.cli._common import add_join_options, join_options, title_lines
 
 HELP = "attach a table to areas by a code column and write a GeoPackage + match report"
 DESCRIPTION = """\
@@ -48,43 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fail (write nothing) if any area or row does not match",
     )
-    parser.add_argument("--crosswalk", help="table translating TABLE codes into AREAS codes")
-    parser.add_argument("--crosswalk-from", help="crosswalk column with TABLE's codes")
-    parser.add_argument("--crosswalk-to", help="crosswalk column with AREAS' codes")
-    parser.add_argument(
-        "--combine",
-        help="how to combine rows landing on one area: sum, mean, min, max or first for the "
-        "count columns, per column 'households=sum,basement_households=sum' (columns not "
-        "named are left missing), or both: 'sum,dong_name=first'",
-    )
-    parser.add_argument(
-        "--rate",
-        action="append",
-        default=[],
-        metavar="COL=NUM/DEN[*SCALE]",
-        help="recompute rate column COL on combined areas as sum(NUM) / sum(DEN) * SCALE, e.g. "
-        "basement_household_pct=basement_households/households*100 (repeatable)",
-    )
-    parser.add_argument(
-        "--column-kind",
-        action="append",
-        default=[],
-        metavar="COL=KIND",
-        help="declare how column COL combines: count, rate, mean, id or text (repeatable); "
-        "overrides the kind inferred from its name and values",
-    )
-    parser.add_argument(
-        "--min-match",
-        type=float,
-        default=0.9,
-        metavar="SHARE",
-        help="warn when fewer than this share of TABLE's rows are placed (default 0.9)",
-    )
-    parser.add_argument(
-        "--name-column",
-        help="TABLE's name column shown and compared in the report (default: the column whose "
-        "names agree with AREAS' names on matched codes)",
-    )
+    add_join_options(parser)
     parser.add_argument("--layer", help="layer of AREAS (multi-layer files)")
     parser.add_argument(
         "--crs", help="CRS of AREAS when the file declares none, e.g. EPSG:5179 (never guessed)"
@@ -102,31 +66,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Join, print the match report and write the GeoPackage with its report files."""
-    from dongne.errors import SpecificationError, UnmatchedWarning
+    from dongne.errors import UnmatchedWarning
     from dongne.io import join_by_code, read_areas, read_table, write_layer
 
     areas = read_areas(args.areas, layer=args.layer, encoding=args.areas_encoding, crs=args.crs)
     table = read_table(
         args.table, encoding=args.encoding, title_lines=args.title_lines, sheet=args.sheet
     )
-    kinds = {}
-    for item in args.column_kind:
-        column, sep, kind = item.partition("=")
-        if not sep:
-            raise SpecificationError(
-                f"--column-kind {item!r}: expected COL=KIND. Fix: e.g. --column-kind "
-                "area_km2=count (kinds: count, rate, mean, id, text)."
-            )
-        kinds[column.strip()] = kind.strip()
-    combine = None
-    if args.combine:
-        # "sum,dong_name=first": a bare rule applies to every column not named ("*").
-        parts = [p.strip() for p in args.combine.split(",") if p.strip()]
-        combine = (
-            {c.strip() or "*": r.strip() for c, _, r in (p.rpartition("=") for p in parts)}
-            if any("=" in p for p in parts)
-            else args.combine.strip()
-        )
+    options = join_options(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedWarning)  # the report below says it all
         result = join_by_code(
@@ -134,15 +81,8 @@ def run(args: argparse.Namespace) -> int:
             table,
             key=args.key,
             table_key=args.table_key,
-            crosswalk=args.crosswalk,
-            crosswalk_from=args.crosswalk_from,
-            crosswalk_to=args.crosswalk_to,
-            combine=combine,
-            rates=args.rate,
-            kinds=kinds,
             strict=args.strict,
-            min_match=args.min_match,
-            name_column=args.name_column,
+            **options,
         )
     out = (
         Path(args.out)
@@ -159,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         crosswalk=args.crosswalk,
         combine=args.combine,
         rates=args.rate,
-        column_kinds=kinds,
+        column_kinds=options["kinds"],
         min_match=args.min_match,
         name_column=args.name_column,
         strict=args.strict,
