@@ -1432,7 +1432,7 @@ def _values(obj: Any, ids: pd.Index, name: str) -> np.ndarray:
     if (values < 0).any():
         raise DataError(
             f"{name} is negative for areas {format_rows(ids[values < 0])}; counts cannot be "
-            "negative."
+            "negative. Fix: correct those values in the source table."
         )
     return values
 

@@ -7,6 +7,7 @@ where no data matched), and every table row that could not be placed is listed i
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import warnings
@@ -252,10 +253,15 @@ def _missing_column(df: pd.DataFrame, col: str, role: str, other_codes: pd.Serie
         if n:
             overlaps.append((int(n), c))
     overlaps.sort(key=lambda t: (-t[0], str(t[1])))
-    hint = ""
+    parameter = "key" if role == "areas" else "table_key"
+    close = difflib.get_close_matches(str(col), [str(c) for c in df.columns], n=1)
+    hint = f" Fix: pass {parameter}={close[0] if close else 'COLUMN'!r}, the column of codes."
     if overlaps:
         n, best = overlaps[0]
-        hint = f" Column {best!r} shares {n} codes with the other side: did you mean {best!r}?"
+        hint = (
+            f" Column {best!r} shares {n} codes with the other side: did you mean {best!r}? "
+            f"Fix: pass {parameter}={best!r}."
+        )
     return CodeMatchError(
         f"{src} has no column {col!r} to use as the {role} key. "
         f"Columns: {', '.join(map(str, df.columns))}.{hint}"
