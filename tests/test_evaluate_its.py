@@ -420,3 +420,10 @@ def test_gaps_in_numbers_and_irregular_steps():
         interrupted_time_series(
             df.assign(t=[f"week {i}" for i in df.t]), time="t", outcome="y", start="week 48"
         )
+
+
+def test_summary_names_the_missing_periods_with_gaps_time():
+    df = gaussian_series(4).drop(index=[10, 11])
+    fit = interrupted_time_series(df, time="t", outcome="y", start=T0, gaps="time")
+    assert "2 period(s) have no row (10, 11); time counts them (gaps='time')." in fit.summary()
+    assert "자료가 없는 시점 2개(10, 11)" in fit.summary("ko")

@@ -484,7 +484,7 @@ def test_bacon_without_never_treated_compares_with_not_yet_treated(tmp_path, cap
     assert "treated vs never treated" not in set(by_type["type"])
     assert by_type["weight"].sum() == pytest.approx(1.0, abs=1e-12)
     code, _, err = cli(capsys, *argv, "--out", tmp_path / "cs")
-    assert code == 2 and "control='notyet'" in err
+    assert code == 2 and "Fix: use --control notyet" in err  # the fix said as the flag
 
 
 # ----------------------------------------------------------------------------- reports

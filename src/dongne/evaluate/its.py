@@ -292,12 +292,25 @@ class InterruptedTimeSeries:
                 f"({s_lo:.4f}–{s_hi:.4f}, p = {sl.p_value:.3g})"
             )
         kind = "controlled ITS (vs the comparison series)" if self.comparison is not None else "ITS"
+        missing = self.provenance.get("missing_periods") or []
+        gap_en = (
+            f" {len(missing)} period(s) have no row ({format_rows(missing)}); time counts them "
+            "(gaps='time')."
+            if missing
+            else ""
+        )
+        gap_ko = (
+            f" 자료가 없는 시점 {len(missing)}개({format_rows(missing)})는 경과 시간에 "
+            "포함했습니다(gaps='time')."
+            if missing
+            else ""
+        )
         if lang == "en":
             return "\n".join(
                 [
                     f"{kind}, {self.family} model over {self._n_periods} periods "
                     f"({self._t0} before the start at {_show(self.fitted.index[self._t0])}): "
-                    f"{en_effects}.",
+                    f"{en_effects}." + gap_en,
                     f"At {_show(eff['period'])} the model gives {eff['fitted']:.4g} against "
                     f"{eff['counterfactual']:.4g} without the policy: relative effect "
                     f"{100 * eff['relative']:+.1f}% ({100 * eff['relative_ci_low']:+.1f}% to "
@@ -321,7 +334,7 @@ class InterruptedTimeSeries:
             [
                 f"{'통제 단절 시계열' if self.comparison is not None else '단절 시계열'}, "
                 f"{self.family} 모형, {self._n_periods}개 시점 (시행 전 {self._t0}개): "
-                f"{ko_effects}.",
+                f"{ko_effects}." + gap_ko,
                 f"{_show(eff['period'])} 시점 적합값 {eff['fitted']:.4g}, 정책이 없었을 때 "
                 f"{eff['counterfactual']:.4g}: 상대 효과 {100 * eff['relative']:+.1f}% "
                 f"({100 * eff['relative_ci_low']:+.1f}% ~ {100 * eff['relative_ci_high']:+.1f}%).",

@@ -29,6 +29,13 @@ then weighted by cohort size), ``dynamic`` (event time e = t − g, cells weight
 size, overall = mean over e ≥ 0) and ``calendar`` (by period t, overall = mean over t);
 influence functions include the estimation of the cohort-size weights.
 
+Guards (each stated in the summary): no pre-trend Wald p-value from a singular pre-period
+covariance (``moderndid``'s rank rule) or when a one-unit cohort has pre-period cells (its
+variance leaves out that unit), with the pre-period event-time effects and bands instead; a
+warning for one-unit cohorts; ``ipw``/``dr`` cells whose propensity score reaches 0.999 (or whose
+logit separates) are dropped with a warning, as ``moderndid``; a two-period panel with fewer than
+30 clusters is tested with the wild cluster bootstrap of the equal 2×2 DiD [5]_, [6]_.
+
 References
 ----------
 .. [1] Callaway, B., & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time
@@ -39,6 +46,10 @@ References
    *Journal of Econometrics* 225(2):254–277.
 .. [4] Mammen, E. (1993). Bootstrap and wild bootstrap for high dimensional linear models.
    *Annals of Statistics* 21(1):255–285.
+.. [5] Cameron, A. C., Gelbach, J. B., & Miller, D. L. (2008). Bootstrap-based improvements for
+   inference with clustered errors. *Review of Economics and Statistics* 90(3):414–427.
+.. [6] MacKinnon, J. G., & Webb, M. D. (2017). Wild bootstrap inference for wildly different
+   cluster sizes. *Journal of Applied Econometrics* 32(2):233–254.
 """
 
 from __future__ import annotations
