@@ -639,7 +639,7 @@ class StaggeredResult:
         has_pre = np.isfinite(pt["p_value"])
         p = self.params
         n_groups = self.cells["group"].nunique()
-        two_periods = len(np.unique(self.cells["time"])) == 1 and not (~self.cells["post"]).any()
+        two_periods = p.get("n_periods") == 2
         if lang == "ko":
             text = (
                 f"Callaway–Sant'Anna 추정({p['method']}, 비교집단 "
@@ -1167,6 +1167,7 @@ def att_gt(
                 "covariates": list(covs),
                 "dropped_cells": [list(c) for c in dropped],
                 "single_unit_cohorts": single,
+                "n_periods": panel.n_periods,
                 "wild_bootstrap": asdict(wild) if wild is not None else None,
                 "cluster": panel.cluster or panel.unit,
                 "excluded_units": excluded,
