@@ -73,6 +73,10 @@ def inputs(tmp_path_factory) -> Path:
     panel.iloc[1:].to_csv(d / "unbalanced.csv", index=False)
     panel.to_csv(d / "mpdta.csv", index=False)
     census.to_csv(d / "no_coordinates.csv", index=False)
+    # a monthly series with April 2019 missing (gaps in time)
+    months = pd.date_range("2019-01-01", periods=24, freq="MS").strftime("%Y-%m-%d")
+    series = pd.DataFrame({"month": months, "y": np.arange(24.0)})
+    series.drop(index=[3]).to_csv(d / "gap_series.csv", index=False)
     (d / "empty_run").mkdir()
     return d
 
@@ -154,6 +158,9 @@ CASES = [
     Case("evaluate-its-missing-file", ("evaluate", "its", "--series", "{dir}/nope.csv", "--time",
                                        "t", "--outcome", "y", "--start", "3", "--out", "{out}"),
          "nope.csv"),
+    Case("evaluate-its-gaps", ("evaluate", "its", "--series", "{dir}/gap_series.csv", "--time",
+                               "month", "--outcome", "y", "--start", "2020-01-01", "--out",
+                               "{out}"), "2019-04"),
     # learn
     Case("learn-cv-typo-target", ("learn", "cv", "{dir}/gu.geojson", "--id", "gu_code",
                                   "--target", "area_km", "--features", "area_km2", "--out",
