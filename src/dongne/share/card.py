@@ -187,7 +187,8 @@ class ModelCard:
             raise SpecificationError(
                 f"worst_group {worst} has no row count 'n' and matches no single row of "
                 "group_metrics by its label, so the small-cell rule cannot be checked. "
-                'Fix: add "n" (rows behind the figure) to worst_group.'
+                'Fix: add "n" (rows behind the figure) to worst_group (in ModelCard(...) or '
+                "in the card JSON given to --card)."
             )
         if isinstance(n, str):  # read back from a published card: "<k" or digits
             small = n.startswith("<")
