@@ -197,6 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         message = command_line_hints(str(exc), args.options, args.hints)
+    except BrokenPipeError:  # 'dongne ... | head' closed the pipe: not an error of the input
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except _read_errors() as exc:
         if args.debug:
             raise
