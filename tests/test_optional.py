@@ -4,7 +4,8 @@ Three checks: (1) :func:`dongne._optional.import_optional` names the extra that 
 missing package, at every place dongne needs one; (2) with every optional package blocked (a
 ``sys.meta_path`` finder in a fresh interpreter, as on ``pip install dongne``), the core
 packages import, a detect run writes its PNG maps and an HTML report, and each optional
-feature fails with one :class:`~dongne.errors.MissingDependencyError` naming its extra;
+feature fails with one :class:`~dongne.errors.MissingDependencyError` naming its extra
+(``dongne serve``: one line on stderr, exit status 2);
 (3) ``pyproject.toml``'s core dependencies hold none of the extras' packages, the helper's
 table of extras is the file's, and no core module imports an optional package at module level.
 """
@@ -64,33 +65,35 @@ def test_helper_refuses_an_unknown_extra():
         import_optional("json", "pfd", "JSON")
 
 
+def _registry(tmp: Path) -> object:
+    from dongne.share import ModelRegistry
+
+    return ModelRegistry(tmp).list()
+
+
+def _dask_scheduler(tmp: Path) -> object:
+    from dongne.parallel import map_tasks
+
+    return map_tasks(print, (), [(1,)], scheduler="tcp://127.0.0.1:1")
+
+
+def _postgresql(tmp: Path) -> object:
+    from dongne.service import Settings
+
+    return Settings.from_env(data_dir=tmp, database_url="postgresql://u@127.0.0.1/db").url
+
+
 @pytest.mark.parametrize(
     ("blocked", "call", "extra"),
     [
-        (
-            ["mlflow", "mlflow.tracking"],
-            lambda tmp: __import__("dongne.share", fromlist=["x"]).ModelRegistry(tmp).list(),
-            "registry",
-        ),
-        (
-            ["distributed"],
-            lambda tmp: __import__("dongne.parallel", fromlist=["x"]).map_tasks(
-                print, (), [(1,)], scheduler="tcp://127.0.0.1:1"
-            ),
-            "dask",
-        ),
-        (
-            ["psycopg"],
-            lambda tmp: __import__("dongne.service", fromlist=["x"])
-            .Settings.from_env(data_dir=tmp, database_url="postgresql://u@127.0.0.1/db")
-            .url,
-            "service",
-        ),
+        (["mlflow", "mlflow.tracking"], _registry, "registry"),
+        (["distributed"], _dask_scheduler, "dask"),
+        (["psycopg"], _postgresql, "service"),
     ],
     ids=["registry", "dask-scheduler", "postgresql"],
 )
 def test_each_optional_feature_names_its_extra(monkeypatch, tmp_path, blocked, call, extra):
-    pytest.importorskip("fastapi")  # the service case imports the rest of the service
+    pytest.importorskip("fastapi")  # the PostgreSQL case imports the rest of the service
     for module in blocked:
         monkeypatch.setitem(sys.modules, module, None)  # "import module" now fails
     with pytest.raises(MissingDependencyError, match=re.escape(f"'dongne[{extra}]'")):
@@ -142,7 +145,14 @@ for name, call in {
         call()
     except MissingDependencyError as err:
         errors[name] = str(err)
+import contextlib, io
+from dongne.cli import main
+
+stderr = io.StringIO()
+with contextlib.redirect_stderr(stderr):
+    serve_status = main(["serve", "--data-dir", str(out / "service")])
 print(json.dumps({
+    "serve": [serve_status, stderr.getvalue()],
     "pngs": sorted(p.name for p in out.glob("*.png")),
     "png_bytes": min(p.stat().st_size for p in out.glob("*.png")),
     "html": html.name,
@@ -169,7 +179,8 @@ def test_core_works_without_any_optional_package(tmp_path):
     assert sorted(found["errors"]) == ["dask", "pdf", "registry", "service"]
     for extra, message in found["errors"].items():
         assert message.endswith(
-            f"Fix: pip install 'dongne[{extra}]'" + (
+            f"Fix: pip install 'dongne[{extra}]'"
+            + (
                 ", or write HTML (format='html') and print it to PDF from a browser."
                 if extra == "pdf"
                 else ", or use scheduler=None or 'processes'."
@@ -178,6 +189,14 @@ def test_core_works_without_any_optional_package(tmp_path):
             )
         ), message
         assert "\n" not in message
+    # dongne serve: exit status 2 and one line naming the extra, no traceback
+    status, stderr = found["serve"]
+    assert status == 2
+    assert stderr.startswith(
+        "dongne serve: error: The web service (dongne serve) needs the optional package fastapi"
+    )
+    assert stderr.endswith("Fix: pip install 'dongne[service]'.\n") and stderr.count("\n") == 1
+    assert not (out / "service").exists()
 
 
 # ------------------------------------------------------------------- (3) the package's metadata
