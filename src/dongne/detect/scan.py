@@ -1270,10 +1270,8 @@ def _warn_duplicates(px: np.ndarray, py: np.ndarray, ids: pd.Index) -> None:
 
 
 def _is_geo(obj: Any) -> bool:
-    try:
-        import geopandas as gpd
-    except ImportError:  # pragma: no cover - geopandas is a core dependency
-        return False
+    import geopandas as gpd
+
     return isinstance(obj, (gpd.GeoDataFrame, gpd.GeoSeries))
 
 

@@ -7,8 +7,9 @@ Gasparrini (2017)
 
 with t = 0, 1, … the position of the period, T0 the first period under the policy and D_t = 1 from
 T0 on: β2 is the change in level at T0 and β3 the change in slope. ``family="gaussian"`` fits it by
-least squares (identity link); ``"poisson"`` and ``"quasipoisson"`` fit a log-linear model for
-counts by iteratively reweighted least squares, with ``offset`` a population column whose log
+least squares (identity link, statsmodels ``OLS``); ``"poisson"`` and ``"quasipoisson"`` fit a
+log-linear model for counts (statsmodels ``GLM`` with the Poisson family, by iteratively
+reweighted least squares), with ``offset`` a population column whose log
 enters with coefficient 1, so exp(β2) and exp(β3) are rate ratios. Seasonality is either Fourier
 terms sin(2πkt/s), cos(2πkt/s), k = 1…K, or period dummies (calendar month for datetime times).
 
@@ -20,7 +21,8 @@ Standard errors are Newey–West (1987) heteroskedasticity- and autocorrelation-
 the sandwich B S B with B the inverse information (XᵀX, or XᵀWX for counts) and S = Γ0 +
 Σ_{j=1}^{L} (1 − j/(L+1)) (Γj + Γjᵀ), Γj = Σ_t s_t s_{t−j}ᵀ over the per-period scores s_t (summed
 over the two series in a controlled ITS, the Driscoll–Kraay arrangement), without small-sample
-correction. The default lag is L = ⌊4 (n/100)^{2/9}⌋ (Newey & West 1994), n the number of periods.
+correction (statsmodels' ``cov_type="hac-groupsum"``). The default lag is
+L = ⌊4 (n/100)^{2/9}⌋ (Newey & West 1994), n the number of periods.
 ``cov="model"`` gives model-based errors instead (σ²(XᵀX)⁻¹; for counts the inverse information,
 scaled by the Pearson dispersion χ²/(n − p) for quasi-Poisson). HAC errors do not depend on the
 dispersion, so Poisson and quasi-Poisson differ only under ``cov="model"``. Intervals and p-values
@@ -98,37 +100,47 @@ def _show(period: Any) -> str:
 
 
 # --------------------------------------------------------------------------- numerics
-def _irls_poisson(x: np.ndarray, y: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """Poisson log-link maximum likelihood by IRLS (= Newton; canonical link)."""
-    mu = y + 0.5 * (y.mean() + 0.5)
-    eta = np.log(mu)
-    beta = np.zeros(x.shape[1])
-    dev_old = np.inf
-    for _ in range(100):
-        z = eta - offset + (y - mu) / mu
-        sw = np.sqrt(mu)
-        beta = np.linalg.lstsq(x * sw[:, None], z * sw, rcond=None)[0]
-        eta = x @ beta + offset
-        mu = np.exp(eta)
-        dev = 2.0 * float(
-            np.sum(np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / mu), 0) - (y - mu))
-        )
-        if abs(dev - dev_old) <= 1e-15 * (abs(dev) + 1.0):
-            break
-        dev_old = dev
-    return beta
+def _fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    family: str,
+    cov: str,
+    period: np.ndarray,
+    lags: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Estimates, covariance, fitted means and dispersion from statsmodels.
 
+    Gaussian: OLS; counts: GLM Poisson (log link, IRLS to a relative deviance change of
+    1e-15). ``cov="hac"`` uses statsmodels' ``hac-groupsum`` (scores summed within each
+    period, then the Bartlett kernel over periods) without small-sample correction: the
+    Newey–West errors for one series and the Driscoll–Kraay arrangement for a controlled ITS.
+    ``period`` is each row's position in elapsed time, so a missing period (``gaps="time"``)
+    is an empty sum that the lags count (statsmodels sums groups with ``np.bincount``; it
+    renumbers them densely only beyond 2 × rows, which the caller refuses).
+    """
+    import statsmodels.api as sm
 
-def _hac_meat(scores: np.ndarray, period: np.ndarray, lags: int) -> np.ndarray:
-    """Bartlett-kernel S from per-observation scores, summed within period first."""
-    n_t = int(period.max()) + 1
-    s = np.zeros((n_t, scores.shape[1]))
-    np.add.at(s, period, scores)
-    meat = s.T @ s
-    for j in range(1, lags + 1):
-        gamma = s[j:].T @ s[:-j]
-        meat += (1.0 - j / (lags + 1.0)) * (gamma + gamma.T)
-    return meat
+    if cov == "hac":
+        fit_kw: dict[str, Any] = {
+            "cov_type": "hac-groupsum",
+            "cov_kwds": {"time": period, "maxlags": lags, "use_correction": False},
+        }
+    else:
+        fit_kw = {"scale": "X2"} if family == "quasipoisson" else {}
+    if family == "gaussian":
+        res = sm.OLS(y, x).fit(**fit_kw)
+        dispersion = float(res.ssr) / float(res.df_resid)
+    else:
+        model = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset)
+        res = model.fit(maxiter=100, tol=1e-15, rtol=1e-15, **fit_kw)
+        dispersion = float(res.pearson_chi2) / float(res.df_resid)
+    return (
+        np.asarray(res.params, float),
+        np.asarray(res.cov_params(), float),
+        np.asarray(res.fittedvalues, float),
+        dispersion,
+    )
 
 
 # --------------------------------------------------------------------------- result
@@ -627,26 +639,15 @@ def interrupted_time_series(
         )
     n, p = x.shape
     off = np.log(frame[offset].to_numpy(dtype=float)) if offset is not None else np.zeros(n)
-    if family == "gaussian":
-        beta = np.linalg.lstsq(x, y, rcond=None)[0]
-        mu = x @ beta
-        resid = y - mu
-        bread = np.linalg.inv(x.T @ x)
-        dispersion = float(resid @ resid) / (n - p)
-        scores = x * resid[:, None]
-    else:
-        beta = _irls_poisson(x, y, off)
-        mu = np.exp(x @ beta + off)
-        bread = np.linalg.inv(x.T @ (x * mu[:, None]))
-        dispersion = float(np.sum((y - mu) ** 2 / mu)) / (n - p)
-        scores = x * (y - mu)[:, None]
-    if cov == "hac":
-        lags = newey_west_lags(n_t) if hac_lags is None else int(hac_lags)
-        covariance = bread @ _hac_meat(scores, clock[period_index], lags) @ bread
-    else:
-        lags = None
-        scale = dispersion if family in ("gaussian", "quasipoisson") else 1.0
-        covariance = scale * bread
+    lags = (newey_west_lags(n_t) if hac_lags is None else int(hac_lags)) if cov == "hac" else None
+    elapsed = clock[period_index].astype(np.int64)  # position in time, missing periods counted
+    if cov == "hac" and elapsed.max() + 1 > 2 * n:
+        raise SpecificationError(
+            f"The series covers {elapsed.max() + 1} periods but has only {n} rows: too many "
+            "missing periods for Newey-West errors over elapsed time. Fix: pass cov='model', "
+            "or fill the gaps from the source."
+        )
+    beta, covariance, mu, dispersion = _fit(x, y, off, family, cov, elapsed, lags)
     se = np.sqrt(np.diag(covariance))
     stat = beta / se
     use_t = family == "gaussian" and cov == "model"

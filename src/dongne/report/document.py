@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
-from dongne.errors import DataError, MissingDependencyError, SpecificationError
+from dongne._optional import import_optional
+from dongne.errors import DataError, SpecificationError
 from dongne.io._atomic import atomic_path, atomic_write_text
 
 __all__ = [
@@ -1623,14 +1624,12 @@ def build_report(
 
 
 def _write_pdf(document: str, target: Path, recorded: str) -> None:
-    try:
-        import weasyprint
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "PDF reports need WeasyPrint (and the system Pango library). Install it with "
-            "'pip install weasyprint', or write HTML with format='html' and print it to PDF "
-            "from a browser."
-        ) from exc
+    weasyprint = import_optional(
+        "weasyprint",
+        "pdf",
+        "A PDF report (format='pdf')",
+        alternative="or write HTML (format='html') and print it to PDF from a browser",
+    )
 
     refused: list[str] = []
 
