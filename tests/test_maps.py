@@ -116,6 +116,15 @@ def _render(text: str, prop: font_manager.FontProperties) -> np.ndarray:
     return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
 
 
+def _assert_no_empty_band(pixels: np.ndarray, pad_inches: float = 0.3, dpi: int = 150) -> None:
+    """No white band wider than ``pad_inches`` along any edge of the image (issue 15)."""
+    ink = (pixels[..., :3] < 0.95).any(axis=-1)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    limit = pad_inches * dpi
+    assert rows[0] < limit and ink.shape[0] - 1 - rows[-1] < limit, (rows[0], rows[-1])
+    assert cols[0] < limit and ink.shape[1] - 1 - cols[-1] < limit, (cols[0], cols[-1])
+
+
 # --- files -------------------------------------------------------------------------------------
 
 
@@ -123,7 +132,10 @@ def test_png_written_with_expected_size_and_content(drawn):
     result, _ = drawn
     assert result.path is not None and result.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = imread(result.path)
-    assert pixels.shape[:2] == (8 * 150, 9 * 150)  # figsize (9, 8) inches at 150 dpi
+    # figsize (9, 8) inches at 150 dpi is the largest size; the wide city fills the width and
+    # the height is trimmed to the content (issue 15: no empty band)
+    assert pixels.shape[1] == 9 * 150 and 0.6 * 8 * 150 < pixels.shape[0] < 8 * 150
+    _assert_no_empty_band(pixels)
     rgb = pixels[..., :3]
     ink = (rgb < 0.95).any(axis=-1)
     assert 0.2 < ink.mean() < 0.9  # a map, not a blank or flooded canvas
@@ -208,7 +220,8 @@ def test_fixed_bins_keep_user_breaks_and_empty_classes(areas):
         0,
     ]
     np.testing.assert_array_equal(result.counts, expected)
-    assert _legend_texts(result)[-2] == "100 (0)"
+    # the empty top class is "above the last break", not the break value (issue 15: "0.9 (0)")
+    assert _legend_texts(result)[-2] == "> 100 (0)"
 
 
 def test_ties_give_fewer_classes_with_a_warning():
@@ -463,7 +476,8 @@ def test_category_png_written_with_expected_size(lisa_drawn):
     result, _ = lisa_drawn
     assert result.path is not None and result.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = imread(result.path)
-    assert pixels.shape[:2] == (8 * 150, 9 * 150)  # figsize (9, 8) inches at 150 dpi
+    assert pixels.shape[1] == 9 * 150 and pixels.shape[0] < 8 * 150  # trimmed, see above
+    _assert_no_empty_band(pixels)
     assert [p.name for p in result.path.parent.iterdir()] == ["lisa.png"]
 
 
