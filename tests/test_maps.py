@@ -751,3 +751,30 @@ def test_wide_legend_stays_inside_the_figure(dongs, figsize):
     figure = result.figure
     legend = figure.axes[0].get_legend().get_window_extent(figure.canvas.get_renderer())
     assert 0 <= legend.x0 and legend.x1 <= figure.bbox.width
+
+
+def test_fixed_outer_classes_are_open_intervals_not_a_break_value(areas):
+    """Issue 15: the rank-stability legend ended in "0.9 (0)"; an empty top class is "> 0.9"."""
+    share = areas.assign(p=np.linspace(0.2, 0.85, len(areas)))
+    result = choropleth(share, "p", title="t", scheme="fixed", bins=[0.1, 0.5, 0.9], dpi=30)
+    texts = _legend_texts(result)
+    assert texts[0] == "≤ 0.1 (0)" and texts[-1] == "> 0.9 (0)"
+    assert texts[1:3] == ["0.1 – 0.5 (195)", "0.5 – 0.9 (228)"]
+    assert result.counts.tolist() == [0, 195, 228, 0]
+
+
+def test_rank_stability_map_has_a_legend_scale_bar_and_source(tmp_path):
+    from dongne.datasets import seoul_dongs
+    from dongne.detect import RankStability
+
+    dongs = seoul_dongs()
+    indicators = {"basement_household_pct": "+", "heat_shelters_2023": "-"}
+    rs = RankStability(indicators, top_k=20, n_draws=200, rng=0).fit(dongs, id_column="dong_code")
+    result = rs.plot(dongs, id_column="dong_code", path=tmp_path / "rs.png", source="KOSTAT")
+    texts = _legend_texts(result)
+    assert texts[0].startswith(("0.0 – 0.1", "≤ 0.1")) and texts[-1].startswith(("> 0.9", "0.9 –"))
+    assert all(not t.startswith("0.9 (") for t in texts)
+    ax = result.figure.axes[0]
+    assert any(t.get_text().endswith(" km") for t in ax.findobj(Text))  # the scale bar
+    assert any("Data: KOSTAT" in t.get_text() for t in ax.texts)
+    _assert_no_empty_band(imread(result.path))
