@@ -43,6 +43,22 @@ __all__ = ["GetisOrd", "LocalMoran", "getis_ord", "local_moran"]
 WeightsTransform = Literal["row", "binary", "as_is"]
 
 
+#: Korean names of the alternatives and corrections, for the Korean summaries.
+_ALTERNATIVES_KO = {
+    "two-sided": "양측 검정",
+    "greater": "단측 검정(큰 쪽)",
+    "less": "단측 검정(작은 쪽)",
+    "directed": "방향 선택 단측 검정(esda 방식)",
+}
+_CORRECTIONS_KO = {
+    "fdr_bh": "FDR(벤자미니–호흐베르크)",
+    "fdr_by": "FDR(벤자미니–예쿠티엘리)",
+    "bonferroni": "본페로니",
+    "geoda_fdr": "GeoDa FDR",
+    "none": "없음",
+}
+
+
 def _analytic_p(z: np.ndarray, alternative: str) -> np.ndarray:
     if alternative == "greater":
         return ndtr(-z)
@@ -267,7 +283,8 @@ class _LocalStatistic:
             )
         ko = [
             f"{self._statistic_name_ko}: {prov['n_computed']}개 지역, 조건부 순열 "
-            f"{self.permutations}회, {self.alternative} 검정, 다중검정 보정 {self.correction}, "
+            f"{self.permutations}회, {_ALTERNATIVES_KO[self.alternative]}, 다중검정 보정 "
+            f"{_CORRECTIONS_KO[self.correction]}, "
             f"유의수준 {self.alpha}."
         ]
         for label, _text_en, text_ko in self._label_texts():
