@@ -165,7 +165,9 @@ export function styleLayer(features, keyOf, options, palettes) {
         }
       } else if (label != null && palettes[view.palette][label]) {
         const p = palettes[view.palette][label];
-        entry = { colour: p.colour, text: p[lang()] };
+        // "undefined" (no value, no statistic) is hatched like missing data, never a grey
+        // that could be read as "not significant".
+        entry = { colour: label === "undefined" ? MISSING : p.colour, text: p[lang()] };
       }
       if (!entry) missing += 1;
       else counts.set(key, { ...entry, count: (counts.get(key)?.count ?? 0) + 1 });
