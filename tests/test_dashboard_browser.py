@@ -247,9 +247,8 @@ def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, serv
     # Areas without a value are hatched, not a second light grey beside "not significant".
     undefined = _keys_and(page, "path.area.cat-undefined", "getAttribute('fill')")
     assert len(undefined) == 7 and set(undefined.values()) == {"url(#no-data-hatch)"}
-    assert set(_keys_and(page, "path.area.cat-not-significant", "getAttribute('fill')").values()) == {
-        LISA_CATEGORIES["not significant"][0]
-    }
+    grey = _keys_and(page, "path.area.cat-not-significant", "getAttribute('fill')")
+    assert set(grey.values()) == {LISA_CATEGORIES["not significant"][0]}
     # Result columns have readable Korean names, not "lisa_local_i".
     options = page.locator("#column option").all_inner_texts()
     assert "LISA · 국지적 모란 I" in options and "lisa_local_i" not in options
