@@ -274,6 +274,11 @@ def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, serv
     page.keyboard.press("ArrowLeft")
     after = page.get_attribute("#viewport", "transform")
     assert "scale(1.5)" in after and after != before
+    # Zoomed in, the gu are still outlined and named, at the same size on screen.
+    names = page.locator("#groups text.group-label").all_text_contents()
+    assert len(names) == 25 and "성동구" in names
+    assert page.get_attribute("#groups text.group-label >> nth=0", "font-size") == "8.667"
+    assert len(page.get_attribute("#groups path.group-outline", "d")) > 1000
 
     # A long run can be cancelled from the page.
     page.fill("#run-permutations", "99999")
