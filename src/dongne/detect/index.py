@@ -354,22 +354,34 @@ class VulnerabilityIndex:
         id_column: str | None = None,
         path: str | os.PathLike[str] | None = None,
         title: str | None = None,
+        label: str | None = None,
+        source: str | None = None,
         **options: Any,
     ) -> Any:
-        """Choropleth of the index (quintiles by default) on ``areas``."""
+        """Choropleth of the index (quintiles by default) on ``areas``.
+
+        ``label`` names the index in the title (default: "Vulnerability index");
+        ``source`` is the data source, written in the note under the map with the
+        indicators and the method.
+        """
         from dongne.report import choropleth
 
         self._check_fitted()
         keys = areas[id_column] if id_column else areas.index.to_series()
         mapped = areas.copy()
         mapped["index"] = self.scores_.reindex(keys.to_numpy()).to_numpy()
+        what = label or "Vulnerability index"
+        used = ", ".join(f"{c} ({d})" for c, d in self.directions_.items())
+        note = f"Index ({self.method}) of {used}; dongne {__version__}" + (
+            f"\nData: {source}" if source else ""
+        )
         return choropleth(
             mapped,
             "index",
-            title=title or f"취약성 지수 · Vulnerability index ({self.method})",
-            legend_title="index (higher = more vulnerable)",
+            title=title or f"취약성 지수 · {what} ({self.method})",
+            legend_title="Index score (higher = more vulnerable) / 지수 (높을수록 취약)",
             path=path,
-            **options,
+            **{"note": note, **options},
         )
 
 
@@ -573,24 +585,38 @@ class RankStability:
         *,
         id_column: str | None = None,
         path: str | os.PathLike[str] | None = None,
+        title: str | None = None,
+        label: str | None = None,
+        source: str | None = None,
         **options: Any,
     ) -> Any:
-        """Map of the probability of being among the ``top_k`` most vulnerable."""
+        """Map of the probability of being among the ``top_k`` most vulnerable.
+
+        Classes ``≤ 0.1``, ``0.1 – 0.5``, ``0.5 – 0.9`` and ``> 0.9`` (or up to the largest
+        probability) of the share of draws. ``label`` names the index in the title;
+        ``source`` is the data source written under the map.
+        """
         from dongne.report import choropleth
 
         keys = areas[id_column] if id_column else areas.index.to_series()
         mapped = areas.copy()
         col = f"p_top_{self.top_k}"
         mapped[col] = self.top_k_probability_.reindex(keys.to_numpy()).to_numpy()
+        what = f" ({label})" if label else ""
+        note = (
+            f"{self.n_draws} draws of weights, normalisation and aggregation; seed "
+            f"{self.seed_}; dongne {__version__}" + (f"\nData: {source}" if source else "")
+        )
         return choropleth(
             mapped,
             col,
-            title=f"상위 {self.top_k}위 확률 · Probability of being in the top {self.top_k}",
-            legend_title="share of draws",
+            title=title
+            or f"상위 {self.top_k}위 확률 · Probability of being in the top {self.top_k}{what}",
+            legend_title=f"Share of draws in the top {self.top_k} / 상위 {self.top_k}위 비율",
             scheme="fixed",
             bins=[0.1, 0.5, 0.9],
             path=path,
-            **options,
+            **{"note": note, **options},
         )
 
 

@@ -65,6 +65,7 @@ COORDINATE_SYSTEMS: tuple[str, ...] = ("cartesian", "latlon", "lonlat")
 EARTH_RADIUS_M = 6_371_008.8
 _EULER_GAMMA = 0.5772156649015329
 _NOT_IN_CLUSTER = "not in a cluster"
+_NOT_SIGNIFICANT_COLOUR = "#bdbdbd"
 # Reds then oranges for high-rate clusters, blues then purples for low-rate ones (ColorBrewer).
 _HIGH_COLOURS = (
     "#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a",
@@ -1007,8 +1008,10 @@ class ScanStatistic:
     def categories(self) -> dict[str, tuple[str, ...]]:
         """Map palette (for :func:`dongne.report.category_map`): one entry per cluster label.
 
-        High-rate clusters are reds, low-rate ones blues, darkest for the most likely one;
-        clusters not significant at ``alpha`` are hatched.
+        Clusters significant at ``alpha`` are coloured — high-rate ones in reds, low-rate
+        ones in blues, darkest for the most likely one. Clusters that are not significant
+        (or not tested, ``replications=0``) are drawn grey with dots and their legend entry
+        says "not significant"; areas in no cluster are light grey.
         """
         self._check_fitted()
         cats: dict[str, tuple[str, ...]] = {}
@@ -1016,19 +1019,26 @@ class ScanStatistic:
         for _, row in self.clusters_.iterrows():
             k = int(row["cluster"])
             label = "most likely cluster" if k == 1 else f"secondary cluster {k}"
-            if row["direction"] == "high":
+            p = self._p_text(row)
+            en, ko = ("Most likely cluster", "가장 유력한 군집") if k == 1 else (
+                f"Secondary cluster {k}",
+                f"{k}차 군집",
+            )
+            side = "high" if row["direction"] == "high" else "low"
+            if not row["significant"]:
+                cats[label] = (
+                    _NOT_SIGNIFICANT_COLOUR,
+                    f"{en} ({side}), {p}: not significant / {ko}: 유의하지 않음",
+                    "...",
+                )
+                continue
+            if side == "high":
                 colour = _HIGH_COLOURS[min(n_high, len(_HIGH_COLOURS) - 1)]
                 n_high += 1
             else:
                 colour = _LOW_COLOURS[min(n_low, len(_LOW_COLOURS) - 1)]
                 n_low += 1
-            p = self._p_text(row)
-            text = (
-                f"Most likely cluster, {p} / 가장 유력한 군집"
-                if k == 1
-                else f"Secondary cluster {k}, {p} / {k}차 군집"
-            )
-            cats[label] = (colour, text) if row["significant"] else (colour, text, "...")
+            cats[label] = (colour, f"{en} ({side}), {p} / {ko}")
         cats[_NOT_IN_CLUSTER] = ("#f0f0f0", "Not in a cluster / 군집 아님")
         return cats
 
@@ -1039,12 +1049,17 @@ class ScanStatistic:
         id_column: str | None = None,
         path: str | os.PathLike[str] | None = None,
         title: str | None = None,
+        label: str | None = None,
+        source: str | None = None,
         **map_options: Any,
     ) -> Any:
         """Map of the clusters; returns the :class:`dongne.report.CategoryMapResult`.
 
         ``areas`` is the GeoDataFrame of the areas, ``id_column`` the column holding the ids
-        used in ``fit`` (default: its index). Extra options go to
+        used in ``fit`` (default: its index). ``label`` is a readable name of the cases for
+        the title (e.g. ``"반지하 가구 · basement households"``); ``source`` names the data
+        source in the note under the map. Only clusters significant at ``alpha`` are
+        coloured (see :meth:`categories`). Extra options go to
         :func:`dongne.report.category_map`.
         """
         from dongne.report import category_map
@@ -1056,10 +1071,17 @@ class ScanStatistic:
         side = {"high": "높은 발생률", "low": "낮은 발생률", "both": "높거나 낮은 발생률"}[
             self.scan
         ]
-        default_title = f"공간 스캔 군집 ({side}) · Spatial scan clusters"
+        default_title = f"공간 스캔 군집 ({side}) · Spatial scan clusters" + (
+            f"\n{label}" if label else ""
+        )
         note = (
             f"Kulldorff scan, {self.model}, windows ≤ {self.max_population_share:.0%} of "
             f"population, {self.replications} replications; seed {self.seed_}; dongne {__version__}"
+        ) + (f"\nData: {source}" if source else "")
+        heading = (
+            f"Clusters; coloured where {'SaTScan-style ' if self.gumbel else ''}Monte Carlo "
+            f"p ≤ {self.alpha}\n"
+            f"({self.replications:,} replications) / 군집 (유의수준 {self.alpha})"
         )
         return category_map(
             labelled,
@@ -1068,7 +1090,7 @@ class ScanStatistic:
             categories=self.categories(),
             path=path,
             note=note,
-            **{"legend_title": f"Clusters (alpha {self.alpha}) / 군집", **map_options},
+            **{"legend_title": heading, **map_options},
         )
 
 

@@ -665,8 +665,9 @@ class FairnessAudit:
 
         Cells are coloured by m_p in up to five quantile classes (red = worse off); cells
         with fewer than ``min_cell_size`` samples are hatched as "too few samples"; empty
-        grid cells are not drawn. Grid maps are outlined with the union of the areas when
-        the audit was given ``areas``. Drawn with :func:`dongne.report.choropleth`; written
+        grid cells are not drawn. When the audit was given ``areas``, grid cells are clipped
+        to the union of the areas (nothing is painted outside the study area) and outlined
+        with it. Drawn with :func:`dongne.report.choropleth`; written
         to ``path`` when given. Returns the figure.
         """
         frame = self.to_geodataframe(partition)
@@ -684,7 +685,11 @@ class FairnessAudit:
         p = float(self.partitions.set_index("partition").loc[name, "p_value"])
         outline = None
         if self._areas is not None and frame["kind"].iloc[0] == "grid":
-            outline = gpd.GeoDataFrame(geometry=[self._areas.union_all()], crs=self.crs)
+            study_area = self._areas.union_all()
+            outline = gpd.GeoDataFrame(geometry=[study_area], crs=self.crs)
+            # Grid cells are squares; paint only their part inside the study area.
+            frame = frame.set_geometry(frame.geometry.intersection(study_area))
+            frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
         note = (
             f"Overall {self.metric} = {self.overall:.4g}; labels: "
             f"{'group' if frame['kind'].iloc[0] == 'groups' else 'samples per cell'}; "
