@@ -42,6 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.panel import Panel, _fmt_period, collinear_columns
 from dongne.evaluate.spillover import Exposure, SpilloverRule, find_exposed, split_for_spillover
@@ -380,7 +381,8 @@ class DiDResult:
             "n_clusters": self.n_clusters,
         }
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary: effect, interval, meaning, assumptions and checks."""
         level = round(100 * (1 - self.alpha))
         lo, hi = self.wild.ci if self.wild else self.ci

@@ -53,6 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.panel import Panel, collinear_columns
 from dongne.evaluate.spillover import Exposure, SpilloverRule, find_exposed, split_for_spillover
@@ -557,7 +558,8 @@ class StaggeredResult:
         """The ATT(g,t) cells (a copy)."""
         return self.cells.copy()
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary: overall effect, interval, meaning, pre-trend check."""
         agg = self.aggregate("simple")
         level = round(100 * (1 - self.alpha))

@@ -49,6 +49,7 @@ from matplotlib.figure import Figure
 from numba import njit
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -947,7 +948,8 @@ class SyntheticControl:
         """:meth:`leave_one_out` and its gap plot."""
         return self.leave_one_out().plot(ax)
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary: weights, fit, effect, and the checks run so far."""
         if lang not in ("en", "ko"):
             raise SpecificationError(f"lang must be 'en' or 'ko'; got {lang!r}.")

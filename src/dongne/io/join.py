@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, check_lang
 from dongne.errors import CodeMatchError, DataError, UnmatchedWarning, format_rows
 from dongne.io._atomic import atomic_write_text
 from dongne.io.codes import (
@@ -107,12 +109,13 @@ class MatchReport:
         """True when every area got data and every table row was placed."""
         return self.unmatched_areas.empty and self.unmatched_rows.empty
 
-    def summary(self, language: Literal["en", "ko", "both"] = "both", limit: int = 20) -> str:
-        """Plain-language report, in English, Korean or both (default)."""
+    @renamed(language="lang")
+    def summary(self, lang: Lang = "both", limit: int = 20) -> str:
+        """Plain-language report, in English, Korean or both (``lang``; ``language`` before 0.2)."""
         lines: list[str] = []
-        if language in ("en", "both"):
+        if check_lang(lang) in ("en", "both"):
             lines += self._summary_en(limit)
-        if language in ("ko", "both"):
+        if lang in ("ko", "both"):
             if lines:
                 lines.append("")
             lines += self._summary_ko()

@@ -32,6 +32,7 @@ from sklearn.cluster import KMeans
 from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut, LeaveOneOut, cross_validate
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.errors import DataError, DongneError, GeometryError, SpecificationError
 from dongne.io.crs import require_crs, to_metric
 
@@ -465,7 +466,8 @@ class CVComparison:
         out["optimism_gap"] = self.optimism_gap
         return out
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language comparison in English (``"en"``) or Korean (``"ko"``)."""
         r, s, gap = self.random_mean, self.spatial_mean, self.optimism_gap
         k_r = int((self.scores["scheme"] == "random").sum())

@@ -51,6 +51,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.errors import DataError, DongneError, SpecificationError, format_rows
 from dongne.io.crs import require_projected
 from dongne.io.write import jsonable
@@ -757,7 +758,8 @@ class FairnessAudit:
                 figure.savefig(path, dpi=100, facecolor="white")
         return figure
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language result: how unequal, beyond chance or not, where, and what it means."""
         if lang not in ("en", "ko"):
             raise SpecificationError(f"The 'lang' parameter must be 'en' or 'ko'. Got {lang!r}.")
@@ -1417,7 +1419,8 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
         self._check_fitted()
         return self.history_.copy()
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language before/after comparison of SPAD and the overall metric."""
         self._check_fitted()
         if lang not in ("en", "ko"):

@@ -37,6 +37,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.errors import DataError, SpecificationError
 from dongne.learn.shift import domain_probabilities, effective_sample_size, importance_weights
 
@@ -385,7 +386,8 @@ class GroupReport:
         )
         return pd.concat([self.table, extra], ignore_index=True)
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Average next to worst group, in English (``"en"``) or Korean (``"ko"``)."""
         label = METRICS[self.metric][0]
         best = self.table.iloc[-1]

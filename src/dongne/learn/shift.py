@@ -41,6 +41,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.detect.inference import CORRECTIONS, adjust_pvalues, check_choice
 from dongne.errors import DataError, DongneError, SpecificationError
 
@@ -666,7 +667,8 @@ class ShiftDiagnostics:
         )
         return pd.concat([head, ks], ignore_index=True)
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language verdict in English (``"en"``) or Korean (``"ko"``)."""
         self._check_fitted()
         f = self.features_.sort_values("ks_statistic", ascending=False)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.share.federated import CLASSIFIERS, FederatedModel
 from dongne.share.registry import ModelRegistry
 from dongne.share.trees import FederatedTreeModel
@@ -45,7 +46,8 @@ class Prediction:
             frame["probability"] = self.probabilities
         return frame
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Count and spread of the predictions, and which model made them."""
         v = self.values.to_numpy(dtype=float)
         lo, med, hi = np.percentile(v, [10, 50, 90])

@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.errors import DataError, MissingDependencyError, SpecificationError
 from dongne.share.card import ModelCard
 from dongne.share.federated import FederatedModel
@@ -126,7 +127,8 @@ class ModelVersion:
         """``"name/version"``."""
         return f"{self.name}/{self.version}"
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Name, version, aliases, inputs and the model card, in English or Korean."""
         head = (
             f"{self.name} v{self.version}"
