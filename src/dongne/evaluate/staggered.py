@@ -53,8 +53,10 @@ import pandas as pd
 from scipy import stats
 
 from dongne import __version__
-from dongne._vocab import Lang, bilingual
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, in_process_only, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
+from dongne.evaluate.did import _rng_options
 from dongne.evaluate.panel import Panel, collinear_columns
 from dongne.evaluate.spillover import Exposure, SpilloverRule, find_exposed, split_for_spillover
 from dongne.io.write import jsonable
@@ -674,6 +676,7 @@ def _cells_for(
     return cells
 
 
+@renamed(seed="rng")
 def att_gt(
     panel: Panel,
     *,
@@ -686,7 +689,8 @@ def att_gt(
     bootstrap: int = 999,
     multiplier: Multiplier = "mammen",
     alpha: float = 0.05,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
 ) -> StaggeredResult:
     """Callaway & Sant'Anna (2021) group-time average treatment effects ATT(g,t).
 
@@ -709,7 +713,12 @@ def att_gt(
         Multiplier-bootstrap replications (0: analytic SEs and pointwise bands only).
     multiplier : {"mammen", "rademacher"}
     alpha : float, default 0.05
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the bootstrap draws (``seed`` before 0.2); None means seed 0, a
+        Generator is drawn from once (:func:`dongne._vocab.resolve_rng`).
+    scheduler : None or "threads"
+        The draws run in this process; other schedulers (``"processes"``, Dask) are
+        refused with a :class:`~dongne.errors.SpecificationError`, never ignored.
 
     Returns
     -------
@@ -732,6 +741,8 @@ def att_gt(
     >>> r.cells[["group", "time", "att"]].to_dict("list")
     {'group': [3.0, 3.0], 'time': [2.0, 3.0], 'att': [0.5, 1.5]}
     """
+    in_process_only(scheduler, "att_gt")
+    seed = resolve_rng(rng)
     if control not in ("never", "notyet"):
         raise SpecificationError(f"control must be 'never' or 'notyet'. Got {control!r}.")
     if method not in _CELL:
@@ -787,7 +798,7 @@ def att_gt(
         if spillover.handling != "ignore":
             excluded.extend(exposure.exposed)
         if side is not None:
-            exposure_effect = att_gt(side, **options)  # type: ignore[arg-type]
+            exposure_effect = att_gt(side, **_rng_options(options))  # type: ignore[arg-type]
 
     g_unit = panel.first_treated.to_numpy(dtype=float)
     if not np.isfinite(g_unit).any():

@@ -49,7 +49,8 @@ from matplotlib.figure import Figure
 from numba import njit
 
 from dongne import __version__
-from dongne._vocab import Lang, bilingual
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -1019,6 +1020,7 @@ class SyntheticControl:
         return "\n".join(lines)
 
 
+@renamed(seed="rng")
 def synthetic_control(
     data: pd.DataFrame,
     *,
@@ -1036,7 +1038,7 @@ def synthetic_control(
     exclude_donors: Iterable[Hashable] = (),
     v: Literal["optimize", "equal"] | Sequence[float] | np.ndarray = "optimize",
     n_starts: int = 4,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
 ) -> SyntheticControl:
     """Fit a synthetic control for one treated unit (Abadie, Diamond & Hainmueller 2010).
 
@@ -1076,7 +1078,9 @@ def synthetic_control(
     n_starts : int, default 4
         Seeded random starts of the V search, besides the equal, regression-based and
         outcome-matching starts.
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the random starts (``seed`` before 0.2); None means seed 0, a Generator is
+        drawn from once (:func:`dongne._vocab.resolve_rng`).
 
     Returns
     -------
@@ -1117,10 +1121,9 @@ def synthetic_control(
     >>> fit.path.loc[2004, "gap"]
     np.float64(-4.0)
     """
+    seed = resolve_rng(rng)
     if not isinstance(n_starts, (int, np.integer)) or n_starts < 0:
         raise SpecificationError(f"n_starts must be an int >= 0; got {n_starts!r}.")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise SpecificationError(f"seed must be a non-negative int; got {seed!r}.")
     outcome_wide = _wide_outcome(data, unit, time, outcome, wide)
     units = list(outcome_wide.columns)
     if treated not in units:
