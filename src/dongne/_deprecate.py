@@ -21,10 +21,13 @@ from typing import Any, TypeVar
 
 from dongne.errors import SpecificationError
 
-__all__ = ["REMOVAL", "renamed", "renamed_attribute", "warn_renamed"]
+__all__ = ["MISSING", "REMOVAL", "renamed", "renamed_attribute", "warn_renamed"]
 
 #: The release in which the old spellings stop working.
 REMOVAL = "0.3"
+
+#: Passed to a fold function for a new parameter the user did not give.
+MISSING = object()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,13 +52,15 @@ def warn_renamed(old: str, new: str, where: str, *, stacklevel: int = 3) -> None
     )
 
 
-def renamed(**old_to_new: str) -> Callable[[F], F]:
+def renamed(**old_to_new: str | tuple[str, Callable[[Any, Any], Any]]) -> Callable[[F], F]:
     """Accept old keyword names for one release, mapped to the new ones with a FutureWarning.
 
     Parameters
     ----------
-    **old_to_new : str
-        ``old_name="new_name"`` pairs.
+    **old_to_new : str or (str, callable)
+        ``old_name="new_name"`` pairs; or ``old_name=("new_name", fold)`` where an old
+        parameter became part of a new one: ``fold(old_value, new_value)`` returns the new
+        value (``new_value`` is :data:`MISSING` when the user did not pass it).
 
     Returns
     -------
@@ -84,15 +89,21 @@ def renamed(**old_to_new: str) -> Callable[[F], F]:
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            for old, new in old_to_new.items():
-                if old in kwargs:
-                    if new in kwargs:
+            for old, target in old_to_new.items():
+                if old not in kwargs:
+                    continue
+                if isinstance(target, str):
+                    if target in kwargs:
                         raise SpecificationError(
-                            f"{where}: got both '{old}' (old name) and '{new}'. "
-                            f"Fix: pass only {new}=."
+                            f"{where}: got both '{old}' (old name) and '{target}'. "
+                            f"Fix: pass only {target}=."
                         )
+                    warn_renamed(old, target, where)
+                    kwargs[target] = kwargs.pop(old)
+                else:
+                    new, fold = target
                     warn_renamed(old, new, where)
-                    kwargs[new] = kwargs.pop(old)
+                    kwargs[new] = fold(kwargs.pop(old), kwargs.get(new, MISSING))
             return func(*args, **kwargs)
 
         wrapper.__dongne_renamed__ = dict(old_to_new)  # type: ignore[attr-defined]

@@ -83,7 +83,8 @@ def resolve_rng(rng: int | np.random.Generator | None, *, bits: int = 63) -> int
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
         return int(rng) & (2**63 - 1)
     raise SpecificationError(
-        "The 'rng' parameter must be a non-negative int, a numpy.random.Generator or None "
+        "The 'rng' parameter (called 'seed' before 0.2) must be a non-negative int, a "
+        "numpy.random.Generator or None "
         f"(None means seed {DEFAULT_SEED}). Got {rng!r} instead. Fix: pass rng=0 or another "
         "non-negative int."
     )

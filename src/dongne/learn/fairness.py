@@ -31,7 +31,6 @@ Framework and Acceleration. *IEEE Transactions on Knowledge and Data Engineering
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +50,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from dongne import __version__
-from dongne._vocab import Lang, bilingual
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, in_process_only, resolve_rng
 from dongne.errors import DataError, DongneError, SpecificationError, format_rows
 from dongne.io.crs import require_projected
 from dongne.io.write import jsonable
@@ -391,16 +391,6 @@ def _partitionings(partitions: Any, where: _Locations) -> list[_Partitioning]:
 
 # --------------------------------------------------------------------------------------------
 # Input checks
-
-
-def _resolve_seed(seed: int | None) -> int:
-    if seed is None:
-        return secrets.randbits(63)
-    if isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0:
-        return int(seed)
-    raise SpecificationError(
-        f"The 'seed' parameter must be a non-negative int or None. Got {seed!r} instead."
-    )
 
 
 def _check_metric(metric: Any, greater_is_better: bool | None) -> tuple[str | Callable, bool]:
@@ -866,6 +856,7 @@ class FairnessAudit:
         )
 
 
+@renamed(n_permutations="permutations", seed="rng")
 def spatial_fairness_audit(
     y_true: Any,
     y_pred: Any,
@@ -877,8 +868,9 @@ def spatial_fairness_audit(
     metric: str | Callable[[np.ndarray, np.ndarray], float] = "f1",
     greater_is_better: bool | None = None,
     min_cell_size: int = 10,
-    n_permutations: int = 999,
-    seed: int | None = None,
+    permutations: int = 999,
+    rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
 ) -> FairnessAudit:
     """Audit how evenly a model performs across space (SPAD), with a permutation test.
 
@@ -915,11 +907,15 @@ def spatial_fairness_audit(
     min_cell_size : int, default 10
         Cells with fewer samples are flagged ``"too small"`` and left out of the loss (their
         metric is mostly noise); how many is reported, never silent.
-    n_permutations : int, default 999
+    permutations : int, default 999
         R, permutations of the location assignment of the (y_true, y_pred) pairs; 0 skips
-        the test.
-    seed : int, optional
-        Seed of the permutations; ``None`` draws one, recorded in the result.
+        the test (``n_permutations`` before 0.2).
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the permutations (``seed`` before 0.2); None means seed 0, a Generator is
+        drawn from once (:func:`dongne._vocab.resolve_rng`); recorded in the result.
+    scheduler : None or "threads"
+        The permutations run in this process; other schedulers are refused with a
+        :class:`~dongne.errors.SpecificationError`, never ignored.
 
     Returns
     -------
@@ -928,7 +924,7 @@ def spatial_fairness_audit(
     Raises
     ------
     SpecificationError
-        Unknown metric, bad ``partitions``, ``min_cell_size``, ``n_permutations`` or ``seed``,
+        Unknown metric, bad ``partitions``, ``min_cell_size``, ``permutations`` or ``rng``,
         both or neither of ``coords`` and ``areas``, an array ``coords`` without ``crs``.
     DataError
         Lengths differ, missing values, unknown partition column, or no cell of any
@@ -975,15 +971,16 @@ def spatial_fairness_audit(
     >>> wrong_east = (xy[:, 0] > 7_000) & (rng.random(400) < 0.5)
     >>> pred = np.where(wrong_east, 1 - y, y)
     >>> audit = spatial_fairness_audit(
-    ...     y, pred, coords=xy, crs="EPSG:5179", metric="accuracy", n_permutations=199, seed=1
+    ...     y, pred, coords=xy, crs="EPSG:5179", metric="accuracy", permutations=199, rng=1
     ... )
     >>> round(audit.overall, 3), audit.p_value
     (0.802, 0.005)
     """
     metric, direction = _check_metric(metric, greater_is_better)
     min_cell_size = _check_int("min_cell_size", min_cell_size, 1)
-    n_permutations = _check_int("n_permutations", n_permutations, 0)
-    seed = _resolve_seed(seed)
+    in_process_only(scheduler, "spatial_fairness_audit")
+    n_permutations = _check_int("permutations", permutations, 0)
+    seed = resolve_rng(rng)
     y_true, y_pred = _outcomes(y_true, y_pred, metric)
     where = _locations(len(y_true), coords, areas, crs)
     parts = _partitionings(partitions, where)
@@ -1166,9 +1163,9 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
         training data themselves, cheap and fine for stiff models (linear, shallow trees);
         for flexible models that fit the training data almost exactly use ``cv=5``:
         out-of-fold predictions from a seeded ``KFold`` (``cv`` extra fits per round).
-    seed : int, optional
+    rng : int, numpy.random.Generator or None, default None
         Seeds the order of partitionings and the folds (not the estimator's own
-        ``random_state``); ``None`` draws one, recorded in ``seed_``.
+        ``random_state``; ``seed`` before 0.2); None means seed 0 (recorded in ``seed_``).
 
     Attributes
     ----------
@@ -1205,12 +1202,13 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
     >>> X = rng.normal(size=(300, 2))
     >>> east = xy[:, 0] > 6_000
     >>> y = X[:, 0] + np.where(east, 2.0, 0.0) * X[:, 1] + rng.normal(0, 0.3, 300)
-    >>> model = FairnessReweighted(LinearRegression(), n_rounds=24, seed=0)
+    >>> model = FairnessReweighted(LinearRegression(), n_rounds=24, rng=0)
     >>> model = model.fit(X, y, coords=xy, crs="EPSG:5179")
     >>> bool(model.spad_after_ < model.spad_before_)
     True
     """
 
+    @renamed(seed="rng")
     def __init__(
         self,
         estimator: Any,
@@ -1223,7 +1221,7 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
         tolerance: float = 0.05,
         min_cell_size: int = 10,
         cv: int | None = None,
-        seed: int | None = None,
+        rng: int | np.random.Generator | None = None,
     ) -> None:
         self.estimator = estimator
         self.partitions = partitions
@@ -1234,7 +1232,7 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
         self.tolerance = tolerance
         self.min_cell_size = min_cell_size
         self.cv = cv
-        self.seed = seed
+        self.rng = rng
 
     def fit(
         self,
@@ -1279,7 +1277,7 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
             )
         if self.cv is not None:
             _check_int("cv", self.cv, 2)
-        self.seed_ = _resolve_seed(self.seed)
+        self.seed_ = resolve_rng(self.rng)
         y_arr = np.asarray(y)
         where = _locations(len(y_arr), coords, areas, crs)
         parts = _partitionings(self.partitions, where)
