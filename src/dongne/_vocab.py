@@ -168,3 +168,17 @@ def bilingual(summary: F) -> F:
         return pick_language("both", *texts)
 
     return wrapper  # type: ignore[return-value]
+
+
+def provenance_alias(attribute: str) -> property:
+    """A read-only ``provenance_`` property returning the result's ``attribute`` dict.
+
+    Results made before the vocabulary kept their provenance under ``params``,
+    ``provenance`` or ``parameters``; ``provenance_`` is the one name that every result
+    answers to (the old attribute stays, it is also a constructor field).
+    """
+
+    def getter(self: Any) -> dict[str, Any]:
+        return getattr(self, attribute)
+
+    return property(getter, doc=f"Inputs, parameters, seed and version (same as ``{attribute}``).")

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
-from dongne._vocab import Lang, bilingual
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.errors import DataError, DongneWarning, format_rows
 from dongne.evaluate.panel import Panel
 from dongne.io.write import jsonable
@@ -60,6 +60,8 @@ class BaconDecomposition:
         Units treated from the first period on (left out, as in :func:`~dongne.evaluate.did.twfe`).
     params : dict
     """
+
+    provenance_ = provenance_alias("params")
 
     outcome: str
     comparisons: pd.DataFrame

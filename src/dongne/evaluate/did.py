@@ -43,7 +43,7 @@ from scipy import stats
 
 from dongne import __version__
 from dongne._deprecate import renamed
-from dongne._vocab import Lang, bilingual, in_process_only, resolve_rng
+from dongne._vocab import Lang, bilingual, in_process_only, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.panel import Panel, _fmt_period, collinear_columns
 from dongne.evaluate.spillover import Exposure, SpilloverRule, find_exposed, split_for_spillover
@@ -339,6 +339,8 @@ class DiDResult:
     params : dict
         Parameters and ``dongne`` version (provenance).
     """
+
+    provenance_ = provenance_alias("params")
 
     method: str
     outcome: str

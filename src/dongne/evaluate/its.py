@@ -41,7 +41,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from dongne import __version__
-from dongne._vocab import Lang, bilingual
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.errors import DataError, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -156,6 +156,8 @@ class InterruptedTimeSeries:
     hac_lags : int or None
     provenance : dict
     """
+
+    provenance_ = provenance_alias("provenance")
 
     def __init__(self, **parts: Any) -> None:
         self.__dict__.update(parts)

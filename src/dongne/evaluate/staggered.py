@@ -54,7 +54,7 @@ from scipy import stats
 
 from dongne import __version__
 from dongne._deprecate import renamed
-from dongne._vocab import Lang, bilingual, in_process_only, resolve_rng
+from dongne._vocab import Lang, bilingual, in_process_only, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.did import _rng_options
 from dongne.evaluate.panel import Panel, collinear_columns
@@ -274,6 +274,8 @@ class AggregatedEffects:
         Influence functions per unit (n × rows of ``effects``, then the overall column).
     """
 
+    provenance_ = provenance_alias("params")
+
     kind: str
     outcome: str
     overall: float
@@ -285,6 +287,37 @@ class AggregatedEffects:
     alpha: float
     influence: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
+
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
+        """The overall effect with its interval, and how many rows the band excludes zero."""
+        lo, hi = self.overall_ci
+        level = f"{100 * (1 - self.alpha):.0f}%"
+        off = 0
+        if not self.effects.empty:
+            off = int(((self.effects["band_low"] > 0) | (self.effects["band_high"] < 0)).sum())
+        kind_ko = {
+            "simple": "단순",
+            "group": "집단별",
+            "dynamic": "사건시점별",
+            "calendar": "기간별",
+        }
+        if lang == "ko":
+            text = (
+                f"{kind_ko.get(self.kind, self.kind)} 집계 ATT({self.outcome}) = "
+                f"{self.overall:+.4g} (SE {self.overall_se:.3g}, {level} 구간 "
+                f"{lo:+.4g} ~ {hi:+.4g})."
+            )
+            if not self.effects.empty:
+                text += f" 균일 신뢰대가 0을 제외하는 항목: {off}/{len(self.effects)}."
+            return text
+        text = (
+            f"{self.kind.capitalize()} aggregation of ATT({self.outcome}): {self.overall:+.4g} "
+            f"(SE {self.overall_se:.3g}, {level} CI {lo:+.4g} to {hi:+.4g})."
+        )
+        if not self.effects.empty:
+            text += f" Uniform band excludes zero for {off} of {len(self.effects)} rows."
+        return text
 
     def to_frame(self) -> pd.DataFrame:
         """The rows of ``effects`` followed by an ``overall`` row."""
@@ -390,6 +423,8 @@ class StaggeredResult:
     params : dict
         Parameters and ``dongne`` version.
     """
+
+    provenance_ = provenance_alias("params")
 
     outcome: str
     cells: pd.DataFrame

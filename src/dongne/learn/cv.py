@@ -33,7 +33,7 @@ from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut, LeaveOn
 
 from dongne import __version__
 from dongne._deprecate import renamed
-from dongne._vocab import Lang, bilingual, resolve_rng
+from dongne._vocab import Lang, bilingual, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneError, GeometryError, SpecificationError
 from dongne.io.crs import require_crs, to_metric
 
@@ -437,6 +437,8 @@ class CVComparison:
         Description of the spatial splitter.
     provenance : dict
     """
+
+    provenance_ = provenance_alias("provenance")
 
     scores: pd.DataFrame
     scoring: str

@@ -50,8 +50,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from dongne import __version__
-from dongne._deprecate import renamed
-from dongne._vocab import Lang, bilingual, in_process_only, resolve_rng
+from dongne._deprecate import renamed, renamed_attribute
+from dongne._vocab import Lang, bilingual, in_process_only, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneError, SpecificationError, format_rows
 from dongne.io.crs import require_projected
 from dongne.io.write import jsonable
@@ -576,16 +576,19 @@ class FairnessAudit:
         Mean loss per partitioning: comparable across numbers of partitionings.
     n_partitions_used : int
     null_spad : numpy.ndarray
-        SPAD of each permutation (length ``n_permutations``).
+        SPAD of each permutation (length ``permutations``).
     p_value : float
-        (1 + #{null SPAD ≥ observed SPAD}) / (1 + R); NaN when ``n_permutations == 0``.
-    n_permutations : int
+        (1 + #{null SPAD ≥ observed SPAD}) / (1 + R); NaN when ``permutations == 0``.
+    permutations : int
     seed : int
     crs : pyproj.CRS
         The projected CRS of the grids.
     provenance : dict
         Parameters, seed and ``dongne_version``, ready for JSON.
     """
+
+    provenance_ = provenance_alias("provenance")
+    n_permutations = renamed_attribute("n_permutations", "permutations")
 
     metric: str
     greater_is_better: bool
@@ -599,7 +602,7 @@ class FairnessAudit:
     n_partitions_used: int
     null_spad: np.ndarray
     p_value: float
-    n_permutations: int
+    permutations: int
     seed: int
     crs: CRS
     provenance: dict[str, Any]
@@ -620,7 +623,7 @@ class FairnessAudit:
     def headline_partition(self) -> str:
         """The partitioning whose loss most exceeds chance (largest loss without a null)."""
         frame = self.partitions.dropna(subset=["loss"])
-        key = "excess" if self.n_permutations else "loss"
+        key = "excess" if self.permutations else "loss"
         return str(frame.loc[frame[key].idxmax(), "partition"])
 
     def to_geodataframe(self, partition: str | None = None) -> gpd.GeoDataFrame:
@@ -710,7 +713,7 @@ class FairnessAudit:
             ax = figure.add_subplot()
             x = np.arange(len(frame))
             ax.bar(x, frame["loss"], color="#4575b4", label="observed mean |m̄ − m_p|")
-            if self.n_permutations:
+            if self.permutations:
                 ax.scatter(
                     x,
                     frame["null_mean"],
@@ -736,7 +739,7 @@ class FairnessAudit:
                 fontsize=8,
             )
             ax.set_ylabel(f"loss: mean |gap| in {self.metric}")
-            p_text = f", p = {self.p_value:.3g}" if self.n_permutations else ""
+            p_text = f", p = {self.p_value:.3g}" if self.permutations else ""
             ax.set_title(
                 f"Spatial disparity per partitioning — SPAD = {self.spad:.3g}{p_text}\n"
                 "분할별 공간 격차",
@@ -758,7 +761,7 @@ class FairnessAudit:
         n_small_parts = int((self.partitions["n_too_small"] > 0).sum())
         lines = []
         places = self._worse_off_text(lang)
-        chance = self.null_spad.mean() / self.n_partitions_used if self.n_permutations else 0.0
+        chance = self.null_spad.mean() / self.n_partitions_used if self.permutations else 0.0
         if lang == "en":
             lines.append(
                 f"Spatial fairness audit of {self.metric} over {self.n_samples} samples: overall "
@@ -767,12 +770,12 @@ class FairnessAudit:
                 f"overall value is {self.spad_mean:.4g} (SPAD, the sum over partitionings, = "
                 f"{self.spad:.4g}; lower is fairer)."
             )
-            if self.n_permutations:
+            if self.permutations:
                 beyond = self.p_value <= 0.05
                 lines.append(
                     f"If location did not matter, shuffling the (observed, predicted) pairs "
                     f"across places gives a mean gap of {chance:.4g} "
-                    f"on average; permutation p = {self.p_value:.3g} ({self.n_permutations} "
+                    f"on average; permutation p = {self.p_value:.3g} ({self.permutations} "
                     f"permutations, seed {self.seed}): "
                     + (
                         "performance differs between places more than chance would produce."
@@ -800,12 +803,12 @@ class FairnessAudit:
                 f"셀별 {self.metric}와 전체 값의 평균 절대 격차는 {self.spad_mean:.4g}입니다 "
                 f"(분할별 합계 SPAD = {self.spad:.4g}, 낮을수록 공정)."
             )
-            if self.n_permutations:
+            if self.permutations:
                 beyond = self.p_value <= 0.05
                 lines.append(
                     f"위치가 무관하다면(관측·예측 쌍을 장소 간에 무작위로 섞으면) 평균 격차는 "
                     f"{chance:.4g} 정도입니다. "
-                    f"순열 p = {self.p_value:.3g} ({self.n_permutations}회 순열, 시드 "
+                    f"순열 p = {self.p_value:.3g} ({self.permutations}회 순열, 시드 "
                     f"{self.seed}): "
                     + (
                         "장소 간 성능 차이가 우연으로 설명되는 수준보다 큽니다."
@@ -1076,7 +1079,7 @@ def _audit(
             "n_samples": len(where.xy),
             "partitions": [p.name for p in parts],
             "min_cell_size": min_cell_size,
-            "n_permutations": n_permutations,
+            "permutations": n_permutations,
             "seed": seed,
             "locations": where.source,
             "crs": where.crs.to_string(),
@@ -1097,7 +1100,7 @@ def _audit(
         n_partitions_used=int(included.sum()),
         null_spad=null_spad,
         p_value=p_value,
-        n_permutations=n_permutations,
+        permutations=n_permutations,
         seed=seed,
         crs=where.crs,
         provenance=provenance,

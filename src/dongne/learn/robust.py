@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from dongne import __version__
 from dongne._deprecate import renamed
-from dongne._vocab import Lang, bilingual, resolve_rng
+from dongne._vocab import Lang, bilingual, provenance_alias, resolve_rng
 from dongne.errors import DataError, SpecificationError
 from dongne.learn.shift import domain_probabilities, effective_sample_size, importance_weights
 
@@ -372,6 +372,8 @@ class GroupReport:
     worst : float
     provenance : dict
     """
+
+    provenance_ = provenance_alias("provenance")
 
     table: pd.DataFrame
     metric: str

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
-from dongne._vocab import Lang, bilingual
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.errors import DataError, DongneError, SpecificationError
 from dongne.share.privacy import (
     _check_accountant,
@@ -430,6 +430,8 @@ class FederatedResult:
     parameters : dict
         Every argument of the run and the dongne version.
     """
+
+    provenance_ = provenance_alias("parameters")
 
     model: FederatedModel
     history: pd.DataFrame

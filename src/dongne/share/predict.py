@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
-from dongne._vocab import Lang, bilingual
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.share.federated import CLASSIFIERS, FederatedModel
 from dongne.share.registry import ModelRegistry
 from dongne.share.trees import FederatedTreeModel
@@ -33,6 +33,8 @@ class Prediction:
     parameters : dict
         Reference asked for, model SHA-256, dongne version.
     """
+
+    provenance_ = provenance_alias("parameters")
 
     values: pd.Series
     probabilities: pd.Series | None
