@@ -484,6 +484,10 @@ def test_old_spellings_warn_and_give_the_same_numbers(context):
     new = ShiftDiagnostics(permutations=(9, 19), rng=3).fit(src, tgt)
     old.fit(src, tgt)
     assert (old.auc_p_, old.mmd_p_) == (new.auc_p_, new.mmd_p_)
+    # one int keeps its meaning from before 0.2: the classifier test; MMD stays at 999
+    single = ShiftDiagnostics(permutations=9, rng=3).fit(src, tgt)
+    assert (single.provenance_["permutations"], single.provenance_["mmd_permutations"]) == (9, 999)
+    assert single.auc_p_ == new.auc_p_
     with pytest.warns(FutureWarning, match="'seed' is renamed 'rng'"):
         old = att_gt(c["staggered"], bootstrap=99, seed=6)
     _same_frames(old, att_gt(c["staggered"], bootstrap=99, rng=6))
