@@ -271,31 +271,37 @@ class GlobalMoran:
         """
         if not hasattr(self, "statistic_"):
             raise DongneError("This GlobalMoran is not fitted yet; call fit(y, w).")
+        import matplotlib
         import matplotlib.pyplot as plt
         from scipy import stats
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.0, 4.0))
-        sd = float(np.sqrt(self.variance_randomisation_))
-        lo = min(self.expected_ - 4 * sd, self.statistic_ - sd)
-        hi = max(self.expected_ + 4 * sd, self.statistic_ + sd)
-        if self.simulations_.size:
-            ax.hist(self.simulations_, bins=40, density=True, color="0.8", label="permutations")
-            lo, hi = min(lo, self.simulations_.min()), max(hi, self.simulations_.max())
-        grid = np.linspace(lo, hi, 200)
-        ax.plot(
-            grid,
-            stats.norm.pdf(grid, self.expected_, sd),
-            color="0.3",
-            lw=1,
-            label="normal (randomisation)",
-        )
-        ax.axvline(self.expected_, color="0.3", ls="--", lw=1, label=f"E[I] = {self.expected_:.3f}")
-        ax.axvline(self.statistic_, color="#c0392b", lw=2, label=f"I = {self.statistic_:.3f}")
-        ax.set_xlabel("Moran's I")
-        ax.set_ylabel("density")
-        ax.set_title(f"Global Moran's I · 전역 모란 I ({self.variable_})")
-        ax.legend(fontsize=8)
+        from dongne.report import korean_font
+
+        with matplotlib.rc_context({"font.family": [korean_font(), "DejaVu Sans"]}):
+            if ax is None:
+                _, ax = plt.subplots(figsize=(6.0, 4.0))
+            sd = float(np.sqrt(self.variance_randomisation_))
+            lo = min(self.expected_ - 4 * sd, self.statistic_ - sd)
+            hi = max(self.expected_ + 4 * sd, self.statistic_ + sd)
+            if self.simulations_.size:
+                ax.hist(self.simulations_, bins=40, density=True, color="0.8", label="permutations")
+                lo, hi = min(lo, self.simulations_.min()), max(hi, self.simulations_.max())
+            grid = np.linspace(lo, hi, 200)
+            ax.plot(
+                grid,
+                stats.norm.pdf(grid, self.expected_, sd),
+                color="0.3",
+                lw=1,
+                label="normal (randomisation)",
+            )
+            expected = f"E[I] = {self.expected_:.3f}"
+            ax.axvline(self.expected_, color="0.3", ls="--", lw=1, label=expected)
+            ax.axvline(self.statistic_, color="#c0392b", lw=2, label=f"I = {self.statistic_:.3f}")
+            ax.set_xlabel("Moran's I")
+            ax.set_ylabel("density")
+            name = "" if self.variable_ in ("None", "") else f" ({self.variable_})"
+            ax.set_title(f"Global Moran's I · 전역 모란 I{name}")
+            ax.legend(fontsize=8)
         return ax
 
 
