@@ -21,6 +21,7 @@ from scipy import sparse
 from scipy.special import ndtr
 
 from dongne import __version__
+from dongne._vocab import Lang, check_lang, pick_language
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import local_permutation_counts
 from dongne.detect.inference import (
@@ -237,8 +238,10 @@ class _LocalStatistic:
         attach(frame, self.provenance_)
         return frame
 
-    def summary(self, names: pd.Series | None = None, groups: pd.Series | None = None) -> str:
-        """Plain-language summary in English and Korean.
+    def summary(
+        self, names: pd.Series | None = None, groups: pd.Series | None = None, lang: Lang = "both"
+    ) -> str:
+        """Plain-language summary in English, Korean or both (``lang``).
 
         Parameters
         ----------
@@ -246,7 +249,9 @@ class _LocalStatistic:
             Area names indexed by id, used to list the significant areas.
         groups : Series, optional
             Larger units (e.g. gu) indexed by id; the summary says where clusters concentrate.
+        lang : {"both", "ko", "en"}, default "both"
         """
+        check_lang(lang)
         self._check_fitted()
         frame = self.to_frame()
         prov = self.provenance_
@@ -295,7 +300,7 @@ class _LocalStatistic:
             ko.append(f"  보정 후 유의수준 {self.alpha}에서 유의한 지역이 없습니다.")
         if self.floor_ is not None and not self.floor_.reachable:
             ko.append("  참고: " + self.floor_.message_ko)
-        return "\n".join([*lines, "", *ko])
+        return pick_language(lang, "\n".join(lines), "\n".join(ko))
 
     def plot(
         self,
@@ -383,7 +388,7 @@ class LocalMoran(_LocalStatistic):
         of their permutations (esda and GeoDa's lookup share all), and it is about three times
         faster. Both are seeded and identical for any thread count.
     rng : int, numpy.random.Generator or None
-        Seed of the permutation streams; None draws one (recorded in ``seed_``).
+        Seed of the permutation streams; None means seed 0 (recorded in ``seed_``).
     scheduler : None, "threads", "processes", str or dask.distributed.Client
         Where the permutations run: this process (default), worker processes, or a Dask
         cluster (a ``Client`` or a scheduler address ``"tcp://host:8786"``), in blocks of

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, check_lang, pick_language
 from dongne.detect import _prepare as prep
 from dongne.detect import _scan_kernels as kern
 from dongne.detect.inference import check_choice
@@ -371,7 +372,7 @@ class ScanStatistic:
     alpha : float, default 0.05
         Level used by ``significant``, the summary and the map.
     rng : int, numpy.random.Generator or None
-        Seed of the Monte Carlo streams; None draws one (recorded in ``seed_``).
+        Seed of the Monte Carlo streams; None means seed 0 (recorded in ``seed_``).
     scheduler : None, "threads", "processes", str or dask.distributed.Client
         Where the batches of replicates run (:mod:`dongne.parallel`);
         ``llr_replicates_`` are bit-identical for every scheduler.
@@ -908,14 +909,16 @@ class ScanStatistic:
             return "p < 1e-17 (Gumbel)" if p < 1e-17 else f"p = {p:.2g} (Gumbel)"
         return f"p = {p:.3g}"
 
-    def summary(self, names: pd.Series | None = None) -> str:
-        """Plain-language summary of the clusters in English and Korean.
+    def summary(self, names: pd.Series | None = None, lang: Lang = "both") -> str:
+        """Plain-language summary of the clusters in English, Korean or both (``lang``).
 
         Parameters
         ----------
         names : Series, optional
             Area names indexed by id, used for the centres of the clusters.
+        lang : {"both", "ko", "en"}, default "both"
         """
+        check_lang(lang)
         self._check_fitted()
         prov = self.provenance_
         model = "Poisson" if self.model == "poisson" else "Bernoulli"
@@ -954,7 +957,7 @@ class ScanStatistic:
         if self.clusters_.empty:
             lines.append("  No window has a rate on the scanned side; there is no cluster.")
             ko.append("  검사한 방향으로 발생률이 다른 창이 없어 군집이 없습니다.")
-            return "\n".join([*lines, "", *ko])
+            return pick_language(lang, "\n".join(lines), "\n".join(ko))
         for _, row in self.clusters_.iterrows():
             what = "Most likely cluster" if row["cluster"] == 1 else f"Cluster {row['cluster']}"
             what_ko = "가장 유력한 군집" if row["cluster"] == 1 else f"{row['cluster']}차 군집"
@@ -1003,7 +1006,7 @@ class ScanStatistic:
         ko.append(
             "  2차 군집은 더 유력한 군집과 지역이 겹치지 않으며, p값은 보수적으로 계산됩니다."
         )
-        return "\n".join([*lines, "", *ko])
+        return pick_language(lang, "\n".join(lines), "\n".join(ko))
 
     def categories(self) -> dict[str, tuple[str, ...]]:
         """Map palette (for :func:`dongne.report.category_map`): one entry per cluster label.

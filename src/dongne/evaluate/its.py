@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.errors import DataError, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -168,6 +169,8 @@ class InterruptedTimeSeries:
     provenance : dict
     """
 
+    provenance_ = provenance_alias("provenance")
+
     def __init__(self, **parts: Any) -> None:
         self.__dict__.update(parts)
 
@@ -267,7 +270,8 @@ class InterruptedTimeSeries:
             ax.legend(loc="best")
         return ax
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary of the level and slope change and the effect at the end."""
         if lang not in ("en", "ko"):
             raise SpecificationError(f"lang must be 'en' or 'ko'; got {lang!r}.")

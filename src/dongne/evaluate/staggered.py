@@ -64,8 +64,10 @@ import pandas as pd
 from scipy import stats
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, in_process_only, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
-from dongne.evaluate.did import FEW_CLUSTERS, WildBootstrap, did_2x2
+from dongne.evaluate.did import FEW_CLUSTERS, WildBootstrap, _rng_options, did_2x2
 from dongne.evaluate.panel import Panel, _fmt_period, collinear_columns
 from dongne.evaluate.spillover import Exposure, SpilloverRule, find_exposed, split_for_spillover
 from dongne.io.write import jsonable
@@ -309,6 +311,8 @@ class AggregatedEffects:
         Influence functions per unit (n × rows of ``effects``, then the overall column).
     """
 
+    provenance_ = provenance_alias("params")
+
     kind: str
     outcome: str
     overall: float
@@ -320,6 +324,37 @@ class AggregatedEffects:
     alpha: float
     influence: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
+
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
+        """The overall effect with its interval, and how many rows the band excludes zero."""
+        lo, hi = self.overall_ci
+        level = f"{100 * (1 - self.alpha):.0f}%"
+        off = 0
+        if not self.effects.empty:
+            off = int(((self.effects["band_low"] > 0) | (self.effects["band_high"] < 0)).sum())
+        kind_ko = {
+            "simple": "단순",
+            "group": "집단별",
+            "dynamic": "사건시점별",
+            "calendar": "기간별",
+        }
+        if lang == "ko":
+            text = (
+                f"{kind_ko.get(self.kind, self.kind)} 집계 ATT({self.outcome}) = "
+                f"{self.overall:+.4g} (SE {self.overall_se:.3g}, {level} 구간 "
+                f"{lo:+.4g} ~ {hi:+.4g})."
+            )
+            if not self.effects.empty:
+                text += f" 균일 신뢰대가 0을 제외하는 항목: {off}/{len(self.effects)}."
+            return text
+        text = (
+            f"{self.kind.capitalize()} aggregation of ATT({self.outcome}): {self.overall:+.4g} "
+            f"(SE {self.overall_se:.3g}, {level} CI {lo:+.4g} to {hi:+.4g})."
+        )
+        if not self.effects.empty:
+            text += f" Uniform band excludes zero for {off} of {len(self.effects)} rows."
+        return text
 
     def to_frame(self) -> pd.DataFrame:
         """The rows of ``effects`` followed by an ``overall`` row."""
@@ -425,6 +460,8 @@ class StaggeredResult:
     params : dict
         Parameters and ``dongne`` version.
     """
+
+    provenance_ = provenance_alias("params")
 
     outcome: str
     cells: pd.DataFrame
@@ -617,7 +654,8 @@ class StaggeredResult:
             )
         return f"{'; '.join(parts)} ({level}% {kind[0]} bands; {outside} of {len(pre)} exclude 0)."
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary: overall effect, interval, meaning, pre-trend check.
 
         With a two-period panel and fewer than :data:`~dongne.evaluate.did.FEW_CLUSTERS`
@@ -912,13 +950,14 @@ def _wild_two_periods(
             bootstrap=max(bootstrap, _WILD_DRAWS),
             bootstrap_weights="webb",
             alpha=alpha,
-            seed=seed,
+            rng=seed,
         )
     if abs(two.estimate - att) > 1e-9 * max(1.0, abs(att)):
         return None
     return two.wild
 
 
+@renamed(seed="rng")
 def att_gt(
     panel: Panel,
     *,
@@ -931,7 +970,8 @@ def att_gt(
     bootstrap: int = 999,
     multiplier: Multiplier = "mammen",
     alpha: float = 0.05,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
 ) -> StaggeredResult:
     """Callaway & Sant'Anna (2021) group-time average treatment effects ATT(g,t).
 
@@ -954,7 +994,12 @@ def att_gt(
         Multiplier-bootstrap replications (0: analytic SEs and pointwise bands only).
     multiplier : {"mammen", "rademacher"}
     alpha : float, default 0.05
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the bootstrap draws (``seed`` before 0.2); None means seed 0, a
+        Generator is drawn from once (:func:`dongne._vocab.resolve_rng`).
+    scheduler : None or "threads"
+        The draws run in this process; other schedulers (``"processes"``, Dask) are
+        refused with a :class:`~dongne.errors.SpecificationError`, never ignored.
 
     Returns
     -------
@@ -977,6 +1022,8 @@ def att_gt(
     >>> r.cells[["group", "time", "att"]].to_dict("list")
     {'group': [3.0, 3.0], 'time': [2.0, 3.0], 'att': [0.5, 1.5]}
     """
+    in_process_only(scheduler, "att_gt")
+    seed = resolve_rng(rng)
     if control not in ("never", "notyet"):
         raise SpecificationError(f"control must be 'never' or 'notyet'. Got {control!r}.")
     if method not in _CELL:
@@ -1032,7 +1079,7 @@ def att_gt(
         if spillover.handling != "ignore":
             excluded.extend(exposure.exposed)
         if side is not None:
-            exposure_effect = att_gt(side, **options)  # type: ignore[arg-type]
+            exposure_effect = att_gt(side, **_rng_options(options))  # type: ignore[arg-type]
 
     g_unit = panel.first_treated.to_numpy(dtype=float)
     if not np.isfinite(g_unit).any():

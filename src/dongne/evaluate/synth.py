@@ -49,6 +49,8 @@ from matplotlib.figure import Figure
 from numba import njit
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -695,6 +697,38 @@ class SyntheticPlacebos:
         """The per-unit table (a copy)."""
         return self.table.copy()
 
+    @property
+    def provenance_(self) -> dict[str, Any]:
+        """The settings of the placebo test."""
+        return jsonable(
+            {
+                "method": "in-space placebo test (Abadie, Diamond & Hainmueller 2010)",
+                "treated": self.treated,
+                "start": self.start,
+                "max_pre_mspe_ratio": self.max_pre_mspe_ratio,
+                "include_treated": self.include_treated,
+                "dongne_version": __version__,
+            }
+        )
+
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
+        """Rank of the treated unit's post/pre RMSPE ratio among the kept placebos, and p."""
+        kept = int((self.table["kept"] & ~self.table["treated"]).sum())
+        rank = int(self.table.loc[self.treated, "rank"])
+        dropped = int((~self.table["kept"]).sum())
+        if lang == "ko":
+            return (
+                f"공간 위약(placebo) 검정: {self.treated}의 사후/사전 RMSPE 비율은 {kept + 1}개 "
+                f"단위 중 {rank}위, p = {self.p_value:.3f}"
+                + (f" (사전 적합이 나쁜 위약 {dropped}개 제외)." if dropped else ".")
+            )
+        return (
+            f"In-space placebo test: the post/pre RMSPE ratio of {self.treated} ranks {rank} "
+            f"of {kept + 1} units, p = {self.p_value:.3f}"
+            + (f" ({dropped} placebo(s) with a poor pre-period fit left out)." if dropped else ".")
+        )
+
     def plot(self, ax: Axes | None = None) -> Axes:
         """Gap lines: kept placebos in grey, the treated unit in black, the policy start dashed."""
         with _style():
@@ -741,6 +775,36 @@ class SyntheticLeaveOneOut:
         """The per-period range table (a copy)."""
         return self.range.copy()
 
+    @property
+    def provenance_(self) -> dict[str, Any]:
+        """The refits made: the dropped donors and the policy start."""
+        return jsonable(
+            {
+                "method": "leave-one-donor-out (Abadie, Diamond & Hainmueller 2015)",
+                "dropped_donors": list(self.gaps.columns),
+                "start": self.start,
+                "dongne_version": __version__,
+            }
+        )
+
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
+        """How far the post-period gap moves when each donor with weight is left out."""
+        post = self.full_gap[self.full_gap.index >= self.start]
+        lo, hi = (
+            float(self.gaps.loc[post.index].min().min()),
+            float(self.gaps.loc[post.index].max().max()),
+        )
+        if lang == "ko":
+            return (
+                f"기여 단위 하나씩 제외한 재적합 {self.gaps.shape[1]}회: 정책 이후 격차는 "
+                f"{lo:.3g}–{hi:.3g} 범위 (전체 적합 평균 {post.mean():.3g})."
+            )
+        return (
+            f"Leave-one-donor-out: {self.gaps.shape[1]} refits; post-period gaps range "
+            f"{lo:.3g} to {hi:.3g} (full fit mean {post.mean():.3g})."
+        )
+
     def plot(self, ax: Axes | None = None) -> Axes:
         """Gap of the full fit (black) and of each leave-one-out refit (grey)."""
         with _style():
@@ -781,6 +845,8 @@ class SyntheticControl:
         Pre-period periods where the treated outcome is above all or below all donors.
     provenance : dict
     """
+
+    provenance_ = provenance_alias("provenance")
 
     def __init__(
         self,
@@ -988,7 +1054,8 @@ class SyntheticControl:
         """:meth:`leave_one_out` and its gap plot."""
         return self.leave_one_out().plot(ax)
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary: weights, fit, effect, and the checks run so far."""
         if lang not in ("en", "ko"):
             raise SpecificationError(f"lang must be 'en' or 'ko'; got {lang!r}.")
@@ -1058,6 +1125,7 @@ class SyntheticControl:
         return "\n".join(lines)
 
 
+@renamed(seed="rng")
 def synthetic_control(
     data: pd.DataFrame,
     *,
@@ -1075,7 +1143,7 @@ def synthetic_control(
     exclude_donors: Iterable[Hashable] = (),
     v: Literal["optimize", "equal"] | Sequence[float] | np.ndarray = "optimize",
     n_starts: int = 4,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
 ) -> SyntheticControl:
     """Fit a synthetic control for one treated unit (Abadie, Diamond & Hainmueller 2010).
 
@@ -1115,7 +1183,9 @@ def synthetic_control(
     n_starts : int, default 4
         Seeded random starts of the V search, besides the equal, regression-based and
         outcome-matching starts.
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the random starts (``seed`` before 0.2); None means seed 0, a Generator is
+        drawn from once (:func:`dongne._vocab.resolve_rng`).
 
     Returns
     -------
@@ -1156,10 +1226,9 @@ def synthetic_control(
     >>> fit.path.loc[2004, "gap"]
     np.float64(-4.0)
     """
+    seed = resolve_rng(rng)
     if not isinstance(n_starts, (int, np.integer)) or n_starts < 0:
         raise SpecificationError(f"n_starts must be an int >= 0; got {n_starts!r}.")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise SpecificationError(f"seed must be a non-negative int; got {seed!r}.")
     outcome_wide = _wide_outcome(data, unit, time, outcome, wide)
     units = list(outcome_wide.columns)
     if treated not in units:

@@ -286,6 +286,7 @@ def run_did(
     balance: str = "error",
     caveat: tuple[str, str] | None = None,
     command: str = "run_did",
+    scheduler: Any = None,
 ) -> EvaluationOutputs:
     """Difference-in-differences on a long area × period table; write tables, figures, summary.
 
@@ -335,6 +336,9 @@ def run_did(
         illustrative.
     command : str
         Recorded in the provenance as the command that made the run.
+    scheduler : None or "threads"
+        Passed to the estimator, which runs its bootstrap in this process and refuses any
+        other scheduler with a :class:`~dongne.errors.SpecificationError`.
 
     Returns
     -------
@@ -408,7 +412,7 @@ def run_did(
             cluster=cluster,
             balance=balance,  # type: ignore[arg-type]
         )
-        options = {"alpha": alpha, "seed": seed}
+        options = {"alpha": alpha, "rng": seed, "scheduler": scheduler}
         if estimator == "cs":
             result = att_gt(
                 panel,
@@ -615,7 +619,7 @@ def run_scm(
             donors=list(donors) if donors is not None else None,
             exclude_donors=list(exclude_donors),
             n_starts=n_starts,
-            seed=seed,
+            rng=seed,
         )
         placebo = fit.placebo_test(max_pre_mspe_ratio=max_pre_mspe_ratio) if placebos else None
         loo = fit.leave_one_out() if leave_one_out else None

@@ -14,13 +14,15 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, check_lang
 from dongne.errors import (
     CodeMatchError,
     DataError,
@@ -135,12 +137,13 @@ class MatchReport:
             "using the result."
         )
 
-    def summary(self, language: Literal["en", "ko", "both"] = "both", limit: int = 20) -> str:
-        """Plain-language report, in English, Korean or both (default)."""
+    @renamed(language="lang")
+    def summary(self, lang: Lang = "both", limit: int = 20) -> str:
+        """Plain-language report, in English, Korean or both (``lang``; ``language`` before 0.2)."""
         lines: list[str] = []
-        if language in ("en", "both"):
+        if check_lang(lang) in ("en", "both"):
             lines += self._summary_en(limit)
-        if language in ("ko", "both"):
+        if lang in ("ko", "both"):
             if lines:
                 lines.append("")
             lines += self._summary_ko()

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.allocate import MCLP, LocationProblem
 from dongne.errors import DataError, DongneError, SpecificationError
 
@@ -230,7 +231,8 @@ class AllocationRegret:
         self._check_fitted()
         return self.results_.copy()
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language regret of every model, English (``"en"``) or Korean (``"ko"``)."""
         self._check_fitted()
         r = self.results_

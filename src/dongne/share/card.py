@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.errors import SpecificationError
 from dongne.share.privacy import (
     OUTSIDE_EPSILON_LABELS,
@@ -273,7 +274,8 @@ class ModelCard:
     def _groups_for_display(self) -> pd.DataFrame | None:
         return self._published if self._published is not None else self.published_groups()
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language card in English or Korean."""
         t = _lang(lang)
         lines = [

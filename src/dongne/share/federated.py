@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.errors import DataError, DongneError, SpecificationError
 from dongne.share.privacy import (
     OUTSIDE_EPSILON_LABELS,
@@ -443,6 +444,8 @@ class FederatedResult:
         Every argument of the run and the dongne version.
     """
 
+    provenance_ = provenance_alias("parameters")
+
     model: FederatedModel
     history: pd.DataFrame
     institutions: pd.DataFrame
@@ -458,7 +461,8 @@ class FederatedResult:
         ]
         return suppress_small_cells(self.institutions, "n", k=k, columns=metrics)
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary in English (``"en"``) or Korean (``"ko"``)."""
         p = self.parameters
         table = self.institutions

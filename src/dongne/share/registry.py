@@ -38,6 +38,7 @@ import pandas as pd
 
 from dongne import __version__
 from dongne._optional import import_optional
+from dongne._vocab import Lang, bilingual
 from dongne.errors import DataError, SpecificationError
 from dongne.share.card import ModelCard
 from dongne.share.federated import FederatedModel
@@ -127,7 +128,8 @@ class ModelVersion:
         """``"name/version"``."""
         return f"{self.name}/{self.version}"
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Name, version, aliases, inputs and the model card, in English or Korean."""
         head = (
             f"{self.name} v{self.version}"
