@@ -5,9 +5,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image
 
 from dongne.cli import main
+
+pytestmark = pytest.mark.slow  # pytest -m "not slow" skips Flower, Dask clusters and the demo
 
 
 def test_demo_writes_everything(tmp_path, capsys):
