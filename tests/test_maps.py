@@ -778,3 +778,16 @@ def test_rank_stability_map_has_a_legend_scale_bar_and_source(tmp_path):
     assert any(t.get_text().endswith(" km") for t in ax.findobj(Text))  # the scale bar
     assert any("Data: KOSTAT" in t.get_text() for t in ax.texts)
     _assert_no_empty_band(imread(result.path))
+
+
+def test_category_map_draws_points_and_refuses_a_mix(tmp_path):
+    points = gpd.GeoDataFrame(
+        {"c": ["HH", "LL", None]}, geometry=[Point(0, 0), Point(500, 0), Point(0, 500)], crs=5179
+    )
+    result = category_map(points, "c", title="t", categories=LISA_CATEGORIES,
+                          path=tmp_path / "p.png")  # fmt: skip
+    assert result.counts["HH"] == 1 and result.n_missing == 1 and result.path.is_file()
+    mixed = pd.concat([points, gpd.GeoDataFrame({"c": ["HH"]}, geometry=[box(0, 0, 1, 1)],
+                                                crs=5179)])  # fmt: skip
+    with pytest.raises(GeometryError, match="needs polygons"):
+        category_map(mixed, "c", title="t", categories=LISA_CATEGORIES)

@@ -793,3 +793,41 @@ def test_significant_clusters_keep_their_colours(seoul_scan):
     assert significant.all()  # Seoul's basement households: every cluster has p = 0.01
     colours = [style[0] for key, style in cats.items() if key != "not in a cluster"]
     assert "#bdbdbd" not in colours and len(set(colours)) == len(colours)
+
+
+def test_scan_on_point_sites_draws_dots_and_cluster_circles(tmp_path):
+    """SaTScan's own input is coordinates: a point layer is scanned and mapped as points."""
+    from shapely import Point
+
+    from dongne.cli import main
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 10_000, size=(120, 2)) + np.array([950_000, 1_950_000])
+    pop = rng.integers(500, 2000, 120)
+    hot = np.hypot(xy[:, 0] - 952_000, xy[:, 1] - 1_952_000) < 1500
+    cases = rng.binomial(pop, np.where(hot, 0.04, 0.01))
+    sites = gpd.GeoDataFrame(
+        {"site": [f"s{i:03d}" for i in range(120)], "cases": cases, "pop": pop},
+        geometry=[Point(x, y) for x, y in xy],
+        crs=5179,
+    )
+    sites.to_file(tmp_path / "sites.gpkg")
+    out = tmp_path / "scan"
+    assert main(["scan", str(tmp_path / "sites.gpkg"), "--id", "site", "--cases", "cases",
+                 "--population", "pop", "--replications", "99", "--out", str(out),
+                 "--quiet"]) == 0  # fmt: skip
+    clusters = pd.read_csv(out / "scan_clusters.csv")
+    top = clusters.iloc[0]
+    members = set(top["members"].strip("[]").replace("'", "").split(", "))
+    assert top["p_value"] <= 0.05
+    assert len(members & set(sites.loc[hot, "site"])) >= 0.7 * len(members)
+    # the map is drawn as dots with one dashed circle per cluster, coloured like its members
+    from dongne.detect.scan import ScanStatistic
+
+    scan = ScanStatistic(replications=99, rng=0).fit(sites["cases"], sites["pop"], sites)
+    circles = scan._cluster_circles(sites, sites.index.to_series())
+    assert len(circles) == len(scan.clusters_)
+    assert circles.area.iloc[0] == pytest.approx(np.pi * scan.clusters_["radius"].iloc[0] ** 2,
+                                                  rel=0.01)  # fmt: skip
+    result = scan.plot(sites, path=tmp_path / "map.png")
+    assert result.path.is_file() and result.counts.sum() == 120

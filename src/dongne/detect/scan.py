@@ -1086,6 +1086,10 @@ class ScanStatistic:
             f"p ≤ {self.alpha}\n"
             f"({self.replications:,} replications) / 군집 (유의수준 {self.alpha})"
         )
+        windows = None
+        if labelled.geometry.geom_type.eq("Point").all():
+            windows = self._cluster_circles(labelled, keys)
+            note += "\nDots: the sites scanned; dashed circles: the cluster windows."
         return category_map(
             labelled,
             "scan_cluster",
@@ -1093,7 +1097,30 @@ class ScanStatistic:
             categories=self.categories(),
             path=path,
             note=note,
+            windows=windows,
             **{"legend_title": heading, **map_options},
+        )
+
+    def _cluster_circles(self, sites: Any, keys: pd.Series) -> Any:
+        """The window of each reported cluster as a circle around its centre site, in the
+        metric CRS of ``sites`` (radius in metres, as in ``clusters_``), labelled like its
+        members; clusters centred off the sites (given ``centres``) are not drawn."""
+        import geopandas as gpd
+
+        from dongne.io.crs import to_metric
+
+        metric = to_metric(sites, "sites")
+        where = pd.Series(metric.geometry.to_numpy(), index=keys.to_numpy())
+        labels = self.area_clusters_["label"]
+        rows = [
+            (labels.loc[row.members[0]], where[row.centre].buffer(max(row.radius, 1.0)))
+            for row in self.clusters_.itertuples()
+            if row.centre in where.index and len(row.members)
+        ]
+        return gpd.GeoDataFrame(
+            {"scan_cluster": [label for label, _ in rows]},
+            geometry=[circle for _, circle in rows],
+            crs=metric.crs,
         )
 
 

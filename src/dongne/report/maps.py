@@ -21,7 +21,7 @@ import math
 import os
 import warnings
 from collections.abc import Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -411,6 +411,7 @@ def category_map(
     note: str | None = None,
     dpi: int = 150,
     figsize: tuple[float, float] = (9.0, 8.0),
+    windows: gpd.GeoDataFrame | None = None,
 ) -> CategoryMapResult:
     """Draw a map of the labels in ``column``, one fixed colour per label, with counts.
 
@@ -425,7 +426,8 @@ def category_map(
     Parameters
     ----------
     areas : geopandas.GeoDataFrame
-        Polygons (or multipolygons) with a CRS, one row per area.
+        Polygons (or multipolygons) with a CRS, one row per area; or points (one row per
+        site, drawn as dots), e.g. the coordinates a scan statistic was run on.
     column : str
         Column of ``areas`` holding each area's label, usually text (``"HH"``,
         ``"not significant"``, ...). ``NaN`` / ``None`` / ``<NA>`` mean "no data".
@@ -462,6 +464,10 @@ def category_map(
         Largest figure width and height in inches. The figure is trimmed to its content so
         that the map's fixed aspect ratio leaves no empty band: the image is at most
         ``figsize * dpi`` pixels and one side usually keeps that size.
+    windows : geopandas.GeoDataFrame, optional
+        Shapes outlined on top in the colour of their category, e.g. the circles of scan
+        clusters; must have the label column ``column`` (labels that are not keys of
+        ``categories`` are refused).
 
     Returns
     -------
@@ -480,7 +486,8 @@ def category_map(
         ``column`` has no label at all, or labels that are not keys of ``categories`` (the
         message lists them with their counts).
     GeometryError
-        ``areas`` has no CRS, or has missing, empty or non-polygonal geometries.
+        ``areas`` has no CRS, or has missing or empty geometries, or mixes points and
+        polygons (or holds lines).
 
     See Also
     --------
@@ -532,8 +539,17 @@ def category_map(
         dpi=dpi,
         figsize=figsize,
     )
-    layout.check("category_map", areas, column)
+    layout.check("category_map", areas, column, points=True)
     classes = _category_values(areas, column, styles)
+    if windows is not None:
+        require_crs(windows, "windows")
+        _require_column(windows, column, "windows")
+        window_classes = _category_values(windows, column, styles).cat.codes.to_numpy()
+        layout = replace(
+            layout,
+            windows=windows.to_crs(to_metric(areas, "areas").crs),
+            window_colours=[list(styles.values())[k].face for k in window_classes],
+        )
 
     missing = classes.isna().to_numpy()
     codes = classes.cat.codes.to_numpy()
@@ -703,8 +719,11 @@ def _category_values(
     )
 
 
-def _check_geometries(areas: gpd.GeoDataFrame) -> None:
-    """Raise :class:`GeometryError` for missing, empty or non-polygonal geometries."""
+def _check_geometries(areas: gpd.GeoDataFrame, points: bool = False) -> None:
+    """Raise :class:`GeometryError` for missing, empty or non-polygonal geometries.
+
+    With ``points``, a layer of points only (no mix with polygons) is accepted too.
+    """
     geometry = areas.geometry
     bad = geometry.isna() | geometry.is_empty
     if bad.any():
@@ -714,6 +733,8 @@ def _check_geometries(areas: gpd.GeoDataFrame) -> None:
             "areas[~(areas.geometry.isna() | areas.geometry.is_empty)]."
         )
     non_polygon = ~geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    if points and geometry.geom_type.eq("Point").all():
+        return
     if non_polygon.any():
         raise GeometryError(
             "A map needs polygons, but areas has "
@@ -752,6 +773,8 @@ class _Layout:
     note: str | None
     dpi: int
     figsize: tuple[float, float]
+    windows: gpd.GeoDataFrame | None = None
+    window_colours: list | None = None
 
     @property
     def fmt(self) -> str:
@@ -759,8 +782,11 @@ class _Layout:
         suffix = Path(self.path).suffix if self.path is not None else ""
         return suffix.lstrip(".").lower() or "png"
 
-    def check(self, func: str, areas: gpd.GeoDataFrame, column: str) -> None:
-        """Validate the options, ``areas`` and ``column`` for the map function ``func``."""
+    def check(
+        self, func: str, areas: gpd.GeoDataFrame, column: str, points: bool = False
+    ) -> None:
+        """Validate the options, ``areas`` and ``column`` for the map function ``func``
+        (``points``: a layer of points is drawn as dots)."""
         if not self.dpi > 0:
             raise SpecificationError(
                 f"The 'dpi' parameter of {func} must be positive. Got {self.dpi!r} instead."
@@ -781,7 +807,7 @@ class _Layout:
         if len(areas) == 0:
             raise DataError("areas is empty (0 rows): there is nothing to map.")
         _require_column(areas, column, "areas")
-        _check_geometries(areas)
+        _check_geometries(areas, points=points)
         if self.labels is not None:
             _require_column(areas, self.labels, "areas")
         if self.boundaries is not None:
@@ -812,9 +838,18 @@ class _Layout:
             ax = figure.add_subplot()
             ax.set_axis_off()
             plain = hatch == ""
-            if plain.any():
+            dots = bool(geoms.geom_type.eq("Point").all())
+            if dots:  # sites, not areas: a dot each, missing ones hollow
+                geoms[plain].plot(
+                    ax=ax, color=face[plain], edgecolor="#333333", linewidth=0.3, markersize=16
+                )
+                if (~plain).any():
+                    geoms[~plain].plot(
+                        ax=ax, facecolor="none", edgecolor=_MISSING_EDGE, markersize=16
+                    )
+            elif plain.any():
                 geoms[plain].plot(ax=ax, color=face[plain], edgecolor="white", linewidth=0.25)
-            for pattern in pd.unique(hatch[~plain]):
+            for pattern in [] if dots else pd.unique(hatch[~plain]):
                 group = hatch == pattern
                 geoms[group].plot(
                     ax=ax,
@@ -825,6 +860,14 @@ class _Layout:
                 )
             if outlines is not None:
                 outlines.plot(ax=ax, facecolor="none", edgecolor="#3a3a3a", linewidth=0.8)
+            if self.windows is not None and len(self.windows):
+                self.windows.plot(
+                    ax=ax,
+                    facecolor="none",
+                    edgecolor=self.window_colours,
+                    linewidth=1.4,
+                    linestyle="--",
+                )
             ax.set_aspect("equal")
             ax.margins(0.03)
             if self.labels is not None:
