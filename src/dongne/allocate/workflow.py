@@ -21,7 +21,7 @@ from dongne.allocate.problem import (
     parse_radius,
 )
 from dongne.errors import SpecificationError
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.write import write_layer, write_table
 
 __all__ = ["MODELS", "AllocateOutputs", "run_allocate"]

@@ -14,7 +14,7 @@ from dongne.detect.index import RankStability, VulnerabilityIndex
 from dongne.detect.local import GetisOrd, LocalMoran
 from dongne.detect.moran import GlobalMoran
 from dongne.errors import DongneWarning, SpecificationError
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.write import write_layer, write_table
 from dongne.weights import SpatialWeights
 

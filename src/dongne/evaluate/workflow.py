@@ -40,7 +40,7 @@ from dongne.evaluate.panel import Panel, panel_from_frame
 from dongne.evaluate.spillover import SpilloverRule
 from dongne.evaluate.staggered import att_gt
 from dongne.evaluate.synth import synthetic_control
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.write import write_provenance, write_table
 
 __all__ = [

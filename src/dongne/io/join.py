@@ -21,7 +21,7 @@ import pandas as pd
 
 from dongne import __version__
 from dongne.errors import CodeMatchError, DataError, UnmatchedWarning, format_rows
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.codes import (
     code_lengths,
     describe_code_system,

@@ -32,7 +32,7 @@ from sklearn.model_selection import KFold
 
 from dongne import __version__
 from dongne.errors import DataError, MissingDependencyError, SpecificationError, format_rows
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.crs import require_crs, to_metric
 from dongne.io.write import write_table
 from dongne.learn.cv import (

@@ -46,7 +46,7 @@ import pandas as pd
 
 from dongne import __version__
 from dongne.errors import DataError, MissingDependencyError, SpecificationError
-from dongne.io._atomic import atomic_path, atomic_write_text
+from dongne.io.atomic import atomic_path, atomic_write_text
 
 __all__ = [
     "FORMATS",
