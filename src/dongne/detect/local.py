@@ -23,6 +23,7 @@ from scipy.special import ndtr
 from dongne import __version__
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import local_permutation_counts
+from dongne.detect.chunked import local_permutation_sums
 from dongne.detect.inference import (
     ALTERNATIVES,
     CORRECTIONS,
@@ -36,6 +37,7 @@ from dongne.detect.inference import (
 from dongne.errors import DataError, SpecificationError
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
+from dongne.parallel.batches import BATCH_SIZE, run_batches
 from dongne.weights import SpatialWeights
 
 __all__ = ["GetisOrd", "LocalMoran", "getis_ord", "local_moran"]
@@ -137,12 +139,10 @@ class _LocalStatistic:
                     if self.permutation_method == "exact"
                     else prep.table_kernel(int(np.diff(off.indptr).max(initial=0)), n)
                 )
-                n_ge, n_le, total, total_sq = prep.run_batches(
+                n_ge, n_le, total, total_sq = run_batches(
                     kernel, data, self.seed_, int(self.permutations), progress
                 )
-            else:  # blocks of areas × batches, bit-identical (dongne.parallel.chunked)
-                from dongne.parallel.chunked import local_permutation_sums
-
+            else:  # blocks of areas × batches, bit-identical (dongne.detect.chunked)
                 n_ge, n_le, total, total_sq = local_permutation_sums(
                     *data,
                     self.seed_,
@@ -192,7 +192,7 @@ class _LocalStatistic:
             "correction": self.correction,
             "alpha": self.alpha,
             "seed": int(self.seed_),
-            "batch_size": prep.BATCH_SIZE,
+            "batch_size": BATCH_SIZE,
             "dongne_version": __version__,
         }
 
