@@ -191,7 +191,7 @@ def test_graph_reads_known_imports():
     assert "dongne.detect.local" in graph["dongne.detect"]
     assert "dongne.errors" in graph["dongne.weights"]
     # TYPE_CHECKING imports are left out, a function-level import is kept
-    assert "dongne.parallel.scheduler" in graph["dongne.allocate.equity"]
+    assert "dongne.parallel.scheduler" in graph["dongne.allocate.pareto"]
 
 
 def test_cycle_finder_finds_a_cycle():

@@ -11,8 +11,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from dongne.allocate.equity import pareto_sweep, plot_pareto
-from dongne.allocate.models import LSCP, MCLP, PCenter, PMedian
+from dongne.allocate.lscp import LSCP
+from dongne.allocate.mclp import MCLP
+from dongne.allocate.pareto import pareto_sweep, plot_pareto
+from dongne.allocate.pcenter import PCenter
+from dongne.allocate.pmedian import PMedian
 from dongne.allocate.problem import (
     DEFAULT_WALKING_SPEED_KMH,
     LocationProblem,
