@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
-from dongne.share.federated import CLASSIFIERS, FederatedModel
+from dongne.share.protocol import CLASSIFIERS, FederatedModel
 from dongne.share.registry import ModelRegistry
 from dongne.share.trees import FederatedTreeModel
 

@@ -39,7 +39,7 @@ import pandas as pd
 from dongne import __version__
 from dongne.errors import DataError, MissingDependencyError, SpecificationError
 from dongne.share.card import ModelCard
-from dongne.share.federated import FederatedModel
+from dongne.share.protocol import FederatedModel
 from dongne.share.schema import InputSchema, infer_schema
 from dongne.share.trees import FederatedTreeModel
 
