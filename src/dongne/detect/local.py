@@ -21,6 +21,7 @@ from scipy import sparse
 from scipy.special import ndtr
 
 from dongne import __version__
+from dongne._validation import check_probability
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import local_permutation_counts
 from dongne.detect.chunked import local_permutation_sums
@@ -93,10 +94,7 @@ class _LocalStatistic:
                 "The 'permutations' parameter must be an int >= 0. "
                 f"Got {self.permutations!r} instead."
             )
-        if not 0 < self.alpha < 1:
-            raise SpecificationError(
-                f"The 'alpha' parameter must be in (0, 1). Got {self.alpha!r}."
-            )
+        check_probability("alpha", self.alpha)
 
     def _weights(self, w: SpatialWeights) -> SpatialWeights:
         return prep.transformed(w, self.transform)

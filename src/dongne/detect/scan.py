@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._validation import check_probability
 from dongne.detect import _prepare as prep
 from dongne.detect import _scan_kernels as kern
 from dongne.detect.inference import check_choice
@@ -528,10 +529,7 @@ class ScanStatistic:
             )
         if not isinstance(self.gumbel, bool):
             raise SpecificationError(f"The 'gumbel' parameter must be a bool. Got {self.gumbel!r}.")
-        if not 0 < self.alpha < 1:
-            raise SpecificationError(
-                f"The 'alpha' parameter must be in (0, 1). Got {self.alpha!r}."
-            )
+        check_probability("alpha", self.alpha)
 
     # ------------------------------------------------------------------ fit
     def fit(

@@ -41,7 +41,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from dongne import __version__
-from dongne.detect.inference import CORRECTIONS, adjust_pvalues, check_choice
+from dongne._validation import check_choice
+from dongne.detect.inference import CORRECTIONS, adjust_pvalues
 from dongne.errors import DataError, DongneError, SpecificationError
 
 __all__ = [
