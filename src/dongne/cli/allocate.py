@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", type=float, default=4.0, help="walking speed in km/h for minutes"
     )
     parser.add_argument("--layer", help="layer of --demand")
+    parser.add_argument("--crs", help="CRS of --demand when the file declares none, e.g. EPSG:5179")
     parser.add_argument("--out", default="dongne-allocate", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from dongne.allocate import run_allocate
     from dongne.io import read_areas, read_points
 
-    demand = read_areas(args.demand, layer=args.layer)
+    demand = read_areas(args.demand, layer=args.layer, crs=args.crs)
     candidates: object = args.candidates
     if args.candidates not in ("centroids", "grid"):
         candidates = read_points(args.candidates)

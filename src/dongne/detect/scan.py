@@ -1269,10 +1269,8 @@ def _warn_duplicates(px: np.ndarray, py: np.ndarray, ids: pd.Index) -> None:
 
 
 def _is_geo(obj: Any) -> bool:
-    try:
-        import geopandas as gpd
-    except ImportError:  # pragma: no cover - geopandas is a core dependency
-        return False
+    import geopandas as gpd
+
     return isinstance(obj, (gpd.GeoDataFrame, gpd.GeoSeries))
 
 
@@ -1431,7 +1429,7 @@ def _values(obj: Any, ids: pd.Index, name: str) -> np.ndarray:
     if (values < 0).any():
         raise DataError(
             f"{name} is negative for areas {format_rows(ids[values < 0])}; counts cannot be "
-            "negative."
+            "negative. Fix: correct those values in the source table."
         )
     return values
 

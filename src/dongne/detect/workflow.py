@@ -13,7 +13,7 @@ import geopandas as gpd
 from dongne.detect.index import RankStability, VulnerabilityIndex
 from dongne.detect.local import GetisOrd, LocalMoran
 from dongne.detect.moran import GlobalMoran
-from dongne.errors import DongneWarning, SpecificationError
+from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.io.atomic import atomic_write_text
 from dongne.io.write import write_layer, write_table
 from dongne.weights import SpatialWeights
@@ -244,6 +244,13 @@ def run_scan(
     needed = [c for c in (cases, population, controls, expected) if c]
     complete = full[needed].notna().all(axis=1)
     left_out = full.index[~complete]
+    if missing == "raise" and len(left_out):
+        gaps = [c for c in needed if full[c].isna().any()]
+        raise DataError(
+            f"{', '.join(gaps)} missing for {len(left_out)} area(s): {format_rows(left_out)}. "
+            "Fix: fill the values, or pass missing='drop' to leave those areas out (they are "
+            "named in the summary and labelled undefined on the map)."
+        )
     keyed = full[complete] if missing == "drop" else full
     estimator = ScanStatistic(
         model=model,

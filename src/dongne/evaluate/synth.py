@@ -453,6 +453,47 @@ def _wide_outcome(
         ) from err
 
 
+def _match_start(periods: pd.Index, start: Any, time: Any) -> Any:
+    """``start`` in the type of ``periods``, or a :class:`DataError` saying how to make it so.
+
+    Numbers given as text (``"2006"``) become numbers for numeric periods and text becomes a
+    timestamp for datetime periods; a number is never compared with text periods (``"10"``
+    sorts before ``"9"``), so that case is refused with the fix.
+    """
+    name = "the period labels" if time is None else f"the periods in {time!r}"
+    if pd.api.types.is_datetime64_any_dtype(periods):
+        try:
+            return pd.Timestamp(start)
+        except (TypeError, ValueError) as err:
+            raise DataError(
+                f"treatment_start {start!r} is not a date, but {name} are dates "
+                f"({periods.min()} to {periods.max()}). Fix: pass treatment_start as a date, "
+                f"e.g. treatment_start='{periods[len(periods) // 2].date()}'."
+            ) from err
+    if pd.api.types.is_numeric_dtype(periods):
+        if isinstance(start, str):
+            try:
+                number = float(start)
+            except ValueError as err:
+                raise DataError(
+                    f"treatment_start {start!r} is not a number, but {name} are numbers "
+                    f"({periods.min()} to {periods.max()}). Fix: pass treatment_start as a "
+                    f"number, e.g. treatment_start={periods[len(periods) // 2]}."
+                ) from err
+            return int(number) if number.is_integer() else number
+        return start
+    if not isinstance(start, str):
+        example = str(start) if str(start) in set(map(str, periods)) else str(periods[0])
+        raise DataError(
+            f"treatment_start {start!r} is of type {type(start).__name__}, but {name} are text "
+            f"({format_rows(periods[:3])}, ...), and text does not order like numbers. Fix: "
+            "convert the period column to numbers (pandas.to_numeric) or to dates "
+            f"(pandas.to_datetime) first, or pass treatment_start as text, e.g. "
+            f"treatment_start={example!r}."
+        )
+    return start
+
+
 def _check_missing(frame: pd.DataFrame, what: str) -> None:
     bad = frame.isna()
     if bad.to_numpy().any():
@@ -1141,6 +1182,7 @@ def synthetic_control(
         )
     used = [treated, *pool]
     _check_missing(outcome_wide[used], f"outcome{'' if outcome is None else f' {outcome!r}'}")
+    treatment_start = _match_start(outcome_wide.index, treatment_start, time)
     design = _design(
         data,
         outcome_wide,

@@ -31,7 +31,8 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 from dongne import __version__
-from dongne.errors import DataError, MissingDependencyError, SpecificationError, format_rows
+from dongne._optional import import_optional
+from dongne.errors import DataError, SpecificationError, format_rows
 from dongne.io.atomic import atomic_write_text
 from dongne.io.crs import require_crs, to_metric
 from dongne.io.write import write_table
@@ -178,13 +179,9 @@ def make_model(name: str, seed: int = 0) -> Any:
             n_estimators=300, min_samples_leaf=3, random_state=seed, n_jobs=1
         )
     if name == "lightgbm":
-        try:
-            import lightgbm
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "model='lightgbm' needs the lightgbm package. Fix: 'pip install lightgbm', or "
-                "use model='ridge' or 'rf'."
-            ) from exc
+        lightgbm = import_optional(
+            "lightgbm", None, "model='lightgbm'", alternative="or use model='ridge' or 'rf'"
+        )
         return lightgbm.LGBMRegressor(
             n_estimators=200,
             learning_rate=0.05,

@@ -46,7 +46,8 @@ from typing import Any
 import pandas as pd
 
 from dongne import __version__
-from dongne.errors import DataError, MissingDependencyError, SpecificationError
+from dongne._optional import import_optional
+from dongne.errors import DataError, SpecificationError
 from dongne.io.atomic import atomic_path, atomic_write_text
 
 # Importing the section modules registers their sections; this order is the report's order.
@@ -804,7 +805,7 @@ def build_report(
     >>> build_report("no/such/run")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    dongne.errors.DataError: Run folder no/such/run does not exist. Give the --out folder ...
+    dongne.errors.DataError: Run folder no/such/run does not exist. Fix: give the --out ...
     """
     if format not in FORMATS:
         raise SpecificationError(
@@ -828,14 +829,12 @@ def build_report(
 
 
 def _write_pdf(document: str, target: Path, recorded: str) -> None:
-    try:
-        import weasyprint
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "PDF reports need WeasyPrint (and the system Pango library). Install it with "
-            "'pip install weasyprint', or write HTML with format='html' and print it to PDF "
-            "from a browser."
-        ) from exc
+    weasyprint = import_optional(
+        "weasyprint",
+        "pdf",
+        "A PDF report (format='pdf')",
+        alternative="or write HTML (format='html') and print it to PDF from a browser",
+    )
 
     refused: list[str] = []
 

@@ -120,12 +120,12 @@ def read_run(run_dir: str | os.PathLike[str], *, exclude: Iterable[Path] = ()) -
     root = Path(run_dir)
     if not root.exists():
         raise DataError(
-            f"Run folder {root} does not exist. Give the --out folder of a dongne command "
+            f"Run folder {root} does not exist. Fix: give the --out folder of a dongne command "
             "(e.g. the folder written by 'dongne demo --out seoul-demo')."
         )
     if not root.is_dir():
         raise DataError(
-            f"{root} is a file, not a run folder. Give the folder a dongne command wrote "
+            f"{root} is a file, not a run folder. Fix: give the folder a dongne command wrote "
             "with --out."
         )
     skip = {p.resolve() for p in exclude}
@@ -141,8 +141,8 @@ def read_run(run_dir: str | os.PathLike[str], *, exclude: Iterable[Path] = ()) -
     if not sidecars:
         raise DataError(
             f"{root} is not a dongne run: it has no *.provenance.json file, so its parameters "
-            "and inputs are unknown. Give the --out folder of 'dongne demo', 'detect', 'scan' "
-            "or 'allocate' (or of run_detect/run_scan/run_allocate)."
+            "and inputs are unknown. Fix: give the --out folder of 'dongne demo', 'detect', "
+            "'scan', 'allocate', 'evaluate' or 'learn'."
         )
     provenance: dict[str, dict[str, Any]] = {}
     for rel in sidecars:
