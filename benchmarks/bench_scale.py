@@ -81,7 +81,7 @@ else:
     k = int(mode.split("-")[1])
     cluster = LocalCluster(n_workers=k, threads_per_worker=1, dashboard_address=None)
     with cluster, Client(cluster) as client:
-        client.run(__import__, "dongne.parallel.chunked")
+        client.run(__import__, "dongne.detect.chunked")
         LocalMoran(permutations=min(perms, 99), rng=1, scheduler=client).fit(y, w)
         t = time.perf_counter()
         lisa = LocalMoran(permutations=perms, rng=1, scheduler=client).fit(y, w)

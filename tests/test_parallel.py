@@ -18,6 +18,7 @@ from dongne.datasets import seoul_dongs, seoul_gu, seoul_heat_shelters
 from dongne.detect import GetisOrd, GlobalMoran, LocalMoran, RankStability, ScanStatistic
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import local_permutation_counts
+from dongne.detect.chunked import local_permutation_sums
 from dongne.errors import SpecificationError
 from dongne.parallel import (
     batch_ranges,
@@ -25,9 +26,9 @@ from dongne.parallel import (
     map_batches,
     map_tasks,
     partitioned_contiguity,
+    run_batches,
     sum_batches,
 )
-from dongne.parallel.chunked import local_permutation_sums
 
 INDICATORS = {
     "basement_household_pct_2015": "+",
@@ -119,7 +120,7 @@ def test_blocks_of_areas_equal_the_whole_matrix_run(seoul):
     kmax = int(np.diff(m.indptr).max())
     for method, kernel in (("exact", local_permutation_counts), ("table", None)):
         kernel = kernel or prep.table_kernel(kmax, len(z))
-        whole = prep.run_batches(kernel, data, 11, 2300)
+        whole = run_batches(kernel, data, 11, 2300)
         ticks: list[int] = []
         blocks = local_permutation_sums(
             *data,

@@ -154,7 +154,7 @@ def test_real_cluster_survives_losing_a_worker(cli_cluster):
     y[:400] += 1.5  # a cluster of high values
     opts = {"permutations": 23_999, "rng": 12}
     reference = LocalMoran(**opts).fit(y, w)
-    client.run(__import__, "dongne.parallel.chunked")  # both workers ready to start at once
+    client.run(__import__, "dongne.detect.chunked")  # both workers ready to start at once
     names = {info["name"]: addr for addr, info in client.scheduler_info()["workers"].items()}
     victim = procs[2]  # worker "w2"
     state = {"killed_at": None, "calls": [], "held": ()}

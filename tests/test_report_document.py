@@ -289,7 +289,7 @@ def test_registered_section_claims_its_files(run_dir, tmp_path):
     try:
         document = render_html(run_dir)
     finally:
-        from dongne.report import document as module
+        from dongne.report import sections as module
 
         module._REGISTRY[:] = [e for e in module._REGISTRY if e[0] != "evaluate_test"]
     appendix = document[document.index('id="appendix"') :]

@@ -21,7 +21,7 @@ from dongne.share import (
     noise_multiplier_for,
     suppress_small_cells,
 )
-from dongne.share.federated import _loss_and_grad
+from dongne.share.protocol import _loss_and_grad
 
 FEATURES = ["a", "b", "c"]
 BETA = np.array([1.0, -2.0, 0.5])
@@ -418,3 +418,22 @@ def test_seoul_gu_as_institutions_fedavg_near_central_and_beats_local_only():
     assert fed_rmse == pytest.approx(4.703, abs=5e-3)
     assert fed_rmse <= central_rmse + 0.25  # stated margin: within 0.25 %p of central
     assert fed_rmse < np.median(local) - 5.0  # median local-only model: 15.5 %p
+
+
+def test_coordinator_defaults_are_federates():
+    """The Flower server offers federate()'s options with the coordinator's defaults: equal."""
+    import inspect
+
+    from dongne.share import federate
+    from dongne.share.protocol import _federate
+
+    def keyword_defaults(func):
+        return {
+            name: p.default
+            for name, p in inspect.signature(func).parameters.items()
+            if p.kind is p.KEYWORD_ONLY
+        }
+
+    public = keyword_defaults(federate)
+    assert public == keyword_defaults(_federate)
+    assert public["rounds"] == 50 and public["engine"] == "dongne" and public["epsilon"] is None

@@ -200,8 +200,8 @@ class _FailsInRound2(Institution):
 def test_a_secure_round_that_cannot_be_unmasked_fails_the_run(tables):
     import ray.cloudpickle
 
-    from dongne.share.federated import _federate
     from dongne.share.flower import train_on_flower
+    from dongne.share.protocol import _federate
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the class above
     members = [

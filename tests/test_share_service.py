@@ -130,7 +130,7 @@ def test_model_card_page_suppresses_small_cells(world):
 
 
 def test_models_are_listed_per_workspace_and_cards_open_by_signed_link(world, monkeypatch):
-    import dongne.share.routes as routes
+    import dongne.service.routes.models as routes
 
     client, tokens, _, _ = world
     listed = client.get("/models", params={"workspace": "city"}, headers=_h(tokens, "kim"))

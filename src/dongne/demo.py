@@ -34,7 +34,7 @@ from dongne.io import (
     write_layer,
     write_table,
 )
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.learn.workflow import run_demo_learning
 from dongne.report.maps import choropleth
 

@@ -11,8 +11,12 @@
 """
 
 from dongne.allocate.budget import BudgetAllocation
-from dongne.allocate.equity import access_table, gini, pareto_sweep, plot_pareto
-from dongne.allocate.models import LSCP, MCLP, PCenter, PMedian
+from dongne.allocate.equity import access_table, gini
+from dongne.allocate.lscp import LSCP
+from dongne.allocate.mclp import MCLP
+from dongne.allocate.pareto import pareto_sweep, plot_pareto
+from dongne.allocate.pcenter import PCenter
+from dongne.allocate.pmedian import PMedian
 from dongne.allocate.problem import (
     DEFAULT_WALKING_SPEED_KMH,
     LocationProblem,

@@ -11,8 +11,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from dongne.allocate.equity import pareto_sweep, plot_pareto
-from dongne.allocate.models import LSCP, MCLP, PCenter, PMedian
+from dongne.allocate.lscp import LSCP
+from dongne.allocate.mclp import MCLP
+from dongne.allocate.pareto import pareto_sweep, plot_pareto
+from dongne.allocate.pcenter import PCenter
+from dongne.allocate.pmedian import PMedian
 from dongne.allocate.problem import (
     DEFAULT_WALKING_SPEED_KMH,
     LocationProblem,
@@ -21,7 +24,7 @@ from dongne.allocate.problem import (
     parse_radius,
 )
 from dongne.errors import SpecificationError
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.write import write_layer, write_table
 
 __all__ = ["MODELS", "AllocateOutputs", "run_allocate"]

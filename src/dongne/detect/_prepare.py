@@ -11,13 +11,11 @@ import pandas as pd
 
 from dongne._vocab import resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
+from dongne.parallel.batches import BATCH_SIZE
 from dongne.weights import SpatialWeights
 
 MissingPolicy = Literal["raise", "drop", "label"]
 MISSING_POLICIES = ("raise", "drop", "label")
-#: Permutations per batch. Counts do not depend on it; the float sums behind ``z_sim`` are
-#: accumulated batch by batch, so it is fixed to keep results bit-identical everywhere.
-BATCH_SIZE = 1000
 
 
 def resolve_seed(rng: int | np.random.Generator | None) -> int:
@@ -163,7 +161,7 @@ def table_rows(kmax: int) -> int:
 
 
 def table_kernel(kmax: int, n: int) -> Callable[..., tuple[np.ndarray, ...]]:
-    """Kernel for ``run_batches`` that draws a batch's table of samples, then counts."""
+    """Kernel for ``run_batches`` (:mod:`dongne.parallel.batches`): sample table, then counts."""
     from dongne.detect._kernels import local_permutation_counts_rows, permutation_rows
 
     rows = table_rows(kmax)
@@ -175,28 +173,3 @@ def table_kernel(kmax: int, n: int) -> Callable[..., tuple[np.ndarray, ...]]:
         return local_permutation_counts_rows(*data, seed, batch, count, table)
 
     return kernel
-
-
-def run_batches(
-    kernel: Callable[..., tuple[np.ndarray, ...]],
-    args: tuple,
-    seed: int,
-    permutations: int,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[np.ndarray]:
-    """Run ``kernel(*args, seed, first, count)`` over fixed batches and add the results up.
-
-    Batches are summed in batch order, so the floating-point sums are the same whoever
-    computes the batches.
-    """
-    totals: list[np.ndarray] | None = None
-    for first in range(0, permutations, BATCH_SIZE):
-        count = min(BATCH_SIZE, permutations - first)
-        part = kernel(*args, seed, first, count)
-        totals = (
-            list(part) if totals is None else [t + p for t, p in zip(totals, part, strict=True)]
-        )
-        if progress is not None:
-            progress(first + count, permutations)
-    assert totals is not None
-    return totals

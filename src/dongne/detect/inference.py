@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from dongne.errors import SpecificationError
+from dongne._validation import check_choice, check_probability
 
 __all__ = [
     "ALTERNATIVES",
@@ -38,15 +38,6 @@ Alternative = Literal["two-sided", "greater", "less", "directed"]
 Correction = Literal["fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none"]
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less", "directed")
 CORRECTIONS: tuple[str, ...] = ("fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none")
-
-
-def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    """Raise the uniform parameter error: names the parameter, the allowed set and the value."""
-    if value not in allowed:
-        raise SpecificationError(
-            f"The {name!r} parameter must be one of {', '.join(map(repr, allowed))}. "
-            f"Got {value!r} instead."
-        )
 
 
 def permutation_pvalues(
@@ -125,8 +116,7 @@ def adjust_pvalues(
     ([0.04, 0.0533, 0.0533, 0.2], [True, False, False, False])
     """
     check_choice("correction", correction, CORRECTIONS)
-    if not 0 < alpha < 1:
-        raise SpecificationError(f"The 'alpha' parameter must be in (0, 1). Got {alpha!r}.")
+    check_probability("alpha", alpha)
     p = np.asarray(p, dtype=float)
     ok = ~np.isnan(p)
     pv = p[ok]
@@ -311,8 +301,7 @@ def auto_permutations(
     """
     check_choice("alternative", alternative, ALTERNATIVES)
     check_choice("correction", correction, CORRECTIONS)
-    if not 0 < alpha < 1:
-        raise SpecificationError(f"The 'alpha' parameter must be in (0, 1). Got {alpha!r}.")
+    check_probability("alpha", alpha)
     c = 2 if alternative == "two-sided" else 1
     needed = first_step_level(n_tests, correction, alpha)
     for r in AUTO_PERMUTATIONS:

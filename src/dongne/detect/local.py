@@ -21,9 +21,11 @@ from scipy import sparse
 from scipy.special import ndtr
 
 from dongne import __version__
+from dongne._validation import check_probability
 from dongne._vocab import Lang, check_lang, pick_language
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import local_permutation_counts
+from dongne.detect.chunked import local_permutation_sums
 from dongne.detect.inference import (
     ALTERNATIVES,
     CORRECTIONS,
@@ -37,6 +39,7 @@ from dongne.detect.inference import (
 from dongne.errors import DataError, SpecificationError
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
+from dongne.parallel.batches import BATCH_SIZE, run_batches
 from dongne.weights import SpatialWeights
 
 __all__ = ["GetisOrd", "LocalMoran", "getis_ord", "local_moran"]
@@ -108,10 +111,7 @@ class _LocalStatistic:
                 "The 'permutations' parameter must be an int >= 0. "
                 f"Got {self.permutations!r} instead."
             )
-        if not 0 < self.alpha < 1:
-            raise SpecificationError(
-                f"The 'alpha' parameter must be in (0, 1). Got {self.alpha!r}."
-            )
+        check_probability("alpha", self.alpha)
 
     def _weights(self, w: SpatialWeights) -> SpatialWeights:
         return prep.transformed(w, self.transform)
@@ -154,12 +154,10 @@ class _LocalStatistic:
                     if self.permutation_method == "exact"
                     else prep.table_kernel(int(np.diff(off.indptr).max(initial=0)), n)
                 )
-                n_ge, n_le, total, total_sq = prep.run_batches(
+                n_ge, n_le, total, total_sq = run_batches(
                     kernel, data, self.seed_, int(self.permutations), progress
                 )
-            else:  # blocks of areas × batches, bit-identical (dongne.parallel.chunked)
-                from dongne.parallel.chunked import local_permutation_sums
-
+            else:  # blocks of areas × batches, bit-identical (dongne.detect.chunked)
                 n_ge, n_le, total, total_sq = local_permutation_sums(
                     *data,
                     self.seed_,
@@ -209,7 +207,7 @@ class _LocalStatistic:
             "correction": self.correction,
             "alpha": self.alpha,
             "seed": int(self.seed_),
-            "batch_size": prep.BATCH_SIZE,
+            "batch_size": BATCH_SIZE,
             "dongne_version": __version__,
         }
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._validation import check_probability
 from dongne._vocab import Lang, check_lang, pick_language
 from dongne.detect import _prepare as prep
 from dongne.detect import _scan_kernels as kern
@@ -43,6 +44,7 @@ from dongne.errors import (
     format_rows,
 )
 from dongne.io.provenance import attach
+from dongne.parallel.batches import BATCH_SIZE
 from dongne.parallel.scheduler import map_batches
 
 __all__ = [
@@ -416,7 +418,7 @@ class ScanStatistic:
     together). Each replicate then needs only running sums along these lists; a second-order
     upper bound of the LLR skips, without computing a logarithm, every run of windows that
     cannot beat the replicate's running maximum, so the maxima are exact. Replicates run in
-    fixed batches of :data:`dongne.detect._prepare.BATCH_SIZE` and each one's data are a pure
+    fixed batches of :data:`dongne.parallel.batches.BATCH_SIZE` and each one's data are a pure
     function of (seed, replicate), so results do not depend on threads or batching. Memory:
     the window lists plus one n × 8 array per thread; nothing of size windows × replicates.
 
@@ -529,10 +531,7 @@ class ScanStatistic:
             )
         if not isinstance(self.gumbel, bool):
             raise SpecificationError(f"The 'gumbel' parameter must be a bool. Got {self.gumbel!r}.")
-        if not 0 < self.alpha < 1:
-            raise SpecificationError(
-                f"The 'alpha' parameter must be in (0, 1). Got {self.alpha!r}."
-            )
+        check_probability("alpha", self.alpha)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -889,7 +888,7 @@ class ScanStatistic:
             "p_value": "rank / (R + 1) among replicate maxima"
             + ("; Gumbel by moments (Abrams et al. 2010)" if self.gumbel else ""),
             "seed": int(self.seed_),
-            "batch_size": prep.BATCH_SIZE,
+            "batch_size": BATCH_SIZE,
             "dongne_version": __version__,
         }
 

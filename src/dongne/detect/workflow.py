@@ -15,7 +15,7 @@ from dongne.detect.inference import AUTO_PERMUTATIONS, auto_permutations, first_
 from dongne.detect.local import GetisOrd, LocalMoran
 from dongne.detect.moran import GlobalMoran
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.write import write_layer, write_table
 from dongne.weights import SpatialWeights
 

@@ -32,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from dongne._validation import check_choice
 from dongne.errors import DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.bacon import bacon_decomposition
 from dongne.evaluate.did import did_2x2, twfe
@@ -40,7 +41,7 @@ from dongne.evaluate.panel import Panel, panel_from_frame
 from dongne.evaluate.spillover import SpilloverRule
 from dongne.evaluate.staggered import att_gt
 from dongne.evaluate.synth import synthetic_control
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.write import write_provenance, write_table
 
 __all__ = [
@@ -105,14 +106,6 @@ def _recording(messages: list[str]) -> Iterator[None]:
         if issubclass(w.category, DongneWarning) and str(w.message) not in messages:
             messages.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-
-def _check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
-    if value not in allowed:
-        raise SpecificationError(
-            f"The '{name}' parameter must be one of {', '.join(map(repr, allowed))}. "
-            f"Got {value!r} instead."
-        )
 
 
 def _with_inputs(frame: pd.DataFrame, inputs: dict[str, Any]) -> pd.DataFrame:
@@ -374,7 +367,7 @@ def run_did(
     >>> out.summary.splitlines()[0][:30]
     '2×2 difference-in-differences:'
     """
-    _check_choice("estimator", estimator, DID_ESTIMATORS)
+    check_choice("estimator", estimator, DID_ESTIMATORS)
     covariates = tuple(covariates)
     if covariates and estimator in ("2x2", "bacon"):
         raise SpecificationError(

@@ -5,10 +5,12 @@ Public API
 read_areas, read_table, read_points, points_from_table, describe_file,
 join_by_code, MatchReport, JoinResult, points_to_areas, PointsInAreas,
 check_counts, check_geometries, detect_encoding, normalise_codes,
-metric_crs, to_metric, write_layer, write_table.
+metric_crs, to_metric, write_layer, write_table, write_provenance,
+atomic_path, atomic_write_text (:mod:`dongne.io.atomic`).
 """
 
 from dongne.io.areas import check_geometries, read_areas
+from dongne.io.atomic import atomic_path, atomic_write_text
 from dongne.io.codes import describe_code_system, normalise_codes
 from dongne.io.crs import metric_crs, to_metric
 from dongne.io.encoding import DetectedEncoding, detect_encoding
@@ -17,7 +19,7 @@ from dongne.io.join import JoinResult, MatchReport, join_by_code
 from dongne.io.overlay import PointsInAreas, points_to_areas
 from dongne.io.points import points_from_table, read_points
 from dongne.io.tables import check_counts, read_table
-from dongne.io.write import write_layer, write_table
+from dongne.io.write import write_layer, write_provenance, write_table
 
 __all__ = [
     "DetectedEncoding",
@@ -25,6 +27,8 @@ __all__ = [
     "JoinResult",
     "MatchReport",
     "PointsInAreas",
+    "atomic_path",
+    "atomic_write_text",
     "check_counts",
     "check_geometries",
     "describe_code_system",
@@ -40,5 +44,6 @@ __all__ = [
     "read_table",
     "to_metric",
     "write_layer",
+    "write_provenance",
     "write_table",
 ]

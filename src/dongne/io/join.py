@@ -30,7 +30,7 @@ from dongne.errors import (
     UnmatchedWarning,
     format_rows,
 )
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.codes import (
     code_lengths,
     describe_code_system,

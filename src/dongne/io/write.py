@@ -16,7 +16,7 @@ import pandas as pd
 
 from dongne import __version__
 from dongne.errors import DataError
-from dongne.io._atomic import atomic_path, atomic_write_text
+from dongne.io.atomic import atomic_path, atomic_write_text
 
 __all__ = ["provenance", "write_layer", "write_provenance", "write_table"]
 

@@ -42,8 +42,9 @@ from sklearn.preprocessing import StandardScaler
 
 from dongne import __version__
 from dongne._deprecate import MISSING, renamed
+from dongne._validation import check_choice
 from dongne._vocab import Lang, bilingual, in_process_only, resolve_rng
-from dongne.detect.inference import CORRECTIONS, adjust_pvalues, check_choice
+from dongne.detect.inference import CORRECTIONS, adjust_pvalues
 from dongne.errors import DataError, DongneError, SpecificationError
 
 __all__ = [

@@ -150,8 +150,8 @@ def seoul_basement_task(source: str = "north") -> LearningTask:
     >>> task.X.shape, int(task.source.sum()), int(task.target.sum())
     ((423, 12), 222, 201)
     """
+    from dongne._validation import check_choice
     from dongne.datasets import seoul_dongs, seoul_gu
-    from dongne.detect.inference import check_choice
 
     check_choice("source", source, ("north", "south"))
     dongs = seoul_dongs()

@@ -33,7 +33,7 @@ from sklearn.model_selection import KFold
 from dongne import __version__
 from dongne._optional import import_optional
 from dongne.errors import DataError, SpecificationError, format_rows
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.crs import require_crs, to_metric
 from dongne.io.write import write_table
 from dongne.learn.cv import (

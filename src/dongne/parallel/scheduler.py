@@ -49,6 +49,7 @@ import numpy as np
 
 from dongne._optional import import_optional
 from dongne.errors import SpecificationError
+from dongne.parallel.batches import BATCH_SIZE
 
 __all__ = [
     "batch_ranges",
@@ -138,7 +139,7 @@ def map_batches(
     """Run ``func(*shared, seed, first, count)`` over the fixed batches of ``total`` replications.
 
     The batches are :func:`batch_ranges` of ``batch_size`` (default
-    :data:`dongne.detect._prepare.BATCH_SIZE`, 1,000); ``func`` must draw replication ``r``
+    :data:`dongne.parallel.batches.BATCH_SIZE`, 1,000); ``func`` must draw replication ``r``
     from streams keyed by ``(seed, r)`` only. Results come back in batch order.
     ``progress(done, total)`` is called with the number of replications finished.
 
@@ -151,8 +152,6 @@ def map_batches(
     >>> [len(p) for p in parts]
     [2, 2, 1]
     """
-    from dongne.detect._prepare import BATCH_SIZE
-
     ranges = batch_ranges(int(total), int(batch_size or BATCH_SIZE))
     done = [0]
 
@@ -180,8 +179,6 @@ def sum_batches(
     The sums are accumulated in batch order (``((b0 + b1) + b2) + …``), the order of a
     single-process run, so the floating-point totals are bit-identical for every scheduler.
     """
-    from dongne.detect._prepare import BATCH_SIZE
-
     ranges = batch_ranges(int(total), int(batch_size or BATCH_SIZE))
     totals: list[np.ndarray] = []
     done = [0]

@@ -6,16 +6,7 @@ See :mod:`dongne.report.maps`: :func:`choropleth` for numeric columns, :func:`ca
 self-contained HTML file or PDF for a council.
 """
 
-from dongne.report.document import (
-    FORMATS,
-    LANGUAGES,
-    AnalysisRun,
-    ReportSection,
-    build_report,
-    read_run,
-    register_section,
-    render_html,
-)
+from dongne.report.document import FORMATS, LANGUAGES, build_report, render_html
 from dongne.report.maps import (
     HOTSPOT_CATEGORIES,
     LISA_CATEGORIES,
@@ -27,6 +18,8 @@ from dongne.report.maps import (
     korean_font,
     save_png,
 )
+from dongne.report.run import AnalysisRun, read_run
+from dongne.report.sections import ReportSection, register_section
 
 __all__ = [
     "FORMATS",

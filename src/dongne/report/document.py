@@ -20,9 +20,12 @@ rendered from the same HTML by WeasyPrint with a URL fetcher that refuses everyt
 ``data:`` URIs. The same run folder gives a byte-identical HTML file: the only dates are the
 ones the run recorded, and files are always visited in sorted order.
 
-Sections for an analysis are small functions registered with :func:`register_section` under
-the file names that identify the analysis; files that no section claims are listed (and
-images shown) in the appendix, never dropped.
+Sections for an analysis are small functions in that analysis's module
+(``sections_detect``, ``sections_scan``, ``sections_allocate``, ``sections_evaluate``,
+``sections_learn``), registered with :func:`~dongne.report.sections.register_section` under
+the file names that identify the analysis; this module imports them in the report's order and
+looks them up with :func:`~dongne.report.sections.registered_sections`. Files that no section
+claims are listed (and images shown) in the appendix, never dropped.
 """
 
 from __future__ import annotations
@@ -36,18 +39,34 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from dongne import __version__
 from dongne._optional import import_optional
 from dongne.errors import DataError, SpecificationError
-from dongne.io._atomic import atomic_path, atomic_write_text
+from dongne.io.atomic import atomic_path, atomic_write_text
+
+# Importing the section modules registers their sections; this order is the report's order.
+# isort: off
+from dongne.report import sections_detect, sections_scan, sections_allocate  # noqa: F401
+from dongne.report import sections_evaluate, sections_learn  # noqa: F401
+
+# isort: on
+from dongne.report.run import _SIDECAR, AnalysisRun, read_run
+from dongne.report.sections import (
+    Figure,
+    Method,
+    ReportSection,
+    Table,
+    Text,
+    _prefixes,
+    register_section,
+    registered_sections,
+)
 
 __all__ = [
     "FORMATS",
@@ -72,275 +91,46 @@ LANGUAGES = ("en", "ko", "both")
 _HERE = Path(__file__).parent
 _FONT_FILE = _HERE / "fonts" / "NanumGothic.ttf"
 _CSS_FILE = _HERE / "templates" / "report.css"
-_SIDECAR = ".provenance.json"
-_REPORT_NAME = re.compile(r"^report(_[a-z]+)?\.(html|pdf)$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LATIN = re.compile(r"[A-Za-z]")
 _NUMBER = re.compile(r"^[<>]?[−+-]?[\d,]*\.?\d+( ?%| m| km)?$|^–$")
 
-#: A bilingual label: (English, Korean).
-Text = tuple[str, str]
 
 
 # --------------------------------------------------------------------------------------------
 # The run folder
 
 
-@dataclass(frozen=True)
-class AnalysisRun:
-    """The files of one saved run, as a report sees them.
-
-    Attributes
-    ----------
-    root : Path
-        The run folder.
-    files : tuple of str
-        Every file below ``root`` as a POSIX path relative to it, sorted; hidden files,
-        provenance sidecars and earlier reports (``report*.html``/``.pdf``) left out.
-    provenance : mapping of str to dict
-        The parsed ``<file>.provenance.json`` of each file that has one, keyed by the file.
-    sidecars : tuple of str
-        The provenance files themselves (relative paths, sorted).
-    """
-
-    root: Path
-    files: tuple[str, ...]
-    provenance: Mapping[str, dict[str, Any]]
-    sidecars: tuple[str, ...]
-
-    def has(self, name: str) -> bool:
-        """Whether the run contains ``name`` (a relative path)."""
-        return name in self.files
-
-    def ending_with(self, suffix: str) -> list[str]:
-        """Files whose name ends with ``suffix``, sorted."""
-        return [f for f in self.files if f.endswith(suffix)]
-
-    def read_table(self, name: str) -> pd.DataFrame:
-        """Read a CSV (UTF-8 with or without BOM) or the attributes of a GeoPackage, as text.
-
-        Every column is read as strings (codes keep their leading zeros); convert numeric
-        columns with :func:`pandas.to_numeric` where needed.
-        """
-        path = self.root / name
-        if name.endswith(".gpkg"):
-            import pyogrio
-
-            frame = pyogrio.read_dataframe(path, read_geometry=False)
-            return frame.astype("string").astype(object).where(frame.notna(), "")
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-
-    def read_text(self, name: str) -> str:
-        """Read a text file of the run (UTF-8)."""
-        return (self.root / name).read_text(encoding="utf-8-sig")
-
-    def columns(self, name: str) -> list[str]:
-        """Columns recorded in the provenance of ``name`` (empty when none is recorded)."""
-        return list(self.provenance.get(name, {}).get("columns", []))
-
-    def parameters(self, name: str) -> dict[str, Any]:
-        """Parameters recorded in the provenance of ``name`` (empty when none)."""
-        return dict(self.provenance.get(name, {}).get("parameters", {}) or {})
-
-    def recorded(self) -> tuple[str, str]:
-        """First and last ``created_utc`` of the run's provenance files (ISO 8601, UTC)."""
-        stamps = sorted(
-            str(p["created_utc"]) for p in self.provenance.values() if p.get("created_utc")
-        )
-        return (stamps[0], stamps[-1]) if stamps else ("", "")
-
-    def recorded_versions(self, key: str) -> list[str]:
-        """Distinct values of ``key`` (e.g. ``"dongne_version"``) over the provenance files."""
-        return sorted({str(p[key]) for p in self.provenance.values() if p.get(key)})
 
 
-def read_run(run_dir: str | os.PathLike[str], *, exclude: Iterable[Path] = ()) -> AnalysisRun:
-    """Collect the files and provenance records of a saved run.
-
-    Parameters
-    ----------
-    run_dir : path-like
-        Output folder of a dongne command or workflow.
-    exclude : iterable of Path
-        Further files to leave out (the report being written).
-
-    Returns
-    -------
-    AnalysisRun
-
-    Raises
-    ------
-    DataError
-        When the folder does not exist, is not a folder, has no ``*.provenance.json`` (it was
-        not written by dongne), or a provenance file is not valid JSON.
-    """
-    root = Path(run_dir)
-    if not root.exists():
-        raise DataError(
-            f"Run folder {root} does not exist. Fix: give the --out folder of a dongne command "
-            "(e.g. the folder written by 'dongne demo --out seoul-demo')."
-        )
-    if not root.is_dir():
-        raise DataError(
-            f"{root} is a file, not a run folder. Fix: give the folder a dongne command wrote "
-            "with --out."
-        )
-    skip = {p.resolve() for p in exclude}
-    files: list[str] = []
-    sidecars: list[str] = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if not path.is_file() or any(part.startswith(".") for part in Path(rel).parts):
-            continue
-        if path.resolve() in skip or (path.parent == root and _REPORT_NAME.match(path.name)):
-            continue
-        (sidecars if rel.endswith(_SIDECAR) else files).append(rel)
-    if not sidecars:
-        raise DataError(
-            f"{root} is not a dongne run: it has no *.provenance.json file, so its parameters "
-            "and inputs are unknown. Fix: give the --out folder of 'dongne demo', 'detect', "
-            "'scan', 'allocate', 'evaluate' or 'learn'."
-        )
-    provenance: dict[str, dict[str, Any]] = {}
-    for rel in sidecars:
-        try:
-            record = json.loads((root / rel).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(
-                f"{root / rel} is not valid JSON ({exc}). Restore it from the run or rerun "
-                "the command that wrote the folder."
-            ) from exc
-        provenance[rel[: -len(_SIDECAR)]] = record
-    return AnalysisRun(
-        root=root,
-        files=tuple(files),
-        provenance=provenance,
-        sidecars=tuple(sidecars),
-    )
 
 
 # --------------------------------------------------------------------------------------------
 # Section registry
 
 
-@dataclass(frozen=True)
-class Figure:
-    """A map or chart of the run: ``file`` (relative path) with an English/Korean caption."""
-
-    file: str
-    caption: Text
 
 
-@dataclass(frozen=True)
-class Table:
-    """A key table: display strings (already formatted) and the file it was read from."""
-
-    title: Text
-    frame: pd.DataFrame
-    source: str
-    note: Text | None = None
 
 
-@dataclass(frozen=True)
-class Method:
-    """A method as run: what it does, its recorded parameters and the references to cite."""
-
-    title: Text
-    description: Text
-    parameters: Mapping[str, Any]
-    source: str
-    references: tuple[str, ...] = ()
 
 
-@dataclass
-class ReportSection:
-    """What one analysis contributes to the report; ``files`` are the run files it used."""
-
-    title: Text
-    figures: list[Figure] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    methods: list[Method] = field(default_factory=list)
-    files: set[str] = field(default_factory=set)
 
 
-SectionBuilder = Callable[[AnalysisRun, str], ReportSection | None]
-_REGISTRY: list[tuple[str, tuple[str, ...], SectionBuilder]] = []
 
 
-def register_section(
-    name: str, anchors: Sequence[str]
-) -> Callable[[SectionBuilder], SectionBuilder]:
-    """Register a section builder for an analysis identified by the files it writes.
-
-    For every prefix ``P`` such that the run has a file ``P + anchor`` for one of ``anchors``
-    (e.g. ``allocate_`` + ``new_sites.csv``), ``builder(run, P)`` is called; it returns a
-    :class:`ReportSection` (or ``None`` to skip) listing the files it used in ``files``.
-    Sections appear in registration order; a name registered again replaces the builder.
-
-    Examples
-    --------
-    >>> @register_section("notes_example", anchors=["notes_example.csv"])
-    ... def _notes(run, prefix):
-    ...     name = prefix + "notes_example.csv"
-    ...     return ReportSection(title=("Notes", "메모"), files={name})
-    >>> [n for n, _, _ in _REGISTRY][-1]
-    'notes_example'
-    >>> _REGISTRY.pop()[0]
-    'notes_example'
-    """
-
-    def decorate(builder: SectionBuilder) -> SectionBuilder:
-        entry = (name, tuple(anchors), builder)
-        for i, (existing, _, _) in enumerate(_REGISTRY):
-            if existing == name:
-                _REGISTRY[i] = entry
-                break
-        else:
-            _REGISTRY.append(entry)
-        return builder
-
-    return decorate
 
 
-def _prefixes(run: AnalysisRun, anchors: Sequence[str]) -> list[str]:
-    found = {
-        f[: -len(anchor)]
-        for anchor in anchors
-        for f in run.files
-        if f.endswith(anchor) and (len(f) == len(anchor) or f[-len(anchor) - 1] in "_/-.")
-    }
-    return sorted(found)
 
 
 # --------------------------------------------------------------------------------------------
 # Formatting
 
 
-def _num(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values.replace("", np.nan), errors="coerce")
 
 
-def _fmt(value: Any, spec: str) -> str:
-    """Format one value: ``int``, ``f1``..``f4``, ``pct`` (fraction → %), ``pct_pts``, ``p``."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    if spec == "int":
-        return f"{round(float(value)):,}"
-    if spec.startswith("f"):
-        return f"{float(value):,.{int(spec[1:])}f}"
-    if spec == "pct":
-        return f"{100 * float(value):.1f}%"
-    if spec == "p":
-        return "<0.0001" if float(value) < 1e-4 else f"{float(value):.4f}"
-    return str(value)
 
 
-def _format(frame: pd.DataFrame, specs: Mapping[str, str]) -> pd.DataFrame:
-    out = frame.copy()
-    for col, spec in specs.items():
-        if col in out:
-            out[col] = [_fmt(v, spec) for v in _num(out[col].astype(str))]
-    return out.astype(str)
 
 
 def _t(lang: str, text: Text) -> str:
@@ -446,612 +236,27 @@ def _plain(lang: str, text: Text) -> str:
     return en if lang == "en" or en == ko else ko if lang == "ko" else f"{en} / {ko}"
 
 
-def _name_columns(columns: Sequence[str]) -> list[str]:
-    """Area-name columns to show (Korean names first), e.g. ``gu_name``, ``dong_name``."""
-    names = [c for c in columns if c.endswith("name") and not c.endswith("_en")]
-    names = [c for c in names if not re.search(r"_\d{4}$", c)]
-    return sorted(names[:2], key=lambda c: (not c.startswith("gu"), c))
 
 
 # --------------------------------------------------------------------------------------------
 # Built-in sections: detect, scan, allocate
 
-_DETECT_MAPS: tuple[tuple[str, Text], ...] = (
-    ("lisa_map.png", ("Local Moran's I clusters (LISA)", "국지적 모란 I 군집 (LISA)")),
-    ("gi_map.png", ("Getis-Ord Gi hot and cold spots", "게티스-오드 Gi 핫스팟·콜드스팟")),
-    ("gistar_map.png", ("Getis-Ord Gi* hot and cold spots", "게티스-오드 Gi* 핫스팟·콜드스팟")),
-    ("index_map.png", ("Vulnerability index", "취약성 지수")),
-    (
-        "rank_stability_map.png",
-        ("Rank stability: probability of being in the top k", "순위 안정성: 상위 k위 안에 들 확률"),
-    ),
-)
-_LOCAL_TESTS: tuple[tuple[str, Text, tuple[str, ...]], ...] = (
-    (
-        "lisa",
-        ("Local Moran's I (LISA)", "국지적 모란 I (LISA)"),
-        (
-            "Anselin, L. (1995). Local indicators of spatial association — LISA. Geographical "
-            "Analysis 27(2):93–115.",
-            "Sokal, R. R., Oden, N. L. & Thomson, B. A. (1998). Local spatial autocorrelation "
-            "in a biological model. Geographical Analysis 30(4):331–354.",
-        ),
-    ),
-    (
-        "gi",
-        ("Getis-Ord Gi", "게티스-오드 Gi"),
-        (
-            "Getis, A. & Ord, J. K. (1992). The analysis of spatial association by use of "
-            "distance statistics. Geographical Analysis 24(3):189–206.",
-        ),
-    ),
-    (
-        "gistar",
-        ("Getis-Ord Gi*", "게티스-오드 Gi*"),
-        (
-            "Getis, A. & Ord, J. K. (1992). The analysis of spatial association by use of "
-            "distance statistics. Geographical Analysis 24(3):189–206.",
-            "Ord, J. K. & Getis, A. (1995). Local spatial autocorrelation statistics. "
-            "Geographical Analysis 27(4):286–306.",
-        ),
-    ),
-)
-_CORRECTION_REFERENCES = {
-    "fdr_bh": "Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. "
-    "JRSS B 57(1):289–300.",
-    "fdr_by": "Benjamini, Y. & Yekutieli, D. (2001). The control of the false discovery rate "
-    "in multiple testing under dependency. Annals of Statistics 29(4):1165–1188.",
-}
-_LABEL_ORDER = (
-    "HH",
-    "LL",
-    "HL",
-    "LH",
-    "hot spot 99%",
-    "hot spot 95%",
-    "hot spot 90%",
-    "cold spot 99%",
-    "cold spot 95%",
-    "cold spot 90%",
-    "not significant",
-    "island",
-    "undefined",
-)
 
 
-def _detect_table_of(run: AnalysisRun, prefix: str) -> str | None:
-    """The per-area detect table: ``{prefix}detect.csv``, else a CSV carrying detect columns."""
-    for ext in (".csv", ".gpkg"):
-        if run.has(f"{prefix}detect{ext}"):
-            return f"{prefix}detect{ext}"
-    if prefix:
-        return None
-    for name in run.ending_with(".csv"):
-        cols = set(run.columns(name))
-        if cols & {"lisa_label", "gi_label", "gistar_label", "index_rank"}:
-            return name
-    return None
 
 
-@register_section(
-    "detect",
-    anchors=("global_moran.csv", "detect.csv", *(m for m, _ in _DETECT_MAPS)),
-)
-def _detect_section(run: AnalysisRun, prefix: str) -> ReportSection | None:
-    section = ReportSection(
-        title=("Clusters, hot spots and vulnerability", "군집·핫스팟·취약성 분석")
-    )
-    for name, caption in _DETECT_MAPS:
-        if run.has(prefix + name):
-            section.figures.append(Figure(prefix + name, caption))
-            section.files.add(prefix + name)
-    moran_file = f"{prefix}global_moran.csv"
-    variable = None
-    if run.has(moran_file):
-        section.files.add(moran_file)
-        m = run.read_table(moran_file)
-        params = run.parameters(moran_file)
-        variable = params.get("variable")
-        shown = m[
-            [c for c in ("variable", "n", "moran_i", "expected", "z_randomisation") if c in m]
-            + [c for c in ("p_randomisation", "permutations", "p_value", "alternative") if c in m]
-        ]
-        shown = _format(
-            shown,
-            {
-                "n": "int",
-                "moran_i": "f4",
-                "expected": "f4",
-                "z_randomisation": "f2",
-                "p_randomisation": "p",
-                "permutations": "int",
-                "p_value": "p",
-            },
-        )
-        section.tables.append(
-            Table(
-                ("Global Moran's I", "전역 모란 I"),
-                shown,
-                moran_file,
-                (
-                    "I > E[I] means similar values cluster in space; p_value is the "
-                    "permutation p-value.",
-                    "I가 기대값보다 크면 비슷한 값이 공간적으로 모여 있다는 뜻입니다. "
-                    "p_value는 순열검정 p값입니다.",
-                ),
-            )
-        )
-        weights = params.get("weights", {})
-        section.methods.append(
-            Method(
-                ("Global Moran's I", "전역 모란 I"),
-                (
-                    "Is the variable clustered at all? Moran's I compares each area's value "
-                    "with its neighbours' (spatial weights), tested by random permutations.",
-                    "변수가 공간적으로 모여 있는지 검정합니다. 각 지역 값과 이웃(공간가중치) 값의 "
-                    "유사성을 순열검정으로 평가합니다.",
-                ),
-                {
-                    k: params[k]
-                    for k in (
-                        "variable",
-                        "n_areas",
-                        "n_computed",
-                        "permutations",
-                        "alternative",
-                        "seed",
-                    )
-                    if k in params
-                }
-                | ({"weights": weights} if weights else {}),
-                moran_file,
-                (
-                    "Moran, P. A. P. (1950). Notes on continuous stochastic phenomena. "
-                    "Biometrika 37:17–23.",
-                    "Cliff, A. D. & Ord, J. K. (1981). Spatial Processes: Models and "
-                    "Applications. Pion.",
-                ),
-            )
-        )
-    per_area = _detect_table_of(run, prefix)
-    if per_area is not None:
-        section.files.add(per_area)
-        twin = per_area.rsplit(".", 1)[0] + ".gpkg"
-        if run.has(twin):
-            section.files.add(twin)
-        frame = run.read_table(per_area)
-        params = run.parameters(per_area)
-        variable = params.get("variable", variable)
-        _detect_tables(section, frame, per_area, params, variable)
-    if not section.figures and not section.tables:
-        return None
-    return section
 
 
-def _detect_tables(
-    section: ReportSection,
-    frame: pd.DataFrame,
-    source: str,
-    params: Mapping[str, Any],
-    variable: str | None,
-) -> None:
-    counts = {}
-    for key, (en, ko), references in _LOCAL_TESTS:
-        column = f"{key}_label"
-        if column not in frame:
-            continue
-        tally = frame[column].replace("", "undefined").value_counts()
-        order = [lab for lab in _LABEL_ORDER if lab in tally.index]
-        order += sorted(set(tally.index) - set(order))
-        counts[en] = tally.reindex(order)
-        test = next((t for t in frame.get(f"{key}_test", []) if t), "")
-        recorded = {
-            k: params[k]
-            for k in ("variable", "permutations", "alternative", "correction", "alpha", "seed")
-            if k in params
-        }
-        if variable and "variable" not in recorded:
-            recorded["variable"] = variable
-        if test:
-            recorded["test (as recorded per area)"] = test
-        correction = str(params.get("correction", test))
-        refs = references + tuple(
-            ref for code, ref in _CORRECTION_REFERENCES.items() if code in correction
-        )
-        section.methods.append(
-            Method(
-                (en, ko),
-                (
-                    "Which areas, with their neighbours, form clusters of high or low values "
-                    "beyond chance? Conditional permutations give a pseudo p-value per area, "
-                    "adjusted for testing every area.",
-                    "어떤 지역이 이웃과 함께 우연 이상으로 높은(또는 낮은) 값의 군집을 이루는지 "
-                    "봅니다. 조건부 순열로 지역별 p값을 구하고 다중검정을 보정합니다.",
-                ),
-                recorded,
-                source,
-                refs,
-            )
-        )
-    if counts:
-        table = pd.DataFrame(
-            [
-                {"test": test, "label": str(label), "areas": str(int(n))}
-                for test, tally in counts.items()
-                for label, n in tally.items()
-            ]
-        )
-        section.tables.append(
-            Table(
-                ("Areas per significance class", "유의성 범주별 지역 수"),
-                table,
-                source,
-                (
-                    "Labels after the multiple-testing correction recorded in Methods.",
-                    "방법 절에 기록된 다중검정 보정을 적용한 뒤의 분류입니다.",
-                ),
-            )
-        )
-    id_col = frame.columns[0]
-    names = _name_columns(frame.columns)
-    if "index_rank" in frame:
-        ranked = frame.assign(_rank=_num(frame["index_rank"])).sort_values(
-            ["_rank", id_col], kind="stable"
-        )
-        top_k = next((c for c in frame if c.startswith("index_p_top_")), None)
-        cols = [id_col, *names]
-        cols += [c for c in (variable, "index", "index_rank", "index_rank_low") if c in frame]
-        cols += [c for c in ("index_rank_high", top_k) if c]
-        shown = _format(
-            ranked.head(10)[cols],
-            {variable or "": "f2", "index": "f3", "index_rank": "int", top_k or "": "pct"},
-        )
-        section.tables.append(
-            Table(
-                (
-                    "Most vulnerable areas (index rank 1 = most vulnerable)",
-                    "가장 취약한 지역 (지수 1위 = 가장 취약)",
-                ),
-                shown,
-                source,
-                (
-                    "index_rank_low–high: central 90% of ranks when weights, normalisation and "
-                    "aggregation vary; index_p_top_k: share of draws in the top k.",
-                    "index_rank_low–high: 가중치·정규화·결합 방법을 바꿨을 때 순위의 가운데 90% "
-                    "구간; index_p_top_k: 상위 k위 안에 든 비율.",
-                ),
-            )
-        )
-        section.methods.append(
-            Method(
-                ("Vulnerability index and rank stability", "취약성 지수와 순위 안정성"),
-                (
-                    "Indicators are turned into percentiles (higher = more vulnerable) and "
-                    "summed; rank stability repeats the ranking over random weights, "
-                    "normalisations and aggregations.",
-                    "지표를 백분위(높을수록 취약)로 바꾸어 더합니다. 순위 안정성은 가중치·정규화·"
-                    "결합 방법을 무작위로 바꿔 순위를 반복 계산합니다.",
-                ),
-                {k: params[k] for k in ("methods", "seed") if k in params}
-                | ({"top k column": top_k} if top_k else {}),
-                source,
-                (
-                    "Flanagan, B. E., Gregory, E. W., Hallisey, E. J., Heitgerd, J. L. & Lewis, "
-                    "B. (2011). A social vulnerability index for disaster management. Journal of "
-                    "Homeland Security and Emergency Management 8(1).",
-                    "Saisana, M., Saltelli, A. & Tarantola, S. (2005). Uncertainty and "
-                    "sensitivity analysis techniques as tools for the quality assessment of "
-                    "composite indicators. JRSS A 168(2):307–323.",
-                ),
-            )
-        )
-    elif variable and variable in frame:
-        ranked = frame.assign(_v=_num(frame[variable])).sort_values(
-            ["_v", id_col], ascending=[False, True], kind="stable"
-        )
-        cols = [id_col, *names, variable]
-        cols += [f"{k}_label" for k, _, _ in _LOCAL_TESTS if f"{k}_label" in frame]
-        section.tables.append(
-            Table(
-                (f"Highest ten areas by {variable}", f"{variable} 상위 10개 지역"),
-                _format(ranked.head(10)[cols], {variable: "f2"}),
-                source,
-            )
-        )
 
 
-_SCAN_REFERENCES = (
-    "Kulldorff, M. & Nagarwalla, N. (1995). Spatial disease clusters: detection and "
-    "inference. Statistics in Medicine 14:799–810.",
-    "Kulldorff, M. (1997). A spatial scan statistic. Communications in Statistics — Theory "
-    "and Methods 26(6):1481–1496.",
-)
 
 
-@register_section("scan", anchors=("scan_clusters.csv",))
-def _scan_section(run: AnalysisRun, prefix: str) -> ReportSection | None:
-    clusters_file = f"{prefix}scan_clusters.csv"
-    section = ReportSection(
-        title=("Spatial scan for clusters (Kulldorff)", "공간 스캔 통계 (쿨도르프)"),
-        files={clusters_file},
-    )
-    if run.has(f"{prefix}scan_map.png"):
-        section.figures.append(
-            Figure(
-                f"{prefix}scan_map.png",
-                ("Most likely and secondary clusters", "가장 유력한 군집과 2차 군집"),
-            )
-        )
-        section.files.add(f"{prefix}scan_map.png")
-    per_area = None
-    for ext in (".csv", ".gpkg"):
-        if run.has(f"{prefix}scan{ext}"):
-            section.files.add(f"{prefix}scan{ext}")
-            per_area = per_area or f"{prefix}scan{ext}"
-    if per_area is None and not prefix:
-        per_area = next(
-            (f for f in run.ending_with(".csv") if "scan_label" in run.columns(f)), None
-        )
-    names: dict[str, str] = {}
-    if per_area is not None:
-        areas = run.read_table(per_area)
-        label_cols = _name_columns(areas.columns)
-        if label_cols:
-            names = dict(
-                zip(
-                    areas.iloc[:, 0],
-                    areas[label_cols].agg(" ".join, axis=1),
-                    strict=True,
-                )
-            )
-    clusters = run.read_table(clusters_file)
-    if "centre" in clusters and names:
-        clusters["centre"] = [f"{names[c]} ({c})" if c in names else c for c in clusters["centre"]]
-    cols = [
-        c
-        for c in (
-            "cluster",
-            "kind",
-            "direction",
-            "centre",
-            "n_areas",
-            "radius",
-            "cases",
-            "expected",
-            "observed_expected",
-            "relative_risk",
-            "llr",
-            "p_value",
-            "significant",
-        )
-        if c in clusters
-    ]
-    section.tables.append(
-        Table(
-            ("Scan clusters", "스캔 군집"),
-            _format(
-                clusters[cols],
-                {
-                    "n_areas": "int",
-                    "radius": "int",
-                    "cases": "int",
-                    "expected": "f1",
-                    "observed_expected": "f2",
-                    "relative_risk": "f2",
-                    "llr": "f2",
-                    "p_value": "p",
-                },
-            ),
-            clusters_file,
-            (
-                "radius in the unit of the coordinate system (metres for projected data); "
-                "members of each cluster are listed in the file.",
-                "반경은 좌표계 단위(투영 좌표는 미터)입니다. 군집별 구성 지역은 파일에 있습니다.",
-            ),
-        )
-    )
-    params = run.parameters(clusters_file)
-    inner = params.get("params", {}) if isinstance(params.get("params"), dict) else {}
-    recorded = {**inner, **{k: v for k, v in params.items() if k != "params"}}
-    references = _SCAN_REFERENCES
-    if inner.get("gumbel"):
-        references += (
-            "Abrams, A. M., Kleinman, K. & Kulldorff, M. (2010). Gumbel based p-value "
-            "approximations for spatial scan statistics. International Journal of Health "
-            "Geographics 9:61.",
-        )
-    section.methods.append(
-        Method(
-            ("Kulldorff circular spatial scan", "쿨도르프 원형 공간 스캔"),
-            (
-                "Circles around every area grow through the nearest areas; the window with "
-                "the largest likelihood ratio is the most likely cluster, tested against "
-                "Monte Carlo replications of the data under no clustering.",
-                "각 지역을 중심으로 원을 넓혀 가며 우도비가 가장 큰 창을 가장 유력한 군집으로 "
-                "찾고, 군집이 없다는 가정의 몬테카를로 반복과 비교해 검정합니다.",
-            ),
-            recorded,
-            clusters_file,
-            references,
-        )
-    )
-    return section
 
 
-_ALLOCATE_REFERENCES = {
-    "MCLP": (
-        "Church, R. & ReVelle, C. (1974). The maximal covering location problem. Papers of "
-        "the Regional Science Association 32:101–118.",
-    ),
-    "LSCP": (
-        "Toregas, C., Swain, R., ReVelle, C. & Bergman, L. (1971). The location of emergency "
-        "service facilities. Operations Research 19(6):1363–1373.",
-    ),
-    "p-median": (
-        "Hakimi, S. L. (1964). Optimum locations of switching centers and the absolute "
-        "centers and medians of a graph. Operations Research 12(3):450–459.",
-        "ReVelle, C. S. & Swain, R. W. (1970). Central facilities location. Geographical "
-        "Analysis 2(1):30–42.",
-    ),
-    "p-center": (
-        "Hakimi, S. L. (1964). Operations Research 12(3):450–459.",
-        "Minieka, E. (1970). The m-center problem. SIAM Review 12(1):138–139.",
-    ),
-}
 
 
-@register_section("allocate", anchors=("new_sites.csv",))
-def _allocate_section(run: AnalysisRun, prefix: str) -> ReportSection | None:
-    sites_file = f"{prefix}new_sites.csv"
-    section = ReportSection(
-        title=("Facility allocation", "시설 입지 배치"),
-        files={
-            f"{prefix}{name}"
-            for name in ("new_sites.csv", "new_sites.gpkg", "demand.gpkg", "assignment.csv")
-            if run.has(f"{prefix}{name}")
-        },
-    )
-    for name, caption in (
-        ("map_before.png", ("Before: existing facilities", "배치 전: 기존 시설")),
-        ("map_after.png", ("After: with the new sites", "배치 후: 신규 입지 포함")),
-        ("pareto.png", ("Efficiency against equity", "효율성과 형평성")),
-    ):
-        if run.has(prefix + name):
-            section.figures.append(Figure(prefix + name, caption))
-            section.files.add(prefix + name)
-    params = run.parameters(sites_file)
-    groups_file = f"{prefix}groups.csv"
-    if run.has(groups_file):
-        section.files.add(groups_file)
-        section.tables.append(_coverage_table(run.read_table(groups_file), groups_file))
-    sites = run.read_table(sites_file)
-    cols = [c for c in ("site_id", "demand_units", "demand_served", "lon", "lat") if c in sites]
-    section.tables.append(
-        Table(
-            ("New sites", "신규 입지"),
-            _format(sites[cols], {"demand_units": "int", "demand_served": "int"}),
-            sites_file,
-        )
-    )
-    pareto_file = f"{prefix}pareto.csv"
-    if run.has(pareto_file):
-        section.files.add(pareto_file)
-        pareto = run.read_table(pareto_file)
-        cols = [
-            c
-            for c in (
-                "objective",
-                "min_share",
-                "coverage",
-                "worst_group",
-                "worst_group_coverage",
-                "gini_access",
-                "status",
-                "pareto",
-            )
-            if c in pareto
-        ]
-        section.tables.append(
-            Table(
-                ("Efficiency–equity trade-off", "효율성–형평성 상충"),
-                _format(
-                    pareto[cols],
-                    {
-                        "min_share": "pct",
-                        "coverage": "pct",
-                        "worst_group_coverage": "pct",
-                        "gini_access": "f3",
-                    },
-                ),
-                pareto_file,
-            )
-        )
-    model = str(params.get("model", ""))
-    model_refs = next((refs for key, refs in _ALLOCATE_REFERENCES.items() if key in model), ())
-    references = (
-        *model_refs,
-        "Daskin, M. S. (2013). Network and Discrete Location, 2nd ed. Wiley.",
-    )
-    section.methods.append(
-        Method(
-            (model or "Location model", model or "입지 모형"),
-            (
-                "New sites are chosen among the candidates, keeping existing facilities open, "
-                "by an exact integer program (HiGHS) or a heuristic with its gap to a bound.",
-                "기존 시설을 유지한 채 후보지 중 신규 입지를 고릅니다. 정수계획(HiGHS)으로 정확히 "
-                "풀거나, 하한과의 격차를 보고하는 휴리스틱으로 풉니다.",
-            ),
-            params,
-            sites_file,
-            references,
-        )
-    )
-    return section
 
 
-def _coverage_table(groups: pd.DataFrame, source: str) -> Table:
-    g = groups.copy()
-    demand = _num(g["demand"])
-    total = pd.DataFrame(
-        {
-            "group": ["All / 전체"],
-            "units": [str(int(_num(g["units"]).sum()))] if "units" in g else [""],
-            "demand": [str(demand.sum())],
-            **{
-                share: [str(_num(g[covered]).sum() / demand.sum())]
-                for share, covered in (
-                    ("coverage_before", "covered_before"),
-                    ("coverage", "covered"),
-                )
-                if covered in g
-            },
-            **{
-                col: [str((_num(g[col]) * demand).sum() / demand.sum())]
-                for col in ("mean_access_before", "mean_access")
-                if col in g
-            },
-        }
-    )
-    g = pd.concat([g, total], ignore_index=True).fillna("")
-    if "coverage_before" in g and "coverage" in g:
-        g["change_points"] = (100 * (_num(g["coverage"]) - _num(g["coverage_before"]))).map(
-            lambda v: "–" if pd.isna(v) else f"{v:+.1f}"
-        )
-    cols = [
-        c
-        for c in (
-            "group",
-            "units",
-            "demand",
-            "coverage_before",
-            "coverage",
-            "change_points",
-            "mean_access_before",
-            "mean_access",
-        )
-        if c in g
-    ]
-    return Table(
-        ("Coverage before and after, per group", "그룹별 배치 전후 커버율"),
-        _format(
-            g[cols],
-            {
-                "units": "int",
-                "demand": "int",
-                "coverage_before": "pct",
-                "coverage": "pct",
-                "mean_access_before": "int",
-                "mean_access": "int",
-            },
-        ),
-        source,
-        (
-            "Coverage: share of the weighted demand within the service radius; change in "
-            "percentage points; mean access: weighted mean distance to the nearest open site.",
-            "커버율: 서비스 반경 안에 있는 가중 수요의 비율; 변화는 %p; 평균 접근거리: 가장 "
-            "가까운 시설까지의 가중 평균 거리.",
-        ),
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1427,7 +632,7 @@ def render_html(run_dir: str | os.PathLike[str], *, lang: str = "both") -> str:
 
 def _render(run: AnalysisRun, lang: str) -> str:
     sections: list[tuple[str, ReportSection]] = []
-    for _name, anchors, builder in _REGISTRY:
+    for _name, anchors, builder in registered_sections():
         for prefix in _prefixes(run, anchors):
             built = builder(run, prefix)
             if built is not None:
@@ -1667,7 +872,3 @@ def _write_pdf(document: str, target: Path, recorded: str) -> None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
             os.environ["SOURCE_DATE_EPOCH"] = epoch
-
-
-# Sections of the evaluate and learn outputs register themselves on import.
-from dongne.report import sections_evaluate, sections_learn  # noqa: E402, F401

@@ -38,7 +38,7 @@ from matplotlib.patches import Patch
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 from dongne.errors import DataError, DongneWarning, GeometryError, SpecificationError, format_rows
-from dongne.io._atomic import atomic_path
+from dongne.io.atomic import atomic_path
 from dongne.io.crs import require_crs, to_metric
 
 __all__ = [

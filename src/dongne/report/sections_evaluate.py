@@ -1,12 +1,12 @@
 """Report sections for policy-evaluation runs (``dongne evaluate``, the demo's example).
 
-Registered with :func:`~dongne.report.document.register_section` under the files that
+Registered with :func:`~dongne.report.sections.register_section` under the files that
 :mod:`dongne.evaluate.workflow` writes: ``did_effects.csv`` / ``did_bacon.csv``
 (difference-in-differences), ``scm_path.csv`` (synthetic control) and ``its_effects.csv``
 (interrupted time series). Each section shows the figures, the effect tables with their
 intervals, and the method with its recorded parameters and references; the plain-language
 summary (``summary.txt``) appears under Findings. Importing this module registers the sections
-(:mod:`dongne.report.document` does so at its end).
+(:mod:`dongne.report.document` does so).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from dongne.report.document import (
-    AnalysisRun,
+from dongne.report.run import AnalysisRun
+from dongne.report.sections import (
     Figure,
     Method,
     ReportSection,

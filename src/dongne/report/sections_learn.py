@@ -10,8 +10,8 @@ recorded in the provenance files and the references.
 
 from __future__ import annotations
 
-from dongne.report.document import (
-    AnalysisRun,
+from dongne.report.run import AnalysisRun
+from dongne.report.sections import (
     Figure,
     Method,
     ReportSection,

@@ -23,7 +23,7 @@ from typing import Any
 
 from dongne import __version__
 from dongne.errors import DongneError, UnmatchedWarning
-from dongne.io._atomic import atomic_write_text
+from dongne.io.atomic import atomic_write_text
 from dongne.io.write import jsonable, write_layer, write_table
 from dongne.service.storage import read_dataset
 

@@ -54,7 +54,7 @@ import numpy as np
 
 from dongne._optional import import_optional
 from dongne.errors import DataError, SpecificationError
-from dongne.share.federated import (
+from dongne.share.protocol import (
     FederatedResult,
     FederationError,
     Institution,
@@ -63,12 +63,12 @@ from dongne.share.federated import (
     _dropout_error,
     _federate,
     _init_params,
+    _mac,
     _Run,
+    _secret,
     _standardisation,
     _trained,
-    federate,
 )
-from dongne.share.network import _mac, _secret
 
 __all__ = ["SECAGG_CLIPPING_RANGE", "join", "serve", "train_on_flower"]
 
@@ -589,10 +589,11 @@ def serve(
         )
     key = _secret(secret)
     port = port or _free_port(host)
-    # federate()'s own defaults, so the two entry points cannot drift apart
+    # federate()'s own defaults (the coordinator's signature carries them; a test pins the two
+    # equal), so the two entry points cannot drift apart
     defaults = {
         name: p.default
-        for name, p in inspect.signature(federate).parameters.items()
+        for name, p in inspect.signature(_federate).parameters.items()
         if p.kind is p.KEYWORD_ONLY and name not in ("engine", "secure_aggregation")
     }
     unknown = sorted(set(options) - set(defaults))

@@ -15,10 +15,8 @@ others or stops with :class:`~dongne.share.FederationError`.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
-import os
 import secrets
 import socket
 import struct
@@ -29,12 +27,14 @@ import numpy as np
 import pandas as pd
 
 from dongne.errors import SpecificationError
-from dongne.share.federated import (
+from dongne.share.federated import federate
+from dongne.share.protocol import (
     FederatedResult,
     FederationError,
     Institution,
     InstitutionDropout,
-    federate,
+    _mac,
+    _secret,
 )
 
 __all__ = ["RemoteInstitution", "join", "serve"]
@@ -67,8 +67,6 @@ def _recv(sock: socket.socket) -> dict[str, Any]:
     return json.loads(_recv_exact(sock, size).decode("utf-8"))
 
 
-def _mac(secret: bytes, nonce: bytes, role: bytes) -> bytes:
-    return hmac.new(secret, role + nonce, hashlib.sha256).digest()
 
 
 def _authenticate(sock: socket.socket, secret: bytes, role: bytes, other: bytes) -> None:
@@ -82,14 +80,6 @@ def _authenticate(sock: socket.socket, secret: bytes, role: bytes, other: bytes)
         raise ConnectionError("authentication failed (different shared secret)")
 
 
-def _secret(secret: str | None) -> bytes:
-    value = secret or os.environ.get("DONGNE_FEDERATION_SECRET")
-    if not value:
-        raise SpecificationError(
-            "A shared secret is needed to authenticate institutions. Fix: pass secret=... "
-            "(or --secret) or set DONGNE_FEDERATION_SECRET, the same on every side."
-        )
-    return value.encode("utf-8")
 
 
 class RemoteInstitution:

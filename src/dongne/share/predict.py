@@ -11,7 +11,7 @@ import pandas as pd
 
 from dongne import __version__
 from dongne._vocab import Lang, bilingual, provenance_alias
-from dongne.share.federated import CLASSIFIERS, FederatedModel
+from dongne.share.protocol import CLASSIFIERS, FederatedModel
 from dongne.share.registry import ModelRegistry
 from dongne.share.trees import FederatedTreeModel
 

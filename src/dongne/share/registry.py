@@ -41,7 +41,7 @@ from dongne._optional import import_optional
 from dongne._vocab import Lang, bilingual
 from dongne.errors import DataError, SpecificationError
 from dongne.share.card import ModelCard
-from dongne.share.federated import FederatedModel
+from dongne.share.protocol import FederatedModel
 from dongne.share.schema import InputSchema, infer_schema
 from dongne.share.trees import FederatedTreeModel
 

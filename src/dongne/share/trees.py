@@ -35,7 +35,7 @@ import pandas as pd
 from dongne import __version__
 from dongne._optional import import_optional
 from dongne.errors import DataError, SpecificationError
-from dongne.share.federated import (
+from dongne.share.protocol import (
     FederatedResult,
     FederationError,
     Institution,

@@ -19,7 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from dongne.detect import _prepare as prep
+from dongne.detect._kernels import (
+    local_permutation_counts,
+    local_permutation_counts_rows,
+    permutation_rows,
+)
+from dongne.detect._prepare import table_rows
+from dongne.parallel.batches import BATCH_SIZE
 from dongne.parallel.scheduler import Scheduler, batch_ranges, map_tasks
 
 __all__ = ["BLOCK_ROWS", "local_permutation_sums"]
@@ -70,7 +76,7 @@ def local_permutation_sums(
     seed : int
         Seed of the counter-based streams.
     permutations : int
-        R; cut into batches of :data:`dongne.detect._prepare.BATCH_SIZE`.
+        R; cut into batches of :data:`dongne.parallel.batches.BATCH_SIZE`.
     method : {"table", "exact"}
         ``permutation_method`` of :class:`dongne.detect.LocalMoran`.
     scheduler : None, "threads", "processes", str or distributed.Client
@@ -83,11 +89,11 @@ def local_permutation_sums(
     Returns
     -------
     n_ge, n_le, total, total_sq : ndarray, length n
-        Bit-identical to :func:`dongne.detect._prepare.run_batches` over the whole matrix.
+        Bit-identical to :func:`dongne.parallel.batches.run_batches` over the whole matrix.
     """
     n = len(centred)
     kmax = int(np.diff(indptr).max(initial=0))
-    batches = batch_ranges(int(permutations), prep.BATCH_SIZE)
+    batches = batch_ranges(int(permutations), BATCH_SIZE)
     blocks = block_ranges(n, int(block_rows))
     tasks = [
         (int(seed), first, count, start, stop) for first, count in batches for start, stop in blocks
@@ -151,12 +157,6 @@ def local_block(
     selected by giving every other row zero length; the areas keep their global index, which
     keys their random streams and the exclusion of the area itself from its draws.
     """
-    from dongne.detect._kernels import (
-        local_permutation_counts,
-        local_permutation_counts_rows,
-        permutation_rows,
-    )
-
     n = len(centred)
     lo, hi = int(indptr[start]), int(indptr[stop])
     rows = np.empty(n + 1, dtype=np.int64)
@@ -167,7 +167,7 @@ def local_block(
     if method == "exact":
         result = local_permutation_counts(*args, first, count)
     else:
-        batch = first // prep.BATCH_SIZE
-        table = permutation_rows(seed, batch, prep.table_rows(kmax), max(kmax, 1), n - 1)
+        batch = first // BATCH_SIZE
+        table = permutation_rows(seed, batch, table_rows(kmax), max(kmax, 1), n - 1)
         result = local_permutation_counts_rows(*args, batch, count, table)
     return tuple(np.ascontiguousarray(r[start:stop]) for r in result)

@@ -1,6 +1,7 @@
 """Web-service routes for shared models: predict by reference, model card, publishing.
 
-Included by the service's ``create_app`` (``app.include_router(router)``). The registry's
+Included by the service's ``create_app`` (``app.include_router(router)``); the registry and
+the prediction itself are :mod:`dongne.share`'s, this module only serves them. The registry's
 artefacts live in ``<data-dir>/models``; its database is ``Settings.models_url``: with a
 PostgreSQL service, the database ``<name>_models`` on the same server, else MLflow's SQLite
 file in that folder — kept apart from the service's database, whose Alembic history it must
@@ -33,7 +34,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from dongne.errors import DongneError
-from dongne.service.app import SessionDep, UserDep, _audit, _workspace
+from dongne.service.deps import SessionDep, UserDep, audit, workspace_for
 from dongne.service.models import User, Workspace
 from dongne.share.predict import predict
 from dongne.share.registry import ModelRegistry
@@ -171,7 +172,7 @@ async def list_models(
     workspace: Annotated[str, Query(description="list what this workspace may use")],
 ) -> list[ModelOut]:
     """Models owned by or published to ``workspace`` (viewer+), newest version of each."""
-    ws = _workspace(session, user, workspace, "viewer")
+    ws = workspace_for(session, user, workspace, "viewer")
     registry = _registry(request)
     table = await run_in_threadpool(registry.list)
     out = []
@@ -205,7 +206,7 @@ async def predict_rows(
     name: str, body: PredictIn, request: Request, session: SessionDep, user: UserDep
 ) -> PredictOut:
     """Predict ``rows`` with a model owned by or published to ``workspace`` (viewer+)."""
-    ws = _workspace(session, user, body.workspace, "viewer")
+    ws = workspace_for(session, user, body.workspace, "viewer")
     registry = _registry(request)
     await run_in_threadpool(_visible_model, registry, name, ws)
     table = pd.DataFrame.from_records(body.rows)
@@ -213,7 +214,7 @@ async def predict_rows(
         predict, _ref(name, body.version, body.alias), table, registry=registry,
         extra=body.extra,
     )  # fmt: skip
-    _audit(session, user, ws.id, "model_predict", "model", None, model=result.model,
+    audit(session, user, ws.id, "model_predict", "model", None, model=result.model,
            rows=len(table))  # fmt: skip
     session.commit()
     return PredictOut(
@@ -238,12 +239,12 @@ async def model_card(
     lang: Annotated[Literal["en", "ko"], Query()] = "en",
 ) -> HTMLResponse:
     """The model card page (HTML, English or Korean; small cells suppressed)."""
-    ws = _workspace(session, user, workspace, "viewer")
+    ws = workspace_for(session, user, workspace, "viewer")
     registry = _registry(request)
     await run_in_threadpool(_visible_model, registry, name, ws)
     ref = _ref(name, version, alias)
     page = await run_in_threadpool(registry.card_html, ref, lang)
-    _audit(session, user, ws.id, "model_card", "model", None, model=ref)
+    audit(session, user, ws.id, "model_card", "model", None, model=ref)
     session.commit()
     return HTMLResponse(page, headers={"Content-Security-Policy": _CARD_PAGE_CSP})
 
@@ -261,7 +262,7 @@ async def publish(
     if owner is None:
         raise _not_found(name)
     try:
-        _workspace(session, user, owner, "owner")  # 404 for non-members, 403 below owner
+        workspace_for(session, user, owner, "owner")  # 404 for non-members, 403 below owner
     except HTTPException as err:
         if err.status_code == 404:
             raise _not_found(name) from err
@@ -271,7 +272,7 @@ async def publish(
     ):
         raise HTTPException(404, f"Workspace {body.workspace!r} not found.")
     access = await run_in_threadpool(registry.set_access, name, publish_to=[body.workspace])
-    _audit(session, user, None, "model_publish", "model", None, model=name, to=body.workspace)
+    audit(session, user, None, "model_publish", "model", None, model=name, to=body.workspace)
     session.commit()
     return access
 
@@ -286,7 +287,7 @@ async def card_link(
     with the service's key, bound to the user, workspace, model, version/alias and language,
     valid for :data:`CARD_LINK_SECONDS`; access is checked again when it is opened.
     """
-    ws = _workspace(session, user, body.workspace, "viewer")
+    ws = workspace_for(session, user, body.workspace, "viewer")
     registry = _registry(request)
     await run_in_threadpool(_visible_model, registry, name, ws)
     await run_in_threadpool(registry.get, _ref(name, body.version, body.alias))  # exists
@@ -331,11 +332,11 @@ async def card_view(
     account = session.get(User, user)
     if account is None:
         raise HTTPException(403, "The account that made this link no longer exists.")
-    ws = _workspace(session, account, workspace, "viewer")  # membership may have changed
+    ws = workspace_for(session, account, workspace, "viewer")  # membership may have changed
     registry = _registry(request)
     await run_in_threadpool(_visible_model, registry, name, ws)
     ref = _ref(name, int(version) if version else None, alias or None)
     page = await run_in_threadpool(registry.card_html, ref, lang)
-    _audit(session, account, ws.id, "model_card", "model", None, model=ref)
+    audit(session, account, ws.id, "model_card", "model", None, model=ref)
     session.commit()
     return HTMLResponse(page, headers={"Content-Security-Policy": _CARD_PAGE_CSP})

@@ -1,0 +1,291 @@
+"""Routes of accounts and workspaces: health, you and your tokens, users, workspaces, members,
+the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dongne import __version__
+from dongne.service import auth
+from dongne.service.deps import (
+    IdPath,
+    SessionDep,
+    UserDep,
+    audit,
+    error_responses,
+    not_found,
+    user_name,
+    workspace_for,
+)
+from dongne.service.models import (
+    ApiToken,
+    AuditEvent,
+    Membership,
+    User,
+    Workspace,
+)
+from dongne.service.schemas import (
+    AuditEventOut,
+    HealthOut,
+    MemberIn,
+    MemberOut,
+    MeOut,
+    NewTokenOut,
+    NewUserOut,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    WorkspaceIn,
+    WorkspaceOut,
+)
+
+router = APIRouter()
+
+
+@router.get("/health", response_model=HealthOut, tags=["service"])
+def health(request: Request) -> HealthOut:
+    """Liveness check (no token needed)."""
+    backend = request.app.state.settings.url.get_backend_name()
+    return HealthOut(status="ok", version=__version__, database=backend)
+
+
+@router.get("/me", response_model=MeOut, responses=error_responses(), tags=["accounts"])
+def me(session: SessionDep, user: UserDep) -> MeOut:
+    """You and the workspaces you belong to, with your role in each."""
+    return MeOut(user=UserOut.model_validate(user), workspaces=_workspaces_of(session, user))
+
+
+@router.post(
+    "/me/tokens",
+    response_model=NewTokenOut,
+    status_code=201,
+    responses=error_responses(),
+    tags=["accounts"],
+)
+def new_token(body: TokenIn, session: SessionDep, user: UserDep) -> NewTokenOut:
+    """Create another API token for yourself; the secret is shown only in this response."""
+    record, secret = auth.issue_token(session, user, body.label)
+    audit(session, user, None, "token_create", "token", record.id, label=body.label)
+    session.commit()
+    return NewTokenOut(id=record.id, label=record.label, created_at=record.created_at, token=secret)
+
+
+@router.get(
+    "/me/tokens", response_model=list[TokenOut], responses=error_responses(), tags=["accounts"]
+)
+def list_tokens(session: SessionDep, user: UserDep) -> list[TokenOut]:
+    """Your tokens (labels and dates only; secrets are never stored)."""
+    records = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))
+    return [TokenOut.model_validate(r) for r in records]
+
+
+@router.delete(
+    "/me/tokens/{token_id}", status_code=204, responses=error_responses(404), tags=["accounts"]
+)
+def revoke_token(token_id: IdPath, session: SessionDep, user: UserDep) -> Response:
+    """Revoke one of your tokens (it stops working at once)."""
+    record = session.get(ApiToken, token_id)
+    if record is None or record.user_id != user.id:
+        raise not_found(f"Token {token_id}")
+    session.delete(record)
+    audit(session, user, None, "token_revoke", "token", token_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/users",
+    response_model=NewUserOut,
+    status_code=201,
+    responses=error_responses(403, 409),
+    tags=["accounts"],
+)
+def create_user(body: UserIn, session: SessionDep, user: UserDep) -> NewUserOut:
+    """Create a user and their first token (administrators only)."""
+    if not user.is_admin:
+        raise HTTPException(403, "Only administrators create users.")
+    if session.scalar(select(User).where(User.name == body.name)) is not None:
+        raise HTTPException(409, f"User {body.name!r} exists. Fix: choose another name.")
+    new = User(name=body.name, is_admin=body.admin)
+    session.add(new)
+    session.flush()
+    _, secret = auth.issue_token(session, new, "first token")
+    audit(session, user, None, "user_create", "user", new.id, name=new.name)
+    session.commit()
+    return NewUserOut(user=UserOut.model_validate(new), token=secret)
+
+
+@router.post(
+    "/workspaces",
+    response_model=WorkspaceOut,
+    status_code=201,
+    responses=error_responses(409),
+    tags=["workspaces"],
+)
+def create_workspace(body: WorkspaceIn, session: SessionDep, user: UserDep) -> WorkspaceOut:
+    """Create a workspace (an institution or project); you become its owner."""
+    if session.scalar(select(Workspace).where(Workspace.slug == body.slug)) is not None:
+        raise HTTPException(409, f"Workspace {body.slug!r} exists. Fix: choose another slug.")
+    ws = Workspace(slug=body.slug, name=body.name)
+    session.add(ws)
+    session.flush()
+    session.add(Membership(workspace_id=ws.id, user_id=user.id, role="owner"))
+    audit(session, user, ws.id, "workspace_create", "workspace", ws.id, slug=ws.slug)
+    session.commit()
+    return _workspace_out(ws, "owner")
+
+
+@router.get(
+    "/workspaces",
+    response_model=list[WorkspaceOut],
+    responses=error_responses(),
+    tags=["workspaces"],
+)
+def list_workspaces(session: SessionDep, user: UserDep) -> list[WorkspaceOut]:
+    """The workspaces you belong to."""
+    return _workspaces_of(session, user)
+
+
+@router.get(
+    "/workspaces/{workspace}",
+    response_model=WorkspaceOut,
+    responses=error_responses(404),
+    tags=["workspaces"],
+)
+def get_workspace(workspace: str, session: SessionDep, user: UserDep) -> WorkspaceOut:
+    ws = workspace_for(session, user, workspace)
+    return _workspace_out(ws, auth.membership(session, user, ws.id).role)
+
+
+@router.get(
+    "/workspaces/{workspace}/members",
+    response_model=list[MemberOut],
+    responses=error_responses(404),
+    tags=["workspaces"],
+)
+def list_members(workspace: str, session: SessionDep, user: UserDep) -> list[MemberOut]:
+    ws = workspace_for(session, user, workspace)
+    rows = session.execute(
+        select(User.name, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.workspace_id == ws.id)
+        .order_by(User.name)
+    )
+    return [MemberOut(user=name, role=role) for name, role in rows]
+
+
+@router.put(
+    "/workspaces/{workspace}/members/{user_name}",
+    response_model=MemberOut,
+    responses=error_responses(403, 404, 409),
+    tags=["workspaces"],
+)
+def set_member(
+    workspace: str, user_name: str, body: MemberIn, session: SessionDep, user: UserDep
+) -> MemberOut:
+    """Add a user to the workspace or change their role (owners only)."""
+    ws = workspace_for(session, user, workspace, "owner")
+    target = session.scalar(select(User).where(User.name == user_name))
+    if target is None:
+        raise HTTPException(
+            404, f"No user named {user_name!r}. Fix: ask an administrator to create it."
+        )
+    member = auth.membership(session, target, ws.id)
+    if member is None:
+        member = Membership(workspace_id=ws.id, user_id=target.id, role=body.role)
+        session.add(member)
+    else:
+        _keep_an_owner(session, ws, member, body.role)
+        member.role = body.role
+    audit(session, user, ws.id, "member_set", "user", target.id, role=body.role)
+    session.commit()
+    return MemberOut(user=target.name, role=body.role)
+
+
+@router.delete(
+    "/workspaces/{workspace}/members/{user_name}",
+    status_code=204,
+    responses=error_responses(403, 404, 409),
+    tags=["workspaces"],
+)
+def remove_member(workspace: str, user_name: str, session: SessionDep, user: UserDep):
+    """Remove a member (owners only; the last owner stays)."""
+    ws = workspace_for(session, user, workspace, "owner")
+    target = session.scalar(select(User).where(User.name == user_name))
+    member = auth.membership(session, target, ws.id) if target is not None else None
+    if member is None:
+        raise not_found(f"Member {user_name!r} of workspace {workspace!r}")
+    _keep_an_owner(session, ws, member, None)
+    session.delete(member)
+    audit(session, user, ws.id, "member_remove", "user", target.id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get(
+    "/workspaces/{workspace}/audit",
+    response_model=list[AuditEventOut],
+    responses=error_responses(403, 404),
+    tags=["workspaces"],
+)
+def audit_log(
+    workspace: str,
+    session: SessionDep,
+    user: UserDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuditEventOut]:
+    """Who uploaded, ran, shared, downloaded what in this workspace, newest first (owners)."""
+    ws = workspace_for(session, user, workspace, "owner")
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.workspace_id == ws.id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        AuditEventOut(
+            id=e.id,
+            user=user_name(session, e.user_id),
+            action=e.action,
+            target_type=e.target_type,
+            target_id=e.target_id,
+            detail=e.detail,
+            created_at=e.created_at,
+        )
+        for e in events
+    ]
+
+
+def _workspace_out(ws: Workspace, role: str) -> WorkspaceOut:
+    return WorkspaceOut(id=ws.id, slug=ws.slug, name=ws.name, role=role, created_at=ws.created_at)
+
+
+def _workspaces_of(session: Session, user: User) -> list[WorkspaceOut]:
+    rows = session.execute(
+        select(Workspace, Membership.role)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Workspace.slug)
+    )
+    return [_workspace_out(ws, role) for ws, role in rows]
+
+
+def _keep_an_owner(session: Session, ws: Workspace, member: Membership, new_role) -> None:
+    if member.role != "owner" or new_role == "owner":
+        return
+    owners = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.workspace_id == ws.id, Membership.role == "owner")
+    )
+    if owners <= 1:
+        raise HTTPException(
+            409, f"{ws.slug!r} would have no owner left. Fix: make another member owner first."
+        )

@@ -1,0 +1,404 @@
+"""Routes of datasets: upload (streamed, read by dongne's readers), list, download, delete,
+share with another workspace, and the match report of a join."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dongne.service import auth
+from dongne.service.deps import (
+    IdPath,
+    SessionDep,
+    SettingsDep,
+    UserDep,
+    audit,
+    changeable_dataset,
+    error_responses,
+    not_found,
+    readable_dataset,
+    usable_dataset,
+    user_name,
+    workspace_for,
+)
+from dongne.service.models import (
+    Dataset,
+    DatasetShare,
+    User,
+    Workspace,
+)
+from dongne.service.schemas import (
+    DatasetOut,
+    MatchReportOut,
+    MatchRequest,
+    ShareIn,
+    ShareOut,
+)
+from dongne.service.settings import Settings
+from dongne.service.storage import (
+    UploadRejected,
+    check_filename,
+    read_dataset,
+    receive_upload,
+    store_upload,
+)
+
+router = APIRouter()
+
+
+@router.post(
+    "/workspaces/{workspace}/datasets",
+    response_model=DatasetOut,
+    status_code=201,
+    responses=error_responses(400, 403, 404, 413, 415),
+    tags=["datasets"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file's bytes, as they are (not a multipart form).",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def upload_dataset(
+    request: Request,
+    workspace: str,
+    kind: Literal["areas", "table", "points"],
+    filename: Annotated[str, Query(min_length=1, max_length=255)],
+    user: UserDep,
+    settings: SettingsDep,
+    name: Annotated[str | None, Query(max_length=200)] = None,
+    layer: str | None = None,
+    encoding: str | None = None,
+    title_lines: Annotated[str | None, Query(pattern=r"^(\d{1,3}|auto)$")] = None,
+    sheet: str | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    crs: str | None = None,
+) -> DatasetOut:
+    """Upload a dataset as the raw request body; it is streamed to disk and read by dongne.
+
+    areas: GeoJSON, GeoPackage, GeoParquet or a zipped shapefile; table: CSV (UTF-8 or
+    CP949, detected), XLSX or Parquet; points: a table with coordinate columns or a point
+    layer. The response holds what the reader found (``summary``); nothing is kept when
+    reading fails.
+    """
+    sessions = request.app.state.sessions
+    ws_id = await run_in_threadpool(_check_upload_access, sessions, user, workspace)
+    check_filename(filename, kind)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
+        raise UploadRejected(
+            f"Upload of {int(declared) / 1024**2:.1f} MiB is larger than the limit of "
+            f"{settings.max_upload_bytes / 1024**2:.1f} MiB. Fix: split the data or ask the "
+            "administrator to raise DONGNE_MAX_UPLOAD_MB.",
+            status_code=413,
+        )
+    path, size, digest = await receive_upload(
+        request.stream(), settings.tmp_dir, settings.max_upload_bytes
+    )
+    options = {
+        "layer": layer,
+        "encoding": encoding,
+        "title_lines": (int(title_lines) if title_lines and title_lines.isdigit() else title_lines),
+        "sheet": sheet,
+        "x": x,
+        "y": y,
+        "crs": crs,
+    }
+    options = {k: v for k, v in options.items() if v is not None}
+    stored = await run_in_threadpool(
+        store_upload,
+        path,
+        size,
+        digest,
+        filename,
+        kind,
+        options,
+        settings.datasets_dir,
+        settings.data_dir,
+        settings.max_unpacked_bytes,
+    )
+    return await run_in_threadpool(
+        _record_dataset,
+        settings,
+        sessions,
+        user,
+        ws_id,
+        kind,
+        name or filename,
+        filename,
+        options,
+        stored,
+    )
+
+
+def _check_upload_access(sessions, user: User, workspace: str) -> int:
+    """The workspace's id if ``user`` may upload to it (editor and up)."""
+    with sessions() as session:
+        return workspace_for(session, user, workspace, "editor").id
+
+
+def _record_dataset(
+    settings: Settings, sessions, user, ws_id, kind, name, filename, options, stored
+) -> DatasetOut:
+    """The uploaded dataset's row and audit event; its files are removed if that fails."""
+    try:
+        with sessions() as session:
+            ds = Dataset(
+                workspace_id=ws_id,
+                kind=kind,
+                name=name,
+                filename=filename,
+                stored_path=stored.stored_path,
+                read_path=stored.read_path,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                options=options,
+                summary=stored.summary,
+                created_by=user.id,
+            )
+            session.add(ds)
+            session.flush()
+            audit(
+                session,
+                user,
+                ws_id,
+                "upload",
+                "dataset",
+                ds.id,
+                name=name,
+                filename=filename,
+                kind=kind,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+            )
+            session.commit()
+            return _dataset_out(session, ds, user)
+    except BaseException:
+        shutil.rmtree(settings.data_dir / Path(stored.stored_path).parent, ignore_errors=True)
+        raise
+
+
+@router.get(
+    "/workspaces/{workspace}/datasets",
+    response_model=list[DatasetOut],
+    responses=error_responses(404),
+    tags=["datasets"],
+)
+def list_datasets(workspace: str, session: SessionDep, user: UserDep) -> list[DatasetOut]:
+    """The workspace's own datasets and those shared with it (``shared: true``)."""
+    ws = workspace_for(session, user, workspace)
+    shared_in = select(DatasetShare.dataset_id).where(DatasetShare.workspace_id == ws.id)
+    found = session.scalars(
+        select(Dataset)
+        .where((Dataset.workspace_id == ws.id) | Dataset.id.in_(shared_in))
+        .order_by(Dataset.id)
+    )
+    return [_dataset_out(session, ds, user) for ds in found]
+
+
+@router.get(
+    "/datasets/{dataset_id}",
+    response_model=DatasetOut,
+    responses=error_responses(404),
+    tags=["datasets"],
+)
+def get_dataset(dataset_id: IdPath, session: SessionDep, user: UserDep) -> DatasetOut:
+    return _dataset_out(session, readable_dataset(session, user, dataset_id), user)
+
+
+@router.delete(
+    "/datasets/{dataset_id}",
+    status_code=204,
+    responses=error_responses(403, 404),
+    tags=["datasets"],
+)
+def delete_dataset(
+    dataset_id: IdPath, session: SessionDep, user: UserDep, settings: SettingsDep
+) -> Response:
+    """Delete a dataset and its shares (editors of its workspace)."""
+    ds = changeable_dataset(session, user, dataset_id, "editor")
+    folder = settings.data_dir / Path(ds.stored_path).parent
+    audit(session, user, ds.workspace_id, "delete", "dataset", ds.id, name=ds.name)
+    session.delete(ds)
+    session.commit()
+    shutil.rmtree(folder, ignore_errors=True)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/datasets/{dataset_id}/download",
+    responses={
+        **error_responses(400, 404),
+        200: {
+            "description": "The file",
+            "content": {
+                "application/octet-stream": {},
+                "application/geo+json": {},
+                "text/csv": {},
+            },
+        },
+    },
+    response_class=Response,
+    tags=["datasets"],
+)
+def download_dataset(
+    dataset_id: IdPath,
+    session: SessionDep,
+    user: UserDep,
+    settings: SettingsDep,
+    format: Literal["original", "geojson", "csv"] = "original",
+) -> Response:
+    """The uploaded file as it was, or re-read as GeoJSON (EPSG:4326) or CSV."""
+    ds = readable_dataset(session, user, dataset_id)
+    if format == "geojson" and ds.kind == "table":
+        raise HTTPException(400, f"Dataset {ds.id} is a table; ask for format=csv.")
+    audit(session, user, ds.workspace_id, "download", "dataset", ds.id, format=format)
+    session.commit()
+    if format == "original":
+        return FileResponse(
+            settings.data_dir / ds.stored_path,
+            filename=ds.filename,
+            media_type="application/octet-stream",
+        )
+    frame = read_dataset(settings.data_dir / ds.read_path, ds.kind, ds.options, ds.filename)
+    headers = {"Content-Disposition": f'attachment; filename="dataset-{ds.id}.{format}"'}
+    if format == "geojson":
+        text = frame.to_crs(4326).to_json(na="null", drop_id=True)
+        return Response(text, media_type="application/geo+json", headers=headers)
+    if hasattr(frame, "geometry"):
+        frame = frame.drop(columns=frame.geometry.name)
+    return Response(
+        frame.to_csv(index=False), media_type="text/csv; charset=utf-8", headers=headers
+    )
+
+
+@router.post(
+    "/datasets/{dataset_id}/shares",
+    response_model=ShareOut,
+    status_code=201,
+    responses=error_responses(403, 404, 409),
+    tags=["datasets"],
+)
+def share_dataset(
+    dataset_id: IdPath, body: ShareIn, session: SessionDep, user: UserDep
+) -> ShareOut:
+    """Let another workspace read and use this dataset (owners of its workspace)."""
+    ds = changeable_dataset(session, user, dataset_id, "owner")
+    target = session.scalar(select(Workspace).where(Workspace.slug == body.workspace))
+    if target is None:
+        raise not_found(f"Workspace {body.workspace!r}")
+    if target.id == ds.workspace_id:
+        raise HTTPException(409, "A dataset is always visible in its own workspace.")
+    if session.get(DatasetShare, (ds.id, target.id)) is not None:
+        raise HTTPException(409, f"Dataset {ds.id} is already shared with {target.slug!r}.")
+    share = DatasetShare(dataset_id=ds.id, workspace_id=target.id, created_by=user.id)
+    session.add(share)
+    audit(session, user, ds.workspace_id, "share", "dataset", ds.id, to=target.slug)
+    audit(session, user, target.id, "share_received", "dataset", ds.id, name=ds.name)
+    session.commit()
+    return ShareOut(
+        dataset_id=ds.id,
+        workspace=target.slug,
+        created_by=user.name,
+        created_at=share.created_at,
+    )
+
+
+@router.get(
+    "/datasets/{dataset_id}/shares",
+    response_model=list[ShareOut],
+    responses=error_responses(403, 404),
+    tags=["datasets"],
+)
+def list_shares(dataset_id: IdPath, session: SessionDep, user: UserDep) -> list[ShareOut]:
+    """Workspaces this dataset is shared with (members of its own workspace)."""
+    ds = changeable_dataset(session, user, dataset_id, "viewer")
+    return [
+        ShareOut(
+            dataset_id=ds.id,
+            workspace=s.workspace.slug,
+            created_by=user_name(session, s.created_by),
+            created_at=s.created_at,
+        )
+        for s in ds.shares
+    ]
+
+
+@router.delete(
+    "/datasets/{dataset_id}/shares/{workspace}",
+    status_code=204,
+    responses=error_responses(403, 404),
+    tags=["datasets"],
+)
+def unshare_dataset(
+    dataset_id: IdPath, workspace: str, session: SessionDep, user: UserDep
+) -> Response:
+    """Stop sharing (owners of the dataset's workspace)."""
+    ds = changeable_dataset(session, user, dataset_id, "owner")
+    share = next((s for s in ds.shares if s.workspace.slug == workspace), None)
+    if share is None:
+        raise not_found(f"Share of dataset {ds.id} with {workspace!r}")
+    ds.shares.remove(share)
+    audit(session, user, ds.workspace_id, "unshare", "dataset", ds.id, to=workspace)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/workspaces/{workspace}/match",
+    response_model=MatchReportOut,
+    responses=error_responses(400, 404),
+    tags=["datasets"],
+)
+def match_report(
+    workspace: str, body: MatchRequest, session: SessionDep, user: UserDep, settings: SettingsDep
+) -> MatchReportOut:
+    """Join a table to areas by code and return the match report (nothing is stored)."""
+    import warnings
+
+    from dongne.errors import UnmatchedWarning
+    from dongne.io import join_by_code
+
+    ws = workspace_for(session, user, workspace)
+    areas_ds = usable_dataset(session, ws, body.areas, ("areas",))
+    table_ds = usable_dataset(session, ws, body.table, ("table",))
+    areas = read_dataset(
+        settings.data_dir / areas_ds.read_path, "areas", areas_ds.options, areas_ds.filename
+    )
+    table = read_dataset(
+        settings.data_dir / table_ds.read_path, "table", table_ds.options, table_ds.filename
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmatchedWarning)
+        _, report = join_by_code(areas, table, key=body.key, table_key=body.table_key)
+    return MatchReportOut(**report.to_dict(), summary=report.summary())
+
+
+def _dataset_out(session: Session, ds: Dataset, user: User) -> DatasetOut:
+    owner_member = auth.membership(session, user, ds.workspace_id) is not None
+    return DatasetOut(
+        id=ds.id,
+        workspace=session.get(Workspace, ds.workspace_id).slug,
+        kind=ds.kind,
+        name=ds.name,
+        filename=ds.filename,
+        size_bytes=ds.size_bytes,
+        sha256=ds.sha256,
+        options=ds.options,
+        summary=ds.summary,
+        shared=not owner_member,
+        shared_with=sorted(s.workspace.slug for s in ds.shares) if owner_member else [],
+        created_by=user_name(session, ds.created_by),
+        created_at=ds.created_at,
+    )
