@@ -18,7 +18,7 @@ def _korean_text() -> Iterator[None]:
     """Text made inside uses the bundled Korean font (titles and labels are bilingual)."""
     import matplotlib
 
-    from dongne.report import korean_font
+    from dongne._fonts import korean_font
 
     with matplotlib.rc_context({"font.family": [korean_font(), "DejaVu Sans"]}):
         yield

@@ -275,7 +275,7 @@ class GlobalMoran:
         import matplotlib.pyplot as plt
         from scipy import stats
 
-        from dongne.report import korean_font
+        from dongne._fonts import korean_font
 
         with matplotlib.rc_context({"font.family": [korean_font(), "DejaVu Sans"]}):
             if ax is None:

@@ -456,7 +456,7 @@ class DiDResult:
         """Point estimate with cluster-robust and bootstrap intervals (returns the Axes)."""
         import matplotlib.pyplot as plt
 
-        from dongne.report import korean_font
+        from dongne._fonts import korean_font
 
         if ax is None:
             _, ax = plt.subplots(figsize=(5, 2.5))

@@ -43,11 +43,11 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from dongne import __version__
+from dongne._fonts import korean_font
 from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.errors import DataError, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
-from dongne.report import korean_font
 
 __all__ = ["Effect", "InterruptedTimeSeries", "interrupted_time_series", "newey_west_lags"]
 

@@ -50,11 +50,11 @@ from numba import njit
 
 from dongne import __version__
 from dongne._deprecate import renamed
+from dongne._fonts import korean_font
 from dongne._vocab import Lang, bilingual, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
-from dongne.report import korean_font
 
 __all__ = [
     "ConvexHullWarning",

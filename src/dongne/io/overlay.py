@@ -74,32 +74,66 @@ class PointsInAreas:
         *,
         path: str | os.PathLike[str] | None = None,
         title: str | None = None,
-        **map_options: Any,
+        cmap: str = "YlOrRd",
     ) -> Any:
-        """Map of the number of points counted in each area.
+        """Quick-look map of the number of points counted in each area.
+
+        Areas without a point are drawn in the lightest colour, areas the overlay could not
+        use (no geometry) in hatched grey; the legend is a colour bar of counts, and the note
+        under the map gives the points outside every area. For a council-ready map (classes,
+        scale bar, north arrow, source line) draw ``to_frame()`` with
+        :func:`dongne.report.choropleth`; this method stays in ``io`` without importing the
+        report layer (data flows one way: io → … → report).
 
         Parameters
         ----------
         path : path, optional
-            Also write the map as PNG.
+            Also write the map there (PNG unless the suffix says otherwise), atomically.
         title : str, optional
-            Defaults to "{prefix} per area".
-        **map_options
-            Passed to :func:`dongne.report.choropleth`.
+            Defaults to "{prefix} · 지역별 개수 / per area".
+        cmap : str
+            A matplotlib colour map name.
 
         Returns
         -------
-        dongne.report.MapResult
-            With the matplotlib ``figure``.
+        matplotlib.figure.Figure
         """
-        from dongne.report import choropleth
+        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        from dongne._fonts import korean_font
+        from dongne.io.atomic import atomic_path
 
         column = f"{self.prefix}_count"
-        options: dict[str, Any] = {"scheme": "natural_breaks", "legend_title": "points"}
-        options.update(map_options)
-        return choropleth(
-            self.frame, column, title=title or f"{self.prefix} · 지역별 개수", path=path, **options
-        )
+        with matplotlib.rc_context({"font.family": [korean_font(), "DejaVu Sans"]}):
+            figure = Figure(figsize=(8.0, 7.0), dpi=150, layout="constrained")
+            FigureCanvasAgg(figure)
+            ax = figure.add_subplot()
+            ax.set_axis_off()
+            self.frame.plot(
+                column=column,
+                ax=ax,
+                cmap=cmap,
+                edgecolor="white",
+                linewidth=0.25,
+                legend=True,
+                legend_kwds={"label": f"points per area / 지역별 {self.prefix} 수", "shrink": 0.6},
+                missing_kwds={"color": "#e3e3e3", "hatch": "///", "edgecolor": "#9a9a9a"},
+            )
+            ax.set_title(title or f"{self.prefix} · 지역별 개수 / per area", loc="left")
+            ax.annotate(
+                f"{int((self.assignment >= 0).sum())} of {len(self.assignment)} points counted; "
+                f"{len(self.outside)} outside every area, {len(self.no_coordinates)} without "
+                "coordinates (listed in summary())",
+                xy=(0.0, 0.0), xycoords="axes fraction", xytext=(0.0, -6.0),
+                textcoords="offset points", ha="left", va="top", fontsize=7.5, color="#666666",
+            )  # fmt: skip
+            if path is not None:
+                with atomic_path(path) as tmp:
+                    suffix = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
+                    figure.savefig(tmp, format=suffix, facecolor="white")
+        return figure
 
     def summary(self, lang: Lang = "both") -> str:
         """Plain-language summary in English, Korean or both (``lang``: "both", "ko", "en")."""

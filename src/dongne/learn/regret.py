@@ -284,7 +284,7 @@ class AllocationRegret:
         self._check_fitted()
         from matplotlib.figure import Figure
 
-        from dongne.report import korean_font
+        from dongne._fonts import korean_font
 
         names = list(self.sites_)
         font = korean_font()

@@ -417,7 +417,7 @@ class GroupReport:
         """Bar chart of the metric per group with the overall value as a line; returns Axes."""
         import matplotlib.pyplot as plt
 
-        from dongne.report import korean_font
+        from dongne._fonts import korean_font
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, max(2.5, 0.3 * len(self.table))))

@@ -16,7 +16,6 @@ figure state is created and nothing needs a display.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
 import warnings
@@ -37,6 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
+from dongne._fonts import korean_font
 from dongne.errors import DataError, DongneWarning, GeometryError, SpecificationError, format_rows
 from dongne.io.atomic import atomic_path
 from dongne.io.crs import require_crs, to_metric
@@ -56,7 +56,6 @@ __all__ = [
 #: Classification schemes accepted by :func:`choropleth`.
 SCHEMES = ("quantiles", "equal_interval", "natural_breaks", "fixed")
 
-_FONT_FILE = Path(__file__).parent / "fonts" / "NanumGothic.ttf"
 _TEXT = "#222222"
 _MISSING_FACE = "#e3e3e3"
 _MISSING_EDGE = "#9a9a9a"
@@ -101,38 +100,6 @@ HOTSPOT_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         **_NO_STATISTIC,
     }
 )
-
-
-@functools.cache
-def korean_font() -> str:
-    """Register the bundled NanumGothic font with matplotlib and return its family name.
-
-    Registration happens once per process, on the first call, through
-    :meth:`matplotlib.font_manager.FontManager.addfont`; matplotlib's own font cache on disk
-    and the user's ``rcParams`` are left untouched. Use the returned name as a font family,
-    e.g. ``ax.set_title("서울", fontfamily=korean_font())``.
-
-    Returns
-    -------
-    str
-        The family name of the bundled font, ``"NanumGothic"``.
-
-    See Also
-    --------
-    choropleth, category_map : Use this font for every text in the figure.
-
-    References
-    ----------
-    .. [1] NAVER Corp., "Nanum fonts", SIL Open Font License 1.1,
-       https://hangeul.naver.com/font
-
-    Examples
-    --------
-    >>> korean_font()
-    'NanumGothic'
-    """
-    font_manager.fontManager.addfont(_FONT_FILE)
-    return font_manager.FontProperties(fname=_FONT_FILE).get_name()
 
 
 @contextlib.contextmanager
