@@ -72,7 +72,7 @@ def test_swapped_lat_lon_explained():
 def test_rows_without_coordinates_kept(tmp_path):
     p = tmp_path / "p.csv"
     p.write_text("name,lat,lon\na,37.5,126.9\nb,,\nc,37.6,127.0\n")
-    with pytest.warns(UnmatchedWarning, match=r"1 row\(s\) have no usable coordinates.*rows 1"):
+    with pytest.warns(UnmatchedWarning, match=r"1 row\(s\) have no usable .*file lines 3"):
         pts = read_points(p)
     assert len(pts) == 3 and pts.geometry.iloc[1] is None
     assert pts.attrs["dongne"]["rows_without_coordinates"] == [1]
