@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from dongne import __version__
+from dongne.cli import main as dongne_main
 from dongne.datasets import data_path
-from dongne.evaluate.command import main
 from dongne.evaluate.panel import panel_from_frame
 from dongne.evaluate.staggered import att_gt
 from dongne.evaluate.workflow import run_demo_evaluation
@@ -27,6 +27,11 @@ from dongne.report.document import read_run, render_html
 POLICY = Path(__file__).parents[2] / "shared/reference_data/policy"
 MPDTA = POLICY / "mpdta.csv"
 PROP99 = POLICY / "california_prop99.csv"
+
+
+def main(argv: list[str]) -> int:
+    """``dongne evaluate ARGV``."""
+    return dongne_main(["evaluate", *argv])
 
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dongne.cli.learn import add_arguments, run
 from dongne.errors import DataError, SpecificationError
-from dongne.learn.command import add_arguments, run
 from dongne.learn.workflow import (
     SEOUL_DEFAULTS,
     SpatialScheme,

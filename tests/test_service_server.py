@@ -79,10 +79,10 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
 def running_service(
     data: Path, args: list[str] = (), env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``python -m dongne.service`` on a free loopback port with ``data`` as its folder,
-    once ``/health`` answers: its base URL and process (log in ``data``'s parent)."""
+    """``dongne serve`` (``python -m dongne.cli serve``) on a free loopback port with ``data``
+    as its folder, once ``/health`` answers: its base URL and process (log in ``data``'s parent)."""
     port = _free_port()
-    command = [sys.executable, "-m", "dongne.service", "--host", "127.0.0.1", "--port",
+    command = [sys.executable, "-m", "dongne.cli", "serve", "--host", "127.0.0.1", "--port",
                str(port), "--data-dir", str(data), *args]  # fmt: skip
     log_path = data.parent / "server.log"
     with log_path.open("w") as log:

@@ -149,8 +149,12 @@ def test_flower_engine_needs_tables_not_remote_institutions(tables):
 
 
 def test_cli_trains_on_flower_with_secure_aggregation_and_registers(tables, tmp_path, capsys):
+    from dongne.cli import main as dongne_main
     from dongne.share import ModelRegistry
-    from dongne.share.command import main
+
+    def main(argv):
+        return dongne_main(["share", *argv])
+
 
     paths = []
     for name, table in tables.items():

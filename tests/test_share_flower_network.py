@@ -19,7 +19,7 @@ from dongne.share import Institution, ModelRegistry, federate
 
 pytest.importorskip("flwr", reason="the flower extra (pip install 'dongne[flower]')")
 
-COMMAND = [sys.executable, "-m", "dongne.share.command"]
+COMMAND = [sys.executable, "-m", "dongne.cli", "share"]
 
 
 def _certificates(folder: Path) -> dict[str, Path]:

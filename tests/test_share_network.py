@@ -13,17 +13,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dongne.cli import main as dongne_main
 from dongne.errors import DataError
 from dongne.io.tables import read_table
 from dongne.share import FederationError, Institution, federate
-from dongne.share.command import main
 from dongne.share.network import join, serve
 
 pytest.importorskip("mlflow")
 
 FEATURES = ["a", "b"]
 SECRET = "test-secret"
-COMMAND = [sys.executable, "-m", "dongne.share.command"]
+COMMAND = [sys.executable, "-m", "dongne.cli", "share"]
+
+
+def main(argv: list[str]) -> int:
+    """``dongne share ARGV``."""
+    return dongne_main(["share", *argv])
 
 
 def _tables():

@@ -221,7 +221,11 @@ def test_command_line_register_show_predict(registry, data, tmp_path, capsys):
 
     import skops.io as sio
 
-    from dongne.share.command import main
+    from dongne.cli import main as dongne_main
+
+    def main(argv):
+        return dongne_main(["share", *argv])
+
 
     X, y = data
     model = Ridge().fit(X, y)

@@ -11,6 +11,8 @@ a demonstration pack, not a consistent snapshot.
 from __future__ import annotations
 
 import warnings
+import shutil
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -24,8 +26,12 @@ from dongne.io.points import read_points
 from dongne.io.tables import read_table
 
 __all__ = [
+    "CATALOGUE",
+    "BundledDataset",
     "attribution",
+    "catalogue",
     "data_path",
+    "export",
     "seoul_cctv",
     "seoul_dong_crosswalk_2010_2013",
     "seoul_dong_indicators_2010",
@@ -46,6 +52,116 @@ def data_path(name: str) -> Path:
         names = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
         raise DataError(f"No bundled file {name!r}. Bundled files: {', '.join(names)}.")
     return path
+
+
+@dataclass(frozen=True)
+class BundledDataset:
+    """One bundled file: its name for ``dongne datasets``, what it holds, source and licence.
+
+    The full provenance (processing, checks, caveats) is in the data pack's README
+    (:func:`attribution`), section ``readme_section``.
+    """
+
+    name: str
+    file: str
+    what: str
+    source: str
+    licence: str
+    readme_section: str
+
+    @property
+    def path(self) -> Path:
+        """Where the file lies in this installation."""
+        return data_path(self.file)
+
+
+_KOSTAT_BOUNDARIES = "KOSTAT/SGIS census boundaries 2013 via southkorea/seoul-maps"
+_CENSUS_2010 = "KOSTAT 2010 census, compiled by 한국도시연구소 (clamWell/undrerground_households)"
+_SEOUL_OPEN_DATA = "Seoul Open Data Plaza (서울 열린데이터 광장) via statgarten/datatoys"
+_KOGL = "KOGL Type 1 (공공누리 제1유형, attribution); repository CC0"
+_NONE_STATED = "none stated; figures are KOSTAT census statistics (cite KOSTAT)"
+
+#: Every bundled file a command-line user may want, in the order ``dongne datasets`` lists.
+CATALOGUE: tuple[BundledDataset, ...] = (
+    BundledDataset("seoul-dong-2013", "seoul_dong_2013.geojson",
+                   "423 administrative dong boundaries, EPSG:4326 (dong_code, names, gu)",
+                   _KOSTAT_BOUNDARIES, "Apache-2.0 (repository); cite KOSTAT/SGIS", "1"),
+    BundledDataset("seoul-gu-2013", "seoul_gu_2013.geojson",
+                   "25 gu boundaries, EPSG:4326 (gu_code, gu_code_mois, names)",
+                   _KOSTAT_BOUNDARIES, "Apache-2.0 (repository); cite KOSTAT/SGIS", "1"),
+    BundledDataset("seoul-dong-census-2010", "seoul_dong_indicators_census2010.csv",
+                   "households and basement households per dong, 2010 codes (424 rows)",
+                   _CENSUS_2010, _NONE_STATED, "2"),
+    BundledDataset("seoul-dong-crosswalk-2010-2013", "seoul_dong_code_crosswalk_2010_2013.csv",
+                   "2010 dong codes -> 2013 boundary codes (same 416, renamed 6, merged 2)",
+                   "dongne (from the KOSTAT code lists)", "BSD-3-Clause (dongne)", "3"),
+    BundledDataset("seoul-gu-indicators", "seoul_gu_indicators.csv",
+                   "gu vulnerability indicators 2015-2018 (25 rows)",
+                   "Seoul basic statistics via clamWell/undrerground_households", _NONE_STATED,
+                   "4"),
+    BundledDataset("seoul-gu-population-2010", "seoul_gu_population_census2010.csv",
+                   "gu population by broad age group, 2010 census (25 rows)",
+                   "KOSIS DT_1IN0001 via southkorea/southkorea-population",
+                   "CC BY 3.0 (Team POPONG); data from KOSIS", "5"),
+    BundledDataset("seoul-heat-shelters-2023", "seoul_heat_shelters_2023.csv",
+                   "heat/cooling shelters (무더위쉼터) with lon/lat, 2023 (4,133 rows)",
+                   _SEOUL_OPEN_DATA + " (OA-21065)", _KOGL, "6"),
+    BundledDataset("seoul-cctv-2023", "seoul_cctv_2023.csv",
+                   "safety CCTV sites with lat/lon, 2023 (83,734 rows)",
+                   _SEOUL_OPEN_DATA, _KOGL, "7"),
+    BundledDataset("seoul-dong-facilities-2023", "seoul_dong_facility_counts_2023.csv",
+                   "heat shelters and CCTV counted per 2013 dong (derived, 423 rows)",
+                   "dongne, from seoul-heat-shelters-2023 and seoul-cctv-2023", _KOGL, "8"),
+    BundledDataset("raw-seoul-basic", "raw/seoul_basic.csv",
+                   "gu indicators as published, CP949/EUC-KR (25 rows)",
+                   "clamWell/undrerground_households R/seoul_basic.csv", _NONE_STATED, "4"),
+    BundledDataset("raw-kosis-population-2010", "raw/kosis_census2010_population_by_gu_age.csv",
+                   "KOSIS download as published, CP949 with 2 title lines (7,728 rows)",
+                   "KOSIS via southkorea/southkorea-population",
+                   "CC BY 3.0 (Team POPONG); data from KOSIS", "5"),
+)  # fmt: skip
+
+
+def catalogue() -> pd.DataFrame:
+    """The bundled files as a table: name, path in this installation, what, source, licence."""
+    return pd.DataFrame(
+        [
+            {"name": d.name, "path": str(d.path), "what": d.what, "source": d.source,
+             "licence": d.licence, "readme_section": d.readme_section}
+            for d in CATALOGUE
+        ]
+    )  # fmt: skip
+
+
+def export(name: str, directory: str | Path) -> Path:
+    """Copy the bundled file ``name`` (see :data:`CATALOGUE`) and the data README into
+    ``directory``; returns the copied file's path. Existing files are not overwritten.
+
+    Raises
+    ------
+    DataError
+        When ``name`` is not in the catalogue (the message lists the names) or a file of the
+        same name exists in ``directory``.
+    """
+    by_name = {d.name: d for d in CATALOGUE}
+    if name not in by_name:
+        raise DataError(
+            f"No bundled dataset {name!r}. Fix: use one of {', '.join(by_name)} "
+            "(listed by 'dongne datasets')."
+        )
+    target_dir = Path(directory)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    source = by_name[name].path
+    target = target_dir / source.name
+    if target.exists():
+        raise DataError(f"{target} exists already. Fix: choose another DIR or remove it.")
+    tmp = target.with_name(target.name + ".part")
+    shutil.copyfile(source, tmp)
+    tmp.replace(target)  # atomic: a reader never sees half a file
+    readme = target_dir / "README_dongne_data.md"
+    if not readme.exists():
+        shutil.copyfile(data_path("README.md"), readme)
+    return target
 
 
 def attribution() -> str:

@@ -47,6 +47,43 @@ def existing_file(path: str | os.PathLike[str]) -> Path:
     raise DataError(f"File not found: {p}.{hint} Fix: check the path and its spelling.")
 
 
+def vector_layers(path: Path) -> list[tuple[str, str]]:
+    """The layers of a vector file as ``(name, geometry type)``, or a :class:`DataError`.
+
+    GDAL's own error for an empty, truncated or mislabelled file (``Unterminated object``,
+    ``not recognized as being in a supported file format``) is kept in the message, after the
+    file name and before the fix.
+    """
+    import pyogrio
+    from pyogrio.errors import DataSourceError
+
+    try:
+        return [(str(name), str(gtype)) for name, gtype in pyogrio.list_layers(path)]
+    except DataSourceError as exc:
+        detail = str(exc).split("; It might help")[0].rstrip(". ")
+        empty = " (the file is empty)" if path.stat().st_size == 0 else ""
+        raise DataError(
+            f"{path} cannot be read as a vector file{empty}: {detail}. Fix: check that the "
+            "file is complete and in the format its extension says (re-export or download it "
+            "again)."
+        ) from None
+
+
+def check_layer(path: Path, layers: list[tuple[str, str]], layer: str | int | None) -> None:
+    """Refuse a ``layer`` that ``path`` does not have, naming the layers it does have."""
+    names = [name for name, _ in layers]
+    if isinstance(layer, str) and layer not in names:
+        raise DataError(
+            f"{path} has no layer {layer!r}; its layers: {', '.join(names)}. Fix: "
+            f"--layer {names[0]} (or leave --layer out for a one-layer file)."
+        )
+    if isinstance(layer, int) and not 0 <= layer < len(names):
+        raise DataError(
+            f"{path} has {len(names)} layer(s), so layer {layer} does not exist. Fix: --layer "
+            f"{names[0]}."
+        )
+
+
 def file_kind(path: Path, kinds: dict[str, str], what: str) -> str:
     """Return the kind of ``path`` from its suffix, or raise naming the supported formats."""
     kind = kinds.get(path.suffix.lower())

@@ -14,7 +14,7 @@ import shapely
 from pyproj import CRS
 
 from dongne.errors import DataError, GeometryError, GeometryRepairWarning, format_rows
-from dongne.io._files import GEO_SUFFIXES, existing_file, file_kind
+from dongne.io._files import GEO_SUFFIXES, check_layer, existing_file, file_kind, vector_layers
 from dongne.io.crs import require_crs
 from dongne.io.encoding import decode_bytes, normalise_encoding_name
 from dongne.io.provenance import attach
@@ -135,7 +135,7 @@ def read_geo(
                 "table with dongne.io.read_table, or write it with GeoDataFrame.to_parquet."
             ) from None
     else:
-        layers = pyogrio.list_layers(p)
+        layers = vector_layers(p)
         if layer is None and len(layers) > 1:
             listing = ", ".join(f"{name!r} ({gtype})" for name, gtype in layers)
             raise DataError(
@@ -143,9 +143,7 @@ def read_geo(
                 "(on the command line --layer NAME)."
             )
         if layer is not None:
-            names = [str(n) for n, _ in layers]
-            if isinstance(layer, str) and layer not in names:
-                raise DataError(f"{p} has no layer {layer!r}; layers: {', '.join(names)}.")
+            check_layer(p, layers, layer)
             meta["layer"] = layer
         kwargs: dict[str, Any] = {}
         if encoding is not None:

@@ -10,7 +10,13 @@ import pandas as pd
 import pyogrio
 from pyproj import CRS
 
-from dongne.io._files import GEO_SUFFIXES, TABLE_SUFFIXES, existing_file
+from dongne.io._files import (
+    GEO_SUFFIXES,
+    TABLE_SUFFIXES,
+    check_layer,
+    existing_file,
+    vector_layers,
+)
 from dongne.io.areas import shapefile_encoding
 from dongne.io.points import _is_geoparquet
 from dongne.io.tables import read_table
@@ -144,7 +150,9 @@ def describe_file(path: str | os.PathLike[str], layer: str | None = None) -> Fil
         info.rows, info.columns = len(gdf), _columns(gdf)
         info.crs = info.layers[0]["crs"]
         return info
-    for name, gtype in pyogrio.list_layers(p):
+    layers = vector_layers(p)
+    check_layer(p, layers, layer)
+    for name, gtype in layers:
         meta = pyogrio.read_info(p, layer=name, encoding=info.encoding)
         crs = meta.get("crs")
         info.layers.append(

@@ -224,7 +224,6 @@ def main() -> int:
     matplotlib.use("Agg")
     # Import the analyses before the spec arrives: a spare process waits with them loaded.
     import dongne.allocate.workflow
-    import dongne.cli
     import dongne.detect.workflow  # noqa: F401
 
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")

@@ -1,18 +1,10 @@
-"""The ``dongne serve`` command: arguments and what they do (kept light to import).
-
-To wire it into ``dongne``'s command line::
-
-    from dongne.service.command import add_arguments, run
-    serve = sub.add_parser("serve", help="run the web service", description=run.__doc__)
-    add_arguments(serve)
-    serve.set_defaults(func=run)
-"""
+"""``dongne serve``: the multi-institution web service and dashboard."""
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_arguments", "main", "run"]
+HELP = "run the web service and dashboard (API docs at /docs)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,16 +50,3 @@ def run(args: argparse.Namespace) -> int:
         return 0
     serve(settings, host=args.host, port=args.port)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m dongne.service``: the same options as ``dongne serve``."""
-    from dongne.errors import DongneError
-
-    parser = argparse.ArgumentParser(prog="python -m dongne.service", description=run.__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except DongneError as exc:
-        parser.exit(2, f"dongne serve: error: {exc}\n")

@@ -1,21 +1,16 @@
-"""``dongne share register|list|show|predict|federate``: share models, not data.
-
-Also runnable without the main CLI as ``python -m dongne.share.command ...``.
-"""
+"""``dongne share register|list|show|predict|federate``: share models, not data."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
+from dongne.errors import DataError, SpecificationError
 
-from dongne.errors import DataError, DongneError, SpecificationError
-
-__all__ = ["add_arguments", "main", "run"]
+HELP = "share models, not data: registry, model cards, predict, federated training"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,15 +70,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fed.add_argument("--clip-norm", type=float, default=1.0)
     fed.add_argument("--accountant", choices=("rdp", "gdp"), default="rdp")
     fed.add_argument("--min-institutions", type=int, default=2)
-    fed.add_argument("--engine", choices=("dongne", "flower"), default="dongne",
-                     help="dongne's loop/protocol, or Flower (simulation, or gRPC server)")
+    fed.add_argument(
+        "--engine",
+        choices=("dongne", "flower"),
+        default="dongne",
+        help="dongne's loop/protocol, or Flower (simulation, or gRPC server)",
+    )
     fed.add_argument("--tls-ca", help="--engine flower: CA certificate (PEM); turns on TLS")
     fed.add_argument("--tls-cert", help="--serve --engine flower: server certificate (PEM)")
     fed.add_argument("--tls-key", help="--serve --engine flower: server private key (PEM)")
-    fed.add_argument("--secure-aggregation", action="store_true",
-                     help="--engine flower: Flower's SecAgg+ (coordinator sees only the sum)")
-    fed.add_argument("--noise", choices=("local", "distributed"), default="local",
-                     help="DP noise per institution (local) or split under SecAgg+")
+    fed.add_argument(
+        "--secure-aggregation",
+        action="store_true",
+        help="--engine flower: Flower's SecAgg+ (coordinator sees only the sum)",
+    )
+    fed.add_argument(
+        "--noise",
+        choices=("local", "distributed"),
+        default="local",
+        help="DP noise per institution (local) or split under SecAgg+",
+    )
     fed.add_argument("--seed", type=int, help="seed (MLP start; with --join: this side's noise)")
     fed.add_argument("--institutions", type=int, help="--serve: how many to wait for")
     fed.add_argument("--host", default="127.0.0.1", help="--serve: address to listen on")
@@ -104,13 +110,15 @@ def _registry(args: argparse.Namespace):
     return ModelRegistry(args.registry, database_url=args.database_url)
 
 
-def _read(path: str) -> pd.DataFrame:
+def _read(path: str) -> Any:
     from dongne.io.tables import read_table
 
     return read_table(path)
 
 
 def _card(path: str):
+    import pandas as pd
+
     from dongne.share.card import ModelCard
 
     data = json.loads(Path(path).read_text("utf-8"))
@@ -166,40 +174,30 @@ def _units(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _federate(args: argparse.Namespace) -> int:
-    from dongne.share import network
+    from dongne.share.deployment import check_tls, join_federation, serve_federation
     from dongne.share.federated import federate
 
-    if (args.tls_cert or args.tls_key) and not args.tls_ca:
-        raise SpecificationError(
-            "--tls-cert/--tls-key need --tls-ca too (without it the link would not be "
-            "encrypted)."
-        )
-    if args.tls_ca and args.engine != "flower":
-        raise SpecificationError(
-            "--tls-ca/--tls-cert/--tls-key are for --engine flower (dongne's own protocol is "
-            "not encrypted: use a TLS tunnel)."
-        )
+    check_tls(
+        args.engine,
+        serving=bool(args.serve),
+        tls_ca=args.tls_ca,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+    )
     if args.join:
         if not (args.name and args.table):
             raise SpecificationError("--join needs --name and --table.")
         host, _, port = args.join.rpartition(":")
-        join = network.join
-        extra: dict = {}
-        if args.engine == "flower":
-            from dongne.share import flower
-
-            join = flower.join
-            if args.tls_ca:
-                extra["root_certificates"] = Path(args.tls_ca).read_bytes()
-        outcome = join(
+        outcome = join_federation(
             args.name,
             _read(args.table),
             host=host or "127.0.0.1",
             port=int(port),
+            engine=args.engine,
             secret=args.secret,
             seed=args.seed,
             timeout=args.timeout,
-            **extra,
+            tls_ca=args.tls_ca,
         )
         print(f"{args.name}: {outcome['status']} after {outcome['rounds']} rounds. "
               f"{outcome['message']}".strip())  # fmt: skip
@@ -225,28 +223,13 @@ def _federate(args: argparse.Namespace) -> int:
         accountant=args.accountant,
         min_institutions=args.min_institutions,
         seed=0 if args.seed is None else args.seed,
+        engine=args.engine,
+        secure_aggregation=args.secure_aggregation,
+        noise=args.noise,
     )
     features = [f.strip() for f in args.features.split(",") if f.strip()]
-    if args.serve and (args.secure_aggregation or args.noise != "local"):
-        raise SpecificationError(
-            "--secure-aggregation and --noise distributed run with --tables --engine flower "
-            "(Flower's simulation engine); a --serve coordinator averages in the clear."
-        )
     if args.serve:
-        if not args.institutions:
-            raise SpecificationError("--serve needs --institutions N.")
-        serve, extra = network.serve, {}
-        if args.engine == "flower":
-            from dongne.share import flower
-
-            serve = flower.serve
-            if args.tls_ca:
-                if not (args.tls_cert and args.tls_key):
-                    raise SpecificationError("--tls-ca on --serve needs --tls-cert and --tls-key.")
-                extra["certificates"] = tuple(
-                    Path(p).read_bytes() for p in (args.tls_ca, args.tls_cert, args.tls_key)
-                )
-        result = serve(
+        result = serve_federation(
             args.institutions,
             args.target,
             features,
@@ -254,8 +237,10 @@ def _federate(args: argparse.Namespace) -> int:
             port=args.port,
             secret=args.secret,
             timeout=args.timeout,
+            tls_ca=args.tls_ca,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
             on_listening=lambda h, p: print(f"listening on {h}:{p}", flush=True),
-            **extra,
             **options,
         )
     else:
@@ -265,10 +250,7 @@ def _federate(args: argparse.Namespace) -> int:
             if not sep:
                 raise SpecificationError(f"--tables {item!r}: expected NAME=PATH.")
             tables[name] = _read(path)
-        result = federate(
-            tables, args.target, features, engine=args.engine,
-            secure_aggregation=args.secure_aggregation, noise=args.noise, **options,
-        )  # fmt: skip
+        result = federate(tables, args.target, features, **options)
     print(result.summary())
     if args.out:
         result.to_frame().to_csv(args.out, index=False, encoding="utf-8-sig")
@@ -320,19 +302,3 @@ def run(args: argparse.Namespace) -> int:
         result.to_frame().to_csv(args.out, encoding="utf-8-sig")
         print(result.summary())
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m dongne.share.command``)."""
-    parser = argparse.ArgumentParser(prog="dongne share", description=run.__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except DongneError as exc:
-        print(f"dongne share: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,12 +1,4 @@
-"""The ``dongne learn`` command: ``cv``, ``shift``, ``audit`` and ``regret`` (light to import).
-
-To wire it into ``dongne``'s command line::
-
-    from dongne.learn.command import add_arguments, run
-    learn = sub.add_parser("learn", help="...", description=run.__doc__)
-    add_arguments(learn)
-    learn.set_defaults(func=run)
-"""
+"""``dongne learn``: ``cv``, ``shift``, ``audit`` and ``regret``."""
 
 from __future__ import annotations
 
@@ -14,7 +6,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "run"]
+from dongne.cli._common import (
+    add_table_inputs,
+    areas_with_table,
+    print_outputs,
+    progress_steps,
+)
+
+HELP = "will a need model work in a new place? spatial CV, shift, fairness audit, regret"
+
+#: Names of :data:`dongne.learn.workflow.MODELS` and ``REGRET_METHODS`` (kept here so that
+#: ``dongne --help`` does not import scikit-learn; a test checks they agree).
+MODELS = ("ridge", "lightgbm", "rf")
+REGRET_METHODS = ("naive", "importance_weighted", "group_reweighted", "group_dro")
 
 _EPILOG = """\
 inputs: AREAS (boundaries) and, optionally, TABLE joined to them by --id as in 'dongne detect';
@@ -39,28 +43,21 @@ summary in English and Korean into --out; 'dongne report OUT' renders them for a
 
 
 def _inputs(p: argparse.ArgumentParser, name: str, *, features: bool, target: bool) -> None:
-    from dongne.cli import _title_lines
-
     p.add_argument("areas", nargs="?", help="area boundaries (omit with --seoul)")
     p.add_argument("table", nargs="?", help="optional table joined to AREAS by --id")
     p.add_argument("--seoul", action="store_true", help="use the bundled Seoul north→south task")
     p.add_argument("--id", help="code column of AREAS (and of TABLE)")
-    p.add_argument("--table-key", help="code column of TABLE (default: --id)")
     if target:
         p.add_argument("--target", help="the outcome column (what the model predicts)")
     if features:
         p.add_argument("--features", help="feature columns, comma-separated")
-    p.add_argument("--layer", help="layer of AREAS")
-    p.add_argument("--encoding", help="encoding of TABLE (default: detected)")
-    p.add_argument("--title-lines", type=_title_lines, default=None)
+    add_table_inputs(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", default=f"dongne-learn-{name}", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _model(p: argparse.ArgumentParser) -> None:
-    from dongne.learn.workflow import MODELS
-
     p.add_argument("--model", default="ridge", choices=MODELS, help="default: ridge")
 
 
@@ -85,8 +82,6 @@ def _domain(p: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sub-commands of ``dongne learn`` and their options to ``parser``."""
-    from dongne.learn.workflow import REGRET_METHODS
-
     fmt = argparse.RawDescriptionHelpFormatter
     parser.formatter_class = fmt
     parser.epilog = _EPILOG
@@ -220,9 +215,7 @@ def _load(args: argparse.Namespace, out: Path) -> Any:
             "the bundled Seoul task."
         )
     _require(args, "id")
-    from dongne.cli import _areas_with_table
-
-    return _areas_with_table(args, out)
+    return areas_with_table(args, out)
 
 
 def _scheme_of(args: argparse.Namespace) -> Any:
@@ -259,7 +252,6 @@ def run(args: argparse.Namespace) -> int:
     """
     from threadpoolctl import threadpool_limits
 
-    from dongne.cli import _print_outputs, _progress_steps
     from dongne.errors import SpecificationError
     from dongne.learn import workflow
 
@@ -271,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
     areas = _load(args, out)
     command = args.learn_command
     steps = {"cv": 2, "shift": 2, "audit": 2 if args.__dict__.get("prediction") else 3}
-    bar, step = _progress_steps(steps.get(command, 3), args.quiet)
+    bar, step = progress_steps(steps.get(command, 3), args.quiet)
     # Small dense problems: BLAS threads only add contention (several times slower on a busy
     # machine), and one thread keeps the numbers independent of the machine.
     with bar, threadpool_limits(limits=1):
@@ -309,4 +301,4 @@ def run(args: argparse.Namespace) -> int:
                 model=args.model, seed=args.seed, time_limit=args.time_limit, progress=step,
             )  # fmt: skip
         bar.update(bar.total - bar.n)
-    return _print_outputs(result.summary, out, result.files)
+    return print_outputs(result.summary, out, result.files)

@@ -1,12 +1,4 @@
-"""The ``dongne evaluate`` command: ``did``, ``scm`` and ``its`` (kept light to import).
-
-To wire it into ``dongne``'s command line::
-
-    from dongne.evaluate.command import DESCRIPTION, add_arguments, run
-    evaluate = sub.add_parser("evaluate", description=DESCRIPTION, formatter_class=fmt,
-                              help="did the policy work? DiD, synthetic control, ITS")
-    add_arguments(evaluate)
-    evaluate.set_defaults(func=run)
+"""``dongne evaluate``: ``did``, ``scm`` and ``its``.
 
 Each method reads its table with :func:`dongne.io.read_table` (CSV in UTF-8 or CP949, Excel,
 Parquet), runs :func:`~dongne.evaluate.workflow.run_did`, :func:`~.workflow.run_scm` or
@@ -16,12 +8,12 @@ Parquet), runs :func:`~dongne.evaluate.workflow.run_did`, :func:`~.workflow.run_
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["DESCRIPTION", "add_arguments", "main", "run"]
+from dongne.cli._common import print_outputs
+
+HELP = "did the policy work? DiD (staggered), synthetic control, interrupted time series"
 
 DESCRIPTION = """\
 Did the policy work? Compare what happened where (or when) a policy started with what would
@@ -349,7 +341,6 @@ def _run_its(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``dongne evaluate did|scm|its``: print the summary and the files written."""
-    from dongne.cli import _print_outputs
     from dongne.errors import DongneWarning, SpecificationError
 
     runners = {"did": _run_did, "scm": _run_scm, "its": _run_its}
@@ -362,26 +353,4 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DongneWarning)  # repeated under Notes in the summary
         outputs = runners[method](args)
-    return _print_outputs(outputs.summary, Path(args.out), outputs.files)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dongne.evaluate.command``: the same options as ``dongne evaluate``."""
-    from dongne.errors import DongneError
-
-    parser = argparse.ArgumentParser(
-        prog="dongne evaluate",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except DongneError as exc:
-        print(f"dongne evaluate: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return print_outputs(outputs.summary, Path(args.out), outputs.files)
