@@ -182,3 +182,53 @@ def test_run_allocate_reports_the_selection(korean_shelter_file, tmp_path):
     assert "규칙" in result.summary
     with pytest.raises(SpecificationError, match="none are given"):
         run_allocate(jongno, tmp_path, p=1, radius=300, existing_filter="사용여부 == 'Y'")
+
+
+# ----------------------------------------------------------------- the command line
+
+
+def _cli_inputs(tmp_path, korean_shelter_file):
+    """종로구's dongs as the demand file and the shelters, in centimetres, as a CSV."""
+    dongs = seoul_dongs()
+    demand = tmp_path / "jongno.geojson"
+    dongs[dongs["gu_name"] == "종로구"].to_file(demand)
+    table = pd.read_csv(korean_shelter_file, dtype={"facility_id": str})
+    xy = gpd.GeoSeries(gpd.points_from_xy(table["경도"], table["위도"]), crs=4326).to_crs(5186)
+    table = table.drop(columns=["경도", "위도"]).assign(X좌표=xy.x * 100, Y좌표=xy.y * 100)
+    cm = tmp_path / "shelters_cm.csv"
+    table.to_csv(cm, index=False)
+    return demand, cm
+
+
+def test_cli_flags_answer_every_hint(tmp_path, korean_shelter_file, capsys):
+    from dongne.cli import main
+
+    demand, cm = _cli_inputs(tmp_path, korean_shelter_file)
+    base = ["allocate", "--demand", str(demand), "--id", "dong_code", "--weight", "households",
+            "--candidates", "centroids", "--p", "2", "--radius", "300m", "--quiet",
+            "--demand-spacing", "200m"]  # fmt: skip
+    rc = main([*base, "--existing", str(cm), "--out", str(tmp_path / "a")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Fix: pass --existing-crs EPSG:5186" in err
+    rc = main([*base, "--existing", str(cm), "--existing-crs", "EPSG:5186",
+               "--out", str(tmp_path / "b")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "centimetres" in err and "Fix: pass --existing-xy-scale 0.01." in err
+    assert not (tmp_path / "b" / "summary.txt").exists()
+    rc = main([*base, "--existing", str(cm), "--existing-crs", "EPSG:5186",
+               "--existing-xy-scale", "0.01", "--existing-filter", "in_use == 'Y'",
+               "--out", str(tmp_path / "c")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "Fix: pass --existing-filter" in err and "사용여부" in err
+    rc = main([*base, "--existing", str(cm), "--existing-crs", "EPSG:5186",
+               "--existing-xy-scale", "0.01", "--existing-filter", "사용여부 == 'Y'",
+               "--existing-id", "facility_id", "--out", str(tmp_path / "d")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "left out by the rule \"사용여부 == 'Y'\"" in out and "200 m grid" in out
+    summary = (tmp_path / "d" / "summary.txt").read_text(encoding="utf-8")
+    assert "outside the study area left out (file lines" in summary
+    rc = main([*base, "--existing", str(cm), "--existing-crs", "EPSG:5186",
+               "--existing-xy-scale", "0.01", "--outside", "raise",
+               "--out", str(tmp_path / "e")])  # fmt: skip
+    assert rc == 2 and "Fix: pass --outside drop" in capsys.readouterr().err
