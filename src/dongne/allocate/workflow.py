@@ -67,11 +67,13 @@ class AllocateOutputs:
     new_sites : GeoDataFrame
         The chosen new sites (metric CRS) with the demand they serve.
     demand : GeoDataFrame
-        One row per demand unit: weight, group, site and distance before and after, coverage.
+        One row per demand point (for polygon demand: per grid piece or given point, with the
+        ``area`` it belongs to): weight, group, site and distance before and after, coverage.
     groups : DataFrame
         Coverage and access per group before and after.
     areas : GeoDataFrame or None
-        The mapped areas with ``coverage_before``/``coverage_after`` (percent) and
+        The mapped areas with ``coverage_before``/``coverage_after`` (percent of each area's
+        demand within the radius) and
         ``distance_before``/``distance_after`` columns.
     pareto : DataFrame or None
         The efficiency–equity sweep (MCLP with ``equity_by`` and ``pareto``).
