@@ -142,6 +142,16 @@ def test_existing_filter_and_points_outside(korean_shelter_file):
     outside_rows = np.flatnonzero(shelters["coord_check"].eq("outside_seoul").to_numpy())
     assert sel["outside_rows"] == (outside_rows + 2).tolist()
     assert "43 left out by the rule" in sel["text"] and "4,079 used" in sel["text"]
+    # A frame filtered beforehand keeps its index, so the lines are still the file's.
+    in_use = shelters[shelters["사용여부"] == "Y"]
+    with pytest.warns(UnmatchedWarning):
+        again = select_points(in_use, areas=seoul_dongs())
+    outside_in_use = shelters["coord_check"].eq("outside_seoul") & shelters["사용여부"].eq("Y")
+    expected = (np.flatnonzero(outside_in_use.to_numpy()) + 2).tolist()
+    assert again.attrs["dongne"]["selection"]["outside_rows"] == expected
+    shuffled = in_use.reset_index(drop=True).set_axis([f"r{i}" for i in range(len(in_use))])
+    with pytest.warns(UnmatchedWarning, match="rows \\(1-based, in the order given\\)"):
+        select_points(shuffled, areas=seoul_dongs())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         both = select_points(shelters, areas=seoul_dongs(), outside="keep")

@@ -307,24 +307,41 @@ def points_from_table(
 def row_numbers(points: pd.DataFrame, positions: Any) -> list[int]:
     """1-based file lines (tables) or feature numbers (geo layers) of 0-based row positions.
 
-    A table read by :func:`read_table` knows its header line (``attrs["dongne"]
-    ["header_line"]``): data row ``i`` is on line ``header_line + 1 + i``. Otherwise the rows
-    are numbered from 1 (feature numbers).
+    The readers number rows 0, 1, ... in the index, and a filtered frame keeps those labels, so
+    the index (when it is a unique integer index) says where a row came from. A table read by
+    :func:`read_table` knows its header line (``attrs["dongne"]["header_line"]``): data row
+    ``i`` is on line ``header_line + 1 + i``. Otherwise rows are numbered from 1 (feature
+    numbers), and without an integer index by their position (see :func:`row_label`).
     """
     header = points.attrs.get("dongne", {}).get("header_line")
     first = int(header) + 1 if header is not None else 1
-    return [first + int(i) for i in positions]
+    pos = np.asarray(positions, dtype=np.int64)
+    if _by_index(points):
+        return [first + int(i) for i in points.index.to_numpy()[pos]]
+    return [1 + int(i) for i in pos]
 
 
 def row_label(points: pd.DataFrame, lang: str = "en") -> str:
-    """How :func:`row_numbers` numbers rows: ``"file lines"`` or ``"features (1-based)"``.
-
-    ``lang="ko"`` gives ``"파일 줄"`` or ``"피처 번호(1부터)"``.
+    """How :func:`row_numbers` numbers rows: ``"file lines"``, ``"features (1-based)"`` or
+    ``"rows (1-based, in the order given)"``; ``lang="ko"`` gives the Korean words.
     """
     header = points.attrs.get("dongne", {}).get("header_line")
+    if not _by_index(points):
+        return (
+            "행 번호(주어진 순서, 1부터)" if lang == "ko" else "rows (1-based, in the order given)"
+        )
     if lang == "ko":
         return "파일 줄" if header is not None else "피처 번호(1부터)"
     return "file lines" if header is not None else "features (1-based)"
+
+
+def _by_index(points: pd.DataFrame) -> bool:
+    index = points.index
+    return bool(
+        pd.api.types.is_integer_dtype(index.dtype)
+        and index.is_unique
+        and (len(index) == 0 or index.min() >= 0)
+    )
 
 
 def read_points(
@@ -570,7 +587,7 @@ def _query_mask(
     points: pd.DataFrame, query: str, src: str, what: str, names: Mapping[str, str]
 ) -> np.ndarray:
     """Evaluate a filter expression to one bool per row, with errors that name the column."""
-    fix = _arg(names, "query", '"column == \'value\'"')
+    fix = _arg(names, "query", "\"column == 'value'\"")
     columns = ", ".join(map(str, points.columns))
     frame = pd.DataFrame(points.drop(columns=points.geometry.name))
     try:
