@@ -295,13 +295,14 @@ def run_allocate(
             areas=map_areas,
             outside=outside,
             what="existing facilities",
+            what_ko="기존 시설",
             argument_names=point_names,
         )
         selections.append(existing.attrs["dongne"]["selection"])
     cand = candidates
     if isinstance(cand, gpd.GeoDataFrame) and map_areas is not None:
         cand = select_points(
-            cand, areas=map_areas, outside=outside, what="candidate sites",
+            cand, areas=map_areas, outside=outside, what="candidate sites", what_ko="후보지",
             argument_names=point_names,
         )  # fmt: skip
         selections.append(cand.attrs["dongne"]["selection"])

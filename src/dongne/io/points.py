@@ -456,6 +456,7 @@ def select_points(
     areas: gpd.GeoDataFrame | None = None,
     outside: str = "drop",
     what: str = "points",
+    what_ko: str | None = None,
     argument_names: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Keep the points that pass an explicit rule and lie in the study area, and say which not.
@@ -472,8 +473,9 @@ def select_points(
         "outside".
     outside : {"drop", "keep", "raise"}
         Leave the outside points out (default), keep them, or raise.
-    what : str
-        What the points are, for messages (``"existing facilities"``).
+    what, what_ko : str
+        What the points are, for messages and the English / Korean sentences
+        (``"existing facilities"``, ``"기존 시설"``; ``what_ko`` defaults to ``what``).
     argument_names : mapping, optional
         How messages name ``query`` and ``outside`` (a command line passes its flags, e.g.
         ``{"query": "--existing-filter", "outside": "--outside"}``).
@@ -549,7 +551,7 @@ def select_points(
             f"{format_rows(outside_rows, limit=5)})"
         )
     parts.append(f"{len(kept):,} used")
-    parts_ko = [f"{what}: {len(points):,}건 읽음"]
+    parts_ko = [f"{what_ko or what}: {len(points):,}건 읽음"]
     if query is not None:
         parts_ko.append(f"규칙 {query!r}로 {len(filtered):,}건 제외")
     if outside_rows:
