@@ -62,7 +62,7 @@ def lgbm():
 def fit_all(base, X, y, groups, X_target):
     return {
         "naive": base().fit(X, y),
-        "importance-weighted": ImportanceWeighted(base(), seed=0).fit(X, y, X_target=X_target),
+        "importance-weighted": ImportanceWeighted(base(), rng=0).fit(X, y, X_target=X_target),
         "group-reweighted": GroupReweighted(base()).fit(X, y, groups),
         "group DRO": GroupDRO(base()).fit(X, y, groups),
     }
@@ -92,9 +92,9 @@ def seoul(models, out):
             "gu + 1 km buffer": BufferedCV(task.coords, 1000, cv=LeaveGroupOut(5)),
         }
         for label, cv in schemes.items():
-            res = cv_compare(base(), X, y, groups=g, spatial_cv=cv, seed=0)
+            res = cv_compare(base(), X, y, groups=g, spatial_cv=cv, rng=0)
             rmse = cv_compare(
-                base(), X, y, groups=g, spatial_cv=cv, seed=0, scoring="neg_root_mean_squared_error"
+                base(), X, y, groups=g, spatial_cv=cv, rng=0, scoring="neg_root_mean_squared_error"
             )
             rows.append(
                 {
@@ -112,7 +112,7 @@ def seoul(models, out):
     out["seoul_buffer_folds"] = excl
 
     s, t = task.source, task.target
-    diag = ShiftDiagnostics(permutations=out["_perm"], seed=0).fit(
+    diag = ShiftDiagnostics(permutations=out["_perm"], rng=0).fit(
         X[s], X[t], estimator=ridge(), y_source=y[s]
     )
     out["seoul_shift"] = diag.to_frame()
@@ -158,7 +158,7 @@ def synthetic(seeds, out):
         [[x, y] for x in np.arange(14_500, 24_000, 1000) for y in range(500, 10_000, 1000)]
     )
     for seed in seeds:
-        task = synthetic_shift_task(seed=seed)
+        task = synthetic_shift_task(rng=seed)
         s, t = task.source, task.target
         fitted = fit_all(ridge, task.X[s], task.y[s], task.groups[s], task.X[t])
         problem = LocationProblem.from_cost_matrix(cdist(task.coords[t], grid))

@@ -81,7 +81,8 @@ def test_duplicated_codes(census_path, seoul_dongs_plain):
     with pytest.raises(
         CodeMatchError,
         match=r"census2010\.csv, column 'dong_code': several rows "
-        r"land on the same area code: 1101058 <- rows 5, 424 \(duplicated code\)"
+        r"land on the same area code: 1101058 <- data rows 6, 425 \(1-based\) "
+        r"\(duplicated code\)"
         r".*Fix: aggregate the table first",
     ):
         join_by_code(seoul_dongs_plain, table, key="dong_code")
@@ -102,14 +103,14 @@ def test_nan_and_negative_counts(tmp_path):
     df = read_table(p)
     with pytest.raises(
         DataError,
-        match=r"counts\.csv, column 'households': missing values in "
-        r"rows 1\. Fix: fill them",
+        match=r"counts\.csv, column 'households': missing values on "
+        r"line 3\. Fix: fill them",  # 1-based file line (the header is line 1)
     ):
         check_counts(df, ["households"])
     with pytest.raises(
         DataError,
         match=r"counts\.csv, column 'households': counts cannot be "
-        r"negative; rows 2 \(-3\)",
+        r"negative on line 4 \(values -3\)",
     ):
         check_counts(df, ["households"], allow_missing=True)
 
@@ -172,7 +173,12 @@ def test_codes_from_another_year_fixed_by_crosswalk(seoul_dongs_plain, census_pa
         _, report = join_by_code(seoul_dongs_plain, census_path, key="dong_code")
     assert any("codes from another year" in h for h in report.hints)
     frame, report = join_by_code(
-        seoul_dongs_plain, census_path, key="dong_code", crosswalk=crosswalk_path, combine="sum"
+        seoul_dongs_plain,
+        census_path,
+        key="dong_code",
+        crosswalk=crosswalk_path,
+        combine="sum",
+        rates=["basement_household_pct=basement_households/households*100"],
     )
     assert report.complete
     assert frame["households"].notna().all()

@@ -117,6 +117,71 @@ def test_join_with_crosswalk_strict(tmp_path, seoul_dong_path, census_path, cros
     assert gpd.read_file(out)["households"].sum() == 3_504_297
 
 
+def test_join_crosswalk_combine_sum_needs_rate(
+    tmp_path, seoul_dong_path, census_path, crosswalk_path, capsys
+):
+    # The README's tour line: --combine sum refuses the percentage, --rate recomputes it.
+    out = tmp_path / "j.gpkg"
+    args = ["join", str(seoul_dong_path), str(census_path), "--key", "dong_code"]
+    args += ["--crosswalk", str(crosswalk_path), "--combine", "sum", "--strict", "--out", str(out)]
+    assert main(args) == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "7.19 + 10.02" in err and "--rate col=numerator/denominator*100" in err
+    rate = ["--rate", "basement_household_pct=basement_households/households*100"]
+    assert main(args + rate) == 0
+    frame = gpd.read_file(out).set_index("dong_code")
+    assert frame.loc["1101073", "basement_household_pct"] == pytest.approx(
+        100 * 656 / 7927, abs=1e-12
+    )  # 8.28 %, not 17.21
+    assert frame["households"].sum() == 3_504_297
+    prov = json.loads((tmp_path / "j.gpkg.provenance.json").read_text(encoding="utf-8"))
+    assert prov["parameters"]["rates"] == [rate[1]]
+    kinds = ["--column-kind", "basement_household_pct=count"]  # declared: summed as asked
+    assert main(args + kinds) == 0
+    assert gpd.read_file(out).set_index("dong_code").loc[
+        "1101073", "basement_household_pct"
+    ] == pytest.approx(17.21)
+    first = ["--combine", "sum,dong_name=first", *rate]  # a bare rule for the columns not named
+    assert main([*args[:-5], *first, "--strict", "--out", str(out)]) == 0
+    hyehwa = gpd.read_file(out).set_index("dong_code").loc["1101073"]
+    assert hyehwa["dong_name_table"] == "혜화동" and hyehwa["households"] == 7927
+    assert main([*args, "--column-kind", "basement_household_pct"]) == 2
+    assert "expected COL=KIND" in capsys.readouterr().err
+
+
+def test_join_places_nothing_exits_2(tmp_path, seoul_dong_path, capsys):
+    table = tmp_path / "mois.csv"
+    table.write_text("adm_code_mois,n\n1111051500,1\n1111053000,2\n", encoding="utf-8")
+    out = tmp_path / "j.gpkg"
+    args = ["join", str(seoul_dong_path), str(table), "--key", "dong_code"]
+    assert main([*args, "--table-key", "adm_code_mois", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no table row was placed" in err and "10-digit MOIS" in err and "--crosswalk" in err
+    assert not out.exists()
+    table.write_text("dong_code,n\n", encoding="utf-8")
+    assert main([*args, "--out", str(out)]) == 2
+    assert "but no data rows" in capsys.readouterr().err and not out.exists()
+
+
+def test_join_min_match_and_name_column(tmp_path, seoul_dong_path, census_path, capsys):
+    census = pd.read_csv(census_path, dtype=str)
+    census = census[["dong_code", "gu_name", "dong_name", "households"]].iloc[:100]
+    census.loc[:49, "dong_code"] = "9" + census.loc[:49, "dong_code"].str[1:]
+    table = tmp_path / "half.csv"
+    census.to_csv(table, index=False)
+    out = tmp_path / "j.gpkg"
+    args = ["join", str(seoul_dong_path), str(table), "--key", "dong_code", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "WARNING: only 50 of 100 table rows (50.0 %)" in printed
+    assert "line 2 of half.csv: 9101053 사직동" in printed  # dong names, not 종로구
+    assert "different names" not in printed
+    assert main([*args, "--min-match", "0.5", "--name-column", "gu_name"]) == 0
+    printed = capsys.readouterr().out
+    assert "WARNING" not in printed and "line 2 of half.csv: 9101053 종로구" in printed
+
+
 def test_errors_are_one_line_with_fix(tmp_path, capsys):
     assert main(["info", str(tmp_path / "missing.csv")]) == 2
     err = capsys.readouterr().err

@@ -244,6 +244,18 @@ def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, serv
     assert page.inner_text("#results-h") == "결과 표"
     assert "고-고" in page.inner_text("#legend-items")
     assert page.inner_text(f"#table tbody tr[data-key='{first_hh}'] td:nth-child(4)") == "고-고"
+    # Areas without a value are hatched, not a second light grey beside "not significant".
+    undefined = _keys_and(page, "path.area.cat-undefined", "getAttribute('fill')")
+    assert len(undefined) == 7 and set(undefined.values()) == {"url(#no-data-hatch)"}
+    grey = _keys_and(page, "path.area.cat-not-significant", "getAttribute('fill')")
+    assert set(grey.values()) == {LISA_CATEGORIES["not significant"][0]}
+    # Result columns have readable Korean names, not "lisa_local_i".
+    options = page.locator("#column option").all_inner_texts()
+    assert "LISA · 국지적 모란 I" in options and "lisa_local_i" not in options
+    page.click(f"#table tbody tr[data-key='{first_hh}'] button")
+    details = page.inner_text("#details-body")
+    assert "LISA · 국지적 모란 I" in details and "lisa_local_i" not in details
+    assert "양측 검정, 순열 99회, 보정 없음, 유의수준 0.05" in details  # not "two-sided … none"
     assert page.evaluate(_LOW_CONTRAST) == []
     _screenshot(page, "ko")
 
@@ -262,6 +274,11 @@ def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, serv
     page.keyboard.press("ArrowLeft")
     after = page.get_attribute("#viewport", "transform")
     assert "scale(1.5)" in after and after != before
+    # Zoomed in, the gu are still outlined and named, at the same size on screen.
+    names = page.locator("#groups text.group-label").all_text_contents()
+    assert len(names) == 25 and "성동구" in names
+    assert page.get_attribute("#groups text.group-label >> nth=0", "font-size") == "8.667"
+    assert len(page.get_attribute("#groups path.group-outline", "d")) > 1000
 
     # A long run can be cancelled from the page.
     page.fill("#run-permutations", "99999")

@@ -62,3 +62,29 @@ def test_bundled_files_identical_to_shared(seoul_shared):
         "seoul_heat_shelters_2023.csv",
     ]:
         assert datasets.data_path(name).read_bytes() == (seoul_shared / name).read_bytes()
+
+
+def test_catalogue_lists_every_bundled_file_with_a_licence(tmp_path):
+    from pathlib import Path
+
+    from dongne.datasets import CATALOGUE, catalogue, data_path, export
+
+    table = catalogue()
+    assert len(table) == len(CATALOGUE) == 11
+    assert table["licence"].str.len().gt(5).all() and table["source"].str.len().gt(5).all()
+    assert all(Path(p).is_file() for p in table["path"])
+    copied = export("seoul-dong-2013", tmp_path / "data")
+    assert copied.read_bytes() == data_path("seoul_dong_2013.geojson").read_bytes()
+    assert (tmp_path / "data" / "README_dongne_data.md").is_file()
+    with pytest.raises(DataError, match="exists already"):
+        export("seoul-dong-2013", tmp_path / "data")
+
+
+def test_datasets_command_lists_and_exports(tmp_path, capsys):
+    from dongne.cli import main
+
+    assert main(["datasets"]) == 0
+    listing = capsys.readouterr().out
+    assert "seoul-heat-shelters-2023" in listing and "KOGL" in listing
+    assert main(["datasets", "export", "seoul-gu-2013", str(tmp_path)]) == 0
+    assert (tmp_path / "seoul_gu_2013.geojson").is_file()

@@ -5,7 +5,10 @@ from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
 from dongne.detect.inference import (
+    AUTO_PERMUTATIONS,
     adjust_pvalues,
+    auto_permutations,
+    first_step_level,
     geoda_fdr_threshold,
     permutation_pvalues,
     significance_floor,
@@ -87,3 +90,45 @@ def test_floor_message_for_seoul():
     assert significance_floor(423, 999, "two-sided", "none").reachable
     b = significance_floor(423, 999, "greater", "bonferroni")
     assert "nothing can be significant" in b.message_en and b.permutations_needed == 8459
+
+
+# --- permutations="auto" (issue 15, item 9) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "alternative", "correction", "expected"),
+    [
+        (416, "two-sided", "fdr_bh", 19_999),  # 2/(R+1) <= 0.05/416 needs R >= 16,639
+        (423, "two-sided", "bonferroni", 19_999),
+        (25, "two-sided", "fdr_bh", 999),  # 2/1000 <= 0.05/25 = 0.002
+        (26, "two-sided", "fdr_bh", 9_999),
+        (416, "greater", "fdr_bh", 9_999),  # 1/(R+1) <= 0.05/416 needs R >= 8,319
+        (416, "two-sided", "none", 999),
+        (416, "two-sided", "fdr_by", 99_999),  # 0.05/(416 * 6.607) needs R >= 109,946
+        (3000, "two-sided", "fdr_bh", 99_999),  # nothing in the series reaches it
+    ],
+)
+def test_auto_permutations_is_the_smallest_round_count_that_can_reach_significance(
+    n, alternative, correction, expected
+):
+    chosen = auto_permutations(n, alternative, correction, 0.05)
+    assert chosen == expected and chosen in AUTO_PERMUTATIONS
+    c = 2 if alternative == "two-sided" else 1
+    level = first_step_level(n, correction, 0.05)
+    smaller = [r for r in AUTO_PERMUTATIONS if r < chosen]
+    assert all(c / (r + 1) > level for r in smaller)  # no smaller count would do
+    if chosen < AUTO_PERMUTATIONS[-1]:
+        assert c / (chosen + 1) <= level
+        # the floor check of the fitted statistics agrees that R is enough (BH, Bonferroni)
+        if correction in ("fdr_bh", "bonferroni"):
+            assert significance_floor(n, chosen, alternative, correction).reachable
+            if smaller:
+                assert not significance_floor(n, smaller[-1], alternative, correction).reachable
+
+
+def test_first_step_level_of_benjamini_yekutieli_uses_the_harmonic_sum():
+    harmonic = sum(1 / i for i in range(1, 417))
+    assert first_step_level(416, "fdr_by", 0.05) == pytest.approx(0.05 / (416 * harmonic))
+    assert first_step_level(416, "geoda_fdr", 0.05) == pytest.approx(0.05 / 416)
+    with pytest.raises(SpecificationError, match="'correction' parameter"):
+        auto_permutations(10, correction="holm")

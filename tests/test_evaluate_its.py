@@ -313,3 +313,117 @@ def test_bad_inputs():
         interrupted_time_series(
             df, time="t", outcome="y", start=T0, seasonality="fourier", harmonics=6
         )
+
+
+@pytest.fixture(scope="module")
+def co2_monthly() -> pd.DataFrame:
+    """Mauna Loa CO2 (statsmodels' offline copy), monthly means 1990–1999."""
+    from statsmodels.datasets import co2
+
+    weekly = co2.load_pandas().data["co2"]
+    monthly = weekly.resample("MS").mean().loc["1990":"1999"]
+    return pd.DataFrame({"month": monthly.index, "co2": monthly.to_numpy()})
+
+
+def _co2_reference(
+    holes: pd.DataFrame, start: pd.Timestamp
+) -> sm.regression.linear_model.RegressionResults:
+    """statsmodels OLS of the same segmented model with t = months elapsed since 1990-01."""
+    month = holes["month"]
+    t = ((month.dt.year - 1990) * 12 + month.dt.month - 1).to_numpy(float)
+    t0 = (start.year - 1990) * 12 + start.month - 1
+    x = pd.DataFrame({"const": 1.0, "time": t, "level": (t >= t0) * 1.0})
+    x["slope"] = (t - t0) * x["level"]
+    for m in range(2, 13):
+        x[f"m{m}"] = (month.dt.month == m).to_numpy(float)
+    return sm.OLS(holes["co2"].to_numpy(), x).fit()
+
+
+def test_gaps_in_dates_are_refused_or_use_elapsed_time(co2_monthly):
+    holes = co2_monthly.drop(index=[13, 40, 41, 77, 100]).reset_index(drop=True)
+    start = pd.Timestamp("1995-01-01")
+    with pytest.raises(DataError) as err:
+        interrupted_time_series(holes, time="month", outcome="co2", start=start)
+    text = str(err.value)
+    assert "5 month(s) between 1990-01-01 and 1999-12-01 have no row" in text
+    assert "1991-02, 1993-05, 1993-06, 1996-06, 1998-05" in text
+    assert "Fix:" in text and "gaps='time'" in text
+    options = dict(time="month", outcome="co2", start=start, seasonality="month")
+    fit = interrupted_time_series(holes, gaps="time", cov="model", **options)
+    ref = _co2_reference(holes, start)
+    assert fit.level_change.estimate == pytest.approx(ref.params["level"], abs=1e-9)
+    assert fit.slope_change.estimate == pytest.approx(ref.params["slope"], abs=1e-10)
+    assert fit.level_change.std_error == pytest.approx(ref.bse["level"], rel=1e-9)
+    assert fit.provenance["missing_periods"] == [
+        "1991-02",
+        "1993-05",
+        "1993-06",
+        "1996-06",
+        "1998-05",
+    ]
+    # treating the rows as consecutive (what a positional index does) gives another answer
+    rows = holes.assign(month=pd.date_range("1990-01-01", periods=len(holes), freq="MS"))
+    shifted = rows["month"][int((holes["month"] < start).sum())]
+    wrong = interrupted_time_series(
+        rows, time="month", outcome="co2", start=shifted, seasonality="month"
+    )
+    assert abs(wrong.level_change.estimate - fit.level_change.estimate) > 0.3
+    # without gaps, gaps='time' changes nothing
+    full = interrupted_time_series(co2_monthly, **options)
+    same = interrupted_time_series(co2_monthly, gaps="time", **options)
+    assert same.level_change.estimate == full.level_change.estimate
+
+
+@pytest.mark.parametrize(
+    ("form", "start", "missing"),
+    [
+        ("%Y-%m", "1995-01", "1991-02"),
+        ("quarter", "1995Q1", "1991Q2"),
+    ],
+)
+def test_gaps_in_text_periods(co2_monthly, form, start, missing):
+    if form == "quarter":
+        q = co2_monthly.groupby(co2_monthly["month"].dt.to_period("Q"))["co2"].mean()
+        frame = pd.DataFrame({"period": q.index.astype(str), "co2": q.to_numpy()})
+        frame = frame[frame["period"] != missing]
+    else:
+        frame = co2_monthly.drop(index=[13]).assign(month=lambda d: d["month"].dt.strftime(form))
+        frame = frame.rename(columns={"month": "period"})
+    with pytest.raises(DataError, match=f"have no row: {missing}"):
+        interrupted_time_series(frame, time="period", outcome="co2", start=start)
+    fit = interrupted_time_series(frame, time="period", outcome="co2", start=start, gaps="time")
+    t = fit._x[:, 1]
+    assert t[0] == 0 and np.diff(t).max() == 2  # the missing period leaves a hole
+    assert fit.provenance["missing_periods"] == [missing]
+
+
+def test_gaps_in_numbers_and_irregular_steps():
+    df = gaussian_series(3)
+    holes = df.drop(index=[10, 11])
+    with pytest.raises(DataError, match=r"2 period\(s\) between 0 and 71 have no row: 10, 11"):
+        interrupted_time_series(holes, time="t", outcome="y", start=T0)
+    fit = interrupted_time_series(holes, time="t", outcome="y", start=T0, gaps="time")
+    ref = sm.OLS(
+        holes["y"].to_numpy(),
+        np.column_stack(
+            [np.ones(len(holes)), holes.t, holes.t >= T0, (holes.t - T0) * (holes.t >= T0)]
+        ),
+    ).fit()
+    assert fit.level_change.estimate == pytest.approx(ref.params[2], abs=1e-9)
+    with pytest.raises(DataError, match="not multiples of"):
+        interrupted_time_series(
+            df.assign(t=df.t * 1.0 + (df.t == 5) * 0.3), time="t", outcome="y", start=T0
+        )
+    with pytest.raises(SpecificationError, match="gaps must be 'raise' or 'time'"):
+        interrupted_time_series(df, time="t", outcome="y", start=T0, gaps="fill")
+    with pytest.raises(DataError, match="not a calendar period"):
+        interrupted_time_series(
+            df.assign(t=[f"week {i}" for i in df.t]), time="t", outcome="y", start="week 48"
+        )
+
+
+def test_summary_names_the_missing_periods_with_gaps_time():
+    df = gaussian_series(4).drop(index=[10, 11])
+    fit = interrupted_time_series(df, time="t", outcome="y", start=T0, gaps="time")
+    assert "2 period(s) have no row (10, 11); time counts them (gaps='time')." in fit.summary()
+    assert "자료가 없는 시점 2개(10, 11)" in fit.summary("ko")

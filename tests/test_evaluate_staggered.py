@@ -293,3 +293,180 @@ def test_spillover_exposure_in_att_gt():
     assert naive < 2.9
     assert "Effect on exposed areas: +1" in r.summary()
     assert r.params["spillover"]["exposed_units"] == sorted(near, key=list(areas.code).index)
+
+
+def _castle_like(seed=0):
+    """Castle-doctrine-like panel: 50 states, 2000–2010, cohorts 2005 (1 state), 2006 (13),
+    2007 (4), 2008 (2), 2009 (1), 29 never treated; no effect (a null). The 2005 state has the
+    largest covariate value x, so x separates it perfectly from the comparison states."""
+    rng = np.random.default_rng(seed)
+    sizes = {2005: 1, 2006: 13, 2007: 4, 2008: 2, 2009: 1}
+    g = np.concatenate([np.full(k, y) for y, k in sizes.items()] + [np.zeros(29)])
+    years = np.arange(2000, 2011)
+    y = (
+        rng.normal(0, 0.5, (50, 1))
+        + rng.normal(0, 0.1, (1, len(years)))
+        + rng.normal(0, 0.1, (50, len(years)))
+    )
+    x = rng.normal(size=50)
+    x[0] = 3.5
+    return pd.DataFrame(
+        {
+            "state": np.repeat(np.arange(50), len(years)),
+            "year": np.tile(years, 50),
+            "y": y.ravel(),
+            "g": np.repeat(g, len(years)),
+            "x": np.repeat(x, len(years)),
+        }
+    )
+
+
+def test_castle_like_no_pretest_from_singular_covariance_and_small_cohort_warning():
+    frame = _castle_like()
+    p = panel_from_frame(
+        frame, unit="state", time="year", outcome="y", first_treated="g", covariates=["x"]
+    )
+    with pytest.warns(DongneWarning, match=r"Cohort\(s\) 2005, 2009 have one unit each"):
+        r = att_gt(p, covariates=(), bootstrap=199, seed=1)
+    pt = r.pretest
+    # 30 pre-treatment cells (2005: 4, 2006: 5, 2007: 6, 2008: 7, 2009: 8); the one-unit
+    # cohorts 2005 and 2009 share their comparison units, so their cells are linearly dependent
+    assert pt["n_cells"] == 30 and pt["rank"] == 17
+    assert np.isnan(pt["p_value"]) and np.isnan(pt["statistic"])
+    assert "singular (rank 17)" in pt["reason"] and "2005, 2009 have one unit" in pt["reason"]
+    assert r.single_unit_cohorts == [2005.0, 2009.0]
+    text = r.summary()
+    assert "chi2" not in text and "No pre-trend Wald test is reported" in text
+    # the pre-period event-time effects with their uniform bands replace the test
+    dyn = r.aggregate("dynamic").effects
+    e1 = dyn.loc[-1.0]
+    assert f"e = -1: {e1.estimate:+.3g} ({e1.band_low:.3g} to {e1.band_high:.3g})" in text
+    assert "95% uniform bands" in text and "have one area each" in text
+    assert "χ²" not in r.summary("ko") and "사전추세 왈드 검정은 보고하지 않습니다" in r.summary(
+        "ko"
+    )
+
+
+def test_castle_like_dr_with_covariates_drops_cells_without_overlap_as_moderndid():
+    frame = _castle_like()
+    p = panel_from_frame(
+        frame, unit="state", time="year", outcome="y", first_treated="g", covariates=["x"]
+    )
+    with pytest.warns(DongneWarning) as caught:
+        r = att_gt(p, method="dr", bootstrap=0)
+    overlap = [str(w.message) for w in caught if "Overlap fails" in str(w.message)]
+    assert len(overlap) == 1
+    assert "10 (g,t) cell(s) (g=2005, t=2001), (g=2005, t=2002)" in overlap[0]
+    assert "Fix: use method='reg'" in overlap[0]
+    assert r.dropped_cells == [(2005.0, float(t)) for t in range(2001, 2011)]
+    assert 2005.0 not in set(r.cells["group"])
+    assert "Cells left out because overlap fails" in r.summary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = moderndid.att_gt(
+            frame,
+            yname="y",
+            tname="year",
+            idname="state",
+            gname="g",
+            xformla="~x",
+            est_method="dr",
+            boot=False,
+        )
+    # moderndid drops the same cells (fitted propensity score >= 0.999) and keeps the rest
+    np.testing.assert_array_equal(r.cells["group"], ref.groups)
+    np.testing.assert_array_equal(r.cells["time"], ref.times)
+    np.testing.assert_allclose(r.cells["att"], ref.att_gt, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(r.cells["se_analytic"], ref.se_gt, atol=1e-8, rtol=0)
+    # moderndid still reports its Wald test here (the 2009 cohort has one unit): p = 0.0
+    assert ref.wald_pvalue < 1e-5 and np.isnan(r.pretest["p_value"])
+    with pytest.warns(DongneWarning) as caught:
+        ipw = att_gt(p, method="ipw", bootstrap=0)
+    assert any("Overlap fails in 10 (g,t) cell(s)" in str(w.message) for w in caught)
+    assert ipw.dropped_cells == r.dropped_cells
+
+
+def test_no_cell_left_after_overlap_failures_is_an_error():
+    frame = _castle_like()
+    only = frame[frame.g.isin([0, 2005])]
+    p = panel_from_frame(
+        only, unit="state", time="year", outcome="y", first_treated="g", covariates=["x"]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DongneWarning)
+        with pytest.raises(DataError, match=r"No cell is left\. Fix: use method='reg'"):
+            att_gt(p, method="dr", bootstrap=0)
+
+
+def test_pretest_refused_when_clusters_make_the_covariance_singular():
+    rng = np.random.default_rng(5)
+    frame, _ = _heterogeneous(rng)
+    frame["region"] = frame["u"] % 3  # 3 clusters for 1 + 3 = 4 pre-treatment cells
+    p = panel_from_frame(
+        frame, unit="u", time="t", outcome="y", first_treated="g", cluster="region"
+    )
+    r = att_gt(p, bootstrap=0)
+    assert r.pretest["n_cells"] == 4 and r.pretest["rank"] < 4
+    assert np.isnan(r.pretest["p_value"]) and "singular" in r.pretest["reason"]
+    assert r.single_unit_cohorts == []
+    # with units as clusters the same cells give a full-rank test, as before
+    full = att_gt(
+        panel_from_frame(frame, unit="u", time="t", outcome="y", first_treated="g"), bootstrap=0
+    )
+    assert full.pretest["rank"] == 4 and 0 < full.pretest["p_value"] < 1
+    assert "chi2 = " in full.summary()
+
+
+def _two_periods(seed, n=12, treated=3):
+    rng = np.random.default_rng(seed)
+    dy = rng.normal(0, 1, n)
+    dy[:treated] += 1.0
+    frame = pd.DataFrame({"u": np.repeat(np.arange(n), 2), "t": np.tile([2019, 2020], n)})
+    frame["y"] = np.where(frame.t == 2020, np.repeat(dy, 2), 0.0)
+    frame["g"] = np.where(frame.u < treated, 2020, 0)
+    return panel_from_frame(frame, unit="u", time="t", outcome="y", first_treated="g")
+
+
+def test_two_periods_few_clusters_use_the_wild_cluster_bootstrap():
+    from dongne.evaluate.did import did_2x2
+
+    p = _two_periods(24)
+    with pytest.warns(DongneWarning, match=r"two periods \(2019, 2020\)"):
+        r = att_gt(p, bootstrap=999)
+    cell = r.cells.iloc[0]
+    # the multiplier-bootstrap interval excludes 0 ...
+    assert cell["ci_low"] > 0
+    # ... but with 12 clusters the wild cluster bootstrap (Webb, 9,999 draws) does not reject
+    with pytest.warns(DongneWarning, match="Only 12 clusters"):
+        ref = did_2x2(p, bootstrap=9999, bootstrap_weights="webb", seed=0)
+    assert ref.estimate == pytest.approx(cell["att"], abs=1e-12)
+    assert r.wild == ref.wild
+    assert r.wild.p_value == pytest.approx(0.183, abs=1e-3) and r.wild.replications == 9999
+    text = r.summary()
+    assert f"p = {ref.wild.p_value:.3g}, wild cluster bootstrap (webb weights" in text
+    assert "only 12 clusters (fewer than 30" in text
+    assert "cannot be distinguished from no effect" in text
+    assert "Two periods only: parallel pre-trends cannot be checked" in text
+    assert r.params["wild_bootstrap"]["p_value"] == ref.wild.p_value
+    # 30 clusters or more: no wild bootstrap, the multiplier-bootstrap interval stays
+    with pytest.warns(DongneWarning, match="two periods"):
+        many = att_gt(_two_periods(24, n=40, treated=10), bootstrap=99)
+    assert many.wild is None and "wild" not in many.summary()
+
+
+def test_seoul_demo_panel_two_periods_gets_the_wild_bootstrap_p():
+    from dongne.evaluate.workflow import _seoul_gu_basement_panel
+
+    frame, _, _ = _seoul_gu_basement_panel()
+    p = panel_from_frame(
+        frame,
+        unit="gu_code",
+        time="year",
+        outcome="basement_share_pct",
+        first_treated="first_treated",
+    )
+    with pytest.warns(DongneWarning, match="two periods"):
+        r = att_gt(p, bootstrap=999)
+    assert r.cells["att"].iloc[0] == pytest.approx(0.731974, abs=1e-6)  # the issue's +0.73
+    assert r.wild is not None and r.wild.p_value == pytest.approx(0.0144, abs=1e-4)
+    assert "wild cluster bootstrap" in r.summary() and "25 clusters" in r.summary()

@@ -373,3 +373,18 @@ def test_long_data_errors():
         synthetic_control(long, unit="u", time="t", outcome="y", treated="a", treatment_start=2)
     with pytest.raises(SpecificationError, match="'unit' column"):
         synthetic_control(long, time="t", outcome="y", treated="a", treatment_start=2)
+
+
+def test_text_years_with_a_numeric_start_are_refused_with_the_fix(prop99, fit):
+    text_years = prop99.set_axis(prop99.index.astype(str), axis=0)
+    with pytest.raises(DataError) as err:
+        synthetic_control(text_years, wide=True, treated="California", treatment_start=1989)
+    message = str(err.value)
+    assert "treatment_start 1989 is of type int" in message and "are text" in message
+    assert "Fix: convert the period column to numbers" in message
+    assert message.endswith("or pass treatment_start as text, e.g. treatment_start='1989'.")
+    # numeric years with the start given as text (as the command line passes it) are coerced
+    coerced = synthetic_control(prop99, wide=True, treated="California", treatment_start="1989")
+    np.testing.assert_allclose(coerced.weights, fit.weights, atol=1e-9)
+    with pytest.raises(DataError, match="is not a number, but the period labels are numbers"):
+        synthetic_control(prop99, wide=True, treated="California", treatment_start="late 80s")

@@ -484,7 +484,7 @@ def test_bacon_without_never_treated_compares_with_not_yet_treated(tmp_path, cap
     assert "treated vs never treated" not in set(by_type["type"])
     assert by_type["weight"].sum() == pytest.approx(1.0, abs=1e-12)
     code, _, err = cli(capsys, *argv, "--out", tmp_path / "cs")
-    assert code == 2 and "control='notyet'" in err
+    assert code == 2 and "Fix: use --control notyet" in err  # the fix said as the flag
 
 
 # ----------------------------------------------------------------------------- reports
@@ -508,3 +508,42 @@ def test_report_of_the_scm_run_and_the_demo(scm_run, demo_run):
     text = render_html(out, lang="ko")
     assert "예시 분석" in text and "평가 설계" in text
     assert "Appendix" not in text and "부록" not in text
+
+
+def test_run_did_cs_two_periods_writes_the_wild_bootstrap_row(tmp_path):
+    from dongne.evaluate.workflow import _seoul_gu_basement_panel, run_did
+
+    frame, _, _ = _seoul_gu_basement_panel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = run_did(
+            frame,
+            tmp_path,
+            unit="gu_code",
+            time="year",
+            outcome="basement_share_pct",
+            first_treated="first_treated",
+        )
+    effects = pd.read_csv(out.files["effects"])
+    row = effects[(effects.aggregation == "simple") & (effects.level == "overall")].iloc[0]
+    assert row.estimate == pytest.approx(0.731974, abs=1e-6)
+    assert row.wild_p_value == pytest.approx(out.result.wild.p_value, abs=1e-12)
+    assert f"p = {row.wild_p_value:.3g}, wild cluster bootstrap" in out.summary
+    assert "The panel has two periods (2010, 2015)" in out.summary  # under Notes
+
+
+def test_run_its_quarters_as_text_with_a_gap(tmp_path):
+    from dongne.errors import DataError
+    from dongne.evaluate.workflow import run_its
+
+    quarters = pd.period_range("2015Q1", "2022Q4", freq="Q").astype(str)
+    t = np.arange(len(quarters))
+    series = pd.DataFrame({"quarter": quarters, "y": 5 + 0.2 * t + 2.0 * (t >= 20)})
+    series["y"] += 0.01 * np.sin(t)
+    gap = series.drop(index=[7])  # 2016Q4 missing
+    with pytest.raises(DataError, match="1 quarter\\(s\\) between 2015Q1 and 2022Q4 have no row"):
+        run_its(gap, tmp_path / "a", time="quarter", outcome="y", start="2020Q1")
+    out = run_its(gap, tmp_path / "b", time="quarter", outcome="y", start="2020Q1", gaps="time")
+    assert out.result.level_change.estimate == pytest.approx(2.0, abs=0.05)
+    assert out.result.provenance["missing_periods"] == ["2016Q4"]
+    assert "2016Q4" in out.files["effects"].with_name("its_effects.csv.provenance.json").read_text()

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely import box
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score
@@ -517,3 +518,27 @@ def test_missing_values_are_named():
     pred[[3, 7]] = np.nan
     with pytest.raises(DataError, match="rows 3, 7"):
         spatial_fairness_audit(y, pred, coords=xy, crs=CRS, metric="rmse")
+
+
+def test_audit_grid_map_is_clipped_to_the_study_area():
+    """Issue 15: grid cells were painted as whole squares, far outside the city."""
+    dongs = seoul_dongs().to_crs(5179)
+    y = dongs["basement_household_pct"].to_numpy()
+    audit = spatial_fairness_audit(
+        y, np.full(len(y), np.median(y)), areas=dongs, partitions=[(5, 2)], metric="mae",
+        n_permutations=19, seed=0,
+    )  # fmt: skip
+    figure = audit.plot("grid 5x2")
+    ax = figure.axes[0]
+    city = dongs.union_all()
+    cells = audit.to_geodataframe("grid 5x2")
+    used = cells[cells["n"] > 0]
+    assert used.area.sum() > 1.5 * city.area  # the squares reach well outside Seoul
+    # what is painted: the rings of the first (filled) collection, in the map's metric CRS
+    painted = sum(
+        shapely.Polygon(ring).area
+        for path in ax.collections[0].get_paths()
+        for ring in path.to_polygons()
+    )
+    assert painted <= city.area * (1 + 1e-6)
+    assert painted == pytest.approx(used.intersection(city).area.sum(), rel=0.02)

@@ -118,3 +118,32 @@ def test_seoul_fast_comparison(seoul):
     rep = group_report(m, seoul.X[t], seoul.y[t], seoul.groups[t])
     assert rep.overall > group_report(m, seoul.X[s], seoul.y[s], seoul.groups[s]).overall
     assert len(list(LeaveGroupOut().split(seoul.X, groups=seoul.groups))) == 25
+
+
+def test_regret_map_has_a_legend_scale_bar_and_note():
+    """Issue 15: the regret map had no legend."""
+    import geopandas as gpd
+    from matplotlib.text import Text
+    from shapely import box
+
+    grid = gpd.GeoDataFrame(
+        {"id": [f"a{i}" for i in range(16)]},
+        geometry=[box(x, y, x + 1000, y + 1000) for x in range(0, 4000, 1000)
+                  for y in range(0, 4000, 1000)],
+        crs="EPSG:5179",
+    )  # fmt: skip
+    points = grid.set_geometry(grid.centroid)
+    problem = LocationProblem.from_geodataframes(points, points, demand_id="id", candidate_id="id")
+    truth = np.arange(16, dtype=float)
+    res = AllocationRegret(p=2, radius=1100).fit(
+        problem, truth, {"flipped": truth[::-1].copy()}, areas=grid
+    )
+    figure = res.plot()
+    legend = figure.legends[0]
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert legend.get_title().get_text().startswith("True need per area")
+    assert texts[0] == "0 – 3" and texts[-2] == "12 – 15"
+    assert texts[-1].startswith("chosen site (2)")
+    labels = [t.get_text() for t in figure.findobj(Text)]
+    assert "500 m" in labels  # the scale bar: a fifth of the 4 km map, rounded down
+    assert any(t.startswith("MCLP, p = 2, radius 1100 m") for t in labels)

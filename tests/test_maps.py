@@ -116,6 +116,15 @@ def _render(text: str, prop: font_manager.FontProperties) -> np.ndarray:
     return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
 
 
+def _assert_no_empty_band(pixels: np.ndarray, pad_inches: float = 0.3, dpi: int = 150) -> None:
+    """No white band wider than ``pad_inches`` along any edge of the image (issue 15)."""
+    ink = (pixels[..., :3] < 0.95).any(axis=-1)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    limit = pad_inches * dpi
+    assert rows[0] < limit and ink.shape[0] - 1 - rows[-1] < limit, (rows[0], rows[-1])
+    assert cols[0] < limit and ink.shape[1] - 1 - cols[-1] < limit, (cols[0], cols[-1])
+
+
 # --- files -------------------------------------------------------------------------------------
 
 
@@ -123,7 +132,10 @@ def test_png_written_with_expected_size_and_content(drawn):
     result, _ = drawn
     assert result.path is not None and result.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = imread(result.path)
-    assert pixels.shape[:2] == (8 * 150, 9 * 150)  # figsize (9, 8) inches at 150 dpi
+    # figsize (9, 8) inches at 150 dpi is the largest size; the wide city fills the width and
+    # the height is trimmed to the content (issue 15: no empty band)
+    assert pixels.shape[1] == 9 * 150 and 0.6 * 8 * 150 < pixels.shape[0] < 8 * 150
+    _assert_no_empty_band(pixels)
     rgb = pixels[..., :3]
     ink = (rgb < 0.95).any(axis=-1)
     assert 0.2 < ink.mean() < 0.9  # a map, not a blank or flooded canvas
@@ -208,7 +220,8 @@ def test_fixed_bins_keep_user_breaks_and_empty_classes(areas):
         0,
     ]
     np.testing.assert_array_equal(result.counts, expected)
-    assert _legend_texts(result)[-2] == "100 (0)"
+    # the empty top class is "above the last break", not the break value (issue 15: "0.9 (0)")
+    assert _legend_texts(result)[-2] == "> 100 (0)"
 
 
 def test_ties_give_fewer_classes_with_a_warning():
@@ -463,7 +476,8 @@ def test_category_png_written_with_expected_size(lisa_drawn):
     result, _ = lisa_drawn
     assert result.path is not None and result.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = imread(result.path)
-    assert pixels.shape[:2] == (8 * 150, 9 * 150)  # figsize (9, 8) inches at 150 dpi
+    assert pixels.shape[1] == 9 * 150 and pixels.shape[0] < 8 * 150  # trimmed, see above
+    _assert_no_empty_band(pixels)
     assert [p.name for p in result.path.parent.iterdir()] == ["lisa.png"]
 
 
@@ -737,3 +751,30 @@ def test_wide_legend_stays_inside_the_figure(dongs, figsize):
     figure = result.figure
     legend = figure.axes[0].get_legend().get_window_extent(figure.canvas.get_renderer())
     assert 0 <= legend.x0 and legend.x1 <= figure.bbox.width
+
+
+def test_fixed_outer_classes_are_open_intervals_not_a_break_value(areas):
+    """Issue 15: the rank-stability legend ended in "0.9 (0)"; an empty top class is "> 0.9"."""
+    share = areas.assign(p=np.linspace(0.2, 0.85, len(areas)))
+    result = choropleth(share, "p", title="t", scheme="fixed", bins=[0.1, 0.5, 0.9], dpi=30)
+    texts = _legend_texts(result)
+    assert texts[0] == "≤ 0.1 (0)" and texts[-1] == "> 0.9 (0)"
+    assert texts[1:3] == ["0.1 – 0.5 (195)", "0.5 – 0.9 (228)"]
+    assert result.counts.tolist() == [0, 195, 228, 0]
+
+
+def test_rank_stability_map_has_a_legend_scale_bar_and_source(tmp_path):
+    from dongne.datasets import seoul_dongs
+    from dongne.detect import RankStability
+
+    dongs = seoul_dongs()
+    indicators = {"basement_household_pct": "+", "heat_shelters_2023": "-"}
+    rs = RankStability(indicators, top_k=20, n_draws=200, rng=0).fit(dongs, id_column="dong_code")
+    result = rs.plot(dongs, id_column="dong_code", path=tmp_path / "rs.png", source="KOSTAT")
+    texts = _legend_texts(result)
+    assert texts[0].startswith(("0.0 – 0.1", "≤ 0.1")) and texts[-1].startswith(("> 0.9", "0.9 –"))
+    assert all(not t.startswith("0.9 (") for t in texts)
+    ax = result.figure.axes[0]
+    assert any(t.get_text().endswith(" km") for t in ax.findobj(Text))  # the scale bar
+    assert any("Data: KOSTAT" in t.get_text() for t in ax.texts)
+    _assert_no_empty_band(imread(result.path))

@@ -114,7 +114,9 @@ def test_sum_column_must_be_counts(grid_areas):
     pts = gpd.GeoDataFrame(
         {"cap": [5, -1]}, geometry=[Point(950_500, 1_950_500), Point(951_500, 1_950_500)], crs=5179
     )
-    with pytest.raises(DataError, match=r"column 'cap': counts cannot be negative; rows 1 \(-1\)"):
+    with pytest.raises(
+        DataError, match=r"column 'cap': counts cannot be negative on feature 2 \(1-based\)"
+    ):
         points_to_areas(grid_areas, pts, sum_columns=["cap"])
     with pytest.raises(DataError, match="no column"):
         points_to_areas(grid_areas, pts, sum_columns=["capacity"])

@@ -19,6 +19,8 @@ from dongne.datasets import seoul_dongs, seoul_gu
 from dongne.detect import GetisOrd, GlobalMoran, LocalMoran, RankStability, ScanStatistic
 from dongne.weights import SpatialWeights
 
+pytestmark = pytest.mark.slow  # pytest -m "not slow" skips Flower, Dask clusters and the demo
+
 distributed = pytest.importorskip("distributed")
 
 DASK = str(Path(sys.executable).with_name("dask"))

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from matplotlib.colors import to_rgba
 from scipy import stats
 from shapely import box
 
@@ -755,3 +756,40 @@ def test_no_cluster_on_the_scanned_side():
     assert scan.clusters_.empty and scan.llr_ == 0
     assert (scan.to_frame()["label"] == "not in a cluster").all()
     assert "no cluster" in scan.summary()
+
+
+def test_non_significant_clusters_are_grey_and_listed_as_such(tmp_path):
+    """Issue 15: clusters with p = 0.41 or 0.995 must not be coloured like significant ones."""
+    from dongne.datasets import seoul_dongs
+    from dongne.detect.scan import _NOT_SIGNIFICANT_COLOUR
+
+    dongs = seoul_dongs()
+    rng = np.random.default_rng(3)
+    dongs["cases"] = rng.poisson(dongs["households"].to_numpy() * 0.01)  # no cluster at all
+    scan = ScanStatistic(replications=99, rng=1, scan="both").fit(
+        "cases", "households", dongs, ids="dong_code"
+    )
+    clusters = scan.clusters_
+    assert not clusters["significant"].any() and (clusters["p_value"] > 0.05).all()
+    result = scan.plot(
+        dongs, id_column="dong_code", path=tmp_path / "scan.png", label="모의 사례", source="sim"
+    )
+    legend = result.figure.axes[0].get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    faces = [h.get_facecolor() for h in legend.legend_handles]
+    grey = to_rgba(_NOT_SIGNIFICANT_COLOUR)
+    for k, row in clusters.iterrows():
+        assert "not significant" in texts[k] and f"p = {row['p_value']:.3g}" in texts[k]
+        assert faces[k] == pytest.approx(grey)
+    assert "Monte Carlo p ≤ 0.05" in legend.get_title().get_text()
+    assert "모의 사례" in result.figure.axes[0].get_title(loc="left")
+    assert result.counts.sum() == 423
+
+
+def test_significant_clusters_keep_their_colours(seoul_scan):
+    _, scan = seoul_scan
+    cats = scan.categories()
+    significant = scan.clusters_["significant"].to_numpy()
+    assert significant.all()  # Seoul's basement households: every cluster has p = 0.01
+    colours = [style[0] for key, style in cats.items() if key != "not in a cluster"]
+    assert "#bdbdbd" not in colours and len(set(colours)) == len(colours)

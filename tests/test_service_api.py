@@ -292,7 +292,7 @@ def _zip_bytes(members: dict[str, bytes]) -> bytes:
         ("table", "report.docx", b"PK\x03\x04", {}, 415, "unsupported format '.docx'"),
         ("table", "../../etc/passwd.csv", b"a,b\n1,2\n", {}, 400, "not a plain file name"),
         ("table", "/etc/passwd.csv", b"a,b\n1,2\n", {}, 400, "not a plain file name"),
-        ("areas", "gu.geojson", b"\x89PNG\r\n\x1a\n not geojson", {}, 400, "could not be read"),
+        ("areas", "gu.geojson", b"\x89PNG\r\n\x1a\n not geojson", {}, 400, "cannot be read as"),
         ("areas", "gu.zip", b"not a zip at all", {}, 400, "is not a zip file"),
         ("areas", "gu.zip", _zip_bytes({"../../etc/passwd": b"x"}), {}, 400, "'..'"),
         ("areas", "gu.zip", _zip_bytes({"/etc/passwd": b"x"}), {}, 400, "absolute"),

@@ -158,17 +158,48 @@ def test_mlp_learns_a_nonlinear_surface_better_than_linear():
 
 
 # -------------------------------------------------------------------- privacy accounting
-def test_rdp_epsilon_matches_closed_form_and_composition():
-    # Mironov (2017): ε = min_α [T α / (2 z²) + log(1/δ)/(α − 1)] = c + 2 sqrt(c log(1/δ))
-    assert epsilon_spent(1.0, 1, 1e-5) == pytest.approx(5.298525912, abs=1e-8)
+def test_rdp_epsilon_is_the_tight_conversion_minimised_over_the_order():
+    # Balle et al. (2020, Thm 21): ε = min_α [α c + log((α − 1)/α) − (log δ + log α)/(α − 1)],
+    # c = T / (2 z²); dp_accounting gives 4.728386989 for z = 1, T = 1, δ = 1e-5 on a grid
+    assert epsilon_spent(1.0, 1, 1e-5) == pytest.approx(4.728386985, abs=1e-8)
     orders = np.linspace(1.001, 200, 400_000)
-    brute = np.min(20 * orders / (2 * 3.0**2) + np.log(1e5) / (orders - 1))
-    assert epsilon_spent(3.0, 20, 1e-5) == pytest.approx(brute, rel=1e-6)
+    for z, rounds, delta in [(3.0, 20, 1e-5), (1.0, 1, 1e-6), (0.8, 5, 1e-3)]:
+        c = rounds / (2 * z**2)
+        brute = np.min(
+            orders * c + np.log1p(-1 / orders) - np.log(delta * orders) / (orders - 1)
+        )
+        assert epsilon_spent(z, rounds, delta) == pytest.approx(brute, rel=1e-6)
+        assert epsilon_spent(z, rounds, delta) <= brute  # the exact minimum, not a grid's
+        # 4–19 % below Mironov's (2017) conversion c + 2 sqrt(c log(1/δ)) at the same noise
+        mironov = c + 2 * math.sqrt(c * math.log(1 / delta))
+        assert 0.04 < 1 - epsilon_spent(z, rounds, delta) / mironov < 0.19
     # T rounds with multiplier z compose like one round with z / sqrt(T)
     assert epsilon_spent(4.0, 16, 1e-6) == pytest.approx(epsilon_spent(1.0, 1, 1e-6))
     for eps in (1.0, 4.0, 8.0):
         z = noise_multiplier_for(eps, 1e-5, rounds=30)
         assert epsilon_spent(z, 30, 1e-5) == pytest.approx(eps, rel=1e-10)
+        assert epsilon_spent(z, 30, 1e-5) <= eps  # calibrated never above the budget
+
+
+@pytest.mark.parametrize(
+    ("sigma", "rate", "steps", "delta"),
+    [(1.0, 1.0, 1, 1e-5), (3.0, 1.0, 20, 1e-5), (0.7, 1.0, 1, 1e-6), (2.0, 1.0, 100, 1e-5),
+     (5.0, 1.0, 50, 1e-8), (0.5, 1.0, 10, 1e-3), (18.09, 1.0, 20, 1e-5)],
+)  # fmt: skip
+def test_rdp_epsilon_equals_google_dp_accounting(sigma, rate, steps, delta):
+    # every institution takes part in every round (sampling rate 1: the coordinator knows
+    # who answered, so no amplification by sampling is claimed); dp_accounting minimises the
+    # same bound over the orders it is given: 100,000 orders, geometric in α − 1
+    dpa = pytest.importorskip("dp_accounting")
+    from dp_accounting.rdp import RdpAccountant
+
+    accountant = RdpAccountant(orders=list(1 + np.geomspace(1e-2, 1e4, 100_000)))
+    event = dpa.PoissonSampledDpEvent(rate, dpa.GaussianDpEvent(sigma))
+    accountant.compose(dpa.SelfComposedDpEvent(event, steps))
+    reference = accountant.get_epsilon(delta)
+    ours = epsilon_spent(sigma, steps, delta)
+    assert ours == pytest.approx(reference, abs=1e-6)
+    assert ours <= reference  # a grid's minimum can only be higher
 
 
 def test_gdp_accountant_is_exact_gaussian_and_tighter_than_rdp():
@@ -238,18 +269,53 @@ def test_dp_runs_are_reproducible_by_seed_and_noisier_for_smaller_epsilon(iid_ta
     c = federate(iid_tables, "y", FEATURES, epsilon=8.0, seed=2, **kw)
     np.testing.assert_array_equal(a.model.params_, b.model.params_)
     assert not np.array_equal(a.model.params_, c.model.params_)
+    pooled = pd.concat(iid_tables.values())
+
+    def pooled_rmse(result):  # what the institutions can compute with the published model
+        return float(np.sqrt(np.mean((result.model.predict(pooled) - pooled["y"]) ** 2)))
+
     rmse = {
         eps: np.mean(
             [
-                federate(iid_tables, "y", FEATURES, epsilon=eps, seed=s, **kw)
-                .institutions["rmse"]
-                .mean()
+                pooled_rmse(federate(iid_tables, "y", FEATURES, epsilon=eps, seed=s, **kw))
                 for s in range(5)
             ]
         )
         for eps in (1.0, 8.0)
     }
     assert rmse[1.0] > rmse[8.0]
+
+
+def test_dp_institutions_send_no_exact_metrics_and_the_rest_is_listed(iid_tables):
+    # every number leaving a DP institution is noised (updates) or listed as outside ε
+    result = federate(iid_tables, "y", FEATURES, rounds=3, epsilon=3.3337, clip_norm=0.5)
+    assert list(result.institutions.columns) == ["institution", "n", "rounds", "epsilon"]
+    assert result.institutions["n"].tolist() == [100] * 4
+    assert result.privacy["outside_epsilon"] == [
+        "row_counts", "standardisation_sums", "participation",
+    ]  # fmt: skip
+    inst = Institution("x", iid_tables["inst0"], seed=1)
+    config = {
+        "model": "linear", "features": FEATURES, "target": "y", "hidden": 0,
+        "noise_multiplier": 2.0, "x_mean": [0.0] * 3, "x_scale": [1.0] * 3, "y_mean": 0.0,
+        "y_scale": 1.0,
+    }  # fmt: skip
+    assert inst.evaluate(np.zeros(4), config) == {"n": 100}
+    assert set(inst.evaluate(np.zeros(4), {**config, "noise_multiplier": None})) == {
+        "n", "rmse", "r2",
+    }  # fmt: skip
+    text = result.summary()
+    assert "Per-institution metrics were not sent" in text
+    assert "Left outside ε: each institution's row count" in text
+    assert "기관별 성능 지표는 전송되지 않았습니다" in result.summary("ko")
+    # ε spent = 3.3337 (calibrated to the target): shown rounded up, never 3.33
+    assert "ε ≤ 3.34 (δ = 0.00001" in text and "3.33 " not in text
+    # a dropout adds the failing institution's message to what left outside ε
+    names = list(iid_tables)
+    members = [Institution(n, iid_tables[n], seed=i) for i, n in enumerate(names[:3])]
+    members.append(_Flaky(names[3], iid_tables[names[3]], drop_round=2))
+    dropped = federate(members, "y", FEATURES, rounds=3, epsilon=8.0)
+    assert dropped.privacy["outside_epsilon"][-1] == "failure_messages"
 
 
 # ----------------------------------------------------------------------------- dropouts

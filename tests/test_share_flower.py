@@ -17,6 +17,8 @@ import pytest
 from dongne.errors import SpecificationError
 from dongne.share import FederationError, Institution, federate, noise_multiplier_for
 
+pytestmark = pytest.mark.slow  # pytest -m "not slow" skips Flower, Dask clusters and the demo
+
 pytest.importorskip("flwr", reason="the flower extra (pip install 'dongne[flower]')")
 
 FEATURES = ["a", "b", "c"]

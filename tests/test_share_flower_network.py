@@ -17,6 +17,8 @@ from test_share_network import FEATURES, _card, _tables
 from dongne.io.tables import read_table
 from dongne.share import Institution, ModelRegistry, federate
 
+pytestmark = pytest.mark.slow  # pytest -m "not slow" skips Flower, Dask clusters and the demo
+
 pytest.importorskip("flwr", reason="the flower extra (pip install 'dongne[flower]')")
 
 COMMAND = [sys.executable, "-m", "dongne.cli", "share"]

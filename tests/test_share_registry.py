@@ -202,6 +202,56 @@ def test_model_card_suppresses_small_cells_everywhere(registry, data):
     assert "용도" in page_ko and 'lang="ko"' in page_ko
 
 
+def test_worst_group_of_a_small_cell_is_suppressed_everywhere(registry, data):
+    X, y = data
+    groups = pd.DataFrame(
+        {"gu": ["Jongno-gu", "Jung-gu", "Mapo-gu"], "n": [3, 40, 12], "rmse": [9.9, 0.4, 1.1]}
+    )
+    # n found by the label in the group table (3 rows): every field hidden, the label too
+    card = _card(group_metrics=groups, worst_group={"gu": "Jongno-gu", "rmse": 9.9})
+    assert card.published_worst_group() == {"gu": None, "rmse": None, "n": "<5"}
+    registry.register("worst", Ridge().fit(X, y), card)
+    version = registry.get("worst")
+    assert version.card.to_dict()["worst_group"] == {"gu": None, "rmse": None, "n": "<5"}
+    for text in (
+        version.summary("en"),
+        version.summary("ko"),
+        registry.card_html("worst", lang="en"),
+        registry.card_html("worst", lang="ko"),
+    ):
+        assert "9.9" not in text and "Jongno-gu = " not in text
+    assert "Worst group: hidden (fewer than 5 rows)" in version.summary("en")
+    assert "최악 집단: 비공개 (5행 미만)" in version.summary("ko")
+    # an explicit n wins; 12 rows are published, with their count
+    big = _card(group_metrics=groups, worst_group={"gu": "Mapo-gu", "rmse": 1.1, "n": 12})
+    assert big.published_worst_group() == {"gu": "Mapo-gu", "rmse": 1.1, "n": 12}
+    assert "Worst group: gu = Mapo-gu, rmse = 1.1, n = 12" in big.summary()
+    # a worst group whose count cannot be found is refused, not published unchecked
+    orphan = _card(worst_group={"group": "Jongno-gu", "rmse": 9.9})
+    with pytest.raises(SpecificationError, match=r"no row count 'n'.*Fix: add \"n\""):
+        orphan.to_dict()
+
+
+def test_card_rounds_privacy_bounds_up_and_lists_what_left_outside_epsilon():
+    privacy = {
+        "epsilon": 3.3337, "delta": 1.23451e-5, "accountant": "rdp",
+        "epsilon_spent": {"A": 3.3337, "B": 3.3301},
+        "outside_epsilon": ["row_counts", "standardisation_sums", "participation"],
+    }  # fmt: skip
+    card = _card(privacy=privacy)
+    text = card.summary("en")
+    assert "ε ≤ 3.34 at δ = 0.0000124" in text  # upper bounds rounded up, not 3.33 / 1.23e-5
+    assert "Left the institutions outside ε: each institution's row count; its sums" in text
+    assert "ε ≤ 3.34" in card.summary("ko") and "ε 밖으로 나간 것: 기관별 행 수" in card.summary(
+        "ko"
+    )
+    html = card.to_html("m", 1)
+    assert "ε ≤ 3.34" in html and "which rounds it answered" in html
+    # a privacy record that does not say what left outside ε says so
+    legacy = _card(privacy={k: v for k, v in privacy.items() if k != "outside_epsilon"})
+    assert "outside ε was not recorded" in legacy.summary()
+
+
 def test_untrusted_types_are_refused(registry, data):
     X, y = data
     import operator

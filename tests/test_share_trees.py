@@ -9,6 +9,8 @@ import pytest
 from dongne.errors import SpecificationError
 from dongne.share import ModelCard, ModelRegistry, federate, predict
 
+pytestmark = pytest.mark.slow  # pytest -m "not slow" skips Flower, Dask clusters and the demo
+
 pytest.importorskip("flwr", reason="the flower extra (pip install 'dongne[flower]')")
 xgb = pytest.importorskip("xgboost", reason="the flower extra (pip install 'dongne[flower]')")
 

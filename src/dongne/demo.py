@@ -49,6 +49,10 @@ INDICATORS = {
 #: Enough permutations for FDR over 423 dongs to be reachable (see significance_floor).
 PERMUTATIONS = 19_999
 SEED = 2026
+_SOURCE = (
+    "KOSTAT 2010 Population and Housing Census; KOSTAT 2013 census boundaries; Seoul heat "
+    "shelters 2023"
+)
 
 
 @dataclass
@@ -225,6 +229,8 @@ def run_demo(
         top_k=20,
         boundaries=gu,
         write_tables=False,
+        label="반지하 가구 비율 · Share of households in basement dwellings (%)",
+        source=_SOURCE,
     )
     result.files.update(detected.files)
     frame = detected.frame
@@ -241,6 +247,8 @@ def run_demo(
         name_column="dong_name",
         boundaries=gu,
         write_tables=False,
+        label="반지하 가구 (가구 수 대비) · Basement households vs households",
+        source=_SOURCE,
     )
     result.files.update(scanned.files)
     frame = scanned.frame

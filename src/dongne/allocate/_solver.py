@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 from scipy import sparse
+
+from dongne._optional import import_optional
 
 __all__ = ["SolveResult", "backend_name", "solve_highs"]
 
@@ -68,12 +71,9 @@ class SolveResult:
     col_duals: np.ndarray | None = None
 
 
-def _highspy():
-    try:
-        import highspy
-    except ImportError:
-        return None
-    return highspy
+def _highspy() -> ModuleType | None:
+    """highspy when it can be imported (a core dependency), else None: SciPy's HiGHS is used."""
+    return import_optional("highspy", None, "backend='highspy'", errors="ignore")
 
 
 def backend_name(backend: str = "auto") -> str:
@@ -141,14 +141,12 @@ def solve_highs(
     integrality = (
         np.zeros(len(c), dtype=bool) if integrality is None else np.asarray(integrality, bool)
     )
-    hs = _highspy() if backend in ("auto", "highspy") else None
-    if backend == "highspy" and hs is None:
-        from dongne.errors import MissingDependencyError
-
-        raise MissingDependencyError(
-            "backend='highspy' needs the highspy package. Fix: pip install highspy, or use "
-            "backend='scipy'."
+    if backend == "highspy":
+        hs = import_optional(
+            "highspy", None, "backend='highspy'", alternative="or use backend='scipy'"
         )
+    else:
+        hs = _highspy() if backend == "auto" else None
     if hs is not None:
         return _solve_highspy(
             hs, c, a, row_lower, row_upper, lower, upper, integrality, maximize, time_limit,

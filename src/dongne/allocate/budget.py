@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import sparse
 
 from dongne import __version__
+from dongne._vocab import Lang, check_lang, pick_language
 from dongne.allocate._solver import SolveResult, solve_highs
 from dongne.errors import DataError, DongneError, InfeasibleProblemError, SpecificationError
 from dongne.io.provenance import attach
@@ -352,8 +353,16 @@ class BudgetAllocation:
             return f"set by the {b} of {g}: {self.rate_[i]:,.4g} per unit of need"
         return f"need: {self.rate_[i]:,.4g} per unit of need (stage {self.stage_[i]})"
 
-    def summary(self) -> str:
-        """Plain-language summary in English and Korean."""
+    def plot(self, ax: Any = None) -> Any:
+        """Need share against amount share per area (see :func:`dongne.allocate._plots`)."""
+        from dongne.allocate._plots import plot_budget
+
+        self._check_fitted()
+        return plot_budget(self, ax)
+
+    def summary(self, lang: Lang = "both") -> str:
+        """Plain-language summary in English, Korean or both (``lang``: "both", "ko", "en")."""
+        check_lang(lang)
         self._check_fitted()
         counts = self.binding_.value_counts()
         b = float(self.budget)
@@ -388,7 +397,7 @@ class BudgetAllocation:
             "unit of budget."
         )
         ko.append(f"  예산의 잠재가격(1단계): 예산 1단위 증가 시 배분율 +{self.shadow_price_:,.4g}")
-        return "\n".join([*en, "", *ko])
+        return pick_language(lang, "\n".join(en), "\n".join(ko))
 
 
 def _series(values: Any, name: str) -> pd.Series:

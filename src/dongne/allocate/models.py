@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import sparse
 
 from dongne import __version__
+from dongne._vocab import Lang, check_lang, pick_language
 from dongne.allocate import heuristics as heur
 from dongne.allocate._solver import OPTIMAL, TIME_LIMIT, SolveResult, backend_name, solve_highs
 from dongne.allocate.equity import access_table, gini, min_share_by_group
@@ -425,8 +426,16 @@ class _LocationModel:
     def _objective_text(self) -> tuple[str, str]:
         return (f"objective {self.objective_:,.6g}", f"목적함수 {self.objective_:,.6g}")
 
-    def summary(self) -> str:
-        """Plain-language summary in English and Korean."""
+    def plot(self, ax: Any = None) -> Any:
+        """Demand and sites before and after (see :func:`dongne.allocate._plots.plot_location`)."""
+        from dongne.allocate._plots import plot_location
+
+        self._check_fitted()
+        return plot_location(self, ax)
+
+    def summary(self, lang: Lang = "both") -> str:
+        """Plain-language summary in English, Korean or both (``lang``: "both", "ko", "en")."""
+        check_lang(lang)
         self._check_fitted()
         pr = self.problem_
         unit = pr.unit
@@ -510,7 +519,7 @@ class _LocationModel:
                 "between the objective and the bound."
             )
             ko.append("  휴리스틱 해의 격차는 증명된 한계값 기준이며, 최적값은 그 사이에 있습니다.")
-        return "\n".join([*en, "", *ko])
+        return pick_language(lang, "\n".join(en), "\n".join(ko))
 
 
 def _fmt(x: float, digits: int = 0) -> str:

@@ -118,7 +118,8 @@ def parse_radius(
         if match is None:
             raise SpecificationError(
                 "The radius must be a number or a number with a unit such as '500m', '1.2km' "
-                f"or '10min'. Got {value!r} instead."
+                f"or '10min'. Got {value!r} instead. Fix: pass radius='500m' (metres), "
+                "'1.2km' or '10min' (walking minutes)."
             )
         number, given = float(match.group(1)), (match.group(2) or "").lower() or None
     if not (np.isfinite(number) and number > 0):

@@ -2,20 +2,25 @@
 
 Each command module (``dongne.cli.<command>``) defines ``HELP`` (its line in ``dongne --help``),
 ``DESCRIPTION``, ``add_arguments(parser)`` and ``run(args) -> int``; ``USES_SCHEDULER = True``
-marks the commands that spread Monte Carlo work over ``--scheduler``. Command modules import
-only the standard library at module level, so that ``dongne --help`` answers at once; the
-statistics are imported inside ``run``. Nothing outside this package imports it.
+marks the commands that spread Monte Carlo work over ``--scheduler``, and ``HINTS`` maps a
+library's Python spelling of a fix to the command's flag where the names differ. Command
+modules import only the standard library at module level, so that ``dongne --help`` answers at
+once; the statistics are imported inside ``run``. Nothing outside this package imports it.
 
 Every error a user can cause is printed as one line, ``dongne COMMAND: error: ... Fix: ...``,
-with exit status 2; ``--debug`` shows the traceback instead.
+with the fix said as the command's own flags, and exit status 2; an output folder the failed
+run created is removed; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
+import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["build_parser", "main"]
 
@@ -92,8 +97,69 @@ def build_parser() -> argparse.ArgumentParser:
             description=getattr(module, "DESCRIPTION", None) or module.run.__doc__,
         )
         module.add_arguments(cmd)
-        cmd.set_defaults(func=module.run, uses_scheduler=getattr(module, "USES_SCHEDULER", False))
+        cmd.set_defaults(
+            func=module.run,
+            uses_scheduler=getattr(module, "USES_SCHEDULER", False),
+            options=frozenset(option_strings(cmd)),
+            hints=getattr(module, "HINTS", {}),
+        )
     return parser
+
+
+def option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every ``--option`` of ``parser`` and of its sub-commands, at any depth."""
+    options: set[str] = set()
+    for action in parser._actions:
+        options.update(s for s in action.option_strings if s.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                options |= option_strings(child)
+    return options
+
+
+_PYTHON_VALUE = r"(?:'[^']*'|\"[^\"]*\"|\{[^}]*\}|\[[^\]]*\]|[\w.:\-]*)"
+_SAID_BOTH_WAYS = re.compile(
+    r"\b[a-z][a-z_]*=" + _PYTHON_VALUE + r"(?:\s*\((?:command line:?\s*)?|,\s*command line\s+)"
+    r"(?P<flag>--[a-z][\w-]*(?:\s[^)]*)?)\)?"
+)
+_PYTHON_HINT = re.compile(r"\b([a-z][a-z_]*)=('[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|[\w.:\-]+)")
+
+
+def command_line_hints(message: str, options: frozenset[str], hints: dict[str, str]) -> str:
+    """Say the fixes of a library error as this command's flags.
+
+    The statistics speak Python (``Fix: pass crs='EPSG:4326'``); a command-line user needs
+    ``--crs EPSG:4326``. ``name=value`` after ``Fix:`` becomes ``--name value`` when the
+    command has that option (``True`` becomes the bare flag); ``hints`` maps a Python
+    spelling to a flag of another name (``"extra='drop'": "--drop-extra"``). What the
+    command cannot do stays as it was, and ``tests/test_cli_catalogue.py`` fails on it.
+    """
+    head, sep, fix = message.partition("Fix:")
+    if not sep:
+        return message
+    for python, flag in hints.items():
+        fix = fix.replace(python, flag)
+    # "rates={...} (command line --rate ...)", "sheet=, command line --sheet": keep the flag
+    fix = _SAID_BOTH_WAYS.sub(lambda m: m.group("flag"), fix)
+
+    def flag_for(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        flag = "--" + name.replace("_", "-")
+        if flag not in options:
+            return match.group(0)
+        if value == "True":
+            return flag
+        if value[:1] in "'\"" and value[-1:] == value[:1]:
+            value = value[1:-1]
+        return f"{flag} {value}"
+
+    return head + sep + _PYTHON_HINT.sub(flag_for, fix)
+
+
+def _output_of(args: argparse.Namespace) -> Path | None:
+    """The ``--out`` of this run when it does not exist yet (removed again on an error)."""
+    out = getattr(args, "out", None)
+    return None if out is None or Path(out).exists() else Path(out)
 
 
 def _read_errors() -> tuple[type[BaseException], ...]:
@@ -119,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    fresh_output = _output_of(args)
     try:
         if args.scheduler and not args.uses_scheduler:
             raise SpecificationError(
@@ -129,7 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DongneError as exc:
         if args.debug:
             raise
-        message = str(exc)
+        message = command_line_hints(str(exc), args.options, args.hints)
+    except BrokenPipeError:  # 'dongne ... | head' closed the pipe: not an error of the input
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except _read_errors() as exc:
         if args.debug:
             raise
@@ -138,5 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"could not read an input{where}: {exc}. Fix: check that the file is complete and "
             "in the format its extension says; 'dongne info FILE' shows what it holds."
         )
+    if fresh_output is not None and fresh_output.exists():  # a failed run leaves nothing
+        if fresh_output.is_dir():
+            shutil.rmtree(fresh_output, ignore_errors=True)
+        else:
+            fresh_output.unlink(missing_ok=True)
     print(f"dongne {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
     return 2

@@ -11,8 +11,10 @@ import warnings
 from pathlib import Path
 
 __all__ = [
+    "add_join_options",
     "add_table_inputs",
     "areas_with_table",
+    "join_options",
     "print_outputs",
     "progress_steps",
     "require_columns",
@@ -58,10 +60,88 @@ def print_outputs(summary: str, out: Path, files: dict) -> int:
     return 0
 
 
+def add_join_options(parser: argparse.ArgumentParser) -> None:
+    """How TABLE is joined to AREAS: crosswalk, combining rows, rates, name column."""
+    parser.add_argument("--crosswalk", help="table translating TABLE codes into AREAS codes")
+    parser.add_argument("--crosswalk-from", help="crosswalk column with TABLE's codes")
+    parser.add_argument("--crosswalk-to", help="crosswalk column with AREAS' codes")
+    parser.add_argument(
+        "--combine",
+        help="how to combine rows landing on one area: sum, mean, min, max or first for the "
+        "count columns, per column 'households=sum,basement_households=sum' (columns not "
+        "named are left missing), or both: 'sum,dong_name=first'",
+    )
+    parser.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="COL=NUM/DEN[*SCALE]",
+        help="recompute rate column COL on combined areas as sum(NUM) / sum(DEN) * SCALE, e.g. "
+        "basement_household_pct=basement_households/households*100 (repeatable)",
+    )
+    parser.add_argument(
+        "--column-kind",
+        action="append",
+        default=[],
+        metavar="COL=KIND",
+        help="declare how column COL combines: count, rate, mean, id or text (repeatable); "
+        "overrides the kind inferred from its name and values",
+    )
+    parser.add_argument(
+        "--min-match",
+        type=float,
+        default=0.9,
+        metavar="SHARE",
+        help="warn when fewer than this share of TABLE's rows are placed (default 0.9)",
+    )
+    parser.add_argument(
+        "--name-column",
+        help="TABLE's name column shown and compared in the report (default: the column whose "
+        "names agree with AREAS' names on matched codes)",
+    )
+
+
+def join_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of :func:`dongne.io.join_by_code` from :func:`add_join_options`."""
+    from dongne.errors import SpecificationError
+
+    kinds = {}
+    for item in args.column_kind:
+        column, sep, kind = item.partition("=")
+        if not sep:
+            raise SpecificationError(
+                f"--column-kind {item!r}: expected COL=KIND. Fix: e.g. --column-kind "
+                "area_km2=count (kinds: count, rate, mean, id, text)."
+            )
+        kinds[column.strip()] = kind.strip()
+    combine = None
+    if args.combine:
+        # "sum,dong_name=first": a bare rule applies to every column not named ("*").
+        parts = [p.strip() for p in args.combine.split(",") if p.strip()]
+        combine = (
+            {c.strip() or "*": r.strip() for c, _, r in (p.rpartition("=") for p in parts)}
+            if any("=" in p for p in parts)
+            else args.combine.strip()
+        )
+    return {
+        "crosswalk": args.crosswalk,
+        "crosswalk_from": args.crosswalk_from,
+        "crosswalk_to": args.crosswalk_to,
+        "combine": combine,
+        "rates": args.rate,
+        "kinds": kinds,
+        "min_match": args.min_match,
+        "name_column": args.name_column,
+    }
+
+
 def add_table_inputs(parser: argparse.ArgumentParser) -> None:
     """The options that read an optional TABLE joined to AREAS by ``--id``."""
     parser.add_argument("--table-key", help="code column of TABLE (default: --id)")
     parser.add_argument("--layer", help="layer of AREAS")
+    parser.add_argument(
+        "--crs", help="CRS of AREAS when the file declares none, e.g. EPSG:5179 (never guessed)"
+    )
     parser.add_argument("--encoding", help="encoding of TABLE (default: detected)")
     parser.add_argument(
         "--title-lines",
@@ -69,6 +149,7 @@ def add_table_inputs(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="lines above TABLE's header to skip: a number or 'auto' (KOSIS)",
     )
+    add_join_options(parser)
 
 
 def areas_with_table(args: argparse.Namespace, out: Path):
@@ -76,13 +157,15 @@ def areas_with_table(args: argparse.Namespace, out: Path):
     from dongne.errors import UnmatchedWarning
     from dongne.io import join_by_code, read_areas, read_table
 
-    areas = read_areas(args.areas, layer=args.layer)
+    areas = read_areas(args.areas, layer=args.layer, crs=args.crs)
     if not args.table:
         return areas
     table = read_table(args.table, encoding=args.encoding, title_lines=args.title_lines)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedWarning)
-        areas, report = join_by_code(areas, table, key=args.id, table_key=args.table_key)
+        areas, report = join_by_code(
+            areas, table, key=args.id, table_key=args.table_key, **join_options(args)
+        )
     print(report.summary())
     out.mkdir(parents=True, exist_ok=True)
     report.save(out / "match_report.txt")

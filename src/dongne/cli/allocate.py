@@ -70,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", type=float, default=4.0, help="walking speed in km/h for minutes"
     )
     parser.add_argument("--layer", help="layer of --demand")
+    parser.add_argument("--crs", help="CRS of --demand when the file declares none, e.g. EPSG:5179")
     demand = parser.add_argument_group("demand from areas")
     demand.add_argument(
         "--demand-method",
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from dongne.allocate import run_allocate
     from dongne.io import read_areas, read_points
 
-    demand = read_areas(args.demand, layer=args.layer)
+    demand = read_areas(args.demand, layer=args.layer, crs=args.crs)
     candidates: object = args.candidates
     if args.candidates not in ("centroids", "grid"):
         candidates = _points(read_points, args, "candidates")

@@ -26,10 +26,13 @@ methods (--method, comma-separated; default moran,lisa,gistar):
   index   vulnerability index from several --indicator COL:+ or COL:- (+ = higher is more
           vulnerable) with rank stability (probability of being in the top --top-k)
 
-Inference: conditional permutations (default 999) with the alternative printed next to every
-p-value, multiple-testing correction (default FDR, Benjamini-Hochberg), and a plain warning when
-the number of permutations cannot reach significance after correction. The same --seed gives
-the same numbers on any machine and any number of threads.
+Inference: conditional permutations with the alternative printed next to every p-value and
+multiple-testing correction (default FDR, Benjamini-Hochberg). --permutations auto (default)
+takes the smallest of 999, 9999, 19999, 49999, 99999 whose smallest attainable p-value can
+survive the correction over the areas at --alpha (19999 for Seoul's 423 dongs, two-sided FDR at
+0.05), and the summary says so; --permutations R fixes R, with a plain warning when R cannot
+reach significance after correction. The same --seed gives the same numbers on any machine and
+any number of threads.
 
 Writes into --out: detect.gpkg, detect.csv, one PNG map per method, summary.txt (English and
 Korean), global_moran.csv, provenance files; with TABLE, also match_report.txt/.json.
@@ -59,7 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="queen",
         help="queen (default), rook, queen:SNAP_M, knn:K or band:METRES",
     )
-    parser.add_argument("--permutations", type=int, default=999)
+    parser.add_argument(
+        "--permutations",
+        type=permutation_count,
+        default="auto",
+        metavar="auto|R",
+        help="conditional permutations: auto (default; enough to survive the correction) or R",
+    )
     parser.add_argument(
         "--alternative", default="two-sided", choices=["two-sided", "greater", "less", "directed"]
     )
@@ -79,9 +88,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", help="column of larger units (e.g. gu) for the summary")
     parser.add_argument("--name", help="column of area names for the summary")
     parser.add_argument("--top-k", type=int, default=20, help="top-k for rank stability")
+    parser.add_argument(
+        "--label",
+        help="readable name of --var for the map titles, e.g. '반지하 가구 비율 (%%)' "
+        "(default: the column name)",
+    )
+    parser.add_argument("--source", help="data source written under every map")
     add_table_inputs(parser)
     parser.add_argument("--out", default="dongne-detect", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def permutation_count(text: str) -> int | str:
+    """``--permutations``: ``auto`` or a whole number >= 0."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto' or a whole number >= 0, got {text!r} (e.g. --permutations 9999)"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
             top_k=args.top_k,
             progress=step,
             scheduler=args.scheduler,
+            label=args.label,
+            source=args.source,
         )
         bar.update(bar.total - bar.n)
     return print_outputs(result.summary, out, result.files)

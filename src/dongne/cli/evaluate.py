@@ -89,7 +89,8 @@ Interrupted time series (segmented regression): the change in level at --start a
 afterwards. --family poisson|quasipoisson for counts with --offset (population; rate ratios);
 --seasonality fourier|month; --group COL --treated-group X for a controlled ITS against a
 comparison series. Newey-West (HAC) standard errors by default (--cov model for model-based).
-Periods are numbers or ISO dates (2005-01-01), equally spaced.
+Periods are numbers, ISO dates (2005-01-01) or text periods (2005Q1); missing periods are
+refused by name, or --gaps time fits on the true elapsed time.
 
 Writes into --out: its_effects.csv (level and slope change, effect at the last period),
 its_coefficients.csv, its_series.csv/.png (observed, fitted, counterfactual), summary.txt.
@@ -185,7 +186,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "its", formatter_class=fmt, description=_ITS_HELP, help="interrupted time series"
     )
     its.add_argument("--series", required=True, help="table: one row per period (and series)")
-    its.add_argument("--time", required=True, help="period column (numbers or ISO dates)")
+    its.add_argument(
+        "--time", required=True, help="period column (numbers, ISO dates, or 2019Q1-style text)"
+    )
     its.add_argument("--outcome", required=True, help="outcome column")
     its.add_argument("--start", required=True, help="first period under the policy")
     its.add_argument(
@@ -201,6 +204,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     its.add_argument("--cov", default="hac", choices=["hac", "model"])
     its.add_argument("--hac-lags", type=int, help="Newey-West lag (default from the length)")
     its.add_argument("--alpha", type=float, default=0.05)
+    its.add_argument(
+        "--gaps",
+        default="raise",
+        choices=["raise", "time"],
+        help="missing periods: refuse, naming them (default), or 'time': use the true elapsed "
+        "time as the time index",
+    )
     its.add_argument("--encoding", help="encoding of --series (default: detected)")
     its.add_argument("--out", default="dongne-evaluate", help="output folder")
 
@@ -335,6 +345,7 @@ def _run_its(args: argparse.Namespace):
         cov=args.cov,
         hac_lags=args.hac_lags,
         alpha=args.alpha,
+        gaps=args.gaps,
         command="dongne evaluate its",
     )
 

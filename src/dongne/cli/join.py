@@ -6,18 +6,31 @@ import argparse
 import warnings
 from pathlib import Path
 
-from dongne.cli._common import title_lines
+from dongne.cli._common import add_join_options, join_options, title_lines
 
 HELP = "attach a table to areas by a code column and write a GeoPackage + match report"
 DESCRIPTION = """\
 Attach TABLE to AREAS by code. Codes are compared as text after normalisation (1101053,
 '1101053', 1101053.0 and '1101053 all match; zeros lost by spreadsheets are restored). Every
-area is kept; table rows that match no area are listed in the match report with their line
-number, code, name and likely reason. The report is printed and saved next to the output as
-<out>.match.txt and <out>.match.json; a <out>.provenance.json records inputs and options.
+area is kept; table rows that match no area are listed in the match report with their line in
+the file (1-based), code, name and likely reason. The report is printed and saved next to the
+output as <out>.match.txt and <out>.match.json; a <out>.provenance.json records inputs and
+options.
 
-exit status: 0 when written (even with unmatched rows, which are reported), 2 on an error or,
-with --strict, when anything did not match (nothing is written then).
+Rows that land on one area (a crosswalk merge, or a repeated code) are combined column by
+column with --combine: counts by the rule; rates, shares and means are recomputed from summed
+counts with --rate (never summed; without --rate the join is refused and lists them); text is
+kept when the rows agree, otherwise left missing, never glued together. --column-kind
+overrides what dongne infers from a column's name and values.
+
+exit status: 0 when written (even with unmatched rows, which are reported; below --min-match
+the report starts with a WARNING line), 2 on an error, when no row at all was placed, or, with
+--strict, when anything did not match (nothing is written then).
+
+example (2010 census on 2013 boundaries; 혜화동 = 656 / 7,927 = 8.28 %):
+  dongne join seoul_dong_2013.geojson seoul_dong_indicators_census2010.csv --key dong_code \\
+      --crosswalk seoul_dong_code_crosswalk_2010_2013.csv --combine sum \\
+      --rate basement_household_pct=basement_households/households*100
 """
 
 
@@ -35,15 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fail (write nothing) if any area or row does not match",
     )
-    parser.add_argument("--crosswalk", help="table translating TABLE codes into AREAS codes")
-    parser.add_argument("--crosswalk-from", help="crosswalk column with TABLE's codes")
-    parser.add_argument("--crosswalk-to", help="crosswalk column with AREAS' codes")
-    parser.add_argument(
-        "--combine",
-        help="how to combine rows landing on one area: sum, mean, "
-        "min, max, first, or per column 'households=sum,rate=mean'",
-    )
+    add_join_options(parser)
     parser.add_argument("--layer", help="layer of AREAS (multi-layer files)")
+    parser.add_argument(
+        "--crs", help="CRS of AREAS when the file declares none, e.g. EPSG:5179 (never guessed)"
+    )
     parser.add_argument("--areas-encoding", help="attribute encoding of AREAS (default: detected)")
     parser.add_argument("--encoding", help="encoding of TABLE (default: detected)")
     parser.add_argument(
@@ -60,17 +69,11 @@ def run(args: argparse.Namespace) -> int:
     from dongne.errors import UnmatchedWarning
     from dongne.io import join_by_code, read_areas, read_table, write_layer
 
-    areas = read_areas(args.areas, layer=args.layer, encoding=args.areas_encoding)
+    areas = read_areas(args.areas, layer=args.layer, encoding=args.areas_encoding, crs=args.crs)
     table = read_table(
         args.table, encoding=args.encoding, title_lines=args.title_lines, sheet=args.sheet
     )
-    combine = None
-    if args.combine:
-        combine = (
-            dict(part.split("=", 1) for part in args.combine.split(","))
-            if "=" in args.combine
-            else args.combine
-        )
+    options = join_options(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedWarning)  # the report below says it all
         result = join_by_code(
@@ -78,11 +81,8 @@ def run(args: argparse.Namespace) -> int:
             table,
             key=args.key,
             table_key=args.table_key,
-            crosswalk=args.crosswalk,
-            crosswalk_from=args.crosswalk_from,
-            crosswalk_to=args.crosswalk_to,
-            combine=combine,
             strict=args.strict,
+            **options,
         )
     out = (
         Path(args.out)
@@ -98,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
         table_key=args.table_key or args.key,
         crosswalk=args.crosswalk,
         combine=args.combine,
+        rates=args.rate,
+        column_kinds=options["kinds"],
+        min_match=args.min_match,
+        name_column=args.name_column,
         strict=args.strict,
     )
     txt = result.report.save(out.with_name(out.name + ".match.txt"))

@@ -60,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="areas with missing counts: error (default) or leave out (reported)",
     )
     parser.add_argument("--name", help="column of area names for the summary")
+    parser.add_argument(
+        "--label",
+        help="readable name of --cases for the map title, e.g. '반지하 가구' "
+        "(default: no subtitle)",
+    )
+    parser.add_argument("--source", help="data source written under the map")
     add_table_inputs(parser)
     parser.add_argument("--out", default="dongne-scan", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -116,5 +122,7 @@ def run(args: argparse.Namespace) -> int:
             name_column=args.name,
             progress=lambda done, _total: bar.update(done - bar.n),
             scheduler=args.scheduler,
+            label=args.label,
+            source=args.source,
         )
     return print_outputs(result.summary, out, result.files)

@@ -104,10 +104,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fed.add_argument("--out", help="write the per-institution table (suppressed) as CSV")
 
 
-def _registry(args: argparse.Namespace):
+def _registry(args: argparse.Namespace, *, create: bool = False):
+    """The registry of ``--registry``/``--database-url``; only ``register`` may create one."""
     from dongne.share.registry import ModelRegistry
 
-    return ModelRegistry(args.registry, database_url=args.database_url)
+    registry = ModelRegistry(args.registry, database_url=args.database_url)
+    if not (create or args.database_url):
+        if not (registry.root / "registry.sqlite3").is_file():
+            raise DataError(
+                f"No model registry at {registry.root} (no registry.sqlite3 there). Fix: "
+                "--registry FOLDER, the folder models were registered in (or set "
+                "$DONGNE_REGISTRY), or --database-url for a registry in PostgreSQL."
+            )
+    return registry
 
 
 def _read(path: str) -> Any:
@@ -257,7 +266,7 @@ def _federate(args: argparse.Namespace) -> int:
     if args.register:
         card.privacy = result.privacy
         card.group_metrics = result.institutions
-        registry = _registry(args)
+        registry = _registry(args, create=True)
         version = registry.register(args.register, result.model, card)
         if args.workspace:
             registry.set_access(version.name, owner=args.workspace)
@@ -270,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
     action = args.share_command
     if action == "federate":
         return _federate(args)
-    registry = _registry(args)
+    registry = _registry(args, create=action == "register")
     if action == "register":
         model = _load_model_file(args.model, args.trust)
         X = _read(args.schema_from) if args.schema_from else None

@@ -10,8 +10,8 @@ a demonstration pack, not a consistent snapshot.
 
 from __future__ import annotations
 
-import warnings
 import shutil
+import warnings
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import warnings
 from collections.abc import Callable
 from typing import Any, Literal
@@ -10,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dongne._vocab import resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.weights import SpatialWeights
 
@@ -23,19 +23,10 @@ BATCH_SIZE = 1000
 def resolve_seed(rng: int | np.random.Generator | None) -> int:
     """Turn the ``rng`` argument into the 63-bit integer seed of the counter-based streams.
 
-    ``None`` draws a fresh seed from the operating system; it is recorded in the result so that
-    the run can be repeated.
+    The one rule of :func:`dongne._vocab.resolve_rng`: ``None`` is the fixed seed 0; the seed
+    is recorded in the result.
     """
-    if rng is None:
-        return secrets.randbits(63)
-    if isinstance(rng, np.random.Generator):
-        return int(rng.integers(0, 2**63 - 1))
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return int(rng) & (2**63 - 1)
-    raise SpecificationError(
-        "The 'rng' parameter must be a non-negative int, a numpy.random.Generator or None. "
-        f"Got {rng!r} instead."
-    )
+    return resolve_rng(rng)
 
 
 def align(y: Any, w: SpatialWeights, name: str = "y") -> pd.Series:

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._deprecate import renamed, renamed_attribute
+from dongne._vocab import Lang, check_lang, pick_language
 from dongne.detect._prepare import resolve_seed
 from dongne.detect.inference import check_choice
 from dongne.errors import DataError, DongneError, SpecificationError, format_rows
@@ -312,8 +314,9 @@ class VulnerabilityIndex:
         attach(frame, self.provenance_)
         return frame
 
-    def summary(self, names: pd.Series | None = None, top: int = 10) -> str:
-        """The most vulnerable areas and what drives them, in English and Korean."""
+    def summary(self, names: pd.Series | None = None, top: int = 10, lang: Lang = "both") -> str:
+        """The most vulnerable areas and what drives them (``lang``: "both", "ko", "en")."""
+        check_lang(lang)
         self._check_fitted()
         frame = self.to_frame().sort_values("rank")
         label = (lambda i: f"{names.get(i, i)}") if names is not None else str
@@ -345,7 +348,7 @@ class VulnerabilityIndex:
             )
         if len(self.missing_ids_):
             en.append(f"  Left out (missing values): {', '.join(map(str, self.missing_ids_))}")
-        return "\n".join([*en, "", *ko])
+        return pick_language(lang, "\n".join(en), "\n".join(ko))
 
     def plot(
         self,
@@ -354,22 +357,34 @@ class VulnerabilityIndex:
         id_column: str | None = None,
         path: str | os.PathLike[str] | None = None,
         title: str | None = None,
+        label: str | None = None,
+        source: str | None = None,
         **options: Any,
     ) -> Any:
-        """Choropleth of the index (quintiles by default) on ``areas``."""
+        """Choropleth of the index (quintiles by default) on ``areas``.
+
+        ``label`` names the index in the title (default: "Vulnerability index");
+        ``source`` is the data source, written in the note under the map with the
+        indicators and the method.
+        """
         from dongne.report import choropleth
 
         self._check_fitted()
         keys = areas[id_column] if id_column else areas.index.to_series()
         mapped = areas.copy()
         mapped["index"] = self.scores_.reindex(keys.to_numpy()).to_numpy()
+        what = label or "Vulnerability index"
+        used = ", ".join(f"{c} ({d})" for c, d in self.directions_.items())
+        note = f"Index ({self.method}) of {used}; dongne {__version__}" + (
+            f"\nData: {source}" if source else ""
+        )
         return choropleth(
             mapped,
             "index",
-            title=title or f"취약성 지수 · Vulnerability index ({self.method})",
-            legend_title="index (higher = more vulnerable)",
+            title=title or f"취약성 지수 · {what} ({self.method})",
+            legend_title="Index score (higher = more vulnerable) / 지수 (높을수록 취약)",
             path=path,
-            **options,
+            **{"note": note, **options},
         )
 
 
@@ -386,7 +401,8 @@ class RankStability:
     indicators : mapping column → "+" / "-", or list of columns
     top_k : int, default 10
         Report the probability of being among the ``top_k`` most vulnerable.
-    n_draws : int, default 1000
+    replications : int, default 1000
+        Monte Carlo draws of weights, normalisation and aggregation (``n_draws`` before 0.2).
     concentration : float, default 1.0
     normalisations : sequence, default ("percentile", "zscore", "minmax")
     aggregations : sequence, default ("additive", "geometric")
@@ -420,12 +436,15 @@ class RankStability:
 
     _BATCH = 100
 
+    n_draws = renamed_attribute("n_draws", "replications")
+
+    @renamed(n_draws="replications")
     def __init__(
         self,
         indicators: Mapping[str, Direction] | Sequence[str],
         *,
         top_k: int = 10,
-        n_draws: int = 1000,
+        replications: int = 1000,
         concentration: float = 1.0,
         normalisations: Sequence[str] = NORMALISATIONS,
         aggregations: Sequence[str] = AGGREGATIONS,
@@ -436,7 +455,7 @@ class RankStability:
     ) -> None:
         self.indicators = indicators
         self.top_k = top_k
-        self.n_draws = n_draws
+        self.replications = replications
         self.concentration = concentration
         self.normalisations = normalisations
         self.aggregations = aggregations
@@ -456,20 +475,21 @@ class RankStability:
             check_choice("normalisations", n, NORMALISATIONS)
         for a in self.aggregations:
             check_choice("aggregations", a, AGGREGATIONS)
-        if self.n_draws < 1 or self.concentration <= 0 or not 0 < self.interval < 1:
+        if self.replications < 1 or self.concentration <= 0 or not 0 < self.interval < 1:
             raise SpecificationError(
-                "n_draws must be >= 1, concentration > 0 and interval in (0, 1); got "
-                f"{self.n_draws}, {self.concentration}, {self.interval}."
+                "replications must be >= 1, concentration > 0 and interval in (0, 1); got "
+                f"{self.replications}, {self.concentration}, {self.interval}."
             )
         directions = _parse_indicators(self.indicators)
         x, self.missing_ids_ = _indicator_matrix(data, directions, id_column, self.missing)
         n = x.shape[0]
         if not 1 <= self.top_k <= n:
             raise SpecificationError(f"top_k must be between 1 and {n}; got {self.top_k}.")
-        if n * self.n_draws > 50_000_000:
+        if n * self.replications > 50_000_000:
             raise SpecificationError(
-                f"{n} areas × {self.n_draws} draws would keep {n * self.n_draws:,} ranks; "
-                "use at most 50 million (fewer draws)."
+                f"{n} areas × {self.replications} draws would keep "
+                f"{n * self.replications:,} ranks; use at most 50 million. Fix: pass fewer "
+                "replications=."
             )
         v = x.to_numpy()
         normalised = {
@@ -482,7 +502,7 @@ class RankStability:
             _rank_batch,
             (normalised, list(self.normalisations), list(self.aggregations), self.concentration),
             self.seed_,
-            self.n_draws,
+            self.replications,
             batch_size=self._BATCH,
             scheduler=self.scheduler,
             progress=progress,
@@ -510,7 +530,7 @@ class RankStability:
         self.provenance_ = {
             "method": "rank_stability",
             "indicators": {c: ("+" if d > 0 else "-") for c, d in directions.items()},
-            "n_draws": self.n_draws,
+            "replications": self.replications,
             "concentration": self.concentration,
             "normalisations": list(self.normalisations),
             "aggregations": list(self.aggregations),
@@ -539,15 +559,16 @@ class RankStability:
         attach(frame, self.provenance_)
         return frame.sort_values(["rank_baseline"])
 
-    def summary(self, names: pd.Series | None = None) -> str:
-        """Which areas are robustly among the most vulnerable, in English and Korean."""
+    def summary(self, names: pd.Series | None = None, lang: Lang = "both") -> str:
+        """Which areas are robustly among the most vulnerable (``lang``: "both", "ko", "en")."""
+        check_lang(lang)
         frame = self.to_frame()
         label = (lambda i: f"{names.get(i, i)}") if names is not None else str
         sure = frame[frame[f"p_top_{self.top_k}"] >= 0.9]
         unsure = frame[(frame[f"p_top_{self.top_k}"] >= 0.1) & (frame[f"p_top_{self.top_k}"] < 0.9)]
         pct = f"{100 * self.interval:.0f}%"
         en = [
-            f"Rank stability over {self.n_draws} draws of weights (Dirichlet "
+            f"Rank stability over {self.replications} draws of weights (Dirichlet "
             f"{self.concentration}), normalisation and aggregation (seed {self.seed_}).",
             f"  In the top {self.top_k} in at least 90% of draws: "
             + (
@@ -561,11 +582,11 @@ class RankStability:
             f"  Rank intervals cover the central {pct} of draws.",
         ]
         ko = [
-            f"순위 안정성: 가중치·정규화·결합 방법을 {self.n_draws}회 바꿔 계산했습니다.",
+            f"순위 안정성: 가중치·정규화·결합 방법을 {self.replications}회 바꿔 계산했습니다.",
             f"  90% 이상 상위 {self.top_k}위 안에 든 지역: "
             + (", ".join(label(i) for i in sure.index) or "없음"),
         ]
-        return "\n".join([*en, "", *ko])
+        return pick_language(lang, "\n".join(en), "\n".join(ko))
 
     def plot(
         self,
@@ -573,24 +594,38 @@ class RankStability:
         *,
         id_column: str | None = None,
         path: str | os.PathLike[str] | None = None,
+        title: str | None = None,
+        label: str | None = None,
+        source: str | None = None,
         **options: Any,
     ) -> Any:
-        """Map of the probability of being among the ``top_k`` most vulnerable."""
+        """Map of the probability of being among the ``top_k`` most vulnerable.
+
+        Classes ``≤ 0.1``, ``0.1 – 0.5``, ``0.5 – 0.9`` and ``> 0.9`` (or up to the largest
+        probability) of the share of draws. ``label`` names the index in the title;
+        ``source`` is the data source written under the map.
+        """
         from dongne.report import choropleth
 
         keys = areas[id_column] if id_column else areas.index.to_series()
         mapped = areas.copy()
         col = f"p_top_{self.top_k}"
         mapped[col] = self.top_k_probability_.reindex(keys.to_numpy()).to_numpy()
+        what = f" ({label})" if label else ""
+        note = (
+            f"{self.n_draws} draws of weights, normalisation and aggregation; seed "
+            f"{self.seed_}; dongne {__version__}" + (f"\nData: {source}" if source else "")
+        )
         return choropleth(
             mapped,
             col,
-            title=f"상위 {self.top_k}위 확률 · Probability of being in the top {self.top_k}",
-            legend_title="share of draws",
+            title=title
+            or f"상위 {self.top_k}위 확률 · Probability of being in the top {self.top_k}{what}",
+            legend_title=f"Share of draws in the top {self.top_k} / 상위 {self.top_k}위 비율",
             scheme="fixed",
             bins=[0.1, 0.5, 0.9],
             path=path,
-            **options,
+            **{"note": note, **options},
         )
 
 

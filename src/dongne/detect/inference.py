@@ -24,9 +24,12 @@ from dongne.errors import SpecificationError
 
 __all__ = [
     "ALTERNATIVES",
+    "AUTO_PERMUTATIONS",
     "CORRECTIONS",
     "SignificanceFloor",
     "adjust_pvalues",
+    "auto_permutations",
+    "first_step_level",
     "permutation_pvalues",
     "significance_floor",
 ]
@@ -244,3 +247,94 @@ def significance_floor(
             f"순열을 {needed}회 이상으로 늘리세요."
         )
     return SignificanceFloor(min_p, cutoff, reachable, needed, en, ko)
+
+
+#: The round permutation counts that ``permutations="auto"`` chooses from, smallest first.
+AUTO_PERMUTATIONS: tuple[int, ...] = (999, 9_999, 19_999, 49_999, 99_999)
+
+
+def auto_permutations(
+    n_tests: int,
+    alternative: Alternative = "two-sided",
+    correction: Correction = "fdr_bh",
+    alpha: float = 0.05,
+) -> int:
+    """The number of permutations that lets one area be significant after the correction.
+
+    Rule: the smallest R of :data:`AUTO_PERMUTATIONS` (999, 9,999, 19,999, 49,999, 99,999)
+    whose smallest attainable pseudo p-value, c/(R + 1) (c = 2 two-sided, else 1), is at most
+    the level the most significant of ``n_tests`` tests must reach after the correction:
+    α/m for Bonferroni, Benjamini–Hochberg and GeoDa's FDR (the first step of the step-up
+    procedure), α/(m·Σ_{i≤m} 1/i) for Benjamini–Yekutieli, and α without correction. When
+    even 99,999 permutations cannot reach it, 99,999 is returned (the fitted statistic's
+    ``floor_`` then says what would be needed).
+
+    Parameters
+    ----------
+    n_tests : int
+        m, the number of areas tested (areas with a value and at least one neighbour).
+    alternative : {"two-sided", "greater", "less", "directed"}
+    correction : {"fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none"}
+    alpha : float
+
+    Returns
+    -------
+    int
+        One of :data:`AUTO_PERMUTATIONS`.
+
+    Notes
+    -----
+    A Monte Carlo p-value (#{T_sim ≥ T_obs} + 1)/(R + 1) is never below 1/(R + 1) [1]_ [3]_,
+    so with too few permutations a correction for m tests can find nothing however strong
+    the pattern [3]_. Step-up procedures reject the smallest p first, and its threshold is
+    the Bonferroni one α/m [2]_ (α/(m·c(m)) for Benjamini–Yekutieli [4]_). 999 permutations
+    are kept wherever they suffice, so small maps stay fast.
+
+    References
+    ----------
+    .. [1] Davison, A. C. & Hinkley, D. V. (1997). *Bootstrap Methods and their Application*,
+       §4.2.5. Cambridge University Press.
+    .. [2] Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. JRSS B
+       57(1):289–300.
+    .. [3] Phipson, B. & Smyth, G. K. (2010). Permutation p-values should never be zero.
+       Statistical Applications in Genetics and Molecular Biology 9(1):39.
+    .. [4] Benjamini, Y. & Yekutieli, D. (2001). Annals of Statistics 29(4):1165–1188.
+
+    Examples
+    --------
+    >>> auto_permutations(416)          # two-sided, FDR (BH) at 0.05: needs 2/(R+1) <= 0.05/416
+    19999
+    >>> auto_permutations(25)
+    999
+    >>> auto_permutations(416, correction="none")
+    999
+    """
+    check_choice("alternative", alternative, ALTERNATIVES)
+    check_choice("correction", correction, CORRECTIONS)
+    if not 0 < alpha < 1:
+        raise SpecificationError(f"The 'alpha' parameter must be in (0, 1). Got {alpha!r}.")
+    c = 2 if alternative == "two-sided" else 1
+    needed = first_step_level(n_tests, correction, alpha)
+    for r in AUTO_PERMUTATIONS:
+        if c / (r + 1) <= needed * (1 + 1e-12):
+            return r
+    return AUTO_PERMUTATIONS[-1]
+
+
+def first_step_level(n_tests: int, correction: Correction, alpha: float) -> float:
+    """The level the smallest of ``n_tests`` p-values must reach to be significant.
+
+    α without correction; α/m for Bonferroni, Benjamini–Hochberg and GeoDa's FDR;
+    α/(m·Σ_{i≤m} 1/i) for Benjamini–Yekutieli (see :func:`auto_permutations`).
+
+    Examples
+    --------
+    >>> first_step_level(4, "fdr_bh", 0.05)
+    0.0125
+    """
+    m = max(int(n_tests), 1)
+    if correction == "none":
+        return alpha
+    if correction == "fdr_by":
+        return alpha / (m * float(np.sum(1.0 / np.arange(1, m + 1))))
+    return alpha / m

@@ -21,6 +21,7 @@ from scipy import sparse
 from scipy.special import ndtr
 
 from dongne import __version__
+from dongne._vocab import Lang, check_lang, pick_language
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import local_permutation_counts
 from dongne.detect.inference import (
@@ -41,6 +42,22 @@ from dongne.weights import SpatialWeights
 __all__ = ["GetisOrd", "LocalMoran", "getis_ord", "local_moran"]
 
 WeightsTransform = Literal["row", "binary", "as_is"]
+
+
+#: Korean names of the alternatives and corrections, for the Korean summaries.
+_ALTERNATIVES_KO = {
+    "two-sided": "양측 검정",
+    "greater": "단측 검정(큰 쪽)",
+    "less": "단측 검정(작은 쪽)",
+    "directed": "방향 선택 단측 검정(esda 방식)",
+}
+_CORRECTIONS_KO = {
+    "fdr_bh": "FDR(벤자미니–호흐베르크)",
+    "fdr_by": "FDR(벤자미니–예쿠티엘리)",
+    "bonferroni": "본페로니",
+    "geoda_fdr": "GeoDa FDR",
+    "none": "없음",
+}
 
 
 def _analytic_p(z: np.ndarray, alternative: str) -> np.ndarray:
@@ -221,8 +238,10 @@ class _LocalStatistic:
         attach(frame, self.provenance_)
         return frame
 
-    def summary(self, names: pd.Series | None = None, groups: pd.Series | None = None) -> str:
-        """Plain-language summary in English and Korean.
+    def summary(
+        self, names: pd.Series | None = None, groups: pd.Series | None = None, lang: Lang = "both"
+    ) -> str:
+        """Plain-language summary in English, Korean or both (``lang``).
 
         Parameters
         ----------
@@ -230,7 +249,9 @@ class _LocalStatistic:
             Area names indexed by id, used to list the significant areas.
         groups : Series, optional
             Larger units (e.g. gu) indexed by id; the summary says where clusters concentrate.
+        lang : {"both", "ko", "en"}, default "both"
         """
+        check_lang(lang)
         self._check_fitted()
         frame = self.to_frame()
         prov = self.provenance_
@@ -267,7 +288,8 @@ class _LocalStatistic:
             )
         ko = [
             f"{self._statistic_name_ko}: {prov['n_computed']}개 지역, 조건부 순열 "
-            f"{self.permutations}회, {self.alternative} 검정, 다중검정 보정 {self.correction}, "
+            f"{self.permutations}회, {_ALTERNATIVES_KO[self.alternative]}, 다중검정 보정 "
+            f"{_CORRECTIONS_KO[self.correction]}, "
             f"유의수준 {self.alpha}."
         ]
         for label, _text_en, text_ko in self._label_texts():
@@ -278,7 +300,7 @@ class _LocalStatistic:
             ko.append(f"  보정 후 유의수준 {self.alpha}에서 유의한 지역이 없습니다.")
         if self.floor_ is not None and not self.floor_.reachable:
             ko.append("  참고: " + self.floor_.message_ko)
-        return "\n".join([*lines, "", *ko])
+        return pick_language(lang, "\n".join(lines), "\n".join(ko))
 
     def plot(
         self,
@@ -287,12 +309,18 @@ class _LocalStatistic:
         id_column: str | None = None,
         path: str | os.PathLike[str] | None = None,
         title: str | None = None,
+        label: str | None = None,
+        source: str | None = None,
         **map_options: Any,
     ) -> Any:
         """Significance map (cluster labels) of the areas; returns the map result.
 
         ``areas`` is the GeoDataFrame of the areas; ``id_column`` holds the ids of the weights
-        (default: its index). Extra options go to :func:`dongne.report.category_map`.
+        (default: its index). ``label`` is a readable name of the variable for the title
+        (default: the column name, e.g. ``"반지하 가구 비율 (%)"`` instead of
+        ``"basement_pct"``); ``source`` names the data source in the note under the map. The
+        legend heading states the test that defines every class. Extra options go to
+        :func:`dongne.report.category_map`.
         """
         from dongne.report import category_map
 
@@ -302,19 +330,27 @@ class _LocalStatistic:
         labelled = areas.copy()
         labelled["label"] = frame["label"].reindex(keys.to_numpy()).to_numpy()
         labelled["label"] = labelled["label"].fillna("undefined")
+        note = self._map_note() + (f"\nData: {source}" if source else "")
         return category_map(
             labelled,
             "label",
-            title=title or self._default_title(),
+            title=title or self._default_title(label or self.variable_),
             categories=self._categories(),
             path=path,
-            note=self._map_note(),
+            note=note,
             **{"legend_title": self._legend_title(), **map_options},
         )
 
+    def _test_text(self) -> str:
+        """The test behind the classes, e.g. ``"two-sided, 19,999 permutations"``."""
+        return f"{self.alternative}, {self.permutations:,} permutations"
+
     def _legend_title(self) -> str:
-        test = "p" if self.correction == "none" else f"{self.correction} p"
-        return f"{test} ≤ {self.alpha} ({self.permutations} permutations)"
+        if self.correction == "none":
+            rule = f"p ≤ {self.alpha} (no correction)"
+        else:
+            rule = f"significant at α = {self.alpha} after {self.correction}"
+        return f"Quadrant where {rule}\n({self._test_text()}) / 유의한 지역의 사분면"
 
     def _map_note(self) -> str:
         return (
@@ -352,7 +388,7 @@ class LocalMoran(_LocalStatistic):
         of their permutations (esda and GeoDa's lookup share all), and it is about three times
         faster. Both are seeded and identical for any thread count.
     rng : int, numpy.random.Generator or None
-        Seed of the permutation streams; None draws one (recorded in ``seed_``).
+        Seed of the permutation streams; None means seed 0 (recorded in ``seed_``).
     scheduler : None, "threads", "processes", str or dask.distributed.Client
         Where the permutations run: this process (default), worker processes, or a Dask
         cluster (a ``Client`` or a scheduler address ``"tcp://host:8786"``), in blocks of
@@ -491,8 +527,8 @@ class LocalMoran(_LocalStatistic):
 
         return LISA_CATEGORIES
 
-    def _default_title(self) -> str:
-        return f"국지적 모란 I 군집 지도 · LISA cluster map\n{self.variable_}"
+    def _default_title(self, label: str) -> str:
+        return f"국지적 모란 I 군집 지도 · LISA cluster map\n{label}"
 
 
 class GetisOrd(_LocalStatistic):
@@ -624,11 +660,24 @@ class GetisOrd(_LocalStatistic):
         for level, cut in (("90%", 0.10), ("95%", 0.05), ("99%", 0.01)):
             sig = np.nan_to_num(p, nan=1.0) <= cut
             if self.correction == "geoda_fdr":
-                sig &= self.significant_ | (cut > self.alpha)
+                # GeoDa's FDR gives no adjusted p: only its discoveries get a class (by raw p).
+                sig &= self.significant_
             labels[sig & hot] = f"hot spot {level}"
             labels[sig & ~hot] = f"cold spot {level}"
         labels[islands] = "island"
         return labels
+
+    def _legend_title(self) -> str:
+        if self.correction == "geoda_fdr":
+            rule = f"Significant under geoda_fdr at α = {self.alpha},\nclassed by raw p"
+            ko = "GeoDa FDR 유의 지역, 원 p값 기준"
+        elif self.correction == "none":
+            rule = "Class by p (no correction)"
+            ko = "보정 없는 p값 기준"
+        else:
+            rule = f"Class by {self.correction}-adjusted p"
+            ko = f"{self.correction} 보정 p값 기준"
+        return f"{rule}\n({self._test_text()})\n{ko}"
 
     def _frame_columns(self) -> dict[str, np.ndarray]:
         return {
@@ -646,21 +695,45 @@ class GetisOrd(_LocalStatistic):
 
     def _label_texts(self) -> list[tuple[str, str, str]]:
         texts = []
+        p_name = {"none": "p", "geoda_fdr": "raw p, significant under geoda_fdr"}.get(
+            self.correction, f"{self.correction}-adjusted p"
+        )
         for side, ko in (("hot", "핫스팟"), ("cold", "콜드스팟")):
-            for level in ("99%", "95%", "90%"):
+            for level, cut in (("99%", 0.01), ("95%", 0.05), ("90%", 0.10)):
                 label = f"{side} spot {level}"
-                texts.append((label, f"{label} areas", f"{ko} (신뢰수준 {level})"))
+                beyond = cut > self.alpha
+                en = f"{label} areas ({p_name} ≤ {cut:.2f}" + (
+                    f"; not significant at alpha {self.alpha})" if beyond else ")"
+                )
+                ko_text = f"{ko} (신뢰수준 {level}" + (
+                    f"; 유의수준 {self.alpha}에서는 유의하지 않음)" if beyond else ")"
+                )
+                texts.append((label, en, ko_text))
         texts.append(("island", "areas without neighbours (not tested)", "이웃 없는 지역"))
         return texts
 
     def _categories(self) -> Any:
+        """The hot-spot palette with each class labelled by the p cut-off that defines it."""
         from dongne.report import HOTSPOT_CATEGORIES
 
-        return HOTSPOT_CATEGORIES
+        cuts = {"99%": 0.01, "95%": 0.05, "90%": 0.10}
+        styles = dict(HOTSPOT_CATEGORIES)
+        for key, (colour, text, *hatch) in HOTSPOT_CATEGORIES.items():
+            level = key.rsplit(" ", 1)[-1]
+            if level in cuts:
+                side_en, side_ko = text.split(" / ")
+                side_ko = side_ko.replace(" 신뢰수준", "")
+                styles[key] = (colour, f"{side_en} (p ≤ {cuts[level]:.2f}) / {side_ko}", *hatch)
+        grey = styles["not significant"][0]
+        if self.correction == "geoda_fdr":
+            styles["not significant"] = (grey, "Not significant / 유의하지 않음")
+        else:
+            styles["not significant"] = (grey, "Not significant (p > 0.10) / 유의하지 않음")
+        return styles
 
-    def _default_title(self) -> str:
+    def _default_title(self, label: str) -> str:
         star = "Gi*" if self.star else "Gi"
-        return f"핫스팟 분석 (Getis-Ord {star}) · Hot spots\n{self.variable_}"
+        return f"핫스팟 분석 (Getis-Ord {star}) · Hot spots\n{label}"
 
 
 def _quadrants(z: np.ndarray, lag: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from dongne import __version__
+from dongne._vocab import Lang, check_lang, pick_language
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import global_moran_permutations
 from dongne.detect.inference import ALTERNATIVES, Alternative, check_choice, permutation_pvalues
@@ -208,8 +209,9 @@ class GlobalMoran:
             ]
         )
 
-    def summary(self) -> str:
-        """Plain-language result in English and Korean."""
+    def summary(self, lang: Lang = "both") -> str:
+        """Plain-language result in English, Korean or both (``lang``: "both", "ko", "en")."""
+        check_lang(lang)
         if not hasattr(self, "statistic_"):
             raise DongneError("This GlobalMoran is not fitted yet; call fit(y, w).")
         clustered = self.statistic_ > self.expected_
@@ -234,13 +236,73 @@ class GlobalMoran:
             if self.permutations
             else f"p = {self.p_randomisation_:.4g} ({self.alternative})"
         )
-        return (
+        en = (
             f"Global Moran's I of {self.variable_} over {self.n_} areas: I = "
             f"{self.statistic_:.4f} (expected {self.expected_:.4f} without pattern), z = "
-            f"{self.z_randomisation_:.2f} under randomisation, {p_text}: {verdict_en}.\n"
+            f"{self.z_randomisation_:.2f} under randomisation, {p_text}: {verdict_en}."
+        )
+        ko = (
             f"전역 모란 I = {self.statistic_:.4f} (패턴이 없을 때 기대값 {self.expected_:.4f}), "
             f"{p_text.replace('permutations', '회 순열')}: {verdict_ko}."
         )
+        return f"{en}\n{ko}" if lang == "both" else pick_language(lang, en, ko)
+
+    def plot(self, ax: Any = None) -> Any:
+        """The observed I against its reference distribution under spatial randomness.
+
+        A histogram of the permuted I (when ``permutations`` > 0), the normal approximation
+        under randomisation (Cliff & Ord 1981) and the observed and expected I as vertical
+        lines, as in GeoDa's permutation plot.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure otherwise.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        References
+        ----------
+        Cliff, A. D. & Ord, J. K. (1981). *Spatial Processes: Models and Applications*. Pion.
+        Anselin, L. (1995). Local indicators of spatial association — LISA. Geographical
+        Analysis 27(2):93–115.
+        """
+        if not hasattr(self, "statistic_"):
+            raise DongneError("This GlobalMoran is not fitted yet; call fit(y, w).")
+        import matplotlib
+        import matplotlib.pyplot as plt
+        from scipy import stats
+
+        from dongne.report import korean_font
+
+        with matplotlib.rc_context({"font.family": [korean_font(), "DejaVu Sans"]}):
+            if ax is None:
+                _, ax = plt.subplots(figsize=(6.0, 4.0))
+            sd = float(np.sqrt(self.variance_randomisation_))
+            lo = min(self.expected_ - 4 * sd, self.statistic_ - sd)
+            hi = max(self.expected_ + 4 * sd, self.statistic_ + sd)
+            if self.simulations_.size:
+                ax.hist(self.simulations_, bins=40, density=True, color="0.8", label="permutations")
+                lo, hi = min(lo, self.simulations_.min()), max(hi, self.simulations_.max())
+            grid = np.linspace(lo, hi, 200)
+            ax.plot(
+                grid,
+                stats.norm.pdf(grid, self.expected_, sd),
+                color="0.3",
+                lw=1,
+                label="normal (randomisation)",
+            )
+            expected = f"E[I] = {self.expected_:.3f}"
+            ax.axvline(self.expected_, color="0.3", ls="--", lw=1, label=expected)
+            ax.axvline(self.statistic_, color="#c0392b", lw=2, label=f"I = {self.statistic_:.3f}")
+            ax.set_xlabel("Moran's I")
+            ax.set_ylabel("density")
+            name = "" if self.variable_ in ("None", "") else f" ({self.variable_})"
+            ax.set_title(f"Global Moran's I · 전역 모란 I{name}")
+            ax.legend(fontsize=8)
+        return ax
 
 
 def _moran_batch(

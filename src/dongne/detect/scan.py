@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, check_lang, pick_language
 from dongne.detect import _prepare as prep
 from dongne.detect import _scan_kernels as kern
 from dongne.detect.inference import check_choice
@@ -65,6 +66,7 @@ COORDINATE_SYSTEMS: tuple[str, ...] = ("cartesian", "latlon", "lonlat")
 EARTH_RADIUS_M = 6_371_008.8
 _EULER_GAMMA = 0.5772156649015329
 _NOT_IN_CLUSTER = "not in a cluster"
+_NOT_SIGNIFICANT_COLOUR = "#bdbdbd"
 # Reds then oranges for high-rate clusters, blues then purples for low-rate ones (ColorBrewer).
 _HIGH_COLOURS = (
     "#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a",
@@ -370,7 +372,7 @@ class ScanStatistic:
     alpha : float, default 0.05
         Level used by ``significant``, the summary and the map.
     rng : int, numpy.random.Generator or None
-        Seed of the Monte Carlo streams; None draws one (recorded in ``seed_``).
+        Seed of the Monte Carlo streams; None means seed 0 (recorded in ``seed_``).
     scheduler : None, "threads", "processes", str or dask.distributed.Client
         Where the batches of replicates run (:mod:`dongne.parallel`);
         ``llr_replicates_`` are bit-identical for every scheduler.
@@ -907,14 +909,16 @@ class ScanStatistic:
             return "p < 1e-17 (Gumbel)" if p < 1e-17 else f"p = {p:.2g} (Gumbel)"
         return f"p = {p:.3g}"
 
-    def summary(self, names: pd.Series | None = None) -> str:
-        """Plain-language summary of the clusters in English and Korean.
+    def summary(self, names: pd.Series | None = None, lang: Lang = "both") -> str:
+        """Plain-language summary of the clusters in English, Korean or both (``lang``).
 
         Parameters
         ----------
         names : Series, optional
             Area names indexed by id, used for the centres of the clusters.
+        lang : {"both", "ko", "en"}, default "both"
         """
+        check_lang(lang)
         self._check_fitted()
         prov = self.provenance_
         model = "Poisson" if self.model == "poisson" else "Bernoulli"
@@ -953,7 +957,7 @@ class ScanStatistic:
         if self.clusters_.empty:
             lines.append("  No window has a rate on the scanned side; there is no cluster.")
             ko.append("  검사한 방향으로 발생률이 다른 창이 없어 군집이 없습니다.")
-            return "\n".join([*lines, "", *ko])
+            return pick_language(lang, "\n".join(lines), "\n".join(ko))
         for _, row in self.clusters_.iterrows():
             what = "Most likely cluster" if row["cluster"] == 1 else f"Cluster {row['cluster']}"
             what_ko = "가장 유력한 군집" if row["cluster"] == 1 else f"{row['cluster']}차 군집"
@@ -1002,13 +1006,15 @@ class ScanStatistic:
         ko.append(
             "  2차 군집은 더 유력한 군집과 지역이 겹치지 않으며, p값은 보수적으로 계산됩니다."
         )
-        return "\n".join([*lines, "", *ko])
+        return pick_language(lang, "\n".join(lines), "\n".join(ko))
 
     def categories(self) -> dict[str, tuple[str, ...]]:
         """Map palette (for :func:`dongne.report.category_map`): one entry per cluster label.
 
-        High-rate clusters are reds, low-rate ones blues, darkest for the most likely one;
-        clusters not significant at ``alpha`` are hatched.
+        Clusters significant at ``alpha`` are coloured — high-rate ones in reds, low-rate
+        ones in blues, darkest for the most likely one. Clusters that are not significant
+        (or not tested, ``replications=0``) are drawn grey with dots and their legend entry
+        says "not significant"; areas in no cluster are light grey.
         """
         self._check_fitted()
         cats: dict[str, tuple[str, ...]] = {}
@@ -1016,19 +1022,26 @@ class ScanStatistic:
         for _, row in self.clusters_.iterrows():
             k = int(row["cluster"])
             label = "most likely cluster" if k == 1 else f"secondary cluster {k}"
-            if row["direction"] == "high":
+            p = self._p_text(row)
+            en, ko = ("Most likely cluster", "가장 유력한 군집") if k == 1 else (
+                f"Secondary cluster {k}",
+                f"{k}차 군집",
+            )
+            side = "high" if row["direction"] == "high" else "low"
+            if not row["significant"]:
+                cats[label] = (
+                    _NOT_SIGNIFICANT_COLOUR,
+                    f"{en} ({side}), {p}: not significant / {ko}: 유의하지 않음",
+                    "...",
+                )
+                continue
+            if side == "high":
                 colour = _HIGH_COLOURS[min(n_high, len(_HIGH_COLOURS) - 1)]
                 n_high += 1
             else:
                 colour = _LOW_COLOURS[min(n_low, len(_LOW_COLOURS) - 1)]
                 n_low += 1
-            p = self._p_text(row)
-            text = (
-                f"Most likely cluster, {p} / 가장 유력한 군집"
-                if k == 1
-                else f"Secondary cluster {k}, {p} / {k}차 군집"
-            )
-            cats[label] = (colour, text) if row["significant"] else (colour, text, "...")
+            cats[label] = (colour, f"{en} ({side}), {p} / {ko}")
         cats[_NOT_IN_CLUSTER] = ("#f0f0f0", "Not in a cluster / 군집 아님")
         return cats
 
@@ -1039,12 +1052,17 @@ class ScanStatistic:
         id_column: str | None = None,
         path: str | os.PathLike[str] | None = None,
         title: str | None = None,
+        label: str | None = None,
+        source: str | None = None,
         **map_options: Any,
     ) -> Any:
         """Map of the clusters; returns the :class:`dongne.report.CategoryMapResult`.
 
         ``areas`` is the GeoDataFrame of the areas, ``id_column`` the column holding the ids
-        used in ``fit`` (default: its index). Extra options go to
+        used in ``fit`` (default: its index). ``label`` is a readable name of the cases for
+        the title (e.g. ``"반지하 가구 · basement households"``); ``source`` names the data
+        source in the note under the map. Only clusters significant at ``alpha`` are
+        coloured (see :meth:`categories`). Extra options go to
         :func:`dongne.report.category_map`.
         """
         from dongne.report import category_map
@@ -1056,10 +1074,17 @@ class ScanStatistic:
         side = {"high": "높은 발생률", "low": "낮은 발생률", "both": "높거나 낮은 발생률"}[
             self.scan
         ]
-        default_title = f"공간 스캔 군집 ({side}) · Spatial scan clusters"
+        default_title = f"공간 스캔 군집 ({side}) · Spatial scan clusters" + (
+            f"\n{label}" if label else ""
+        )
         note = (
             f"Kulldorff scan, {self.model}, windows ≤ {self.max_population_share:.0%} of "
             f"population, {self.replications} replications; seed {self.seed_}; dongne {__version__}"
+        ) + (f"\nData: {source}" if source else "")
+        heading = (
+            f"Clusters; coloured where {'SaTScan-style ' if self.gumbel else ''}Monte Carlo "
+            f"p ≤ {self.alpha}\n"
+            f"({self.replications:,} replications) / 군집 (유의수준 {self.alpha})"
         )
         return category_map(
             labelled,
@@ -1068,7 +1093,7 @@ class ScanStatistic:
             categories=self.categories(),
             path=path,
             note=note,
-            **{"legend_title": f"Clusters (alpha {self.alpha}) / 군집", **map_options},
+            **{"legend_title": heading, **map_options},
         )
 
 
@@ -1270,10 +1295,8 @@ def _warn_duplicates(px: np.ndarray, py: np.ndarray, ids: pd.Index) -> None:
 
 
 def _is_geo(obj: Any) -> bool:
-    try:
-        import geopandas as gpd
-    except ImportError:  # pragma: no cover - geopandas is a core dependency
-        return False
+    import geopandas as gpd
+
     return isinstance(obj, (gpd.GeoDataFrame, gpd.GeoSeries))
 
 
@@ -1432,7 +1455,7 @@ def _values(obj: Any, ids: pd.Index, name: str) -> np.ndarray:
     if (values < 0).any():
         raise DataError(
             f"{name} is negative for areas {format_rows(ids[values < 0])}; counts cannot be "
-            "negative."
+            "negative. Fix: correct those values in the source table."
         )
     return values
 

@@ -6,14 +6,15 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 
 from dongne.detect.index import RankStability, VulnerabilityIndex
+from dongne.detect.inference import AUTO_PERMUTATIONS, auto_permutations, first_step_level
 from dongne.detect.local import GetisOrd, LocalMoran
 from dongne.detect.moran import GlobalMoran
-from dongne.errors import DongneWarning, SpecificationError
+from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.io._atomic import atomic_write_text
 from dongne.io.write import write_layer, write_table
 from dongne.weights import SpatialWeights
@@ -43,7 +44,7 @@ def run_detect(
     *,
     methods: Sequence[str] = ("moran", "lisa", "gistar"),
     indicators: Mapping[str, str] | None = None,
-    permutations: int = 999,
+    permutations: int | Literal["auto"] = "auto",
     alternative: str = "two-sided",
     correction: str = "fdr_bh",
     alpha: float = 0.05,
@@ -57,6 +58,8 @@ def run_detect(
     write_tables: bool = True,
     progress: Callable[[str], None] | None = None,
     scheduler: Any = None,
+    label: str | None = None,
+    source: str | None = None,
 ) -> DetectOutputs:
     """Run the chosen detect methods on one variable and write maps, tables and a summary.
 
@@ -66,6 +69,15 @@ def run_detect(
     and provenance files. ``scheduler`` runs the permutations in-process (None), in worker
     processes (``"processes"``) or on a Dask cluster (a ``Client`` or ``"tcp://host:port"``)
     with identical results (see :mod:`dongne.parallel`).
+
+    ``permutations="auto"`` (the default) chooses R with
+    :func:`dongne.detect.inference.auto_permutations`: for the local statistics the smallest
+    of 999, 9,999, 19,999, 49,999 and 99,999 whose smallest attainable p-value survives
+    ``correction`` over the areas with a value at ``alpha`` (19,999 for 416 areas, two-sided,
+    FDR at 0.05), 999 for the global Moran's I (one test). The summary states the rule and
+    the R used. An int uses that R for every method.
+    ``label`` is the readable name of ``variable`` for map titles (default: the column name);
+    ``source`` is the data source written under every map.
     """
     step = progress or (lambda _m: None)
     unknown = [m for m in methods if m not in DETECT_METHODS]
@@ -82,19 +94,21 @@ def run_detect(
     names = keyed[name_column] if name_column else None
     result = DetectOutputs(frame=keyed.copy())
     texts: list[str] = []
-    common = {
-        "permutations": permutations,
-        "alternative": alternative,
-        "rng": rng,
-        "missing": missing,
-        "scheduler": scheduler,
-    }
-    local_opts = {**common, "correction": correction, "alpha": alpha}
-    note_boundaries = {"boundaries": boundaries} if boundaries is not None else {}
+    global_r, local_r, chosen = _resolve_permutations(
+        permutations, int(y.notna().sum()), alternative, correction, alpha
+    )
+    if chosen:
+        texts.append(chosen)
+    common = {"alternative": alternative, "rng": rng, "missing": missing, "scheduler": scheduler}
+    local_opts = {**common, "permutations": local_r, "correction": correction, "alpha": alpha}
+    index_opts: dict[str, Any] = {"source": source}
+    if boundaries is not None:
+        index_opts["boundaries"] = boundaries
+    map_opts = {**index_opts, "label": label}
 
     if "moran" in methods:
         step("global Moran's I")
-        m = GlobalMoran(**common).fit(y, w)
+        m = GlobalMoran(permutations=global_r, **common).fit(y, w)
         result.results["moran"] = m
         texts.append(m.summary())
         result.files["moran_csv"] = write_table(
@@ -134,7 +148,7 @@ def run_detect(
             result.frame.reset_index(drop=True),
             id_column=id_column,
             path=out / f"{prefix}{key}_map.png",
-            **note_boundaries,
+            **map_opts,
         )
         result.files[f"{key}_map"] = mapped.path
     if "index" in methods:
@@ -167,13 +181,13 @@ def run_detect(
         texts += [vi.summary(names=names), rs.summary(names=names)]
         plain = result.frame.reset_index(drop=True)
         result.files["index_map"] = vi.plot(
-            plain, id_column=id_column, path=out / f"{prefix}index_map.png", **note_boundaries
+            plain, id_column=id_column, path=out / f"{prefix}index_map.png", **index_opts
         ).path
         result.files["stability_map"] = rs.plot(
             plain,
             id_column=id_column,
             path=out / f"{prefix}rank_stability_map.png",
-            **note_boundaries,
+            **index_opts,
         ).path
     result.summary = "\n\n".join(texts)
     frame = result.frame.reset_index(drop=True)
@@ -185,7 +199,8 @@ def run_detect(
     params = {
         "variable": variable,
         "methods": list(methods),
-        "permutations": permutations,
+        "permutations": local_r,
+        "permutations_rule": "auto" if permutations == "auto" else "given",
         "alternative": alternative,
         "correction": correction,
         "alpha": alpha,
@@ -197,6 +212,44 @@ def run_detect(
     result.files["csv"] = write_table(frame, out / f"{prefix}detect.csv", **params)
     result.files["summary"] = atomic_write_text(out / f"{prefix}summary.txt", result.summary + "\n")
     return result
+
+
+def _resolve_permutations(
+    permutations: int | str, n_tests: int, alternative: str, correction: str, alpha: float
+) -> tuple[int, int, str]:
+    """(global R, local R, a summary paragraph saying how R was chosen — empty if given)."""
+    if permutations != "auto":
+        return permutations, permutations, ""  # type: ignore[return-value]
+    local = auto_permutations(n_tests, alternative, correction, alpha)  # type: ignore[arg-type]
+    level = first_step_level(n_tests, correction, alpha)  # type: ignore[arg-type]
+    series = ", ".join(f"{r:,}" for r in AUTO_PERMUTATIONS)
+    c = 2 if alternative == "two-sided" else 1
+    floor = c / (local + 1)
+    if floor <= level * (1 + 1e-12):
+        rule = (
+            f"the smallest of {series} whose smallest attainable {alternative} p-value, "
+            f"{c}/(R + 1) = {floor:.3g}, reaches {level:.3g}, what {correction} over "
+            f"{n_tests} areas at alpha {alpha} asks of the most significant area"
+        )
+        ko_why = "통과할 수 있는 가장 작은 값"
+    else:
+        rule = (
+            f"the largest of {series}; even its smallest attainable {alternative} p-value, "
+            f"{c}/(R + 1) = {floor:.3g}, misses {level:.3g}, what {correction} over "
+            f"{n_tests} areas at alpha {alpha} asks of the most significant area"
+        )
+        ko_why = "통과하지 못하는 최대값(더 큰 순열 횟수 필요)"
+    en = (
+        f"Permutations chosen automatically: {local:,} for the local statistics — {rule} "
+        "(Phipson & Smyth 2010; Benjamini & Hochberg 1995); 999 for the global Moran's I "
+        "(one test). Pass permutations=R (--permutations R) to fix R."
+    )
+    ko = (
+        f"순열 횟수 자동 선택: 국지 통계 {local:,}회 — {series} 중 최소 p값 "
+        f"{c}/(R + 1) = {floor:.3g}이 {n_tests}개 지역의 다중검정 보정"
+        f"({correction}, 유의수준 {alpha})을 {ko_why}; 전역 모란 I는 999회."
+    )
+    return 999, local, en + "\n" + ko
 
 
 def run_scan(
@@ -222,6 +275,8 @@ def run_scan(
     write_tables: bool = True,
     progress: Callable[[int, int], None] | None = None,
     scheduler: Any = None,
+    label: str | None = None,
+    source: str | None = None,
 ) -> DetectOutputs:
     """Run a Kulldorff scan on ``areas`` and write the cluster map, tables and summary.
 
@@ -229,7 +284,8 @@ def run_scan(
     with ``write_tables``, ``{prefix}scan.gpkg`` / ``.csv`` (one row per area with its
     cluster) and ``{prefix}scan_summary.txt``. ``missing="drop"`` leaves out areas whose
     counts are missing (they are named in the summary and labelled ``undefined``); the default
-    ``"raise"`` lets the scan refuse them.
+    ``"raise"`` lets the scan refuse them. ``label`` is a readable name of the cases for the
+    map title; ``source`` the data source written under the map.
     """
     from dongne.detect.scan import ScanStatistic
 
@@ -244,6 +300,13 @@ def run_scan(
     needed = [c for c in (cases, population, controls, expected) if c]
     complete = full[needed].notna().all(axis=1)
     left_out = full.index[~complete]
+    if missing == "raise" and len(left_out):
+        gaps = [c for c in needed if full[c].isna().any()]
+        raise DataError(
+            f"{', '.join(gaps)} missing for {len(left_out)} area(s): {format_rows(left_out)}. "
+            "Fix: fill the values, or pass missing='drop' to leave those areas out (they are "
+            "named in the summary and labelled undefined on the map)."
+        )
     keyed = full[complete] if missing == "drop" else full
     estimator = ScanStatistic(
         model=model,
@@ -277,7 +340,9 @@ def run_scan(
             f"\n값이 없어 제외한 지역 {len(left_out)}곳: {', '.join(left_out)}."
         )
     plain = result.frame.reset_index(drop=True)
-    extra = {"boundaries": boundaries} if boundaries is not None else {}
+    extra: dict[str, Any] = {"label": label, "source": source}
+    if boundaries is not None:
+        extra["boundaries"] = boundaries
     result.files["scan_map"] = fitted.plot(
         plain, id_column=id_column, path=out / f"{prefix}scan_map.png", **extra
     ).path

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.errors import DataError, DongneWarning, format_rows
 from dongne.evaluate.panel import Panel
 from dongne.io.write import jsonable
@@ -59,6 +60,8 @@ class BaconDecomposition:
         Units treated from the first period on (left out, as in :func:`~dongne.evaluate.did.twfe`).
     params : dict
     """
+
+    provenance_ = provenance_alias("params")
 
     outcome: str
     comparisons: pd.DataFrame
@@ -87,7 +90,8 @@ class BaconDecomposition:
         """The comparisons (a copy)."""
         return self.comparisons.copy()
 
-    def summary(self, lang: Literal["en", "ko"] = "en", cs_att: float | None = None) -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en", cs_att: float | None = None) -> str:
         """Plain-language explanation of where the TWFE estimate comes from.
 
         Parameters

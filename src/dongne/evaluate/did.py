@@ -42,6 +42,8 @@ import pandas as pd
 from scipy import stats
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, in_process_only, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.panel import Panel, _fmt_period, collinear_columns
 from dongne.evaluate.spillover import Exposure, SpilloverRule, find_exposed, split_for_spillover
@@ -338,6 +340,8 @@ class DiDResult:
         Parameters and ``dongne`` version (provenance).
     """
 
+    provenance_ = provenance_alias("params")
+
     method: str
     outcome: str
     estimate: float
@@ -380,7 +384,8 @@ class DiDResult:
             "n_clusters": self.n_clusters,
         }
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary: effect, interval, meaning, assumptions and checks."""
         level = round(100 * (1 - self.alpha))
         lo, hi = self.wild.ci if self.wild else self.ci
@@ -591,6 +596,7 @@ def _result(
     )
 
 
+@renamed(seed="rng")
 def twfe(
     panel: Panel,
     *,
@@ -599,7 +605,8 @@ def twfe(
     bootstrap: int = 0,
     bootstrap_weights: WildWeights = "webb",
     alpha: float = 0.05,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
 ) -> DiDResult:
     """Two-way fixed effects DiD: Y_it = α_i + λ_t + β·D_it (+ X_it'γ) + ε_it.
 
@@ -617,8 +624,12 @@ def twfe(
         Wild cluster bootstrap replications (0 = none; 9999 recommended with few clusters).
     bootstrap_weights : {"webb", "rademacher"}
     alpha : float, default 0.05
-    seed : int, default 0
-        Seed of the bootstrap draws.
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the bootstrap draws (``seed`` before 0.2); None means seed 0, a
+        Generator is drawn from once (:func:`dongne._vocab.resolve_rng`).
+    scheduler : None or "threads"
+        The draws run in this process; other schedulers (``"processes"``, Dask) are
+        refused with a :class:`~dongne.errors.SpecificationError`, never ignored.
 
     Returns
     -------
@@ -641,6 +652,8 @@ def twfe(
     >>> round(twfe(p).estimate, 3)
     2.062
     """
+    in_process_only(scheduler, "twfe")
+    seed = resolve_rng(rng)
     covs = tuple(panel.covariates if covariates is None else covariates)
     unknown = [c for c in covs if c not in panel.covariates]
     if unknown:
@@ -659,7 +672,7 @@ def twfe(
     }
     exposure_effect = None
     if side is not None:
-        exposure_effect = twfe(side, covariates=covs, **options)
+        exposure_effect = twfe(side, covariates=covs, **_rng_options(options))
     fit, y, z = _fit(main, main.treatment_matrix(), covs)
     return _result(
         "twfe",
@@ -679,6 +692,7 @@ def twfe(
     )
 
 
+@renamed(seed="rng")
 def did_2x2(
     panel: Panel,
     *,
@@ -686,7 +700,8 @@ def did_2x2(
     bootstrap: int = 0,
     bootstrap_weights: WildWeights = "webb",
     alpha: float = 0.05,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
 ) -> DiDResult:
     """Classic 2×2 DiD: (post − pre mean of treated) − (post − pre mean of controls).
 
@@ -697,7 +712,7 @@ def did_2x2(
     Parameters
     ----------
     panel : Panel
-    spillover, bootstrap, bootstrap_weights, alpha, seed
+    spillover, bootstrap, bootstrap_weights, alpha, rng, scheduler
         As in :func:`twfe`.
 
     Returns
@@ -709,6 +724,8 @@ def did_2x2(
     SpecificationError
         Treated units start in different periods (use :func:`~dongne.evaluate.staggered.att_gt`).
     """
+    in_process_only(scheduler, "did_2x2")
+    seed = resolve_rng(rng)
     main, side, exposure, excluded = _prepare(panel, spillover)
     g = main.first_treated.to_numpy()
     starts = np.unique(g[np.isfinite(g)])
@@ -724,7 +741,7 @@ def did_2x2(
         "bootstrap_weights": bootstrap_weights,
         "seed": seed,
     }
-    exposure_effect = did_2x2(side, **options) if side is not None else None
+    exposure_effect = did_2x2(side, **_rng_options(options)) if side is not None else None
     collapsed = _collapse(main, float(starts[0]))
     fit, y, z = _fit(collapsed, collapsed.treatment_matrix(), ())
     return _result(
@@ -743,6 +760,11 @@ def did_2x2(
         seed=seed,
         params={"treatment_start": float(starts[0]), "periods": list(main.periods)},
     )
+
+
+def _rng_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options of a recursive call, with the resolved seed passed as ``rng``."""
+    return {("rng" if k == "seed" else k): v for k, v in options.items()}
 
 
 def _collapse(panel: Panel, start: float) -> Panel:

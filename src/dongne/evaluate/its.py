@@ -7,8 +7,9 @@ Gasparrini (2017)
 
 with t = 0, 1, … the position of the period, T0 the first period under the policy and D_t = 1 from
 T0 on: β2 is the change in level at T0 and β3 the change in slope. ``family="gaussian"`` fits it by
-least squares (identity link); ``"poisson"`` and ``"quasipoisson"`` fit a log-linear model for
-counts by iteratively reweighted least squares, with ``offset`` a population column whose log
+least squares (identity link, statsmodels ``OLS``); ``"poisson"`` and ``"quasipoisson"`` fit a
+log-linear model for counts (statsmodels ``GLM`` with the Poisson family, by iteratively
+reweighted least squares), with ``offset`` a population column whose log
 enters with coefficient 1, so exp(β2) and exp(β3) are rate ratios. Seasonality is either Fourier
 terms sin(2πkt/s), cos(2πkt/s), k = 1…K, or period dummies (calendar month for datetime times).
 
@@ -20,7 +21,8 @@ Standard errors are Newey–West (1987) heteroskedasticity- and autocorrelation-
 the sandwich B S B with B the inverse information (XᵀX, or XᵀWX for counts) and S = Γ0 +
 Σ_{j=1}^{L} (1 − j/(L+1)) (Γj + Γjᵀ), Γj = Σ_t s_t s_{t−j}ᵀ over the per-period scores s_t (summed
 over the two series in a controlled ITS, the Driscoll–Kraay arrangement), without small-sample
-correction. The default lag is L = ⌊4 (n/100)^{2/9}⌋ (Newey & West 1994), n the number of periods.
+correction (statsmodels' ``cov_type="hac-groupsum"``). The default lag is
+L = ⌊4 (n/100)^{2/9}⌋ (Newey & West 1994), n the number of periods.
 ``cov="model"`` gives model-based errors instead (σ²(XᵀX)⁻¹; for counts the inverse information,
 scaled by the Pearson dispersion χ²/(n − p) for quasi-Poisson). HAC errors do not depend on the
 dispersion, so Poisson and quasi-Poisson differ only under ``cov="model"``. Intervals and p-values
@@ -41,6 +43,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.errors import DataError, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -98,37 +101,47 @@ def _show(period: Any) -> str:
 
 
 # --------------------------------------------------------------------------- numerics
-def _irls_poisson(x: np.ndarray, y: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """Poisson log-link maximum likelihood by IRLS (= Newton; canonical link)."""
-    mu = y + 0.5 * (y.mean() + 0.5)
-    eta = np.log(mu)
-    beta = np.zeros(x.shape[1])
-    dev_old = np.inf
-    for _ in range(100):
-        z = eta - offset + (y - mu) / mu
-        sw = np.sqrt(mu)
-        beta = np.linalg.lstsq(x * sw[:, None], z * sw, rcond=None)[0]
-        eta = x @ beta + offset
-        mu = np.exp(eta)
-        dev = 2.0 * float(
-            np.sum(np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / mu), 0) - (y - mu))
-        )
-        if abs(dev - dev_old) <= 1e-15 * (abs(dev) + 1.0):
-            break
-        dev_old = dev
-    return beta
+def _fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    family: str,
+    cov: str,
+    period: np.ndarray,
+    lags: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Estimates, covariance, fitted means and dispersion from statsmodels.
 
+    Gaussian: OLS; counts: GLM Poisson (log link, IRLS to a relative deviance change of
+    1e-15). ``cov="hac"`` uses statsmodels' ``hac-groupsum`` (scores summed within each
+    period, then the Bartlett kernel over periods) without small-sample correction: the
+    Newey–West errors for one series and the Driscoll–Kraay arrangement for a controlled ITS.
+    ``period`` is each row's position in elapsed time, so a missing period (``gaps="time"``)
+    is an empty sum that the lags count (statsmodels sums groups with ``np.bincount``; it
+    renumbers them densely only beyond 2 × rows, which the caller refuses).
+    """
+    import statsmodels.api as sm
 
-def _hac_meat(scores: np.ndarray, period: np.ndarray, lags: int) -> np.ndarray:
-    """Bartlett-kernel S from per-observation scores, summed within period first."""
-    n_t = int(period.max()) + 1
-    s = np.zeros((n_t, scores.shape[1]))
-    np.add.at(s, period, scores)
-    meat = s.T @ s
-    for j in range(1, lags + 1):
-        gamma = s[j:].T @ s[:-j]
-        meat += (1.0 - j / (lags + 1.0)) * (gamma + gamma.T)
-    return meat
+    if cov == "hac":
+        fit_kw: dict[str, Any] = {
+            "cov_type": "hac-groupsum",
+            "cov_kwds": {"time": period, "maxlags": lags, "use_correction": False},
+        }
+    else:
+        fit_kw = {"scale": "X2"} if family == "quasipoisson" else {}
+    if family == "gaussian":
+        res = sm.OLS(y, x).fit(**fit_kw)
+        dispersion = float(res.ssr) / float(res.df_resid)
+    else:
+        model = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset)
+        res = model.fit(maxiter=100, tol=1e-15, rtol=1e-15, **fit_kw)
+        dispersion = float(res.pearson_chi2) / float(res.df_resid)
+    return (
+        np.asarray(res.params, float),
+        np.asarray(res.cov_params(), float),
+        np.asarray(res.fittedvalues, float),
+        dispersion,
+    )
 
 
 # --------------------------------------------------------------------------- result
@@ -155,6 +168,8 @@ class InterruptedTimeSeries:
     hac_lags : int or None
     provenance : dict
     """
+
+    provenance_ = provenance_alias("provenance")
 
     def __init__(self, **parts: Any) -> None:
         self.__dict__.update(parts)
@@ -255,7 +270,8 @@ class InterruptedTimeSeries:
             ax.legend(loc="best")
         return ax
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary of the level and slope change and the effect at the end."""
         if lang not in ("en", "ko"):
             raise SpecificationError(f"lang must be 'en' or 'ko'; got {lang!r}.")
@@ -292,12 +308,25 @@ class InterruptedTimeSeries:
                 f"({s_lo:.4f}–{s_hi:.4f}, p = {sl.p_value:.3g})"
             )
         kind = "controlled ITS (vs the comparison series)" if self.comparison is not None else "ITS"
+        missing = self.provenance.get("missing_periods") or []
+        gap_en = (
+            f" {len(missing)} period(s) have no row ({format_rows(missing)}); time counts them "
+            "(gaps='time')."
+            if missing
+            else ""
+        )
+        gap_ko = (
+            f" 자료가 없는 시점 {len(missing)}개({format_rows(missing)})는 경과 시간에 "
+            "포함했습니다(gaps='time')."
+            if missing
+            else ""
+        )
         if lang == "en":
             return "\n".join(
                 [
                     f"{kind}, {self.family} model over {self._n_periods} periods "
                     f"({self._t0} before the start at {_show(self.fitted.index[self._t0])}): "
-                    f"{en_effects}.",
+                    f"{en_effects}." + gap_en,
                     f"At {_show(eff['period'])} the model gives {eff['fitted']:.4g} against "
                     f"{eff['counterfactual']:.4g} without the policy: relative effect "
                     f"{100 * eff['relative']:+.1f}% ({100 * eff['relative_ci_low']:+.1f}% to "
@@ -321,7 +350,7 @@ class InterruptedTimeSeries:
             [
                 f"{'통제 단절 시계열' if self.comparison is not None else '단절 시계열'}, "
                 f"{self.family} 모형, {self._n_periods}개 시점 (시행 전 {self._t0}개): "
-                f"{ko_effects}.",
+                f"{ko_effects}." + gap_ko,
                 f"{_show(eff['period'])} 시점 적합값 {eff['fitted']:.4g}, 정책이 없었을 때 "
                 f"{eff['counterfactual']:.4g}: 상대 효과 {100 * eff['relative']:+.1f}% "
                 f"({100 * eff['relative_ci_low']:+.1f}% ~ {100 * eff['relative_ci_high']:+.1f}%).",
@@ -332,6 +361,86 @@ class InterruptedTimeSeries:
 
 
 # --------------------------------------------------------------------------- fitting
+_FREQ_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+#: pandas period frequencies of text periods ("2019", "2019-01", "2019Q1", "2019-01-15").
+_TEXT_FREQS = ("Y-DEC", "M", "Q-DEC", "D")
+
+
+def _clock(times: pd.Series, name: Any) -> tuple[np.ndarray, str]:
+    """Elapsed periods (0, 1, …, with holes where periods are missing) and the frequency.
+
+    Numbers: steps in units of the smallest step (every step must be a multiple of it). Dates:
+    the frequency is inferred from the smallest step (1 day, 7 days, 28–31, 89–92 or 365–366
+    days) and each date is mapped to its calendar period. Text: parsed as pandas periods, which
+    must share one frequency.
+    """
+    if pd.api.types.is_numeric_dtype(times):
+        values = times.to_numpy(dtype=float)
+        sorted_values = np.sort(values)
+        diffs = np.diff(sorted_values)
+        step = diffs.min() if len(diffs) else 1.0
+        ratio = (values - sorted_values[0]) / step
+        if not np.allclose(ratio, np.round(ratio), rtol=0, atol=1e-9):
+            raise DataError(
+                f"The periods in {name!r} are not equally spaced (steps "
+                f"{format_rows(np.unique(diffs))}, not multiples of {step:g}). Fix: aggregate "
+                "to a regular interval."
+            )
+        return np.round(ratio).astype(np.int64), f"step {step:g}"
+    if pd.api.types.is_datetime64_any_dtype(times):
+        days = np.diff(np.sort(times.to_numpy())).astype("timedelta64[D]").astype(int)
+        step = int(days.min()) if len(days) else 1
+        freq = next(
+            (f for f, (lo, hi) in _DATE_STEPS.items() if lo <= step <= hi),
+            None,
+        )
+        if freq is None:
+            raise DataError(
+                f"The dates in {name!r} are not daily, weekly, monthly, quarterly or yearly "
+                f"(smallest step {step} days). Fix: aggregate them to one of these frequencies."
+            )
+        if freq == "W":
+            freq = f"W-{times.min().day_name()[:3].upper()}"
+        periods = pd.PeriodIndex(times, freq=freq)
+        if periods.has_duplicates:
+            raise DataError(
+                f"The dates in {name!r} are not equally spaced: several fall in the same "
+                f"{_FREQ_NAMES[freq[0]]}. Fix: aggregate them to one row per "
+                f"{_FREQ_NAMES[freq[0]]}."
+            )
+        ordinal = periods.asi8
+        return ordinal - ordinal.min(), freq
+    try:
+        periods = [pd.Period(str(v)) for v in times]
+    except (TypeError, ValueError) as err:
+        raise DataError(
+            f"The periods in {name!r} are text that is not a calendar period (e.g. "
+            f"{str(times.iloc[0])!r}). Fix: use numbers, dates, or text like '2019', '2019-01', "
+            "'2019Q1' or '2019-01-15'."
+        ) from err
+    freqs = {p.freqstr for p in periods}
+    if len(freqs) > 1 or not freqs <= set(_TEXT_FREQS):
+        raise DataError(
+            f"The periods in {name!r} mix calendar frequencies ({format_rows(sorted(freqs))}). "
+            "Fix: write every period in one form, e.g. all '2019-01' or all '2019Q1'."
+        )
+    ordinal = np.array([p.ordinal for p in periods], dtype=np.int64)
+    return ordinal - ordinal.min(), freqs.pop()
+
+
+#: Smallest step (days) of dates → pandas period frequency.
+_DATE_STEPS = {"D": (1, 1), "W": (7, 7), "M": (28, 31), "Q": (89, 92), "Y": (365, 366)}
+
+
+def _label(k: int, first: Any, clock: np.ndarray, freq: str) -> str:
+    """The label of the period ``k`` steps after ``first`` (for messages)."""
+    if freq.startswith("step "):
+        return f"{float(first) + k * float(freq[5:]):g}"
+    if isinstance(first, pd.Timestamp):
+        return str(pd.Period(first, freq=freq) + int(k))
+    return str(pd.Period(str(first), freq=freq) + int(k))
+
+
 def _seasonal_terms(
     t: np.ndarray, times: pd.Series, kind: str | None, period: int, harmonics: int
 ) -> dict[str, np.ndarray]:
@@ -369,6 +478,7 @@ def interrupted_time_series(
     cov: Literal["hac", "model"] = "hac",
     hac_lags: int | None = None,
     alpha: float = 0.05,
+    gaps: Literal["raise", "time"] = "raise",
 ) -> InterruptedTimeSeries:
     """Fit a segmented regression (interrupted time series) to one series or a controlled pair.
 
@@ -377,7 +487,7 @@ def interrupted_time_series(
     data : DataFrame
         One row per period (or per period and series with ``group``), periods equally spaced.
     time : column name
-        Period (numbers or datetimes); sorted inside.
+        Period: numbers, datetimes, or text calendar periods (see ``gaps``); sorted inside.
     outcome : column name
         The series: any number for Gaussian, non-negative counts for Poisson.
     start : period
@@ -398,10 +508,24 @@ def interrupted_time_series(
         Newey–West lag; default :func:`newey_west_lags` of the number of periods.
     alpha : float, default 0.05
         1 − confidence level of the intervals.
+    gaps : {"raise", "time"}, default "raise"
+        Spacing of the periods is checked for numbers (steps that are multiples of the
+        smallest), dates (daily, weekly, monthly, quarterly or yearly, inferred from the
+        smallest step) and text periods (``"2019"``, ``"2019-01"``, ``"2019Q1"``,
+        ``"2019-01-15"``). Missing periods raise a :class:`~dongne.errors.DataError` naming
+        them (``"raise"``), or ``"time"`` uses the true elapsed time as the time index (trend,
+        slope change, Fourier terms and Newey–West lags count the missing periods; they add no
+        rows). ``horizon`` in :meth:`InterruptedTimeSeries.effect_at` counts observed periods.
 
     Returns
     -------
     InterruptedTimeSeries
+
+    Raises
+    ------
+    DataError
+        Missing columns or values, duplicate periods, periods that are not equally spaced
+        (with ``gaps="raise"``), text periods that are not calendar periods.
 
     References
     ----------
@@ -442,26 +566,54 @@ def interrupted_time_series(
         cov,
         hac_lags,
         alpha,
+        gaps,
     )
     if pd.api.types.is_datetime64_any_dtype(frame[time]):
         start = pd.Timestamp(start)
-    times = pd.Series(np.sort(frame[time].unique()))
+    unique = pd.Series(frame[time].unique())
+    clock, freq = _clock(unique, time)
+    order = np.argsort(clock, kind="stable")
+    times, clock = unique.iloc[order].reset_index(drop=True), clock[order]
+    missing = np.setdiff1d(np.arange(clock[-1] + 1), clock)
+    if len(missing) and gaps == "raise":
+        labels = [_label(k, unique.iloc[order[0]], clock, freq) for k in missing]
+        raise DataError(
+            f"The periods in {time!r} are not equally spaced: {len(missing)} "
+            f"{_FREQ_NAMES.get(freq[:1], 'period')}(s) between {_show(times.iloc[0])} and "
+            f"{_show(times.iloc[-1])} have no row: {format_rows(labels)}. The model would "
+            "treat the rows as consecutive. Fix: insert the missing periods (e.g. with "
+            "interpolated values, stated in your report), or pass gaps='time' to use the true "
+            "elapsed time as the time index."
+        )
     n_t = len(times)
     period_index = pd.Index(times).get_indexer(frame[time])
-    t = period_index.astype(float)
-    t0 = int(np.searchsorted(times.to_numpy(), start, side="left"))
+    # t counts elapsed periods: equal to the row position unless gaps='time' found holes
+    t = clock[period_index].astype(float)
+    if freq in _TEXT_FREQS and not pd.api.types.is_datetime64_any_dtype(times):
+        try:
+            start_clock = pd.Period(str(start), freq=freq).ordinal
+        except (TypeError, ValueError) as err:
+            raise SpecificationError(
+                f"start {start!r} is not a period like those in {time!r} (e.g. "
+                f"{_show(times.iloc[0])!r}). Fix: give the start in the same form."
+            ) from err
+        first = pd.Period(str(times.iloc[0]), freq=freq).ordinal
+        t0 = int(np.searchsorted(clock, start_clock - first))
+    else:
+        t0 = int(np.searchsorted(times.to_numpy(), start, side="left"))
     if t0 < 2 or t0 >= n_t:
         raise SpecificationError(
             f"start {start!r} leaves {t0} period(s) before and {n_t - t0} from the start "
             f"(periods run {times.iloc[0]} to {times.iloc[-1]}); a trend needs at least 2 "
             "periods before and 1 after. Choose a start inside the series."
         )
-    d = (t >= t0).astype(float)
+    t_start = float(clock[t0])
+    d = (t >= t_start).astype(float)
     cols: dict[str, np.ndarray] = {
         "intercept": np.ones(len(frame)),
         "time": t,
         "level": d,
-        "slope": (t - t0) * d,
+        "slope": (t - t_start) * d,
     }
     is_treated = np.ones(len(frame), bool)
     policy = ["level", "slope"]
@@ -473,7 +625,7 @@ def interrupted_time_series(
                 "group": g,
                 "group:time": g * t,
                 "group:level": g * d,
-                "group:slope": g * (t - t0) * d,
+                "group:slope": g * (t - t_start) * d,
             }
         )
         policy = ["group:level", "group:slope"]
@@ -491,26 +643,15 @@ def interrupted_time_series(
         )
     n, p = x.shape
     off = np.log(frame[offset].to_numpy(dtype=float)) if offset is not None else np.zeros(n)
-    if family == "gaussian":
-        beta = np.linalg.lstsq(x, y, rcond=None)[0]
-        mu = x @ beta
-        resid = y - mu
-        bread = np.linalg.inv(x.T @ x)
-        dispersion = float(resid @ resid) / (n - p)
-        scores = x * resid[:, None]
-    else:
-        beta = _irls_poisson(x, y, off)
-        mu = np.exp(x @ beta + off)
-        bread = np.linalg.inv(x.T @ (x * mu[:, None]))
-        dispersion = float(np.sum((y - mu) ** 2 / mu)) / (n - p)
-        scores = x * (y - mu)[:, None]
-    if cov == "hac":
-        lags = newey_west_lags(n_t) if hac_lags is None else int(hac_lags)
-        covariance = bread @ _hac_meat(scores, period_index, lags) @ bread
-    else:
-        lags = None
-        scale = dispersion if family in ("gaussian", "quasipoisson") else 1.0
-        covariance = scale * bread
+    lags = (newey_west_lags(n_t) if hac_lags is None else int(hac_lags)) if cov == "hac" else None
+    elapsed = clock[period_index].astype(np.int64)  # position in time, missing periods counted
+    if cov == "hac" and elapsed.max() + 1 > 2 * n:
+        raise SpecificationError(
+            f"The series covers {elapsed.max() + 1} periods but has only {n} rows: too many "
+            "missing periods for Newey-West errors over elapsed time. Fix: pass cov='model', "
+            "or fill the gaps from the source."
+        )
+    beta, covariance, mu, dispersion = _fit(x, y, off, family, cov, elapsed, lags)
     se = np.sqrt(np.diag(covariance))
     stat = beta / se
     use_t = family == "gaussian" and cov == "model"
@@ -604,6 +745,9 @@ def interrupted_time_series(
                 "hac_lags": lags,
                 "alpha": alpha,
                 "n_periods": n_t,
+                "gaps": gaps,
+                "frequency": freq,
+                "missing_periods": [_label(k, unique.iloc[order[0]], clock, freq) for k in missing],
                 "dongne_version": __version__,
             }
         ),
@@ -633,6 +777,7 @@ def _validate(
     cov: str,
     hac_lags: Any,
     alpha: Any,
+    gaps: Any,
 ) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"'data' must be a pandas DataFrame; got {type(data).__name__}.")
@@ -719,11 +864,6 @@ def _validate(
                 f"The two series do not cover the same periods (differing: "
                 f"{format_rows(sorted(sets[0] ^ sets[1]))}). Align them first."
             )
-    if pd.api.types.is_numeric_dtype(frame[time]):
-        steps = np.unique(np.diff(np.sort(frame[time].unique())))
-        if len(steps) > 1 and not np.allclose(steps, steps[0]):
-            raise DataError(
-                f"The periods in {time!r} are not equally spaced (steps {format_rows(steps)}). "
-                "Insert the missing periods or aggregate to a regular interval."
-            )
+    if gaps not in ("raise", "time"):
+        raise SpecificationError(f"gaps must be 'raise' or 'time'; got {gaps!r}.")
     return frame

@@ -29,6 +29,13 @@ then weighted by cohort size), ``dynamic`` (event time e = t − g, cells weight
 size, overall = mean over e ≥ 0) and ``calendar`` (by period t, overall = mean over t);
 influence functions include the estimation of the cohort-size weights.
 
+Guards (each stated in the summary): no pre-trend Wald p-value from a singular pre-period
+covariance (``moderndid``'s rank rule) or when a one-unit cohort has pre-period cells (its
+variance leaves out that unit), with the pre-period event-time effects and bands instead; a
+warning for one-unit cohorts; ``ipw``/``dr`` cells whose propensity score reaches 0.999 (or whose
+logit separates) are dropped with a warning, as ``moderndid``; a two-period panel with fewer than
+30 clusters is tested with the wild cluster bootstrap of the equal 2×2 DiD [5]_, [6]_.
+
 References
 ----------
 .. [1] Callaway, B., & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time
@@ -39,13 +46,17 @@ References
    *Journal of Econometrics* 225(2):254–277.
 .. [4] Mammen, E. (1993). Bootstrap and wild bootstrap for high dimensional linear models.
    *Annals of Statistics* 21(1):255–285.
+.. [5] Cameron, A. C., Gelbach, J. B., & Miller, D. L. (2008). Bootstrap-based improvements for
+   inference with clustered errors. *Review of Economics and Statistics* 90(3):414–427.
+.. [6] MacKinnon, J. G., & Webb, M. D. (2017). Wild bootstrap inference for wildly different
+   cluster sizes. *Journal of Applied Econometrics* 32(2):233–254.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -53,8 +64,11 @@ import pandas as pd
 from scipy import stats
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, in_process_only, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
-from dongne.evaluate.panel import Panel, collinear_columns
+from dongne.evaluate.did import FEW_CLUSTERS, WildBootstrap, _rng_options, did_2x2
+from dongne.evaluate.panel import Panel, _fmt_period, collinear_columns
 from dongne.evaluate.spillover import Exposure, SpilloverRule, find_exposed, split_for_spillover
 from dongne.io.write import jsonable
 
@@ -70,33 +84,59 @@ Multiplier = Literal["mammen", "rademacher"]
 #: or above _PS_TRIM get weight 0 (values of R ``DRDID``).
 _PS_CLIP = 1e-6
 _PS_TRIM = 0.995
+#: A (g,t) cell whose largest fitted propensity score reaches this value violates overlap and is
+#: dropped with a warning (``moderndid`` 0.2 ``att_gt``: "Overlap condition violated").
+_PS_OVERLAP = 0.999
+#: Analytic SEs at or below this are treated as zero (the universal base cell), as ``moderndid``.
+_SE_ZERO = np.sqrt(np.finfo(float).eps) * 10
 _BATCH = 1024
+#: Draws of the wild cluster bootstrap used for a two-period panel with few clusters (at least).
+_WILD_DRAWS = 9999
 _IQR_TO_SD = stats.norm.ppf(0.75) - stats.norm.ppf(0.25)
 
 
 # ----------------------------------------------------------------------------------- 2×2 cells
+class _OverlapViolation(Exception):
+    """A cell's propensity score reaches 1 (or the logit separates perfectly): no overlap."""
+
+
 def _logit(d: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Maximum-likelihood logit by Newton's method; fitted probabilities."""
+    """Maximum-likelihood logit by Newton's method; fitted probabilities.
+
+    Raises :class:`_OverlapViolation` when the fit separates the groups (singular information
+    matrix) or a fitted score reaches ``_PS_OVERLAP``, the rule of ``moderndid``'s ``att_gt``.
+    """
     beta = np.zeros(x.shape[1])
     p_bar = d.mean()
     beta[0] = np.log(p_bar / (1 - p_bar))
-    for _ in range(100):
-        eta = x @ beta
-        p = 1 / (1 + np.exp(-eta))
-        w = p * (1 - p)
-        grad = x.T @ (d - p)
-        hess = x.T @ (x * w[:, None])
-        step = np.linalg.solve(hess, grad)
-        beta += step
-        if np.max(np.abs(step)) < 1e-12 * (1 + np.max(np.abs(beta))):
-            break
-    else:
+    converged = False
+    with np.errstate(over="ignore"):
+        for _ in range(100):
+            eta = x @ beta
+            p = 1 / (1 + np.exp(-eta))
+            w = p * (1 - p)
+            grad = x.T @ (d - p)
+            hess = x.T @ (x * w[:, None])
+            try:
+                step = np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError as exc:
+                raise _OverlapViolation from exc
+            beta += step
+            if not np.isfinite(beta).all():
+                raise _OverlapViolation
+            if np.max(np.abs(step)) < 1e-12 * (1 + np.max(np.abs(beta))):
+                converged = True
+                break
+        fitted = 1 / (1 + np.exp(-(x @ beta)))
+    if fitted.max() >= _PS_OVERLAP:
+        raise _OverlapViolation
+    if not converged:
         warnings.warn(
             "The propensity-score logit did not converge in 100 iterations.",
             DongneWarning,
             stacklevel=4,
         )
-    return 1 / (1 + np.exp(-(x @ beta)))
+    return fitted
 
 
 def _ols_on_controls(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -271,6 +311,8 @@ class AggregatedEffects:
         Influence functions per unit (n × rows of ``effects``, then the overall column).
     """
 
+    provenance_ = provenance_alias("params")
+
     kind: str
     outcome: str
     overall: float
@@ -282,6 +324,37 @@ class AggregatedEffects:
     alpha: float
     influence: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
+
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
+        """The overall effect with its interval, and how many rows the band excludes zero."""
+        lo, hi = self.overall_ci
+        level = f"{100 * (1 - self.alpha):.0f}%"
+        off = 0
+        if not self.effects.empty:
+            off = int(((self.effects["band_low"] > 0) | (self.effects["band_high"] < 0)).sum())
+        kind_ko = {
+            "simple": "단순",
+            "group": "집단별",
+            "dynamic": "사건시점별",
+            "calendar": "기간별",
+        }
+        if lang == "ko":
+            text = (
+                f"{kind_ko.get(self.kind, self.kind)} 집계 ATT({self.outcome}) = "
+                f"{self.overall:+.4g} (SE {self.overall_se:.3g}, {level} 구간 "
+                f"{lo:+.4g} ~ {hi:+.4g})."
+            )
+            if not self.effects.empty:
+                text += f" 균일 신뢰대가 0을 제외하는 항목: {off}/{len(self.effects)}."
+            return text
+        text = (
+            f"{self.kind.capitalize()} aggregation of ATT({self.outcome}): {self.overall:+.4g} "
+            f"(SE {self.overall_se:.3g}, {level} CI {lo:+.4g} to {hi:+.4g})."
+        )
+        if not self.effects.empty:
+            text += f" Uniform band excludes zero for {off} of {len(self.effects)} rows."
+        return text
 
     def to_frame(self) -> pd.DataFrame:
         """The rows of ``effects`` followed by an ``overall`` row."""
@@ -388,6 +461,8 @@ class StaggeredResult:
         Parameters and ``dongne`` version.
     """
 
+    provenance_ = provenance_alias("params")
+
     outcome: str
     cells: pd.DataFrame
     influence: np.ndarray
@@ -404,6 +479,9 @@ class StaggeredResult:
     exposure: Exposure | None
     exposure_effect: StaggeredResult | None
     params: dict[str, Any] = field(default_factory=dict)
+    dropped_cells: list[tuple[float, float]] = field(default_factory=list)
+    single_unit_cohorts: list[float] = field(default_factory=list)
+    wild: WildBootstrap | None = None
 
     def aggregate(
         self,
@@ -557,26 +635,73 @@ class StaggeredResult:
         """The ATT(g,t) cells (a copy)."""
         return self.cells.copy()
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
-        """Plain-language summary: overall effect, interval, meaning, pre-trend check."""
+    def _pre_bands(self, lang: str) -> str:
+        """Pre-treatment event-time effects with their bands, for the summary."""
+        dyn = self.aggregate("dynamic").effects
+        pre = dyn[dyn.index < 0]
+        level = round(100 * (1 - self.alpha))
+        kind = ("uniform", "동시") if self.bootstrap else ("pointwise (no bootstrap)", "점별")
+        parts = [
+            f"e = {e:g}: {r.estimate:+.3g} ({r.band_low:.3g} to {r.band_high:.3g})"
+            for e, r in pre.iterrows()
+        ]
+        outside = int(((pre["band_low"] > 0) | (pre["band_high"] < 0)).sum())
+        if lang == "ko":
+            return (
+                f"{level}% {kind[1]} 구간으로 "
+                + "; ".join(parts).replace(" to ", " ~ ")
+                + f". {len(pre)}개 중 {outside}개 구간이 0을 포함하지 않습니다."
+            )
+        return f"{'; '.join(parts)} ({level}% {kind[0]} bands; {outside} of {len(pre)} exclude 0)."
+
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
+        """Plain-language summary: overall effect, interval, meaning, pre-trend check.
+
+        With a two-period panel and fewer than :data:`~dongne.evaluate.did.FEW_CLUSTERS`
+        clusters the interval, p-value and wording follow the wild cluster bootstrap
+        (``wild``). Where no pre-trend Wald p-value is valid (singular covariance, one-unit
+        cohorts) the reason is given and the pre-treatment effects by event time are listed
+        with their bands instead.
+        """
         agg = self.aggregate("simple")
         level = round(100 * (1 - self.alpha))
         lo, hi = agg.overall_ci
         sig = lo > 0 or hi < 0
+        wild = self.wild
+        n_clusters = int(self.clusters.max() + 1)
+        if wild is not None:
+            lo, hi = wild.ci
+            sig = wild.p_value <= self.alpha
         pt = self.pretest
         has_pre = np.isfinite(pt["p_value"])
         p = self.params
         n_groups = self.cells["group"].nunique()
+        two_periods = p.get("n_periods") == 2
         if lang == "ko":
             text = (
                 f"Callaway–Sant'Anna 추정({p['method']}, 비교집단 "
                 f"{'비처치' if p['control'] == 'never' else '아직 처치되지 않은'} 지역): 처치 후 "
                 f"'{self.outcome}'의 평균 효과는 {agg.overall:+.4g}입니다 ({level}% 구간 "
-                f"{lo:.4g} ~ {hi:.4g}). "
+                f"{lo:.4g} ~ {hi:.4g}"
+                + (
+                    f", p = {wild.p_value:.3g}, 와일드 클러스터 부트스트랩({wild.weights}, "
+                    f"{wild.replications}회, 클러스터 {n_clusters}개)"
+                    if wild is not None
+                    else ""
+                )
+                + "). "
                 + ("0과 통계적으로 구별됩니다. " if sig else "0과 구별되지 않습니다. ")
                 + f"{n_groups}개 처치 시점 집단, {len(self.units)}개 지역. 가정: 정책이 없었다면 "
                 "처치 집단과 비교 집단의 추세가 평행했을 것. "
             )
+            if two_periods:
+                text += "시점이 둘뿐이라 사전추세를 점검할 수 없습니다. "
+                if wild is None and n_clusters < FEW_CLUSTERS:
+                    text += (
+                        f"클러스터가 {n_clusters}개로 적어 이 구간은 너무 좁을 수 있습니다 "
+                        "(2x2 추정량의 와일드 부트스트랩과 비교하십시오). "
+                    )
             if has_pre:
                 text += (
                     f"사전기간 ATT가 모두 0이라는 왈드 검정: χ² = {pt['statistic']:.3g} "
@@ -587,12 +712,39 @@ class StaggeredResult:
                         else "사전추세 위배 증거가 없습니다(평행추세를 증명하지는 않습니다)."
                     )
                 )
+            elif pt.get("n_cells", 0):
+                text += (
+                    f"사전추세 왈드 검정은 보고하지 않습니다(사전기간 ATT {pt['n_cells']}개의 "
+                    f"공분산 계수 {pt['rank']}"
+                    + (", 단일 지역 집단 포함" if self.single_unit_cohorts else "")
+                    + "). 대신 사전기간 사건시간별 효과와 구간: "
+                    + self._pre_bands("ko")
+                )
+            lonely = format_rows(f"{g:g}" for g in self.single_unit_cohorts)
+            if self.single_unit_cohorts:
+                text += (
+                    f" 지역이 하나뿐인 처치 집단({lonely})의 구간은 그 지역 자체의 변동을 "
+                    "반영하지 않아 너무 좁습니다."
+                )
+            if self.dropped_cells:
+                text += (
+                    " 공변량 중첩(overlap) 위배로 제외된 (g,t) 셀: "
+                    f"{_cell_list(self.dropped_cells)}."
+                )
         else:
             control = "never-treated" if p["control"] == "never" else "not-yet-treated"
             text = (
                 f"Callaway & Sant'Anna ({p['method']}, {control} comparison areas): the average "
                 f"effect of the policy on '{self.outcome}' after treatment is {agg.overall:+.4g} "
-                f"({level}% interval {lo:.4g} to {hi:.4g}). "
+                f"({level}% interval {lo:.4g} to {hi:.4g}"
+                + (
+                    f", p = {wild.p_value:.3g}, wild cluster bootstrap ({wild.weights} weights, "
+                    f"{wild.replications} draws) because there are only {n_clusters} clusters "
+                    f"(fewer than {FEW_CLUSTERS}; Cameron, Gelbach & Miller 2008)"
+                    if wild is not None
+                    else ""
+                )
+                + "). "
                 + (
                     "It is statistically distinguishable from no effect. "
                     if sig
@@ -603,6 +755,13 @@ class StaggeredResult:
                 + (" given the covariates" if p["covariates"] else "")
                 + ". "
             )
+            if two_periods:
+                text += "Two periods only: parallel pre-trends cannot be checked. "
+                if wild is None and n_clusters < FEW_CLUSTERS:
+                    text += (
+                        f"With only {n_clusters} clusters this interval may be too narrow; "
+                        "compare with the 2x2 estimator and its wild cluster bootstrap. "
+                    )
             if has_pre:
                 text += (
                     f"Pre-trend check (Wald test that all pre-treatment ATT(g,t) are 0): "
@@ -613,6 +772,22 @@ class StaggeredResult:
                         if pt["p_value"] <= self.alpha
                         else "no evidence against parallel pre-trends (this does not prove them)."
                     )
+                )
+            elif pt.get("n_cells", 0):
+                text += (
+                    f"No pre-trend Wald test is reported: {pt['reason']}. Pre-treatment effects "
+                    "by event time instead: " + self._pre_bands("en")
+                )
+            if self.single_unit_cohorts:
+                text += (
+                    f" Cohort(s) {format_rows(f'{g:g}' for g in self.single_unit_cohorts)} have "
+                    "one area each: their intervals leave out that area's own variation and are "
+                    "too narrow."
+                )
+            if self.dropped_cells:
+                text += (
+                    f" Cells left out because overlap fails (propensity score >= {_PS_OVERLAP}): "
+                    f"{_cell_list(self.dropped_cells)}."
                 )
         if self.excluded_units:
             text += f" Units left out: {format_rows(self.excluded_units)}."
@@ -625,7 +800,7 @@ class StaggeredResult:
                     f" Effect on exposed areas: {e.overall:+.4g} ({level}% interval "
                     f"{e.overall_ci[0]:.4g} to {e.overall_ci[1]:.4g})."
                 )
-        return text
+        return text.rstrip()
 
     def plot(self, ax: Any = None, **aggregate_options: Any) -> Any:
         """Event-study plot: dynamic effects with pre-trends, pointwise CIs and uniform band."""
@@ -672,6 +847,117 @@ def _cells_for(
     return cells
 
 
+def _cell_list(cells: Sequence[tuple[float, float]]) -> str:
+    return format_rows([f"(g={g:g}, t={t:g})" for g, t in cells])
+
+
+def _warn_overlap(
+    dropped: Sequence[tuple[float, float]], covs: Sequence[str], method: str, *, estimated: bool
+) -> None:
+    """Warn (or, when no cell is left, refuse) about cells dropped for lack of overlap."""
+    text = (
+        f"Overlap fails in {len(dropped)} (g,t) cell(s) {_cell_list(dropped)}: given the "
+        f"covariates {list(covs)}, the propensity score of being in the cohort reaches "
+        f"{_PS_OVERLAP} (the covariates separate the cohort from its comparison units), so "
+        f"method={method!r} cannot weight them."
+    )
+    fix = (
+        " Fix: use method='reg' (outcome regression needs no overlap), fewer covariates, or "
+        "control='notyet' for more comparison units."
+    )
+    if not estimated:
+        raise DataError(text + " No cell is left." + fix)
+    warnings.warn(
+        text + " They are left out of the cells and every aggregation, as moderndid does." + fix,
+        DongneWarning,
+        stacklevel=3,
+    )
+
+
+def _single_unit_cohorts(g_unit: np.ndarray, cohorts: np.ndarray) -> list[float]:
+    """Cohorts (among ``cohorts``) with exactly one unit."""
+    return [float(g) for g in np.unique(cohorts) if (g_unit == g).sum() == 1]
+
+
+def _pretest(
+    att: np.ndarray,
+    pre: np.ndarray,
+    influence: np.ndarray,
+    clusters: np.ndarray,
+    cell_group: np.ndarray,
+    single: Sequence[float],
+) -> dict[str, Any]:
+    """Wald test that all pre-treatment ATT(g,t) are 0, or the reason it is not reported.
+
+    The statistic θ' V⁻¹ θ with V the (clustered) analytic covariance of the pre-treatment cells
+    (those with a non-zero SE) is χ² with k degrees of freedom only if V has full rank k. As
+    ``moderndid`` (0.2, ``att_gt``) and R ``did``, no test is reported from a singular V (rank
+    by ``numpy.linalg.matrix_rank``: singular values below σ_max·k·ε count as zero). It is also
+    withheld when a one-unit cohort has pre-treatment cells: their analytic variance leaves out
+    that unit's own variation (its influence function is zero), so the test would over-reject.
+    """
+    k = int(pre.sum())
+    out: dict[str, Any] = {
+        "statistic": np.nan,
+        "df": 0.0,
+        "p_value": np.nan,
+        "n_cells": k,
+        "rank": 0,
+        "reason": "",
+    }
+    if k == 0:
+        out["reason"] = "there are no pre-treatment ATT(g,t) cells"
+        return out
+    sums = _cluster_sums(influence[:, pre], clusters)
+    n = influence.shape[0]
+    cov = sums.T @ sums / n**2
+    rank = int(np.linalg.matrix_rank(cov))
+    out["rank"] = rank
+    reasons = []
+    if rank < k:
+        reasons.append(
+            f"the covariance of the {k} pre-treatment ATT(g,t) is singular (rank {rank}), so "
+            "a chi-square statistic on it has no valid reference distribution"
+        )
+    lonely = sorted(set(single) & set(cell_group[pre].tolist()))
+    if lonely:
+        reasons.append(
+            f"cohort(s) {format_rows(f'{g:g}' for g in lonely)} have one unit each, and the "
+            "variance of their pre-treatment ATT(g,t) leaves out that unit's own variation"
+        )
+    if reasons:
+        out["reason"] = "; ".join(reasons)
+        return out
+    theta = att[pre]
+    stat = float(theta @ np.linalg.solve(cov, theta))
+    out.update(statistic=stat, df=float(k), p_value=float(stats.chi2.sf(stat, k)))
+    return out
+
+
+def _wild_two_periods(
+    panel: Panel, att: float, bootstrap: int, alpha: float, seed: int
+) -> WildBootstrap | None:
+    """Wild cluster bootstrap of the 2×2 DiD that a two-period ATT(g,t) equals, or None.
+
+    Used when clusters are fewer than :data:`~dongne.evaluate.did.FEW_CLUSTERS` (Cameron,
+    Gelbach & Miller 2008; MacKinnon & Webb 2017), with Webb's six-point weights and at least
+    9,999 draws. None when the 2×2 estimate differs from ``att`` (e.g. covariates).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DongneWarning)
+        two = did_2x2(
+            panel,
+            bootstrap=max(bootstrap, _WILD_DRAWS),
+            bootstrap_weights="webb",
+            alpha=alpha,
+            rng=seed,
+        )
+    if abs(two.estimate - att) > 1e-9 * max(1.0, abs(att)):
+        return None
+    return two.wild
+
+
+@renamed(seed="rng")
 def att_gt(
     panel: Panel,
     *,
@@ -684,7 +970,8 @@ def att_gt(
     bootstrap: int = 999,
     multiplier: Multiplier = "mammen",
     alpha: float = 0.05,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
 ) -> StaggeredResult:
     """Callaway & Sant'Anna (2021) group-time average treatment effects ATT(g,t).
 
@@ -707,7 +994,12 @@ def att_gt(
         Multiplier-bootstrap replications (0: analytic SEs and pointwise bands only).
     multiplier : {"mammen", "rademacher"}
     alpha : float, default 0.05
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the bootstrap draws (``seed`` before 0.2); None means seed 0, a
+        Generator is drawn from once (:func:`dongne._vocab.resolve_rng`).
+    scheduler : None or "threads"
+        The draws run in this process; other schedulers (``"processes"``, Dask) are
+        refused with a :class:`~dongne.errors.SpecificationError`, never ignored.
 
     Returns
     -------
@@ -730,6 +1022,8 @@ def att_gt(
     >>> r.cells[["group", "time", "att"]].to_dict("list")
     {'group': [3.0, 3.0], 'time': [2.0, 3.0], 'att': [0.5, 1.5]}
     """
+    in_process_only(scheduler, "att_gt")
+    seed = resolve_rng(rng)
     if control not in ("never", "notyet"):
         raise SpecificationError(f"control must be 'never' or 'notyet'. Got {control!r}.")
     if method not in _CELL:
@@ -785,7 +1079,7 @@ def att_gt(
         if spillover.handling != "ignore":
             excluded.extend(exposure.exposed)
         if side is not None:
-            exposure_effect = att_gt(side, **options)  # type: ignore[arg-type]
+            exposure_effect = att_gt(side, **_rng_options(options))  # type: ignore[arg-type]
 
     g_unit = panel.first_treated.to_numpy(dtype=float)
     if not np.isfinite(g_unit).any():
@@ -794,6 +1088,27 @@ def att_gt(
         raise DataError(
             "control='never' but no unit is never treated. Fix: use control='notyet' to compare "
             "with units not yet treated (the last cohort then only serves as a comparison)."
+        )
+    treated_cohorts = g_unit[np.isfinite(g_unit)]
+    single = _single_unit_cohorts(g_unit, treated_cohorts)
+    if single:
+        warnings.warn(
+            f"Cohort(s) {format_rows(f'{g:g}' for g in single)} have one unit each. The "
+            "analytic variance of their ATT(g,t) comes from the comparison units only (the one "
+            "unit's influence function is zero), so their intervals are too narrow and no "
+            "pre-trend Wald test is reported for them. Read their effects with caution, or pool "
+            "them with a neighbouring cohort.",
+            DongneWarning,
+            stacklevel=2,
+        )
+    two_periods = panel.n_periods == 2
+    if two_periods:
+        warnings.warn(
+            f"The panel has two periods ({format_rows(map(_fmt_period, panel.periods))}): no "
+            "pre-treatment period is left to check parallel trends, and ATT(g,t) is the 2×2 "
+            "difference-in-differences. Fix: add earlier periods to test pre-trends.",
+            DongneWarning,
+            stacklevel=2,
         )
     cells = _cells_for(panel, control, base_period, anticipation)
     if not any(cell[4] is not None for cell in cells):
@@ -808,10 +1123,12 @@ def att_gt(
     n = panel.n_units
     estimate = _CELL[method]
     rows = []
-    influence = np.zeros((n, len(cells)))
-    for k, (g, t, base, treated, ctrl) in enumerate(cells):
+    columns = []
+    dropped: list[tuple[float, float]] = []
+    for g, t, base, treated, ctrl in cells:
         if ctrl is None:
             rows.append((g, t, base, False, 0.0, int(treated.sum()), 0))
+            columns.append(np.zeros(n))
             continue
         valid = treated | ctrl
         it, ib = period_pos[t], period_pos[base]
@@ -828,9 +1145,18 @@ def att_gt(
                     "regression cannot be fitted. Fix: drop them, or use control='notyet' for "
                     "more comparison units."
                 )
-        att, inf = estimate(dy, d, x)
-        influence[valid, k] = inf * n / valid.sum()
+        try:
+            att, inf = estimate(dy, d, x)
+        except _OverlapViolation:
+            dropped.append((float(g), float(t)))
+            continue
+        column = np.zeros(n)
+        column[valid] = inf * n / valid.sum()
+        columns.append(column)
         rows.append((g, t, base, bool(g <= t), att, int(treated.sum()), int(ctrl.sum())))
+    if dropped:
+        _warn_overlap(dropped, covs, method, estimated=any(r[6] for r in rows))
+    influence = np.column_stack(columns)
     table = np.array([r[:3] + r[4:] for r in rows], dtype=float)
     post_v = np.array([r[3] for r in rows], dtype=bool)
     att_v = table[:, 3]
@@ -855,15 +1181,13 @@ def att_gt(
         }
     )
 
-    pre = ~post_v
-    pretest = {"statistic": np.nan, "df": 0.0, "p_value": np.nan}
-    if pre.any():
-        sums = _cluster_sums(influence[:, pre], clusters)
-        cov = sums.T @ sums / n**2
-        theta = att_v[pre]
-        stat = float(theta @ np.linalg.pinv(cov) @ theta)
-        df = float(np.linalg.matrix_rank(cov))
-        pretest = {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
+    pretest = _pretest(
+        att_v, ~post_v & (res.se_analytic > _SE_ZERO), influence, clusters, table[:, 0], single
+    )
+    n_clusters = int(clusters.max() + 1)
+    wild = None
+    if two_periods and n_clusters < FEW_CLUSTERS and len(att_v) == 1:
+        wild = _wild_two_periods(panel, float(att_v[0]), bootstrap, alpha, seed)
 
     return StaggeredResult(
         outcome=panel.outcome,
@@ -881,10 +1205,17 @@ def att_gt(
         excluded_units=excluded,
         exposure=exposure,
         exposure_effect=exposure_effect,
+        dropped_cells=dropped,
+        single_unit_cohorts=single,
+        wild=wild,
         params=jsonable(
             {
                 **options,
                 "covariates": list(covs),
+                "dropped_cells": [list(c) for c in dropped],
+                "single_unit_cohorts": single,
+                "n_periods": panel.n_periods,
+                "wild_bootstrap": asdict(wild) if wild is not None else None,
                 "cluster": panel.cluster or panel.unit,
                 "excluded_units": excluded,
                 "spillover": exposure.to_params() if exposure else None,

@@ -49,6 +49,8 @@ from matplotlib.figure import Figure
 from numba import njit
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -453,6 +455,47 @@ def _wide_outcome(
         ) from err
 
 
+def _match_start(periods: pd.Index, start: Any, time: Any) -> Any:
+    """``start`` in the type of ``periods``, or a :class:`DataError` saying how to make it so.
+
+    Numbers given as text (``"2006"``) become numbers for numeric periods and text becomes a
+    timestamp for datetime periods; a number is never compared with text periods (``"10"``
+    sorts before ``"9"``), so that case is refused with the fix.
+    """
+    name = "the period labels" if time is None else f"the periods in {time!r}"
+    if pd.api.types.is_datetime64_any_dtype(periods):
+        try:
+            return pd.Timestamp(start)
+        except (TypeError, ValueError) as err:
+            raise DataError(
+                f"treatment_start {start!r} is not a date, but {name} are dates "
+                f"({periods.min()} to {periods.max()}). Fix: pass treatment_start as a date, "
+                f"e.g. treatment_start='{periods[len(periods) // 2].date()}'."
+            ) from err
+    if pd.api.types.is_numeric_dtype(periods):
+        if isinstance(start, str):
+            try:
+                number = float(start)
+            except ValueError as err:
+                raise DataError(
+                    f"treatment_start {start!r} is not a number, but {name} are numbers "
+                    f"({periods.min()} to {periods.max()}). Fix: pass treatment_start as a "
+                    f"number, e.g. treatment_start={periods[len(periods) // 2]}."
+                ) from err
+            return int(number) if number.is_integer() else number
+        return start
+    if not isinstance(start, str):
+        example = str(start) if str(start) in set(map(str, periods)) else str(periods[0])
+        raise DataError(
+            f"treatment_start {start!r} is of type {type(start).__name__}, but {name} are text "
+            f"({format_rows(periods[:3])}, ...), and text does not order like numbers. Fix: "
+            "convert the period column to numbers (pandas.to_numeric) or to dates "
+            f"(pandas.to_datetime) first, or pass treatment_start as text, e.g. "
+            f"treatment_start={example!r}."
+        )
+    return start
+
+
 def _check_missing(frame: pd.DataFrame, what: str) -> None:
     bad = frame.isna()
     if bad.to_numpy().any():
@@ -654,6 +697,38 @@ class SyntheticPlacebos:
         """The per-unit table (a copy)."""
         return self.table.copy()
 
+    @property
+    def provenance_(self) -> dict[str, Any]:
+        """The settings of the placebo test."""
+        return jsonable(
+            {
+                "method": "in-space placebo test (Abadie, Diamond & Hainmueller 2010)",
+                "treated": self.treated,
+                "start": self.start,
+                "max_pre_mspe_ratio": self.max_pre_mspe_ratio,
+                "include_treated": self.include_treated,
+                "dongne_version": __version__,
+            }
+        )
+
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
+        """Rank of the treated unit's post/pre RMSPE ratio among the kept placebos, and p."""
+        kept = int((self.table["kept"] & ~self.table["treated"]).sum())
+        rank = int(self.table.loc[self.treated, "rank"])
+        dropped = int((~self.table["kept"]).sum())
+        if lang == "ko":
+            return (
+                f"공간 위약(placebo) 검정: {self.treated}의 사후/사전 RMSPE 비율은 {kept + 1}개 "
+                f"단위 중 {rank}위, p = {self.p_value:.3f}"
+                + (f" (사전 적합이 나쁜 위약 {dropped}개 제외)." if dropped else ".")
+            )
+        return (
+            f"In-space placebo test: the post/pre RMSPE ratio of {self.treated} ranks {rank} "
+            f"of {kept + 1} units, p = {self.p_value:.3f}"
+            + (f" ({dropped} placebo(s) with a poor pre-period fit left out)." if dropped else ".")
+        )
+
     def plot(self, ax: Axes | None = None) -> Axes:
         """Gap lines: kept placebos in grey, the treated unit in black, the policy start dashed."""
         with _style():
@@ -700,6 +775,36 @@ class SyntheticLeaveOneOut:
         """The per-period range table (a copy)."""
         return self.range.copy()
 
+    @property
+    def provenance_(self) -> dict[str, Any]:
+        """The refits made: the dropped donors and the policy start."""
+        return jsonable(
+            {
+                "method": "leave-one-donor-out (Abadie, Diamond & Hainmueller 2015)",
+                "dropped_donors": list(self.gaps.columns),
+                "start": self.start,
+                "dongne_version": __version__,
+            }
+        )
+
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
+        """How far the post-period gap moves when each donor with weight is left out."""
+        post = self.full_gap[self.full_gap.index >= self.start]
+        lo, hi = (
+            float(self.gaps.loc[post.index].min().min()),
+            float(self.gaps.loc[post.index].max().max()),
+        )
+        if lang == "ko":
+            return (
+                f"기여 단위 하나씩 제외한 재적합 {self.gaps.shape[1]}회: 정책 이후 격차는 "
+                f"{lo:.3g}–{hi:.3g} 범위 (전체 적합 평균 {post.mean():.3g})."
+            )
+        return (
+            f"Leave-one-donor-out: {self.gaps.shape[1]} refits; post-period gaps range "
+            f"{lo:.3g} to {hi:.3g} (full fit mean {post.mean():.3g})."
+        )
+
     def plot(self, ax: Axes | None = None) -> Axes:
         """Gap of the full fit (black) and of each leave-one-out refit (grey)."""
         with _style():
@@ -740,6 +845,8 @@ class SyntheticControl:
         Pre-period periods where the treated outcome is above all or below all donors.
     provenance : dict
     """
+
+    provenance_ = provenance_alias("provenance")
 
     def __init__(
         self,
@@ -947,7 +1054,8 @@ class SyntheticControl:
         """:meth:`leave_one_out` and its gap plot."""
         return self.leave_one_out().plot(ax)
 
-    def summary(self, lang: Literal["en", "ko"] = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary: weights, fit, effect, and the checks run so far."""
         if lang not in ("en", "ko"):
             raise SpecificationError(f"lang must be 'en' or 'ko'; got {lang!r}.")
@@ -1017,6 +1125,7 @@ class SyntheticControl:
         return "\n".join(lines)
 
 
+@renamed(seed="rng")
 def synthetic_control(
     data: pd.DataFrame,
     *,
@@ -1034,7 +1143,7 @@ def synthetic_control(
     exclude_donors: Iterable[Hashable] = (),
     v: Literal["optimize", "equal"] | Sequence[float] | np.ndarray = "optimize",
     n_starts: int = 4,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
 ) -> SyntheticControl:
     """Fit a synthetic control for one treated unit (Abadie, Diamond & Hainmueller 2010).
 
@@ -1074,7 +1183,9 @@ def synthetic_control(
     n_starts : int, default 4
         Seeded random starts of the V search, besides the equal, regression-based and
         outcome-matching starts.
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the random starts (``seed`` before 0.2); None means seed 0, a Generator is
+        drawn from once (:func:`dongne._vocab.resolve_rng`).
 
     Returns
     -------
@@ -1115,10 +1226,9 @@ def synthetic_control(
     >>> fit.path.loc[2004, "gap"]
     np.float64(-4.0)
     """
+    seed = resolve_rng(rng)
     if not isinstance(n_starts, (int, np.integer)) or n_starts < 0:
         raise SpecificationError(f"n_starts must be an int >= 0; got {n_starts!r}.")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise SpecificationError(f"seed must be a non-negative int; got {seed!r}.")
     outcome_wide = _wide_outcome(data, unit, time, outcome, wide)
     units = list(outcome_wide.columns)
     if treated not in units:
@@ -1141,6 +1251,7 @@ def synthetic_control(
         )
     used = [treated, *pool]
     _check_missing(outcome_wide[used], f"outcome{'' if outcome is None else f' {outcome!r}'}")
+    treatment_start = _match_start(outcome_wide.index, treatment_start, time)
     design = _design(
         data,
         outcome_wide,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,6 +232,8 @@ def _unit_roles(panel: Panel, result: Any, dropped: Sequence[Hashable]) -> pd.Da
 
 
 def _cs_effects(result: Any) -> pd.DataFrame:
+    """The four aggregations; with a wild cluster bootstrap (two periods, few clusters) its
+    p-value and interval on the ``simple`` overall row, which the summary follows."""
     parts = []
     for label, res in (("treated", result), ("exposed (spillover)", result.exposure_effect)):
         if res is None:
@@ -239,6 +241,12 @@ def _cs_effects(result: Any) -> pd.DataFrame:
         for kind in ("simple", "group", "dynamic", "calendar"):
             part = res.aggregate(kind).to_frame()
             part.insert(0, "effect_on", label)
+            if kind == "simple" and res.wild is not None:
+                part = part.assign(
+                    wild_p_value=res.wild.p_value,
+                    wild_ci_low=res.wild.ci[0],
+                    wild_ci_high=res.wild.ci[1],
+                )
             parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
@@ -278,6 +286,7 @@ def run_did(
     balance: str = "error",
     caveat: tuple[str, str] | None = None,
     command: str = "run_did",
+    scheduler: Any = None,
 ) -> EvaluationOutputs:
     """Difference-in-differences on a long area × period table; write tables, figures, summary.
 
@@ -327,6 +336,9 @@ def run_did(
         illustrative.
     command : str
         Recorded in the provenance as the command that made the run.
+    scheduler : None or "threads"
+        Passed to the estimator, which runs its bootstrap in this process and refuses any
+        other scheduler with a :class:`~dongne.errors.SpecificationError`.
 
     Returns
     -------
@@ -400,7 +412,7 @@ def run_did(
             cluster=cluster,
             balance=balance,  # type: ignore[arg-type]
         )
-        options = {"alpha": alpha, "seed": seed}
+        options = {"alpha": alpha, "rng": seed, "scheduler": scheduler}
         if estimator == "cs":
             result = att_gt(
                 panel,
@@ -607,7 +619,7 @@ def run_scm(
             donors=list(donors) if donors is not None else None,
             exclude_donors=list(exclude_donors),
             n_starts=n_starts,
-            seed=seed,
+            rng=seed,
         )
         placebo = fit.placebo_test(max_pre_mspe_ratio=max_pre_mspe_ratio) if placebos else None
         loo = fit.leave_one_out() if leave_one_out else None
@@ -732,6 +744,7 @@ def run_its(
     cov: str = "hac",
     hac_lags: int | None = None,
     alpha: float = 0.05,
+    gaps: str = "raise",
     caveat: tuple[str, str] | None = None,
     command: str = "run_its",
 ) -> EvaluationOutputs:
@@ -741,14 +754,16 @@ def run_its(
     ----------
     frame : pandas.DataFrame
         One row per period (per period and series with ``group``). A ``time`` column of text
-        is read as dates (ISO 8601, e.g. ``2005-01-01``).
+        is read as dates when it holds ISO 8601 dates (``2005-01-01``, ``2005-01``), else as
+        calendar periods (``2005Q1``).
     out_dir : path-like
     time, outcome, start
         Period column, outcome column and first period under the policy (text is converted to
         the periods' type).
     family, offset, seasonality, period, harmonics, covariates, group, treated_group, cov,
-    hac_lags, alpha
-        As :func:`~dongne.evaluate.its.interrupted_time_series`.
+    hac_lags, alpha, gaps
+        As :func:`~dongne.evaluate.its.interrupted_time_series` (``gaps``: missing periods
+        raise, or ``"time"`` uses the true elapsed time).
     caveat : tuple of str, optional
         (English, Korean) text put first in ``summary.txt``.
     command : str
@@ -782,15 +797,10 @@ def run_its(
         pd.api.types.is_numeric_dtype(frame[time])
         or pd.api.types.is_datetime64_any_dtype(frame[time])
     ):
-        data = frame.copy()
-        try:
-            data[time] = pd.to_datetime(frame[time], format="ISO8601")
-        except (ValueError, TypeError) as exc:
-            raise SpecificationError(
-                f"The period column {time!r} holds text that is not a date "
-                f"({format_rows(frame[time].astype(str).unique()[:3])}). Fix: use numbers "
-                "(1, 2, 3 or 2019, 2020) or ISO dates (2019-01-01)."
-            ) from exc
+        # ISO dates become dates; other text (e.g. quarters "2019Q1") stays text, which
+        # interrupted_time_series reads as calendar periods or refuses with the fix
+        with suppress(ValueError, TypeError):
+            data = frame.assign(**{time: pd.to_datetime(frame[time], format="ISO8601")})
     start = _coerce_period(start, data[time]) if time in data.columns else start
     caught: list[str] = []
     outputs = EvaluationOutputs(result=None, warnings=caught)
@@ -812,6 +822,7 @@ def run_its(
             cov=cov,  # type: ignore[arg-type]
             hac_lags=hac_lags,
             alpha=alpha,
+            gaps=gaps,  # type: ignore[arg-type]
         )
     outputs.result = fit
     params = {"command": command, **fit.provenance, "dispersion": fit.dispersion}

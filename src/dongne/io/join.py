@@ -7,20 +7,29 @@ where no data matched), and every table row that could not be placed is listed i
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from dongne import __version__
-from dongne.errors import CodeMatchError, DataError, UnmatchedWarning, format_rows
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, check_lang
+from dongne.errors import (
+    CodeMatchError,
+    DataError,
+    SpecificationError,
+    UnmatchedWarning,
+    format_rows,
+)
 from dongne.io._atomic import atomic_write_text
 from dongne.io.codes import (
     code_lengths,
@@ -29,19 +38,11 @@ from dongne.io.codes import (
     normalise_codes,
     pad_to_width,
 )
+from dongne.io.combine import CombineRule, check_rates, column_kinds, combine_rows, parse_rates
 from dongne.io.provenance import attach
-from dongne.io.tables import read_table, source_of
+from dongne.io.tables import file_lines, read_table, row_references, source_of
 
 __all__ = ["JoinResult", "MatchReport", "join_by_code"]
-
-CombineRule = Literal["sum", "mean", "min", "max", "first"]
-_RULES: dict[str, Callable[[pd.Series], Any]] = {
-    "sum": lambda s: s.sum(min_count=1),
-    "mean": lambda s: s.mean(),
-    "min": lambda s: s.min(),
-    "max": lambda s: s.max(),
-    "first": lambda s: s.iloc[0],
-}
 
 
 @dataclass
@@ -63,14 +64,18 @@ class MatchReport:
     unmatched_areas : DataFrame
         Areas without data: ``code``, ``name``.
     unmatched_rows : DataFrame
-        Table rows not placed: ``row`` (0-based data row), ``line`` (line in the file, for CSV),
+        Table rows not placed: ``row`` (1-based data row), ``line`` (1-based line of the CSV
+        file or row of the Excel sheet; missing for tables not read from such a file),
         ``code``, ``name``, ``reason``.
     duplicates : DataFrame
-        Codes that occur on several table rows: ``code``, ``rows``, ``how`` (``"combined"`` or
-        ``"crosswalk merge"``).
+        Codes that occur on several table rows: ``code``, ``rows`` (1-based data rows),
+        ``lines`` (1-based file lines, or missing), ``how`` (``"duplicated code"`` or
+        ``"crosswalk merge"``, with ``", combined"`` when combined).
     name_mismatches : DataFrame
         Matched codes whose names differ on the two sides: ``code``, ``area_name``,
         ``table_name``.
+    name_columns : dict
+        The name columns compared and shown (``areas``, ``table``) and how they were chosen.
     normalisation : list of str
         How codes were normalised before matching (e.g. zero padding).
     code_systems : dict
@@ -79,9 +84,12 @@ class MatchReport:
         Source, columns and number of codes translated.
     combined : DataFrame
         Areas whose value combines several table rows: ``code``, ``from_codes``,
-        ``missing_columns`` (columns left missing because no combine rule was given).
+        ``recomputed`` (rate formulas applied) and ``missing_columns`` (left missing: no rule
+        given, text that differs between the rows, or a missing part of a sum).
     hints : list of str
         Likely causes of mismatches and their fixes.
+    min_match : float
+        Share of table rows that must be placed; below it the summary starts with a warning.
     """
 
     areas_source: str
@@ -101,18 +109,41 @@ class MatchReport:
     crosswalk: dict[str, Any] | None = None
     combined: pd.DataFrame = field(default_factory=pd.DataFrame)
     hints: list[str] = field(default_factory=list)
+    name_columns: dict[str, Any] = field(default_factory=dict)
+    min_match: float = 0.9
 
     @property
     def complete(self) -> bool:
         """True when every area got data and every table row was placed."""
         return self.unmatched_areas.empty and self.unmatched_rows.empty
 
-    def summary(self, language: Literal["en", "ko", "both"] = "both", limit: int = 20) -> str:
-        """Plain-language report, in English, Korean or both (default)."""
+    @property
+    def match_rate(self) -> float:
+        """Share of table rows placed on an area (NaN for a table without rows)."""
+        return self.matched_rows / self.n_table_rows if self.n_table_rows else float("nan")
+
+    @property
+    def below_min_match(self) -> bool:
+        """True when fewer than ``min_match`` of the table rows were placed."""
+        return bool(self.match_rate < self.min_match)
+
+    def low_match_warning(self) -> str:
+        """The sentence that the summary and the :class:`UnmatchedWarning` give when the share
+        of placed rows is below ``min_match``."""
+        return (
+            f"WARNING: only {self.matched_rows} of {self.n_table_rows} table rows "
+            f"({100 * self.match_rate:.1f} %) were placed on an area, below min_match = "
+            f"{100 * self.min_match:g} %: check the key columns and the code vintage before "
+            "using the result."
+        )
+
+    @renamed(language="lang")
+    def summary(self, lang: Lang = "both", limit: int = 20) -> str:
+        """Plain-language report, in English, Korean or both (``lang``; ``language`` before 0.2)."""
         lines: list[str] = []
-        if language in ("en", "both"):
+        if check_lang(lang) in ("en", "both"):
             lines += self._summary_en(limit)
-        if language in ("ko", "both"):
+        if lang in ("ko", "both"):
             if lines:
                 lines.append("")
             lines += self._summary_ko()
@@ -122,6 +153,7 @@ class MatchReport:
         out = [
             f"Match report: {self.table_source} [{self.table_key}] -> "
             f"{self.areas_source} [{self.areas_key}]",
+            *([f"  {self.low_match_warning()}"] if self.below_min_match else []),
             f"  areas: {self.n_areas}, with data: {self.matched_areas}, "
             f"without data: {len(self.unmatched_areas)}",
             f"  table rows: {self.n_table_rows}, placed on an area: {self.matched_rows}, "
@@ -137,10 +169,16 @@ class MatchReport:
                 f"{cw['translated']} table codes translated"
             )
         if not self.unmatched_rows.empty:
-            out.append("  table rows not placed (row / line, code, name, reason):")
+            where = Path(self.table_source).name
+            out.append("  table rows not placed (where, code, name, reason):")
             for r in self.unmatched_rows.head(limit).itertuples(index=False):
-                line = f"line {r.line}" if pd.notna(r.line) else f"row {r.row}"
-                out.append(f"    {line}: {r.code} {r.name or ''} — {r.reason}")
+                line = (
+                    f"line {int(r.line)} of {where}"
+                    if pd.notna(r.line)
+                    else f"data row {r.row} (1-based)"
+                )
+                code = r.code if pd.notna(r.code) else "(no code)"
+                out.append(f"    {line}: {code} {r.name or ''} — {r.reason}")
             if len(self.unmatched_rows) > limit:
                 out.append(f"    ... and {len(self.unmatched_rows) - limit} more (see the JSON)")
         if not self.unmatched_areas.empty:
@@ -150,10 +188,18 @@ class MatchReport:
             if len(self.unmatched_areas) > limit:
                 out.append(f"    ... and {len(self.unmatched_areas) - limit} more (see the JSON)")
         for r in self.duplicates.itertuples(index=False):
-            out.append(f"  code {r.code} on table rows {r.rows}: {r.how}")
+            where = (
+                f"lines {format_rows(r.lines)} of {Path(self.table_source).name}"
+                if all(x is not None for x in r.lines)
+                else f"data rows {format_rows(r.rows)} (1-based)"
+            )
+            out.append(f"  code {r.code} on {where}: {r.how}")
         for r in self.combined.itertuples(index=False):
+            redo = f"; recomputed: {', '.join(r.recomputed)}" if r.recomputed else ""
             miss = f"; left missing: {', '.join(r.missing_columns)}" if r.missing_columns else ""
-            out.append(f"  area {r.code} combines table codes {', '.join(r.from_codes)}{miss}")
+            out.append(
+                f"  area {r.code} combines table codes {', '.join(r.from_codes)}{redo}{miss}"
+            )
         if not self.name_mismatches.empty:
             out.append(f"  {len(self.name_mismatches)} matched codes have different names:")
             for r in self.name_mismatches.head(limit).itertuples(index=False):
@@ -163,6 +209,15 @@ class MatchReport:
 
     def _summary_ko(self) -> list[str]:
         out = [
+            *(
+                [
+                    f"경고: 표의 {self.n_table_rows}개 행 중 {self.matched_rows}개"
+                    f"({100 * self.match_rate:.1f}%)만 지역에 연결되어 기준 "
+                    f"{100 * self.min_match:g}%에 못 미칩니다. 코드 열과 코드 연도를 확인하세요."
+                ]
+                if self.below_min_match
+                else []
+            ),
             f"매칭 보고서: 지역 {self.n_areas}개 중 {self.matched_areas}개에 자료가 붙었고 "
             f"{len(self.unmatched_areas)}개는 자료가 없습니다.",
             f"표의 {self.n_table_rows}개 행 중 {self.matched_rows}개가 지역에 연결되었고 "
@@ -190,6 +245,8 @@ class MatchReport:
             "n_table_rows": self.n_table_rows,
             "matched_areas": self.matched_areas,
             "matched_rows": self.matched_rows,
+            "match_rate": self.match_rate,
+            "min_match": self.min_match,
             "complete": self.complete,
             "normalisation": self.normalisation,
             "code_systems": self.code_systems,
@@ -199,6 +256,7 @@ class MatchReport:
             "duplicates": records(self.duplicates),
             "combined": records(self.combined),
             "name_mismatches": records(self.name_mismatches),
+            "name_columns": self.name_columns,
             "hints": self.hints,
         }
 
@@ -226,16 +284,91 @@ class JoinResult:
         return iter((self.frame, self.report))
 
 
-def _name_column(df: pd.DataFrame, given: str | None, key: str) -> str | None:
-    if given is not None:
-        if given not in df.columns:
-            raise DataError(f"{source_of(df)}: no name column {given!r}.")
-        return given
-    for col in df.columns:
-        low = str(col).lower()
-        if col != key and ("name" in low or low.endswith("명")) and not low.endswith("_en"):
-            return col
-    return None
+def _clean_names(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.strip().str.replace(r"\s+", " ", regex=True)
+
+
+def _text_columns(df: pd.DataFrame, exclude: set[str]) -> list[str]:
+    return [
+        c
+        for c in df.columns
+        if c not in exclude
+        and c != getattr(df, "_geometry_column_name", None)
+        and (pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c]))
+    ]
+
+
+def _name_like(df: pd.DataFrame, columns: list[str]) -> str | None:
+    """Fallback without any agreeing pair: the name-like header with most distinct values."""
+    named = [
+        c
+        for c in columns
+        if ("name" in str(c).lower() or str(c).endswith(("명", "이름")))
+        and not str(c).lower().endswith("_en")
+    ]
+    if not named:
+        return None
+    return max(named, key=lambda c: (df[c].nunique(), -named.index(c)))
+
+
+def _check_name_column(df: pd.DataFrame, given: str, role: str, argument: str) -> str:
+    if given not in df.columns:
+        raise DataError(
+            f"{source_of(df, f'the {role}')}: no name column {given!r}; columns: "
+            f"{', '.join(map(str, df.columns))}. Fix: pass an existing column as {argument}."
+        )
+    return given
+
+
+def _choose_names(
+    areas: pd.DataFrame,
+    table: pd.DataFrame,
+    a_codes: pd.Series,
+    t_codes: pd.Series,
+    same_code: pd.Series,
+    area_name: str | None,
+    name_column: str | None,
+    keys: tuple[str, str],
+) -> tuple[str | None, str | None, dict[str, Any]]:
+    """Choose the name columns by agreement of their values on matched codes.
+
+    Every pair of text columns (areas × table) is scored by the number of rows, among those
+    placed on an area under their own code, whose names are equal (after trimming spaces); the
+    best-agreeing pair wins, ties going to the table column with more distinct values. Header
+    order plays no part: a table with ``gu_name`` before ``dong_name`` is labelled with
+    ``dong_name`` because dong names agree with the areas' names and gu names do not. When no
+    pair agrees on any row (different languages, or a wrong code system), the name-like column
+    (``name``, ``명``, ``이름``) with most distinct values is used on each side.
+    """
+    a_cols = (
+        [_check_name_column(areas, area_name, "areas", "area_name=")]
+        if area_name
+        else _text_columns(areas, {keys[0]})
+    )
+    t_cols = (
+        [_check_name_column(table, name_column, "table", "name_column= (--name-column)")]
+        if name_column
+        else _text_columns(table, {keys[1]})
+    )
+    placed = np.flatnonzero(same_code.to_numpy())
+    position = pd.Series(np.arange(len(areas)), index=a_codes.to_numpy())
+    best: tuple[int, int, str, str] | None = None
+    if len(placed) and a_cols and t_cols:
+        at = position.reindex(t_codes.iloc[placed].to_numpy()).to_numpy()
+        for a in a_cols:
+            a_vals = _clean_names(areas[a].iloc[at]).to_numpy()
+            for t in t_cols:
+                agree = int((a_vals == _clean_names(table[t].iloc[placed]).to_numpy()).sum())
+                score = (agree, int(table[t].nunique()), a, t)
+                if agree and (best is None or score[:2] > best[:2]):
+                    best = score
+    if best is not None:
+        how = f"names agree on {best[0]} of {len(placed)} rows placed under their own code"
+        return best[2], best[3], {"areas": best[2], "table": best[3], "how": how}
+    a_name = a_cols[0] if area_name else _name_like(areas, a_cols)
+    t_name = t_cols[0] if name_column else _name_like(table, t_cols)
+    how = "as given" if area_name or name_column else "no column agrees; name-like headers"
+    return a_name, t_name, {"areas": a_name, "table": t_name, "how": how}
 
 
 def _missing_column(df: pd.DataFrame, col: str, role: str, other_codes: pd.Series) -> DataError:
@@ -252,10 +385,15 @@ def _missing_column(df: pd.DataFrame, col: str, role: str, other_codes: pd.Serie
         if n:
             overlaps.append((int(n), c))
     overlaps.sort(key=lambda t: (-t[0], str(t[1])))
-    hint = ""
+    parameter = "key" if role == "areas" else "table_key"
+    close = difflib.get_close_matches(str(col), [str(c) for c in df.columns], n=1)
+    hint = f" Fix: pass {parameter}={close[0] if close else 'COLUMN'!r}, the column of codes."
     if overlaps:
         n, best = overlaps[0]
-        hint = f" Column {best!r} shares {n} codes with the other side: did you mean {best!r}?"
+        hint = (
+            f" Column {best!r} shares {n} codes with the other side: did you mean {best!r}? "
+            f"Fix: pass {parameter}={best!r}."
+        )
     return CodeMatchError(
         f"{src} has no column {col!r} to use as the {role} key. "
         f"Columns: {', '.join(map(str, df.columns))}.{hint}"
@@ -354,15 +492,6 @@ def _load_crosswalk(
     return mapping, {"source": src, "from": f, "to": t}
 
 
-def _lines(table: pd.DataFrame, rows: pd.Index) -> list[object]:
-    meta = table.attrs.get("dongne", {})
-    if meta.get("format") != "csv":
-        return [None] * len(rows)
-    first = int(meta.get("header_line", 1)) + 1
-    pos = table.index.get_indexer(rows)
-    return [int(first + p) for p in pos]
-
-
 def join_by_code(
     areas: gpd.GeoDataFrame,
     table: pd.DataFrame | str | os.PathLike[str],
@@ -373,10 +502,14 @@ def join_by_code(
     crosswalk_from: str | None = None,
     crosswalk_to: str | None = None,
     combine: CombineRule | Mapping[str, CombineRule] | None = None,
+    rates: Mapping[str, object] | Iterable[str] | None = None,
+    kinds: Mapping[str, str] | None = None,
     strict: bool = False,
+    min_match: float = 0.9,
     area_name: str | None = None,
-    table_name: str | None = None,
+    name_column: str | None = None,
     suffix: str = "_table",
+    table_name: str | None = None,
 ) -> JoinResult:
     """Attach a table to areas by a code column, reporting everything that did not match.
 
@@ -398,17 +531,42 @@ def join_by_code(
         sharing most with the areas.
     combine : {"sum", "mean", "min", "max", "first"} or mapping, optional
         How to combine several table rows that land on one area (duplicated codes, or codes
-        merged by the crosswalk): one rule for every numeric column, or a rule per column.
-        Numeric columns without a rule are left missing for those areas (and listed in the
-        report); text columns are joined with ``" + "``. Without ``combine`` such rows are an
-        error. Counts can be summed; ratios cannot — recompute them from summed counts.
+        merged by the crosswalk). Combining is column-aware (:mod:`dongne.io.combine`): a single
+        rule applies to the *count* columns; *rate*, share and *mean* columns are never summed
+        or averaged — they are recomputed from ``rates=``, and without a formula the join is
+        refused with a list of them; *id* and *text* columns keep their value when the rows
+        agree and are otherwise left missing (``"first"`` only where declared), never
+        concatenated. A mapping gives a rule per column, and ``"*"`` the rule for the columns
+        it does not name (``{"*": "sum", "dong_name": "first"}``; command line
+        ``--combine sum,dong_name=first``); without ``"*"`` those are left missing for the
+        combined areas. Everything left missing is listed in ``report.combined``.
+        Without ``combine`` such rows are an error.
+    rates : mapping or list of str, optional
+        Rate columns recomputed on combined areas as the sum of a numerator over the sum of a
+        denominator, times a scale: ``{"basement_household_pct": ("basement_households",
+        "households", 100)}``, ``{"pct": "basement_households/households*100"}`` or
+        ``["pct=basement_households/households*100"]`` (command line: ``--rate``). Each formula
+        is checked against the table's own values and refused if most rows disagree.
+    kinds : mapping, optional
+        Declared column kinds, ``{"column": "count" | "rate" | "mean" | "id" | "text"}``
+        (command line: ``--column-kind column=count``), overriding the inference from names and
+        values described in :func:`dongne.io.combine.column_kinds`.
     strict : bool
         Raise :class:`CodeMatchError` if any area lacks data or any table row is not placed.
-    area_name, table_name : str, optional
-        Name columns shown in the report (default: the first column whose name contains
-        ``name`` or ends in ``명``).
+    min_match : float
+        Share of table rows that must be placed (default 0.9). Below it the report's summary
+        starts with a warning line and an :class:`UnmatchedWarning` says so (command line:
+        ``--min-match``).
+    area_name, name_column : str, optional
+        Name columns of the areas and of the table, shown in the report and compared on matched
+        codes (command line: ``--name-column`` for the table). By default the pair of text
+        columns whose values agree on most rows placed under their own code; never chosen by
+        header order.
     suffix : str
         Added to table columns whose name is already used by ``areas``.
+    table_name : str, optional
+        Former name of ``name_column``; still accepted, with a :class:`FutureWarning`, until
+        the next release.
 
     Returns
     -------
@@ -419,15 +577,34 @@ def join_by_code(
 
     Raises
     ------
+    DataError
+        The table has no data rows (only a header).
     CodeMatchError
         Key column missing (with the column that would match), duplicated area codes,
-        duplicated table codes without ``combine``, a splitting crosswalk, or any mismatch under
-        ``strict=True``.
+        duplicated table codes without ``combine``, rate-like columns to combine without a
+        formula, a splitting crosswalk, **no table row placed at all** (with the code systems
+        of both sides), or any mismatch under ``strict=True``.
+    SpecificationError
+        Unknown combine rule, kind or formula column; a formula that does not reproduce the
+        table's values; ``min_match`` outside [0, 1].
 
     Warns
     -----
     UnmatchedWarning
-        When some areas have no data or some rows were not placed (not under ``strict``).
+        When some areas have no data or some rows were not placed (not under ``strict``), and
+        when fewer than ``min_match`` of the rows were placed.
+
+    Notes
+    -----
+    Row references are 1-based: ``line`` is the line of a CSV file (or the row of an Excel
+    sheet) as an editor shows it, ``row`` the position among the data rows.
+
+    References
+    ----------
+    .. [1] Statistics Korea (KOSTAT). *한국행정구역분류 (Korean Administrative District
+       Classification)*. Code changes of merged and renamed dongs.
+    .. [2] Office for National Statistics (2023). *Statistical geographies: best-fit lookups
+       and aggregation*: rates for combined areas come from summed numerators and denominators.
 
     Examples
     --------
@@ -440,9 +617,28 @@ def join_by_code(
     ...         areas, data_path("seoul_dong_indicators_census2010.csv"), key="dong_code")
     >>> report.matched_rows, len(report.unmatched_rows), len(report.unmatched_areas)
     (416, 8, 7)
+    >>> joined, report = join_by_code(
+    ...     areas, data_path("seoul_dong_indicators_census2010.csv"), key="dong_code",
+    ...     crosswalk=data_path("seoul_dong_code_crosswalk_2010_2013.csv"), combine="sum",
+    ...     rates={"basement_household_pct": "basement_households/households*100"})
+    >>> round(float(joined.set_index("dong_code").loc["1101073", "basement_household_pct"]), 2)
+    8.28
     """
+    if table_name is not None:
+        warnings.warn(
+            "join_by_code(table_name=...) is now name_column=...; table_name will be removed "
+            "in the next release.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        name_column = name_column or table_name
     if not isinstance(table, pd.DataFrame):
         table = read_table(table)
+    if not 0 <= min_match <= 1:
+        raise SpecificationError(
+            f"min_match must lie in [0, 1] (a share of the table's rows); got {min_match!r}. "
+            "Fix: e.g. min_match=0.9 (command line --min-match 0.9)."
+        )
     table_key = table_key or key
     a_codes = normalise_codes(areas[key]) if key in areas.columns else None
     t_codes = normalise_codes(table[table_key]) if table_key in table.columns else None
@@ -451,19 +647,34 @@ def join_by_code(
     if t_codes is None:
         raise _missing_column(table, table_key, "table", a_codes)
     a_src, t_src = source_of(areas, "the areas"), source_of(table)
+    if table.empty:
+        header = table.attrs.get("dongne", {}).get("header_line")
+        raise DataError(
+            f"{t_src} has a header{f' (line {header})' if header else ''} but no data rows. "
+            "Nothing was joined. Fix: pass the file that holds the data (for a workbook, the "
+            "right sheet=, command line --sheet)."
+        )
+    specs = parse_rates(rates)
+    column_kinds(table, kinds)  # validates the declared kinds against the table's columns
+    if specs:
+        notes_rates = check_rates(table, specs, lambda rows: row_references(table, rows))
+    else:
+        notes_rates = []
 
     missing_area = areas.index[a_codes.isna()]
     if len(missing_area):
         raise CodeMatchError(
-            f"{a_src}, column {key!r}: areas without a code in rows {format_rows(missing_area)}. "
-            "Fix: fill in the codes; every area needs one."
+            f"{a_src}, column {key!r}: areas without a code on "
+            f"{row_references(areas, missing_area, with_source=False)}. Fix: fill in the codes; "
+            "every area needs one."
         )
     dup_area = a_codes[a_codes.duplicated(keep=False)]
     if len(dup_area):
         raise CodeMatchError(
             f"{a_src}, column {key!r}: codes {format_rows(sorted(set(dup_area)))} occur on "
-            f"several areas (rows {format_rows(dup_area.index)}). Fix: dissolve the areas by "
-            "code (areas.dissolve(by=key)) or use a unique code column."
+            f"several areas ({row_references(areas, dup_area.index, with_source=False)}). Fix: "
+            "dissolve the areas "
+            "by code (areas.dissolve(by=key)) or use a unique code column."
         )
 
     a_codes, t_codes, notes = _choose_normalisation(a_codes, t_codes)
@@ -485,6 +696,11 @@ def join_by_code(
         cw_info["translated"] = int(((translated != t_codes) & t_codes.notna()).sum())
         t_codes = translated.astype(object)
 
+    area_set = set(a_codes)
+    not_placed = t_codes.isna() | ~t_codes.isin(area_set)
+    if not_placed.all():
+        _raise_nothing_placed(t_src, table_key, a_src, key, systems, t_codes, a_codes)
+
     # Rows landing on one area code: duplicates in the table, or merges by the crosswalk.
     present = t_codes.dropna()
     groups = present.groupby(present).groups
@@ -493,22 +709,41 @@ def join_by_code(
     for code, rows in multi.items():
         raw = raw_codes.loc[rows]
         how = "crosswalk merge" if raw.nunique() > 1 else "duplicated code"
-        dup_records.append({"code": code, "rows": [int(r) for r in rows], "how": how})
+        dup_records.append(
+            {
+                "code": code,
+                "rows": [int(p) + 1 for p in table.index.get_indexer(rows)],
+                "lines": file_lines(table, rows),
+                "how": how,
+            }
+        )
     if multi and combine is None:
         shown = "; ".join(
-            f"{d['code']} <- rows {format_rows(d['rows'])} ({d['how']})" for d in dup_records[:10]
+            f"{d['code']} <- {row_references(table, multi[d['code']], with_source=False)} "
+            f"({d['how']})"
+            for d in dup_records[:10]
         )
         raise CodeMatchError(
             f"{t_src}, column {table_key!r}: several rows land on the same area code: {shown}. "
-            "Nothing was joined. Fix: aggregate the table first, or pass combine='sum' (counts) "
-            "or combine={'column': 'sum', ...}; ratios must be recomputed from summed counts."
+            "Nothing was joined. Fix: aggregate the table first, or pass combine='sum' "
+            "(command line --combine sum) for counts, with rates={'pct': "
+            "'numerator/denominator*100'} (--rate pct=numerator/denominator*100) for the "
+            "rates, which are recomputed from summed counts, never summed."
         )
 
     data = table.drop(columns=[table_key]).copy()
     data["__code"] = t_codes
     data = data[data["__code"].notna()]
     if multi:
-        data, combined_records = _combine(data, multi, raw_codes, combine)
+        data, combined_records = combine_rows(
+            data,
+            multi,
+            raw_codes,
+            combine,
+            specs,
+            {c: k for c, k in (kinds or {}).items() if c != table_key},
+            t_src,
+        )
         for d in dup_records:
             d["how"] += ", combined"
 
@@ -523,9 +758,12 @@ def join_by_code(
     if isinstance(areas, gpd.GeoDataFrame):
         merged = gpd.GeoDataFrame(merged, geometry=areas.geometry.name, crs=areas.crs)
 
-    a_name = _name_column(areas, area_name, key)
-    t_name = _name_column(table, table_name, table_key)
-    area_set, table_set = set(a_codes), set(t_codes.dropna())
+    # Compare names only where the code was not translated (renamed areas differ by design).
+    same = ~not_placed & (raw_codes == t_codes)
+    a_name, t_name, name_info = _choose_names(
+        areas, table, a_codes, t_codes, same, area_name, name_column, (key, table_key)
+    )
+    table_set = set(t_codes.dropna())
     no_data = ~a_codes.isin(table_set)
     unmatched_areas = pd.DataFrame(
         {
@@ -535,15 +773,14 @@ def join_by_code(
             ),
         }
     )
-    not_placed = t_codes.isna() | ~t_codes.isin(area_set)
     rows = table.index[not_placed]
     reasons = [
         "missing code" if pd.isna(c) else "code not among the areas" for c in t_codes[not_placed]
     ]
     unmatched_rows = pd.DataFrame(
         {
-            "row": [int(r) for r in table.index.get_indexer(rows)],
-            "line": _lines(table, rows),
+            "row": [int(p) + 1 for p in table.index.get_indexer(rows)],
+            "line": file_lines(table, rows),
             "code": raw_codes[not_placed].to_numpy(),
             "name": table.loc[not_placed, t_name].to_numpy() if t_name else [None] * len(rows),
             "reason": reasons,
@@ -551,14 +788,10 @@ def join_by_code(
     )
     mismatches = pd.DataFrame(columns=["code", "area_name", "table_name"])
     if a_name and t_name:
-        an = dict(zip(a_codes, areas[a_name].astype(str).str.strip(), strict=True))
-        # Compare names only where the code was not translated (renamed areas differ by design).
-        same = ~not_placed & (raw_codes == t_codes)
+        an = dict(zip(a_codes, _clean_names(areas[a_name]), strict=True))
         rec = [
             {"code": c, "area_name": an[c], "table_name": n}
-            for c, n in zip(
-                t_codes[same], table.loc[same, t_name].astype(str).str.strip(), strict=True
-            )
+            for c, n in zip(t_codes[same], _clean_names(table.loc[same, t_name]), strict=True)
             if an[c] != n
         ]
         mismatches = pd.DataFrame(rec, columns=["code", "area_name", "table_name"])
@@ -574,14 +807,18 @@ def join_by_code(
         matched_rows=int((~not_placed).sum()),
         unmatched_areas=unmatched_areas,
         unmatched_rows=unmatched_rows,
-        duplicates=pd.DataFrame(dup_records, columns=["code", "rows", "how"]),
+        duplicates=pd.DataFrame(dup_records, columns=["code", "rows", "lines", "how"]),
         name_mismatches=mismatches,
         normalisation=notes,
         code_systems=systems,
         crosswalk=cw_info,
-        combined=pd.DataFrame(combined_records, columns=["code", "from_codes", "missing_columns"]),
+        combined=pd.DataFrame(
+            combined_records, columns=["code", "from_codes", "recomputed", "missing_columns"]
+        ),
+        name_columns=name_info,
+        min_match=float(min_match),
     )
-    report.hints = _hints(report, areas, a_name)
+    report.hints = _hints(report, areas) + notes_rates
     meta = dict(areas.attrs.get("dongne", {}))
     meta["match_reports"] = [*meta.get("match_reports", []), report.to_dict()]
     attach(merged, meta)
@@ -590,7 +827,13 @@ def join_by_code(
         raise CodeMatchError(
             "strict join failed: not every area and table row matched.\n" + report.summary("en")
         )
-    if not report.complete:
+    if report.below_min_match:
+        warnings.warn(
+            f"join of {t_src} to {a_src}: {report.low_match_warning()}",
+            UnmatchedWarning,
+            stacklevel=2,
+        )
+    elif not report.complete:
         warnings.warn(
             f"join of {t_src} to {a_src}: {len(unmatched_areas)} area(s) without data and "
             f"{len(unmatched_rows)} table row(s) not placed; nothing was dropped — see "
@@ -601,61 +844,41 @@ def join_by_code(
     return JoinResult(merged, report)
 
 
-def _combine(
-    data: pd.DataFrame,
-    multi: dict[str, pd.Index],
-    raw_codes: pd.Series,
-    combine: CombineRule | Mapping[str, CombineRule],
-) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    rules = combine if isinstance(combine, Mapping) else None
-    for rule in rules.values() if rules else [combine]:
-        if rule not in _RULES:
-            raise DataError(f"combine rule {rule!r} is not one of {', '.join(_RULES)}.")
-    if rules:
-        unknown = [c for c in rules if c not in data.columns]
-        if unknown:
-            raise DataError(f"combine names columns not in the table: {', '.join(unknown)}.")
-    singles = data[~data["__code"].isin(list(multi))]
-    merged_rows, records = [], []
-    for code, rows in multi.items():
-        part = data.loc[rows]
-        row: dict[str, Any] = {"__code": code}
-        missing = []
-        for col in data.columns.drop("__code"):
-            values = part[col]
-            rule = rules.get(col) if rules else (combine if _is_numeric(values) else None)
-            if rule is not None:
-                row[col] = _RULES[rule](values)
-            elif _is_numeric(values):
-                row[col] = np.nan
-                missing.append(col)
-            else:
-                row[col] = " + ".join(dict.fromkeys(values.dropna().astype(str)))
-        merged_rows.append(row)
-        records.append(
-            {
-                "code": code,
-                "from_codes": list(dict.fromkeys(raw_codes.loc[rows].astype(str))),
-                "missing_columns": missing,
-            }
+def _raise_nothing_placed(
+    t_src: str,
+    table_key: str,
+    a_src: str,
+    key: str,
+    systems: dict[str, str],
+    t_codes: pd.Series,
+    a_codes: pd.Series,
+) -> None:
+    """Refuse a join that places no row, saying which code systems the two sides use."""
+    coarser = ""
+    present = set(t_codes.dropna().astype(str))
+    if present and all(a_codes.str.startswith(c).any() for c in present):
+        coarser = (
+            " Every table code is a prefix of area codes: the table is at a coarser level "
+            "(e.g. gu) than the areas (e.g. dong); join it to coarser boundaries."
         )
-    combined = pd.concat([singles, pd.DataFrame(merged_rows)], ignore_index=True)
-    return combined, records
+    gu_pair = ""
+    if systems["areas"].startswith("5-digit") and systems["table"].startswith("5-digit"):
+        gu_pair = (
+            " Both sides have 5-digit gu codes: one probably uses KOSTAT codes (종로구 11010), "
+            "the other MOIS codes (종로구 11110)."
+        )
+    raise CodeMatchError(
+        f"{t_src} [{table_key}] -> {a_src} [{key}]: no table row was placed on an area "
+        f"(0 of {len(t_codes)}). The areas use {systems['areas']}; the table uses "
+        f"{systems['table']}.{coarser}{gu_pair} Nothing was joined. Fix: pass the table's "
+        "column that holds the areas' codes as table_key= (command line --table-key), or a "
+        "crosswalk= (--crosswalk) that maps the table's codes to the areas' codes."
+    )
 
 
-def _is_numeric(s: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
-
-
-def _hints(report: MatchReport, areas: pd.DataFrame, a_name: str | None) -> list[str]:
+def _hints(report: MatchReport, areas: pd.DataFrame) -> list[str]:
     hints: list[str] = []
     ua, ur = report.unmatched_areas, report.unmatched_rows
-    if report.matched_rows == 0 and report.n_table_rows:
-        hints.append(
-            f"no code matched: the areas use {report.code_systems['areas']}; the table uses "
-            f"{report.code_systems['table']}. If these are different code systems, pass a "
-            "crosswalk=... table that maps one to the other."
-        )
     sys_a, sys_t = report.code_systems["areas"], report.code_systems["table"]
     poor = report.matched_rows < 0.5 * report.n_table_rows or len(report.name_mismatches) > 0
     if sys_a.startswith("5-digit") and sys_t.startswith("5-digit") and poor:
@@ -675,6 +898,12 @@ def _hints(report: MatchReport, areas: pd.DataFrame, a_name: str | None) -> list
     if not ur.empty and not ua.empty:
         same = ur.merge(ua, on="name", suffixes=("_table", "_area")).dropna(subset=["name"])
         for r in same.itertuples(index=False):
+            if pd.isna(r.code_table):
+                hints.append(
+                    f"a table row without a code is named '{r.name}', like area {r.code_area}: "
+                    "fill in its code."
+                )
+                continue
             hints.append(
                 f"table code {r.code_table} and area code {r.code_area} share the name "
                 f"'{r.name}': probably renumbered between code vintages; a crosswalk fixes it."

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from dongne._vocab import Lang, check_lang, pick_language
 from dongne.errors import DataError, UnmatchedWarning, format_rows
 from dongne.io.crs import metric_crs, require_crs
 from dongne.io.provenance import attach
@@ -51,17 +54,67 @@ class PointsInAreas:
     on_boundary: int
     metric_crs: str
 
-    def summary(self) -> str:
-        """Plain-language summary (English and Korean)."""
+    @property
+    def provenance_(self) -> dict[str, Any]:
+        """Inputs and parameters: the areas' provenance with this overlay last in ``overlays``."""
+        return dict(self.frame.attrs.get("dongne", {}))
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of the new columns (``{prefix}_count``, ...)."""
+        overlays = self.provenance_.get("overlays") or [{}]
+        return str(overlays[-1].get("prefix", "points"))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per area (all areas, in order) with the count, sum and distance columns."""
+        return self.frame.copy()
+
+    def plot(
+        self,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        title: str | None = None,
+        **map_options: Any,
+    ) -> Any:
+        """Map of the number of points counted in each area.
+
+        Parameters
+        ----------
+        path : path, optional
+            Also write the map as PNG.
+        title : str, optional
+            Defaults to "{prefix} per area".
+        **map_options
+            Passed to :func:`dongne.report.choropleth`.
+
+        Returns
+        -------
+        dongne.report.MapResult
+            With the matplotlib ``figure``.
+        """
+        from dongne.report import choropleth
+
+        column = f"{self.prefix}_count"
+        options: dict[str, Any] = {"scheme": "natural_breaks", "legend_title": "points"}
+        options.update(map_options)
+        return choropleth(
+            self.frame, column, title=title or f"{self.prefix} · 지역별 개수", path=path, **options
+        )
+
+    def summary(self, lang: Lang = "both") -> str:
+        """Plain-language summary in English, Korean or both (``lang``: "both", "ko", "en")."""
         n = len(self.assignment)
         placed = int((self.assignment >= 0).sum())
-        return (
+        en = (
             f"{n} points: {placed} counted in an area, {len(self.outside)} outside every area, "
             f"{len(self.no_coordinates)} without coordinates; {self.on_boundary} on a shared "
-            f"boundary (counted once). Distances in {self.metric_crs}.\n"
+            f"boundary (counted once). Distances in {self.metric_crs}."
+        )
+        ko = (
             f"점 {n}개 중 {placed}개를 지역에 집계, {len(self.outside)}개는 어느 지역에도 속하지 "
             f"않음, {len(self.no_coordinates)}개는 좌표 없음."
         )
+        return f"{en}\n{ko}" if check_lang(lang) == "both" else pick_language(lang, en, ko)
 
 
 def points_to_areas(

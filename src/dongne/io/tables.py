@@ -18,7 +18,7 @@ from dongne.io._files import TABLE_SUFFIXES, existing_file, file_kind
 from dongne.io.encoding import read_text
 from dongne.io.provenance import attach
 
-__all__ = ["NA_STRINGS", "check_counts", "read_table", "source_of"]
+__all__ = ["NA_STRINGS", "check_counts", "file_lines", "read_table", "row_references", "source_of"]
 
 #: Cell values read as missing. KOSIS writes "-" for "no data / not applicable".
 NA_STRINGS = ("", "-", "—", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None")
@@ -33,6 +33,52 @@ _HEADER_SCAN_LINES = 60
 def source_of(df: pd.DataFrame, default: str = "the table") -> str:
     """Return the file a frame was read from (recorded by dongne's readers), else ``default``."""
     return str(df.attrs.get("dongne", {}).get("source", default))
+
+
+def file_lines(df: pd.DataFrame, labels: pd.Index | list) -> list[int | None]:
+    """The 1-based file line (CSV) or sheet row (Excel) of each row label, or None.
+
+    Rows of a table read by :func:`read_table` carry their position in the file as their label
+    (a ``RangeIndex``), which survives filtering; ``attrs["dongne"]`` holds the header line and,
+    when blank lines interrupt the data, the line of every data row. For any other frame (or a
+    label outside the file) the line is unknown.
+    """
+    meta = df.attrs.get("dongne", {})
+    n = meta.get("rows")
+    if meta.get("format") not in ("csv", "excel") or n is None:
+        return [None] * len(labels)
+    first = int(meta.get("header_line", 1)) + 1
+    lines = meta.get("data_lines")
+    out: list[int | None] = []
+    for label in labels:
+        ok = isinstance(label, (int, np.integer)) and 0 <= int(label) < int(n)
+        out.append(None if not ok else int(lines[label]) if lines else first + int(label))
+    return out
+
+
+def row_references(df: pd.DataFrame, labels: pd.Index | list, *, with_source: bool = True) -> str:
+    """Name rows for a message: ``"lines 12, 13 of census.csv"`` (1-based file lines) when the
+    table was read from a CSV or Excel file, else ``"data rows 11, 12 (1-based)"`` (or
+    ``"features ..."`` for a layer). ``with_source=False`` leaves out the file name, for
+    messages that start with it.
+
+    Examples
+    --------
+    >>> row_references(pd.DataFrame({"a": [1, 2, 3]}), [0, 2])
+    'data rows 1, 3 (1-based)'
+    """
+    labels = list(labels)
+    lines = file_lines(df, labels)
+    if labels and all(x is not None for x in lines):
+        src = source_of(df)
+        word = "row" if df.attrs["dongne"].get("format") == "excel" else "line"
+        plural = "s" if len(lines) > 1 else ""
+        return f"{word}{plural} {format_rows(lines)}" + (f" of {src}" if with_source else "")
+    import geopandas as gpd
+
+    pos = [int(p) + 1 for p in df.index.get_indexer(labels)]
+    word = "feature" if isinstance(df, gpd.GeoDataFrame) else "data row"
+    return f"{word}{'s' if len(pos) > 1 else ''} {format_rows(pos)} (1-based)"
 
 
 def _sniff_separator(lines: list[str]) -> str:
@@ -215,7 +261,24 @@ def read_table(
         "title_lines_skipped": skip,
         "header_line": skip + 1,
     }
+    lines = _data_lines(text, separator, skip)
+    if len(lines) == len(raw) and lines != list(range(skip + 2, skip + 2 + len(raw))):
+        extra["data_lines"] = lines  # blank lines or quoted line breaks inside the data
     return _finish(raw, p, "csv", codes, extra)
+
+
+def _data_lines(text: str, separator: str, skip: int) -> list[int]:
+    """The 1-based line on which each data row starts (blank lines are not rows)."""
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    starts, end, header_seen = [], 0, False
+    for row in reader:
+        start, end = end + 1, reader.line_num
+        if start <= skip or not row:
+            continue
+        if header_seen:
+            starts.append(start)
+        header_seen = True
+    return starts
 
 
 def _ragged_message(p: Path, text: str, separator: str, skip: int) -> str:
@@ -293,7 +356,10 @@ def _read_excel(
     body = body.iloc[:, keep]
     body.columns = [header[i] or f"unnamed_{i}" for i in keep]
     body = body[body.astype(str).apply(lambda r: r.str.strip().ne("").any(), axis=1)]
-    extra = {"sheet": sheet, "title_lines_skipped": skip, "header_line": skip + 1}
+    extra: dict = {"sheet": sheet, "title_lines_skipped": skip, "header_line": skip + 1}
+    rows_in_sheet = [int(i) + 1 for i in body.index]  # grid row i is sheet row i + 1
+    if rows_in_sheet != list(range(skip + 2, skip + 2 + len(body))):
+        extra["data_lines"] = rows_in_sheet  # blank rows inside the data
     return _finish(body.reset_index(drop=True), p, "excel", codes, extra)
 
 
@@ -324,6 +390,10 @@ def check_counts(
         the file, the column, up to ten row labels with their values and the fix.
     """
     src = source or source_of(df)
+
+    def where(rows: pd.Index) -> str:
+        return row_references(df, rows, with_source=False)
+
     for col in columns:
         if col not in df.columns:
             raise DataError(
@@ -333,22 +403,23 @@ def check_counts(
         bad_text = df.index[values.isna() & df[col].notna()]
         if len(bad_text):
             raise DataError(
-                f"{src}, column {col!r}: non-numeric values in rows {format_rows(bad_text)} "
+                f"{src}, column {col!r}: non-numeric values on {where(bad_text)} "
                 f"(e.g. {df.loc[bad_text[0], col]!r}). Fix: correct those cells or read the file "
                 "with dongne.io.read_table, which parses '1,234'."
             )
         missing = df.index[values.isna()]
         if len(missing) and not allow_missing:
             raise DataError(
-                f"{src}, column {col!r}: missing values in rows {format_rows(missing)}. "
+                f"{src}, column {col!r}: missing values on {where(missing)}. "
                 "Fix: fill them with the real counts, or pass allow_missing=True to keep them "
                 "missing (they are never replaced by zero)."
             )
         negative = df.index[values < 0]
         if len(negative):
-            shown = ", ".join(f"{r} ({values[r]:g})" for r in list(negative)[:10])
+            shown = ", ".join(f"{values[r]:g}" for r in list(negative)[:10])
             raise DataError(
-                f"{src}, column {col!r}: counts cannot be negative; rows {shown}"
-                f"{' and more' if len(negative) > 10 else ''}. Fix: correct those cells "
+                f"{src}, column {col!r}: counts cannot be negative on "
+                f"{where(negative)} (values {shown}). "
+                "Fix: correct those cells "
                 "(a negative count is usually a sign error or a -1 'unknown' code)."
             )

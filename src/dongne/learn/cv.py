@@ -32,6 +32,8 @@ from sklearn.cluster import KMeans
 from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut, LeaveOneOut, cross_validate
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneError, GeometryError, SpecificationError
 from dongne.io.crs import require_crs, to_metric
 
@@ -249,8 +251,9 @@ class SpatialBlockCV:
         coordinates (scikit-learn ``KMeans``, 10 starts, ``random_state=seed``).
     n_blocks : int, optional
         Number of k-means blocks (default ``5 * n_splits``).
-    seed : int, default 0
-        Seed of k-means; the grid is deterministic.
+    rng : int, numpy.random.Generator or None, default None
+        Seed of k-means; the grid is deterministic (``seed`` before 0.2).
+        None means seed 0; a Generator is drawn from once (:func:`dongne._vocab.resolve_rng`).
 
     Notes
     -----
@@ -266,6 +269,7 @@ class SpatialBlockCV:
     ([0, 0, 1, 1], [8, 8])
     """
 
+    @renamed(seed="rng")
     def __init__(
         self,
         coords: Any,
@@ -274,14 +278,14 @@ class SpatialBlockCV:
         size: float | None = None,
         method: str = "grid",
         n_blocks: int | None = None,
-        seed: int = 0,
+        rng: int | np.random.Generator | None = None,
     ) -> None:
         self.coords = coords
         self.n_splits = n_splits
         self.size = size
         self.method = method
         self.n_blocks = n_blocks
-        self.seed = seed
+        self.rng = rng
 
     def block_ids(self) -> np.ndarray:
         """Block of every row (0 … n_blocks − 1, numbered by first appearance in the grid)."""
@@ -302,7 +306,8 @@ class SpatialBlockCV:
                     f"n_blocks={k} k-means blocks need between 2 and the number of distinct "
                     f"locations ({len(np.unique(xy, axis=0))}). Fix: lower n_blocks."
                 )
-            km = KMeans(n_clusters=k, n_init=10, random_state=self.seed).fit(xy)
+            seed = resolve_rng(self.rng, bits=32)
+            km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(xy)
             return km.labels_.astype(np.int64)
         raise SpecificationError(
             f"The 'method' parameter must be 'grid' or 'kmeans'. Got {self.method!r} instead."
@@ -433,6 +438,8 @@ class CVComparison:
     provenance : dict
     """
 
+    provenance_ = provenance_alias("provenance")
+
     scores: pd.DataFrame
     scoring: str
     spatial_cv: str
@@ -465,7 +472,8 @@ class CVComparison:
         out["optimism_gap"] = self.optimism_gap
         return out
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language comparison in English (``"en"``) or Korean (``"ko"``)."""
         r, s, gap = self.random_mean, self.spatial_mean, self.optimism_gap
         k_r = int((self.scores["scheme"] == "random").sum())
@@ -527,6 +535,7 @@ def _describe(cv: Any) -> str:
     return type(cv).__name__
 
 
+@renamed(seed="rng")
 def cv_compare(
     estimator: Any,
     X: Any,
@@ -537,7 +546,7 @@ def cv_compare(
     spatial_cv: Any = None,
     n_splits: int = 5,
     scoring: str | None = None,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
 ) -> CVComparison:
     """Score ``estimator`` by random K-fold and by spatial cross-validation, side by side.
 
@@ -553,13 +562,15 @@ def cv_compare(
         grouped K-fold over them (:class:`LeaveGroupOut` ``(n_splits)``).
     spatial_cv : splitter, optional
         The spatial scheme; default as above, or ``SpatialBlockCV(coords, method="kmeans",
-        n_splits=n_splits, seed=seed)`` when only ``coords`` is given.
+        n_splits=n_splits, rng=rng)`` when only ``coords`` is given.
     n_splits : int, default 5
-        Folds of the random K-fold (shuffled with ``seed``) and of the default spatial scheme.
+        Folds of the random K-fold (shuffled with ``rng``) and of the default spatial scheme.
     scoring : str, optional
         scikit-learn scorer name; default ``"r2"`` for regressors, ``"accuracy"`` for
         classifiers.
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the random K-fold and of k-means (``seed`` before 0.2).
+        None means seed 0; a Generator is drawn from once (:func:`dongne._vocab.resolve_rng`).
 
     Returns
     -------
@@ -576,11 +587,12 @@ def cv_compare(
     >>> round(res.random_mean, 2), round(res.spatial_mean, 2), round(res.optimism_gap, 2)
     (0.88, 0.58, 0.3)
     """
+    seed = resolve_rng(rng, bits=32)
     if spatial_cv is None:
         if groups is not None:
             spatial_cv = LeaveGroupOut(n_splits)
         elif coords is not None:
-            spatial_cv = SpatialBlockCV(coords, method="kmeans", n_splits=n_splits, seed=seed)
+            spatial_cv = SpatialBlockCV(coords, method="kmeans", n_splits=n_splits, rng=seed)
         else:
             raise SpecificationError(
                 "cv_compare needs coords=, groups= or spatial_cv= to build the spatial folds. "

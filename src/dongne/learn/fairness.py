@@ -31,7 +31,6 @@ Framework and Acceleration. *IEEE Transactions on Knowledge and Data Engineering
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +50,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from dongne import __version__
+from dongne._deprecate import renamed, renamed_attribute
+from dongne._vocab import Lang, bilingual, in_process_only, provenance_alias, resolve_rng
 from dongne.errors import DataError, DongneError, SpecificationError, format_rows
 from dongne.io.crs import require_projected
 from dongne.io.write import jsonable
@@ -392,16 +393,6 @@ def _partitionings(partitions: Any, where: _Locations) -> list[_Partitioning]:
 # Input checks
 
 
-def _resolve_seed(seed: int | None) -> int:
-    if seed is None:
-        return secrets.randbits(63)
-    if isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0:
-        return int(seed)
-    raise SpecificationError(
-        f"The 'seed' parameter must be a non-negative int or None. Got {seed!r} instead."
-    )
-
-
 def _check_metric(metric: Any, greater_is_better: bool | None) -> tuple[str | Callable, bool]:
     """Return the metric (name or callable) and its direction."""
     if callable(metric):
@@ -585,16 +576,19 @@ class FairnessAudit:
         Mean loss per partitioning: comparable across numbers of partitionings.
     n_partitions_used : int
     null_spad : numpy.ndarray
-        SPAD of each permutation (length ``n_permutations``).
+        SPAD of each permutation (length ``permutations``).
     p_value : float
-        (1 + #{null SPAD ≥ observed SPAD}) / (1 + R); NaN when ``n_permutations == 0``.
-    n_permutations : int
+        (1 + #{null SPAD ≥ observed SPAD}) / (1 + R); NaN when ``permutations == 0``.
+    permutations : int
     seed : int
     crs : pyproj.CRS
         The projected CRS of the grids.
     provenance : dict
         Parameters, seed and ``dongne_version``, ready for JSON.
     """
+
+    provenance_ = provenance_alias("provenance")
+    n_permutations = renamed_attribute("n_permutations", "permutations")
 
     metric: str
     greater_is_better: bool
@@ -608,7 +602,7 @@ class FairnessAudit:
     n_partitions_used: int
     null_spad: np.ndarray
     p_value: float
-    n_permutations: int
+    permutations: int
     seed: int
     crs: CRS
     provenance: dict[str, Any]
@@ -629,7 +623,7 @@ class FairnessAudit:
     def headline_partition(self) -> str:
         """The partitioning whose loss most exceeds chance (largest loss without a null)."""
         frame = self.partitions.dropna(subset=["loss"])
-        key = "excess" if self.n_permutations else "loss"
+        key = "excess" if self.permutations else "loss"
         return str(frame.loc[frame[key].idxmax(), "partition"])
 
     def to_geodataframe(self, partition: str | None = None) -> gpd.GeoDataFrame:
@@ -665,8 +659,9 @@ class FairnessAudit:
 
         Cells are coloured by m_p in up to five quantile classes (red = worse off); cells
         with fewer than ``min_cell_size`` samples are hatched as "too few samples"; empty
-        grid cells are not drawn. Grid maps are outlined with the union of the areas when
-        the audit was given ``areas``. Drawn with :func:`dongne.report.choropleth`; written
+        grid cells are not drawn. When the audit was given ``areas``, grid cells are clipped
+        to the union of the areas (nothing is painted outside the study area) and outlined
+        with it. Drawn with :func:`dongne.report.choropleth`; written
         to ``path`` when given. Returns the figure.
         """
         frame = self.to_geodataframe(partition)
@@ -684,7 +679,11 @@ class FairnessAudit:
         p = float(self.partitions.set_index("partition").loc[name, "p_value"])
         outline = None
         if self._areas is not None and frame["kind"].iloc[0] == "grid":
-            outline = gpd.GeoDataFrame(geometry=[self._areas.union_all()], crs=self.crs)
+            study_area = self._areas.union_all()
+            outline = gpd.GeoDataFrame(geometry=[study_area], crs=self.crs)
+            # Grid cells are squares; paint only their part inside the study area.
+            frame = frame.set_geometry(frame.geometry.intersection(study_area))
+            frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
         note = (
             f"Overall {self.metric} = {self.overall:.4g}; labels: "
             f"{'group' if frame['kind'].iloc[0] == 'groups' else 'samples per cell'}; "
@@ -719,7 +718,7 @@ class FairnessAudit:
             ax = figure.add_subplot()
             x = np.arange(len(frame))
             ax.bar(x, frame["loss"], color="#4575b4", label="observed mean |m̄ − m_p|")
-            if self.n_permutations:
+            if self.permutations:
                 ax.scatter(
                     x,
                     frame["null_mean"],
@@ -745,7 +744,7 @@ class FairnessAudit:
                 fontsize=8,
             )
             ax.set_ylabel(f"loss: mean |gap| in {self.metric}")
-            p_text = f", p = {self.p_value:.3g}" if self.n_permutations else ""
+            p_text = f", p = {self.p_value:.3g}" if self.permutations else ""
             ax.set_title(
                 f"Spatial disparity per partitioning — SPAD = {self.spad:.3g}{p_text}\n"
                 "분할별 공간 격차",
@@ -757,7 +756,8 @@ class FairnessAudit:
                 figure.savefig(path, dpi=100, facecolor="white")
         return figure
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language result: how unequal, beyond chance or not, where, and what it means."""
         if lang not in ("en", "ko"):
             raise SpecificationError(f"The 'lang' parameter must be 'en' or 'ko'. Got {lang!r}.")
@@ -766,7 +766,7 @@ class FairnessAudit:
         n_small_parts = int((self.partitions["n_too_small"] > 0).sum())
         lines = []
         places = self._worse_off_text(lang)
-        chance = self.null_spad.mean() / self.n_partitions_used if self.n_permutations else 0.0
+        chance = self.null_spad.mean() / self.n_partitions_used if self.permutations else 0.0
         if lang == "en":
             lines.append(
                 f"Spatial fairness audit of {self.metric} over {self.n_samples} samples: overall "
@@ -775,12 +775,12 @@ class FairnessAudit:
                 f"overall value is {self.spad_mean:.4g} (SPAD, the sum over partitionings, = "
                 f"{self.spad:.4g}; lower is fairer)."
             )
-            if self.n_permutations:
+            if self.permutations:
                 beyond = self.p_value <= 0.05
                 lines.append(
                     f"If location did not matter, shuffling the (observed, predicted) pairs "
                     f"across places gives a mean gap of {chance:.4g} "
-                    f"on average; permutation p = {self.p_value:.3g} ({self.n_permutations} "
+                    f"on average; permutation p = {self.p_value:.3g} ({self.permutations} "
                     f"permutations, seed {self.seed}): "
                     + (
                         "performance differs between places more than chance would produce."
@@ -808,12 +808,12 @@ class FairnessAudit:
                 f"셀별 {self.metric}와 전체 값의 평균 절대 격차는 {self.spad_mean:.4g}입니다 "
                 f"(분할별 합계 SPAD = {self.spad:.4g}, 낮을수록 공정)."
             )
-            if self.n_permutations:
+            if self.permutations:
                 beyond = self.p_value <= 0.05
                 lines.append(
                     f"위치가 무관하다면(관측·예측 쌍을 장소 간에 무작위로 섞으면) 평균 격차는 "
                     f"{chance:.4g} 정도입니다. "
-                    f"순열 p = {self.p_value:.3g} ({self.n_permutations}회 순열, 시드 "
+                    f"순열 p = {self.p_value:.3g} ({self.permutations}회 순열, 시드 "
                     f"{self.seed}): "
                     + (
                         "장소 간 성능 차이가 우연으로 설명되는 수준보다 큽니다."
@@ -864,6 +864,7 @@ class FairnessAudit:
         )
 
 
+@renamed(n_permutations="permutations", seed="rng")
 def spatial_fairness_audit(
     y_true: Any,
     y_pred: Any,
@@ -875,8 +876,9 @@ def spatial_fairness_audit(
     metric: str | Callable[[np.ndarray, np.ndarray], float] = "f1",
     greater_is_better: bool | None = None,
     min_cell_size: int = 10,
-    n_permutations: int = 999,
-    seed: int | None = None,
+    permutations: int = 999,
+    rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
 ) -> FairnessAudit:
     """Audit how evenly a model performs across space (SPAD), with a permutation test.
 
@@ -913,11 +915,15 @@ def spatial_fairness_audit(
     min_cell_size : int, default 10
         Cells with fewer samples are flagged ``"too small"`` and left out of the loss (their
         metric is mostly noise); how many is reported, never silent.
-    n_permutations : int, default 999
+    permutations : int, default 999
         R, permutations of the location assignment of the (y_true, y_pred) pairs; 0 skips
-        the test.
-    seed : int, optional
-        Seed of the permutations; ``None`` draws one, recorded in the result.
+        the test (``n_permutations`` before 0.2).
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the permutations (``seed`` before 0.2); None means seed 0, a Generator is
+        drawn from once (:func:`dongne._vocab.resolve_rng`); recorded in the result.
+    scheduler : None or "threads"
+        The permutations run in this process; other schedulers are refused with a
+        :class:`~dongne.errors.SpecificationError`, never ignored.
 
     Returns
     -------
@@ -926,7 +932,7 @@ def spatial_fairness_audit(
     Raises
     ------
     SpecificationError
-        Unknown metric, bad ``partitions``, ``min_cell_size``, ``n_permutations`` or ``seed``,
+        Unknown metric, bad ``partitions``, ``min_cell_size``, ``permutations`` or ``rng``,
         both or neither of ``coords`` and ``areas``, an array ``coords`` without ``crs``.
     DataError
         Lengths differ, missing values, unknown partition column, or no cell of any
@@ -973,15 +979,16 @@ def spatial_fairness_audit(
     >>> wrong_east = (xy[:, 0] > 7_000) & (rng.random(400) < 0.5)
     >>> pred = np.where(wrong_east, 1 - y, y)
     >>> audit = spatial_fairness_audit(
-    ...     y, pred, coords=xy, crs="EPSG:5179", metric="accuracy", n_permutations=199, seed=1
+    ...     y, pred, coords=xy, crs="EPSG:5179", metric="accuracy", permutations=199, rng=1
     ... )
     >>> round(audit.overall, 3), audit.p_value
     (0.802, 0.005)
     """
     metric, direction = _check_metric(metric, greater_is_better)
     min_cell_size = _check_int("min_cell_size", min_cell_size, 1)
-    n_permutations = _check_int("n_permutations", n_permutations, 0)
-    seed = _resolve_seed(seed)
+    in_process_only(scheduler, "spatial_fairness_audit")
+    n_permutations = _check_int("permutations", permutations, 0)
+    seed = resolve_rng(rng)
     y_true, y_pred = _outcomes(y_true, y_pred, metric)
     where = _locations(len(y_true), coords, areas, crs)
     parts = _partitionings(partitions, where)
@@ -1077,7 +1084,7 @@ def _audit(
             "n_samples": len(where.xy),
             "partitions": [p.name for p in parts],
             "min_cell_size": min_cell_size,
-            "n_permutations": n_permutations,
+            "permutations": n_permutations,
             "seed": seed,
             "locations": where.source,
             "crs": where.crs.to_string(),
@@ -1098,7 +1105,7 @@ def _audit(
         n_partitions_used=int(included.sum()),
         null_spad=null_spad,
         p_value=p_value,
-        n_permutations=n_permutations,
+        permutations=n_permutations,
         seed=seed,
         crs=where.crs,
         provenance=provenance,
@@ -1164,9 +1171,9 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
         training data themselves, cheap and fine for stiff models (linear, shallow trees);
         for flexible models that fit the training data almost exactly use ``cv=5``:
         out-of-fold predictions from a seeded ``KFold`` (``cv`` extra fits per round).
-    seed : int, optional
+    rng : int, numpy.random.Generator or None, default None
         Seeds the order of partitionings and the folds (not the estimator's own
-        ``random_state``); ``None`` draws one, recorded in ``seed_``.
+        ``random_state``; ``seed`` before 0.2); None means seed 0 (recorded in ``seed_``).
 
     Attributes
     ----------
@@ -1203,12 +1210,13 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
     >>> X = rng.normal(size=(300, 2))
     >>> east = xy[:, 0] > 6_000
     >>> y = X[:, 0] + np.where(east, 2.0, 0.0) * X[:, 1] + rng.normal(0, 0.3, 300)
-    >>> model = FairnessReweighted(LinearRegression(), n_rounds=24, seed=0)
+    >>> model = FairnessReweighted(LinearRegression(), n_rounds=24, rng=0)
     >>> model = model.fit(X, y, coords=xy, crs="EPSG:5179")
     >>> bool(model.spad_after_ < model.spad_before_)
     True
     """
 
+    @renamed(seed="rng")
     def __init__(
         self,
         estimator: Any,
@@ -1221,7 +1229,7 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
         tolerance: float = 0.05,
         min_cell_size: int = 10,
         cv: int | None = None,
-        seed: int | None = None,
+        rng: int | np.random.Generator | None = None,
     ) -> None:
         self.estimator = estimator
         self.partitions = partitions
@@ -1232,7 +1240,7 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
         self.tolerance = tolerance
         self.min_cell_size = min_cell_size
         self.cv = cv
-        self.seed = seed
+        self.rng = rng
 
     def fit(
         self,
@@ -1277,7 +1285,7 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
             )
         if self.cv is not None:
             _check_int("cv", self.cv, 2)
-        self.seed_ = _resolve_seed(self.seed)
+        self.seed_ = resolve_rng(self.rng)
         y_arr = np.asarray(y)
         where = _locations(len(y_arr), coords, areas, crs)
         parts = _partitionings(self.partitions, where)
@@ -1417,7 +1425,8 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
         self._check_fitted()
         return self.history_.copy()
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language before/after comparison of SPAD and the overall metric."""
         self._check_fitted()
         if lang not in ("en", "ko"):

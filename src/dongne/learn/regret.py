@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.allocate import MCLP, LocationProblem
 from dongne.errors import DataError, DongneError, SpecificationError
 
@@ -230,7 +231,8 @@ class AllocationRegret:
         self._check_fitted()
         return self.results_.copy()
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language regret of every model, English (``"en"``) or Korean (``"ko"``)."""
         self._check_fitted()
         r = self.results_
@@ -282,7 +284,6 @@ class AllocationRegret:
         self._check_fitted()
         from matplotlib.figure import Figure
 
-        from dongne.io.crs import to_metric
         from dongne.report import korean_font
 
         names = list(self.sites_)
@@ -296,25 +297,90 @@ class AllocationRegret:
             ax.set_yticks(range(len(r)), r["solution"], fontfamily=font)
             fig.tight_layout()
             return fig
+        return self._map(names, font)
+
+    def _map(self, names: list[str], font: str) -> Any:
+        """One panel per solution: true need in grey classes, chosen sites as red triangles.
+
+        Shared legend (need classes, sites), scale bar, north arrow and a note on the method.
+        """
+        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.colors import BoundaryNorm
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        from dongne.io.crs import to_metric
+        from dongne.report.maps import _add_north_arrow, _add_scale_bar, _trim_empty_bands
+
         areas = to_metric(self.areas_, "areas").copy()
         areas["_need"] = self.true_need_
         sites = self.problem_.site_geometry.to_crs(areas.crs)
         ids = self.problem_.site_ids
-        fig = Figure(figsize=(4.5 * len(names), 4.8))
-        axes = np.atleast_1d(fig.subplots(1, len(names)))
+        edges = np.unique(np.quantile(areas["_need"], np.linspace(0, 1, 6)))
+        if len(edges) < 2:
+            edges = np.array([edges[0], edges[0] + 1.0])
+        cmap = matplotlib.colormaps["Greys"].resampled(len(edges) - 1)
+        norm = BoundaryNorm(edges, cmap.N)
         r = self.results_.set_index("solution")
-        for ax, name in zip(axes, names, strict=True):
-            areas.plot(column="_need", cmap="Greys", ax=ax, linewidth=0.1, edgecolor="white")
-            chosen = np.isin(ids, self.sites_[name])
-            sites[chosen].plot(ax=ax, color="tab:red", markersize=30, marker="^")
-            ax.set_title(
-                f"{name}\ncovers {100 * r.loc[name, 'true_share_covered']:.1f}% · regret "
-                f"{r.loc[name, 'regret']:.0f}",
-                fontfamily=font,
-                fontsize=9,
+        with matplotlib.rc_context({"font.family": [font, "DejaVu Sans"]}):
+            x0, y0, x1, y1 = areas.total_bounds
+            aspect = (y1 - y0) / max(x1 - x0, 1e-9)
+            fig = Figure(
+                figsize=(4.5 * len(names) + 2.6, min(4.5 * aspect, 6.0) + 1.3),
+                layout="constrained",
             )
-            ax.set_axis_off()
-        fig.tight_layout()
+            FigureCanvasAgg(fig)
+            axes = np.atleast_1d(fig.subplots(1, len(names)))
+            for ax, name in zip(axes, names, strict=True):
+                areas.plot(
+                    column="_need", cmap=cmap, norm=norm, ax=ax, linewidth=0.1, edgecolor="white"
+                )
+                chosen = np.isin(ids, self.sites_[name])
+                sites[chosen].plot(ax=ax, color="tab:red", markersize=30, marker="^")
+                ax.set_title(
+                    f"{name}\ncovers {100 * r.loc[name, 'true_share_covered']:.1f}% · regret "
+                    f"{r.loc[name, 'regret']:.0f}",
+                    fontsize=9,
+                )
+                ax.set_axis_off()
+                ax.set_aspect("equal")
+            _add_scale_bar(axes[0])
+            _add_north_arrow(axes[-1])
+            decimals = 0 if np.all(np.abs(edges - np.round(edges)) < 1e-9) else 1
+            handles = [
+                Patch(
+                    facecolor=cmap(i),
+                    edgecolor="#8c8c8c",
+                    linewidth=0.4,
+                    label=f"{edges[i]:,.{decimals}f} – {edges[i + 1]:,.{decimals}f}",
+                )
+                for i in range(len(edges) - 1)
+            ]
+            handles.append(
+                Line2D([], [], color="tab:red", marker="^", linestyle="", markersize=7,
+                       label=f"chosen site ({self.p}) / 선정 지점")
+            )  # fmt: skip
+            fig.legend(
+                handles=handles,
+                title="True need per area / 실제 수요",
+                loc="outside right upper",
+                frameon=False,
+                fontsize=8,
+                title_fontsize=9,
+            )
+            fig.supxlabel(
+                f"MCLP, p = {self.p}, radius {self.radius_:g} {self.unit_}; sites chosen with "
+                f"each solution's need, scored on the true need; dongne {__version__}",
+                fontsize=7,
+                color="#666666",
+                x=0.01,
+                ha="left",
+            )
+            for _ in range(2):
+                fig.draw_without_rendering()
+            _trim_empty_bands(fig)
         return fig
 
 

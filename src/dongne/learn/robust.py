@@ -37,6 +37,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import Lang, bilingual, provenance_alias, resolve_rng
 from dongne.errors import DataError, SpecificationError
 from dongne.learn.shift import domain_probabilities, effective_sample_size, importance_weights
 
@@ -160,7 +162,9 @@ class ImportanceWeighted(_Wrapper):
     clip_quantile : float or None, default 0.99
     n_splits : int, default 5
         Folds of the out-of-fold domain probabilities.
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the folds and the classifier (``seed`` before 0.2).
+        None means seed 0; a Generator is drawn from once (:func:`dongne._vocab.resolve_rng`).
 
     Attributes
     ----------
@@ -171,6 +175,7 @@ class ImportanceWeighted(_Wrapper):
         Effective sample size of the weights (out of ``n_source_``).
     """
 
+    @renamed(seed="rng")
     def __init__(
         self,
         estimator: Any = "linear",
@@ -178,19 +183,23 @@ class ImportanceWeighted(_Wrapper):
         classifier: Any = "logistic",
         clip_quantile: float | None = 0.99,
         n_splits: int = 5,
-        seed: int = 0,
+        rng: int | np.random.Generator | None = None,
     ) -> None:
         self.estimator = estimator
         self.classifier = classifier
         self.clip_quantile = clip_quantile
         self.n_splits = n_splits
-        self.seed = seed
+        self.rng = rng
 
     def fit(self, X: Any, y: Any, *, X_target: Any) -> ImportanceWeighted:
         """Estimate the weights from ``X`` (source) and ``X_target``, then fit; return self."""
         n, m = len(X), len(X_target)
         probs = domain_probabilities(
-            X, X_target, classifier=self.classifier, n_splits=self.n_splits, seed=self.seed
+            X,
+            X_target,
+            classifier=self.classifier,
+            n_splits=self.n_splits,
+            seed=resolve_rng(self.rng, bits=32),
         )
         self.weights_ = importance_weights(probs[:n], n, m, self.clip_quantile)
         self.ess_ = effective_sample_size(self.weights_)
@@ -265,7 +274,7 @@ class GroupDRO(_Wrapper):
     Examples
     --------
     >>> from dongne.learn.tasks import synthetic_shift_task
-    >>> task = synthetic_shift_task(seed=0)
+    >>> task = synthetic_shift_task(rng=0)
     >>> src = task.domain == "source"
     >>> dro = GroupDRO().fit(task.X[src], task.y[src], task.groups[src])
     >>> dro.group_weights_.round(2).to_dict()
@@ -364,6 +373,8 @@ class GroupReport:
     provenance : dict
     """
 
+    provenance_ = provenance_alias("provenance")
+
     table: pd.DataFrame
     metric: str
     overall: float
@@ -385,7 +396,8 @@ class GroupReport:
         )
         return pd.concat([self.table, extra], ignore_index=True)
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Average next to worst group, in English (``"en"``) or Korean (``"ko"``)."""
         label = METRICS[self.metric][0]
         best = self.table.iloc[-1]

@@ -41,6 +41,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from dongne import __version__
+from dongne._deprecate import MISSING, renamed
+from dongne._vocab import Lang, bilingual, in_process_only, resolve_rng
 from dongne.detect.inference import CORRECTIONS, adjust_pvalues, check_choice
 from dongne.errors import DataError, DongneError, SpecificationError
 
@@ -474,6 +476,23 @@ def _losses(estimator: Any, X: np.ndarray, y: np.ndarray, pred: np.ndarray) -> n
 
 
 # ----------------------------------------------------------------------------- the report
+def _split_permutations(permutations: int | tuple[int, int]) -> tuple[int, int]:
+    """(domain-classifier test, MMD test) permutations from one int (MMD: 999) or a pair."""
+    pair = (permutations, 999) if np.ndim(permutations) == 0 else tuple(permutations)
+    if len(pair) != 2 or not all(isinstance(p, int | np.integer) and p >= 0 for p in pair):
+        raise SpecificationError(
+            "permutations must be an int >= 0 or a pair of them (domain-classifier test, MMD "
+            f"test). Got {permutations!r}. Fix: pass e.g. permutations=(99, 999)."
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def _fold_mmd_permutations(old: int, permutations: Any) -> tuple[Any, int]:
+    """The deprecated ``mmd_permutations`` becomes the second number of ``permutations``."""
+    first = 99 if permutations is MISSING else _split_permutations(permutations)[0]
+    return (first, old)
+
+
 class ShiftDiagnostics:
     """All shift diagnostics between a source and a target sample, in one report.
 
@@ -484,10 +503,11 @@ class ShiftDiagnostics:
         boosting, 100 trees).
     n_splits : int, default 5
         Folds of the out-of-fold domain probabilities and of the error estimate.
-    permutations : int, default 99
-        Permutations of the domain-classifier test (each refits the classifier n_splits
-        times).
-    mmd_permutations : int, default 999
+    permutations : int or (int, int), default (99, 999)
+        Permutations of the two permutation tests: the domain-classifier test (each refits
+        the classifier n_splits times) and the MMD test. One int sets the domain-classifier
+        test and leaves the MMD test at 999, as before 0.2 (when ``mmd_permutations`` gave
+        the second number).
     correction : {"fdr_bh", "fdr_by", "bonferroni", "none"}, default "fdr_bh"
         Multiple-testing control of the per-feature KS tests
         (:func:`dongne.detect.inference.adjust_pvalues`).
@@ -496,7 +516,12 @@ class ShiftDiagnostics:
         PSI bins (source deciles).
     clip_quantile : float or None, default 0.99
         Clipping of the importance weights.
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the folds, the classifier and the permutations (``seed`` before 0.2); None
+        means seed 0, a Generator is drawn from once (:func:`dongne._vocab.resolve_rng`).
+    scheduler : None or "threads"
+        The permutations run in this process; other schedulers are refused with a
+        :class:`~dongne.errors.SpecificationError`, never ignored.
 
     Attributes
     ----------
@@ -507,6 +532,13 @@ class ShiftDiagnostics:
         Domain-classifier AUC and permutation p.
     mmd2_, mmd_p_, bandwidth_ : float
         MMD² (standardised features), permutation p, kernel bandwidth σ.
+    shift_p_ : float
+        p-value of "no shift" from the two tests on all features together, corrected for
+        testing twice: ``min(1, 2·min(auc_p_, mmd_p_))`` (Bonferroni; for the verdict "at
+        least one test rejects" Holm's step-down gives the same decision).
+    shift_detected_ : bool
+        ``shift_p_ <= alpha``: the verdict of :meth:`summary`. Without the correction,
+        ``min(auc_p_, mmd_p_) <= alpha`` raises 7–8.5 % false alarms at α = 0.05.
     weights_ : ndarray
         Importance weights of the source rows (mean 1).
     ess_ : float
@@ -522,38 +554,42 @@ class ShiftDiagnostics:
     >>> rng = np.random.default_rng(0)
     >>> src = rng.normal(size=(100, 3))
     >>> tgt = rng.normal(size=(100, 3)) + [1.0, 0.0, 0.0]
-    >>> diag = ShiftDiagnostics(permutations=19, mmd_permutations=199).fit(src, tgt)
+    >>> diag = ShiftDiagnostics(permutations=(19, 199)).fit(src, tgt)
     >>> diag.features_["shifted"].tolist(), round(diag.auc_, 2), diag.mmd_p_
     ([True, False, False], 0.76, 0.005)
     """
 
+    @renamed(seed="rng", mmd_permutations=("permutations", _fold_mmd_permutations))
     def __init__(
         self,
         *,
         classifier: Any = "logistic",
         n_splits: int = 5,
-        permutations: int = 99,
-        mmd_permutations: int = 999,
+        permutations: int | tuple[int, int] = (99, 999),
         correction: str = "fdr_bh",
         alpha: float = 0.05,
         bins: int = 10,
         clip_quantile: float | None = 0.99,
-        seed: int = 0,
+        rng: int | np.random.Generator | None = None,
+        scheduler: Any = None,
     ) -> None:
         self.classifier = classifier
         self.n_splits = n_splits
         self.permutations = permutations
-        self.mmd_permutations = mmd_permutations
         self.correction = correction
         self.alpha = alpha
         self.bins = bins
         self.clip_quantile = clip_quantile
-        self.seed = seed
+        self.rng = rng
+        self.scheduler = scheduler
 
     def fit(
         self, source: Any, target: Any, *, estimator: Any = None, y_source: Any = None
     ) -> ShiftDiagnostics:
         """Run every diagnostic; with ``estimator`` and ``y_source`` also estimate target error."""
+        in_process_only(self.scheduler, "ShiftDiagnostics")
+        auc_permutations, mmd_permutations = _split_permutations(self.permutations)
+        self.seed_ = seed = resolve_rng(self.rng, bits=32)
         check_choice(
             "correction", self.correction, tuple(c for c in CORRECTIONS if c != "geoda_fdr")
         )
@@ -580,12 +616,16 @@ class ShiftDiagnostics:
             t,
             classifier=self.classifier,
             n_splits=self.n_splits,
-            permutations=self.permutations,
-            seed=self.seed,
+            permutations=auc_permutations,
+            seed=seed,
         )
         self.auc_, self.auc_p_ = dom["auc"], dom["p_value"]
-        mmd = mmd_test(xs, xt, permutations=self.mmd_permutations, seed=self.seed)
+        mmd = mmd_test(xs, xt, permutations=mmd_permutations, seed=seed)
         self.mmd2_, self.mmd_p_, self.bandwidth_ = mmd["mmd2"], mmd["p_value"], mmd["bandwidth"]
+        both, rejected = adjust_pvalues(
+            np.array([self.auc_p_, self.mmd_p_]), "bonferroni", self.alpha
+        )
+        self.shift_p_, self.shift_detected_ = float(both.min()), bool(rejected.any())
         self.n_source_, self.n_target_ = len(s), len(t)
         self.weights_ = importance_weights(
             dom["probabilities"][: len(s)], len(s), len(t), self.clip_quantile
@@ -599,7 +639,7 @@ class ShiftDiagnostics:
             y = np.asarray(y_source)
             if len(y) != len(s):
                 raise DataError(f"y_source has {len(y)} values for {len(s)} source rows.")
-            cv = KFold(n_splits=self.n_splits, shuffle=True, random_state=self.seed)
+            cv = KFold(n_splits=self.n_splits, shuffle=True, random_state=seed)
             pred = cross_val_predict(clone(estimator), xs, y, cv=cv)
             loss = _losses(estimator, xs, y, pred)
             w = self.weights_
@@ -615,13 +655,13 @@ class ShiftDiagnostics:
             "method": "shift_diagnostics",
             "classifier": repr(self.classifier),
             "n_splits": self.n_splits,
-            "permutations": self.permutations,
-            "mmd_permutations": self.mmd_permutations,
+            "permutations": auc_permutations,
+            "mmd_permutations": mmd_permutations,
             "correction": self.correction,
             "alpha": self.alpha,
             "bins": self.bins,
             "clip_quantile": self.clip_quantile,
-            "seed": self.seed,
+            "seed": seed,
             "n_source": len(s),
             "n_target": len(t),
             "dongne_version": __version__,
@@ -666,7 +706,8 @@ class ShiftDiagnostics:
         )
         return pd.concat([head, ks], ignore_index=True)
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language verdict in English (``"en"``) or Korean (``"ko"``)."""
         self._check_fitted()
         f = self.features_.sort_values("ks_statistic", ascending=False)
@@ -675,13 +716,14 @@ class ShiftDiagnostics:
         top = ", ".join(
             f"{r.feature} (D={r.ks_statistic:.2f}, PSI={r.psi:.2f})" for r in f.head(3).itertuples()
         )
-        detected = min(self.auc_p_, self.mmd_p_) <= self.alpha
+        detected = self.shift_detected_
         k = len(f)
         if lang == "ko":
             text = (
                 f"분포 이동 진단 (원천 {self.n_source_}행, 대상 {self.n_target_}행): 영역 분류기 "
                 f"AUC {self.auc_:.3f} (0.5면 구별 불가, 순열 p = {self.auc_p_:.3g}), MMD² "
-                f"{self.mmd2_:.4f} (순열 p = {self.mmd_p_:.3g}). 변수별 KS 검정"
+                f"{self.mmd2_:.4f} (순열 p = {self.mmd_p_:.3g}); 두 검정을 함께 본 p = "
+                f"{self.shift_p_:.3g} (본페로니 보정, α = {self.alpha:g}). 변수별 KS 검정"
                 f"({self.correction} 보정) "
                 f"{k}개 중 {len(shifted)}개가 유의하게 이동: {', '.join(shifted) or '없음'}. "
                 f"PSI > 0.25(큰 이동): {', '.join(major) or '없음'}. 가장 크게 이동한 변수: {top}. "
@@ -702,7 +744,9 @@ class ShiftDiagnostics:
         text = (
             f"Shift diagnostics (source {self.n_source_} rows, target {self.n_target_} rows): "
             f"domain-classifier AUC {self.auc_:.3f} (0.5 = indistinguishable; permutation p = "
-            f"{self.auc_p_:.3g}), MMD² {self.mmd2_:.4f} (permutation p = {self.mmd_p_:.3g}). "
+            f"{self.auc_p_:.3g}), MMD² {self.mmd2_:.4f} (permutation p = {self.mmd_p_:.3g}); "
+            f"both tests together p = {self.shift_p_:.3g} (Bonferroni for two tests, "
+            f"α = {self.alpha:g}). "
             f"Per-feature KS tests ({self.correction}): {len(shifted)} of {k} shifted: "
             f"{', '.join(shifted) or 'none'}. PSI > 0.25 (major): {', '.join(major) or 'none'}. "
             f"Most shifted: {top}. Importance weights keep an effective sample size of "

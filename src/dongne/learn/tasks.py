@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._deprecate import renamed
+from dongne._vocab import resolve_rng
 from dongne.errors import DataError
 from dongne.io.crs import KOREA_METRIC_CRS
 
@@ -223,8 +225,14 @@ def seoul_basement_task(source: str = "north") -> LearningTask:
     )
 
 
+@renamed(seed="rng")
 def synthetic_shift_task(
-    n_a: int = 400, n_b: int = 60, n_c: int = 200, *, concept_shift: float = 0.3, seed: int = 0
+    n_a: int = 400,
+    n_b: int = 60,
+    n_c: int = 200,
+    *,
+    concept_shift: float = 0.3,
+    rng: int | np.random.Generator | None = None,
 ) -> LearningTask:
     r"""Three regions with known covariate and concept shift; A and B train, C is held out.
 
@@ -247,10 +255,11 @@ def synthetic_shift_task(
 
     Examples
     --------
-    >>> task = synthetic_shift_task(seed=0)
+    >>> task = synthetic_shift_task(rng=0)
     >>> task.groups.value_counts().sort_index().to_dict()
     {'A': 400, 'B': 60, 'C': 200}
     """
+    seed = resolve_rng(rng)
     rng = np.random.default_rng(seed)
     spec = (("A", n_a, 0.0, 10.0, 0.0, 0.0), ("B", n_b, 10.0, 14.0, 1.5, 0.0),
             ("C", n_c, 14.0, 24.0, 2.5, concept_shift))  # fmt: skip

@@ -31,7 +31,8 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 from dongne import __version__
-from dongne.errors import DataError, MissingDependencyError, SpecificationError, format_rows
+from dongne._optional import import_optional
+from dongne.errors import DataError, SpecificationError, format_rows
 from dongne.io._atomic import atomic_write_text
 from dongne.io.crs import require_crs, to_metric
 from dongne.io.write import write_table
@@ -178,13 +179,9 @@ def make_model(name: str, seed: int = 0) -> Any:
             n_estimators=300, min_samples_leaf=3, random_state=seed, n_jobs=1
         )
     if name == "lightgbm":
-        try:
-            import lightgbm
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "model='lightgbm' needs the lightgbm package. Fix: 'pip install lightgbm', or "
-                "use model='ridge' or 'rf'."
-            ) from exc
+        lightgbm = import_optional(
+            "lightgbm", None, "model='lightgbm'", alternative="or use model='ridge' or 'rf'"
+        )
         return lightgbm.LGBMRegressor(
             n_estimators=200,
             learning_rate=0.05,
@@ -419,7 +416,7 @@ class SpatialScheme:
                 n_splits=self.n_splits,
                 method="kmeans",
                 n_blocks=self.kmeans,
-                seed=seed,
+                rng=seed,
             )
         if self.buffer is not None:
             cv = BufferedCV(xy, _metres(self.buffer, "buffer"), cv=cv)
@@ -722,6 +719,7 @@ def run_learn_shift(
     boundaries: gpd.GeoDataFrame | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
+    scheduler: Any = None,
 ) -> LearnOutputs:
     """Shift diagnostics between the source and the target areas, with a map of the weights.
 
@@ -761,6 +759,9 @@ def run_learn_shift(
     prefix : str
     progress : callable, optional
         Called before each step (2 steps).
+    scheduler : None or "threads"
+        Passed to the estimator, which runs its permutations in this process and refuses any
+        other scheduler with a :class:`~dongne.errors.SpecificationError`.
     """
     from dongne.learn.shift import ShiftDiagnostics
 
@@ -784,11 +785,11 @@ def run_learn_shift(
     est = make_model(model, seed) if target else None
     step("shift diagnostics: domain classifier, KS/PSI, MMD, importance weights")
     diag = ShiftDiagnostics(
-        permutations=permutations,
-        mmd_permutations=mmd_permutations,
+        permutations=(permutations, mmd_permutations),
         correction=correction,
         alpha=alpha,
-        seed=seed,
+        rng=seed,
+        scheduler=scheduler,
     ).fit(
         X[src],
         X[tgt],
@@ -923,6 +924,7 @@ def run_learn_audit(
     seed: int = 0,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
+    scheduler: Any = None,
 ) -> LearnOutputs:
     """Spatial-fairness audit (SPAD, Xie et al. 2022) of predictions, with maps per cell.
 
@@ -961,6 +963,9 @@ def run_learn_audit(
     prefix : str
     progress : callable, optional
         Called before each step (2 steps, 3 with out-of-fold predictions).
+    scheduler : None or "threads"
+        Passed to the estimator, which runs its permutations in this process and refuses any
+        other scheduler with a :class:`~dongne.errors.SpecificationError`.
     """
     from dongne.learn.fairness import spatial_fairness_audit
 
@@ -1010,8 +1015,9 @@ def run_learn_audit(
         partitions=items,
         metric=metric,
         min_cell_size=min_cell_size,
-        n_permutations=permutations,
-        seed=seed,
+        permutations=permutations,
+        rng=seed,
+        scheduler=scheduler,
     )
     result = LearnOutputs(results={"audit": audit})
     per_area = pd.DataFrame(
@@ -1062,7 +1068,7 @@ def _fit_method(
     if method == "naive":
         return clone(model).fit(X, y)
     if method == "importance_weighted":
-        return ImportanceWeighted(clone(model), seed=seed).fit(X, y, X_target=X_target)
+        return ImportanceWeighted(clone(model), rng=seed).fit(X, y, X_target=X_target)
     if groups is None:
         raise SpecificationError(
             f"Method {method!r} needs groups (e.g. the gu of every area). Fix: pass group= "

@@ -47,7 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from dongne.errors import MissingDependencyError, SpecificationError
+from dongne._optional import import_optional
+from dongne.errors import SpecificationError
 
 __all__ = [
     "batch_ranges",
@@ -263,14 +264,12 @@ def _runner(scheduler: Scheduler) -> Iterator[Callable[..., list[Any]]]:
 
 
 def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as err:  # pragma: no cover - dask is installed in the test environment
-        raise MissingDependencyError(
-            "Running on a Dask cluster needs dask.distributed. Fix: pip install "
-            "'dask[distributed]' (or use scheduler=None or 'processes')."
-        ) from err
-    return distributed
+    return import_optional(
+        "distributed",
+        "dask",
+        "Running on a Dask cluster",
+        alternative="or use scheduler=None or 'processes'",
+    )
 
 
 # ---------------------------------------------------------------------------- processes

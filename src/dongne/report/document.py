@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
-from dongne.errors import DataError, MissingDependencyError, SpecificationError
+from dongne._optional import import_optional
+from dongne.errors import DataError, SpecificationError
 from dongne.io._atomic import atomic_path, atomic_write_text
 
 __all__ = [
@@ -176,12 +177,12 @@ def read_run(run_dir: str | os.PathLike[str], *, exclude: Iterable[Path] = ()) -
     root = Path(run_dir)
     if not root.exists():
         raise DataError(
-            f"Run folder {root} does not exist. Give the --out folder of a dongne command "
+            f"Run folder {root} does not exist. Fix: give the --out folder of a dongne command "
             "(e.g. the folder written by 'dongne demo --out seoul-demo')."
         )
     if not root.is_dir():
         raise DataError(
-            f"{root} is a file, not a run folder. Give the folder a dongne command wrote "
+            f"{root} is a file, not a run folder. Fix: give the folder a dongne command wrote "
             "with --out."
         )
     skip = {p.resolve() for p in exclude}
@@ -197,8 +198,8 @@ def read_run(run_dir: str | os.PathLike[str], *, exclude: Iterable[Path] = ()) -
     if not sidecars:
         raise DataError(
             f"{root} is not a dongne run: it has no *.provenance.json file, so its parameters "
-            "and inputs are unknown. Give the --out folder of 'dongne demo', 'detect', 'scan' "
-            "or 'allocate' (or of run_detect/run_scan/run_allocate)."
+            "and inputs are unknown. Fix: give the --out folder of 'dongne demo', 'detect', "
+            "'scan', 'allocate', 'evaluate' or 'learn'."
         )
     provenance: dict[str, dict[str, Any]] = {}
     for rel in sidecars:
@@ -1599,7 +1600,7 @@ def build_report(
     >>> build_report("no/such/run")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    dongne.errors.DataError: Run folder no/such/run does not exist. Give the --out folder ...
+    dongne.errors.DataError: Run folder no/such/run does not exist. Fix: give the --out ...
     """
     if format not in FORMATS:
         raise SpecificationError(
@@ -1623,14 +1624,12 @@ def build_report(
 
 
 def _write_pdf(document: str, target: Path, recorded: str) -> None:
-    try:
-        import weasyprint
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "PDF reports need WeasyPrint (and the system Pango library). Install it with "
-            "'pip install weasyprint', or write HTML with format='html' and print it to PDF "
-            "from a browser."
-        ) from exc
+    weasyprint = import_optional(
+        "weasyprint",
+        "pdf",
+        "A PDF report (format='pdf')",
+        alternative="or write HTML (format='html') and print it to PDF from a browser",
+    )
 
     refused: list[str] = []
 

@@ -286,7 +286,9 @@ def choropleth(
     dpi : int
         Resolution of the written image, dots per inch.
     figsize : tuple of float
-        Figure width and height in inches; the image is ``figsize * dpi`` pixels.
+        Largest figure width and height in inches. The figure is trimmed to its content so
+        that the map's fixed aspect ratio leaves no empty band: the image is at most
+        ``figsize * dpi`` pixels and one side usually keeps that size.
 
     Returns
     -------
@@ -373,7 +375,9 @@ def choropleth(
     face[~missing] = colours[class_index]
     handles = [
         _legend_patch(colour, label)
-        for colour, label in zip(colours, _class_labels(edges, counts), strict=True)
+        for colour, label in zip(
+            colours, _class_labels(edges, counts, fixed=scheme == "fixed"), strict=True
+        )
     ]
     figure, written = layout.draw(
         areas,
@@ -455,7 +459,9 @@ def category_map(
     dpi : int
         Resolution of the written image, dots per inch.
     figsize : tuple of float
-        Figure width and height in inches; the image is ``figsize * dpi`` pixels.
+        Largest figure width and height in inches. The figure is trimmed to its content so
+        that the map's fixed aspect ratio leaves no empty band: the image is at most
+        ``figsize * dpi`` pixels and one side usually keeps that size.
 
     Returns
     -------
@@ -859,12 +865,38 @@ class _Layout:
             # aspect; without these passes a wide legend can stick out of some figure sizes.
             for _ in range(2):
                 figure.draw_without_rendering()
+            _trim_empty_bands(figure)
             written = None
             if self.path is not None:
                 with atomic_path(self.path) as tmp:
                     figure.savefig(tmp, format=self.fmt, dpi=self.dpi, facecolor="white")
                 written = Path(self.path)
         return figure, written
+
+
+#: White margin (inches) kept around the content when a figure is trimmed to it.
+_TRIM_PAD = 0.12
+
+
+def _trim_empty_bands(figure: Figure) -> None:
+    """Shrink ``figure`` to its content so that no empty band is left above, below or beside.
+
+    A map has a fixed aspect ratio, so in a figure of another shape constrained layout leaves
+    white bands (a wide city in a square figure: bands above and below). The figure keeps its
+    size where the content fills it and is cut to the content plus :data:`_TRIM_PAD` where it
+    does not; the layout is then redone.
+    """
+    width, height = figure.get_size_inches()
+    for _ in range(2):
+        tight = figure.get_tightbbox(figure.canvas.get_renderer())
+        new_w = min(width, tight.width + 2 * _TRIM_PAD)
+        new_h = min(height, tight.height + 2 * _TRIM_PAD)
+        if new_w > width - 0.02 and new_h > height - 0.02:
+            return
+        figure.set_size_inches(new_w, new_h)
+        width, height = new_w, new_h
+        for _ in range(2):
+            figure.draw_without_rendering()
 
 
 def save_png(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 150, **options) -> Path:
@@ -963,14 +995,27 @@ def _decimals(edges: np.ndarray) -> int:
     return 4
 
 
-def _class_labels(edges: np.ndarray, counts: np.ndarray) -> list[str]:
-    """Legend labels ``"lower – upper (count)"`` for each class."""
+def _class_labels(edges: np.ndarray, counts: np.ndarray, fixed: bool = False) -> list[str]:
+    """Legend labels ``"lower – upper (count)"`` for each class.
+
+    A class of tied values shows its one value. With ``fixed`` breaks an outer class that no
+    value widens (the data stay inside the breaks) is ``"≤ first break"`` or
+    ``"> last break"``: it is an open interval, not the break value itself.
+    """
     d = _decimals(edges)
     text = [f"{edge:,.{d}f}" for edge in edges]
-    return [
-        f"{text[i]} ({n})" if text[i] == text[i + 1] else f"{text[i]} – {text[i + 1]} ({n})"
-        for i, n in enumerate(counts)
-    ]
+    last = len(counts) - 1
+    labels = []
+    for i, n in enumerate(counts):
+        if text[i] != text[i + 1]:
+            labels.append(f"{text[i]} – {text[i + 1]} ({n})")
+        elif fixed and i == last:
+            labels.append(f"> {text[i]} ({n})")
+        elif fixed and i == 0:
+            labels.append(f"≤ {text[i + 1]} ({n})")
+        else:
+            labels.append(f"{text[i]} ({n})")
+    return labels
 
 
 def _draw_labels(ax: Axes, geoms: gpd.GeoSeries, text: pd.Series, fontsize: float) -> None:

@@ -222,7 +222,11 @@ class DetectRequest(_AreasInput):
     weights: str = Field(
         "queen", pattern=r"^((queen|rook)(:\d+(\.\d+)?)?|knn:\d+|band:\d+(\.\d+)?)$"
     )
-    permutations: int = Field(999, ge=1, le=99_999)
+    permutations: Annotated[int, Field(ge=1, le=99_999)] | Literal["auto"] = Field(
+        "auto",
+        description="Conditional permutations, or 'auto': the smallest of 999, 9,999, 19,999, "
+        "49,999, 99,999 whose smallest p-value can survive the correction (see run_detect).",
+    )
     alternative: Literal["two-sided", "greater", "less", "directed"] = "two-sided"
     correction: Literal["fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none"] = "fdr_bh"
     alpha: float = Field(0.05, gt=0, lt=1)

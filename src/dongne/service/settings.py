@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from dongne._optional import import_optional
 from dongne.errors import SpecificationError
 
 __all__ = ["DEFAULT_MAX_UNPACKED_BYTES", "DEFAULT_MAX_UPLOAD_BYTES", "Settings"]
@@ -102,6 +103,7 @@ class Settings:
             return URL.create("sqlite", database=str(self.data_dir / "dongne.sqlite3"))
         url = make_url(self.database_url)
         if url.drivername in ("postgresql", "postgres"):
+            import_optional("psycopg", "service", "A PostgreSQL database")
             url = url.set(drivername="postgresql+psycopg")
         return url
 

@@ -3,8 +3,10 @@
 A card says what a model is for, what it was trained on (sources, regions, period), how well
 it does *overall and in every district or group* (the worst group included, so that an
 average never hides a place where the model fails), its privacy guarantee and its caveats.
-Group metrics computed from fewer than ``k`` rows (default 5) are hidden in everything the
-card publishes (text, HTML, JSON) — statistical-disclosure control as agencies apply it.
+Every per-group figure computed from fewer than ``k`` rows (default 5) is hidden in
+everything the card publishes (text, HTML, JSON), the worst group included —
+statistical-disclosure control as agencies apply it. Privacy bounds (ε, δ) are printed
+rounded up, and a DP card lists what left the institutions outside ε.
 
 References
 ----------
@@ -25,8 +27,13 @@ from typing import Any
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual
 from dongne.errors import SpecificationError
-from dongne.share.privacy import suppress_small_cells
+from dongne.share.privacy import (
+    OUTSIDE_EPSILON_LABELS,
+    format_upper_bound,
+    suppress_small_cells,
+)
 
 __all__ = ["ModelCard"]
 
@@ -47,7 +54,11 @@ _LABELS = {
         "suppressed": "Cells with fewer than {k} rows are suppressed.",
         "none": "none",
         "no_dp": "Trained without differential privacy.",
-        "dp": "Differential privacy per institution: ε ≤ {eps} at δ = {delta} ({acc} accountant).",
+        "dp": "Differential privacy per institution: ε ≤ {eps} at δ = {delta} ({acc} "
+        "accountant; bounds rounded up).",
+        "outside": " Left the institutions outside ε: {items}.",
+        "outside_unknown": " What left the institutions outside ε was not recorded.",
+        "worst_hidden": "hidden (fewer than {k} rows)",
         "secagg": " Updates were combined by secure aggregation (SecAgg+): the coordinator saw "
         "only their sum.",
         "distributed": " The noise was split among the institutions (distributed DP); the "
@@ -69,7 +80,10 @@ _LABELS = {
         "suppressed": "{k}행 미만 칸은 공개하지 않습니다.",
         "none": "없음",
         "no_dp": "차등정보보호 없이 학습했습니다.",
-        "dp": "기관별 차등정보보호: ε ≤ {eps}, δ = {delta} ({acc} 회계).",
+        "dp": "기관별 차등정보보호: ε ≤ {eps}, δ = {delta} ({acc} 회계, 올림).",
+        "outside": " ε 밖으로 나간 것: {items}.",
+        "outside_unknown": " ε 밖으로 나간 것은 기록되지 않았습니다.",
+        "worst_hidden": "비공개 ({k}행 미만)",
         "secagg": " 보안 집계(SecAgg+)로 합산했습니다: 조정 서버는 합계만 보았습니다.",
         "distributed": " 잡음을 기관들이 나누어 더했습니다(분산형 차등정보보호); 조정 서버가 "
         "합계만 볼 때 보장이 성립합니다.",
@@ -102,8 +116,10 @@ class ModelCard:
         figures) and metric columns — e.g. ``FederatedResult.institutions`` or
         :func:`dongne.learn.robust.group_report`'s table.
     worst_group : dict, optional
-        The spatial-fairness / worst-group figures (learn issue), e.g.
-        ``{"group": "Jung-gu", "rmse": 4.2}``.
+        The spatial-fairness / worst-group figures, e.g.
+        ``{"gu": "Jung-gu", "n": 12, "rmse": 4.2}``. Its row count ``n`` is given, or found
+        by its label in ``group_metrics``; with fewer than ``k`` rows every field is hidden
+        (the label too: naming the worst group ranks a small cell).
     privacy : dict, optional
         ``FederatedResult.privacy`` (ε per institution, δ, accountant).
     caveats : list of str
@@ -152,6 +168,62 @@ class ModelCard:
         ]
         return suppress_small_cells(self.group_metrics, "n", k=self.k, columns=metrics)
 
+    def published_worst_group(self) -> dict[str, Any] | None:
+        """The worst group as published: every field hidden if it has fewer than ``k`` rows.
+
+        Raises
+        ------
+        SpecificationError
+            If the worst group's row count is neither given (``n``) nor found by its label
+            in ``group_metrics``: a figure whose count is unknown cannot be checked against
+            the small-cell rule.
+        """
+        if not self.worst_group:
+            return self.worst_group
+        worst = dict(self.worst_group)
+        n = worst.get("n")
+        if n is None:
+            n = self._count_of(worst)
+        if n is None:
+            raise SpecificationError(
+                f"worst_group {worst} has no row count 'n' and matches no single row of "
+                "group_metrics by its label, so the small-cell rule cannot be checked. "
+                'Fix: add "n" (rows behind the figure) to worst_group (in ModelCard(...) or '
+                "in the card JSON given to --card)."
+            )
+        if isinstance(n, str):  # read back from a published card: "<k" or digits
+            small = n.startswith("<")
+        else:
+            small = int(n) < self.k
+        if small:
+            return {key: None for key in worst if key != "n"} | {"n": f"<{self.k}"}
+        return worst | {"n": int(n)}
+
+    def _count_of(self, worst: Mapping[str, Any]) -> int | str | None:
+        """``n`` of the one row of the group table whose label columns equal ``worst``'s."""
+        groups = self._groups_for_display()
+        if groups is None or "n" not in groups.columns:
+            return None
+        labels = [
+            c
+            for c in groups.columns
+            if c in worst and c != "n" and not pd.api.types.is_numeric_dtype(groups[c].dtype)
+        ]
+        if not labels:
+            return None
+        match = groups
+        for c in labels:
+            match = match[match[c].astype(str) == str(worst[c])]
+        return match["n"].iloc[0] if len(match) == 1 else None
+
+    def _worst_text(self, t: Mapping[str, str]) -> str:
+        worst = self.published_worst_group()
+        if not worst:
+            return t["none"]
+        if worst["n"] == f"<{self.k}":
+            return t["worst_hidden"].format(k=self.k)
+        return ", ".join(f"{k} = {v}" for k, v in worst.items())
+
     def to_dict(self) -> dict[str, Any]:
         """Publishable JSON-ready card (small cells already suppressed)."""
         from dongne.io.write import jsonable
@@ -167,7 +239,7 @@ class ModelCard:
                 "group_metrics": None
                 if groups is None
                 else groups.astype(object).where(groups.notna(), None).to_dict("records"),
-                "worst_group": self.worst_group,
+                "worst_group": self.published_worst_group(),
                 "privacy": self.privacy,
                 "caveats": list(self.caveats),
                 "licence": self.licence,
@@ -202,7 +274,8 @@ class ModelCard:
     def _groups_for_display(self) -> pd.DataFrame | None:
         return self._published if self._published is not None else self.published_groups()
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language card in English or Korean."""
         t = _lang(lang)
         lines = [
@@ -213,10 +286,8 @@ class ModelCard:
             f"{t['metrics']}: " + ", ".join(f"{k} = {v:.4g}" for k, v in self.metrics.items()),
         ]
         if self.worst_group:
-            lines.append(
-                f"{t['worst']}: " + ", ".join(f"{k} = {v}" for k, v in self.worst_group.items())
-            )
-        lines.append(f"{t['privacy']}: {self._privacy_text(t)}")
+            lines.append(f"{t['worst']}: {self._worst_text(t)}")
+        lines.append(f"{t['privacy']}: {self._privacy_text(lang)}")
         groups = self._groups_for_display()
         if groups is not None:
             lines.append(f"{t['groups']} ({t['suppressed'].format(k=self.k)}):")
@@ -225,19 +296,27 @@ class ModelCard:
         lines.append(f"{t['licence']}: {self.licence}")
         return "\n".join(lines)
 
-    def _privacy_text(self, t: Mapping[str, str]) -> str:
+    def _privacy_text(self, lang: str) -> str:
+        t = _lang(lang)
         if not self.privacy:
             return t["no_dp"]
         spent = self.privacy.get("epsilon_spent") or {}
         eps = max(spent.values()) if spent else self.privacy.get("epsilon")
         text = t["dp"].format(
-            eps=f"{eps:.3g}", delta=f"{self.privacy['delta']:g}", acc=self.privacy["accountant"]
+            eps=format_upper_bound(eps),
+            delta=format_upper_bound(self.privacy["delta"]),
+            acc=self.privacy["accountant"],
         )
         if self.privacy.get("secure_aggregation"):
             text += t["secagg"]
         if "distributed" in self.privacy.get("level", ""):
             text += t["distributed"]
-        return text
+        outside = self.privacy.get("outside_epsilon")
+        if outside is None:
+            return text + t["outside_unknown"]
+        labels = OUTSIDE_EPSILON_LABELS[lang]
+        items = "; ".join(labels[item] for item in outside) or t["none"]
+        return text + t["outside"].format(items=items)
 
     def to_html(
         self,
@@ -276,14 +355,12 @@ class ModelCard:
             h_metrics=esc(t["metrics"]),
             metrics=esc(", ".join(f"{k} = {v:.4g}" for k, v in self.metrics.items())),
             h_worst=esc(t["worst"]),
-            worst=esc(
-                ", ".join(f"{k} = {v}" for k, v in (self.worst_group or {}).items()) or t["none"]
-            ),
+            worst=esc(self._worst_text(t)),
             h_groups=esc(t["groups"]),
             suppressed=esc(t["suppressed"].format(k=self.k)),
             groups=group_html,
             h_privacy=esc(t["privacy"]),
-            privacy=esc(self._privacy_text(t)),
+            privacy=esc(self._privacy_text(lang)),
             h_schema=esc(t["schema"]),
             schema=schema_rows,
             h_caveats=esc(t["caveats"]),

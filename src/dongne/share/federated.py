@@ -49,12 +49,15 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.errors import DataError, DongneError, SpecificationError
 from dongne.share.privacy import (
+    OUTSIDE_EPSILON_LABELS,
     _check_accountant,
     _check_budget,
     clip_update,
     epsilon_spent_rounds,
+    format_upper_bound,
     noise_multiplier_for,
     suppress_small_cells,
 )
@@ -365,8 +368,16 @@ class Institution:
         return {"n": len(y), "loss": None, "update": (update + noise).tolist()}
 
     def evaluate(self, params: np.ndarray, config: Mapping[str, Any]) -> dict[str, Any]:
-        """Metrics of the global model on this institution's rows (original units)."""
+        """Metrics of the global model on this institution's rows (original units).
+
+        With differential privacy (``config["noise_multiplier"]`` set) the reply holds only
+        the row count, which already left in :meth:`stats`: exact metrics computed on the
+        institution's rows would leave it outside ε. The institution can still evaluate
+        the published model on its own rows; publishing that is its own decision.
+        """
         X, y = self._arrays(config)
+        if config.get("noise_multiplier") is not None:
+            return {"n": len(y)}
         Xs = (X - np.asarray(config["x_mean"])) / np.asarray(config["x_scale"])
         z = _raw_output(config["model"], np.asarray(params, float), Xs, config["hidden"])
         if _is_classifier(config["model"]):
@@ -421,14 +432,19 @@ class FederatedResult:
         One row per round and institution: ``round``, ``institution``, ``status``
         (``"trained"`` or ``"dropped"``), ``loss`` (its loss at the round's global model).
     institutions : DataFrame
-        One row per institution: ``n``, final metrics on its own rows, rounds taken part
-        in, and ``epsilon`` spent (DP runs).
+        One row per institution: ``n``, final metrics on its own rows (not in DP runs: they
+        would leave the institution outside ε), rounds taken part in, and ``epsilon`` spent
+        (DP runs).
     privacy : dict or None
         ``epsilon`` target, ``delta``, ``accountant``, ``noise_multiplier``,
-        ``clip_norm``, per-institution ``epsilon_spent``.
+        ``clip_norm``, per-institution ``epsilon_spent``, and ``outside_epsilon``: what
+        left the institutions outside ε (keys of
+        :data:`dongne.share.privacy.OUTSIDE_EPSILON_LABELS`).
     parameters : dict
         Every argument of the run and the dongne version.
     """
+
+    provenance_ = provenance_alias("parameters")
 
     model: FederatedModel
     history: pd.DataFrame
@@ -445,59 +461,83 @@ class FederatedResult:
         ]
         return suppress_small_cells(self.institutions, "n", k=k, columns=metrics)
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary in English (``"en"``) or Korean (``"ko"``)."""
         p = self.parameters
         table = self.institutions
         metric = "accuracy" if _is_classifier(p["model"]) else "rmse"
-        worst = table.loc[table["n"] >= 5, metric]
-        worst_value = (worst.min() if metric == "accuracy" else worst.max()) if len(worst) else None
+        worst_value = None
+        if metric in table.columns:
+            worst = table.loc[table["n"] >= 5, metric]
+            worst_value = (
+                (worst.min() if metric == "accuracy" else worst.max()) if len(worst) else None
+            )
         dropped = sorted(set(self.history.loc[self.history["status"] == "dropped", "institution"]))
-        eps = (
-            None
-            if self.privacy is None
-            else max(self.privacy["epsilon_spent"].values(), default=0.0)
-        )
-        if lang == "ko":
+        eps = delta = None
+        if self.privacy is not None:
+            eps = format_upper_bound(max(self.privacy["epsilon_spent"].values(), default=0.0))
+            delta = format_upper_bound(self.privacy["delta"])
+        ko = lang == "ko"
+        if ko:
             lines = [
                 f"연합학습 ({p['strategy']}, 모형 {p['model']}): 기관 {len(table)}곳, "
-                f"{p['rounds']}라운드, 원자료는 각 기관 밖으로 나가지 않았습니다.",
-                f"기관별 자기 자료 {metric}: 최악 {worst_value:.3g} (5행 미만 기관은 비공개)."
-                if worst_value is not None
-                else "5행 이상인 기관이 없어 기관별 지표를 공개하지 않습니다.",
+                f"{p['rounds']}라운드, 원자료는 각 기관 밖으로 나가지 않았습니다."
             ]
-            if eps is not None:
-                lines.append(
-                    f"차등정보보호: 기관별 ε ≤ {eps:.3g} (δ = {self.privacy['delta']:g}, "
-                    f"회계 방식 {self.privacy['accountant']}); 작을수록 보호가 강하고 잡음이 "
-                    "큽니다."
-                )
-            if dropped:
-                lines.append(f"중도 이탈 기관: {', '.join(dropped)} (남은 기관으로 계속 학습).")
+        else:
+            lines = [
+                f"Federated training ({p['strategy']}, model {p['model']}): {len(table)} "
+                f"institutions, {p['rounds']} rounds; no raw rows left any institution."
+            ]
+        if metric not in table.columns:  # a DP run: institutions kept their metrics
             lines.append(
-                "가정: 특성 평균·분산은 합계로 공유되며 ε 보호 대상이 아닙니다; 기관 간 자료 "
-                "분포가 다르면 FedProx 또는 q-FedAvg를 비교하십시오."
+                "기관별 성능 지표는 전송되지 않았습니다: 차등정보보호 학습에서 정확한 지표는 "
+                "ε 밖으로 새어 나가기 때문입니다(각 기관은 공개된 모형을 자기 자료로 평가할 수 "
+                "있습니다)."
+                if ko
+                else "Per-institution metrics were not sent: in a DP run exact metrics would "
+                "leave the institutions outside ε (each can evaluate the published model on "
+                "its own rows)."
             )
-            return "\n".join(lines)
-        lines = [
-            f"Federated training ({p['strategy']}, model {p['model']}): {len(table)} "
-            f"institutions, {p['rounds']} rounds; no raw rows left any institution.",
-            f"Worst institution's {metric} on its own rows: {worst_value:.3g} "
-            "(institutions with fewer than 5 rows are not shown)."
-            if worst_value is not None
-            else "No institution has 5 or more rows, so per-institution metrics are hidden.",
-        ]
-        if eps is not None:
+        elif worst_value is None:
             lines.append(
-                f"Differential privacy: each institution spent ε ≤ {eps:.3g} "
-                f"(δ = {self.privacy['delta']:g}, {self.privacy['accountant']} accountant); "
-                "smaller ε means stronger protection and more noise."
+                "5행 이상인 기관이 없어 기관별 지표를 공개하지 않습니다."
+                if ko
+                else "No institution has 5 or more rows, so per-institution metrics are hidden."
+            )
+        else:
+            lines.append(
+                f"기관별 자기 자료 {metric}: 최악 {worst_value:.3g} (5행 미만 기관은 비공개)."
+                if ko
+                else f"Worst institution's {metric} on its own rows: {worst_value:.3g} "
+                "(institutions with fewer than 5 rows are not shown)."
+            )
+        if eps is not None:
+            outside = ", ".join(
+                OUTSIDE_EPSILON_LABELS["ko" if ko else "en"][item]
+                for item in self.privacy.get("outside_epsilon", ())
+            )
+            lines.append(
+                f"차등정보보호: 기관별 ε ≤ {eps} (δ = {delta}, 회계 방식 "
+                f"{self.privacy['accountant']}, 올림); 작을수록 보호가 강하고 잡음이 큽니다. "
+                f"ε 밖으로 나간 것: {outside}."
+                if ko
+                else f"Differential privacy: each institution spent ε ≤ {eps} (δ = {delta}, "
+                f"{self.privacy['accountant']} accountant, rounded up); smaller ε means "
+                f"stronger protection and more noise. Left outside ε: {outside}."
             )
         if dropped:
-            lines.append(f"Dropped out: {', '.join(dropped)} (training went on without them).")
+            lines.append(
+                f"중도 이탈 기관: {', '.join(dropped)} (남은 기관으로 계속 학습)."
+                if ko
+                else f"Dropped out: {', '.join(dropped)} (training went on without them)."
+            )
         lines.append(
-            "Assumptions: feature means and variances are shared as sums and are not covered "
-            "by ε; with non-IID institutions compare FedProx and q-FedAvg."
+            "가정: 특성 평균·분산은 합계로 공유되며 ε 보호 대상이 아닙니다; 기관 간 자료 "
+            "분포가 다르면 FedProx 또는 q-FedAvg를 비교하십시오."
+            if ko
+            else "Assumptions: feature means and variances are shared as sums and are not "
+            "covered by ε; with non-IID institutions compare FedProx and q-FedAvg."
         )
         return "\n".join(lines)
 
@@ -850,12 +890,14 @@ def _federate(
             "variance; only the securely aggregated sum is seen)",
             "secure_aggregation": secure_aggregation,
             "epsilon_spent": spent,
+            "outside_epsilon": _outside_epsilon(run.history),
         }
     if privacy is not None and max(privacy["epsilon_spent"].values(), default=0) > epsilon * (
         1 + 1e-9
     ):
         warnings.warn(
-            f"Institutions spent up to ε = {max(privacy['epsilon_spent'].values()):.3g}, more "
+            "Institutions spent up to ε = "
+            f"{format_upper_bound(max(privacy['epsilon_spent'].values()))}, more "
             f"than the target {epsilon:g}: with distributed noise, rounds in which "
             "institutions dropped out carried less noise. See result.privacy['epsilon_spent'].",
             RuntimeWarning,
@@ -911,6 +953,15 @@ def _federate(
         privacy=privacy,
         parameters=parameters,
     )
+
+
+def _outside_epsilon(history: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What left the institutions of a DP run outside ε (keys of
+    :data:`~dongne.share.privacy.OUTSIDE_EPSILON_LABELS`), for the result and the card."""
+    items = ["row_counts", "standardisation_sums", "participation"]
+    if any(row["status"] == "dropped" for row in history):
+        items.append("failure_messages")
+    return items
 
 
 @dataclass

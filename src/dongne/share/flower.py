@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from dongne._optional import import_optional
 from dongne.errors import DataError, SpecificationError
 from dongne.share.federated import (
     FederatedResult,
@@ -79,14 +80,9 @@ _SECAGG_THRESHOLD = 2.0 / 3.0  # share of key shares needed to unmask (> 1/2 for
 
 
 def _flwr() -> Any:
-    try:
-        import flwr
-    except ImportError as err:  # pragma: no cover - exercised only without the extra
-        raise SpecificationError(
-            "engine='flower' needs Flower with its simulation engine. Fix: "
-            "pip install 'dongne[flower]' (flwr[simulation]), or use engine='dongne'."
-        ) from err
-    return flwr
+    return import_optional(
+        "flwr", "flower", "engine='flower' (Flower)", alternative="or use engine='dongne'"
+    )
 
 
 def _enrol(
@@ -209,7 +205,8 @@ def _client_class() -> type:
             cfg = json.loads(config["dongne"])
             metrics = self.institution.evaluate(np.asarray(parameters[0], float), cfg)
             self.finished = True
-            loss = metrics.get("rmse", metrics.get("log_loss"))
+            # a DP institution sends only its row count (no metric leaves outside ε)
+            loss = metrics.get("rmse", metrics.get("log_loss", math.nan))
             return float(loss), int(metrics["n"]), {"name": self.institution.name, **metrics}
 
     return FlowerInstitution

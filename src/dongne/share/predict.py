@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._vocab import Lang, bilingual, provenance_alias
 from dongne.share.federated import CLASSIFIERS, FederatedModel
 from dongne.share.registry import ModelRegistry
 from dongne.share.trees import FederatedTreeModel
@@ -33,6 +34,8 @@ class Prediction:
         Reference asked for, model SHA-256, dongne version.
     """
 
+    provenance_ = provenance_alias("parameters")
+
     values: pd.Series
     probabilities: pd.Series | None
     model: str
@@ -45,7 +48,8 @@ class Prediction:
             frame["probability"] = self.probabilities
         return frame
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Count and spread of the predictions, and which model made them."""
         v = self.values.to_numpy(dtype=float)
         lo, med, hi = np.percentile(v, [10, 50, 90])

@@ -37,7 +37,9 @@ from typing import Any
 import pandas as pd
 
 from dongne import __version__
-from dongne.errors import DataError, MissingDependencyError, SpecificationError
+from dongne._optional import import_optional
+from dongne._vocab import Lang, bilingual
+from dongne.errors import DataError, SpecificationError
 from dongne.share.card import ModelCard
 from dongne.share.federated import FederatedModel
 from dongne.share.schema import InputSchema, infer_schema
@@ -126,7 +128,8 @@ class ModelVersion:
         """``"name/version"``."""
         return f"{self.name}/{self.version}"
 
-    def summary(self, lang: str = "en") -> str:
+    @bilingual
+    def summary(self, lang: Lang = "en") -> str:
         """Name, version, aliases, inputs and the model card, in English or Korean."""
         head = (
             f"{self.name} v{self.version}"
@@ -202,21 +205,18 @@ class ModelRegistry:
     @property
     def _client(self) -> Any:
         if self._client_obj is None:
-            try:
-                from mlflow.tracking import MlflowClient
-            except ImportError as err:  # pragma: no cover - depends on the environment
-                raise MissingDependencyError(
-                    "The model registry needs MLflow. Fix: pip install 'mlflow-skinny>=3'."
-                ) from err
+            tracking = import_optional("mlflow.tracking", "registry", "The model registry")
+            import_optional("alembic", "registry", "The model registry's SQL store")
             self.root.mkdir(parents=True, exist_ok=True)
             url = self.database_url or f"sqlite:///{(self.root / 'registry.sqlite3').resolve()}"
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
             if url.startswith("postgresql"):
+                import_optional("psycopg", "registry", "A PostgreSQL model registry")
                 _create_postgres_database(url)
             for logger in ("mlflow.store.db.utils", "alembic.runtime.migration"):
                 logging.getLogger(logger).setLevel(logging.WARNING)
-            self._client_obj = MlflowClient(tracking_uri=url, registry_uri=url)
+            self._client_obj = tracking.MlflowClient(tracking_uri=url, registry_uri=url)
         return self._client_obj
 
     def _names(self) -> list[str]:
@@ -555,12 +555,7 @@ class ModelRegistry:
 
 
 def _skops_dumps(model: Any) -> bytes:
-    try:
-        import skops.io as sio
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError(
-            "Registering a scikit-learn estimator needs skops. Fix: pip install 'skops>=0.10'."
-        ) from err
+    sio = import_optional("skops.io", "registry", "Registering a scikit-learn estimator")
     try:
         return sio.dumps(model)
     except Exception as err:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._optional import import_optional
 from dongne.errors import DataError, SpecificationError
 from dongne.share.federated import (
     FederatedResult,
@@ -48,13 +49,7 @@ TREE_MODELS = ("xgb_regressor", "xgb_classifier")
 
 
 def _xgb() -> Any:
-    try:
-        import xgboost
-    except ImportError as err:  # pragma: no cover - exercised only without the extra
-        raise SpecificationError(
-            "Tree models need XGBoost and Flower. Fix: pip install 'dongne[flower]'."
-        ) from err
-    return xgboost
+    return import_optional("xgboost", "flower", "Federated tree models (xgb_*)")
 
 
 @dataclass

@@ -1,6 +1,6 @@
 // The details panel: every attribute of the chosen area, statistics first.
 
-import { formatNumber, t } from "./i18n.js";
+import { columnLabel, formatNumber, t, valueText } from "./i18n.js";
 
 const STATISTIC = /^(lisa_|gistar_|gi_|scan_|index|coverage_|distance_|demand$)/;
 
@@ -8,11 +8,12 @@ function list(entries) {
   const dl = document.createElement("dl");
   for (const [name, value] of entries) {
     const dt = document.createElement("dt");
-    dt.textContent = name;
+    dt.textContent = columnLabel(name);
+    if (dt.textContent !== name) dt.title = name;
     const dd = document.createElement("dd");
     // Years and codes are shown as they are, without digit grouping.
     const plain = typeof value !== "number" || /year|code|_id$/i.test(name);
-    dd.textContent = value == null ? "—" : plain ? String(value) : formatNumber(value);
+    dd.textContent = value == null ? "—" : plain ? String(valueText(name, value)) : formatNumber(value);
     dl.append(dt, dd);
   }
   return dl;

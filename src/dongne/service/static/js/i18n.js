@@ -64,7 +64,7 @@ const STRINGS = {
     weights_queen: "Queen contiguity",
     weights_rook: "Rook contiguity",
     weights_knn: "8 nearest",
-    run_permutations: "Permutations",
+    run_permutations: "Permutations (blank: automatic)",
     run_correction: "Multiple-testing correction",
     correction_none: "none",
     run_alpha: "Significance level",
@@ -143,6 +143,7 @@ const STRINGS = {
     scan_most_likely: "Most likely cluster",
     scan_secondary: "Secondary cluster {n}",
     scan_none: "Not in a cluster",
+    scan_not_significant: "{name}: not significant",
     findings_title: "Findings",
     findings_full: "Full text (English and Korean)",
     details_title: "Area details",
@@ -232,7 +233,7 @@ const STRINGS = {
     weights_queen: "퀸 인접",
     weights_rook: "룩 인접",
     weights_knn: "가장 가까운 8곳",
-    run_permutations: "순열 횟수",
+    run_permutations: "순열 횟수 (비우면 자동)",
     run_correction: "다중검정 보정",
     correction_none: "보정 없음",
     run_alpha: "유의수준",
@@ -311,6 +312,7 @@ const STRINGS = {
     scan_most_likely: "가장 유력한 군집",
     scan_secondary: "보조 군집 {n}",
     scan_none: "군집 밖",
+    scan_not_significant: "{name}: 유의하지 않음",
     findings_title: "결과 요약",
     findings_full: "전체 글 (영어와 한국어)",
     details_title: "지역 정보",
@@ -367,6 +369,99 @@ export function translate(root = document) {
     el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
   }
   document.title = t("app_title");
+}
+
+// Readable names of the columns that dongne's analyses add ("lisa_local_i" -> "LISA · Local
+// Moran's I"): the method prefix and the statistic suffix, each in both languages.
+const COLUMN_PREFIXES = {
+  lisa: { en: "LISA", ko: "LISA" },
+  gistar: { en: "Gi*", ko: "Gi*" },
+  gi: { en: "Gi", ko: "Gi" },
+  scan: { en: "Scan", ko: "스캔" },
+  index: { en: "Index", ko: "취약성 지수" },
+};
+const COLUMN_SUFFIXES = {
+  local_i: { en: "Local Moran's I", ko: "국지적 모란 I" },
+  g: { en: "G statistic", ko: "G 통계량" },
+  value: { en: "value", ko: "값" },
+  quadrant: { en: "quadrant", ko: "사분면" },
+  z_analytic: { en: "z (analytical)", ko: "z (해석적)" },
+  p_analytic: { en: "p (analytical)", ko: "p값 (해석적)" },
+  z_sim: { en: "z (permutations)", ko: "z (순열)" },
+  p_value: { en: "p (permutations)", ko: "p값 (순열)" },
+  p_adjusted: { en: "adjusted p", ko: "보정 p값" },
+  significant: { en: "significant", ko: "유의함" },
+  label: { en: "class", ko: "분류" },
+  test: { en: "test", ko: "검정" },
+  cluster: { en: "cluster", ko: "군집" },
+  cluster_p: { en: "cluster p", ko: "군집 p값" },
+  cluster_p_value: { en: "cluster p", ko: "군집 p값" },
+  in_significant_cluster: { en: "in a significant cluster", ko: "유의한 군집에 속함" },
+  rank: { en: "rank", ko: "순위" },
+  flags: { en: "indicators in the top decile", ko: "상위 지표 수" },
+  rank_low: { en: "rank (low end)", ko: "순위 하한" },
+  rank_high: { en: "rank (high end)", ko: "순위 상한" },
+};
+
+/** A readable, translated name of a result column; other columns keep their own name. */
+export function columnLabel(name) {
+  const m = /^(lisa|gistar|gi|scan|index)(?:_(.+))?$/.exec(name ?? "");
+  if (!m) return name;
+  const prefix = COLUMN_PREFIXES[m[1]][current];
+  if (!m[2]) return prefix;
+  const top = /^p_top_(\d+)$/.exec(m[2]);
+  if (top) return `${prefix} · ${current === "ko" ? `상위 ${top[1]}위 확률` : `P(top ${top[1]})`}`;
+  const suffix = COLUMN_SUFFIXES[m[2]];
+  return suffix ? `${prefix} · ${suffix[current]}` : name;
+}
+
+// Words of the "test" column ("two-sided, 19999 permutations, fdr_bh at 0.05") in Korean.
+const TEST_WORDS_KO = [
+  [/two-sided/g, "양측 검정"],
+  [/greater/g, "단측 검정(큰 쪽)"],
+  [/less/g, "단측 검정(작은 쪽)"],
+  [/(\d+) permutations/g, "순열 $1회"],
+  [/fdr_bh at ([\d.]+)/g, "FDR(벤자미니–호흐베르크) 보정, 유의수준 $1"],
+  [/fdr_by at ([\d.]+)/g, "FDR(벤자미니–예쿠티엘리) 보정, 유의수준 $1"],
+  [/bonferroni at ([\d.]+)/g, "본페로니 보정, 유의수준 $1"],
+  [/geoda_fdr at ([\d.]+)/g, "GeoDa FDR 보정, 유의수준 $1"],
+  [/none at ([\d.]+)/g, "보정 없음, 유의수준 $1"],
+];
+
+/** The text of a column's value for the current language (test descriptions translated). */
+export function valueText(name, value) {
+  if (current !== "ko" || typeof value !== "string" || !/_test$/.test(name ?? "")) return value;
+  return TEST_WORDS_KO.reduce((text, [pattern, words]) => text.replace(pattern, words), value);
+}
+
+// Progress messages of the analyses (dongne.service.worker and the run_* workflows) in Korean.
+const PROGRESS_KO = [
+  [/^starting$/, "시작"],
+  [/^done$/, "완료"],
+  [/^reading the input datasets$/, "입력 데이터 읽는 중"],
+  [/^writing GeoPackage, GeoJSON and CSV results$/, "결과(GeoPackage, GeoJSON, CSV) 쓰는 중"],
+  [/^global Moran's I$/, "전역 모란 I"],
+  [/^Local Moran's I \(LISA\)$/, "국지적 모란 I (LISA)"],
+  [/^Getis-Ord Gi\*$/, "게티스-오드 Gi*"],
+  [/^Getis-Ord Gi$/, "게티스-오드 Gi"],
+  [/^vulnerability index and rank stability$/, "취약성 지수와 순위 안정성"],
+  [/^writing tables and summary$/, "표와 요약 쓰는 중"],
+  [/^Monte Carlo replication (\d+) of (\d+)$/, "몬테카를로 반복 $2회 중 $1회"],
+  [/^preparing demand and candidate sites$/, "수요와 후보지 준비 중"],
+  [/^solving (.+)$/, "$1 푸는 중"],
+  [/^efficiency-equity sweep$/, "효율–형평 비교"],
+  [/^writing sites, maps and summary$/, "입지, 지도, 요약 쓰는 중"],
+  [/^cancelled before it started$/, "시작 전에 취소됨"],
+  [/^cancelled while running; the process was stopped$/, "실행 중 취소됨; 프로세스를 멈췄습니다"],
+];
+
+/** A run's progress message in the current language (unknown messages as they are). */
+export function progressText(message) {
+  if (current !== "ko" || typeof message !== "string") return message;
+  for (const [pattern, words] of PROGRESS_KO) {
+    if (pattern.test(message)) return message.replace(pattern, words);
+  }
+  return message;
 }
 
 /** A number formatted for the current language (at most `digits` decimals). */

@@ -5,7 +5,11 @@
 import { classBreaks, classOf, decimals } from "./classify.js";
 import { formatNumber, lang, t } from "./i18n.js";
 
-const MISSING = "#e3e3e3";
+// "No value" is hatched (the pattern is defined in index.html), so that it cannot be taken for
+// the light grey of "not significant", as in the report maps.
+const MISSING = "url(#no-data-hatch)";
+// Scan clusters that are not significant at alpha: grey, as in ScanStatistic.categories().
+const NOT_SIGNIFICANT = "#bdbdbd";
 
 /** Category views: the label column, the significance column and the palette used. */
 const CATEGORY_VIEWS = [
@@ -152,18 +156,25 @@ export function styleLayer(features, keyOf, options, palettes) {
     for (const f of features) {
       const label = f.properties[view.column];
       let entry = null;
+      let key = label;
       if (view.palette === "scan") {
         entry = scanCategory(label);
+        if (entry && label !== "not in a cluster" && !isTrue(f.properties[view.significant])) {
+          entry = { colour: NOT_SIGNIFICANT, text: t("scan_not_significant", { name: entry.text }) };
+          key = `${label} (not significant)`;
+        }
       } else if (label != null && palettes[view.palette][label]) {
         const p = palettes[view.palette][label];
-        entry = { colour: p.colour, text: p[lang()] };
+        // "undefined" (no value, no statistic) is hatched like missing data, never a grey
+        // that could be read as "not significant".
+        entry = { colour: label === "undefined" ? MISSING : p.colour, text: p[lang()] };
       }
       if (!entry) missing += 1;
-      else counts.set(label, { ...entry, count: (counts.get(label)?.count ?? 0) + 1 });
+      else counts.set(key, { ...entry, count: (counts.get(key)?.count ?? 0) + 1 });
       styles.set(keyOf(f), {
         ...base(f),
         fill: entry ? entry.colour : MISSING,
-        category: entry ? label : null,
+        category: entry ? key : null,
         categoryText: entry ? entry.text : null,
       });
     }

@@ -2,7 +2,7 @@
 // and explore a result layer on the map, in the legend, the details panel and the table.
 
 import { api, ApiError, apiUrl, storedToken, storeToken } from "./api.js";
-import { formatNumber, lang, setLang, t, translate } from "./i18n.js";
+import { columnLabel, formatNumber, lang, progressText, setLang, t, translate } from "./i18n.js";
 import {
   availableViews,
   categoryColumn,
@@ -315,7 +315,8 @@ function runBody() {
       variable: v("run-variable"),
       methods,
       weights: v("run-weights"),
-      permutations: num("run-permutations"),
+      // blank = "auto": enough permutations for the correction to be able to find something
+      permutations: v("run-permutations") ? num("run-permutations") : "auto",
       correction: v("run-correction"),
       alpha: num("run-alpha"),
       missing: "label",
@@ -376,7 +377,7 @@ function showProgress(run) {
   $("run-state").hidden = false;
   $("progress").value = run.progress;
   $("progress").setAttribute("aria-valuetext", `${Math.round(run.progress * 100)} %`);
-  $("progress-message").textContent = `#${run.id} ${t(`run_status_${run.status}`)} · ${Math.round(run.progress * 100)} % · ${run.message}`;
+  $("progress-message").textContent = `#${run.id} ${t(`run_status_${run.status}`)} · ${Math.round(run.progress * 100)} % · ${progressText(run.message)}`;
   $("cancel-button").disabled = !["queued", "running"].includes(run.status);
 }
 
@@ -518,7 +519,7 @@ function fillViewControls() {
   const views = availableViews(layer.features);
   fillSelect($("view"), views.map((v) => [v, t(`view_${v}`)]), state.options.view);
   $("view").value = state.options.view;
-  fillSelect($("column"), numericColumns(layer.features).map((n) => [n, n]), state.options.column);
+  fillSelect($("column"), numericColumns(layer.features).map((n) => [n, columnLabel(n)]), state.options.column);
   if (state.options.column) $("column").value = state.options.column;
   const valueView = state.options.view === "value";
   $("scheme").disabled = !valueView;
@@ -607,7 +608,7 @@ function renderLegend(entries) {
     items.push(li);
   }
   $("legend-items").replaceChildren(...items);
-  const title = state.options.view === "value" ? state.options.column : t(`view_${state.options.view}`);
+  const title = state.options.view === "value" ? columnLabel(state.options.column) : t(`view_${state.options.view}`);
   $("legend-h").textContent = `${t("legend_title")}: ${title ?? ""}`;
 }
 

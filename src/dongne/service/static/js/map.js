@@ -7,6 +7,10 @@ const WIDTH = 1000;
 const MIN_ZOOM = 1;
 const MAX_ZOOM = 60;
 const PAN_STEP = 80; // viewBox units per arrow key press
+// Columns naming the larger unit an area belongs to (gu of a dong), outlined and named on the
+// map at every zoom; the first one the areas have is used.
+const GROUP_COLUMNS = ["gu_name", "sigungu_name", "district_name", "gu", "sigungu", "district"];
+const GROUP_FONT = 13; // screen pixels, whatever the zoom
 
 /** Spherical Web Mercator (EPSG:3857 up to a scale factor), y growing southwards as in SVG. */
 function mercator(lon, lat) {
@@ -38,6 +42,7 @@ export class AreaMap {
     this.viewport = svg.querySelector("#viewport");
     this.areas = svg.querySelector("#areas");
     this.highlight = svg.querySelector("#highlight");
+    this.groups = svg.querySelector("#groups");
     this.points = svg.querySelector("#points");
     this.onActivate = onActivate;
     this.paths = new Map();
@@ -98,7 +103,61 @@ export class AreaMap {
       this.areas.append(path);
       this.paths.set(path.dataset.key, path);
     });
+    this.#drawGroups(features);
     this.reset();
+  }
+
+  /**
+   * Outline the larger units (gu) and write their names: an edge of an area is a unit
+   * boundary when no area of the same unit shares it (adjacent areas share their vertices).
+   */
+  #drawGroups(features) {
+    this.groups.replaceChildren();
+    const props = features[0]?.properties ?? {};
+    const column = GROUP_COLUMNS.find((c) => c in props);
+    if (!column) return;
+    const edges = new Map();
+    const centres = new Map();
+    for (const f of features) {
+      const group = f.properties[column];
+      if (group == null) continue;
+      for (const poly of polygons(f.geometry)) {
+        const pts = poly[0].map(([lon, lat]) => this.project(lon, lat));
+        let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+        for (let i = 0; i + 1 < pts.length; i += 1) {
+          const [a, b] = [pts[i], pts[i + 1]];
+          const ka = `${a[0].toFixed(2)},${a[1].toFixed(2)}`;
+          const kb = `${b[0].toFixed(2)},${b[1].toFixed(2)}`;
+          if (ka === kb) continue;
+          const key = ka < kb ? `${ka}|${kb}` : `${kb}|${ka}`;
+          const seen = edges.get(key);
+          if (!seen) edges.set(key, { group, a, b, shared: false });
+          else if (seen.group === group) seen.shared = true;
+          [x0, y0] = [Math.min(x0, a[0]), Math.min(y0, a[1])];
+          [x1, y1] = [Math.max(x1, a[0]), Math.max(y1, a[1])];
+        }
+        const weight = (x1 - x0) * (y1 - y0);
+        if (!(weight > 0)) continue;
+        const c = centres.get(group) ?? { x: 0, y: 0, w: 0 };
+        centres.set(group, { x: c.x + weight * (x0 + x1) / 2, y: c.y + weight * (y0 + y1) / 2, w: c.w + weight });
+      }
+    }
+    const d = [];
+    for (const { a, b, shared } of edges.values()) {
+      if (!shared) d.push(`M${a[0].toFixed(2)} ${a[1].toFixed(2)}L${b[0].toFixed(2)} ${b[1].toFixed(2)}`);
+    }
+    const outline = document.createElementNS(SVG, "path");
+    outline.setAttribute("class", "group-outline");
+    outline.setAttribute("d", d.join(""));
+    this.groups.append(outline);
+    for (const [group, c] of centres) {
+      const text = document.createElementNS(SVG, "text");
+      text.setAttribute("class", "group-label");
+      text.setAttribute("x", (c.x / c.w).toFixed(2));
+      text.setAttribute("y", (c.y / c.w).toFixed(2));
+      text.textContent = String(group);
+      this.groups.append(text);
+    }
   }
 
   /**
@@ -195,6 +254,11 @@ export class AreaMap {
   #apply() {
     const { k, x, y } = this.view;
     this.viewport.setAttribute("transform", `translate(${x.toFixed(2)} ${y.toFixed(2)}) scale(${k})`);
+    // Unit names keep their size on screen whatever the zoom.
+    for (const el of this.groups.querySelectorAll("text")) {
+      el.setAttribute("font-size", (GROUP_FONT / k).toFixed(3));
+      el.setAttribute("stroke-width", (3 / k).toFixed(3));
+    }
     // Point symbols keep their size on screen whatever the zoom.
     const r = 4.5 / k;
     for (const el of this.points.children) {

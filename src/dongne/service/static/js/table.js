@@ -1,7 +1,7 @@
 // The results table: one row per area shown on the map (the map's text alternative). The
 // filter above it decides which areas both show; a row's name button selects the area.
 
-import { formatNumber, t } from "./i18n.js";
+import { columnLabel, formatNumber, t } from "./i18n.js";
 
 export class ResultsTable {
   /** table: the <table> element; onSelect(key) when a row's name is chosen. */
@@ -25,7 +25,7 @@ export class ResultsTable {
     if (options.valueColumn) {
       fields.push({
         id: "value",
-        text: options.valueColumn,
+        text: columnLabel(options.valueColumn),
         numeric: true,
         get: (r) => r.feature.properties[options.valueColumn],
       });
@@ -36,7 +36,7 @@ export class ResultsTable {
     if (options.pColumn) {
       fields.push({
         id: "p",
-        text: `${t("col_p")} (${options.pColumn})`,
+        text: `${t("col_p")} (${columnLabel(options.pColumn)})`,
         numeric: true,
         get: (r) => r.feature.properties[options.pColumn],
       });

@@ -1,0 +1,234 @@
+"""Every command over a catalogue of broken inputs: one line, a fix that exists, nothing written.
+
+For each case the command must exit with status 2, print exactly one line on standard error
+(``dongne COMMAND: error: ... Fix: ...``) that names the input at fault, write no output, and
+never show a traceback. Every ``--flag`` the fix names must be an option of the command that
+printed it, and no Python spelling (``crs='...'``) may be left in a fix. The inputs are
+made here from the bundled Seoul data (same kind of file as the originals users reported).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from dongne.cli import COMMANDS, build_parser, main, option_strings
+from dongne.datasets import data_path
+
+POLICY = Path(__file__).resolve().parents[2] / "shared" / "reference_data" / "policy"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One broken invocation: ``argv`` with ``{dir}`` for the inputs folder, and the text
+    (file, column or value) that the one-line error must name."""
+
+    id: str
+    argv: tuple[str, ...]
+    names: str
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """Broken and good inputs of every kind the catalogue needs, in one folder."""
+    d = tmp_path_factory.mktemp("catalogue")
+    gu = gpd.read_file(data_path("seoul_gu_2013.geojson"))
+    gu.to_file(d / "gu.geojson", driver="GeoJSON")
+    shutil.copy(data_path("seoul_dong_2013.geojson"), d / "dong.geojson")
+    (d / "empty.geojson").write_bytes(b"")
+    (d / "truncated.geojson").write_bytes(data_path("seoul_gu_2013.geojson").read_bytes()[:4000])
+    (d / "empty.csv").write_bytes(b"")
+    census = pd.read_csv(
+        data_path("seoul_dong_indicators_census2010.csv"), dtype={"dong_code": str}
+    )
+    census.iloc[:0].to_csv(d / "header_only.csv", index=False)
+    census.to_csv(d / "census.csv", index=False)
+    pd.concat([census, census.iloc[:3]]).to_csv(d / "duplicated.csv", index=False)
+    # the same rows keyed by 10-digit MOIS-style codes: no code can match the KOSTAT areas
+    census.assign(dong_code="99" + census["dong_code"] + "0").to_csv(
+        d / "mois_codes.csv", index=False
+    )
+    shutil.copy(data_path("seoul_dong_code_crosswalk_2010_2013.csv"), d / "crosswalk.csv")
+    # counts per gu: one NaN, one negative, one fractional
+    counts = gu[["gu_code"]].assign(cases=np.arange(25) + 10, pop=1000 + np.arange(25) * 50)
+    counts.assign(cases=counts["cases"].where(counts.index != 3)).to_csv(
+        d / "nan_counts.csv", index=False
+    )
+    counts.assign(cases=counts["cases"].where(counts.index != 4, -3)).to_csv(
+        d / "negative_counts.csv", index=False
+    )
+    counts.assign(cases=counts["cases"] + 0.5).to_csv(d / "fraction_counts.csv", index=False)
+    no_crs = gu.to_crs(5179)
+    no_crs.to_file(d / "no_crs.shp")
+    (d / "no_crs.prj").unlink()
+    # a panel with one row dropped (unbalanced), and a table without coordinates
+    panel = pd.read_csv(POLICY / "mpdta.csv")
+    panel.iloc[1:].to_csv(d / "unbalanced.csv", index=False)
+    panel.to_csv(d / "mpdta.csv", index=False)
+    census.to_csv(d / "no_coordinates.csv", index=False)
+    # a monthly series with April 2019 missing (gaps in time)
+    months = pd.date_range("2019-01-01", periods=24, freq="MS").strftime("%Y-%m-%d")
+    series = pd.DataFrame({"month": months, "y": np.arange(24.0)})
+    series.drop(index=[3]).to_csv(d / "gap_series.csv", index=False)
+    (d / "empty_run").mkdir()
+    return d
+
+
+CASES = [
+    # info
+    Case("info-missing-file", ("info", "{dir}/nope.csv"), "nope.csv"),
+    Case("info-empty-geojson", ("info", "{dir}/empty.geojson"), "empty.geojson"),
+    Case("info-truncated-geojson", ("info", "{dir}/truncated.geojson"), "truncated.geojson"),
+    Case("info-wrong-layer", ("info", "{dir}/gu.geojson", "--layer", "dong"), "gu.geojson"),
+    Case("info-empty-csv", ("info", "{dir}/empty.csv"), "empty.csv"),
+    # join
+    Case("join-truncated-areas", ("join", "{dir}/truncated.geojson", "{dir}/census.csv",
+                                  "--key", "dong_code", "--out", "{out}"), "truncated.geojson"),
+    Case("join-wrong-key", ("join", "{dir}/dong.geojson", "{dir}/census.csv", "--key",
+                            "dong_cod", "--out", "{out}"), "dong_cod"),
+    Case("join-duplicated-codes", ("join", "{dir}/dong.geojson", "{dir}/duplicated.csv",
+                                   "--key", "dong_code", "--out", "{out}"), "duplicated.csv"),
+    Case("join-no-crs", ("join", "{dir}/no_crs.shp", "{dir}/census.csv", "--key", "gu_code",
+                         "--out", "{out}"), "no_crs.shp"),
+    Case("join-header-only-table", ("join", "{dir}/dong.geojson", "{dir}/header_only.csv",
+                                    "--key", "dong_code", "--out", "{out}"), "header_only.csv"),
+    Case("join-wrong-code-system", ("join", "{dir}/dong.geojson", "{dir}/mois_codes.csv",
+                                    "--key", "dong_code", "--out", "{out}"), "mois_codes.csv"),
+    Case("join-sums-percentages", ("join", "{dir}/dong.geojson", "{dir}/census.csv", "--key",
+                                   "dong_code", "--crosswalk", "{dir}/crosswalk.csv",
+                                   "--combine", "sum", "--out", "{out}"),
+         "basement_household_pct"),
+    Case("detect-sums-percentages", ("detect", "{dir}/dong.geojson", "{dir}/census.csv",
+                                     "--id", "dong_code", "--var", "basement_household_pct",
+                                     "--crosswalk", "{dir}/crosswalk.csv", "--combine", "sum",
+                                     "--out", "{out}", "--quiet"), "basement_household_pct"),
+    Case("join-missing-table", ("join", "{dir}/dong.geojson", "{dir}/nope.csv", "--key",
+                                "dong_code", "--out", "{out}"), "nope.csv"),
+    # detect
+    Case("detect-typo-var", ("detect", "{dir}/gu.geojson", "--id", "gu_code", "--var",
+                             "area_km", "--out", "{out}", "--quiet"), "area_km"),
+    Case("detect-typo-id", ("detect", "{dir}/gu.geojson", "--id", "gu_cod", "--var",
+                            "area_km2", "--out", "{out}", "--quiet"), "gu_cod"),
+    Case("detect-no-crs", ("detect", "{dir}/no_crs.shp", "--id", "gu_code", "--var",
+                           "area_km2", "--out", "{out}", "--quiet"), "no_crs.shp"),
+    Case("detect-empty-areas", ("detect", "{dir}/empty.geojson", "--id", "gu_code", "--var",
+                                "area_km2", "--out", "{out}", "--quiet"), "empty.geojson"),
+    Case("detect-missing-values", ("detect", "{dir}/gu.geojson", "{dir}/nan_counts.csv",
+                                   "--id", "gu_code", "--var", "cases", "--out", "{out}",
+                                   "--quiet"), "cases"),
+    Case("detect-wrong-layer", ("detect", "{dir}/gu.geojson", "--layer", "dong", "--id",
+                                "gu_code", "--var", "area_km2", "--out", "{out}"), "gu.geojson"),
+    # scan
+    Case("scan-typo-cases", ("scan", "{dir}/gu.geojson", "--id", "gu_code", "--cases", "case",
+                             "--population", "area_km2", "--out", "{out}", "--quiet"), "case"),
+    Case("scan-nan-counts", ("scan", "{dir}/gu.geojson", "{dir}/nan_counts.csv", "--id",
+                             "gu_code", "--cases", "cases", "--population", "pop", "--out",
+                             "{out}", "--quiet"), "cases"),
+    Case("scan-negative-counts", ("scan", "{dir}/gu.geojson", "{dir}/negative_counts.csv",
+                                  "--id", "gu_code", "--cases", "cases", "--population", "pop",
+                                  "--out", "{out}", "--quiet"), "negative"),
+    Case("scan-fraction-counts", ("scan", "{dir}/gu.geojson", "{dir}/fraction_counts.csv",
+                                  "--id", "gu_code", "--cases", "cases", "--population", "pop",
+                                  "--out", "{out}", "--quiet"), "whole numbers"),
+    Case("scan-no-crs", ("scan", "{dir}/no_crs.shp", "--id", "gu_code", "--cases", "area_km2",
+                         "--population", "area_km2", "--out", "{out}", "--quiet"), "no_crs.shp"),
+    # allocate
+    Case("allocate-missing-demand", ("allocate", "--demand", "{dir}/nope.gpkg", "--p", "2",
+                                     "--radius", "500m", "--out", "{out}"), "nope.gpkg"),
+    Case("allocate-no-crs", ("allocate", "--demand", "{dir}/no_crs.shp", "--p", "2", "--radius",
+                             "500m", "--out", "{out}", "--quiet"), "no_crs.shp"),
+    Case("allocate-bad-radius", ("allocate", "--demand", "{dir}/gu.geojson", "--p", "2",
+                                 "--radius", "3 parsecs", "--out", "{out}", "--quiet"), "parsecs"),
+    # evaluate
+    Case("evaluate-did-typo-outcome", ("evaluate", "did", "--panel", "{dir}/mpdta.csv", "--unit",
+                                       "countyreal", "--time", "year", "--outcome", "lemq",
+                                       "--first-treated", "first.treat", "--out", "{out}"),
+         "lemq"),
+    Case("evaluate-did-unbalanced", ("evaluate", "did", "--panel", "{dir}/unbalanced.csv",
+                                     "--unit", "countyreal", "--time", "year", "--outcome",
+                                     "lemp", "--first-treated", "first.treat", "--out", "{out}"),
+         "8001"),
+    Case("evaluate-its-missing-file", ("evaluate", "its", "--series", "{dir}/nope.csv", "--time",
+                                       "t", "--outcome", "y", "--start", "3", "--out", "{out}"),
+         "nope.csv"),
+    Case("evaluate-its-gaps", ("evaluate", "its", "--series", "{dir}/gap_series.csv", "--time",
+                               "month", "--outcome", "y", "--start", "2020-01-01", "--out",
+                               "{out}"), "2019-04"),
+    # learn
+    Case("learn-cv-typo-target", ("learn", "cv", "{dir}/gu.geojson", "--id", "gu_code",
+                                  "--target", "area_km", "--features", "area_km2", "--out",
+                                  "{out}", "--quiet"), "area_km"),
+    # share
+    Case("share-show-no-registry", ("share", "--registry", "{dir}/registry", "show", "nope"),
+         "registry"),
+    # report
+    Case("report-empty-run", ("report", "{dir}/empty_run"), "empty_run"),
+    Case("report-missing-run", ("report", "{dir}/no_such_run"), "no_such_run"),
+    # datasets
+    Case("datasets-unknown", ("datasets", "export", "no-such-data", "{out}"), "no-such-data"),
+    # a global option a command does not use is refused, not ignored
+    Case("scheduler-refused", ("--scheduler", "processes", "info", "{dir}/gu.geojson"),
+         "--scheduler"),
+]  # fmt: skip
+
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+_PYTHON_HINT = re.compile(r"\b[a-z_]+=['\"\[{\w]")
+
+
+def _command(argv: list[str]) -> str:
+    """The command name in ``argv`` (after any global options)."""
+    return next(a for a in argv if a in COMMANDS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_broken_input_gives_one_line_with_a_fix_that_exists(case, inputs, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = [a.format(dir=inputs, out=out) for a in case.argv]
+    before = sorted(p.name for p in inputs.iterdir())
+    code = main(argv)
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    command = _command(argv)
+    assert code == 2, captured.err
+    assert len(lines) == 1, captured.err
+    line = lines[0]
+    assert line.startswith(f"dongne {command}: error: ")
+    assert "Traceback" not in captured.err + captured.out
+    assert case.names in line
+    assert "Fix:" in line or case.id == "scheduler-refused", line
+    assert not out.exists(), f"{out} was written although the command failed"
+    assert sorted(p.name for p in inputs.iterdir()) == before
+    # every fix the message suggests is an option of this command (or a global option)
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    allowed = option_strings(sub) | {"--scheduler", "--debug", "--version"}
+    fix = line.partition("Fix:")[2]
+    for flag in _FLAG.findall(line):
+        assert flag in allowed, f"{flag} is not an option of dongne {command}: {line}"
+    said_as_flags = re.sub(r"--[a-z][\w-]*(\s+[^\s-]\S*)?", "", fix)  # "--rate a=b/c" is fine
+    assert not _PYTHON_HINT.search(said_as_flags), f"Python spelling left in the fix: {line}"
+
+
+def test_debug_shows_the_traceback(inputs):
+    with pytest.raises(Exception, match="nope.csv"):
+        main(["--debug", "info", str(inputs / "nope.csv")])
+
+
+def test_every_command_is_in_the_catalogue():
+    covered = {_command(list(c.argv)) for c in CASES}
+    assert covered >= set(COMMANDS) - {"demo", "serve"}, set(COMMANDS) - covered
+
+
+def test_learn_choices_agree_with_the_workflow():
+    from dongne.cli import learn as cli_learn
+    from dongne.learn import workflow
+
+    assert tuple(workflow.MODELS) == cli_learn.MODELS
+    assert tuple(workflow.REGRET_METHODS) == cli_learn.REGRET_METHODS
