@@ -78,6 +78,15 @@ def inputs(tmp_path_factory) -> Path:
     series = pd.DataFrame({"month": months, "y": np.arange(24.0)})
     series.drop(index=[3]).to_csv(d / "gap_series.csv", index=False)
     (d / "empty_run").mkdir()
+    # shelters as Seoul publishes its cold shelters: EPSG:5186 in centimetres, 사용여부 Y/N
+    shelters = pd.read_csv(data_path("seoul_heat_shelters_2023.csv"), dtype=str)
+    shelters = shelters.rename(columns={"in_use": "사용여부"}).drop(columns=["lon", "lat"])
+    shelters["X좌표"] = shelters.pop("x_epsg5186").astype(float) * 100
+    shelters["Y좌표"] = shelters.pop("y_epsg5186").astype(float) * 100
+    shelters.to_csv(d / "shelters_cm.csv", index=False)
+    shelters.assign(X좌표=shelters["X좌표"] / 100, Y좌표=shelters["Y좌표"] / 100).to_csv(
+        d / "shelters_m.csv", index=False
+    )
     return d
 
 
@@ -146,6 +155,21 @@ CASES = [
                              "500m", "--out", "{out}", "--quiet"), "no_crs.shp"),
     Case("allocate-bad-radius", ("allocate", "--demand", "{dir}/gu.geojson", "--p", "2",
                                  "--radius", "3 parsecs", "--out", "{out}", "--quiet"), "parsecs"),
+    Case("allocate-no-crs-existing", ("allocate", "--demand", "{dir}/dong.geojson", "--p", "2",
+                                      "--radius", "300m", "--existing", "{dir}/shelters_m.csv",
+                                      "--out", "{out}", "--quiet"), "shelters_m.csv"),
+    Case("allocate-centimetres", ("allocate", "--demand", "{dir}/dong.geojson", "--p", "2",
+                                  "--radius", "300m", "--existing", "{dir}/shelters_cm.csv",
+                                  "--existing-crs", "EPSG:5186", "--out", "{out}", "--quiet"),
+         "centimetres"),
+    Case("allocate-filter-typo", ("allocate", "--demand", "{dir}/dong.geojson", "--p", "2",
+                                  "--radius", "300m", "--existing", "{dir}/shelters_m.csv",
+                                  "--existing-crs", "EPSG:5186", "--existing-filter",
+                                  "in_use == 'Y'", "--out", "{out}", "--quiet"), "in_use"),
+    Case("allocate-points-outside", ("allocate", "--demand", "{dir}/dong.geojson", "--p", "2",
+                                     "--radius", "300m", "--existing", "{dir}/shelters_m.csv",
+                                     "--existing-crs", "EPSG:5186", "--outside", "raise",
+                                     "--out", "{out}", "--quiet"), "shelters_m.csv"),
     # evaluate
     Case("evaluate-did-typo-outcome", ("evaluate", "did", "--panel", "{dir}/mpdta.csv", "--unit",
                                        "countyreal", "--time", "year", "--outcome", "lemq",

@@ -72,7 +72,7 @@ def test_swapped_lat_lon_explained():
 def test_rows_without_coordinates_kept(tmp_path):
     p = tmp_path / "p.csv"
     p.write_text("name,lat,lon\na,37.5,126.9\nb,,\nc,37.6,127.0\n")
-    with pytest.warns(UnmatchedWarning, match=r"1 row\(s\) have no usable coordinates.*rows 1"):
+    with pytest.warns(UnmatchedWarning, match=r"1 row\(s\) have no usable .*file lines 3"):
         pts = read_points(p)
     assert len(pts) == 3 and pts.geometry.iloc[1] is None
     assert pts.attrs["dongne"]["rows_without_coordinates"] == [1]
@@ -99,3 +99,76 @@ def test_bundled_shelters():
     pts = read_points(data_path("seoul_heat_shelters_2023.csv"))
     assert len(pts) == 4133 and pts.attrs["dongne"]["crs_inferred"]
     assert pts.crs.to_epsg() == 4326
+
+
+# ------------------------------------------------- coordinates in centimetres / millimetres
+
+
+def _shelters_scaled(tmp_path, factor: float):
+    """Seoul's cold-shelter layout: EPSG:5186 coordinates × factor (centimetres: 100).
+
+    Returns the path of the CSV written and the table.
+    """
+    from dongne.datasets import seoul_heat_shelters
+
+    table = pd.DataFrame(seoul_heat_shelters().drop(columns="geometry"))
+    table["X좌표"] = table["x_epsg5186"] * factor
+    table["Y좌표"] = table["y_epsg5186"] * factor
+    path = tmp_path / f"cold_shelters_x{factor:g}.csv"
+    table.drop(columns=["lon", "lat", "x_epsg5186", "y_epsg5186"]).to_csv(path, index=False)
+    return path, table
+
+
+@pytest.mark.parametrize(
+    ("factor", "unit", "scale"), [(100, "centimetres", "0.01"), (1000, "millimetres", "0.001")]
+)
+def test_coordinates_in_centimetres_are_refused_with_the_fix(tmp_path, factor, unit, scale):
+    path, _ = _shelters_scaled(tmp_path, factor)
+    with pytest.raises(
+        GeometryError,
+        match=rf"4133 of 4133 points lie outside.*{unit}.*"
+        rf"Fix: pass xy_scale={scale}\.",
+    ):
+        read_points(path, crs="EPSG:5186")
+    with pytest.raises(GeometryError, match=rf"Fix: pass --xy-scale {scale}\."):
+        read_points(path, crs="EPSG:5186", argument_names={"xy_scale": "--xy-scale"})
+
+
+def test_xy_scale_reads_centimetres_exactly(tmp_path):
+    from dongne.datasets import seoul_dongs, seoul_heat_shelters
+    from dongne.io import points_to_areas
+
+    path, _ = _shelters_scaled(tmp_path, 100)
+    pts = read_points(path, crs="EPSG:5186", xy_scale=0.01)
+    assert pts.attrs["dongne"]["xy_scale"] == 0.01
+    lonlat = pts.to_crs(4326).geometry
+    ref = seoul_heat_shelters()
+    # The bundled lon/lat and EPSG:5186 columns agree to 7.1e-7 degrees (about 8 cm).
+    assert np.abs(lonlat.x.to_numpy() - ref["lon"].to_numpy()).max() < 1e-6
+    assert np.abs(lonlat.y.to_numpy() - ref["lat"].to_numpy()).max() < 1e-6
+    in_use = pts[pts["in_use"] == "Y"]
+    with pytest.warns(UnmatchedWarning):
+        overlay = points_to_areas(seoul_dongs(), in_use, prefix="shelters")
+    assert overlay.frame["shelters_count"].sum() == 4079  # the demo's count, as in lon/lat
+
+
+def test_points_far_outside_their_crs_without_a_unit_fix():
+    from dongne.io.points import check_area_of_use
+
+    x, y = np.array([5.0e9, 5.1e9]), np.array([-3.0e9, -3.1e9])
+    with pytest.raises(GeometryError, match=r"outside the area of use.*Fix: pass crs="):
+        check_area_of_use(x, y, "EPSG:5186")
+    check_area_of_use(np.array([198_000.0]), np.array([551_000.0]), "EPSG:5186")  # inside
+
+
+def test_read_points_hints_use_the_callers_names(tmp_path):
+    p = tmp_path / "p.csv"
+    p.write_text("name,addr\na,b\n")
+    flags = {"x": "--existing-x", "y": "--existing-y", "crs": "--existing-crs"}
+    with pytest.raises(DataError, match="Fix: pass --existing-x column and --existing-y column"):
+        read_points(p, argument_names=flags)
+    q = tmp_path / "q.csv"
+    q.write_text("name,x,y\na,198000,551000\n")
+    with pytest.raises(DataError, match="Fix: pass --existing-crs EPSG:5186"):
+        read_points(q, argument_names=flags)
+    assert read_points(q, crs="EPSG:5186").crs.to_epsg() == 5186

@@ -4,6 +4,7 @@
   center location models with existing sites, capacities and group equity, solved in-process
   by HiGHS (exact) or by greedy + interchange heuristics with a proven bound.
 * :class:`LocationProblem` — demand, sites and distances (metric CRS or a cost matrix);
+  :func:`spread_demand` (polygon demand over a grid or population points),
   :func:`demand_points`, :func:`candidate_grid`, :func:`parse_radius`, walking helpers.
 * :func:`access_table`, :func:`gini`, :func:`pareto_sweep` — equity of access.
 * :class:`BudgetAllocation` — split a budget across areas by need (LP).
@@ -19,10 +20,12 @@ from dongne.allocate.pcenter import PCenter
 from dongne.allocate.pmedian import PMedian
 from dongne.allocate.problem import (
     DEFAULT_WALKING_SPEED_KMH,
+    DEMAND_METHODS,
     LocationProblem,
     candidate_grid,
     demand_points,
     parse_radius,
+    spread_demand,
     walking_metres,
     walking_minutes,
 )
@@ -30,6 +33,7 @@ from dongne.allocate.workflow import MODELS, AllocateOutputs, run_allocate
 
 __all__ = [
     "DEFAULT_WALKING_SPEED_KMH",
+    "DEMAND_METHODS",
     "LSCP",
     "MCLP",
     "MODELS",
@@ -46,6 +50,7 @@ __all__ = [
     "parse_radius",
     "plot_pareto",
     "run_allocate",
+    "spread_demand",
     "walking_metres",
     "walking_minutes",
 ]

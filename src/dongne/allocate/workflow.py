@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,13 @@ from dongne.allocate.problem import (
     DEFAULT_WALKING_SPEED_KMH,
     LocationProblem,
     candidate_grid,
-    demand_points,
     parse_radius,
+    spread_demand,
 )
-from dongne.errors import SpecificationError
+from dongne.allocate.problem import demand_points as area_centroids
+from dongne.errors import DongneWarning, SpecificationError
 from dongne.io.atomic import atomic_write_text
+from dongne.io.points import select_points
 from dongne.io.write import write_layer, write_table
 
 __all__ = ["MODELS", "AllocateOutputs", "run_allocate"]
@@ -33,6 +36,26 @@ __all__ = ["MODELS", "AllocateOutputs", "run_allocate"]
 MODELS = ("mclp", "lscp", "pmedian", "pcenter")
 
 _COVERAGE_BINS = [20, 40, 60, 80]
+
+#: Map categories of the all-or-nothing coverage of ``demand_method="centroid"``.
+_CENTROID_CATEGORIES = {
+    "covered": ("#41b6c4", "Centroid within / 반경 내"),
+    "not covered": ("#ffffcc", "Centroid outside / 반경 밖"),
+}
+
+#: How run_allocate's messages name its own arguments (a command line passes its flags).
+_ARGUMENTS = {
+    "existing_filter": "existing_filter",
+    "outside": "outside",
+    "demand_method": "demand_method",
+    "demand_points": "demand_points",
+}
+
+
+def _arg(names: Mapping[str, str], name: str, value: str) -> str:
+    """``demand_method='grid'`` for Python, ``--demand-method grid`` for a command line."""
+    flag = names.get(name, name)
+    return f"{flag} {value}" if flag.startswith("--") else f"{flag}={value!r}"
 
 
 @dataclass
@@ -47,17 +70,22 @@ class AllocateOutputs:
     new_sites : GeoDataFrame
         The chosen new sites (metric CRS) with the demand they serve.
     demand : GeoDataFrame
-        One row per demand unit: weight, group, site and distance before and after, coverage.
+        One row per demand point (for polygon demand: per grid piece or given point, with the
+        ``area`` it belongs to): weight, group, site and distance before and after, coverage.
     groups : DataFrame
         Coverage and access per group before and after.
     areas : GeoDataFrame or None
-        The mapped areas with ``coverage_before``/``coverage_after`` (percent) and
+        The mapped areas with ``coverage_before``/``coverage_after`` (percent of each area's
+        demand within the radius) and
         ``distance_before``/``distance_after`` columns.
     pareto : DataFrame or None
         The efficiency–equity sweep (MCLP with ``equity_by`` and ``pareto``).
     files : dict of str to Path
     summary : str
         English and Korean summary (also in ``summary.txt``).
+    demand_method : str
+        How polygon demand became points (``"grid"``, ``"points"``, ``"centroid"``), or
+        ``"points"`` when the demand was given as points.
     """
 
     model: Any
@@ -69,6 +97,7 @@ class AllocateOutputs:
     pareto: pd.DataFrame | None = None
     files: dict[str, Path] = field(default_factory=dict)
     summary: str = ""
+    demand_method: str = "points"
 
 
 def run_allocate(
@@ -92,8 +121,12 @@ def run_allocate(
     method: str = "auto",
     time_limit: float | None = None,
     grid_spacing: float | str = "500m",
-    population: gpd.GeoDataFrame | None = None,
-    population_weight: str | None = None,
+    demand_method: str | None = None,
+    demand_spacing: float | str = "100m",
+    demand_points: gpd.GeoDataFrame | None = None,
+    demand_points_weight: str | None = None,
+    existing_filter: str | None = None,
+    outside: str = "drop",
     areas: gpd.GeoDataFrame | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     pareto: bool | int = False,
@@ -102,14 +135,15 @@ def run_allocate(
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
     scheduler: Any = None,
+    argument_names: Mapping[str, str] | None = None,
 ) -> AllocateOutputs:
     """Place new facilities and write the chosen sites, maps and a bilingual summary.
 
     Parameters
     ----------
     demand : GeoDataFrame
-        Demand areas (polygons: their centroids, or population-weighted centres with
-        ``population``, become the demand points and the areas are mapped) or demand points.
+        Demand areas (polygons: their demand is spread over points inside them, see
+        ``demand_method``, and the areas are mapped) or demand points.
     out_dir : path-like
         Folder for the outputs (created).
     model : {"mclp", "lscp", "pmedian", "pcenter"}
@@ -117,7 +151,7 @@ def run_allocate(
         Candidate sites: given points, the centroids of the demand areas (default for polygon
         demand), or a grid of ``grid_spacing`` over the areas.
     existing : GeoDataFrame of points, optional
-        Existing facilities, always open.
+        Existing facilities, always open (after ``existing_filter`` and ``outside``).
     p : int
         New sites (mclp, pmedian, pcenter).
     radius : float or str
@@ -141,9 +175,27 @@ def run_allocate(
         Seconds per MIP.
     grid_spacing : float or str
         Spacing of ``candidates="grid"``.
-    population, population_weight :
-        Population points for population-weighted demand points (see
-        :func:`~dongne.allocate.demand_points`).
+    demand_method : {"grid", "points", "centroid"}, optional
+        How polygon demand becomes demand points (:func:`~dongne.allocate.spread_demand`):
+        ``"grid"`` (default) spreads each area's demand over a ``demand_spacing`` grid inside
+        it, by area; ``"points"`` (default when ``demand_points`` is given) over the user's
+        points, by ``demand_points_weight``; ``"centroid"`` reduces each area to one point
+        (coverage all-or-nothing per area; the old behaviour) with a
+        :class:`~dongne.errors.DongneWarning`. The method is named in the summary and on the
+        maps.
+    demand_spacing : float or str
+        Grid spacing of ``demand_method="grid"`` (and of areas without demand points).
+    demand_points : GeoDataFrame of points, optional
+        Where the demand lies inside the areas: a population grid, building or block points.
+    demand_points_weight : str, optional
+        Column of ``demand_points`` with their weights (population, households).
+    existing_filter : str, optional
+        Rule the existing facilities must satisfy, a pandas query such as
+        ``"사용여부 == 'Y'"``; the rows left out are counted in the summary.
+    outside : {"drop", "keep", "raise"}
+        What to do with existing facilities and candidate points outside the study area (the
+        demand polygons or ``areas``): left out (default, counted and listed by file line in
+        the summary), kept, or an error.
     areas : GeoDataFrame of polygons, optional
         Areas to map when ``demand`` are points (demand points are summed per area).
     boundaries : GeoDataFrame, optional
@@ -158,6 +210,11 @@ def run_allocate(
         Prefix of every file name.
     progress : callable, optional
         Called with a short message before each step.
+    scheduler : optional
+        Dask scheduler for the Pareto sweep.
+    argument_names : mapping, optional
+        How error messages name ``existing_filter`` and ``outside`` (the command line passes
+        ``{"existing_filter": "--existing-filter", "outside": "--outside"}``).
 
     Returns
     -------
@@ -165,8 +222,11 @@ def run_allocate(
 
     Notes
     -----
+    Coverage per area is the share of the area's demand within the radius: continuous with
+    ``"grid"`` and ``"points"``, 0 or 100 % with ``"centroid"`` (mapped as two categories).
+
     Files written: ``new_sites.gpkg`` (the chosen sites), ``demand.gpkg`` (demand points with
-    their site, distance and coverage before and after), ``new_sites.csv`` (with
+    their area, site, distance and coverage before and after), ``new_sites.csv`` (with
     longitude/latitude), ``assignment.csv`` (per demand unit),
     ``groups.csv`` (per group before/after), ``map_before.png`` and ``map_after.png``
     (coverage per area within the radius, or mean distance without a radius, with existing
@@ -181,16 +241,74 @@ def run_allocate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     step("preparing demand and candidate sites")
-    polygons = demand.geom_type.isin(["Polygon", "MultiPolygon"]).all()
-    map_areas = areas
-    if polygons:
-        map_areas = demand if areas is None else areas
-        demand_pts = demand_points(
-            demand, population=population, population_weight=population_weight
+    names = {**_ARGUMENTS, **(argument_names or {})}
+    point_names = {"query": names["existing_filter"], "outside": names["outside"]}
+    polygons = bool(demand.geom_type.isin(["Polygon", "MultiPolygon"]).all())
+    map_areas = demand if polygons and areas is None else areas
+    spread = demand_method or ("points" if demand_points is not None else "grid")
+    demand_note: tuple[str, str] | None = None
+    area_index = None
+    problem_id, problem_weight = demand_id, weight
+    if polygons and spread == "centroid":
+        warnings.warn(
+            f"Each of the {len(demand)} demand areas is reduced to one point (its centroid): "
+            "coverage becomes all-or-nothing per area. Use "
+            f"{_arg(names, 'demand_method', 'grid')} (the default) or "
+            f"{_arg(names, 'demand_points', 'POINTS')} to spread the demand inside the areas.",
+            DongneWarning,
+            stacklevel=2,
         )
+        demand_pts = area_centroids(demand)
+        demand_note = (
+            f"Demand: {len(demand)} areas, one point each (centroid); an area counts as covered "
+            "only when its centroid is within the radius.",
+            f"수요: {len(demand)}개 지역을 각 중심점 하나로 대표; 중심점이 반경 안에 있어야 "
+            "커버로 계산됩니다.",
+        )
+    elif polygons:
+        demand_pts = spread_demand(
+            demand,
+            weight=weight,
+            method=spread,
+            spacing=demand_spacing,
+            points=demand_points,
+            points_weight=demand_points_weight,
+            area_id=demand_id,
+        )
+        area_index = demand_pts["area_index"].to_numpy()
+        problem_id, problem_weight = "demand_point_id", weight or "demand_weight"
+        demand_note = _demand_note(demand_pts, len(demand))
     else:
+        if demand_method is not None or demand_points is not None:
+            raise SpecificationError(
+                f"{names['demand_method']} and {names['demand_points']} apply to polygon demand; "
+                "the demand given is already points. Fix: leave them out."
+            )
         demand_pts = demand
+    if existing_filter is not None and existing is None:
+        raise SpecificationError(
+            f"{names['existing_filter']} filters the existing facilities, but none are given. "
+            f"Fix: give the existing facilities or leave out {names['existing_filter']}."
+        )
+    selections = []
+    if existing is not None:
+        existing = select_points(
+            existing,
+            query=existing_filter,
+            areas=map_areas,
+            outside=outside,
+            what="existing facilities",
+            what_ko="기존 시설",
+            argument_names=point_names,
+        )
+        selections.append(existing.attrs["dongne"]["selection"])
     cand = candidates
+    if isinstance(cand, gpd.GeoDataFrame) and map_areas is not None:
+        cand = select_points(
+            cand, areas=map_areas, outside=outside, what="candidate sites", what_ko="후보지",
+            argument_names=point_names,
+        )  # fmt: skip
+        selections.append(cand.attrs["dongne"]["selection"])
     if cand is None or isinstance(cand, str):
         how = cand or ("centroids" if polygons else None)
         region = map_areas if map_areas is not None else None
@@ -199,7 +317,8 @@ def run_allocate(
                 raise SpecificationError(
                     "candidates='centroids' needs polygon demand (or pass candidates points)."
                 )
-            cand = demand_pts[[c for c in [demand_id] if c] + [demand_pts.geometry.name]]
+            centres = area_centroids(demand)
+            cand = centres[[c for c in [demand_id] if c] + [centres.geometry.name]]
             if demand_id is not None:
                 cand = cand.rename(columns={demand_id: "site_id"})
                 candidate_id = "site_id"
@@ -216,19 +335,27 @@ def run_allocate(
         demand_pts,
         cand,
         existing,
-        weight=weight,
+        weight=problem_weight,
         group=equity_by,
-        demand_id=demand_id,
+        demand_id=problem_id,
         candidate_id=candidate_id,
         existing_id=existing_id,
         capacity=capacity,
         existing_capacity=existing_capacity,
     )
+    if demand_note is not None:
+        problem.notes["demand"] = demand_note[0]
+        problem.notes["demand_spacing_m"] = parse_radius(demand_spacing)
     r = None if radius is None else parse_radius(radius, speed_kmh=speed_kmh)
     estimator = _estimator(model, p, r, min_share, objective, method, time_limit)
     step(f"solving {estimator._name}")
     estimator.fit(problem)
-    result = _outputs(estimator, problem, map_areas, demand)
+    result = _outputs(estimator, problem, map_areas, demand, area_index)
+    if polygons and area_index is not None:
+        labels = demand_pts[demand_id] if demand_id else demand_pts["area_index"]
+        result.demand.insert(1, "area", labels.astype(str).to_numpy())
+    result.summary = _with_inputs(result.summary, demand_note, selections)
+    result.demand_method = spread if polygons else "points"
     if pareto and model == "mclp" and equity_by:
         step("efficiency-equity sweep")
         n_points = 6 if pareto is True else int(pareto)
@@ -261,7 +388,49 @@ def _estimator(model, p, r, min_share, objective, method, time_limit):
     return PCenter(p, radius=r, method="exact", time_limit=time_limit)
 
 
-def _outputs(est, problem: LocationProblem, map_areas, demand_in) -> AllocateOutputs:
+def _demand_note(points: gpd.GeoDataFrame, n_areas: int) -> tuple[str, str]:
+    """English and Korean sentence naming how polygon demand was spread."""
+    meta = points.attrs["dongne"]
+    step = meta["spacing_m"]
+    if meta["method"] == "grid":
+        return (
+            f"Demand: {n_areas} areas spread over {len(points):,} points of a {step:g} m grid, "
+            "each area's demand split by area; coverage is the share of each area's demand "
+            "within the radius.",
+            f"수요: {n_areas}개 지역의 수요를 {step:g} m 격자 {len(points):,}개 지점에 면적 비율로 "
+            "배분; 커버율은 지역 수요 중 반경 안에 있는 비율입니다.",
+        )
+    fallback = len(meta["grid_fallback"])
+    extra_en = f"; {fallback} areas without points use the {step:g} m grid" if fallback else ""
+    extra_ko = f"; 지점이 없는 {fallback}개 지역은 {step:g} m 격자 사용" if fallback else ""
+    return (
+        f"Demand: {n_areas} areas spread over {len(points):,} given demand points, each area's "
+        f"demand split by the points' weights{extra_en}; coverage is the share of each area's "
+        "demand within the radius.",
+        f"수요: {n_areas}개 지역의 수요를 주어진 수요 지점 {len(points):,}개에 가중치 비율로 "
+        f"배분{extra_ko}; 커버율은 지역 수요 중 반경 안에 있는 비율입니다.",
+    )
+
+
+def _with_inputs(
+    summary: str, demand_note: tuple[str, str] | None, selections: list[Mapping[str, Any]]
+) -> str:
+    """Add the demand method and the facility selection to the model's bilingual summary."""
+    en, sep, ko = summary.partition("\n\n")
+    add_en = [f"  {demand_note[0]}"] if demand_note else []
+    add_ko = [f"  {demand_note[1]}"] if demand_note else []
+    add_en += [f"  {sel['text']}" for sel in selections]
+    add_ko += [f"  {sel['text_ko']}" for sel in selections]
+    first_en, _, rest_en = en.partition("\n")
+    first_ko, _, rest_ko = ko.partition("\n")
+    en = "\n".join([first_en, *add_en, *([rest_en] if rest_en else [])])
+    ko = "\n".join([first_ko, *add_ko, *([rest_ko] if rest_ko else [])])
+    return en + sep + ko if sep else en
+
+
+def _outputs(
+    est, problem: LocationProblem, map_areas, demand_in, area_index: np.ndarray | None
+) -> AllocateOutputs:
     frame = est.to_frame().reset_index()
     demand_gdf = gpd.GeoDataFrame(
         frame, geometry=problem.demand_geometry.to_numpy(), crs=problem.crs
@@ -271,7 +440,7 @@ def _outputs(est, problem: LocationProblem, map_areas, demand_in) -> AllocateOut
         sites = gpd.GeoDataFrame(sites, geometry=[], crs=problem.crs)
     mapped = None
     if map_areas is not None:
-        mapped = _per_area(est, problem, map_areas, demand_in, demand_gdf)
+        mapped = _per_area(est, problem, map_areas, demand_in, demand_gdf, area_index)
     return AllocateOutputs(
         model=est,
         problem=problem,
@@ -283,13 +452,15 @@ def _outputs(est, problem: LocationProblem, map_areas, demand_in) -> AllocateOut
     )
 
 
-def _per_area(est, problem, map_areas, demand_in, demand_gdf) -> gpd.GeoDataFrame:
-    """Coverage (percent) and mean distance per mapped area, before and after."""
+def _per_area(est, problem, map_areas, demand_in, demand_gdf, area_index) -> gpd.GeoDataFrame:
+    """Covered share of demand (percent) and mean distance per mapped area, before and after."""
     areas = map_areas.reset_index(drop=True).copy()
     w = problem.weights
     cov_b = est.covered_before_ if est.covered_ is not None else None
     cov_a = est.covered_
-    if map_areas is demand_in and len(areas) == problem.n_demand:
+    if map_areas is demand_in and area_index is not None:
+        area_of = np.asarray(area_index, dtype=np.int64)
+    elif map_areas is demand_in and len(areas) == problem.n_demand:
         area_of = np.arange(problem.n_demand)
     else:
         pts = demand_gdf[[demand_gdf.geometry.name]].to_crs(areas.crs)
@@ -318,6 +489,9 @@ def _per_area(est, problem, map_areas, demand_in, demand_gdf) -> gpd.GeoDataFram
 def _write(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> None:
     est = res.model
     params = {k: v for k, v in est.provenance_.items()}
+    params["demand_method"] = res.demand_method
+    if res.problem.notes.get("demand"):
+        params["demand"] = res.problem.notes["demand"]
     files = res.files
     sites = res.new_sites.copy()
     if len(sites):
@@ -369,7 +543,7 @@ def _pareto_text(frame: pd.DataFrame) -> str:
 
 def _maps(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> dict[str, Path]:
     from dongne.report import choropleth
-    from dongne.report.maps import _figure_style, save_png
+    from dongne.report.maps import _figure_style, category_map, save_png
 
     est = res.model
     pr = res.problem
@@ -379,25 +553,46 @@ def _maps(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> di
     extra = {"boundaries": boundaries} if boundaries is not None else {}
     written: dict[str, Path] = {}
     coverage = "coverage_after" in areas
+    demand_text = {
+        "grid": f"demand spread over a {pr.notes.get('demand_spacing_m', 0):g} m grid by area",
+        "points": "demand spread over the given demand points",
+        "centroid": "demand at one centroid per area (all-or-nothing)",
+    }[res.demand_method]
+    note = (
+        f"dongne {est.provenance_['dongne_version']}; {est.method_}, {est.status_}; "
+        f"{demand_text}"
+    )
+    centroid = res.demand_method == "centroid"
     for when, label_en, label_ko in (("before", "before", "현재"), ("after", "after", "배치 후")):
-        if coverage:
-            column, legend = f"coverage_{when}", f"Covered within {est.radius_:g} {unit} (%)"
-            options = {"scheme": "fixed", "bins": _COVERAGE_BINS, "cmap": "YlGnBu"}
-        else:
-            column, legend = f"distance_{when}", f"Mean distance ({unit})"
-            options = {"scheme": "quantiles", "k": 5, "cmap": "YlOrRd"}
+        column = f"coverage_{when}" if coverage else f"distance_{when}"
         if areas[column].notna().sum() == 0:
             continue
-        result = choropleth(
-            areas,
-            column,
-            title=f"{name} — {label_en} / {label_ko}",
-            legend_title=legend,
-            note=f"dongne {est.provenance_['dongne_version']}; {est.method_}, {est.status_}",
-            missing_label="No demand / 수요 없음",
-            **options,
+        common = {
+            "title": f"{name} — {label_en} / {label_ko}",
+            "note": note,
+            "missing_label": "No demand / 수요 없음",
             **extra,
-        )
+        }
+        if coverage and centroid:
+            labels = areas[column].map({100.0: "covered", 0.0: "not covered"})
+            result = category_map(
+                areas.assign(_covered=labels), "_covered",
+                categories=_CENTROID_CATEGORIES,
+                legend_title=f"Area centroid within {est.radius_:g} {unit}\n중심점 커버",
+                **common,
+            )  # fmt: skip
+        elif coverage:
+            result = choropleth(
+                areas, column, scheme="fixed", bins=_COVERAGE_BINS, cmap="YlGnBu",
+                legend_title=f"Demand within {est.radius_:g} {unit} (%)\n반경 내 수요 비율",
+                **common,
+            )  # fmt: skip
+        else:
+            result = choropleth(
+                areas, column, scheme="quantiles", k=5, cmap="YlOrRd",
+                legend_title=f"Mean distance ({unit}) / 평균 거리",
+                **common,
+            )  # fmt: skip
         fig = result.figure
         ax = fig.axes[0]
         crs = _map_crs(areas)

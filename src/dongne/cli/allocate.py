@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from dongne.cli._common import print_outputs, progress_steps
 
@@ -19,9 +20,25 @@ covering all demand), pmedian (least total weighted distance), pcenter (least wo
 Equity: --equity-by COL (e.g. gu) with --min-share 0.6 (each group at least 60% covered) or
 --objective maxmin (raise the worst group's coverage); --pareto N sweeps efficiency vs equity.
 
+Demand areas are spread over a --demand-spacing grid inside each area (default 100m), or over
+--demand-points (population grid, buildings) weighted by --demand-points-weight; coverage is
+then the share of each area's demand within the radius. --demand-method centroid reduces each
+area to one point (all-or-nothing coverage; warned).
+Existing facilities: --existing-filter "사용여부 == 'Y'" keeps the rows that satisfy the rule;
+points outside the demand areas are listed and left out (--outside keep|raise to change).
+Point files: --existing-x/-y/-crs, --candidates-x/-y/-crs; coordinates in centimetres need
+--existing-xy-scale 0.01 (or --candidates-xy-scale, --demand-points-xy-scale).
+
 Writes into --out: new_sites.gpkg/.csv, demand.gpkg, assignment.csv, groups.csv, map_before.png,
 map_after.png, pareto.csv/.png (with --pareto), summary.txt (English and Korean).
 """
+
+#: The point files of the command: flag prefix and what they are.
+_POINT_FILES = {
+    "existing": "existing facilities",
+    "candidates": "candidate sites",
+    "demand-points": "demand points",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +71,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--layer", help="layer of --demand")
     parser.add_argument("--crs", help="CRS of --demand when the file declares none, e.g. EPSG:5179")
+    demand = parser.add_argument_group("demand from areas")
+    demand.add_argument(
+        "--demand-method",
+        choices=["grid", "points", "centroid"],
+        help="how area demand becomes points: grid (default), points (default with "
+        "--demand-points), centroid (one point per area, all-or-nothing)",
+    )
+    demand.add_argument(
+        "--demand-spacing", default="100m", help="grid spacing of --demand-method grid"
+    )
+    demand.add_argument(
+        "--demand-points", help="where demand lies: a point file (population grid, buildings)"
+    )
+    demand.add_argument("--demand-points-weight", help="weight column of --demand-points")
+    selection = parser.add_argument_group("existing facilities and points outside")
+    selection.add_argument(
+        "--existing-filter",
+        help="keep the existing facilities that satisfy this pandas query, e.g. "
+        "\"사용여부 == 'Y'\"",
+    )
+    selection.add_argument(
+        "--outside",
+        default="drop",
+        choices=["drop", "keep", "raise"],
+        help="existing and candidate points outside the demand areas: left out and listed "
+        "(drop, default), kept, or an error",
+    )
+    for flag, what in _POINT_FILES.items():
+        group = parser.add_argument_group(f"--{flag} file")
+        group.add_argument(f"--{flag}-x", help=f"x / longitude column of the {what}")
+        group.add_argument(f"--{flag}-y", help=f"y / latitude column of the {what}")
+        group.add_argument(f"--{flag}-crs", help=f"CRS of the {what}' coordinates, e.g. EPSG:5186")
+        group.add_argument(
+            f"--{flag}-xy-scale",
+            type=float,
+            help=f"multiply the {what}' coordinates, e.g. 0.01 for centimetres",
+        )
     parser.add_argument("--out", default="dongne-allocate", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -66,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
     demand = read_areas(args.demand, layer=args.layer, crs=args.crs)
     candidates: object = args.candidates
     if args.candidates not in ("centroids", "grid"):
-        candidates = read_points(args.candidates)
-    existing = read_points(args.existing) if args.existing else None
+        candidates = _points(read_points, args, "candidates")
+    existing = _points(read_points, args, "existing") if args.existing else None
+    demand_points = _points(read_points, args, "demand-points") if args.demand_points else None
     bar, step = progress_steps(6, args.quiet)
     with bar:
         result = run_allocate(
@@ -90,8 +145,28 @@ def run(args: argparse.Namespace) -> int:
             grid_spacing=args.grid_spacing,
             pareto=args.pareto,
             speed_kmh=args.speed,
+            demand_method=args.demand_method,
+            demand_spacing=args.demand_spacing,
+            demand_points=demand_points,
+            demand_points_weight=args.demand_points_weight,
+            existing_filter=args.existing_filter,
+            outside=args.outside,
             progress=step,
             scheduler=args.scheduler,
+            argument_names={
+                "existing_filter": "--existing-filter",
+                "outside": "--outside",
+                "demand_method": "--demand-method",
+                "demand_points": "--demand-points",
+            },
         )
         bar.update(bar.total - bar.n)
     return print_outputs(result.summary, Path(args.out), result.files)
+
+
+def _points(read_points: Any, args: argparse.Namespace, flag: str) -> Any:
+    """Read the point file of ``--FLAG`` with its x/y/CRS/scale flags; hints name those flags."""
+    dest = flag.replace("-", "_")
+    options = {name: getattr(args, f"{dest}_{name}") for name in ("x", "y", "crs", "xy_scale")}
+    flags = {name: f"--{flag}-{name.replace('_', '-')}" for name in options}
+    return read_points(getattr(args, dest), **options, argument_names=flags)

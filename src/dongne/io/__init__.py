@@ -2,7 +2,7 @@
 
 Public API
 ----------
-read_areas, read_table, read_points, points_from_table, describe_file,
+read_areas, read_table, read_points, points_from_table, select_points, describe_file,
 join_by_code, MatchReport, JoinResult, points_to_areas, PointsInAreas,
 check_counts, check_geometries, detect_encoding, normalise_codes,
 metric_crs, to_metric, write_layer, write_table, write_provenance,
@@ -17,7 +17,7 @@ from dongne.io.encoding import DetectedEncoding, detect_encoding
 from dongne.io.info import FileInfo, describe_file
 from dongne.io.join import JoinResult, MatchReport, join_by_code
 from dongne.io.overlay import PointsInAreas, points_to_areas
-from dongne.io.points import points_from_table, read_points
+from dongne.io.points import points_from_table, read_points, select_points
 from dongne.io.tables import check_counts, read_table
 from dongne.io.write import write_layer, write_provenance, write_table
 
@@ -42,6 +42,7 @@ __all__ = [
     "read_areas",
     "read_points",
     "read_table",
+    "select_points",
     "to_metric",
     "write_layer",
     "write_provenance",
