@@ -831,3 +831,41 @@ def test_scan_on_point_sites_draws_dots_and_cluster_circles(tmp_path):
                                                   rel=0.01)  # fmt: skip
     result = scan.plot(sites, path=tmp_path / "map.png")
     assert result.path.is_file() and result.counts.sum() == 120
+
+
+def test_scan_reads_a_table_of_coordinates_like_satscan(tmp_path, capsys):
+    """A CSV of sites with lon/lat columns gives the same clusters as the same point layer;
+    coordinates in centimetres are refused with the --xy-scale fix."""
+    from shapely import Point
+
+    from dongne.cli import main
+
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(126.9, 127.1, 80), rng.uniform(37.45, 37.65, 80)
+    pop = rng.integers(500, 2000, 80)
+    cases = rng.binomial(pop, np.where((lon < 126.95) & (lat < 37.5), 0.05, 0.01))
+    table = pd.DataFrame({"site": [f"s{i}" for i in range(80)], "경도": lon, "위도": lat,
+                          "cases": cases, "pop": pop})  # fmt: skip
+    table.to_csv(tmp_path / "sites.csv", index=False)
+    gpd.GeoDataFrame(
+        table.drop(columns=["경도", "위도"]),
+        geometry=[Point(x, y) for x, y in zip(lon, lat, strict=True)],
+        crs=4326,
+    ).to_file(tmp_path / "sites.geojson")
+    common = ["--id", "site", "--cases", "cases", "--population", "pop", "--replications",
+              "99", "--quiet"]  # fmt: skip
+    assert main(["scan", str(tmp_path / "sites.csv"), *common, "--out", str(tmp_path / "a")]) == 0
+    assert main(["scan", str(tmp_path / "sites.geojson"), *common, "--out",
+                 str(tmp_path / "b")]) == 0  # fmt: skip
+    a = pd.read_csv(tmp_path / "a" / "scan_clusters.csv")
+    b = pd.read_csv(tmp_path / "b" / "scan_clusters.csv")
+    pd.testing.assert_frame_equal(a[["members", "cases", "llr", "p_value"]],
+                                  b[["members", "cases", "llr", "p_value"]])  # fmt: skip
+    capsys.readouterr()
+    table.assign(x=lon * 0 + 200_000_00, y=lat * 0 + 550_000_00).drop(
+        columns=["경도", "위도"]
+    ).to_csv(tmp_path / "cm.csv", index=False)
+    code = main(["scan", str(tmp_path / "cm.csv"), *common, "--crs", "EPSG:5186",
+                 "--out", str(tmp_path / "c")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "--xy-scale 0.01" in err and not (tmp_path / "c").exists()

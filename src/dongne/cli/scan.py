@@ -27,7 +27,11 @@ scan_summary.txt (English and Korean); with TABLE, match_report.txt/.json.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``dongne scan``."""
-    parser.add_argument("areas", help="area boundaries")
+    parser.add_argument(
+        "areas",
+        help="area boundaries, a point layer, or a table of coordinates (CSV/Excel/Parquet "
+        "with --x/--y or recognised lon/lat, x/y, 경도/위도 columns)",
+    )
     parser.add_argument("table", nargs="?", help="optional table joined to AREAS by --id")
     parser.add_argument("--id", required=True, help="code column of AREAS (and of TABLE)")
     parser.add_argument("--cases", required=True, help="column of case counts")
@@ -66,6 +70,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: no subtitle)",
     )
     parser.add_argument("--source", help="data source written under the map")
+    sites = parser.add_argument_group("AREAS as a table of coordinates (as SaTScan's input)")
+    sites.add_argument("--x", help="x / longitude column (default: recognised by name)")
+    sites.add_argument("--y", help="y / latitude column (default: recognised by name)")
+    sites.add_argument(
+        "--xy-scale",
+        type=float,
+        help="multiply the coordinates first, e.g. 0.01 for centimetres (checked against the "
+        "CRS's area of use)",
+    )
     add_table_inputs(parser)
     parser.add_argument("--out", default="dongne-scan", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -83,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model == "bernoulli" and not (args.population or args.controls):
         raise SpecificationError("--model bernoulli needs --controls COL or --population COL.")
     out = Path(args.out)
-    areas = areas_with_table(args, out)
+    areas = _sites(args) if _is_table(args.areas) else areas_with_table(args, out)
     require_columns(
         areas,
         " + ".join(filter(None, [args.areas, args.table])),
@@ -126,3 +139,29 @@ def run(args: argparse.Namespace) -> int:
             source=args.source,
         )
     return print_outputs(result.summary, out, result.files)
+
+
+def _is_table(path: str) -> bool:
+    """Whether AREAS is a table (coordinates in columns) rather than a vector file."""
+    return Path(path).suffix.lower() in {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
+
+
+def _sites(args: argparse.Namespace):
+    """AREAS given as a table of coordinates: one point per row, as SaTScan reads them."""
+    from dongne.errors import SpecificationError
+    from dongne.io import read_points
+
+    if args.table:
+        raise SpecificationError(
+            f"{args.areas} is a table of coordinates: put the counts in it. Fix: drop TABLE "
+            f"({args.table}), or give the areas as a vector file."
+        )
+    return read_points(
+        args.areas,
+        x=args.x,
+        y=args.y,
+        crs=args.crs,
+        xy_scale=args.xy_scale,
+        encoding=args.encoding,
+        argument_names={"x": "--x", "y": "--y", "crs": "--crs", "xy_scale": "--xy-scale"},
+    )
