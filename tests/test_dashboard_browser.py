@@ -256,6 +256,12 @@ def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, serv
     details = page.inner_text("#details-body")
     assert "LISA · 국지적 모란 I" in details and "lisa_local_i" not in details
     assert "양측 검정, 순열 99회, 보정 없음, 유의수준 0.05" in details  # not "two-sided … none"
+    # The join report speaks Korean too.
+    page.click("#match-button")
+    page.wait_for_function(
+        "() => document.querySelector('#match-report').innerText.includes('매칭 보고서')"
+    )
+    assert "Match report" not in page.inner_text("#match-report")
     assert page.evaluate(_LOW_CONTRAST) == []
     _screenshot(page, "ko")
 

@@ -254,6 +254,8 @@ def test_match_report_as_json(world):
     assert m["n_areas"] == 25 and m["matched_areas"] == 25 and m["complete"] is True
     assert m["areas_source"] == "gu.geojson" and m["table_source"] == "gu.csv"
     assert "Match report" in m["summary"] and "매칭 보고서" in m["summary"]
+    assert "매칭 보고서" in m["summary_ko"] and "Match report" not in m["summary_ko"]
+    assert "Match report" in m["summary_en"] and "매칭 보고서" not in m["summary_en"]
     # The 2010 dong census on the 2013 dong boundaries: 7 dongs without data, 8 rows unplaced.
     with TestClient(create_app(replace(world.settings, max_upload_bytes=10**7))) as client:
         h = world.h("ed")

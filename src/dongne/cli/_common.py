@@ -12,6 +12,7 @@ from pathlib import Path
 
 __all__ = [
     "add_join_options",
+    "add_table_format_options",
     "add_table_inputs",
     "areas_with_table",
     "join_options",
@@ -142,6 +143,12 @@ def add_table_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--crs", help="CRS of AREAS when the file declares none, e.g. EPSG:5179 (never guessed)"
     )
+    add_table_format_options(parser)
+    add_join_options(parser)
+
+
+def add_table_format_options(parser: argparse.ArgumentParser) -> None:
+    """How TABLE is read: its encoding and the title lines above its header."""
     parser.add_argument("--encoding", help="encoding of TABLE (default: detected)")
     parser.add_argument(
         "--title-lines",
@@ -149,7 +156,6 @@ def add_table_inputs(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="lines above TABLE's header to skip: a number or 'auto' (KOSIS)",
     )
-    add_join_options(parser)
 
 
 def areas_with_table(args: argparse.Namespace, out: Path):

@@ -6,7 +6,7 @@ import argparse
 import warnings
 from pathlib import Path
 
-from dongne.cli._common import add_join_options, join_options, title_lines
+from dongne.cli._common import add_join_options, add_table_format_options, join_options
 
 HELP = "attach a table to areas by a code column and write a GeoPackage + match report"
 DESCRIPTION = """\
@@ -54,13 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--crs", help="CRS of AREAS when the file declares none, e.g. EPSG:5179 (never guessed)"
     )
     parser.add_argument("--areas-encoding", help="attribute encoding of AREAS (default: detected)")
-    parser.add_argument("--encoding", help="encoding of TABLE (default: detected)")
-    parser.add_argument(
-        "--title-lines",
-        type=title_lines,
-        default=None,
-        help="lines above TABLE's header to skip: a number or 'auto' (KOSIS)",
-    )
+    add_table_format_options(parser)
     parser.add_argument("--sheet", help="Excel sheet of TABLE")
 
 

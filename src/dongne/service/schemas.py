@@ -186,7 +186,9 @@ class MatchReportOut(BaseModel):
     combined: list[dict[str, Any]]
     name_mismatches: list[dict[str, Any]]
     hints: list[str]
-    summary: str
+    summary: str = Field(description="Plain-language summary in English and Korean.")
+    summary_en: str = Field(description="The summary in English only.")
+    summary_ko: str = Field(description="The summary in Korean only (the dashboard's 한국어).")
 
 
 class _AreasInput(BaseModel):

@@ -82,34 +82,6 @@ __all__ = [
 ENGINES = ("dongne", "flower")
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def federate(
     institutions: Mapping[str, pd.DataFrame] | Sequence[InstitutionLike],
     target: str,

@@ -382,7 +382,12 @@ def match_report(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedWarning)
         _, report = join_by_code(areas, table, key=body.key, table_key=body.table_key)
-    return MatchReportOut(**report.to_dict(), summary=report.summary())
+    return MatchReportOut(
+        **report.to_dict(),
+        summary=report.summary(),
+        summary_en=report.summary(lang="en"),
+        summary_ko=report.summary(lang="ko"),
+    )
 
 
 def _dataset_out(session: Session, ds: Dataset, user: User) -> DatasetOut:

@@ -354,7 +354,7 @@ async function checkMatch() {
         table_key: $("run-table-key").value || null,
       },
     });
-    out.textContent = report.summary;
+    out.textContent = lang() === "ko" ? report.summary_ko : report.summary_en;
     out.hidden = false;
   } catch (err) {
     showError(err);
