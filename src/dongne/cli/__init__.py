@@ -2,7 +2,8 @@
 
 Each command module (``dongne.cli.<command>``) defines ``HELP`` (its line in ``dongne --help``),
 ``DESCRIPTION``, ``add_arguments(parser)`` and ``run(args) -> int``; ``USES_SCHEDULER = True``
-marks the commands that spread Monte Carlo work over ``--scheduler``, and ``HINTS`` maps a
+marks the commands that spread Monte Carlo work over ``--scheduler``, ``OUT_IS_FOLDER =
+False`` the commands whose ``--out`` is one file, and ``HINTS`` maps a
 library's Python spelling of a fix to the command's flag where the names differ. Command
 modules import only the standard library at module level, so that ``dongne --help`` answers at
 once; the statistics are imported inside ``run``. Nothing outside this package imports it.
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(
             func=module.run,
             uses_scheduler=getattr(module, "USES_SCHEDULER", False),
+            out_is_folder=getattr(module, "OUT_IS_FOLDER", True),
             options=frozenset(option_strings(cmd)),
             hints=getattr(module, "HINTS", {}),
         )
@@ -168,7 +170,7 @@ def _read_errors() -> tuple[type[BaseException], ...]:
     from pandas.errors import EmptyDataError, ParserError
     from pyogrio.errors import DataLayerError, DataSourceError, FieldError
 
-    return (DataSourceError, DataLayerError, FieldError, EmptyDataError, ParserError, OSError,
+    return (DataSourceError, DataLayerError, FieldError, EmptyDataError, ParserError,
             UnicodeDecodeError)  # fmt: skip
 
 
@@ -187,6 +189,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     fresh_output = _output_of(args)
     try:
+        out = getattr(args, "out", None)
+        if out is not None and args.out_is_folder and Path(out).is_file():
+            raise SpecificationError(
+                f"--out {out} is a file, and dongne {args.command} writes a folder of maps and "
+                "tables. Fix: --out NEW_FOLDER (a folder name that is not a file)."
+            )
         if args.scheduler and not args.uses_scheduler:
             raise SpecificationError(
                 f"dongne {args.command} does not spread work over a scheduler. "
@@ -205,10 +213,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _read_errors() as exc:
         if args.debug:
             raise
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         message = (
-            f"could not read an input{where}: {exc}. Fix: check that the file is complete and "
-            "in the format its extension says; 'dongne info FILE' shows what it holds."
+            f"could not read an input: {exc}. Fix: check that the file is complete and in the "
+            "format its extension says; 'dongne info FILE' shows what it holds."
+        )
+    except OSError as exc:  # a path the system refuses: missing folder, a file where a
+        if args.debug:  # folder should be, no permission, a full disk
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        message = (
+            f"the system refused{where}: {exc.strerror or exc}. Fix: check that path (an --out "
+            "is a folder or file you can write; inputs must exist and be readable)."
         )
     if fresh_output is not None and fresh_output.exists():  # a failed run leaves nothing
         if fresh_output.is_dir():

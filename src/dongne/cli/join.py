@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dongne.cli._common import add_join_options, add_table_format_options, join_options
 
+OUT_IS_FOLDER = False  # --out is one file
 HELP = "attach a table to areas by a code column and write a GeoPackage + match report"
 DESCRIPTION = """\
 Attach TABLE to AREAS by code. Codes are compared as text after normalisation (1101053,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+OUT_IS_FOLDER = False  # --out is one file
 HELP = "HTML or PDF report of a saved run, for a council (offline, reproducible)"
 DESCRIPTION = """\
 Render a saved run folder (the --out of demo, detect, scan, allocate, learn, evaluate) as one

@@ -10,6 +10,7 @@ from typing import Any
 
 from dongne.errors import DataError, SpecificationError
 
+OUT_IS_FOLDER = False  # --out is one file
 HELP = "share models, not data: registry, model cards, predict, federated training"
 
 

@@ -101,10 +101,20 @@ class Settings:
         """The database URL, with psycopg 3 as the PostgreSQL driver."""
         if self.database_url is None:
             return URL.create("sqlite", database=str(self.data_dir / "dongne.sqlite3"))
-        url = make_url(self.database_url)
-        if url.drivername in ("postgresql", "postgres"):
-            import_optional("psycopg", "service", "A PostgreSQL database")
-            url = url.set(drivername="postgresql+psycopg")
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            url = make_url(self.database_url)
+            if url.drivername in ("postgresql", "postgres"):
+                import_optional("psycopg", "service", "A PostgreSQL database")
+                url = url.set(drivername="postgresql+psycopg")
+            url.get_dialect()
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise SpecificationError(
+                f"The database URL {self.database_url!r} is not one SQLAlchemy can use ({exc}). "
+                "Fix: pass database_url='postgresql://USER@HOST/DATABASE', or leave it out for "
+                "SQLite in the data folder."
+            ) from None
         return url
 
     @property
