@@ -194,6 +194,13 @@ def test_upload_formats(world, tmp_path):
             {"x": "lon", "y": "lat"},
             4133,
         ),
+        (  # Seoul's cold-shelter files publish EPSG:5186 in centimetres: xy_scale reads them
+            "points",
+            "shelters_cm.csv",
+            _centimetre_shelters(),
+            {"x": "x_cm", "y": "y_cm", "crs": "EPSG:5186", "xy_scale": 0.01},
+            4133,
+        ),
     ]
     for kind, name, body, params, rows in cases:
         r = world.upload("ed", "city", body, kind, name, **params)
@@ -618,3 +625,17 @@ def test_openapi_describes_errors_and_bodies(world):
     assert schema["discriminator"]["propertyName"] == "analysis"
     result = spec["paths"]["/runs/{run_id}/result"]["get"]["responses"]["200"]["content"]
     assert {"application/geo+json", "text/csv", "application/geopackage+sqlite3"} <= set(result)
+
+
+def _centimetre_shelters() -> bytes:
+    """The bundled shelters with their EPSG:5186 coordinates in centimetres (x 100)."""
+    import pandas as pd
+
+    table = pd.read_csv(data_path("seoul_heat_shelters_2023.csv"))
+    table = table.dropna(subset=["x_epsg5186", "y_epsg5186"])
+    return (
+        table.assign(x_cm=table["x_epsg5186"] * 100, y_cm=table["y_epsg5186"] * 100)
+        .drop(columns=["lon", "lat", "x_epsg5186", "y_epsg5186"])
+        .to_csv(index=False)
+        .encode()
+    )

@@ -256,7 +256,10 @@ def read_dataset(
             frame = read_table(path, **_pick(opts, "encoding", "title_lines", "sheet"))
         else:
             frame = read_points(
-                path, **_pick(opts, "x", "y", "crs", "layer", "encoding", "title_lines", "sheet")
+                path,
+                **_pick(
+                    opts, "x", "y", "crs", "xy_scale", "layer", "encoding", "title_lines", "sheet"
+                ),
             )
     except DongneError as exc:
         raise type(exc)(str(exc).replace(str(path), display_name)) from None

@@ -84,13 +84,15 @@ async def upload_dataset(
     x: str | None = None,
     y: str | None = None,
     crs: str | None = None,
+    xy_scale: Annotated[float | None, Query(gt=0)] = None,
 ) -> DatasetOut:
     """Upload a dataset as the raw request body; it is streamed to disk and read by dongne.
 
     areas: GeoJSON, GeoPackage, GeoParquet or a zipped shapefile; table: CSV (UTF-8 or
     CP949, detected), XLSX or Parquet; points: a table with coordinate columns or a point
-    layer. The response holds what the reader found (``summary``); nothing is kept when
-    reading fails.
+    layer (``x``, ``y``, ``crs``; ``xy_scale=0.01`` for coordinates published in
+    centimetres). The response holds what the reader found (``summary``); nothing is kept
+    when reading fails.
     """
     sessions = request.app.state.sessions
     ws_id = await run_in_threadpool(_check_upload_access, sessions, user, workspace)
@@ -114,6 +116,7 @@ async def upload_dataset(
         "x": x,
         "y": y,
         "crs": crs,
+        "xy_scale": xy_scale,
     }
     options = {k: v for k, v in options.items() if v is not None}
     stored = await run_in_threadpool(
