@@ -455,7 +455,7 @@ def test_two_periods_few_clusters_use_the_wild_cluster_bootstrap():
 
 
 def test_seoul_demo_panel_two_periods_gets_the_wild_bootstrap_p():
-    from dongne.evaluate.workflow import _seoul_gu_basement_panel
+    from dongne.demo.evaluate import _seoul_gu_basement_panel
 
     frame, _, _ = _seoul_gu_basement_panel()
     p = panel_from_frame(

@@ -185,7 +185,7 @@ def _load(args: argparse.Namespace, out: Path) -> Any:
     from dongne.errors import SpecificationError
 
     if args.seoul:
-        from dongne.learn.workflow import SEOUL_DEFAULTS, seoul_learning_areas
+        from dongne.demo.learn import SEOUL_DEFAULTS, seoul_learning_areas
 
         if args.areas:
             raise SpecificationError("Give either AREAS [TABLE] or --seoul, not both.")

@@ -5,6 +5,14 @@ At this stage the demo answers one question a Seoul analyst is asked every flood
 the 2010 census table, joins them through the 2010→2013 code crosswalk with a match report,
 computes the basement-household share per dong, counts the 2023 heat shelters per dong with the
 distance to the nearest one, draws a choropleth and writes GeoPackage, CSV, report and map.
+Then it runs the statistics on the same table: LISA/Gi* and the vulnerability index, the
+Kulldorff scan, 20 new cooling shelters, and the Seoul parts of learn (:mod:`dongne.demo.learn`)
+and evaluate (:mod:`dongne.demo.evaluate`).
+
+All Seoul-specific code of the demo lives in this package; the workflows it calls
+(:func:`~dongne.detect.workflow.run_detect`, :func:`~dongne.allocate.run_allocate`,
+:func:`~dongne.learn.workflow.run_learn_cv`, :func:`~dongne.evaluate.workflow.run_did`, ...)
+are generic.
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ import pandas as pd
 from dongne import weights
 from dongne.allocate import run_allocate
 from dongne.datasets import data_path
+from dongne.demo.evaluate import run_demo_evaluation
+from dongne.demo.learn import run_demo_learning
 from dongne.detect.workflow import run_detect, run_scan
-from dongne.evaluate.workflow import run_demo_evaluation
 from dongne.io import (
     check_counts,
     join_by_code,
@@ -35,7 +44,6 @@ from dongne.io import (
     write_table,
 )
 from dongne.io.atomic import atomic_write_text
-from dongne.learn.workflow import run_demo_learning
 from dongne.report.maps import choropleth
 
 __all__ = ["DemoResult", "basement_share", "run_demo"]
