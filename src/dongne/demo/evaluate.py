@@ -157,7 +157,7 @@ def run_demo_evaluation(
         estimator="2x2",
         bootstrap=999,
         bootstrap_weights="webb",
-        seed=DEMO_SEED,
+        rng=DEMO_SEED,
         spillover=rule,
         areas=gu,
         area_id="gu_code",

@@ -85,14 +85,13 @@ def seoul_learning_areas() -> gpd.GeoDataFrame:
 DEMO_SETTINGS: dict[str, Any] = {
     "model": "ridge",
     "scheme": SpatialScheme(group="gu_name_en"),
-    "shift_permutations": 9,
-    "mmd_permutations": 999,
+    "shift_permutations": (9, 999),
     "p": 10,
     "radius": "1km",
     "methods": ("naive", "group_dro"),
     "partitions": ("grids", "gu_name"),
     "audit_permutations": 999,
-    "seed": 0,
+    "rng": 0,
 }
 
 
@@ -134,7 +133,7 @@ def _demo_learning(out: Path, step: Callable[[str], None]) -> LearnOutputs:
     gu = seoul_gu(indicators=False)
     cv = run_learn_cv(
         areas, d["id"], d["target"], d["features"], out,
-        scheme=s["scheme"], model=s["model"], seed=s["seed"], boundaries=gu,
+        scheme=s["scheme"], model=s["model"], rng=s["rng"], boundaries=gu,
     )  # fmt: skip
     step("learn: shift diagnostics, north vs south of the Han river")
     src, tgt = domain_masks(
@@ -142,20 +141,19 @@ def _demo_learning(out: Path, step: Callable[[str], None]) -> LearnOutputs:
     )
     shift = run_learn_shift(
         areas, d["id"], d["features"], out, source_rows=src, target_rows=tgt, target=d["target"],
-        model=s["model"], permutations=s["shift_permutations"],
-        mmd_permutations=s["mmd_permutations"], seed=s["seed"], boundaries=gu,
+        model=s["model"], permutations=s["shift_permutations"], rng=s["rng"], boundaries=gu,
     )  # fmt: skip
     step("learn: allocation regret in the south, naive vs group DRO")
     regret = run_learn_regret(
         areas, d["id"], d["target"], d["features"], out, source_rows=src, target_rows=tgt,
         p=s["p"], radius=s["radius"], exposure=d["exposure"], group=d["group"],
-        methods=s["methods"], model=s["model"], seed=s["seed"],
+        methods=s["methods"], model=s["model"], rng=s["rng"],
     )  # fmt: skip
     step("learn: spatial fairness audit over 24 grids and 25 gu")
     audited = areas.assign(prediction_spatial_cv=cv.frame["prediction_spatial_cv"].to_numpy())
     audit = run_learn_audit(
         audited, d["id"], d["target"], out, prediction="prediction_spatial_cv",
-        partitions=s["partitions"], permutations=s["audit_permutations"], seed=s["seed"],
+        partitions=s["partitions"], permutations=s["audit_permutations"], rng=s["rng"],
     )  # fmt: skip
     parts = (cv, shift, regret, audit)
     result = LearnOutputs(

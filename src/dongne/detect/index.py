@@ -613,7 +613,7 @@ class RankStability:
         mapped[col] = self.top_k_probability_.reindex(keys.to_numpy()).to_numpy()
         what = f" ({label})" if label else ""
         note = (
-            f"{self.n_draws} draws of weights, normalisation and aggregation; seed "
+            f"{self.replications} draws of weights, normalisation and aggregation; seed "
             f"{self.seed_}; dongne {__version__}" + (f"\nData: {source}" if source else "")
         )
         return choropleth(

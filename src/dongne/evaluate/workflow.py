@@ -32,7 +32,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from dongne._deprecate import renamed
 from dongne._validation import check_choice
+from dongne._vocab import resolve_rng
 from dongne.errors import DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.bacon import bacon_decomposition
 from dongne.evaluate.did import did_2x2, twfe
@@ -248,6 +250,7 @@ def _panel_ko(panel: Panel) -> str:
     )
 
 
+@renamed(seed="rng")
 def run_did(
     frame: pd.DataFrame,
     out_dir: str | os.PathLike[str],
@@ -267,7 +270,7 @@ def run_did(
     bootstrap: int = 999,
     bootstrap_weights: str = "webb",
     alpha: float = 0.05,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     spillover: SpilloverRule | None = None,
     areas: gpd.GeoDataFrame | None = None,
     area_id: str | None = None,
@@ -309,7 +312,8 @@ def run_did(
     bootstrap_weights : {"webb", "rademacher"}
         Wild cluster bootstrap weights (``twfe``/``2x2``).
     alpha : float, default 0.05
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the bootstrap draws (None means seed 0; a Generator is drawn from once).
     spillover : SpilloverRule, optional
         Untreated neighbours of treated units excluded, given their own effect, or kept
         (``cs``, ``twfe``, ``2x2``).
@@ -363,6 +367,7 @@ def run_did(
     >>> out.summary.splitlines()[0][:30]
     '2×2 difference-in-differences:'
     """
+    seed = resolve_rng(rng)
     check_choice("estimator", estimator, DID_ESTIMATORS)
     covariates = tuple(covariates)
     if covariates and estimator in ("2x2", "bacon"):
@@ -514,6 +519,7 @@ def run_did(
 
 
 # ------------------------------------------------------------------------------- SCM
+@renamed(seed="rng")
 def run_scm(
     data: pd.DataFrame,
     out_dir: str | os.PathLike[str],
@@ -532,7 +538,7 @@ def run_scm(
     leave_one_out: bool = False,
     max_pre_mspe_ratio: float | None = None,
     n_starts: int = 4,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     caveat: tuple[str, str] | None = None,
     command: str = "run_scm",
 ) -> EvaluationOutputs:
@@ -564,8 +570,10 @@ def run_scm(
         Refit without each donor with positive weight, one at a time.
     max_pre_mspe_ratio : float, optional
         Placebos whose pre-period MSPE exceeds this multiple of the treated unit's are dropped.
-    n_starts, seed : int
-        Random starts of the V search and their seed.
+    n_starts : int
+        Random starts of the V search.
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the random starts of the V search (None means seed 0).
     caveat : tuple of str, optional
         (English, Korean) text put first in ``summary.txt``.
     command : str
@@ -578,6 +586,7 @@ def run_scm(
         ``scm_placebo_gaps.csv`` and ``scm_placebos.png``; with ``leave_one_out``
         ``scm_leave_one_out.csv`` and ``scm_leave_one_out.png``; ``summary.txt``.
     """
+    seed = resolve_rng(rng)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     inputs = {"panel": data.attrs.get("dongne", {})}

@@ -32,7 +32,9 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 from dongne import __version__
+from dongne._deprecate import renamed
 from dongne._optional import import_optional
+from dongne._vocab import resolve_rng
 from dongne.errors import DataError, SpecificationError, format_rows
 from dongne.io.atomic import atomic_write_text
 from dongne.io.crs import require_crs, to_metric
@@ -44,6 +46,7 @@ from dongne.learn.cv import (
     SpatialBlockCV,
     coordinates,
 )
+from dongne.learn.shift import _fold_mmd_permutations
 
 __all__ = [
     "MODELS",
@@ -442,6 +445,7 @@ def _spatial_splits(
 # cv
 
 
+@renamed(seed="rng")
 def run_learn_cv(
     areas: gpd.GeoDataFrame,
     id_column: str,
@@ -451,7 +455,7 @@ def run_learn_cv(
     *,
     scheme: SpatialScheme | None = None,
     model: str = "ridge",
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
@@ -484,8 +488,9 @@ def run_learn_cv(
         The spatial folds (default: 25 k-means blocks in 5 folds).
     model : {"ridge", "lightgbm", "rf"}
         See :func:`make_model`.
-    seed : int
-        Seed of the random folds, k-means blocks and the model.
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the random folds, k-means blocks and the model;
+        None means seed 0; a Generator is drawn from once (a seed below 2**32).
     boundaries : GeoDataFrame, optional
         Outlines for the maps (default: the areas dissolved by the scheme's group, if any).
     prefix : str
@@ -497,6 +502,7 @@ def run_learn_cv(
     LearnOutputs
         ``results["r2"]`` is the :class:`~dongne.learn.cv.CVComparison` of R².
     """
+    seed = resolve_rng(rng, bits=32)
     step = progress or (lambda _m: None)
     scheme = scheme or SpatialScheme()
     feats = _features(features)
@@ -647,6 +653,7 @@ def run_learn_cv(
 # shift
 
 
+@renamed(seed="rng", mmd_permutations=("permutations", _fold_mmd_permutations))
 def run_learn_shift(
     areas: gpd.GeoDataFrame,
     id_column: str,
@@ -657,11 +664,10 @@ def run_learn_shift(
     target_rows: Any,
     target: str | None = None,
     model: str = "ridge",
-    permutations: int = 99,
-    mmd_permutations: int = 999,
+    permutations: int | tuple[int, int] = (99, 999),
     correction: str = "fdr_bh",
     alpha: float = 0.05,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
@@ -694,12 +700,16 @@ def run_learn_shift(
     target : str, optional
         Outcome column of the source (and target) areas.
     model : {"ridge", "lightgbm", "rf"}
-    permutations, mmd_permutations : int
+    permutations : int or (int, int), default (99, 999)
         Permutations of the domain-classifier test (each refits the classifier 5 times) and of
-        the MMD test.
+        the MMD test; one int sets the first and keeps 999 for MMD (as
+        :class:`~dongne.learn.shift.ShiftDiagnostics`). ``mmd_permutations=`` is the old spelling
+        of the second number (until 0.3).
     correction : {"fdr_bh", "fdr_by", "bonferroni", "none"}
     alpha : float
-    seed : int
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the permutations and the model;
+        None means seed 0; a Generator is drawn from once (a seed below 2**32).
     boundaries : GeoDataFrame, optional
         Outlines drawn on the map.
     prefix : str
@@ -711,6 +721,7 @@ def run_learn_shift(
     """
     from dongne.learn.shift import ShiftDiagnostics
 
+    seed = resolve_rng(rng, bits=32)
     step = progress or (lambda _m: None)
     feats = _features(features)
     frame = _checked(areas, id_column, [*feats, *([target] if target else [])])
@@ -731,7 +742,7 @@ def run_learn_shift(
     est = make_model(model, seed) if target else None
     step("shift diagnostics: domain classifier, KS/PSI, MMD, importance weights")
     diag = ShiftDiagnostics(
-        permutations=(permutations, mmd_permutations),
+        permutations=permutations,
         correction=correction,
         alpha=alpha,
         rng=seed,
@@ -853,6 +864,7 @@ def _file_part(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
 
+@renamed(seed="rng")
 def run_learn_audit(
     areas: gpd.GeoDataFrame,
     id_column: str,
@@ -867,7 +879,7 @@ def run_learn_audit(
     partitions: Sequence[Any] | str = ("grids",),
     permutations: int = 999,
     min_cell_size: int = 10,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
     scheduler: Any = None,
@@ -905,7 +917,9 @@ def run_learn_audit(
         Permutations of the test (0 skips it).
     min_cell_size : int
         Cells with fewer areas are reported but left out of the losses.
-    seed : int
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the permutations and the random spatial folds;
+        None means seed 0; a Generator is drawn from once (a seed below 2**32).
     prefix : str
     progress : callable, optional
         Called before each step (2 steps, 3 with out-of-fold predictions).
@@ -915,6 +929,7 @@ def run_learn_audit(
     """
     from dongne.learn.fairness import spatial_fairness_audit
 
+    seed = resolve_rng(rng, bits=32)
     step = progress or (lambda _m: None)
     if (prediction is None) == (features is None):
         raise SpecificationError(
@@ -1025,6 +1040,7 @@ def _fit_method(
     return GroupDRO(clone(model)).fit(X, y, groups)
 
 
+@renamed(seed="rng")
 def run_learn_regret(
     areas: gpd.GeoDataFrame,
     id_column: str,
@@ -1040,7 +1056,7 @@ def run_learn_regret(
     group: str | None = None,
     methods: Sequence[str] = ("naive", "group_dro"),
     model: str = "ridge",
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     time_limit: float | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
@@ -1080,7 +1096,9 @@ def run_learn_regret(
         Group column (e.g. gu) for group DRO, group reweighting and the worst-group RMSE.
     methods : sequence of str
     model : {"ridge", "lightgbm", "rf"}
-    seed : int
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the models and the reweighting;
+        None means seed 0; a Generator is drawn from once (a seed below 2**32).
     time_limit : float, optional
         Seconds per MCLP solve.
     prefix : str
@@ -1091,6 +1109,7 @@ def run_learn_regret(
     from dongne.learn.regret import AllocationRegret
     from dongne.learn.robust import group_report
 
+    seed = resolve_rng(rng, bits=32)
     step = progress or (lambda _m: None)
     unknown = [m for m in methods if m not in REGRET_METHODS]
     if unknown or not methods:
