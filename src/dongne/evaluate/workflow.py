@@ -250,6 +250,116 @@ def _panel_ko(panel: Panel) -> str:
     )
 
 
+def _check_did_options(
+    estimator: str,
+    covariates: tuple[str, ...],
+    spillover: SpilloverRule | None,
+    areas: gpd.GeoDataFrame | None,
+    area_id: str | None,
+) -> None:
+    """Refuse options of :func:`run_did` that its estimator cannot honour."""
+    check_choice("estimator", estimator, DID_ESTIMATORS)
+    if covariates and estimator in ("2x2", "bacon"):
+        raise SpecificationError(
+            f"The {estimator} estimator takes no covariates (got {list(covariates)}). Fix: use "
+            "estimator 'cs' (covariates in the base period) or 'twfe' (time-varying ones)."
+        )
+    if spillover is not None and estimator == "bacon":
+        raise SpecificationError(
+            "The Goodman-Bacon decomposition has no spillover rule: it explains the plain TWFE "
+            "estimate. Fix: drop the spillover rule, or use estimator 'cs', 'twfe' or '2x2'."
+        )
+    if (areas is None) != (area_id is None):
+        raise SpecificationError(
+            "The design map needs both areas (polygons) and area_id (their unit-id column)."
+        )
+
+
+def _fit_did(
+    panel: Panel,
+    estimator: str,
+    control: str,
+    method: str,
+    spillover: SpilloverRule | None,
+    bootstrap: int,
+    bootstrap_weights: str,
+    options: dict[str, Any],
+) -> tuple[Any, str, float | None]:
+    """(result, control, CS simple ATT) of one estimator of :func:`run_did`.
+
+    The CS average is computed for ``bacon`` only (the estimate the decomposition is compared
+    with), and ``control`` falls back to not-yet-treated units there when no unit is never
+    treated.
+    """
+    cs_simple = None
+    if estimator == "cs":
+        result = att_gt(
+            panel,
+            control=control,  # type: ignore[arg-type]
+            method=method,  # type: ignore[arg-type]
+            spillover=spillover,
+            bootstrap=bootstrap,
+            **options,
+        )
+    elif estimator == "twfe":
+        result = twfe(
+            panel,
+            spillover=spillover,
+            bootstrap=bootstrap,
+            bootstrap_weights=bootstrap_weights,  # type: ignore[arg-type]
+            **options,
+        )
+    elif estimator == "2x2":
+        result = did_2x2(
+            panel,
+            spillover=spillover,
+            bootstrap=bootstrap,
+            bootstrap_weights=bootstrap_weights,  # type: ignore[arg-type]
+            **options,
+        )
+    else:
+        result = bacon_decomposition(panel)
+        # the CS average the decomposition is compared with; without never-treated units
+        # the not-yet-treated ones are the only possible comparison
+        if control == "never" and not len(panel.never_treated()):
+            control = "notyet"
+        cs_simple = (
+            att_gt(panel, control=control, method=method, bootstrap=0, **options)  # type: ignore[arg-type]
+            .aggregate("simple")
+            .overall
+        )
+    return result, control, cs_simple
+
+
+def _design_map(
+    areas: gpd.GeoDataFrame,
+    area_id: str,
+    roles: pd.DataFrame,
+    unit: str,
+    name_column: str | None,
+    spillover: SpilloverRule | None,
+    path: Path,
+) -> Path:
+    """Map of the units' roles in the design (treated, exposed, comparison, left out)."""
+    from dongne.report.maps import category_map
+
+    drawn = areas.copy()
+    role_of = dict(zip(roles[unit].astype(str), roles["role"], strict=True))
+    drawn["role"] = drawn[area_id].astype(str).map(role_of)
+    return category_map(
+        drawn,
+        "role",
+        title="Evaluation design: treated, exposed and comparison areas\n"
+        "평가 설계: 처치·노출·비교 지역",
+        categories=ROLE_CATEGORIES,
+        legend_title="Role / 역할",
+        labels=name_column,
+        missing_label="Not in the panel / 패널 밖",
+        note=f"Spillover rule: {spillover.describe()}." if spillover else None,
+        path=path,
+    ).path
+
+
 @renamed(seed="rng")
 def run_did(
     frame: pd.DataFrame,
@@ -368,22 +478,8 @@ def run_did(
     '2×2 difference-in-differences:'
     """
     seed = resolve_rng(rng)
-    check_choice("estimator", estimator, DID_ESTIMATORS)
     covariates = tuple(covariates)
-    if covariates and estimator in ("2x2", "bacon"):
-        raise SpecificationError(
-            f"The {estimator} estimator takes no covariates (got {list(covariates)}). Fix: use "
-            "estimator 'cs' (covariates in the base period) or 'twfe' (time-varying ones)."
-        )
-    if spillover is not None and estimator == "bacon":
-        raise SpecificationError(
-            "The Goodman-Bacon decomposition has no spillover rule: it explains the plain TWFE "
-            "estimate. Fix: drop the spillover rule, or use estimator 'cs', 'twfe' or '2x2'."
-        )
-    if (areas is None) != (area_id is None):
-        raise SpecificationError(
-            "The design map needs both areas (polygons) and area_id (their unit-id column)."
-        )
+    _check_did_options(estimator, covariates, spillover, areas, area_id)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     inputs: dict[str, Any] = {"panel": frame.attrs.get("dongne", {})}
@@ -407,42 +503,9 @@ def run_did(
             balance=balance,  # type: ignore[arg-type]
         )
         options = {"alpha": alpha, "rng": seed, "scheduler": scheduler}
-        if estimator == "cs":
-            result = att_gt(
-                panel,
-                control=control,  # type: ignore[arg-type]
-                method=method,  # type: ignore[arg-type]
-                spillover=spillover,
-                bootstrap=bootstrap,
-                **options,
-            )
-        elif estimator == "twfe":
-            result = twfe(
-                panel,
-                spillover=spillover,
-                bootstrap=bootstrap,
-                bootstrap_weights=bootstrap_weights,  # type: ignore[arg-type]
-                **options,
-            )
-        elif estimator == "2x2":
-            result = did_2x2(
-                panel,
-                spillover=spillover,
-                bootstrap=bootstrap,
-                bootstrap_weights=bootstrap_weights,  # type: ignore[arg-type]
-                **options,
-            )
-        else:
-            result = bacon_decomposition(panel)
-            # the CS average the decomposition is compared with; without never-treated units
-            # the not-yet-treated ones are the only possible comparison
-            if control == "never" and not len(panel.never_treated()):
-                control = "notyet"
-            cs_simple = (
-                att_gt(panel, control=control, method=method, bootstrap=0, **options)  # type: ignore[arg-type]
-                .aggregate("simple")
-                .overall
-            )
+        result, control, cs_simple = _fit_did(
+            panel, estimator, control, method, spillover, bootstrap, bootstrap_weights, options
+        )
     outputs.result = result
     params = {
         "command": command,
@@ -488,23 +551,9 @@ def run_did(
         files["bacon_plot"] = _write_figure(result.plot(), out / "did_bacon.png", headline, params)
     roles = table(_unit_roles(panel, result, panel.dropped_units), "did_units.csv", "units")
     if areas is not None:
-        from dongne.report.maps import category_map
-
-        drawn = areas.copy()
-        role_of = dict(zip(roles[unit].astype(str), roles["role"], strict=True))
-        drawn["role"] = drawn[area_id].astype(str).map(role_of)
-        files["design_map"] = category_map(
-            drawn,
-            "role",
-            title="Evaluation design: treated, exposed and comparison areas\n"
-            "평가 설계: 처치·노출·비교 지역",
-            categories=ROLE_CATEGORIES,
-            legend_title="Role / 역할",
-            labels=name_column,
-            missing_label="Not in the panel / 패널 밖",
-            note=f"Spillover rule: {spillover.describe()}." if spillover else None,
-            path=out / "did_design_map.png",
-        ).path
+        files["design_map"] = _design_map(
+            areas, area_id, roles, unit, name_column, spillover, out / "did_design_map.png"
+        )
         write_provenance(files["design_map"], roles, **params)
 
     if estimator == "bacon":

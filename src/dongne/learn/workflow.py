@@ -445,6 +445,75 @@ def _spatial_splits(
 # cv
 
 
+def _cv_table(
+    scores: pd.DataFrame,
+    r2: CVComparison,
+    rmse: CVComparison,
+    random_description: str,
+    spatial_description: str,
+) -> pd.DataFrame:
+    """``cv_comparison.csv``: one row per scheme (random, spatial) with means, sd and gaps."""
+    return pd.DataFrame(
+        [
+            {
+                "scheme": scheme_name,
+                "description": random_description if i == 0 else spatial_description,
+                "folds": int((scores["scheme"] == scheme_name).sum()),
+                "r2_mean": r2.random_mean if i == 0 else r2.spatial_mean,
+                "r2_sd": float(scores.loc[scores["scheme"] == scheme_name, "r2"].std()),
+                "rmse_mean": rmse.random_mean if i == 0 else rmse.spatial_mean,
+                "rmse_sd": float(scores.loc[scores["scheme"] == scheme_name, "rmse"].std()),
+                "optimism_gap_r2": r2.optimism_gap,
+                "optimism_gap_rmse": rmse.spatial_mean - rmse.random_mean,
+            }
+            for i, scheme_name in enumerate(("random", "spatial"))
+        ]
+    )
+
+
+def _cv_maps(
+    mapped: gpd.GeoDataFrame,
+    target: str,
+    n_folds: int,
+    outline: gpd.GeoDataFrame | None,
+    out: Path,
+    prefix: str,
+    note: str,
+    description: str,
+) -> dict[str, Path]:
+    """The spatial test folds and the out-of-fold errors (``mapped``: ``fold``, ``error``)."""
+    import matplotlib
+
+    from dongne.report.maps import category_map, choropleth
+
+    colours = matplotlib.colormaps["tab10"]
+    files = {}
+    files["cv_folds_map"] = category_map(
+        mapped,
+        "fold",
+        title=f"Spatial CV test folds — {description}\n공간 교차검증 검증 폴드",
+        categories={f"fold {k + 1}": colours(k % 10) for k in range(n_folds)},
+        legend_title="test fold / 검증 폴드",
+        path=out / f"{prefix}cv_folds_map.png",
+        boundaries=outline,
+        dpi=100,
+    ).path
+    files["cv_error_map"] = choropleth(
+        mapped,
+        "error",
+        title=f"Spatial-CV error of {target} (predicted − observed)\n공간 교차검증 예측 오차",
+        legend_title=f"{target}: predicted − observed / 예측 − 관측",
+        path=out / f"{prefix}cv_error_map.png",
+        scheme="quantiles",
+        k=5,
+        cmap="RdBu_r",
+        boundaries=outline,
+        note=note,
+        dpi=100,
+    ).path
+    return files
+
+
 @renamed(seed="rng")
 def run_learn_cv(
     areas: gpd.GeoDataFrame,
@@ -551,22 +620,7 @@ def run_learn_cv(
     }
     r2, rmse = comparisons["r2"], comparisons["rmse"]
     result = LearnOutputs(results={"r2": r2, "rmse": rmse})
-    table = pd.DataFrame(
-        [
-            {
-                "scheme": scheme_name,
-                "description": f"random {scheme.n_splits}-fold" if i == 0 else description,
-                "folds": int((scores["scheme"] == scheme_name).sum()),
-                "r2_mean": r2.random_mean if i == 0 else r2.spatial_mean,
-                "r2_sd": float(scores.loc[scores["scheme"] == scheme_name, "r2"].std()),
-                "rmse_mean": rmse.random_mean if i == 0 else rmse.spatial_mean,
-                "rmse_sd": float(scores.loc[scores["scheme"] == scheme_name, "rmse"].std()),
-                "optimism_gap_r2": r2.optimism_gap,
-                "optimism_gap_rmse": rmse.spatial_mean - rmse.random_mean,
-            }
-            for i, scheme_name in enumerate(("random", "spatial"))
-        ]
-    )
+    table = _cv_table(scores, r2, rmse, f"random {scheme.n_splits}-fold", description)
     per_area = pd.DataFrame({id_column: frame[id_column].astype(str)})
     if scheme.group:
         per_area[scheme.group] = frame[scheme.group].to_numpy()
@@ -592,40 +646,17 @@ def run_learn_cv(
     result.frame = per_area
 
     step("drawing cross-validation maps and charts")
-    from dongne.report.maps import category_map, choropleth
-
     result.files["cv_scores_png"] = _save(r2.plot().figure, out / f"{prefix}cv_scores.png")
     outline = boundaries if boundaries is not None else _outlines(frame, scheme.group)
     mapped = frame[[id_column, frame.geometry.name]].copy()
     mapped["fold"] = [f"fold {k + 1}" for k in fold]
     mapped["error"] = pred_spatial - y
-    import matplotlib
-
-    colours = matplotlib.colormaps["tab10"]
-    n_folds = len(spatial_splits)
-    result.files["cv_folds_map"] = category_map(
-        mapped,
-        "fold",
-        title=f"Spatial CV test folds — {description}\n공간 교차검증 검증 폴드",
-        categories={f"fold {k + 1}": colours(k % 10) for k in range(n_folds)},
-        legend_title="test fold / 검증 폴드",
-        path=out / f"{prefix}cv_folds_map.png",
-        boundaries=outline,
-        dpi=100,
-    ).path
-    result.files["cv_error_map"] = choropleth(
-        mapped,
-        "error",
-        title=f"Spatial-CV error of {target} (predicted − observed)\n공간 교차검증 예측 오차",
-        legend_title=f"{target}: predicted − observed / 예측 − 관측",
-        path=out / f"{prefix}cv_error_map.png",
-        scheme="quantiles",
-        k=5,
-        cmap="RdBu_r",
-        boundaries=outline,
-        note=f"Model: {model}; folds: {description}; seed {seed}.",
-        dpi=100,
-    ).path
+    result.files.update(
+        _cv_maps(
+            mapped, target, len(spatial_splits), outline, out, prefix,
+            f"Model: {model}; folds: {description}; seed {seed}.", description,
+        )
+    )  # fmt: skip
 
     gap_rmse = rmse.spatial_mean - rmse.random_mean
     english = [
@@ -651,6 +682,43 @@ def run_learn_cv(
 
 # --------------------------------------------------------------------------------------------
 # shift
+
+
+def _shift_error(
+    diag: Any,
+    est: Any,
+    model: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    rows_of: tuple[np.ndarray, np.ndarray],
+) -> tuple[pd.DataFrame, tuple[str, str]]:
+    """``shift_error.csv`` and its (English, Korean) sentence on the target error.
+
+    The importance-weighted estimate is set against the error observed in the target by the
+    model fitted on every source area.
+    """
+    src, tgt = rows_of
+    fitted = clone(est).fit(X[src], y[src])
+    observed = float(np.sqrt(np.mean((fitted.predict(X[tgt]) - y[tgt]) ** 2)))
+    table = pd.DataFrame(
+        [
+            {"quantity": "source_cv_rmse", "value": diag.source_error_},
+            {
+                "quantity": "target_rmse_importance_weighted_estimate",
+                "value": diag.target_error_iw_,
+            },
+            {"quantity": "target_rmse_observed", "value": observed},
+        ]
+    )
+    text = (
+        f"Check against the known target outcome: the {model} model fitted on all source "
+        f"areas reaches RMSE {observed:.3g} in the target (importance-weighted estimate "
+        f"{diag.target_error_iw_:.3g}, source CV {diag.source_error_:.3g}).",
+        f"대상 지역의 실제 결과와 비교: 원천 지역 전체로 적합한 {model} 모형의 대상 "
+        f"지역 RMSE는 {observed:.3g}입니다(중요도 가중 추정 {diag.target_error_iw_:.3g}, "
+        f"원천 교차검증 {diag.source_error_:.3g}).",
+    )
+    return table, text
 
 
 @renamed(seed="rng", mmd_permutations=("permutations", _fold_mmd_permutations))
@@ -779,35 +847,9 @@ def run_learn_shift(
         "shift_areas": per_area,
     }
     if target:
-        fitted = clone(est).fit(X[src].to_numpy(float), frame.loc[src, target].to_numpy(float))
-        observed = float(
-            np.sqrt(
-                np.mean(
-                    (
-                        fitted.predict(X[tgt].to_numpy(float))
-                        - frame.loc[tgt, target].to_numpy(float)
-                    )
-                    ** 2
-                )
-            )
-        )
-        tables["shift_error"] = pd.DataFrame(
-            [
-                {"quantity": "source_cv_rmse", "value": diag.source_error_},
-                {
-                    "quantity": "target_rmse_importance_weighted_estimate",
-                    "value": diag.target_error_iw_,
-                },
-                {"quantity": "target_rmse_observed", "value": observed},
-            ]
-        )
-        error_text = (
-            f"Check against the known target outcome: the {model} model fitted on all source "
-            f"areas reaches RMSE {observed:.3g} in the target (importance-weighted estimate "
-            f"{diag.target_error_iw_:.3g}, source CV {diag.source_error_:.3g}).",
-            f"대상 지역의 실제 결과와 비교: 원천 지역 전체로 적합한 {model} 모형의 대상 "
-            f"지역 RMSE는 {observed:.3g}입니다(중요도 가중 추정 {diag.target_error_iw_:.3g}, "
-            f"원천 교차검증 {diag.source_error_:.3g}).",
+        y = frame[target].to_numpy(float)
+        tables["shift_error"], error_text = _shift_error(
+            diag, est, model, X.to_numpy(float), y, (src, tgt)
         )
     for name, data in tables.items():
         data.attrs = frame.attrs
@@ -1040,6 +1082,87 @@ def _fit_method(
     return GroupDRO(clone(model)).fit(X, y, groups)
 
 
+def _regret_model_rows(
+    fitted: dict[str, Any],
+    predicted: dict[str, np.ndarray],
+    data: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+    rows_of: tuple[np.ndarray, np.ndarray],
+    by_solution: pd.DataFrame,
+) -> list[dict[str, Any]]:
+    """``regret_models.csv``: per method, target/source errors, worst group and regret.
+
+    ``data`` is (X, y, groups) of every area, ``rows_of`` the (source, target) masks and
+    ``by_solution`` the regret results indexed by solution name.
+    """
+    from dongne.learn.robust import group_report
+
+    X, y, groups = data
+    src, tgt = rows_of
+    rows = []
+    for m, model_fit in fitted.items():
+        label = REGRET_METHODS[m]
+        resid = predicted[m] - y[tgt]
+        sst = float(((y[tgt] - y[tgt].mean()) ** 2).sum())
+        row: dict[str, Any] = {
+            "method": label,
+            "target_rmse": float(np.sqrt(np.mean(resid**2))),
+            "target_r2": 1.0 - float((resid**2).sum()) / sst if sst > 0 else np.nan,
+            "source_rmse": float(np.sqrt(np.mean((model_fit.predict(X[src]) - y[src]) ** 2))),
+        }
+        if groups is not None:
+            rep = group_report(model_fit, X[tgt], y[tgt], groups[tgt])
+            row.update(worst_group=rep.worst_group, worst_group_rmse=rep.worst)
+        row.update(
+            regret=float(by_solution.loc[label, "regret"]),
+            relative_regret=float(by_solution.loc[label, "relative_regret"]),
+            effective_sample_size=float(getattr(model_fit, "ess_", np.nan)),
+        )
+        rows.append(row)
+    return rows
+
+
+def _regret_summary(
+    regret: Any, rows: list[dict[str, Any]], model: str, grouped: bool
+) -> tuple[list[str], list[str]]:
+    """(English, Korean) paragraphs of ``regret_summary.txt``: the regret, one line per model."""
+    english, korean = [regret.summary("en")], [regret.summary("ko")]
+    for row in rows:
+        worst = (
+            f"; worst group {row['worst_group']} RMSE {row['worst_group_rmse']:.3g}"
+            if grouped
+            else ""
+        )
+        worst_ko = (
+            f", 최악 집단 {row['worst_group']} RMSE {row['worst_group_rmse']:.3g}"
+            if grouped
+            else ""
+        )
+        english.append(
+            f"{row['method']} ({model}): target RMSE {row['target_rmse']:.3g} (R² "
+            f"{row['target_r2']:.3f}){worst}; training (source) RMSE {row['source_rmse']:.3g}."
+        )
+        korean.append(
+            f"{row['method']} ({model}) 모형: 대상 지역 RMSE {row['target_rmse']:.3g} (R² "
+            f"{row['target_r2']:.3f}){worst_ko}, 학습(원천) 지역 RMSE {row['source_rmse']:.3g}."
+        )
+    return [english[0], "\n".join(english[1:])], [korean[0], "\n".join(korean[1:])]
+
+
+def _add_regret_columns(
+    per_area: pd.DataFrame,
+    methods: Sequence[str],
+    predicted: dict[str, np.ndarray],
+    needs: dict[str, np.ndarray],
+    covered: dict[str, Any],
+) -> None:
+    """Per method its prediction and need, per solution the areas it covers, as columns."""
+    for m in methods:
+        per_area[f"prediction_{m}"] = predicted[m]
+        per_area[f"need_{m}"] = needs[REGRET_METHODS[m]]
+    for name, cover in covered.items():
+        per_area[f"covered_{_file_part(name)}"] = cover
+
+
 @renamed(seed="rng")
 def run_learn_regret(
     areas: gpd.GeoDataFrame,
@@ -1107,7 +1230,6 @@ def run_learn_regret(
     """
     from dongne.allocate.problem import LocationProblem, demand_points
     from dongne.learn.regret import AllocationRegret
-    from dongne.learn.robust import group_report
 
     seed = resolve_rng(rng, bits=32)
     step = progress or (lambda _m: None)
@@ -1161,27 +1283,9 @@ def run_learn_regret(
         problem, truth, needs, areas=target_areas
     )
     result = LearnOutputs(results={"regret": regret, "models": fitted})
-    by_solution = regret.results_.set_index("solution")
-    rows = []
-    for m, model_fit in fitted.items():
-        label = REGRET_METHODS[m]
-        resid = predicted[m] - y[tgt]
-        sst = float(((y[tgt] - y[tgt].mean()) ** 2).sum())
-        row: dict[str, Any] = {
-            "method": label,
-            "target_rmse": float(np.sqrt(np.mean(resid**2))),
-            "target_r2": 1.0 - float((resid**2).sum()) / sst if sst > 0 else np.nan,
-            "source_rmse": float(np.sqrt(np.mean((model_fit.predict(X[src]) - y[src]) ** 2))),
-        }
-        if groups is not None:
-            rep = group_report(model_fit, X[tgt], y[tgt], groups[tgt])
-            row.update(worst_group=rep.worst_group, worst_group_rmse=rep.worst)
-        row.update(
-            regret=float(by_solution.loc[label, "regret"]),
-            relative_regret=float(by_solution.loc[label, "relative_regret"]),
-            effective_sample_size=float(getattr(model_fit, "ess_", np.nan)),
-        )
-        rows.append(row)
+    rows = _regret_model_rows(
+        fitted, predicted, (X, y, groups), (src, tgt), regret.results_.set_index("solution")
+    )
     models_table = pd.DataFrame(rows)
     sites = pd.DataFrame(
         [
@@ -1195,11 +1299,7 @@ def run_learn_regret(
         per_area[group] = frame.loc[tgt, group].to_numpy()
     per_area[target] = y[tgt]
     per_area["true_need"] = truth
-    for m in methods:
-        per_area[f"prediction_{m}"] = predicted[m]
-        per_area[f"need_{m}"] = needs[REGRET_METHODS[m]]
-    for name, covered in regret.covered_.items():
-        per_area[f"covered_{_file_part(name)}"] = covered
+    _add_regret_columns(per_area, methods, predicted, needs, regret.covered_)
     params = {
         "command": "dongne learn regret",
         "id_column": id_column,
@@ -1227,28 +1327,7 @@ def run_learn_regret(
 
     step("drawing the regret maps")
     result.files["regret_map"] = _save(regret.plot(), out / f"{prefix}regret_map.png")
-    english, korean = [regret.summary("en")], [regret.summary("ko")]
-    for row in rows:
-        worst = (
-            f"; worst group {row['worst_group']} RMSE {row['worst_group_rmse']:.3g}"
-            if groups is not None
-            else ""
-        )
-        worst_ko = (
-            f", 최악 집단 {row['worst_group']} RMSE {row['worst_group_rmse']:.3g}"
-            if groups is not None
-            else ""
-        )
-        english.append(
-            f"{row['method']} ({model}): target RMSE {row['target_rmse']:.3g} (R² "
-            f"{row['target_r2']:.3f}){worst}; training (source) RMSE {row['source_rmse']:.3g}."
-        )
-        korean.append(
-            f"{row['method']} ({model}) 모형: 대상 지역 RMSE {row['target_rmse']:.3g} (R² "
-            f"{row['target_r2']:.3f}){worst_ko}, 학습(원천) 지역 RMSE {row['source_rmse']:.3g}."
-        )
-    english = [english[0], "\n".join(english[1:])]
-    korean = [korean[0], "\n".join(korean[1:])]
+    english, korean = _regret_summary(regret, rows, model, groups is not None)
     result.summary = _write_summary(out / f"{prefix}regret_summary.txt", english, korean)
     result.files["regret_summary"] = out / f"{prefix}regret_summary.txt"
     return result
