@@ -517,9 +517,7 @@ def _time_axis(frame: pd.DataFrame, time: Any, start: Any, gaps: str) -> tuple[A
         "period_index": period_index,
         "t": t,
         "t0": t0,
-        "missing_labels": lambda first: [
-            _label(k, unique.iloc[first], clock, freq) for k in missing
-        ],
+        "missing_labels": [_label(k, times.iloc[0], clock, freq) for k in missing],
     }
     return start, axis
 
@@ -626,6 +624,37 @@ def _coefficient_tables(
         else pd.DataFrame(columns=["rate_ratio", "ci_low", "ci_high"])
     )
     return coefficients, effects, rate_ratios
+
+
+def _series_by_period(
+    values: dict[str, np.ndarray],
+    y: np.ndarray,
+    times: pd.Series,
+    time: Any,
+    period_index: np.ndarray,
+    is_treated: np.ndarray,
+    *,
+    controlled: bool,
+) -> dict[str, pd.Series | None]:
+    """The treated series' ``values`` indexed by period, and the comparison's outcome.
+
+    ``comparison`` is None for a single series (``controlled=False``).
+    """
+    order = np.argsort(period_index[is_treated], kind="stable")
+    tr_times = pd.Index(times.to_numpy()[period_index[is_treated][order]], name=str(time))
+    out: dict[str, pd.Series | None] = {
+        label: pd.Series(v[is_treated][order], index=tr_times, name=label)
+        for label, v in values.items()
+    }
+    out["comparison"] = None
+    if controlled:
+        comp = ~is_treated
+        out["comparison"] = pd.Series(
+            y[comp][np.argsort(period_index[comp], kind="stable")],
+            index=tr_times,
+            name="comparison",
+        )
+    return out
 
 
 def interrupted_time_series(
@@ -771,30 +800,20 @@ def interrupted_time_series(
     x_cf[:, policy_cols] = 0.0
     cf = x_cf @ beta + (off if log_link else 0.0)
     cf = np.exp(cf) if log_link else cf
-    order = np.argsort(period_index[is_treated], kind="stable")
-    tr_times = pd.Index(times.to_numpy()[period_index[is_treated][order]], name=str(time))
-
-    def treated_series(values: np.ndarray, label: str) -> pd.Series:
-        return pd.Series(values[is_treated][order], index=tr_times, name=label)
-
-    comparison = None
-    if group is not None:
-        comp = ~is_treated
-        comparison = pd.Series(
-            y[comp][np.argsort(period_index[comp], kind="stable")],
-            index=tr_times,
-            name="comparison",
-        )
+    series = _series_by_period(
+        {"observed": y, "fitted": mu, "counterfactual": cf}, y, times, time, period_index,
+        is_treated, controlled=group is not None,
+    )  # fmt: skip
     return InterruptedTimeSeries(
         coefficients=coefficients,
         covariance=pd.DataFrame(covariance, index=names, columns=names),
         level_change=effects[0],
         slope_change=effects[1],
         rate_ratios=rate_ratios,
-        observed=treated_series(y, "observed"),
-        fitted=treated_series(mu, "fitted"),
-        counterfactual=treated_series(cf, "counterfactual"),
-        comparison=comparison,
+        observed=series["observed"],
+        fitted=series["fitted"],
+        counterfactual=series["counterfactual"],
+        comparison=series["comparison"],
         dispersion=dispersion,
         hac_lags=lags,
         family=family,
@@ -819,7 +838,7 @@ def interrupted_time_series(
                 "n_periods": n_t,
                 "gaps": gaps,
                 "frequency": freq,
-                "missing_periods": axis["missing_labels"](order[0]),
+                "missing_periods": axis["missing_labels"],
                 "dongne_version": __version__,
             }
         ),
