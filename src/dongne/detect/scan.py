@@ -491,6 +491,10 @@ class ScanStatistic:
     ) -> ScanStatistic:
         """Scan for clusters and test them; return ``self``.
 
+        It is long because it is a linear sequence: inputs (:mod:`dongne.detect._scan_inputs`),
+        windows, the observed scan, the replicates, the clusters; each step uses the arrays of
+        the one before.
+
         Parameters
         ----------
         cases : array-like, Series, str or DataFrame
@@ -677,6 +681,11 @@ class ScanStatistic:
         py: np.ndarray,
         total_size: float,
     ) -> None:
+        """Most likely and secondary clusters from the best window per centre, with their p-values.
+
+        It is long because it is SaTScan's reporting loop in one pass: windows in LLR order,
+        overlap check, Monte Carlo and Gumbel p-values, one row per cluster.
+        """
         n = len(self.ids_)
         reps = self.llr_replicates_
         r = len(reps)

@@ -493,6 +493,9 @@ class StaggeredResult:
     ) -> AggregatedEffects:
         """Aggregate ATT(g,t) as R ``did::aggte``.
 
+        It is long because it follows R ``did::aggte`` case by case (simple, group, dynamic,
+        calendar), each aggregation a weighted combination of the same influence functions.
+
         Parameters
         ----------
         kind : {"simple", "group", "dynamic", "calendar"}
@@ -657,6 +660,9 @@ class StaggeredResult:
     @bilingual
     def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary: overall effect, interval, meaning, pre-trend check.
+
+        It is long because it writes one paragraph in two languages, sentence by sentence, each
+        sentence depending on the case (wild bootstrap, pre-trend test, significance).
 
         With a two-period panel and fewer than :data:`~dongne.evaluate.did.FEW_CLUSTERS`
         clusters the interval, p-value and wording follow the wild cluster bootstrap
