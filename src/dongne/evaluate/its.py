@@ -626,6 +626,15 @@ def _coefficient_tables(
     return coefficients, effects, rate_ratios
 
 
+def _seasonal_params(seasonality: str | None, period: int, harmonics: int) -> dict[str, Any]:
+    """The seasonal settings recorded in the provenance (None where they do not apply)."""
+    return {
+        "seasonality": seasonality,
+        "period": period if seasonality else None,
+        "harmonics": harmonics if seasonality == "fourier" else None,
+    }
+
+
 def _series_by_period(
     values: dict[str, np.ndarray],
     y: np.ndarray,
@@ -747,23 +756,9 @@ def interrupted_time_series(
     (3.0, 0.25)
     """
     frame = _validate(
-        data,
-        time,
-        outcome,
-        start,
-        family,
-        offset,
-        seasonality,
-        period,
-        harmonics,
-        covariates,
-        group,
-        treated_group,
-        cov,
-        hac_lags,
-        alpha,
-        gaps,
-    )
+        data, time, outcome, start, family, offset, seasonality, period, harmonics, covariates,
+        group, treated_group, cov, hac_lags, alpha, gaps,
+    )  # fmt: skip
     start, axis = _time_axis(frame, time, start, gaps)
     times, clock, freq, period_index, t, t0 = (
         axis[k] for k in ("times", "clock", "freq", "period_index", "t", "t0")
@@ -826,9 +821,7 @@ def interrupted_time_series(
                 "start": start,
                 "family": family,
                 "offset": offset,
-                "seasonality": seasonality,
-                "period": period if seasonality else None,
-                "harmonics": harmonics if seasonality == "fourier" else None,
+                **_seasonal_params(seasonality, period, harmonics),
                 "covariates": list(covariates),
                 "group": group,
                 "treated_group": treated_group,

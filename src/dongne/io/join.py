@@ -678,14 +678,9 @@ def join_by_code(
     data["__code"] = t_codes
     data = data[data["__code"].notna()]
     if multi:
+        declared = {c: k for c, k in (kinds or {}).items() if c != table_key}
         data, combined_records = combine_rows(
-            data,
-            multi,
-            raw_codes,
-            combine,
-            specs,
-            {c: k for c, k in (kinds or {}).items() if c != table_key},
-            t_src,
+            data, multi, raw_codes, combine, specs, declared, t_src
         )
         for d in dup_records:
             d["how"] += ", combined"
