@@ -688,8 +688,8 @@ def _shift_error(
     diag: Any,
     est: Any,
     model: str,
-    X: np.ndarray,
-    y: np.ndarray,
+    X: pd.DataFrame,
+    y: pd.Series,
     rows_of: tuple[np.ndarray, np.ndarray],
 ) -> tuple[pd.DataFrame, tuple[str, str]]:
     """``shift_error.csv`` and its (English, Korean) sentence on the target error.
@@ -698,8 +698,12 @@ def _shift_error(
     model fitted on every source area.
     """
     src, tgt = rows_of
-    fitted = clone(est).fit(X[src], y[src])
-    observed = float(np.sqrt(np.mean((fitted.predict(X[tgt]) - y[tgt]) ** 2)))
+    # the rows are selected before the conversion to arrays (as since 0.1): the same memory
+    # layout, so the same BLAS rounding to the last digit
+    fitted = clone(est).fit(X[src].to_numpy(float), y[src].to_numpy(float))
+    observed = float(
+        np.sqrt(np.mean((fitted.predict(X[tgt].to_numpy(float)) - y[tgt].to_numpy(float)) ** 2))
+    )
     table = pd.DataFrame(
         [
             {"quantity": "source_cv_rmse", "value": diag.source_error_},
@@ -847,9 +851,8 @@ def run_learn_shift(
         "shift_areas": per_area,
     }
     if target:
-        y = frame[target].to_numpy(float)
         tables["shift_error"], error_text = _shift_error(
-            diag, est, model, X.to_numpy(float), y, (src, tgt)
+            diag, est, model, X, frame[target], (src, tgt)
         )
     for name, data in tables.items():
         data.attrs = frame.attrs
