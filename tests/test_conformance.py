@@ -55,7 +55,7 @@ from dongne.detect import (
     ScanStatistic,
     VulnerabilityIndex,
 )
-from dongne.errors import SpecificationError
+from dongne.errors import DongneWarning, SpecificationError
 from dongne.evaluate import (
     att_gt,
     bacon_decomposition,
@@ -496,6 +496,80 @@ def test_old_spellings_warn_and_give_the_same_numbers(context):
     np.testing.assert_array_equal(blocks, SpatialBlockCV(xy, method="kmeans", rng=1).block_ids())
     with pytest.raises(SpecificationError, match="got both 'seed'"):
         did_2x2(c["two_by_two"], seed=1, rng=1)
+
+
+# --------------------------------------------------------------------------- workflows
+def _workflows() -> dict[str, Callable[..., Any]]:
+    from dongne.allocate import run_allocate
+    from dongne.detect.workflow import run_detect, run_scan
+    from dongne.evaluate.workflow import run_did, run_its, run_scm
+    from dongne.learn.workflow import (
+        run_learn_audit,
+        run_learn_cv,
+        run_learn_regret,
+        run_learn_shift,
+    )
+
+    found = (run_detect, run_scan, run_allocate, run_did, run_scm, run_its, run_learn_cv,
+             run_learn_shift, run_learn_audit, run_learn_regret)  # fmt: skip
+    return {f.__name__: f for f in found}
+
+
+#: Workflows whose results depend on random draws (the others take no rng).
+RANDOM_WORKFLOWS = {
+    "run_detect", "run_scan", "run_did", "run_scm", "run_learn_cv", "run_learn_shift",
+    "run_learn_audit", "run_learn_regret",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(_workflows()))
+def test_workflows_speak_the_vocabulary(name):
+    """The run_* functions behind the command line take rng= and name draws as estimators do."""
+    params = inspect.signature(_workflows()[name]).parameters
+    assert not set(params) & OLD_NAMES, f"{name} still takes {set(params) & OLD_NAMES}"
+    counts = {p for p in params if re.search(r"(permutation|replication|bootstrap|draw)s?$", p)}
+    assert counts <= DRAW_COUNTS, f"{name}: draw counts must be named {DRAW_COUNTS}: {counts}"
+    assert ("rng" in params) == (name in RANDOM_WORKFLOWS), name
+    if "rng" in params:
+        # None and 0 are the same seed (docs/api.md); run_detect/run_scan spell it 0
+        assert params["rng"].default in (None, 0), f"{name}: rng defaults to seed 0"
+
+
+def test_workflows_old_seed_spelling_warns_and_gives_the_same_files(context, tmp_path):
+    from dongne.evaluate.workflow import run_did
+    from dongne.learn.workflow import run_learn_shift
+
+    rng = np.random.default_rng(5)
+    units = np.repeat(np.arange(16), 2)
+    frame = pd.DataFrame({"u": units, "t": np.tile([1, 2], 16), "g": np.where(units < 6, 2, 0)})
+    frame["y"] = frame["t"] + 1.5 * ((frame["g"] > 0) & (frame["t"] == 2)) + rng.normal(0, 1, 32)
+    did = {"unit": "u", "time": "t", "outcome": "y", "first_treated": "g", "estimator": "2x2",
+           "bootstrap": 99}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DongneWarning)  # few clusters
+        with pytest.warns(FutureWarning, match="run_did: 'seed' is renamed 'rng'"):
+            old = run_did(frame, tmp_path / "old", seed=7, **did)
+        new = run_did(frame, tmp_path / "new", rng=7, **did)
+        other = run_did(frame, tmp_path / "other", rng=8, **did)
+    assert old.result.wild.p_value == new.result.wild.p_value
+    assert other.result.wild.p_value != new.result.wild.p_value  # the seed reaches the draws
+    g = context["g"]
+    east = (g["col"] >= 3).to_numpy()
+    shift = {"source_rows": ~east, "target_rows": east}
+    with pytest.warns(FutureWarning) as caught:
+        old = run_learn_shift(
+            g, "id", ["x1", "x2"], tmp_path / "s_old", permutations=9, mmd_permutations=19,
+            seed=3, **shift,
+        )  # fmt: skip
+    messages = " ".join(str(w.message) for w in caught)
+    assert "run_learn_shift: 'seed' is renamed 'rng'" in messages
+    assert "'mmd_permutations' is renamed 'permutations'" in messages
+    new = run_learn_shift(
+        g, "id", ["x1", "x2"], tmp_path / "s_new", permutations=(9, 19), rng=3, **shift
+    )
+    a, b = old.results["shift"], new.results["shift"]
+    assert (a.auc_p_, a.mmd_p_) == (b.auc_p_, b.mmd_p_)
+    assert b.provenance_["mmd_permutations"] == 19 and b.provenance_["seed"] == 3
 
 
 def test_rng_of_models_and_tasks(context):

@@ -109,22 +109,22 @@ def test_errors(gu):
 
 
 def test_rank_stability(gu):
-    rs = RankStability(IND, top_k=5, n_draws=600, rng=3).fit(gu, id_column="gu_name")
+    rs = RankStability(IND, top_k=5, replications=600, rng=3).fit(gu, id_column="gu_name")
     frame = rs.to_frame()
     assert frame["p_top_5"].sum() == pytest.approx(5, abs=0.2)  # ≈ k areas per draw (ties)
     assert (
         (frame["rank_low"] <= frame["rank_median"]) & (frame["rank_median"] <= frame["rank_high"])
     ).all()
-    again = RankStability(IND, top_k=5, n_draws=600, rng=3).fit(gu, id_column="gu_name")
+    again = RankStability(IND, top_k=5, replications=600, rng=3).fit(gu, id_column="gu_name")
     np.testing.assert_array_equal(rs.ranks_, again.ranks_)
     # Batches are seeded by (seed, batch): the first 300 draws of a longer run are identical.
-    short = RankStability(IND, top_k=5, n_draws=300, rng=3).fit(gu, id_column="gu_name")
+    short = RankStability(IND, top_k=5, replications=300, rng=3).fit(gu, id_column="gu_name")
     np.testing.assert_array_equal(rs.ranks_[:, :300], short.ranks_)
     # With weights concentrated on equal weights and one construction, ranks are the baseline.
     fixed = RankStability(
         IND,
         top_k=5,
-        n_draws=50,
+        replications=50,
         concentration=1e9,
         normalisations=("percentile",),
         aggregations=("additive",),

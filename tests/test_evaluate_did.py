@@ -215,7 +215,7 @@ def test_result_surface(mpdta):
     p = panel_from_frame(
         mpdta, unit="countyreal", time="year", outcome="lemp", first_treated="first.treat"
     )
-    res = twfe(p, bootstrap=199, seed=1)
+    res = twfe(p, bootstrap=199, rng=1)
     frame = res.to_frame()
     assert (
         frame.loc[0, "estimate"] == res.estimate

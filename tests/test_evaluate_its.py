@@ -422,6 +422,30 @@ def test_gaps_in_numbers_and_irregular_steps():
         )
 
 
+def test_missing_periods_are_named_whatever_the_row_order():
+    """A controlled pair in shuffled rows: the period without a row is 2003, in the summary too.
+
+    (Before, the label was taken from the row order of the treated series, so a shuffled
+    two-group table named 2007.)
+    """
+    rng = np.random.default_rng(0)
+    years = [2000, 2001, 2002, 2004, 2005, 2006, 2007]
+    rows = [
+        {"year": year, "g": g, "y": k + (g == "t") * (year >= 2005) + rng.normal(0, 0.1)}
+        for g in ("c", "t")
+        for k, year in enumerate(years)
+    ]
+    frame = pd.DataFrame(rows)
+    options = {"time": "year", "outcome": "y", "start": 2005, "gaps": "time", "cov": "model",
+               "group": "g", "treated_group": "t"}  # fmt: skip
+    ordered = interrupted_time_series(frame, **options)
+    shuffled = interrupted_time_series(frame.sample(frac=1, random_state=1), **options)
+    for fit in (ordered, shuffled):
+        assert fit.provenance["missing_periods"] == ["2003"]
+        assert "1 period(s) have no row (2003)" in fit.summary("en")
+    assert shuffled.level_change.estimate == pytest.approx(ordered.level_change.estimate, abs=1e-12)
+
+
 def test_summary_names_the_missing_periods_with_gaps_time():
     df = gaussian_series(4).drop(index=[10, 11])
     fit = interrupted_time_series(df, time="t", outcome="y", start=T0, gaps="time")

@@ -114,8 +114,8 @@ def test_base_period_and_anticipation_equal_moderndid(
 
 
 def test_bootstrap_reproducible_and_consistent(mpdta):
-    r1 = att_gt(mpdta, covariates=(), bootstrap=999, seed=11)
-    r2 = att_gt(mpdta, covariates=(), bootstrap=999, seed=11)
+    r1 = att_gt(mpdta, covariates=(), bootstrap=999, rng=11)
+    r2 = att_gt(mpdta, covariates=(), bootstrap=999, rng=11)
     pd.testing.assert_frame_equal(r1.cells, r2.cells)
     # bootstrap SEs estimate the analytic ones (1/sqrt(999) Monte Carlo error, ~10%)
     np.testing.assert_allclose(r1.cells["se"], r1.cells["se_analytic"], rtol=0.15)
@@ -126,7 +126,7 @@ def test_bootstrap_reproducible_and_consistent(mpdta):
         dyn.effects["band_high"] - dyn.effects["band_low"]
         > dyn.effects["ci_high"] - dyn.effects["ci_low"]
     ).all()
-    rad = att_gt(mpdta, covariates=(), bootstrap=999, multiplier="rademacher", seed=11)
+    rad = att_gt(mpdta, covariates=(), bootstrap=999, multiplier="rademacher", rng=11)
     np.testing.assert_allclose(rad.cells["se"], rad.cells["se_analytic"], rtol=0.15)
 
 
@@ -238,7 +238,7 @@ def test_bad_inputs(mpdta_frame):
 
 
 def test_result_surface_and_spillover(mpdta):
-    r = att_gt(mpdta, covariates=(), bootstrap=199, seed=3)
+    r = att_gt(mpdta, covariates=(), bootstrap=199, rng=3)
     assert r.params["dongne_version"] == __version__ and r.params["seed"] == 3
     en, ko = r.summary(), r.summary("ko")
     assert "-0.03995" in en and "Pre-trend check" in en and "사전" in ko
@@ -327,7 +327,7 @@ def test_castle_like_no_pretest_from_singular_covariance_and_small_cohort_warnin
         frame, unit="state", time="year", outcome="y", first_treated="g", covariates=["x"]
     )
     with pytest.warns(DongneWarning, match=r"Cohort\(s\) 2005, 2009 have one unit each"):
-        r = att_gt(p, covariates=(), bootstrap=199, seed=1)
+        r = att_gt(p, covariates=(), bootstrap=199, rng=1)
     pt = r.pretest
     # 30 pre-treatment cells (2005: 4, 2006: 5, 2007: 6, 2008: 7, 2009: 8); the one-unit
     # cohorts 2005 and 2009 share their comparison units, so their cells are linearly dependent
@@ -438,7 +438,7 @@ def test_two_periods_few_clusters_use_the_wild_cluster_bootstrap():
     assert cell["ci_low"] > 0
     # ... but with 12 clusters the wild cluster bootstrap (Webb, 9,999 draws) does not reject
     with pytest.warns(DongneWarning, match="Only 12 clusters"):
-        ref = did_2x2(p, bootstrap=9999, bootstrap_weights="webb", seed=0)
+        ref = did_2x2(p, bootstrap=9999, bootstrap_weights="webb", rng=0)
     assert ref.estimate == pytest.approx(cell["att"], abs=1e-12)
     assert r.wild == ref.wild
     assert r.wild.p_value == pytest.approx(0.183, abs=1e-3) and r.wild.replications == 9999
@@ -455,7 +455,7 @@ def test_two_periods_few_clusters_use_the_wild_cluster_bootstrap():
 
 
 def test_seoul_demo_panel_two_periods_gets_the_wild_bootstrap_p():
-    from dongne.evaluate.workflow import _seoul_gu_basement_panel
+    from dongne.demo.evaluate import _seoul_gu_basement_panel
 
     frame, _, _ = _seoul_gu_basement_panel()
     p = panel_from_frame(

@@ -262,8 +262,8 @@ def test_weights_on_simplex_and_deterministic_for_a_seed(prop99):
         special_predictors=[(1975, "mean"), (1980, "mean"), (1988, "mean"), (PRE, "mean")],
         n_starts=3,
     )
-    a = synthetic_control(prop99, seed=7, **spec)
-    b = synthetic_control(prop99, seed=7, **spec)
+    a = synthetic_control(prop99, rng=7, **spec)
+    b = synthetic_control(prop99, rng=7, **spec)
     assert (a.weights >= 0).all() and a.weights.sum() == pytest.approx(1, abs=1e-12)
     assert a.v.sum() == pytest.approx(1) and (a.v >= 0).all()
     np.testing.assert_array_equal(a.weights.to_numpy(), b.weights.to_numpy())

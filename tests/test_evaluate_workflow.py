@@ -19,9 +19,9 @@ import pytest
 from dongne import __version__
 from dongne.cli import main as dongne_main
 from dongne.datasets import data_path
+from dongne.demo.evaluate import run_demo_evaluation
 from dongne.evaluate.panel import panel_from_frame
 from dongne.evaluate.staggered import att_gt
-from dongne.evaluate.workflow import run_demo_evaluation
 from dongne.report.document import read_run, render_html
 
 POLICY = Path(__file__).parents[2] / "shared/reference_data/policy"
@@ -511,7 +511,8 @@ def test_report_of_the_scm_run_and_the_demo(scm_run, demo_run):
 
 
 def test_run_did_cs_two_periods_writes_the_wild_bootstrap_row(tmp_path):
-    from dongne.evaluate.workflow import _seoul_gu_basement_panel, run_did
+    from dongne.demo.evaluate import _seoul_gu_basement_panel
+    from dongne.evaluate.workflow import run_did
 
     frame, _, _ = _seoul_gu_basement_panel()
     with warnings.catch_warnings():

@@ -71,8 +71,8 @@ def test_grid_blocks_are_squares_of_the_given_size():
 
 
 def test_kmeans_blocks_are_seeded():
-    a = SpatialBlockCV(XY, method="kmeans", n_blocks=12, seed=3).fold_ids()
-    b = SpatialBlockCV(XY, method="kmeans", n_blocks=12, seed=3).fold_ids()
+    a = SpatialBlockCV(XY, method="kmeans", n_blocks=12, rng=3).fold_ids()
+    b = SpatialBlockCV(XY, method="kmeans", n_blocks=12, rng=3).fold_ids()
     assert np.array_equal(a, b) and len(np.unique(a)) == 5
 
 
@@ -108,7 +108,7 @@ def test_cv_compare_shows_the_optimism_gap():
     rng = np.random.default_rng(0)
     xy = rng.uniform(0, 10_000, size=(300, 2))
     y = np.sin(xy[:, 0] / 1500) + np.cos(xy[:, 1] / 1500) + rng.normal(scale=0.3, size=300)
-    res = cv_compare(KNeighborsRegressor(5), xy, y, coords=xy, seed=0)
+    res = cv_compare(KNeighborsRegressor(5), xy, y, coords=xy, rng=0)
     assert res.random_mean == pytest.approx(0.8847, abs=1e-3)
     assert res.spatial_mean == pytest.approx(0.5801, abs=1e-3)
     assert res.optimism_gap > 0.25

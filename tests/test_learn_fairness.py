@@ -59,7 +59,7 @@ def test_spad_by_hand_accuracy(eight_points):
         partitions=[(2, 2), (1, 2)],
         metric="accuracy",
         min_cell_size=1,
-        n_permutations=0,
+        permutations=0,
     )
     assert audit.overall == 0.625
     cells = audit.cells.set_index(["partition", "cell"])["performance"]
@@ -85,7 +85,7 @@ def test_spad_by_hand_rmse(eight_points):
         partitions=[(2, 2)],
         metric="rmse",
         min_cell_size=1,
-        n_permutations=0,
+        permutations=0,
     )
     overall = np.sqrt(19 / 8)
     per_cell = np.array([0.0, 1.0, 2.0, np.sqrt(4.5)])
@@ -116,7 +116,7 @@ def test_cell_metrics_equal_sklearn_classification(metric, reference):
         partitions=[(3, 3)],
         metric=metric,
         min_cell_size=1,
-        n_permutations=0,
+        permutations=0,
     )
     assert audit.overall == pytest.approx(reference(y, pred), rel=1e-13)
     col = np.clip((xy[:, 0] - xy[:, 0].min()) / np.ptp(xy[:, 0]) * 3, 0, 2.999).astype(int)
@@ -150,7 +150,7 @@ def test_cell_metrics_equal_sklearn_regression(metric, reference):
         partitions=[(1, 4)],
         metric=metric,
         min_cell_size=2,
-        n_permutations=0,
+        permutations=0,
     )
     assert audit.overall == pytest.approx(reference(y, pred), rel=1e-10)
     col = np.clip((xy[:, 0] - xy[:, 0].min()) / np.ptp(xy[:, 0]) * 4, 0, 3.999).astype(int)
@@ -189,8 +189,8 @@ def test_permutation_null_equals_naive_loop():
         partitions=[(2, 2), (1, 3), (3, 2)],
         metric="f1",
         min_cell_size=8,
-        n_permutations=12,
-        seed=11,
+        permutations=12,
+        rng=11,
     )
     labels, used = [], []
     for part in audit._parts:
@@ -210,7 +210,7 @@ def test_callable_metric_equals_named_metric():
     y = rng.integers(0, 2, 60)
     pred = np.where(xy[:, 1] > 2000, 1 - y, y)
     kwargs = dict(
-        coords=xy, crs=CRS, partitions=[(2, 2), (2, 1)], min_cell_size=3, n_permutations=15, seed=2
+        coords=xy, crs=CRS, partitions=[(2, 2), (2, 1)], min_cell_size=3, permutations=15, rng=2
     )
     named = spatial_fairness_audit(y, pred, metric="accuracy", **kwargs)
     custom = spatial_fairness_audit(y, pred, metric=accuracy_score, **kwargs)
@@ -226,7 +226,7 @@ def test_uniform_performance_has_zero_spad_and_p_one():
     y = rng.normal(size=500)
     pred = y + np.where(rng.random(500) < 0.5, 1.0, -1.0)  # |error| = 1 everywhere
     audit = spatial_fairness_audit(
-        y, pred, coords=xy, crs=CRS, metric="mae", n_permutations=199, seed=3
+        y, pred, coords=xy, crs=CRS, metric="mae", permutations=199, rng=3
     )
     assert audit.spad == pytest.approx(0.0, abs=1e-12)
     assert audit.p_value == 1.0
@@ -239,7 +239,7 @@ def test_iid_errors_are_not_flagged():
     y = rng.integers(0, 2, 600)
     pred = np.where(rng.random(600) < 0.2, 1 - y, y)  # 20 % wrong, anywhere
     audit = spatial_fairness_audit(
-        y, pred, coords=xy, crs=CRS, metric="accuracy", n_permutations=499, seed=4
+        y, pred, coords=xy, crs=CRS, metric="accuracy", permutations=499, rng=4
     )
     assert audit.p_value > 0.2
     assert audit.p_value == pytest.approx(0.482, abs=1e-12)  # pinned for this seed
@@ -254,7 +254,7 @@ def test_worse_region_is_detected_and_located():
     east = xy[:, 0] > 8000
     pred = np.where(rng.random(600) < np.where(east, 0.45, 0.1), 1 - y, y)
     audit = spatial_fairness_audit(
-        y, pred, coords=xy, crs=CRS, metric="f1", n_permutations=499, seed=5
+        y, pred, coords=xy, crs=CRS, metric="f1", permutations=499, rng=5
     )
     assert audit.p_value == pytest.approx(1 / 500, abs=0)
     assert audit.spad > 2 * audit.null_spad.mean()
@@ -272,7 +272,7 @@ def test_deterministic_for_seed_batch_and_threads(monkeypatch):
     y = rng.normal(size=300)
     pred = y + rng.normal(size=300) * (1 + xy[:, 1] / 10_000)
     run = lambda: spatial_fairness_audit(  # noqa: E731
-        y, pred, coords=xy, crs=CRS, metric="rmse", n_permutations=300, seed=42
+        y, pred, coords=xy, crs=CRS, metric="rmse", permutations=300, rng=42
     )
     first = run()
     with threadpool_limits(limits=1):
@@ -284,7 +284,7 @@ def test_deterministic_for_seed_batch_and_threads(monkeypatch):
         assert other.p_value == first.p_value
         assert other.spad == first.spad
     other_seed = spatial_fairness_audit(
-        y, pred, coords=xy, crs=CRS, metric="rmse", n_permutations=300, seed=43
+        y, pred, coords=xy, crs=CRS, metric="rmse", permutations=300, rng=43
     )
     assert not np.array_equal(other_seed.null_spad, first.null_spad)
 
@@ -294,7 +294,7 @@ def test_small_cells_flagged_and_counted():
     xy = rng.uniform(0, 1000, (60, 2))
     y = rng.integers(0, 2, 60)
     audit = spatial_fairness_audit(
-        y, y, coords=xy, crs=CRS, metric="accuracy", min_cell_size=5, n_permutations=0
+        y, y, coords=xy, crs=CRS, metric="accuracy", min_cell_size=5, permutations=0
     )
     frame = audit.partitions.set_index("partition")
     sizes = audit.cells.set_index(["partition", "cell"])["n"]
@@ -333,8 +333,8 @@ def test_group_partition_from_areas_and_maps(tmp_path):
         partitions=["gu", (2, 2)],
         metric="mae",
         min_cell_size=3,
-        n_permutations=99,
-        seed=0,
+        permutations=99,
+        rng=0,
     )
     by_gu = pd.Series(np.abs(pred - y)).groupby(areas["gu"].to_numpy()).mean()
     got = audit.cells[audit.cells["partition"] == "gu"].set_index("cell")["performance"]
@@ -366,8 +366,8 @@ def test_seoul_gu_losses_equal_pandas_groupby():
         areas=dongs,
         partitions=["gu_name", (5, 5)],
         metric="mae",
-        n_permutations=99,
-        seed=0,
+        permutations=99,
+        rng=0,
     )
     err = pd.Series(np.abs(y - pred))
     per_gu = err.groupby(dongs["gu_name"].to_numpy()).mean()
@@ -392,12 +392,12 @@ def _shifted_relation(n=500, seed=0):
 
 def test_reweighting_reduces_spad_at_small_cost():
     xy, X, y = _shifted_relation()
-    model = FairnessReweighted(LinearRegression(), n_rounds=24, step=0.5, seed=1)
+    model = FairnessReweighted(LinearRegression(), n_rounds=24, step=0.5, rng=1)
     model.fit(X, y, coords=xy, crs=CRS)
     base = LinearRegression().fit(X, y)
     np.testing.assert_allclose(model.base_estimator_.coef_, base.coef_, rtol=1e-12)
     direct = spatial_fairness_audit(
-        y, base.predict(X), coords=xy, crs=CRS, metric="rmse", n_permutations=0
+        y, base.predict(X), coords=xy, crs=CRS, metric="rmse", permutations=0
     )
     assert model.spad_before_ == pytest.approx(direct.spad, rel=1e-12)
     assert model.metric_before_ == pytest.approx(direct.overall, rel=1e-12)
@@ -411,16 +411,16 @@ def test_reweighting_reduces_spad_at_small_cost():
     # Held out: a fresh sample from the same process, audited independently.
     xy_new, X_new, y_new = _shifted_relation(seed=99)
     before = spatial_fairness_audit(
-        y_new, base.predict(X_new), coords=xy_new, crs=CRS, metric="rmse", n_permutations=0
+        y_new, base.predict(X_new), coords=xy_new, crs=CRS, metric="rmse", permutations=0
     )
     after = spatial_fairness_audit(
-        y_new, model.predict(X_new), coords=xy_new, crs=CRS, metric="rmse", n_permutations=0
+        y_new, model.predict(X_new), coords=xy_new, crs=CRS, metric="rmse", permutations=0
     )
     assert after.spad < 0.7 * before.spad
     assert after.overall < 1.08 * before.overall
     assert "SPAD" in model.summary() and "SPAD" in model.summary("ko")
     assert model.plot().axes
-    again = FairnessReweighted(LinearRegression(), n_rounds=24, step=0.5, seed=1).fit(
+    again = FairnessReweighted(LinearRegression(), n_rounds=24, step=0.5, rng=1).fit(
         X, y, coords=xy, crs=CRS
     )
     np.testing.assert_array_equal(again.sample_weight_, model.sample_weight_)
@@ -428,13 +428,13 @@ def test_reweighting_reduces_spad_at_small_cost():
 
 def test_reweighting_select_last_and_tolerance():
     xy, X, y = _shifted_relation(300, seed=3)
-    last = FairnessReweighted(LinearRegression(), n_rounds=10, step=1.0, select="last", seed=0).fit(
+    last = FairnessReweighted(LinearRegression(), n_rounds=10, step=1.0, select="last", rng=0).fit(
         X, y, coords=xy, crs=CRS
     )
     assert last.selected_round_ == 10
     assert last.spad_after_ == last.history_["spad"].iloc[-1]
     strict = FairnessReweighted(
-        LinearRegression(), n_rounds=10, step=1.0, tolerance=0.0, seed=0
+        LinearRegression(), n_rounds=10, step=1.0, tolerance=0.0, rng=0
     ).fit(X, y, coords=xy, crs=CRS)
     # No loss of overall RMSE allowed: least squares is optimal unweighted, so keep the base.
     assert strict.selected_round_ == 0
@@ -447,7 +447,7 @@ def test_reweighting_classifier_out_of_fold():
     X = rng.normal(size=(400, 2))
     east = xy[:, 0] > 7000
     y = (X[:, 0] + np.where(east, 1.0, 0.0) > 0).astype(int)  # east has a shifted threshold
-    model = FairnessReweighted(LogisticRegression(), n_rounds=6, cv=3, seed=0)
+    model = FairnessReweighted(LogisticRegression(), n_rounds=6, cv=3, rng=0)
     model.fit(X, y, coords=xy, crs=CRS)
     assert model.metric_ == "f1"
     assert model.predict_proba(X).shape == (400, 2)
@@ -479,7 +479,7 @@ def test_reweighting_rejects_estimator_without_sample_weight():
             SpecificationError,
             "repeated",
         ),
-        ({"coords": "array", "crs": CRS, "seed": -1}, SpecificationError, "'seed'"),
+        ({"coords": "array", "crs": CRS, "rng": -1}, SpecificationError, "'rng' parameter"),
         (
             {"coords": "array", "crs": CRS, "metric": "rmse", "greater_is_better": True},
             SpecificationError,
@@ -526,7 +526,7 @@ def test_audit_grid_map_is_clipped_to_the_study_area():
     y = dongs["basement_household_pct"].to_numpy()
     audit = spatial_fairness_audit(
         y, np.full(len(y), np.median(y)), areas=dongs, partitions=[(5, 2)], metric="mae",
-        n_permutations=19, seed=0,
+        permutations=19, rng=0,
     )  # fmt: skip
     figure = audit.plot("grid 5x2")
     ax = figure.axes[0]

@@ -29,12 +29,12 @@ def _linear():
 
 @pytest.fixture(scope="module")
 def synthetic():
-    task = synthetic_shift_task(seed=0)
+    task = synthetic_shift_task(rng=0)
     s, t = task.source, task.target
     Xs, ys, gs = task.X[s], task.y[s], task.groups[s]
     models = {
         "naive": _linear().fit(Xs, ys),
-        "importance": ImportanceWeighted(seed=0).fit(Xs, ys, X_target=task.X[t]),
+        "importance": ImportanceWeighted(rng=0).fit(Xs, ys, X_target=task.X[t]),
         "reweighted": GroupReweighted().fit(Xs, ys, gs),
         "dro": GroupDRO().fit(Xs, ys, gs),
     }
@@ -110,7 +110,7 @@ def test_seoul_task_keeps_every_dong(seoul):
 
 
 def test_seoul_fast_comparison(seoul):
-    res = cv_compare(_linear(), seoul.X, seoul.y, groups=seoul.groups, seed=0)
+    res = cv_compare(_linear(), seoul.X, seoul.y, groups=seoul.groups, rng=0)
     assert res.random_mean == pytest.approx(0.180, abs=0.005)
     assert res.spatial_mean < res.random_mean  # grouped-by-gu CV is less optimistic
     s, t = seoul.source, seoul.target

@@ -16,13 +16,13 @@ from dongne.learn.tasks import synthetic_shift_task
 
 @pytest.fixture(scope="module")
 def fitted():
-    task = synthetic_shift_task(seed=0)
+    task = synthetic_shift_task(rng=0)
     s, t = task.source, task.target
     Xs, ys, gs = task.X[s], task.y[s], task.groups[s]
     naive = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(Xs, ys)
     models = {
         "naive": naive,
-        "importance": ImportanceWeighted(seed=0).fit(Xs, ys, X_target=task.X[t]),
+        "importance": ImportanceWeighted(rng=0).fit(Xs, ys, X_target=task.X[t]),
         "reweighted": GroupReweighted().fit(Xs, ys, gs),
         "dro": GroupDRO().fit(Xs, ys, gs),
     }
@@ -84,7 +84,7 @@ def test_group_report_surface(fitted):
 
 
 def test_errors():
-    task = synthetic_shift_task(n_a=30, n_b=10, n_c=10, seed=1)
+    task = synthetic_shift_task(n_a=30, n_b=10, n_c=10, rng=1)
     with pytest.raises(SpecificationError, match="does not accept sample_weight"):
         GroupReweighted(KNeighborsRegressor()).fit(task.X, task.y, task.groups)
     with pytest.raises(DataError, match="missing in rows"):
@@ -101,7 +101,7 @@ def test_errors():
 
 def test_lightgbm_works_through_sample_weight():
     lightgbm = pytest.importorskip("lightgbm")
-    task = synthetic_shift_task(seed=2)
+    task = synthetic_shift_task(rng=2)
     s = task.source
     model = GroupDRO(lightgbm.LGBMRegressor(n_estimators=20, verbose=-1, n_jobs=1), n_rounds=3)
     model.fit(task.X[s], task.y[s], task.groups[s])

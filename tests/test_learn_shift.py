@@ -109,7 +109,7 @@ def test_domain_classifier_detects_shift_and_not_noise():
 
 def test_shift_diagnostics_report():
     y = SRC @ [1.0, 0.5, 0.0] + RNG.normal(scale=0.1, size=70)
-    diag = ShiftDiagnostics(permutations=9, mmd_permutations=99, correction="bonferroni").fit(
+    diag = ShiftDiagnostics(permutations=(9, 99), correction="bonferroni").fit(
         SRC, TGT, estimator=LinearRegression(), y_source=y
     )
     f = diag.features_
@@ -152,9 +152,9 @@ def test_shift_verdict_keeps_false_alarms_at_alpha_under_no_shift(monkeypatch):
     corrected = uncorrected = 0
     for seed in range(seeds):
         x = np.random.default_rng(seed).normal(size=(30, 2))
-        diag = ShiftDiagnostics(
-            permutations=39, mmd_permutations=39, n_splits=2, alpha=alpha, seed=seed
-        ).fit(x[:15], x[15:])
+        diag = ShiftDiagnostics(permutations=(39, 39), n_splits=2, alpha=alpha, rng=seed).fit(
+            x[:15], x[15:]
+        )
         assert diag.shift_p_ == pytest.approx(min(1.0, 2 * min(diag.auc_p_, diag.mmd_p_)))
         corrected += diag.shift_detected_
         uncorrected += min(diag.auc_p_, diag.mmd_p_) <= alpha

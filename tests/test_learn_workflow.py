@@ -15,13 +15,9 @@ import pandas as pd
 import pytest
 
 from dongne.cli.learn import add_arguments, run
+from dongne.demo.learn import SEOUL_DEFAULTS, run_demo_learning, seoul_learning_areas
 from dongne.errors import DataError, SpecificationError
-from dongne.learn.workflow import (
-    SEOUL_DEFAULTS,
-    SpatialScheme,
-    run_demo_learning,
-    seoul_learning_areas,
-)
+from dongne.learn.workflow import SpatialScheme
 
 
 def _cli(*argv: str) -> int:

@@ -769,7 +769,9 @@ def test_rank_stability_map_has_a_legend_scale_bar_and_source(tmp_path):
 
     dongs = seoul_dongs()
     indicators = {"basement_household_pct": "+", "heat_shelters_2023": "-"}
-    rs = RankStability(indicators, top_k=20, n_draws=200, rng=0).fit(dongs, id_column="dong_code")
+    rs = RankStability(indicators, top_k=20, replications=200, rng=0).fit(
+        dongs, id_column="dong_code"
+    )
     result = rs.plot(dongs, id_column="dong_code", path=tmp_path / "rs.png", source="KOSTAT")
     texts = _legend_texts(result)
     assert texts[0].startswith(("0.0 – 0.1", "≤ 0.1")) and texts[-1].startswith(("> 0.9", "0.9 –"))

@@ -174,8 +174,8 @@ def test_global_scan_index_identical_in_worker_processes(seoul):
     pd.testing.assert_frame_equal(s1.clusters_, s2.clusters_)
 
     gu = seoul_gu()
-    r1 = RankStability(INDICATORS, top_k=5, n_draws=450, rng=3).fit(gu, id_column="gu_name")
-    r2 = RankStability(INDICATORS, top_k=5, n_draws=450, rng=3, scheduler="processes").fit(
+    r1 = RankStability(INDICATORS, top_k=5, replications=450, rng=3).fit(gu, id_column="gu_name")
+    r2 = RankStability(INDICATORS, top_k=5, replications=450, rng=3, scheduler="processes").fit(
         gu, id_column="gu_name"
     )
     assert np.array_equal(r1.ranks_, r2.ranks_) and r1.choices_ == r2.choices_

@@ -94,8 +94,8 @@ def test_local_cluster_gives_the_single_machine_numbers(seoul, local_client):
     assert np.array_equal(s1.llr_replicates_, s2.llr_replicates_)
     pd.testing.assert_frame_equal(s1.clusters_, s2.clusters_)
     gu = seoul_gu()
-    r1 = RankStability(INDICATORS, top_k=5, n_draws=300, rng=4).fit(gu, id_column="gu_name")
-    r2 = RankStability(INDICATORS, top_k=5, n_draws=300, rng=4, scheduler=local_client)
+    r1 = RankStability(INDICATORS, top_k=5, replications=300, rng=4).fit(gu, id_column="gu_name")
+    r2 = RankStability(INDICATORS, top_k=5, replications=300, rng=4, scheduler=local_client)
     assert np.array_equal(r1.ranks_, r2.fit(gu, id_column="gu_name").ranks_)
 
 

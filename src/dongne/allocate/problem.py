@@ -552,6 +552,9 @@ class LocationProblem:
     ) -> LocationProblem:
         """Demand and sites from point layers.
 
+        It is long because it is a linear validation sequence (layers, CRS, ids, capacities,
+        costs), each check naming the layer and row it refuses.
+
         Parameters
         ----------
         demand : GeoDataFrame of points

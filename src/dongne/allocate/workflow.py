@@ -246,45 +246,11 @@ def run_allocate(
     polygons = bool(demand.geom_type.isin(["Polygon", "MultiPolygon"]).all())
     map_areas = demand if polygons and areas is None else areas
     spread = demand_method or ("points" if demand_points is not None else "grid")
-    demand_note: tuple[str, str] | None = None
-    area_index = None
-    problem_id, problem_weight = demand_id, weight
-    if polygons and spread == "centroid":
-        warnings.warn(
-            f"Each of the {len(demand)} demand areas is reduced to one point (its centroid): "
-            "coverage becomes all-or-nothing per area. Use "
-            f"{_arg(names, 'demand_method', 'grid')} (the default) or "
-            f"{_arg(names, 'demand_points', 'POINTS')} to spread the demand inside the areas.",
-            DongneWarning,
-            stacklevel=2,
-        )
-        demand_pts = area_centroids(demand)
-        demand_note = (
-            f"Demand: {len(demand)} areas, one point each (centroid); an area counts as covered "
-            "only when its centroid is within the radius.",
-            f"수요: {len(demand)}개 지역을 각 중심점 하나로 대표; 중심점이 반경 안에 있어야 "
-            "커버로 계산됩니다.",
-        )
-    elif polygons:
-        demand_pts = spread_demand(
-            demand,
-            weight=weight,
-            method=spread,
-            spacing=demand_spacing,
-            points=demand_points,
-            points_weight=demand_points_weight,
-            area_id=demand_id,
-        )
-        area_index = demand_pts["area_index"].to_numpy()
-        problem_id, problem_weight = "demand_point_id", weight or "demand_weight"
-        demand_note = _demand_note(demand_pts, len(demand))
-    else:
-        if demand_method is not None or demand_points is not None:
-            raise SpecificationError(
-                f"{names['demand_method']} and {names['demand_points']} apply to polygon demand; "
-                "the demand given is already points. Fix: leave them out."
-            )
-        demand_pts = demand
+    demand_pts, area_index, (problem_id, problem_weight), demand_note = _demand(
+        demand, polygons, spread, names, weight=weight, demand_id=demand_id,
+        demand_method=demand_method, demand_spacing=demand_spacing, demand_points=demand_points,
+        demand_points_weight=demand_points_weight,
+    )  # fmt: skip
     if existing_filter is not None and existing is None:
         raise SpecificationError(
             f"{names['existing_filter']} filters the existing facilities, but none are given. "
@@ -310,27 +276,9 @@ def run_allocate(
         )  # fmt: skip
         selections.append(cand.attrs["dongne"]["selection"])
     if cand is None or isinstance(cand, str):
-        how = cand or ("centroids" if polygons else None)
-        region = map_areas if map_areas is not None else None
-        if how == "centroids":
-            if not polygons:
-                raise SpecificationError(
-                    "candidates='centroids' needs polygon demand (or pass candidates points)."
-                )
-            centres = area_centroids(demand)
-            cand = centres[[c for c in [demand_id] if c] + [centres.geometry.name]]
-            if demand_id is not None:
-                cand = cand.rename(columns={demand_id: "site_id"})
-                candidate_id = "site_id"
-        elif how == "grid":
-            if region is None:
-                raise SpecificationError("candidates='grid' needs polygon demand or areas=.")
-            cand = candidate_grid(region, grid_spacing)
-            candidate_id = "site_id"
-        elif how is not None:
-            raise SpecificationError(
-                "candidates must be points, 'centroids' or 'grid'. Got " + repr(how) + "."
-            )
+        cand, candidate_id = _named_candidates(
+            cand, polygons, demand, map_areas, demand_id, candidate_id, grid_spacing
+        )
     problem = LocationProblem.from_geodataframes(
         demand_pts,
         cand,
@@ -366,6 +314,99 @@ def run_allocate(
     step("writing sites, maps and summary")
     _write(result, out, prefix, boundaries, title)
     return result
+
+
+def _demand(
+    demand: gpd.GeoDataFrame,
+    polygons: bool,
+    spread: str,
+    names: Mapping[str, str],
+    *,
+    weight: str | None,
+    demand_id: str | None,
+    demand_method: str | None,
+    demand_spacing: float | str,
+    demand_points: gpd.GeoDataFrame | None,
+    demand_points_weight: str | None,
+) -> tuple[gpd.GeoDataFrame, np.ndarray | None, tuple[str | None, str | None], Any]:
+    """Demand points of :func:`run_allocate`: polygons spread (or reduced to centroids) or points.
+
+    Returns the demand points, the area of each point (polygon demand spread inside the
+    areas, else None), the (id, weight) columns of the location problem and the note on how
+    demand was represented ((English, Korean), or None for point demand).
+    """
+    if polygons and spread == "centroid":
+        warnings.warn(
+            f"Each of the {len(demand)} demand areas is reduced to one point (its centroid): "
+            "coverage becomes all-or-nothing per area. Use "
+            f"{_arg(names, 'demand_method', 'grid')} (the default) or "
+            f"{_arg(names, 'demand_points', 'POINTS')} to spread the demand inside the areas.",
+            DongneWarning,
+            stacklevel=3,
+        )
+        note = (
+            f"Demand: {len(demand)} areas, one point each (centroid); an area counts as covered "
+            "only when its centroid is within the radius.",
+            f"수요: {len(demand)}개 지역을 각 중심점 하나로 대표; 중심점이 반경 안에 있어야 "
+            "커버로 계산됩니다.",
+        )
+        return area_centroids(demand), None, (demand_id, weight), note
+    if polygons:
+        demand_pts = spread_demand(
+            demand,
+            weight=weight,
+            method=spread,
+            spacing=demand_spacing,
+            points=demand_points,
+            points_weight=demand_points_weight,
+            area_id=demand_id,
+        )
+        return (
+            demand_pts,
+            demand_pts["area_index"].to_numpy(),
+            ("demand_point_id", weight or "demand_weight"),
+            _demand_note(demand_pts, len(demand)),
+        )
+    if demand_method is not None or demand_points is not None:
+        raise SpecificationError(
+            f"{names['demand_method']} and {names['demand_points']} apply to polygon demand; "
+            "the demand given is already points. Fix: leave them out."
+        )
+    return demand, None, (demand_id, weight), None
+
+
+def _named_candidates(
+    how: str | None,
+    polygons: bool,
+    demand: gpd.GeoDataFrame,
+    map_areas: gpd.GeoDataFrame | None,
+    demand_id: str | None,
+    candidate_id: str | None,
+    grid_spacing: float | str,
+) -> tuple[gpd.GeoDataFrame | None, str | None]:
+    """Candidate sites given by name ('centroids', 'grid'; None: centroids of polygon demand)."""
+    how = how or ("centroids" if polygons else None)
+    cand = None
+    if how == "centroids":
+        if not polygons:
+            raise SpecificationError(
+                "candidates='centroids' needs polygon demand (or pass candidates points)."
+            )
+        centres = area_centroids(demand)
+        cand = centres[[c for c in [demand_id] if c] + [centres.geometry.name]]
+        if demand_id is not None:
+            cand = cand.rename(columns={demand_id: "site_id"})
+            candidate_id = "site_id"
+    elif how == "grid":
+        if map_areas is None:
+            raise SpecificationError("candidates='grid' needs polygon demand or areas=.")
+        cand = candidate_grid(map_areas, grid_spacing)
+        candidate_id = "site_id"
+    elif how is not None:
+        raise SpecificationError(
+            "candidates must be points, 'centroids' or 'grid'. Got " + repr(how) + "."
+        )
+    return cand, candidate_id
 
 
 def _estimator(model, p, r, min_share, objective, method, time_limit):

@@ -277,7 +277,7 @@ def _run_did(args: argparse.Namespace):
         bootstrap=args.bootstrap,
         bootstrap_weights=args.bootstrap_weights,
         alpha=args.alpha,
-        seed=args.seed,
+        rng=args.seed,
         spillover=rule,
         areas=areas,
         area_id=args.id if areas is not None else None,
@@ -317,7 +317,7 @@ def _run_scm(args: argparse.Namespace):
         leave_one_out=args.leave_one_out,
         max_pre_mspe_ratio=args.max_pre_mspe_ratio,
         n_starts=args.n_starts,
-        seed=args.seed,
+        rng=args.seed,
         command="dongne evaluate scm",
     )
 

@@ -185,7 +185,7 @@ def _load(args: argparse.Namespace, out: Path) -> Any:
     from dongne.errors import SpecificationError
 
     if args.seoul:
-        from dongne.learn.workflow import SEOUL_DEFAULTS, seoul_learning_areas
+        from dongne.demo.learn import SEOUL_DEFAULTS, seoul_learning_areas
 
         if args.areas:
             raise SpecificationError("Give either AREAS [TABLE] or --seoul, not both.")
@@ -271,16 +271,16 @@ def run(args: argparse.Namespace) -> int:
             _require(args, "target", "features")
             result = workflow.run_learn_cv(
                 areas, args.id, args.target, args.features, out,
-                scheme=_scheme_of(args), model=args.model, seed=args.seed, progress=step,
+                scheme=_scheme_of(args), model=args.model, rng=args.seed, progress=step,
             )  # fmt: skip
         elif command == "shift":
             _require(args, "features")
             source, target = _domains(args, areas)
             result = workflow.run_learn_shift(
                 areas, args.id, args.features, out, source_rows=source, target_rows=target,
-                target=args.target, model=args.model, permutations=args.permutations,
-                mmd_permutations=args.mmd_permutations, correction=args.correction,
-                alpha=args.alpha, seed=args.seed, progress=step,
+                target=args.target, model=args.model,
+                permutations=(args.permutations, args.mmd_permutations),
+                correction=args.correction, alpha=args.alpha, rng=args.seed, progress=step,
             )  # fmt: skip
         elif command == "audit":
             _require(args, "target")
@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
                 features=None if args.prediction else args.features, scheme=_scheme_of(args),
                 model=args.model, metric=args.metric, partitions=args.partitions or "grids",
                 permutations=args.permutations, min_cell_size=args.min_cell_size,
-                seed=args.seed, progress=step,
+                rng=args.seed, progress=step,
             )  # fmt: skip
         else:
             _require(args, "target", "features")
@@ -298,7 +298,7 @@ def run(args: argparse.Namespace) -> int:
                 areas, args.id, args.target, args.features, out, source_rows=source,
                 target_rows=target, p=args.p, radius=args.radius, exposure=args.exposure,
                 group=args.group, methods=[m.strip() for m in args.methods.split(",")],
-                model=args.model, seed=args.seed, time_limit=args.time_limit, progress=step,
+                model=args.model, rng=args.seed, time_limit=args.time_limit, progress=step,
             )  # fmt: skip
         bar.update(bar.total - bar.n)
     return print_outputs(result.summary, out, result.files)

@@ -480,6 +480,9 @@ def scan_replicates(
 ):
     """Maximum LLR over all windows for replicates ``first .. first + count - 1``.
 
+    It is long because it is one numba kernel: the replicate loop, the pruning bound and the
+    window walk share registers, and splitting them into calls would cost the pruning its speed.
+
     Pruning is exact: a window's logarithms are computed only when the upper bound of
     :func:`_may_exceed` says it might beat the running maximum M of its replicate. Each list
     is walked in runs of at most :data:`STEP` entries, ending early once the expected count

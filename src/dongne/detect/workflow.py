@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
+import pandas as pd
 
 from dongne.detect.index import RankStability, VulnerabilityIndex
 from dongne.detect.inference import AUTO_PERMUTATIONS, auto_permutations, first_step_level
@@ -114,6 +115,68 @@ def run_detect(
         result.files["moran_csv"] = write_table(
             m.to_frame(), out / f"{prefix}global_moran.csv", **m.provenance_
         )
+    texts += _local_statistics(
+        result, y, w, methods, local_opts, id_column, out, prefix, step,
+        names=names, groups=groups, map_opts=map_opts,
+    )  # fmt: skip
+    if "index" in methods:
+        if not indicators:
+            raise SpecificationError(
+                "method 'index' needs indicators, e.g. {'basement_pct': '+', 'shelters': '-'} "
+                "(on the command line: --indicator basement_pct:+ --indicator shelters:-)."
+            )
+        step("vulnerability index and rank stability")
+        texts += _index(
+            result, keyed, id_column, indicators, out, prefix,
+            top_k=top_k, rng=rng, missing=missing, scheduler=scheduler, names=names,
+            index_opts=index_opts,
+        )  # fmt: skip
+    result.summary = "\n\n".join(texts)
+    frame = result.frame.reset_index(drop=True)
+    frame.attrs = areas.attrs
+    result.frame = frame
+    if not write_tables:
+        return result
+    step("writing tables and summary")
+    params = {
+        "variable": variable,
+        "methods": list(methods),
+        "permutations": local_r,
+        "permutations_rule": "auto" if permutations == "auto" else "given",
+        "alternative": alternative,
+        "correction": correction,
+        "alpha": alpha,
+        "seed": rng,
+    }
+    result.files["geopackage"] = write_layer(
+        frame, out / f"{prefix}detect.gpkg", layer="areas", **params
+    )
+    result.files["csv"] = write_table(frame, out / f"{prefix}detect.csv", **params)
+    result.files["summary"] = atomic_write_text(out / f"{prefix}summary.txt", result.summary + "\n")
+    return result
+
+
+def _local_statistics(
+    result: DetectOutputs,
+    y: pd.Series,
+    w: SpatialWeights,
+    methods: Sequence[str],
+    local_opts: dict[str, Any],
+    id_column: str,
+    out: Path,
+    prefix: str,
+    step: Callable[[str], None],
+    *,
+    names: Any,
+    groups: Any,
+    map_opts: dict[str, Any],
+) -> list[str]:
+    """LISA, Gi and Gi* of :func:`run_detect` (those in ``methods``), into ``result``.
+
+    Adds each fitted statistic, its per-area columns and its map to ``result`` and returns
+    the summary paragraphs.
+    """
+    texts = []
     for key, estimator, cols in (
         (
             "lisa",
@@ -151,67 +214,60 @@ def run_detect(
             **map_opts,
         )
         result.files[f"{key}_map"] = mapped.path
-    if "index" in methods:
-        if not indicators:
-            raise SpecificationError(
-                "method 'index' needs indicators, e.g. {'basement_pct': '+', 'shelters': '-'} "
-                "(on the command line: --indicator basement_pct:+ --indicator shelters:-)."
-            )
-        step("vulnerability index and rank stability")
-        vi = VulnerabilityIndex(indicators, missing="drop" if missing != "raise" else "raise")
-        vi.fit(keyed, id_column=id_column)
-        rs = RankStability(
-            indicators,
-            top_k=min(top_k, len(keyed)),
-            rng=rng,
-            missing="drop" if missing != "raise" else "raise",
-            scheduler=scheduler,
-        )
-        rs.fit(keyed, id_column=id_column)
-        result.results["index"], result.results["rank_stability"] = vi, rs
-        for c, s in (
-            ("index", vi.scores_),
-            ("index_rank", vi.ranks_),
-            ("index_flags", vi.flags_["total"]),
-            (f"index_p_top_{rs.top_k}", rs.top_k_probability_),
-            ("index_rank_low", rs.rank_low_),
-            ("index_rank_high", rs.rank_high_),
-        ):
-            result.frame[c] = s.reindex(result.frame[id_column].astype(str).to_numpy()).to_numpy()
-        texts += [vi.summary(names=names), rs.summary(names=names)]
-        plain = result.frame.reset_index(drop=True)
-        result.files["index_map"] = vi.plot(
-            plain, id_column=id_column, path=out / f"{prefix}index_map.png", **index_opts
-        ).path
-        result.files["stability_map"] = rs.plot(
-            plain,
-            id_column=id_column,
-            path=out / f"{prefix}rank_stability_map.png",
-            **index_opts,
-        ).path
-    result.summary = "\n\n".join(texts)
-    frame = result.frame.reset_index(drop=True)
-    frame.attrs = areas.attrs
-    result.frame = frame
-    if not write_tables:
-        return result
-    step("writing tables and summary")
-    params = {
-        "variable": variable,
-        "methods": list(methods),
-        "permutations": local_r,
-        "permutations_rule": "auto" if permutations == "auto" else "given",
-        "alternative": alternative,
-        "correction": correction,
-        "alpha": alpha,
-        "seed": rng,
-    }
-    result.files["geopackage"] = write_layer(
-        frame, out / f"{prefix}detect.gpkg", layer="areas", **params
+    return texts
+
+
+def _index(
+    result: DetectOutputs,
+    keyed: gpd.GeoDataFrame,
+    id_column: str,
+    indicators: Mapping[str, str],
+    out: Path,
+    prefix: str,
+    *,
+    top_k: int,
+    rng: int | None,
+    missing: str,
+    scheduler: Any,
+    names: Any,
+    index_opts: dict[str, Any],
+) -> list[str]:
+    """Vulnerability index and rank stability of :func:`run_detect`, into ``result``.
+
+    Adds both results, their per-area columns and maps to ``result`` and returns their
+    summary paragraphs.
+    """
+    vi = VulnerabilityIndex(indicators, missing="drop" if missing != "raise" else "raise")
+    vi.fit(keyed, id_column=id_column)
+    rs = RankStability(
+        indicators,
+        top_k=min(top_k, len(keyed)),
+        rng=rng,
+        missing="drop" if missing != "raise" else "raise",
+        scheduler=scheduler,
     )
-    result.files["csv"] = write_table(frame, out / f"{prefix}detect.csv", **params)
-    result.files["summary"] = atomic_write_text(out / f"{prefix}summary.txt", result.summary + "\n")
-    return result
+    rs.fit(keyed, id_column=id_column)
+    result.results["index"], result.results["rank_stability"] = vi, rs
+    for c, s in (
+        ("index", vi.scores_),
+        ("index_rank", vi.ranks_),
+        ("index_flags", vi.flags_["total"]),
+        (f"index_p_top_{rs.top_k}", rs.top_k_probability_),
+        ("index_rank_low", rs.rank_low_),
+        ("index_rank_high", rs.rank_high_),
+    ):
+        result.frame[c] = s.reindex(result.frame[id_column].astype(str).to_numpy()).to_numpy()
+    plain = result.frame.reset_index(drop=True)
+    result.files["index_map"] = vi.plot(
+        plain, id_column=id_column, path=out / f"{prefix}index_map.png", **index_opts
+    ).path
+    result.files["stability_map"] = rs.plot(
+        plain,
+        id_column=id_column,
+        path=out / f"{prefix}rank_stability_map.png",
+        **index_opts,
+    ).path
+    return [vi.summary(names=names), rs.summary(names=names)]
 
 
 def _resolve_permutations(

@@ -461,6 +461,211 @@ def _seasonal_terms(
     return {f"season{s}": (season == s).astype(float) for s in labels if (season == s).any()}
 
 
+def _time_axis(frame: pd.DataFrame, time: Any, start: Any, gaps: str) -> tuple[Any, dict]:
+    """(start, the time axis): the periods sorted on their clock, and where the start falls.
+
+    The axis holds ``times`` (the distinct periods, sorted), ``clock`` (their elapsed
+    periods), ``freq``, ``period_index`` (the period of each row), ``t`` (elapsed periods of
+    each row: its position unless ``gaps='time'`` found holes), ``t0`` (the first period from
+    the start) and ``missing_labels`` (the labels of the periods without a row). Unequal
+    spacing is refused under ``gaps='raise'``, and a start that leaves fewer than 2 periods
+    before or none after.
+    """
+    if pd.api.types.is_datetime64_any_dtype(frame[time]):
+        start = pd.Timestamp(start)
+    unique = pd.Series(frame[time].unique())
+    clock, freq = _clock(unique, time)
+    order = np.argsort(clock, kind="stable")
+    times, clock = unique.iloc[order].reset_index(drop=True), clock[order]
+    missing = np.setdiff1d(np.arange(clock[-1] + 1), clock)
+    if len(missing) and gaps == "raise":
+        labels = [_label(k, unique.iloc[order[0]], clock, freq) for k in missing]
+        raise DataError(
+            f"The periods in {time!r} are not equally spaced: {len(missing)} "
+            f"{_FREQ_NAMES.get(freq[:1], 'period')}(s) between {_show(times.iloc[0])} and "
+            f"{_show(times.iloc[-1])} have no row: {format_rows(labels)}. The model would "
+            "treat the rows as consecutive. Fix: insert the missing periods (e.g. with "
+            "interpolated values, stated in your report), or pass gaps='time' to use the true "
+            "elapsed time as the time index."
+        )
+    n_t = len(times)
+    period_index = pd.Index(times).get_indexer(frame[time])
+    # t counts elapsed periods: equal to the row position unless gaps='time' found holes
+    t = clock[period_index].astype(float)
+    if freq in _TEXT_FREQS and not pd.api.types.is_datetime64_any_dtype(times):
+        try:
+            start_clock = pd.Period(str(start), freq=freq).ordinal
+        except (TypeError, ValueError) as err:
+            raise SpecificationError(
+                f"start {start!r} is not a period like those in {time!r} (e.g. "
+                f"{_show(times.iloc[0])!r}). Fix: give the start in the same form."
+            ) from err
+        first = pd.Period(str(times.iloc[0]), freq=freq).ordinal
+        t0 = int(np.searchsorted(clock, start_clock - first))
+    else:
+        t0 = int(np.searchsorted(times.to_numpy(), start, side="left"))
+    if t0 < 2 or t0 >= n_t:
+        raise SpecificationError(
+            f"start {start!r} leaves {t0} period(s) before and {n_t - t0} from the start "
+            f"(periods run {times.iloc[0]} to {times.iloc[-1]}); a trend needs at least 2 "
+            "periods before and 1 after. Choose a start inside the series."
+        )
+    axis = {
+        "times": times,
+        "clock": clock,
+        "freq": freq,
+        "period_index": period_index,
+        "t": t,
+        "t0": t0,
+        "missing_labels": [_label(k, times.iloc[0], clock, freq) for k in missing],
+    }
+    return start, axis
+
+
+def _design_matrix(
+    frame: pd.DataFrame,
+    t: np.ndarray,
+    t_start: float,
+    time: Any,
+    group: Any,
+    treated_group: Any,
+    seasonal: tuple[str | None, int, int],
+    covariates: tuple[Any, ...] | list[Any],
+) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    """(term names, design matrix, treated rows, the two policy terms) of the segmented model.
+
+    Intercept, trend, level and slope change; with ``group`` the comparison series' terms
+    and the treated-group interactions (then the policy terms); seasonal terms
+    (``seasonal`` = (kind, period, harmonics)) and covariates.
+    """
+    d = (t >= t_start).astype(float)
+    cols: dict[str, np.ndarray] = {
+        "intercept": np.ones(len(frame)),
+        "time": t,
+        "level": d,
+        "slope": (t - t_start) * d,
+    }
+    is_treated = np.ones(len(frame), bool)
+    policy = ["level", "slope"]
+    if group is not None:
+        is_treated = (frame[group] == treated_group).to_numpy()
+        g = is_treated.astype(float)
+        cols.update(
+            {
+                "group": g,
+                "group:time": g * t,
+                "group:level": g * d,
+                "group:slope": g * (t - t_start) * d,
+            }
+        )
+        policy = ["group:level", "group:slope"]
+    cols.update(_seasonal_terms(t, frame[time], *seasonal))
+    for c in covariates:
+        cols[str(c)] = frame[c].to_numpy(dtype=float)
+    names = list(cols)
+    return names, np.column_stack([cols[n] for n in names]), is_treated, policy
+
+
+def _coefficient_tables(
+    beta: np.ndarray,
+    covariance: np.ndarray,
+    names: list[str],
+    policy: list[str],
+    family: str,
+    cov: str,
+    df: int,
+    alpha: float,
+) -> tuple[pd.DataFrame, list[Effect], pd.DataFrame]:
+    """(coefficients, the level and slope effects, their rate ratios for log links).
+
+    Intervals and p-values use Student's t on ``df`` degrees of freedom for a Gaussian model
+    with model-based errors, the normal distribution otherwise (HAC or a GLM).
+    """
+    se = np.sqrt(np.diag(covariance))
+    stat = beta / se
+    use_t = family == "gaussian" and cov == "model"
+    dist = stats.t(df) if use_t else stats.norm
+    crit = float(dist.ppf(1 - alpha / 2))
+    p_values = 2 * dist.sf(np.abs(stat))
+    coefficients = pd.DataFrame(
+        {
+            "estimate": beta,
+            "std_error": se,
+            "statistic": stat,
+            "p_value": p_values,
+            "ci_low": beta - crit * se,
+            "ci_high": beta + crit * se,
+        },
+        index=pd.Index(names, name="term"),
+    )
+    log_link = family != "gaussian"
+    effects = [
+        Effect(
+            name,
+            float(beta[i]),
+            float(se[i]),
+            float(beta[i] - crit * se[i]),
+            float(beta[i] + crit * se[i]),
+            float(p_values[i]),
+            log_link,
+        )
+        for i, name in ((names.index(c), c) for c in policy)
+    ]
+    rate_ratios = (
+        pd.DataFrame(
+            {
+                "rate_ratio": [e.ratio for e in effects],
+                "ci_low": [e.ratio_ci[0] for e in effects],
+                "ci_high": [e.ratio_ci[1] for e in effects],
+            },
+            index=pd.Index(["level", "slope"], name="change"),
+        )
+        if log_link
+        else pd.DataFrame(columns=["rate_ratio", "ci_low", "ci_high"])
+    )
+    return coefficients, effects, rate_ratios
+
+
+def _seasonal_params(seasonality: str | None, period: int, harmonics: int) -> dict[str, Any]:
+    """The seasonal settings recorded in the provenance (None where they do not apply)."""
+    return {
+        "seasonality": seasonality,
+        "period": period if seasonality else None,
+        "harmonics": harmonics if seasonality == "fourier" else None,
+    }
+
+
+def _series_by_period(
+    values: dict[str, np.ndarray],
+    y: np.ndarray,
+    times: pd.Series,
+    time: Any,
+    period_index: np.ndarray,
+    is_treated: np.ndarray,
+    *,
+    controlled: bool,
+) -> dict[str, pd.Series | None]:
+    """The treated series' ``values`` indexed by period, and the comparison's outcome.
+
+    ``comparison`` is None for a single series (``controlled=False``).
+    """
+    order = np.argsort(period_index[is_treated], kind="stable")
+    tr_times = pd.Index(times.to_numpy()[period_index[is_treated][order]], name=str(time))
+    out: dict[str, pd.Series | None] = {
+        label: pd.Series(v[is_treated][order], index=tr_times, name=label)
+        for label, v in values.items()
+    }
+    out["comparison"] = None
+    if controlled:
+        comp = ~is_treated
+        out["comparison"] = pd.Series(
+            y[comp][np.argsort(period_index[comp], kind="stable")],
+            index=tr_times,
+            name="comparison",
+        )
+    return out
+
+
 def interrupted_time_series(
     data: pd.DataFrame,
     *,
@@ -551,89 +756,18 @@ def interrupted_time_series(
     (3.0, 0.25)
     """
     frame = _validate(
-        data,
-        time,
-        outcome,
-        start,
-        family,
-        offset,
-        seasonality,
-        period,
-        harmonics,
-        covariates,
-        group,
-        treated_group,
-        cov,
-        hac_lags,
-        alpha,
-        gaps,
+        data, time, outcome, start, family, offset, seasonality, period, harmonics, covariates,
+        group, treated_group, cov, hac_lags, alpha, gaps,
+    )  # fmt: skip
+    start, axis = _time_axis(frame, time, start, gaps)
+    times, clock, freq, period_index, t, t0 = (
+        axis[k] for k in ("times", "clock", "freq", "period_index", "t", "t0")
     )
-    if pd.api.types.is_datetime64_any_dtype(frame[time]):
-        start = pd.Timestamp(start)
-    unique = pd.Series(frame[time].unique())
-    clock, freq = _clock(unique, time)
-    order = np.argsort(clock, kind="stable")
-    times, clock = unique.iloc[order].reset_index(drop=True), clock[order]
-    missing = np.setdiff1d(np.arange(clock[-1] + 1), clock)
-    if len(missing) and gaps == "raise":
-        labels = [_label(k, unique.iloc[order[0]], clock, freq) for k in missing]
-        raise DataError(
-            f"The periods in {time!r} are not equally spaced: {len(missing)} "
-            f"{_FREQ_NAMES.get(freq[:1], 'period')}(s) between {_show(times.iloc[0])} and "
-            f"{_show(times.iloc[-1])} have no row: {format_rows(labels)}. The model would "
-            "treat the rows as consecutive. Fix: insert the missing periods (e.g. with "
-            "interpolated values, stated in your report), or pass gaps='time' to use the true "
-            "elapsed time as the time index."
-        )
     n_t = len(times)
-    period_index = pd.Index(times).get_indexer(frame[time])
-    # t counts elapsed periods: equal to the row position unless gaps='time' found holes
-    t = clock[period_index].astype(float)
-    if freq in _TEXT_FREQS and not pd.api.types.is_datetime64_any_dtype(times):
-        try:
-            start_clock = pd.Period(str(start), freq=freq).ordinal
-        except (TypeError, ValueError) as err:
-            raise SpecificationError(
-                f"start {start!r} is not a period like those in {time!r} (e.g. "
-                f"{_show(times.iloc[0])!r}). Fix: give the start in the same form."
-            ) from err
-        first = pd.Period(str(times.iloc[0]), freq=freq).ordinal
-        t0 = int(np.searchsorted(clock, start_clock - first))
-    else:
-        t0 = int(np.searchsorted(times.to_numpy(), start, side="left"))
-    if t0 < 2 or t0 >= n_t:
-        raise SpecificationError(
-            f"start {start!r} leaves {t0} period(s) before and {n_t - t0} from the start "
-            f"(periods run {times.iloc[0]} to {times.iloc[-1]}); a trend needs at least 2 "
-            "periods before and 1 after. Choose a start inside the series."
-        )
-    t_start = float(clock[t0])
-    d = (t >= t_start).astype(float)
-    cols: dict[str, np.ndarray] = {
-        "intercept": np.ones(len(frame)),
-        "time": t,
-        "level": d,
-        "slope": (t - t_start) * d,
-    }
-    is_treated = np.ones(len(frame), bool)
-    policy = ["level", "slope"]
-    if group is not None:
-        is_treated = (frame[group] == treated_group).to_numpy()
-        g = is_treated.astype(float)
-        cols.update(
-            {
-                "group": g,
-                "group:time": g * t,
-                "group:level": g * d,
-                "group:slope": g * (t - t_start) * d,
-            }
-        )
-        policy = ["group:level", "group:slope"]
-    cols.update(_seasonal_terms(t, frame[time], seasonality, period, harmonics))
-    for c in covariates:
-        cols[str(c)] = frame[c].to_numpy(dtype=float)
-    names = list(cols)
-    x = np.column_stack([cols[n] for n in names])
+    names, x, is_treated, policy = _design_matrix(
+        frame, t, float(clock[t0]), time, group, treated_group,
+        (seasonality, period, harmonics), covariates,
+    )  # fmt: skip
     y = frame[outcome].to_numpy(dtype=float)
     if np.linalg.matrix_rank(x) < x.shape[1]:
         raise SpecificationError(
@@ -652,77 +786,29 @@ def interrupted_time_series(
             "or fill the gaps from the source."
         )
     beta, covariance, mu, dispersion = _fit(x, y, off, family, cov, elapsed, lags)
-    se = np.sqrt(np.diag(covariance))
-    stat = beta / se
-    use_t = family == "gaussian" and cov == "model"
-    dist = stats.t(n - p) if use_t else stats.norm
-    crit = float(dist.ppf(1 - alpha / 2))
-    p_values = 2 * dist.sf(np.abs(stat))
-    coefficients = pd.DataFrame(
-        {
-            "estimate": beta,
-            "std_error": se,
-            "statistic": stat,
-            "p_value": p_values,
-            "ci_low": beta - crit * se,
-            "ci_high": beta + crit * se,
-        },
-        index=pd.Index(names, name="term"),
-    )
     log_link = family != "gaussian"
-    effects = [
-        Effect(
-            name,
-            float(beta[i]),
-            float(se[i]),
-            float(beta[i] - crit * se[i]),
-            float(beta[i] + crit * se[i]),
-            float(p_values[i]),
-            log_link,
-        )
-        for i, name in ((names.index(c), c) for c in policy)
-    ]
-    rate_ratios = (
-        pd.DataFrame(
-            {
-                "rate_ratio": [e.ratio for e in effects],
-                "ci_low": [e.ratio_ci[0] for e in effects],
-                "ci_high": [e.ratio_ci[1] for e in effects],
-            },
-            index=pd.Index(["level", "slope"], name="change"),
-        )
-        if log_link
-        else pd.DataFrame(columns=["rate_ratio", "ci_low", "ci_high"])
+    coefficients, effects, rate_ratios = _coefficient_tables(
+        beta, covariance, names, policy, family, cov, n - p, alpha
     )
     policy_cols = np.array([names.index(c) for c in policy])
     x_cf = x.copy()
     x_cf[:, policy_cols] = 0.0
     cf = x_cf @ beta + (off if log_link else 0.0)
     cf = np.exp(cf) if log_link else cf
-    order = np.argsort(period_index[is_treated], kind="stable")
-    tr_times = pd.Index(times.to_numpy()[period_index[is_treated][order]], name=str(time))
-
-    def treated_series(values: np.ndarray, label: str) -> pd.Series:
-        return pd.Series(values[is_treated][order], index=tr_times, name=label)
-
-    comparison = None
-    if group is not None:
-        comp = ~is_treated
-        comparison = pd.Series(
-            y[comp][np.argsort(period_index[comp], kind="stable")],
-            index=tr_times,
-            name="comparison",
-        )
+    series = _series_by_period(
+        {"observed": y, "fitted": mu, "counterfactual": cf}, y, times, time, period_index,
+        is_treated, controlled=group is not None,
+    )  # fmt: skip
     return InterruptedTimeSeries(
         coefficients=coefficients,
         covariance=pd.DataFrame(covariance, index=names, columns=names),
         level_change=effects[0],
         slope_change=effects[1],
         rate_ratios=rate_ratios,
-        observed=treated_series(y, "observed"),
-        fitted=treated_series(mu, "fitted"),
-        counterfactual=treated_series(cf, "counterfactual"),
-        comparison=comparison,
+        observed=series["observed"],
+        fitted=series["fitted"],
+        counterfactual=series["counterfactual"],
+        comparison=series["comparison"],
         dispersion=dispersion,
         hac_lags=lags,
         family=family,
@@ -735,9 +821,7 @@ def interrupted_time_series(
                 "start": start,
                 "family": family,
                 "offset": offset,
-                "seasonality": seasonality,
-                "period": period if seasonality else None,
-                "harmonics": harmonics if seasonality == "fourier" else None,
+                **_seasonal_params(seasonality, period, harmonics),
                 "covariates": list(covariates),
                 "group": group,
                 "treated_group": treated_group,
@@ -747,7 +831,7 @@ def interrupted_time_series(
                 "n_periods": n_t,
                 "gaps": gaps,
                 "frequency": freq,
-                "missing_periods": [_label(k, unique.iloc[order[0]], clock, freq) for k in missing],
+                "missing_periods": axis["missing_labels"],
                 "dongne_version": __version__,
             }
         ),

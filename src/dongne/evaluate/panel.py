@@ -260,6 +260,84 @@ def _first_from_treatment(frame: pd.DataFrame, unit: str, time: str, column: str
     return treated.groupby(unit)[time].min()
 
 
+def _balanced(
+    df: pd.DataFrame,
+    unit: Hashable,
+    time: Hashable,
+    periods: np.ndarray,
+    balance: str,
+    notes: list[str],
+) -> tuple[pd.DataFrame, tuple[Hashable, ...]]:
+    """(the rows of complete units, the units dropped): refused or dropped per ``balance``.
+
+    Under ``balance='drop'`` a note naming the dropped units is appended to ``notes``.
+    """
+    counts = df.groupby(unit)[time].size()
+    incomplete = counts.index[counts < len(periods)]
+    dropped: tuple[Hashable, ...] = ()
+    if len(incomplete):
+        have = set(zip(df[unit], df[time], strict=True))
+        missing = [(u, t) for u in incomplete for t in periods if (u, t) not in have]
+        shown = "; ".join(f"{u} in {_fmt_period(t)}" for u, t in missing[:10])
+        if balance == "error":
+            raise DataError(
+                f"The panel is unbalanced: {len(incomplete)} unit(s) miss {len(missing)} "
+                f"unit-period(s) ({shown}"
+                + (f"; and {len(missing) - 10} more" if len(missing) > 10 else "")
+                + "). Fix: fill the gaps from the source, or pass balance='drop' to drop the "
+                "incomplete units (they are reported)."
+            )
+        dropped = tuple(incomplete)
+        df = df[~df[unit].isin(incomplete)]
+        notes.append(
+            f"Dropped {len(dropped)} unit(s) with missing periods (balance='drop'): "
+            f"{format_rows(dropped)}."
+        )
+        if df.empty:
+            raise DataError("Every unit misses some period; nothing is left after balance='drop'.")
+    return df, dropped
+
+
+def _check_unit_columns(
+    df: pd.DataFrame,
+    unit: Hashable,
+    time_invariant: Sequence[Hashable],
+    cluster: Hashable | None,
+    covariates: tuple[Hashable, ...],
+) -> None:
+    """Refuse time-invariant covariates that vary, clusters that change, collinear covariates."""
+    for c in time_invariant:
+        spread = df.groupby(unit, sort=False)[c].agg(lambda s: s.max() - s.min())
+        varying = spread.index[spread > 1e-12 * max(1.0, float(df[c].abs().max()))]
+        if len(varying):
+            raise DataError(
+                f"Covariate '{c}' was declared time-invariant but varies within "
+                f"{len(varying)} unit(s): {format_rows(varying)}. Fix: use its value in one "
+                "base period for every period (e.g. the pre-policy year), or remove it from "
+                "time_invariant."
+            )
+    if cluster is not None:
+        n_labels = df.groupby(unit, sort=False)[cluster].nunique(dropna=False)
+        bad = n_labels.index[n_labels > 1]
+        if len(bad):
+            raise DataError(
+                f"The cluster column '{cluster}' changes over time within {len(bad)} unit(s): "
+                f"{format_rows(bad)}. Fix: give each unit one assignment level (e.g. the "
+                "district that decided its policy)."
+            )
+        if df[cluster].isna().any():
+            raise DataError(f"The cluster column '{cluster}' has missing values. Fix: fill them.")
+    if covariates:
+        x = np.column_stack([np.ones(len(df)), df[list(covariates)].to_numpy(dtype=float)])
+        bad_cols = collinear_columns(x, ["(intercept)", *covariates])
+        if bad_cols:
+            raise DataError(
+                f"Covariate(s) {', '.join(map(repr, bad_cols))} are constant or exact linear "
+                f"combinations of the covariates listed before them ({list(covariates)}), so "
+                "their effects cannot be separated. Fix: drop them from covariates."
+            )
+
+
 def panel_from_frame(
     frame: pd.DataFrame,
     *,
@@ -399,30 +477,8 @@ def panel_from_frame(
         )
 
     periods = np.sort(df[time].unique())
-    counts = df.groupby(unit)[time].size()
-    incomplete = counts.index[counts < len(periods)]
     notes: list[str] = []
-    dropped: tuple[Hashable, ...] = ()
-    if len(incomplete):
-        have = set(zip(df[unit], df[time], strict=True))
-        missing = [(u, t) for u in incomplete for t in periods if (u, t) not in have]
-        shown = "; ".join(f"{u} in {_fmt_period(t)}" for u, t in missing[:10])
-        if balance == "error":
-            raise DataError(
-                f"The panel is unbalanced: {len(incomplete)} unit(s) miss {len(missing)} "
-                f"unit-period(s) ({shown}"
-                + (f"; and {len(missing) - 10} more" if len(missing) > 10 else "")
-                + "). Fix: fill the gaps from the source, or pass balance='drop' to drop the "
-                "incomplete units (they are reported)."
-            )
-        dropped = tuple(incomplete)
-        df = df[~df[unit].isin(incomplete)]
-        notes.append(
-            f"Dropped {len(dropped)} unit(s) with missing periods (balance='drop'): "
-            f"{format_rows(dropped)}."
-        )
-        if df.empty:
-            raise DataError("Every unit misses some period; nothing is left after balance='drop'.")
+    df, dropped = _balanced(df, unit, time, periods, balance, notes)
 
     df = df.sort_values([unit, time]).reset_index(drop=True)
     df[outcome] = _numeric(df, outcome, "outcome", unit, time).to_numpy()
@@ -430,36 +486,7 @@ def panel_from_frame(
         df[c] = _numeric(df, c, "covariate", unit, time).to_numpy()
     units = pd.Index(df[unit].unique())
 
-    for c in time_invariant:
-        spread = df.groupby(unit, sort=False)[c].agg(lambda s: s.max() - s.min())
-        varying = spread.index[spread > 1e-12 * max(1.0, float(df[c].abs().max()))]
-        if len(varying):
-            raise DataError(
-                f"Covariate '{c}' was declared time-invariant but varies within "
-                f"{len(varying)} unit(s): {format_rows(varying)}. Fix: use its value in one "
-                "base period for every period (e.g. the pre-policy year), or remove it from "
-                "time_invariant."
-            )
-    if cluster is not None:
-        n_labels = df.groupby(unit, sort=False)[cluster].nunique(dropna=False)
-        bad = n_labels.index[n_labels > 1]
-        if len(bad):
-            raise DataError(
-                f"The cluster column '{cluster}' changes over time within {len(bad)} unit(s): "
-                f"{format_rows(bad)}. Fix: give each unit one assignment level (e.g. the "
-                "district that decided its policy)."
-            )
-        if df[cluster].isna().any():
-            raise DataError(f"The cluster column '{cluster}' has missing values. Fix: fill them.")
-    if covariates:
-        x = np.column_stack([np.ones(len(df)), df[list(covariates)].to_numpy(dtype=float)])
-        bad_cols = collinear_columns(x, ["(intercept)", *covariates])
-        if bad_cols:
-            raise DataError(
-                f"Covariate(s) {', '.join(map(repr, bad_cols))} are constant or exact linear "
-                f"combinations of the covariates listed before them ({list(covariates)}), so "
-                "their effects cannot be separated. Fix: drop them from covariates."
-            )
+    _check_unit_columns(df, unit, time_invariant, cluster, covariates)
 
     g = _first_treated(
         df, units, unit, time, first_treated, treated_units, treatment_start, treatment

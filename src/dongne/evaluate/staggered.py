@@ -493,6 +493,9 @@ class StaggeredResult:
     ) -> AggregatedEffects:
         """Aggregate ATT(g,t) as R ``did::aggte``.
 
+        It is long because it follows R ``did::aggte`` case by case (simple, group, dynamic,
+        calendar), each aggregation a weighted combination of the same influence functions.
+
         Parameters
         ----------
         kind : {"simple", "group", "dynamic", "calendar"}
@@ -657,6 +660,9 @@ class StaggeredResult:
     @bilingual
     def summary(self, lang: Lang = "en") -> str:
         """Plain-language summary: overall effect, interval, meaning, pre-trend check.
+
+        It is long because it writes one paragraph in two languages, sentence by sentence, each
+        sentence depending on the case (wild bootstrap, pre-trend test, significance).
 
         With a two-period panel and fewer than :data:`~dongne.evaluate.did.FEW_CLUSTERS`
         clusters the interval, p-value and wording follow the wild cluster bootstrap
@@ -957,6 +963,160 @@ def _wild_two_periods(
     return two.wild
 
 
+def _checked_options(
+    panel: Panel,
+    control: str,
+    method: str,
+    base_period: str,
+    anticipation: Any,
+    alpha: float,
+    covariates: Sequence[str] | None,
+) -> tuple[str, ...]:
+    """Refuse invalid options of :func:`att_gt`; return the covariates used."""
+    if control not in ("never", "notyet"):
+        raise SpecificationError(f"control must be 'never' or 'notyet'. Got {control!r}.")
+    if method not in _CELL:
+        raise SpecificationError(f"method must be 'dr', 'ipw' or 'reg'. Got {method!r}.")
+    if base_period not in ("varying", "universal"):
+        raise SpecificationError(
+            f"base_period must be 'varying' or 'universal'. Got {base_period!r}."
+        )
+    if not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
+        raise SpecificationError(f"anticipation must be an int >= 0. Got {anticipation!r}.")
+    if not 0 < alpha < 1:
+        raise SpecificationError(f"alpha must be in (0, 1). Got {alpha!r}.")
+    covs = tuple(panel.covariates if covariates is None else covariates)
+    unknown = [c for c in covs if c not in panel.covariates]
+    if unknown:
+        raise SpecificationError(
+            f"Covariate(s) {unknown} are not covariates of the panel ({list(panel.covariates)}). "
+            "Fix: list them in panel_from_frame(covariates=...)."
+        )
+    return covs
+
+
+def _without_first_period_units(
+    panel: Panel, g_unit: np.ndarray, anticipation: int, excluded: list[Any]
+) -> Panel:
+    """The panel without units treated in the first period (no untreated base), with a warning.
+
+    The units left out are appended to ``excluded``.
+    """
+    no_pre = panel.units[np.isfinite(g_unit) & (g_unit - anticipation <= panel.periods[0])]
+    if len(no_pre):
+        warnings.warn(
+            f"{len(no_pre)} unit(s) are treated in the first period (or within the anticipation "
+            f"window of it): {format_rows(no_pre)}. With no untreated base period their effect "
+            "cannot be estimated; they are left out (listed in excluded_units), as R did does.",
+            DongneWarning,
+            stacklevel=3,
+        )
+        panel = panel.subset(
+            panel.units.difference(no_pre, sort=False),
+            note="Units treated in the first period left out.",
+        )
+        excluded.extend(no_pre)
+    return panel
+
+
+def _warn_thin_design(panel: Panel, g_unit: np.ndarray) -> tuple[list[float], bool]:
+    """(one-unit cohorts, whether the panel has two periods), each with its warning."""
+    treated_cohorts = g_unit[np.isfinite(g_unit)]
+    single = _single_unit_cohorts(g_unit, treated_cohorts)
+    if single:
+        warnings.warn(
+            f"Cohort(s) {format_rows(f'{g:g}' for g in single)} have one unit each. The "
+            "analytic variance of their ATT(g,t) comes from the comparison units only (the one "
+            "unit's influence function is zero), so their intervals are too narrow and no "
+            "pre-trend Wald test is reported for them. Read their effects with caution, or pool "
+            "them with a neighbouring cohort.",
+            DongneWarning,
+            stacklevel=3,
+        )
+    two_periods = panel.n_periods == 2
+    if two_periods:
+        warnings.warn(
+            f"The panel has two periods ({format_rows(map(_fmt_period, panel.periods))}): no "
+            "pre-treatment period is left to check parallel trends, and ATT(g,t) is the 2×2 "
+            "difference-in-differences. Fix: add earlier periods to test pre-trends.",
+            DongneWarning,
+            stacklevel=3,
+        )
+    return single, two_periods
+
+
+def _estimate_cells(
+    panel: Panel, cells: list[tuple], covs: tuple[str, ...], method: str
+) -> tuple[list[tuple], list[np.ndarray], list[tuple[float, float]]]:
+    """ATT(g,t) of every cell with its influence function (scaled to all units).
+
+    Returns one row (g, t, base, post, att, n treated, n comparison) and one influence column
+    per estimated cell (cells without comparison units get a zero row and column), and the
+    (g, t) of the cells dropped for lack of overlap.
+    """
+    y = panel.outcome_matrix()
+    period_pos = {p: i for i, p in enumerate(panel.periods)}
+    x_all = {c: panel.matrix(c) for c in covs}
+    n = panel.n_units
+    estimate = _CELL[method]
+    rows = []
+    columns = []
+    dropped: list[tuple[float, float]] = []
+    for g, t, base, treated, ctrl in cells:
+        if ctrl is None:
+            rows.append((g, t, base, False, 0.0, int(treated.sum()), 0))
+            columns.append(np.zeros(n))
+            continue
+        valid = treated | ctrl
+        it, ib = period_pos[t], period_pos[base]
+        dy = (y[:, it] - y[:, ib])[valid]
+        d = treated[valid].astype(float)
+        early = min(it, ib)
+        x = np.column_stack([np.ones(valid.sum())] + [x_all[c][valid, early] for c in covs])
+        if covs:
+            bad = collinear_columns(x[d == 0], ["(intercept)", *covs])
+            if bad:
+                raise DataError(
+                    f"For cohort {g:g} in period {t:g}, covariate(s) {bad} are constant or "
+                    f"collinear among the {int((d == 0).sum())} comparison units, so the outcome "
+                    "regression cannot be fitted. Fix: drop them, or use control='notyet' for "
+                    "more comparison units."
+                )
+        try:
+            att, inf = estimate(dy, d, x)
+        except _OverlapViolation:
+            dropped.append((float(g), float(t)))
+            continue
+        column = np.zeros(n)
+        column[valid] = inf * n / valid.sum()
+        columns.append(column)
+        rows.append((g, t, base, bool(g <= t), att, int(treated.sum()), int(ctrl.sum())))
+    return rows, columns, dropped
+
+
+def _cells_frame(table: np.ndarray, post_v: np.ndarray, res: Any, alpha: float) -> pd.DataFrame:
+    """The ``cells`` table: ATT(g,t), standard errors, pointwise intervals and uniform band."""
+    att_v = table[:, 3]
+    z = stats.norm.ppf(1 - alpha / 2)
+    return pd.DataFrame(
+        {
+            "group": table[:, 0],
+            "time": table[:, 1],
+            "base_period": table[:, 2],
+            "post": post_v,
+            "att": att_v,
+            "n_treated": table[:, 4].astype(int),
+            "n_control": table[:, 5].astype(int),
+            "se": res.se,
+            "se_analytic": res.se_analytic,
+            "ci_low": att_v - z * res.se,
+            "ci_high": att_v + z * res.se,
+            "band_low": att_v - res.critical_value * res.se,
+            "band_high": att_v + res.critical_value * res.se,
+        }
+    )
+
+
 @renamed(seed="rng")
 def att_gt(
     panel: Panel,
@@ -1024,25 +1184,7 @@ def att_gt(
     """
     in_process_only(scheduler, "att_gt")
     seed = resolve_rng(rng)
-    if control not in ("never", "notyet"):
-        raise SpecificationError(f"control must be 'never' or 'notyet'. Got {control!r}.")
-    if method not in _CELL:
-        raise SpecificationError(f"method must be 'dr', 'ipw' or 'reg'. Got {method!r}.")
-    if base_period not in ("varying", "universal"):
-        raise SpecificationError(
-            f"base_period must be 'varying' or 'universal'. Got {base_period!r}."
-        )
-    if not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
-        raise SpecificationError(f"anticipation must be an int >= 0. Got {anticipation!r}.")
-    if not 0 < alpha < 1:
-        raise SpecificationError(f"alpha must be in (0, 1). Got {alpha!r}.")
-    covs = tuple(panel.covariates if covariates is None else covariates)
-    unknown = [c for c in covs if c not in panel.covariates]
-    if unknown:
-        raise SpecificationError(
-            f"Covariate(s) {unknown} are not covariates of the panel ({list(panel.covariates)}). "
-            "Fix: list them in panel_from_frame(covariates=...)."
-        )
+    covs = _checked_options(panel, control, method, base_period, anticipation, alpha, covariates)
     options = dict(
         control=control,
         method=method,
@@ -1057,20 +1199,7 @@ def att_gt(
 
     excluded: list[Any] = []
     g_unit = panel.first_treated.to_numpy(dtype=float)
-    no_pre = panel.units[np.isfinite(g_unit) & (g_unit - anticipation <= panel.periods[0])]
-    if len(no_pre):
-        warnings.warn(
-            f"{len(no_pre)} unit(s) are treated in the first period (or within the anticipation "
-            f"window of it): {format_rows(no_pre)}. With no untreated base period their effect "
-            "cannot be estimated; they are left out (listed in excluded_units), as R did does.",
-            DongneWarning,
-            stacklevel=2,
-        )
-        panel = panel.subset(
-            panel.units.difference(no_pre, sort=False),
-            note="Units treated in the first period left out.",
-        )
-        excluded.extend(no_pre)
+    panel = _without_first_period_units(panel, g_unit, anticipation, excluded)
     exposure: Exposure | None = None
     exposure_effect = None
     if spillover is not None:
@@ -1089,27 +1218,7 @@ def att_gt(
             "control='never' but no unit is never treated. Fix: use control='notyet' to compare "
             "with units not yet treated (the last cohort then only serves as a comparison)."
         )
-    treated_cohorts = g_unit[np.isfinite(g_unit)]
-    single = _single_unit_cohorts(g_unit, treated_cohorts)
-    if single:
-        warnings.warn(
-            f"Cohort(s) {format_rows(f'{g:g}' for g in single)} have one unit each. The "
-            "analytic variance of their ATT(g,t) comes from the comparison units only (the one "
-            "unit's influence function is zero), so their intervals are too narrow and no "
-            "pre-trend Wald test is reported for them. Read their effects with caution, or pool "
-            "them with a neighbouring cohort.",
-            DongneWarning,
-            stacklevel=2,
-        )
-    two_periods = panel.n_periods == 2
-    if two_periods:
-        warnings.warn(
-            f"The panel has two periods ({format_rows(map(_fmt_period, panel.periods))}): no "
-            "pre-treatment period is left to check parallel trends, and ATT(g,t) is the 2×2 "
-            "difference-in-differences. Fix: add earlier periods to test pre-trends.",
-            DongneWarning,
-            stacklevel=2,
-        )
+    single, two_periods = _warn_thin_design(panel, g_unit)
     cells = _cells_for(panel, control, base_period, anticipation)
     if not any(cell[4] is not None for cell in cells):
         raise DataError(
@@ -1117,43 +1226,7 @@ def att_gt(
             "nor not-yet-treated ones) for any cohort and period. Fix: add untreated areas, or "
             "areas treated later than the periods studied."
         )
-    y = panel.outcome_matrix()
-    period_pos = {p: i for i, p in enumerate(panel.periods)}
-    x_all = {c: panel.matrix(c) for c in covs}
-    n = panel.n_units
-    estimate = _CELL[method]
-    rows = []
-    columns = []
-    dropped: list[tuple[float, float]] = []
-    for g, t, base, treated, ctrl in cells:
-        if ctrl is None:
-            rows.append((g, t, base, False, 0.0, int(treated.sum()), 0))
-            columns.append(np.zeros(n))
-            continue
-        valid = treated | ctrl
-        it, ib = period_pos[t], period_pos[base]
-        dy = (y[:, it] - y[:, ib])[valid]
-        d = treated[valid].astype(float)
-        early = min(it, ib)
-        x = np.column_stack([np.ones(valid.sum())] + [x_all[c][valid, early] for c in covs])
-        if covs:
-            bad = collinear_columns(x[d == 0], ["(intercept)", *covs])
-            if bad:
-                raise DataError(
-                    f"For cohort {g:g} in period {t:g}, covariate(s) {bad} are constant or "
-                    f"collinear among the {int((d == 0).sum())} comparison units, so the outcome "
-                    "regression cannot be fitted. Fix: drop them, or use control='notyet' for "
-                    "more comparison units."
-                )
-        try:
-            att, inf = estimate(dy, d, x)
-        except _OverlapViolation:
-            dropped.append((float(g), float(t)))
-            continue
-        column = np.zeros(n)
-        column[valid] = inf * n / valid.sum()
-        columns.append(column)
-        rows.append((g, t, base, bool(g <= t), att, int(treated.sum()), int(ctrl.sum())))
+    rows, columns, dropped = _estimate_cells(panel, cells, covs, method)
     if dropped:
         _warn_overlap(dropped, covs, method, estimated=any(r[6] for r in rows))
     influence = np.column_stack(columns)
@@ -1162,24 +1235,7 @@ def att_gt(
     att_v = table[:, 3]
     clusters = panel.clusters()
     res = _inference(influence, clusters, bootstrap, multiplier, seed, alpha)
-    z = stats.norm.ppf(1 - alpha / 2)
-    cells_df = pd.DataFrame(
-        {
-            "group": table[:, 0],
-            "time": table[:, 1],
-            "base_period": table[:, 2],
-            "post": post_v,
-            "att": att_v,
-            "n_treated": table[:, 4].astype(int),
-            "n_control": table[:, 5].astype(int),
-            "se": res.se,
-            "se_analytic": res.se_analytic,
-            "ci_low": att_v - z * res.se,
-            "ci_high": att_v + z * res.se,
-            "band_low": att_v - res.critical_value * res.se,
-            "band_high": att_v + res.critical_value * res.se,
-        }
-    )
+    cells_df = _cells_frame(table, post_v, res, alpha)
 
     pretest = _pretest(
         att_v, ~post_v & (res.se_analytic > _SE_ZERO), influence, clusters, table[:, 0], single

@@ -1,4 +1,4 @@
-"""The evaluate workflow behind ``dongne evaluate`` and the demo: estimates, tables, figures.
+"""The evaluate workflow behind ``dongne evaluate``: estimates, tables, figures.
 
 :func:`run_did`, :func:`run_scm` and :func:`run_its` take a table that has already been read
 (:func:`dongne.io.read_table`), fit one estimator of :mod:`dongne.evaluate` and write into an
@@ -12,17 +12,17 @@ File names identify the analysis: ``did_*`` (difference-in-differences), ``scm_*
 control), ``its_*`` (interrupted time series). Warnings of the estimators (few clusters,
 convex hull, units left out) are repeated under "Notes" in the summary and re-issued.
 
-:func:`run_demo_evaluation` is the worked example of ``dongne demo``: an *illustrative* 2×2
-DiD of the semi-basement household share across Seoul's 25 gu (2010 vs 2015 census), with a
-made-up treatment and a spillover rule over gu contiguity. It demonstrates the method; it is
-not evidence of any effect.
+:func:`dongne.demo.evaluate.run_demo_evaluation` is the worked example of ``dongne demo``: an
+*illustrative* 2×2 DiD of the semi-basement household share across Seoul's 25 gu (2010 vs 2015
+census), with a made-up treatment and a spillover rule over gu contiguity. It demonstrates the
+method; it is not evidence of any effect.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from dongne._deprecate import renamed
 from dongne._validation import check_choice
+from dongne._vocab import resolve_rng
 from dongne.errors import DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.bacon import bacon_decomposition
 from dongne.evaluate.did import did_2x2, twfe
@@ -45,10 +47,8 @@ from dongne.io.atomic import atomic_write_text
 from dongne.io.write import write_provenance, write_table
 
 __all__ = [
-    "DEMO_SEED",
     "DID_ESTIMATORS",
     "EvaluationOutputs",
-    "run_demo_evaluation",
     "run_did",
     "run_its",
     "run_scm",
@@ -57,8 +57,6 @@ __all__ = [
 #: Estimators of :func:`run_did`: Callaway & Sant'Anna, two-way fixed effects, the classic
 #: 2×2 comparison, and the Goodman-Bacon decomposition of TWFE.
 DID_ESTIMATORS = ("cs", "twfe", "2x2", "bacon")
-#: Seed of the demo's wild cluster bootstrap.
-DEMO_SEED = 2026
 
 #: Unit roles in ``did_units.csv`` and their colours in ``did_design_map.png``.
 ROLE_CATEGORIES = {
@@ -252,6 +250,117 @@ def _panel_ko(panel: Panel) -> str:
     )
 
 
+def _check_did_options(
+    estimator: str,
+    covariates: tuple[str, ...],
+    spillover: SpilloverRule | None,
+    areas: gpd.GeoDataFrame | None,
+    area_id: str | None,
+) -> None:
+    """Refuse options of :func:`run_did` that its estimator cannot honour."""
+    check_choice("estimator", estimator, DID_ESTIMATORS)
+    if covariates and estimator in ("2x2", "bacon"):
+        raise SpecificationError(
+            f"The {estimator} estimator takes no covariates (got {list(covariates)}). Fix: use "
+            "estimator 'cs' (covariates in the base period) or 'twfe' (time-varying ones)."
+        )
+    if spillover is not None and estimator == "bacon":
+        raise SpecificationError(
+            "The Goodman-Bacon decomposition has no spillover rule: it explains the plain TWFE "
+            "estimate. Fix: drop the spillover rule, or use estimator 'cs', 'twfe' or '2x2'."
+        )
+    if (areas is None) != (area_id is None):
+        raise SpecificationError(
+            "The design map needs both areas (polygons) and area_id (their unit-id column)."
+        )
+
+
+def _fit_did(
+    panel: Panel,
+    estimator: str,
+    control: str,
+    method: str,
+    spillover: SpilloverRule | None,
+    bootstrap: int,
+    bootstrap_weights: str,
+    options: dict[str, Any],
+) -> tuple[Any, str, float | None]:
+    """(result, control, CS simple ATT) of one estimator of :func:`run_did`.
+
+    The CS average is computed for ``bacon`` only (the estimate the decomposition is compared
+    with), and ``control`` falls back to not-yet-treated units there when no unit is never
+    treated.
+    """
+    cs_simple = None
+    if estimator == "cs":
+        result = att_gt(
+            panel,
+            control=control,  # type: ignore[arg-type]
+            method=method,  # type: ignore[arg-type]
+            spillover=spillover,
+            bootstrap=bootstrap,
+            **options,
+        )
+    elif estimator == "twfe":
+        result = twfe(
+            panel,
+            spillover=spillover,
+            bootstrap=bootstrap,
+            bootstrap_weights=bootstrap_weights,  # type: ignore[arg-type]
+            **options,
+        )
+    elif estimator == "2x2":
+        result = did_2x2(
+            panel,
+            spillover=spillover,
+            bootstrap=bootstrap,
+            bootstrap_weights=bootstrap_weights,  # type: ignore[arg-type]
+            **options,
+        )
+    else:
+        result = bacon_decomposition(panel)
+        # the CS average the decomposition is compared with; without never-treated units
+        # the not-yet-treated ones are the only possible comparison
+        if control == "never" and not len(panel.never_treated()):
+            control = "notyet"
+        cs_simple = (
+            att_gt(panel, control=control, method=method, bootstrap=0, **options)  # type: ignore[arg-type]
+            .aggregate("simple")
+            .overall
+        )
+    return result, control, cs_simple
+
+
+def _design_map(
+    areas: gpd.GeoDataFrame,
+    area_id: str,
+    roles: pd.DataFrame,
+    unit: str,
+    name_column: str | None,
+    spillover: SpilloverRule | None,
+    path: Path,
+) -> Path:
+    """Map of the units' roles in the design (treated, exposed, comparison, left out)."""
+    from dongne.report.maps import category_map
+
+    drawn = areas.copy()
+    role_of = dict(zip(roles[unit].astype(str), roles["role"], strict=True))
+    drawn["role"] = drawn[area_id].astype(str).map(role_of)
+    return category_map(
+        drawn,
+        "role",
+        title="Evaluation design: treated, exposed and comparison areas\n"
+        "평가 설계: 처치·노출·비교 지역",
+        categories=ROLE_CATEGORIES,
+        legend_title="Role / 역할",
+        labels=name_column,
+        missing_label="Not in the panel / 패널 밖",
+        note=f"Spillover rule: {spillover.describe()}." if spillover else None,
+        path=path,
+    ).path
+
+
+@renamed(seed="rng")
 def run_did(
     frame: pd.DataFrame,
     out_dir: str | os.PathLike[str],
@@ -271,7 +380,7 @@ def run_did(
     bootstrap: int = 999,
     bootstrap_weights: str = "webb",
     alpha: float = 0.05,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     spillover: SpilloverRule | None = None,
     areas: gpd.GeoDataFrame | None = None,
     area_id: str | None = None,
@@ -313,7 +422,8 @@ def run_did(
     bootstrap_weights : {"webb", "rademacher"}
         Wild cluster bootstrap weights (``twfe``/``2x2``).
     alpha : float, default 0.05
-    seed : int, default 0
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the bootstrap draws (None means seed 0; a Generator is drawn from once).
     spillover : SpilloverRule, optional
         Untreated neighbours of treated units excluded, given their own effect, or kept
         (``cs``, ``twfe``, ``2x2``).
@@ -367,22 +477,9 @@ def run_did(
     >>> out.summary.splitlines()[0][:30]
     '2×2 difference-in-differences:'
     """
-    check_choice("estimator", estimator, DID_ESTIMATORS)
+    seed = resolve_rng(rng)
     covariates = tuple(covariates)
-    if covariates and estimator in ("2x2", "bacon"):
-        raise SpecificationError(
-            f"The {estimator} estimator takes no covariates (got {list(covariates)}). Fix: use "
-            "estimator 'cs' (covariates in the base period) or 'twfe' (time-varying ones)."
-        )
-    if spillover is not None and estimator == "bacon":
-        raise SpecificationError(
-            "The Goodman-Bacon decomposition has no spillover rule: it explains the plain TWFE "
-            "estimate. Fix: drop the spillover rule, or use estimator 'cs', 'twfe' or '2x2'."
-        )
-    if (areas is None) != (area_id is None):
-        raise SpecificationError(
-            "The design map needs both areas (polygons) and area_id (their unit-id column)."
-        )
+    _check_did_options(estimator, covariates, spillover, areas, area_id)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     inputs: dict[str, Any] = {"panel": frame.attrs.get("dongne", {})}
@@ -406,42 +503,9 @@ def run_did(
             balance=balance,  # type: ignore[arg-type]
         )
         options = {"alpha": alpha, "rng": seed, "scheduler": scheduler}
-        if estimator == "cs":
-            result = att_gt(
-                panel,
-                control=control,  # type: ignore[arg-type]
-                method=method,  # type: ignore[arg-type]
-                spillover=spillover,
-                bootstrap=bootstrap,
-                **options,
-            )
-        elif estimator == "twfe":
-            result = twfe(
-                panel,
-                spillover=spillover,
-                bootstrap=bootstrap,
-                bootstrap_weights=bootstrap_weights,  # type: ignore[arg-type]
-                **options,
-            )
-        elif estimator == "2x2":
-            result = did_2x2(
-                panel,
-                spillover=spillover,
-                bootstrap=bootstrap,
-                bootstrap_weights=bootstrap_weights,  # type: ignore[arg-type]
-                **options,
-            )
-        else:
-            result = bacon_decomposition(panel)
-            # the CS average the decomposition is compared with; without never-treated units
-            # the not-yet-treated ones are the only possible comparison
-            if control == "never" and not len(panel.never_treated()):
-                control = "notyet"
-            cs_simple = (
-                att_gt(panel, control=control, method=method, bootstrap=0, **options)  # type: ignore[arg-type]
-                .aggregate("simple")
-                .overall
-            )
+        result, control, cs_simple = _fit_did(
+            panel, estimator, control, method, spillover, bootstrap, bootstrap_weights, options
+        )
     outputs.result = result
     params = {
         "command": command,
@@ -487,23 +551,9 @@ def run_did(
         files["bacon_plot"] = _write_figure(result.plot(), out / "did_bacon.png", headline, params)
     roles = table(_unit_roles(panel, result, panel.dropped_units), "did_units.csv", "units")
     if areas is not None:
-        from dongne.report.maps import category_map
-
-        drawn = areas.copy()
-        role_of = dict(zip(roles[unit].astype(str), roles["role"], strict=True))
-        drawn["role"] = drawn[area_id].astype(str).map(role_of)
-        files["design_map"] = category_map(
-            drawn,
-            "role",
-            title="Evaluation design: treated, exposed and comparison areas\n"
-            "평가 설계: 처치·노출·비교 지역",
-            categories=ROLE_CATEGORIES,
-            legend_title="Role / 역할",
-            labels=name_column,
-            missing_label="Not in the panel / 패널 밖",
-            note=f"Spillover rule: {spillover.describe()}." if spillover else None,
-            path=out / "did_design_map.png",
-        ).path
+        files["design_map"] = _design_map(
+            areas, area_id, roles, unit, name_column, spillover, out / "did_design_map.png"
+        )
         write_provenance(files["design_map"], roles, **params)
 
     if estimator == "bacon":
@@ -518,6 +568,7 @@ def run_did(
 
 
 # ------------------------------------------------------------------------------- SCM
+@renamed(seed="rng")
 def run_scm(
     data: pd.DataFrame,
     out_dir: str | os.PathLike[str],
@@ -536,7 +587,7 @@ def run_scm(
     leave_one_out: bool = False,
     max_pre_mspe_ratio: float | None = None,
     n_starts: int = 4,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     caveat: tuple[str, str] | None = None,
     command: str = "run_scm",
 ) -> EvaluationOutputs:
@@ -568,8 +619,10 @@ def run_scm(
         Refit without each donor with positive weight, one at a time.
     max_pre_mspe_ratio : float, optional
         Placebos whose pre-period MSPE exceeds this multiple of the treated unit's are dropped.
-    n_starts, seed : int
-        Random starts of the V search and their seed.
+    n_starts : int
+        Random starts of the V search.
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the random starts of the V search (None means seed 0).
     caveat : tuple of str, optional
         (English, Korean) text put first in ``summary.txt``.
     command : str
@@ -582,6 +635,7 @@ def run_scm(
         ``scm_placebo_gaps.csv`` and ``scm_placebos.png``; with ``leave_one_out``
         ``scm_leave_one_out.csv`` and ``scm_leave_one_out.png``; ``summary.txt``.
     """
+    seed = resolve_rng(rng)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     inputs = {"panel": data.attrs.get("dongne", {})}
@@ -836,155 +890,4 @@ def run_its(
         out, [fit.summary("en")], [fit.summary("ko")], effects, params,
         caveat=caveat, caught=caught,
     )  # fmt: skip
-    return outputs
-
-
-# ------------------------------------------------------------------------------- demo
-_ILLUSTRATIVE_EN = (
-    "ILLUSTRATIVE EXAMPLE — a demonstration of the method, not evidence of any policy effect.\n"
-    "The 'treatment' is made up for the demo: the {k} gu with the most heat-shelter capacity "
-    "per 1,000 households (2023 shelters over 2015 households; the top quarter of the 25 gu: "
-    "{treated}) are called treated from 2015. No policy assigned them, and the capacity was "
-    "measured in 2023, after the outcome period, so this comparison cannot show what shelters "
-    "did; with two periods, parallel pre-trends cannot be checked either. (The top half would "
-    "leave no untreated gu without a treated neighbour under queen contiguity, so no clean "
-    "comparison units; hence the top quarter.)\n"
-    "Outcome: the share of general households living in basement or semi-basement (지하·반지하) "
-    "dwellings, % — 2010 from the census full count (dong figures summed to gu: "
-    "Σ basement households / Σ households), 2015 from the census sample survey (gu figures). "
-    "The definition (basement and semi-basement dwellings over all general households) and the "
-    "25 gu boundaries are the same in both years; the 2015 shares are sample estimates and "
-    "carry sampling error. Seoul overall: {seoul_2010:.2f}% (2010), {seoul_2015:.2f}% (2015)."
-)
-_ILLUSTRATIVE_KO = (
-    "예시 분석 — 방법을 보여 주기 위한 것이며 어떤 정책 효과의 근거도 아닙니다.\n"
-    "'처치'는 예시용으로 만든 것입니다: 1,000가구당 무더위쉼터 수용인원"
-    "(2023년 쉼터, 2015년 가구)이 가장 많은 {k}개 구(25개 구의 상위 4분의 1: {treated})를 "
-    "2015년부터 처치된 것으로 봅니다. 어떤 정책도 이 구들을 지정하지 않았고, 수용인원은 결과 "
-    "기간 이후인 2023년에 측정되었으므로 이 비교는 쉼터의 효과를 보여 줄 수 없습니다. 시점이 "
-    "두 개뿐이라 사전추세도 점검할 수 없습니다. (상위 절반을 쓰면 퀸 인접 기준으로 처치 구와 "
-    "이웃하지 않은 비처치 구가 남지 않아 상위 4분의 1을 썼습니다.)\n"
-    "결과변수: 지하·반지하 거주 일반가구 비율(%) — 2010년은 인구주택총조사 전수(동 자료를 "
-    "구로 합산), 2015년은 표본조사(구 자료). 두 해의 정의와 25개 구 경계는 같고, 2015년 값은 "
-    "표본 추정치로 표본오차가 있습니다. 서울 전체 {seoul_2010:.2f}%(2010), "
-    "{seoul_2015:.2f}%(2015)."
-)
-
-
-def _seoul_gu_basement_panel() -> tuple[pd.DataFrame, gpd.GeoDataFrame, list[str]]:
-    """The demo's 2-period gu panel, the gu polygons and the illustrative treated gu codes."""
-    from dongne.datasets import data_path
-    from dongne.io import read_areas, read_table
-
-    gu = read_areas(data_path("seoul_gu_2013.geojson"))
-    indicators = read_table(data_path("seoul_gu_indicators.csv"))
-    census = read_table(data_path("seoul_dong_indicators_census2010.csv"))
-    facilities = read_table(data_path("seoul_dong_facility_counts_2023.csv"))
-    by_gu_2010 = census.groupby("gu_code")[["households", "basement_households"]].sum()
-    capacity = facilities.groupby(facilities["dong_code"].str[:5])[
-        "heat_shelter_capacity_2023"
-    ].sum()
-    keyed = indicators.set_index("gu_code").reindex(gu["gu_code"])
-    per_1000 = (1000 * capacity / keyed["households_2015"]).reindex(keyed.index)
-    k = round(len(keyed) / 4)
-    treated = per_1000.sort_values(ascending=False, kind="stable").index[:k].tolist()
-    rows = []
-    for year, households, basement in (
-        (2010, by_gu_2010["households"], by_gu_2010["basement_households"]),
-        (2015, keyed["households_2015"], keyed["basement_households_2015"]),
-    ):
-        part = pd.DataFrame(
-            {
-                "gu_code": keyed.index,
-                "gu_name": keyed["gu_name"].to_numpy(),
-                "year": year,
-                "households": households.reindex(keyed.index).to_numpy(),
-                "basement_households": basement.reindex(keyed.index).to_numpy(),
-            }
-        )
-        rows.append(part)
-    panel = pd.concat(rows, ignore_index=True)
-    panel["basement_share_pct"] = 100 * panel["basement_households"] / panel["households"]
-    panel["heat_shelter_capacity_per_1000_households_2023"] = (
-        panel["gu_code"].map(per_1000).round(2)
-    )
-    panel["first_treated"] = np.where(panel["gu_code"].isin(treated), 2015, 0)
-    panel.attrs = {
-        "dongne": {
-            "sources": [
-                census.attrs.get("dongne", {}),
-                facilities.attrs.get("dongne", {}),
-                indicators.attrs.get("dongne", {}),
-            ]
-        }
-    }
-    return panel, gu, treated
-
-
-def run_demo_evaluation(
-    out_dir: str | os.PathLike[str], progress: Callable[[str], None] | None = None
-) -> EvaluationOutputs:
-    """The demo's illustrative policy evaluation on the bundled Seoul data.
-
-    A 2×2 difference-in-differences of the semi-basement household share (%) across Seoul's 25
-    gu, 2010 (census full count, dong figures summed to gu) vs 2015 (census sample, gu
-    figures), with gu-clustered standard errors and a wild cluster bootstrap (999 Webb draws,
-    seed :data:`DEMO_SEED`), and the spillover rule ``exposure`` over queen contiguity of gu:
-    untreated gu bordering a treated gu are taken out of the comparison group and get their
-    own estimate against the remaining gu. The treatment — the quarter of gu with the most
-    heat-shelter capacity per 1,000 households, measured in 2023 — is **illustrative**: no
-    policy is claimed, and ``summary.txt`` says so in its first line.
-
-    Writes :func:`run_did`'s files into ``out_dir`` plus ``did_panel.csv`` (the panel, with
-    its sources in the provenance).
-
-    Parameters
-    ----------
-    out_dir : path-like
-        Output folder, e.g. ``<demo out>/evaluate``.
-    progress : callable, optional
-        Called once with a short description (the demo's progress bar).
-    """
-    from dongne import weights
-
-    step = progress or (lambda _msg: None)
-    step("illustrative policy evaluation: 2×2 DiD across gu with a spillover rule")
-    out = Path(out_dir)
-    panel, gu, treated = _seoul_gu_basement_panel()
-    names = dict(zip(gu["gu_code"], gu["gu_name"], strict=True))
-    totals = panel.groupby("year")[["basement_households", "households"]].sum()
-    shares = 100 * totals["basement_households"] / totals["households"]
-    fill = {
-        "k": len(treated),
-        "treated": ", ".join(names[c] for c in treated),
-        "seoul_2010": shares[2010],
-        "seoul_2015": shares[2015],
-    }
-    rule = SpilloverRule(handling="exposure", weights=weights.queen(gu, ids="gu_code"), ring=1)
-    outputs = run_did(
-        panel,
-        out,
-        unit="gu_code",
-        time="year",
-        outcome="basement_share_pct",
-        first_treated="first_treated",
-        estimator="2x2",
-        bootstrap=999,
-        bootstrap_weights="webb",
-        seed=DEMO_SEED,
-        spillover=rule,
-        areas=gu,
-        area_id="gu_code",
-        name_column="gu_name",
-        caveat=(_ILLUSTRATIVE_EN.format(**fill), _ILLUSTRATIVE_KO.format(**fill)),
-        command="dongne demo (illustrative evaluation)",
-    )
-    outputs.files["panel"] = write_table(
-        panel,
-        out / "did_panel.csv",
-        command="dongne demo (illustrative evaluation)",
-        outcome="basement_households / households * 100",
-        treatment="illustrative: top quarter of gu by 2023 heat-shelter capacity per 1,000 "
-        "households (2015), first treated 2015",
-    )
     return outputs

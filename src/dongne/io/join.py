@@ -647,13 +647,7 @@ def join_by_code(
     if t_codes is None:
         raise _missing_column(table, table_key, "table", a_codes)
     a_src, t_src = source_of(areas, "the areas"), source_of(table)
-    if table.empty:
-        header = table.attrs.get("dongne", {}).get("header_line")
-        raise DataError(
-            f"{t_src} has a header{f' (line {header})' if header else ''} but no data rows. "
-            "Nothing was joined. Fix: pass the file that holds the data (for a workbook, the "
-            "right sheet=, command line --sheet)."
-        )
+    _refuse_empty(table, t_src)
     specs = parse_rates(rates)
     column_kinds(table, kinds)  # validates the declared kinds against the table's columns
     if specs:
@@ -661,140 +655,47 @@ def join_by_code(
     else:
         notes_rates = []
 
-    missing_area = areas.index[a_codes.isna()]
-    if len(missing_area):
-        raise CodeMatchError(
-            f"{a_src}, column {key!r}: areas without a code on "
-            f"{row_references(areas, missing_area, with_source=False)}. Fix: fill in the codes; "
-            "every area needs one."
-        )
-    dup_area = a_codes[a_codes.duplicated(keep=False)]
-    if len(dup_area):
-        raise CodeMatchError(
-            f"{a_src}, column {key!r}: codes {format_rows(sorted(set(dup_area)))} occur on "
-            f"several areas ({row_references(areas, dup_area.index, with_source=False)}). Fix: "
-            "dissolve the areas "
-            "by code (areas.dissolve(by=key)) or use a unique code column."
-        )
-
-    a_codes, t_codes, notes = _choose_normalisation(a_codes, t_codes)
+    _check_area_codes(areas, a_codes, key, a_src)
+    a_codes, raw_codes, notes = _choose_normalisation(a_codes, t_codes)
     if not pd.api.types.is_object_dtype(table[table_key]) and not pd.api.types.is_string_dtype(
         table[table_key]
     ):
         notes.insert(
             0, f"table key {table_key!r} was numeric ({table[table_key].dtype}); compared as text"
         )
-    systems = {"areas": describe_code_system(a_codes), "table": describe_code_system(t_codes)}
-
-    cw_info = None
-    raw_codes = t_codes.copy()
-    if crosswalk is not None:
-        mapping, cw_info = _load_crosswalk(
-            crosswalk, crosswalk_from, crosswalk_to, t_codes, a_codes
-        )
-        translated = t_codes.map(lambda c: mapping.get(c, c) if isinstance(c, str) else c)
-        cw_info["translated"] = int(((translated != t_codes) & t_codes.notna()).sum())
-        t_codes = translated.astype(object)
+    systems = {"areas": describe_code_system(a_codes), "table": describe_code_system(raw_codes)}
+    t_codes, cw_info = _translated(raw_codes, a_codes, crosswalk, crosswalk_from, crosswalk_to)
 
     area_set = set(a_codes)
     not_placed = t_codes.isna() | ~t_codes.isin(area_set)
     if not_placed.all():
         _raise_nothing_placed(t_src, table_key, a_src, key, systems, t_codes, a_codes)
 
-    # Rows landing on one area code: duplicates in the table, or merges by the crosswalk.
-    present = t_codes.dropna()
-    groups = present.groupby(present).groups
-    multi = {c: rows for c, rows in groups.items() if len(rows) > 1}
-    dup_records, combined_records = [], []
-    for code, rows in multi.items():
-        raw = raw_codes.loc[rows]
-        how = "crosswalk merge" if raw.nunique() > 1 else "duplicated code"
-        dup_records.append(
-            {
-                "code": code,
-                "rows": [int(p) + 1 for p in table.index.get_indexer(rows)],
-                "lines": file_lines(table, rows),
-                "how": how,
-            }
-        )
-    if multi and combine is None:
-        shown = "; ".join(
-            f"{d['code']} <- {row_references(table, multi[d['code']], with_source=False)} "
-            f"({d['how']})"
-            for d in dup_records[:10]
-        )
-        raise CodeMatchError(
-            f"{t_src}, column {table_key!r}: several rows land on the same area code: {shown}. "
-            "Nothing was joined. Fix: aggregate the table first, or pass combine='sum' "
-            "(command line --combine sum) for counts, with rates={'pct': "
-            "'numerator/denominator*100'} (--rate pct=numerator/denominator*100) for the "
-            "rates, which are recomputed from summed counts, never summed."
-        )
+    multi, dup_records = _landing_groups(table, t_codes, raw_codes, combine, t_src, table_key)
+    combined_records: list[dict[str, Any]] = []
 
     data = table.drop(columns=[table_key]).copy()
     data["__code"] = t_codes
     data = data[data["__code"].notna()]
     if multi:
+        declared = {c: k for c, k in (kinds or {}).items() if c != table_key}
         data, combined_records = combine_rows(
-            data,
-            multi,
-            raw_codes,
-            combine,
-            specs,
-            {c: k for c, k in (kinds or {}).items() if c != table_key},
-            t_src,
+            data, multi, raw_codes, combine, specs, declared, t_src
         )
         for d in dup_records:
             d["how"] += ", combined"
 
-    collisions = [c for c in data.columns if c in areas.columns and c != "__code"]
-    data = data.rename(columns={c: f"{c}{suffix}" for c in collisions})
-    data = data.rename(columns={"__code": "__dongne_code"})
-    frame = areas.copy()
-    frame["__dongne_code"] = a_codes.to_numpy()
-    merged = frame.merge(data, on="__dongne_code", how="left", validate="one_to_one")
-    merged.index = areas.index
-    merged = merged.drop(columns="__dongne_code")
-    if isinstance(areas, gpd.GeoDataFrame):
-        merged = gpd.GeoDataFrame(merged, geometry=areas.geometry.name, crs=areas.crs)
+    merged = _merge(areas, a_codes, data, suffix)
 
     # Compare names only where the code was not translated (renamed areas differ by design).
     same = ~not_placed & (raw_codes == t_codes)
     a_name, t_name, name_info = _choose_names(
         areas, table, a_codes, t_codes, same, area_name, name_column, (key, table_key)
     )
-    table_set = set(t_codes.dropna())
-    no_data = ~a_codes.isin(table_set)
-    unmatched_areas = pd.DataFrame(
-        {
-            "code": a_codes[no_data].to_numpy(),
-            "name": (
-                areas.loc[no_data, a_name].to_numpy() if a_name else [None] * int(no_data.sum())
-            ),
-        }
+    no_data = ~a_codes.isin(set(t_codes.dropna()))
+    unmatched_areas, unmatched_rows, mismatches = _unmatched(
+        areas, table, a_codes, t_codes, raw_codes, (no_data, not_placed, same), (a_name, t_name)
     )
-    rows = table.index[not_placed]
-    reasons = [
-        "missing code" if pd.isna(c) else "code not among the areas" for c in t_codes[not_placed]
-    ]
-    unmatched_rows = pd.DataFrame(
-        {
-            "row": [int(p) + 1 for p in table.index.get_indexer(rows)],
-            "line": file_lines(table, rows),
-            "code": raw_codes[not_placed].to_numpy(),
-            "name": table.loc[not_placed, t_name].to_numpy() if t_name else [None] * len(rows),
-            "reason": reasons,
-        }
-    )
-    mismatches = pd.DataFrame(columns=["code", "area_name", "table_name"])
-    if a_name and t_name:
-        an = dict(zip(a_codes, _clean_names(areas[a_name]), strict=True))
-        rec = [
-            {"code": c, "area_name": an[c], "table_name": n}
-            for c, n in zip(t_codes[same], _clean_names(table.loc[same, t_name]), strict=True)
-            if an[c] != n
-        ]
-        mismatches = pd.DataFrame(rec, columns=["code", "area_name", "table_name"])
 
     report = MatchReport(
         areas_source=a_src,
@@ -827,21 +728,182 @@ def join_by_code(
         raise CodeMatchError(
             "strict join failed: not every area and table row matched.\n" + report.summary("en")
         )
+    _warn_incomplete(report, t_src, a_src)
+    return JoinResult(merged, report)
+
+
+def _refuse_empty(table: pd.DataFrame, t_src: str) -> None:
+    """Refuse a table with a header but no data rows (e.g. the wrong sheet of a workbook)."""
+    if table.empty:
+        header = table.attrs.get("dongne", {}).get("header_line")
+        raise DataError(
+            f"{t_src} has a header{f' (line {header})' if header else ''} but no data rows. "
+            "Nothing was joined. Fix: pass the file that holds the data (for a workbook, the "
+            "right sheet=, command line --sheet)."
+        )
+
+
+def _translated(
+    t_codes: pd.Series,
+    a_codes: pd.Series,
+    crosswalk: pd.DataFrame | str | os.PathLike[str] | None,
+    crosswalk_from: str | None,
+    crosswalk_to: str | None,
+) -> tuple[pd.Series, dict[str, Any] | None]:
+    """The table's codes translated by the crosswalk (codes absent from it kept), and its info."""
+    if crosswalk is None:
+        return t_codes.copy(), None
+    mapping, cw_info = _load_crosswalk(crosswalk, crosswalk_from, crosswalk_to, t_codes, a_codes)
+    translated = t_codes.map(lambda c: mapping.get(c, c) if isinstance(c, str) else c)
+    cw_info["translated"] = int(((translated != t_codes) & t_codes.notna()).sum())
+    return translated.astype(object), cw_info
+
+
+def _warn_incomplete(report: MatchReport, t_src: str, a_src: str) -> None:
+    """The UnmatchedWarning of a join below ``min_match`` or with anything left unmatched."""
     if report.below_min_match:
         warnings.warn(
             f"join of {t_src} to {a_src}: {report.low_match_warning()}",
             UnmatchedWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     elif not report.complete:
         warnings.warn(
-            f"join of {t_src} to {a_src}: {len(unmatched_areas)} area(s) without data and "
-            f"{len(unmatched_rows)} table row(s) not placed; nothing was dropped — see "
-            "result.report.summary() for the list and likely fixes.",
+            f"join of {t_src} to {a_src}: {len(report.unmatched_areas)} area(s) without data "
+            f"and {len(report.unmatched_rows)} table row(s) not placed; nothing was dropped — "
+            "see result.report.summary() for the list and likely fixes.",
             UnmatchedWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return JoinResult(merged, report)
+
+
+def _check_area_codes(areas: pd.DataFrame, a_codes: pd.Series, key: str, a_src: str) -> None:
+    """Refuse areas without a code or sharing one (each area needs its own code)."""
+    missing_area = areas.index[a_codes.isna()]
+    if len(missing_area):
+        raise CodeMatchError(
+            f"{a_src}, column {key!r}: areas without a code on "
+            f"{row_references(areas, missing_area, with_source=False)}. Fix: fill in the codes; "
+            "every area needs one."
+        )
+    dup_area = a_codes[a_codes.duplicated(keep=False)]
+    if len(dup_area):
+        raise CodeMatchError(
+            f"{a_src}, column {key!r}: codes {format_rows(sorted(set(dup_area)))} occur on "
+            f"several areas ({row_references(areas, dup_area.index, with_source=False)}). Fix: "
+            "dissolve the areas "
+            "by code (areas.dissolve(by=key)) or use a unique code column."
+        )
+
+
+def _landing_groups(
+    table: pd.DataFrame,
+    t_codes: pd.Series,
+    raw_codes: pd.Series,
+    combine: object,
+    t_src: str,
+    table_key: str,
+) -> tuple[dict[Any, pd.Index], list[dict[str, Any]]]:
+    """Rows landing on one area code (duplicates in the table, or merges by the crosswalk).
+
+    Returns the groups by code and one record per group for the report; without ``combine``
+    such rows are refused.
+    """
+    present = t_codes.dropna()
+    groups = present.groupby(present).groups
+    multi = {c: rows for c, rows in groups.items() if len(rows) > 1}
+    dup_records = []
+    for code, rows in multi.items():
+        raw = raw_codes.loc[rows]
+        how = "crosswalk merge" if raw.nunique() > 1 else "duplicated code"
+        dup_records.append(
+            {
+                "code": code,
+                "rows": [int(p) + 1 for p in table.index.get_indexer(rows)],
+                "lines": file_lines(table, rows),
+                "how": how,
+            }
+        )
+    if multi and combine is None:
+        shown = "; ".join(
+            f"{d['code']} <- {row_references(table, multi[d['code']], with_source=False)} "
+            f"({d['how']})"
+            for d in dup_records[:10]
+        )
+        raise CodeMatchError(
+            f"{t_src}, column {table_key!r}: several rows land on the same area code: {shown}. "
+            "Nothing was joined. Fix: aggregate the table first, or pass combine='sum' "
+            "(command line --combine sum) for counts, with rates={'pct': "
+            "'numerator/denominator*100'} (--rate pct=numerator/denominator*100) for the "
+            "rates, which are recomputed from summed counts, never summed."
+        )
+    return multi, dup_records
+
+
+def _merge(
+    areas: pd.DataFrame, a_codes: pd.Series, data: pd.DataFrame, suffix: str
+) -> pd.DataFrame:
+    """Every area, in its order, with the table's columns (``data`` keyed by ``__code``)."""
+    collisions = [c for c in data.columns if c in areas.columns and c != "__code"]
+    data = data.rename(columns={c: f"{c}{suffix}" for c in collisions})
+    data = data.rename(columns={"__code": "__dongne_code"})
+    frame = areas.copy()
+    frame["__dongne_code"] = a_codes.to_numpy()
+    merged = frame.merge(data, on="__dongne_code", how="left", validate="one_to_one")
+    merged.index = areas.index
+    merged = merged.drop(columns="__dongne_code")
+    if isinstance(areas, gpd.GeoDataFrame):
+        merged = gpd.GeoDataFrame(merged, geometry=areas.geometry.name, crs=areas.crs)
+    return merged
+
+
+def _unmatched(
+    areas: pd.DataFrame,
+    table: pd.DataFrame,
+    a_codes: pd.Series,
+    t_codes: pd.Series,
+    raw_codes: pd.Series,
+    masks: tuple[pd.Series, pd.Series, pd.Series],
+    names: tuple[str | None, str | None],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The report's tables: areas without data, rows not placed, names that differ.
+
+    ``masks`` are (areas without data, table rows not placed, table rows placed under their
+    own code); ``names`` the name columns of the areas and of the table.
+    """
+    no_data, not_placed, same = masks
+    a_name, t_name = names
+    unmatched_areas = pd.DataFrame(
+        {
+            "code": a_codes[no_data].to_numpy(),
+            "name": (
+                areas.loc[no_data, a_name].to_numpy() if a_name else [None] * int(no_data.sum())
+            ),
+        }
+    )
+    rows = table.index[not_placed]
+    reasons = [
+        "missing code" if pd.isna(c) else "code not among the areas" for c in t_codes[not_placed]
+    ]
+    unmatched_rows = pd.DataFrame(
+        {
+            "row": [int(p) + 1 for p in table.index.get_indexer(rows)],
+            "line": file_lines(table, rows),
+            "code": raw_codes[not_placed].to_numpy(),
+            "name": table.loc[not_placed, t_name].to_numpy() if t_name else [None] * len(rows),
+            "reason": reasons,
+        }
+    )
+    mismatches = pd.DataFrame(columns=["code", "area_name", "table_name"])
+    if a_name and t_name:
+        an = dict(zip(a_codes, _clean_names(areas[a_name]), strict=True))
+        rec = [
+            {"code": c, "area_name": an[c], "table_name": n}
+            for c, n in zip(t_codes[same], _clean_names(table.loc[same, t_name]), strict=True)
+            if an[c] != n
+        ]
+        mismatches = pd.DataFrame(rec, columns=["code", "area_name", "table_name"])
+    return unmatched_areas, unmatched_rows, mismatches
 
 
 def _raise_nothing_placed(

@@ -1254,6 +1254,9 @@ class FairnessReweighted(MetaEstimatorMixin, BaseEstimator):
     ) -> FairnessReweighted:
         """Fit the base model, then reweight and refit ``n_rounds`` times; return ``self``.
 
+        It is long because the reweighting rounds, the tolerance on the overall metric and the
+        choice of the round (``select``) are one loop over shared state.
+
         ``coords``/``areas``/``crs`` give the training samples' locations as in
         :func:`spatial_fairness_audit`.
         """

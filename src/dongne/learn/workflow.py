@@ -1,4 +1,4 @@
-"""The learn workflow behind ``dongne learn`` and the demo: tables, figures, maps, summaries.
+"""The learn workflow behind ``dongne learn``: tables, figures, maps, summaries.
 
 Four workflows, one per question of :mod:`dongne.learn`, each writing CSV tables with a
 ``.provenance.json`` beside them, PNG figures and maps, and a summary in English and Korean
@@ -13,7 +13,8 @@ into one folder (which ``dongne report`` turns into a document):
 * :func:`run_learn_regret` — coverage lost by siting facilities on predicted need, for a naive
   and shift-robust models (``regret_*``).
 
-:func:`run_demo_learning` runs all four on the Seoul north → south task for ``dongne demo``.
+:func:`dongne.demo.learn.run_demo_learning` runs all four on the Seoul north → south task for
+``dongne demo``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 from dongne import __version__
+from dongne._deprecate import renamed
 from dongne._optional import import_optional
+from dongne._vocab import resolve_rng
 from dongne.errors import DataError, SpecificationError, format_rows
 from dongne.io.atomic import atomic_write_text
 from dongne.io.crs import require_crs, to_metric
@@ -43,21 +46,19 @@ from dongne.learn.cv import (
     SpatialBlockCV,
     coordinates,
 )
+from dongne.learn.shift import _fold_mmd_permutations
 
 __all__ = [
     "MODELS",
     "REGRET_METHODS",
-    "SEOUL_DEFAULTS",
     "LearnOutputs",
     "SpatialScheme",
     "domain_masks",
     "make_model",
-    "run_demo_learning",
     "run_learn_audit",
     "run_learn_cv",
     "run_learn_regret",
     "run_learn_shift",
-    "seoul_learning_areas",
 ]
 
 #: Regression models known by name (see :func:`make_model`).
@@ -69,31 +70,6 @@ REGRET_METHODS: dict[str, str] = {
     "importance_weighted": "importance-weighted",
     "group_reweighted": "group-reweighted",
     "group_dro": "group DRO",
-}
-
-#: Column choices of the bundled Seoul task (``--seoul``; :func:`seoul_learning_areas`).
-SEOUL_DEFAULTS: dict[str, Any] = {
-    "id": "dong_code",
-    "target": "basement_household_pct",
-    "features": (
-        "log_household_density",
-        "log_area_km2",
-        "shelters_per_10k_households",
-        "shelter_capacity_per_household",
-        "senior_center_shelter_share",
-        "log_cctv_per_km2",
-        "cctv_per_1k_households",
-        "easting_km",
-        "northing_km",
-        "dist_city_hall_km",
-        "gu_pop_65plus_pct",
-        "gu_livelihood_per_100_households",
-    ),
-    "group": "gu_name_en",
-    "domain": "han_river_side",
-    "source": "north",
-    "target_domain": "south",
-    "exposure": "households_per_100",
 }
 
 _REFERENCES_NOTE = "See docs/learn.md for the methods and references."
@@ -124,33 +100,6 @@ class LearnOutputs:
 
 # --------------------------------------------------------------------------------------------
 # Inputs
-
-
-def seoul_learning_areas() -> gpd.GeoDataFrame:
-    """The bundled Seoul north → south task as one GeoDataFrame of the 423 dongs.
-
-    The dongs of :func:`dongne.datasets.seoul_dongs` with the twelve features of
-    :func:`dongne.learn.tasks.seoul_basement_task`, ``han_river_side`` (``"north"`` for the
-    14 gu north of the Han river, ``"south"`` for the 11 south of it) and
-    ``households_per_100`` (2010 households / 100: need = share in % × this = basement
-    households). :data:`SEOUL_DEFAULTS` names the columns ``dongne learn --seoul`` uses.
-
-    Examples
-    --------
-    >>> areas = seoul_learning_areas()
-    >>> len(areas), areas["han_river_side"].value_counts().to_dict()
-    (423, {'north': 222, 'south': 201})
-    """
-    from dongne.learn.tasks import seoul_basement_task
-
-    task = seoul_basement_task()
-    areas = task.areas.reset_index(drop=True).copy()
-    for column in task.X.columns:
-        areas[column] = task.X[column].to_numpy()
-    areas["han_river_side"] = np.where(task.source, "north", "south")
-    areas["households_per_100"] = task.exposure.to_numpy()
-    areas.attrs = task.areas.attrs
-    return areas
 
 
 def make_model(name: str, seed: int = 0) -> Any:
@@ -496,6 +445,76 @@ def _spatial_splits(
 # cv
 
 
+def _cv_table(
+    scores: pd.DataFrame,
+    r2: CVComparison,
+    rmse: CVComparison,
+    random_description: str,
+    spatial_description: str,
+) -> pd.DataFrame:
+    """``cv_comparison.csv``: one row per scheme (random, spatial) with means, sd and gaps."""
+    return pd.DataFrame(
+        [
+            {
+                "scheme": scheme_name,
+                "description": random_description if i == 0 else spatial_description,
+                "folds": int((scores["scheme"] == scheme_name).sum()),
+                "r2_mean": r2.random_mean if i == 0 else r2.spatial_mean,
+                "r2_sd": float(scores.loc[scores["scheme"] == scheme_name, "r2"].std()),
+                "rmse_mean": rmse.random_mean if i == 0 else rmse.spatial_mean,
+                "rmse_sd": float(scores.loc[scores["scheme"] == scheme_name, "rmse"].std()),
+                "optimism_gap_r2": r2.optimism_gap,
+                "optimism_gap_rmse": rmse.spatial_mean - rmse.random_mean,
+            }
+            for i, scheme_name in enumerate(("random", "spatial"))
+        ]
+    )
+
+
+def _cv_maps(
+    mapped: gpd.GeoDataFrame,
+    target: str,
+    n_folds: int,
+    outline: gpd.GeoDataFrame | None,
+    out: Path,
+    prefix: str,
+    note: str,
+    description: str,
+) -> dict[str, Path]:
+    """The spatial test folds and the out-of-fold errors (``mapped``: ``fold``, ``error``)."""
+    import matplotlib
+
+    from dongne.report.maps import category_map, choropleth
+
+    colours = matplotlib.colormaps["tab10"]
+    files = {}
+    files["cv_folds_map"] = category_map(
+        mapped,
+        "fold",
+        title=f"Spatial CV test folds — {description}\n공간 교차검증 검증 폴드",
+        categories={f"fold {k + 1}": colours(k % 10) for k in range(n_folds)},
+        legend_title="test fold / 검증 폴드",
+        path=out / f"{prefix}cv_folds_map.png",
+        boundaries=outline,
+        dpi=100,
+    ).path
+    files["cv_error_map"] = choropleth(
+        mapped,
+        "error",
+        title=f"Spatial-CV error of {target} (predicted − observed)\n공간 교차검증 예측 오차",
+        legend_title=f"{target}: predicted − observed / 예측 − 관측",
+        path=out / f"{prefix}cv_error_map.png",
+        scheme="quantiles",
+        k=5,
+        cmap="RdBu_r",
+        boundaries=outline,
+        note=note,
+        dpi=100,
+    ).path
+    return files
+
+
+@renamed(seed="rng")
 def run_learn_cv(
     areas: gpd.GeoDataFrame,
     id_column: str,
@@ -505,7 +524,7 @@ def run_learn_cv(
     *,
     scheme: SpatialScheme | None = None,
     model: str = "ridge",
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
@@ -538,8 +557,9 @@ def run_learn_cv(
         The spatial folds (default: 25 k-means blocks in 5 folds).
     model : {"ridge", "lightgbm", "rf"}
         See :func:`make_model`.
-    seed : int
-        Seed of the random folds, k-means blocks and the model.
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the random folds, k-means blocks and the model;
+        None means seed 0; a Generator is drawn from once (a seed below 2**32).
     boundaries : GeoDataFrame, optional
         Outlines for the maps (default: the areas dissolved by the scheme's group, if any).
     prefix : str
@@ -551,6 +571,7 @@ def run_learn_cv(
     LearnOutputs
         ``results["r2"]`` is the :class:`~dongne.learn.cv.CVComparison` of R².
     """
+    seed = resolve_rng(rng, bits=32)
     step = progress or (lambda _m: None)
     scheme = scheme or SpatialScheme()
     feats = _features(features)
@@ -599,22 +620,7 @@ def run_learn_cv(
     }
     r2, rmse = comparisons["r2"], comparisons["rmse"]
     result = LearnOutputs(results={"r2": r2, "rmse": rmse})
-    table = pd.DataFrame(
-        [
-            {
-                "scheme": scheme_name,
-                "description": f"random {scheme.n_splits}-fold" if i == 0 else description,
-                "folds": int((scores["scheme"] == scheme_name).sum()),
-                "r2_mean": r2.random_mean if i == 0 else r2.spatial_mean,
-                "r2_sd": float(scores.loc[scores["scheme"] == scheme_name, "r2"].std()),
-                "rmse_mean": rmse.random_mean if i == 0 else rmse.spatial_mean,
-                "rmse_sd": float(scores.loc[scores["scheme"] == scheme_name, "rmse"].std()),
-                "optimism_gap_r2": r2.optimism_gap,
-                "optimism_gap_rmse": rmse.spatial_mean - rmse.random_mean,
-            }
-            for i, scheme_name in enumerate(("random", "spatial"))
-        ]
-    )
+    table = _cv_table(scores, r2, rmse, f"random {scheme.n_splits}-fold", description)
     per_area = pd.DataFrame({id_column: frame[id_column].astype(str)})
     if scheme.group:
         per_area[scheme.group] = frame[scheme.group].to_numpy()
@@ -640,40 +646,17 @@ def run_learn_cv(
     result.frame = per_area
 
     step("drawing cross-validation maps and charts")
-    from dongne.report.maps import category_map, choropleth
-
     result.files["cv_scores_png"] = _save(r2.plot().figure, out / f"{prefix}cv_scores.png")
     outline = boundaries if boundaries is not None else _outlines(frame, scheme.group)
     mapped = frame[[id_column, frame.geometry.name]].copy()
     mapped["fold"] = [f"fold {k + 1}" for k in fold]
     mapped["error"] = pred_spatial - y
-    import matplotlib
-
-    colours = matplotlib.colormaps["tab10"]
-    n_folds = len(spatial_splits)
-    result.files["cv_folds_map"] = category_map(
-        mapped,
-        "fold",
-        title=f"Spatial CV test folds — {description}\n공간 교차검증 검증 폴드",
-        categories={f"fold {k + 1}": colours(k % 10) for k in range(n_folds)},
-        legend_title="test fold / 검증 폴드",
-        path=out / f"{prefix}cv_folds_map.png",
-        boundaries=outline,
-        dpi=100,
-    ).path
-    result.files["cv_error_map"] = choropleth(
-        mapped,
-        "error",
-        title=f"Spatial-CV error of {target} (predicted − observed)\n공간 교차검증 예측 오차",
-        legend_title=f"{target}: predicted − observed / 예측 − 관측",
-        path=out / f"{prefix}cv_error_map.png",
-        scheme="quantiles",
-        k=5,
-        cmap="RdBu_r",
-        boundaries=outline,
-        note=f"Model: {model}; folds: {description}; seed {seed}.",
-        dpi=100,
-    ).path
+    result.files.update(
+        _cv_maps(
+            mapped, target, len(spatial_splits), outline, out, prefix,
+            f"Model: {model}; folds: {description}; seed {seed}.", description,
+        )
+    )  # fmt: skip
 
     gap_rmse = rmse.spatial_mean - rmse.random_mean
     english = [
@@ -701,6 +684,48 @@ def run_learn_cv(
 # shift
 
 
+def _shift_error(
+    diag: Any,
+    est: Any,
+    model: str,
+    X: pd.DataFrame,
+    y: pd.Series,
+    rows_of: tuple[np.ndarray, np.ndarray],
+) -> tuple[pd.DataFrame, tuple[str, str]]:
+    """``shift_error.csv`` and its (English, Korean) sentence on the target error.
+
+    The importance-weighted estimate is set against the error observed in the target by the
+    model fitted on every source area.
+    """
+    src, tgt = rows_of
+    # the rows are selected before the conversion to arrays (as since 0.1): the same memory
+    # layout, so the same BLAS rounding to the last digit
+    fitted = clone(est).fit(X[src].to_numpy(float), y[src].to_numpy(float))
+    observed = float(
+        np.sqrt(np.mean((fitted.predict(X[tgt].to_numpy(float)) - y[tgt].to_numpy(float)) ** 2))
+    )
+    table = pd.DataFrame(
+        [
+            {"quantity": "source_cv_rmse", "value": diag.source_error_},
+            {
+                "quantity": "target_rmse_importance_weighted_estimate",
+                "value": diag.target_error_iw_,
+            },
+            {"quantity": "target_rmse_observed", "value": observed},
+        ]
+    )
+    text = (
+        f"Check against the known target outcome: the {model} model fitted on all source "
+        f"areas reaches RMSE {observed:.3g} in the target (importance-weighted estimate "
+        f"{diag.target_error_iw_:.3g}, source CV {diag.source_error_:.3g}).",
+        f"대상 지역의 실제 결과와 비교: 원천 지역 전체로 적합한 {model} 모형의 대상 "
+        f"지역 RMSE는 {observed:.3g}입니다(중요도 가중 추정 {diag.target_error_iw_:.3g}, "
+        f"원천 교차검증 {diag.source_error_:.3g}).",
+    )
+    return table, text
+
+
+@renamed(seed="rng", mmd_permutations=("permutations", _fold_mmd_permutations))
 def run_learn_shift(
     areas: gpd.GeoDataFrame,
     id_column: str,
@@ -711,11 +736,10 @@ def run_learn_shift(
     target_rows: Any,
     target: str | None = None,
     model: str = "ridge",
-    permutations: int = 99,
-    mmd_permutations: int = 999,
+    permutations: int | tuple[int, int] = (99, 999),
     correction: str = "fdr_bh",
     alpha: float = 0.05,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
@@ -748,12 +772,16 @@ def run_learn_shift(
     target : str, optional
         Outcome column of the source (and target) areas.
     model : {"ridge", "lightgbm", "rf"}
-    permutations, mmd_permutations : int
+    permutations : int or (int, int), default (99, 999)
         Permutations of the domain-classifier test (each refits the classifier 5 times) and of
-        the MMD test.
+        the MMD test; one int sets the first and keeps 999 for MMD (as
+        :class:`~dongne.learn.shift.ShiftDiagnostics`). ``mmd_permutations=`` is the old spelling
+        of the second number (until 0.3).
     correction : {"fdr_bh", "fdr_by", "bonferroni", "none"}
     alpha : float
-    seed : int
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the permutations and the model;
+        None means seed 0; a Generator is drawn from once (a seed below 2**32).
     boundaries : GeoDataFrame, optional
         Outlines drawn on the map.
     prefix : str
@@ -765,6 +793,7 @@ def run_learn_shift(
     """
     from dongne.learn.shift import ShiftDiagnostics
 
+    seed = resolve_rng(rng, bits=32)
     step = progress or (lambda _m: None)
     feats = _features(features)
     frame = _checked(areas, id_column, [*feats, *([target] if target else [])])
@@ -785,7 +814,7 @@ def run_learn_shift(
     est = make_model(model, seed) if target else None
     step("shift diagnostics: domain classifier, KS/PSI, MMD, importance weights")
     diag = ShiftDiagnostics(
-        permutations=(permutations, mmd_permutations),
+        permutations=permutations,
         correction=correction,
         alpha=alpha,
         rng=seed,
@@ -822,35 +851,8 @@ def run_learn_shift(
         "shift_areas": per_area,
     }
     if target:
-        fitted = clone(est).fit(X[src].to_numpy(float), frame.loc[src, target].to_numpy(float))
-        observed = float(
-            np.sqrt(
-                np.mean(
-                    (
-                        fitted.predict(X[tgt].to_numpy(float))
-                        - frame.loc[tgt, target].to_numpy(float)
-                    )
-                    ** 2
-                )
-            )
-        )
-        tables["shift_error"] = pd.DataFrame(
-            [
-                {"quantity": "source_cv_rmse", "value": diag.source_error_},
-                {
-                    "quantity": "target_rmse_importance_weighted_estimate",
-                    "value": diag.target_error_iw_,
-                },
-                {"quantity": "target_rmse_observed", "value": observed},
-            ]
-        )
-        error_text = (
-            f"Check against the known target outcome: the {model} model fitted on all source "
-            f"areas reaches RMSE {observed:.3g} in the target (importance-weighted estimate "
-            f"{diag.target_error_iw_:.3g}, source CV {diag.source_error_:.3g}).",
-            f"대상 지역의 실제 결과와 비교: 원천 지역 전체로 적합한 {model} 모형의 대상 "
-            f"지역 RMSE는 {observed:.3g}입니다(중요도 가중 추정 {diag.target_error_iw_:.3g}, "
-            f"원천 교차검증 {diag.source_error_:.3g}).",
+        tables["shift_error"], error_text = _shift_error(
+            diag, est, model, X, frame[target], (src, tgt)
         )
     for name, data in tables.items():
         data.attrs = frame.attrs
@@ -907,6 +909,7 @@ def _file_part(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
 
+@renamed(seed="rng")
 def run_learn_audit(
     areas: gpd.GeoDataFrame,
     id_column: str,
@@ -921,7 +924,7 @@ def run_learn_audit(
     partitions: Sequence[Any] | str = ("grids",),
     permutations: int = 999,
     min_cell_size: int = 10,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
     scheduler: Any = None,
@@ -959,7 +962,9 @@ def run_learn_audit(
         Permutations of the test (0 skips it).
     min_cell_size : int
         Cells with fewer areas are reported but left out of the losses.
-    seed : int
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the permutations and the random spatial folds;
+        None means seed 0; a Generator is drawn from once (a seed below 2**32).
     prefix : str
     progress : callable, optional
         Called before each step (2 steps, 3 with out-of-fold predictions).
@@ -969,6 +974,7 @@ def run_learn_audit(
     """
     from dongne.learn.fairness import spatial_fairness_audit
 
+    seed = resolve_rng(rng, bits=32)
     step = progress or (lambda _m: None)
     if (prediction is None) == (features is None):
         raise SpecificationError(
@@ -1079,6 +1085,88 @@ def _fit_method(
     return GroupDRO(clone(model)).fit(X, y, groups)
 
 
+def _regret_model_rows(
+    fitted: dict[str, Any],
+    predicted: dict[str, np.ndarray],
+    data: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+    rows_of: tuple[np.ndarray, np.ndarray],
+    by_solution: pd.DataFrame,
+) -> list[dict[str, Any]]:
+    """``regret_models.csv``: per method, target/source errors, worst group and regret.
+
+    ``data`` is (X, y, groups) of every area, ``rows_of`` the (source, target) masks and
+    ``by_solution`` the regret results indexed by solution name.
+    """
+    from dongne.learn.robust import group_report
+
+    X, y, groups = data
+    src, tgt = rows_of
+    rows = []
+    for m, model_fit in fitted.items():
+        label = REGRET_METHODS[m]
+        resid = predicted[m] - y[tgt]
+        sst = float(((y[tgt] - y[tgt].mean()) ** 2).sum())
+        row: dict[str, Any] = {
+            "method": label,
+            "target_rmse": float(np.sqrt(np.mean(resid**2))),
+            "target_r2": 1.0 - float((resid**2).sum()) / sst if sst > 0 else np.nan,
+            "source_rmse": float(np.sqrt(np.mean((model_fit.predict(X[src]) - y[src]) ** 2))),
+        }
+        if groups is not None:
+            rep = group_report(model_fit, X[tgt], y[tgt], groups[tgt])
+            row.update(worst_group=rep.worst_group, worst_group_rmse=rep.worst)
+        row.update(
+            regret=float(by_solution.loc[label, "regret"]),
+            relative_regret=float(by_solution.loc[label, "relative_regret"]),
+            effective_sample_size=float(getattr(model_fit, "ess_", np.nan)),
+        )
+        rows.append(row)
+    return rows
+
+
+def _regret_summary(
+    regret: Any, rows: list[dict[str, Any]], model: str, grouped: bool
+) -> tuple[list[str], list[str]]:
+    """(English, Korean) paragraphs of ``regret_summary.txt``: the regret, one line per model."""
+    english, korean = [regret.summary("en")], [regret.summary("ko")]
+    for row in rows:
+        worst = (
+            f"; worst group {row['worst_group']} RMSE {row['worst_group_rmse']:.3g}"
+            if grouped
+            else ""
+        )
+        worst_ko = (
+            f", 최악 집단 {row['worst_group']} RMSE {row['worst_group_rmse']:.3g}"
+            if grouped
+            else ""
+        )
+        english.append(
+            f"{row['method']} ({model}): target RMSE {row['target_rmse']:.3g} (R² "
+            f"{row['target_r2']:.3f}){worst}; training (source) RMSE {row['source_rmse']:.3g}."
+        )
+        korean.append(
+            f"{row['method']} ({model}) 모형: 대상 지역 RMSE {row['target_rmse']:.3g} (R² "
+            f"{row['target_r2']:.3f}){worst_ko}, 학습(원천) 지역 RMSE {row['source_rmse']:.3g}."
+        )
+    return [english[0], "\n".join(english[1:])], [korean[0], "\n".join(korean[1:])]
+
+
+def _add_regret_columns(
+    per_area: pd.DataFrame,
+    methods: Sequence[str],
+    predicted: dict[str, np.ndarray],
+    needs: dict[str, np.ndarray],
+    covered: dict[str, Any],
+) -> None:
+    """Per method its prediction and need, per solution the areas it covers, as columns."""
+    for m in methods:
+        per_area[f"prediction_{m}"] = predicted[m]
+        per_area[f"need_{m}"] = needs[REGRET_METHODS[m]]
+    for name, cover in covered.items():
+        per_area[f"covered_{_file_part(name)}"] = cover
+
+
+@renamed(seed="rng")
 def run_learn_regret(
     areas: gpd.GeoDataFrame,
     id_column: str,
@@ -1094,7 +1182,7 @@ def run_learn_regret(
     group: str | None = None,
     methods: Sequence[str] = ("naive", "group_dro"),
     model: str = "ridge",
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     time_limit: float | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
@@ -1134,7 +1222,9 @@ def run_learn_regret(
         Group column (e.g. gu) for group DRO, group reweighting and the worst-group RMSE.
     methods : sequence of str
     model : {"ridge", "lightgbm", "rf"}
-    seed : int
+    rng : int, numpy.random.Generator or None, default None
+        Seed of the models and the reweighting;
+        None means seed 0; a Generator is drawn from once (a seed below 2**32).
     time_limit : float, optional
         Seconds per MCLP solve.
     prefix : str
@@ -1143,8 +1233,8 @@ def run_learn_regret(
     """
     from dongne.allocate.problem import LocationProblem, demand_points
     from dongne.learn.regret import AllocationRegret
-    from dongne.learn.robust import group_report
 
+    seed = resolve_rng(rng, bits=32)
     step = progress or (lambda _m: None)
     unknown = [m for m in methods if m not in REGRET_METHODS]
     if unknown or not methods:
@@ -1196,27 +1286,9 @@ def run_learn_regret(
         problem, truth, needs, areas=target_areas
     )
     result = LearnOutputs(results={"regret": regret, "models": fitted})
-    by_solution = regret.results_.set_index("solution")
-    rows = []
-    for m, model_fit in fitted.items():
-        label = REGRET_METHODS[m]
-        resid = predicted[m] - y[tgt]
-        sst = float(((y[tgt] - y[tgt].mean()) ** 2).sum())
-        row: dict[str, Any] = {
-            "method": label,
-            "target_rmse": float(np.sqrt(np.mean(resid**2))),
-            "target_r2": 1.0 - float((resid**2).sum()) / sst if sst > 0 else np.nan,
-            "source_rmse": float(np.sqrt(np.mean((model_fit.predict(X[src]) - y[src]) ** 2))),
-        }
-        if groups is not None:
-            rep = group_report(model_fit, X[tgt], y[tgt], groups[tgt])
-            row.update(worst_group=rep.worst_group, worst_group_rmse=rep.worst)
-        row.update(
-            regret=float(by_solution.loc[label, "regret"]),
-            relative_regret=float(by_solution.loc[label, "relative_regret"]),
-            effective_sample_size=float(getattr(model_fit, "ess_", np.nan)),
-        )
-        rows.append(row)
+    rows = _regret_model_rows(
+        fitted, predicted, (X, y, groups), (src, tgt), regret.results_.set_index("solution")
+    )
     models_table = pd.DataFrame(rows)
     sites = pd.DataFrame(
         [
@@ -1230,11 +1302,7 @@ def run_learn_regret(
         per_area[group] = frame.loc[tgt, group].to_numpy()
     per_area[target] = y[tgt]
     per_area["true_need"] = truth
-    for m in methods:
-        per_area[f"prediction_{m}"] = predicted[m]
-        per_area[f"need_{m}"] = needs[REGRET_METHODS[m]]
-    for name, covered in regret.covered_.items():
-        per_area[f"covered_{_file_part(name)}"] = covered
+    _add_regret_columns(per_area, methods, predicted, needs, regret.covered_)
     params = {
         "command": "dongne learn regret",
         "id_column": id_column,
@@ -1262,134 +1330,7 @@ def run_learn_regret(
 
     step("drawing the regret maps")
     result.files["regret_map"] = _save(regret.plot(), out / f"{prefix}regret_map.png")
-    english, korean = [regret.summary("en")], [regret.summary("ko")]
-    for row in rows:
-        worst = (
-            f"; worst group {row['worst_group']} RMSE {row['worst_group_rmse']:.3g}"
-            if groups is not None
-            else ""
-        )
-        worst_ko = (
-            f", 최악 집단 {row['worst_group']} RMSE {row['worst_group_rmse']:.3g}"
-            if groups is not None
-            else ""
-        )
-        english.append(
-            f"{row['method']} ({model}): target RMSE {row['target_rmse']:.3g} (R² "
-            f"{row['target_r2']:.3f}){worst}; training (source) RMSE {row['source_rmse']:.3g}."
-        )
-        korean.append(
-            f"{row['method']} ({model}) 모형: 대상 지역 RMSE {row['target_rmse']:.3g} (R² "
-            f"{row['target_r2']:.3f}){worst_ko}, 학습(원천) 지역 RMSE {row['source_rmse']:.3g}."
-        )
-    english = [english[0], "\n".join(english[1:])]
-    korean = [korean[0], "\n".join(korean[1:])]
+    english, korean = _regret_summary(regret, rows, model, groups is not None)
     result.summary = _write_summary(out / f"{prefix}regret_summary.txt", english, korean)
     result.files["regret_summary"] = out / f"{prefix}regret_summary.txt"
     return result
-
-
-# --------------------------------------------------------------------------------------------
-# demo
-
-#: Settings of :func:`run_demo_learning` (kept small so the demo stays fast).
-DEMO_SETTINGS: dict[str, Any] = {
-    "model": "ridge",
-    "scheme": SpatialScheme(group="gu_name_en"),
-    "shift_permutations": 9,
-    "mmd_permutations": 999,
-    "p": 10,
-    "radius": "1km",
-    "methods": ("naive", "group_dro"),
-    "partitions": ("grids", "gu_name"),
-    "audit_permutations": 999,
-    "seed": 0,
-}
-
-
-def run_demo_learning(
-    out_dir: str | os.PathLike[str], progress: Callable[[str], None] | None = None
-) -> LearnOutputs:
-    """The learn part of ``dongne demo``: Seoul's semi-basement share, north → south.
-
-    On :func:`seoul_learning_areas` with :data:`DEMO_SETTINGS`: (1) ridge regression under
-    random 5-fold vs grouped 5-fold-by-gu cross-validation; (2) shift diagnostics between the
-    222 northern and 201 southern dongs (9 domain-classifier permutations, so its p-value is
-    at least 0.1 — rerun ``dongne learn shift --seoul --permutations 99`` for a finer one;
-    999 MMD permutations); (3) allocation regret of 10 sites (radius 1 km) among the southern
-    dongs, naive vs group DRO by gu; (4) spatial-fairness audit of the grouped-CV
-    predictions of all 423 dongs over the 24 grids and the 25 gu (999 permutations). Writes
-    the ``cv_*``, ``shift_*``, ``regret_*`` and ``audit_*`` files into ``out_dir``.
-
-    Parameters
-    ----------
-    out_dir : path-like
-    progress : callable, optional
-        Called with a short description before each of its 4 steps.
-    """
-    from threadpoolctl import threadpool_limits
-
-    # Small dense problems: BLAS threads only add contention (several times slower on a busy
-    # machine), and one thread keeps the numbers independent of the machine.
-    with threadpool_limits(limits=1):
-        return _demo_learning(Path(out_dir), progress or (lambda _m: None))
-
-
-def _demo_learning(out: Path, step: Callable[[str], None]) -> LearnOutputs:
-    from dongne.datasets import seoul_gu
-
-    s = DEMO_SETTINGS
-    d = SEOUL_DEFAULTS
-    step("learn: Seoul north→south task, random vs spatial cross-validation")
-    areas = seoul_learning_areas()
-    gu = seoul_gu(indicators=False)
-    cv = run_learn_cv(
-        areas, d["id"], d["target"], d["features"], out,
-        scheme=s["scheme"], model=s["model"], seed=s["seed"], boundaries=gu,
-    )  # fmt: skip
-    step("learn: shift diagnostics, north vs south of the Han river")
-    src, tgt = domain_masks(
-        areas, column=d["domain"], source=d["source"], target=d["target_domain"]
-    )
-    shift = run_learn_shift(
-        areas, d["id"], d["features"], out, source_rows=src, target_rows=tgt, target=d["target"],
-        model=s["model"], permutations=s["shift_permutations"],
-        mmd_permutations=s["mmd_permutations"], seed=s["seed"], boundaries=gu,
-    )  # fmt: skip
-    step("learn: allocation regret in the south, naive vs group DRO")
-    regret = run_learn_regret(
-        areas, d["id"], d["target"], d["features"], out, source_rows=src, target_rows=tgt,
-        p=s["p"], radius=s["radius"], exposure=d["exposure"], group=d["group"],
-        methods=s["methods"], model=s["model"], seed=s["seed"],
-    )  # fmt: skip
-    step("learn: spatial fairness audit over 24 grids and 25 gu")
-    audited = areas.assign(prediction_spatial_cv=cv.frame["prediction_spatial_cv"].to_numpy())
-    audit = run_learn_audit(
-        audited, d["id"], d["target"], out, prediction="prediction_spatial_cv",
-        partitions=s["partitions"], permutations=s["audit_permutations"], seed=s["seed"],
-    )  # fmt: skip
-    parts = (cv, shift, regret, audit)
-    result = LearnOutputs(
-        results={k: v for part in parts for k, v in part.results.items()},
-        files={k: v for part in parts for k, v in part.files.items()},
-        frame=cv.frame,
-    )
-    english, korean = [], []
-    for part in parts:
-        for lang, paragraph in _split(part.summary):
-            (korean if lang == "ko" else english).append(paragraph)
-    result.summary = "\n\n".join(
-        [
-            "Predicting need in a new place (Seoul, north → south of the Han river)",
-            *english,
-            "새로운 지역의 수요 예측 (서울, 한강 이북 → 이남)",
-            *korean,
-        ]
-    )
-    return result
-
-
-def _split(text: str) -> list[tuple[str, str]]:
-    from dongne.report.document import split_languages
-
-    return split_languages(text)

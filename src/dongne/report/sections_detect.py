@@ -211,6 +211,11 @@ def _detect_tables(
     params: Mapping[str, Any],
     variable: str | None,
 ) -> None:
+    """The detect section's tables and method notes: areas per class, top areas, the index.
+
+    It is long because it adds the section's tables in the order they are read, one block per
+    table; splitting it would scatter one page over several functions.
+    """
     counts = {}
     for key, (en, ko), references in _LOCAL_TESTS:
         column = f"{key}_label"

@@ -241,6 +241,11 @@ def _did_references(estimator: str, params: Mapping[str, Any]) -> tuple[str, ...
 
 @register_section("evaluate_did", anchors=("did_effects.csv", "did_bacon.csv"))
 def _did_section(run: AnalysisRun, prefix: str) -> ReportSection | None:
+    """The report section of a difference-in-differences run folder (``did_*`` files), if any.
+
+    It is long because it lays out the page in reading order (figures, effects, design,
+    notes), one block per element; splitting it would scatter one page over several functions.
+    """
     main = next(
         (prefix + n for n in ("did_effects.csv", "did_bacon.csv") if run.has(prefix + n)), None
     )
@@ -400,6 +405,12 @@ def _did_section(run: AnalysisRun, prefix: str) -> ReportSection | None:
 # ----------------------------------------------------------------------------------- SCM
 @register_section("evaluate_scm", anchors=("scm_path.csv",))
 def _scm_section(run: AnalysisRun, prefix: str) -> ReportSection | None:
+    """The report section of a synthetic-control run folder (``scm_*`` files).
+
+    It is long because it lays out the page in reading order (figures, weights, fit, placebos,
+    leave-one-out), one block per element; splitting it would scatter one page over several
+    functions.
+    """
     path_file = prefix + "scm_path.csv"
     params = run.parameters(path_file)
     treated = str(params.get("treated", ""))

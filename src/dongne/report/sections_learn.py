@@ -259,6 +259,11 @@ def _shift_section(run: AnalysisRun, prefix: str) -> ReportSection:
 
 @register_section("learn_audit", anchors=("audit_partitions.csv",))
 def _audit_section(run: AnalysisRun, prefix: str) -> ReportSection:
+    """The report section of a spatial-fairness audit (``audit_*`` files).
+
+    It is long because it lays out the page in reading order (scores, maps, partitions, cells),
+    one block per element; splitting it would scatter one page over several functions.
+    """
     partitions = f"{prefix}audit_partitions.csv"
     cells = f"{prefix}audit_cells.csv"
     section = ReportSection(

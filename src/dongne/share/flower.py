@@ -223,6 +223,9 @@ def _strategy(
 ) -> Any:
     """The coordinator's Flower strategy.
 
+    It is long because it defines the strategy class in its body: Flower is an optional
+    dependency imported only when a federation runs, so the class cannot live at module level.
+
     ``names``: the simulated institutions, in order; ``None`` on a Flower server, where
     ``count`` institutions connect and are put in the order of their names. ``key``: shared
     secret; institutions must answer the standardisation request with an HMAC proof (and

@@ -618,6 +618,10 @@ def _federate(
     """Validate, configure, run ``trainer(config, settings)`` on ``count`` institutions and
     turn its :class:`_Run` into a :class:`FederatedResult` (privacy accounting included).
 
+    It is long because it takes, checks and records every option of :func:`dongne.share.federate`
+    (about one line each in the signature, the run's configuration and its parameters); the
+    training itself is ``trainer``'s.
+
     The keyword defaults are :func:`dongne.share.federate`'s (pinned equal by
     ``tests/test_share_federated.py::test_coordinator_defaults_are_federates``), so that the
     Flower server (:func:`dongne.share.flower.serve`) offers the same options and defaults."""

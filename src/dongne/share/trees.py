@@ -239,6 +239,9 @@ def federate_trees(
 ) -> FederatedResult:
     """Federated XGBoost on Flower's simulation engine (one tree per institution and round).
 
+    It is long because the ``FedXgbBagging`` subclass is defined in its body: Flower and
+    XGBoost are optional dependencies imported only when a federation runs.
+
     Parameters
     ----------
     institutions : mapping of name to DataFrame

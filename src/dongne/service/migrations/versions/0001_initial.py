@@ -18,6 +18,11 @@ def _created_at() -> sa.Column:
 
 
 def upgrade() -> None:
+    """Create the service's tables (the initial schema).
+
+    It is long because it is the schema itself, one ``create_table`` per table, as Alembic
+    migrations are written.
+    """
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), primary_key=True),

@@ -5,6 +5,14 @@ At this stage the demo answers one question a Seoul analyst is asked every flood
 the 2010 census table, joins them through the 2010→2013 code crosswalk with a match report,
 computes the basement-household share per dong, counts the 2023 heat shelters per dong with the
 distance to the nearest one, draws a choropleth and writes GeoPackage, CSV, report and map.
+Then it runs the statistics on the same table: LISA/Gi* and the vulnerability index, the
+Kulldorff scan, 20 new cooling shelters, and the Seoul parts of learn (:mod:`dongne.demo.learn`)
+and evaluate (:mod:`dongne.demo.evaluate`).
+
+All Seoul-specific code of the demo lives in this package; the workflows it calls
+(:func:`~dongne.detect.workflow.run_detect`, :func:`~dongne.allocate.run_allocate`,
+:func:`~dongne.learn.workflow.run_learn_cv`, :func:`~dongne.evaluate.workflow.run_did`, ...)
+are generic.
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ import pandas as pd
 from dongne import weights
 from dongne.allocate import run_allocate
 from dongne.datasets import data_path
+from dongne.demo.evaluate import run_demo_evaluation
+from dongne.demo.learn import run_demo_learning
 from dongne.detect.workflow import run_detect, run_scan
-from dongne.evaluate.workflow import run_demo_evaluation
 from dongne.io import (
     check_counts,
     join_by_code,
@@ -35,7 +44,6 @@ from dongne.io import (
     write_table,
 )
 from dongne.io.atomic import atomic_write_text
-from dongne.learn.workflow import run_demo_learning
 from dongne.report.maps import choropleth
 
 __all__ = ["DemoResult", "basement_share", "run_demo"]
@@ -123,6 +131,61 @@ def _summary(frame: gpd.GeoDataFrame, n_outside: int) -> str:
     return "\n".join(lines)
 
 
+def _census_on_dongs(
+    out: Path, result: DemoResult, step: Callable[[str], None]
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """(the 2013 dongs with the 2010 census counts, the gu): joined through the crosswalk.
+
+    Writes the match report (``match_report.txt``/``.json``) into ``out``.
+    """
+    step("reading boundaries and census table")
+    dongs = read_areas(data_path("seoul_dong_2013.geojson"))
+    gu = read_areas(data_path("seoul_gu_2013.geojson"))
+    census = read_table(data_path("seoul_dong_indicators_census2010.csv"))
+    crosswalk = read_table(data_path("seoul_dong_code_crosswalk_2010_2013.csv"))
+
+    step("joining 2010 census codes to 2013 dongs")
+    census = census[["dong_code", "dong_name", "households", "basement_households"]]
+    census = census.rename(columns={"dong_name": "dong_name_2010"})
+    joined, report = join_by_code(
+        dongs,
+        census,
+        key="dong_code",
+        crosswalk=crosswalk,
+        crosswalk_from="dong_code_2010",
+        crosswalk_to="dong_code_2013",
+        combine={"households": "sum", "basement_households": "sum"},
+    )
+    result.files["match_report"] = report.save(out / "match_report.txt")
+    report.save(out / "match_report.json")
+    return joined, gu
+
+
+def _shelters_per_dong(
+    joined: gpd.GeoDataFrame, out: Path, result: DemoResult
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """(dongs with shelter counts and distances, shelters in use, shelters outside every dong).
+
+    Writes ``shelters_overlay.txt`` (the overlay summary and the shelters outside) into ``out``.
+    """
+    shelters = read_points(data_path("seoul_heat_shelters_2023.csv"), x="lon", y="lat", crs=4326)
+    shelters = shelters[shelters["in_use"] == "Y"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the outside points are reported in the file below
+        overlay = points_to_areas(
+            joined, shelters, prefix="shelters", sum_columns=["capacity_persons"]
+        )
+    frame = overlay.frame
+    frame["shelters_nearest_m"] = frame["shelters_nearest_m"].round(1)
+    frame["shelters_nearest_from_centroid_m"] = frame["shelters_nearest_from_centroid_m"].round(1)
+    outside = overlay.outside[["facility_id", "name", "road_address", "lon", "lat", "coord_check"]]
+    overlay_text = overlay.summary() + "\nPoints outside every dong:\n" + outside.to_string()
+    result.files["overlay_report"] = atomic_write_text(
+        out / "shelters_overlay.txt", overlay_text + "\n"
+    )
+    return frame, shelters, outside
+
+
 def run_demo(
     out_dir: str | os.PathLike[str] = "dongne-demo",
     progress: Callable[[str], None] | None = None,
@@ -149,46 +212,13 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out_dir=out, frame=gpd.GeoDataFrame())
 
-    step("reading boundaries and census table")
-    dongs = read_areas(data_path("seoul_dong_2013.geojson"))
-    gu = read_areas(data_path("seoul_gu_2013.geojson"))
-    census = read_table(data_path("seoul_dong_indicators_census2010.csv"))
-    crosswalk = read_table(data_path("seoul_dong_code_crosswalk_2010_2013.csv"))
-
-    step("joining 2010 census codes to 2013 dongs")
-    census = census[["dong_code", "dong_name", "households", "basement_households"]]
-    census = census.rename(columns={"dong_name": "dong_name_2010"})
-    joined, report = join_by_code(
-        dongs,
-        census,
-        key="dong_code",
-        crosswalk=crosswalk,
-        crosswalk_from="dong_code_2010",
-        crosswalk_to="dong_code_2013",
-        combine={"households": "sum", "basement_households": "sum"},
-    )
-    result.files["match_report"] = report.save(out / "match_report.txt")
-    report.save(out / "match_report.json")
+    joined, gu = _census_on_dongs(out, result, step)
 
     step("computing basement-household shares")
     joined["basement_share_pct"] = basement_share(joined).round(4)
 
     step("counting heat shelters per dong")
-    shelters = read_points(data_path("seoul_heat_shelters_2023.csv"), x="lon", y="lat", crs=4326)
-    shelters = shelters[shelters["in_use"] == "Y"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the outside points are reported in the file below
-        overlay = points_to_areas(
-            joined, shelters, prefix="shelters", sum_columns=["capacity_persons"]
-        )
-    frame = overlay.frame
-    frame["shelters_nearest_m"] = frame["shelters_nearest_m"].round(1)
-    frame["shelters_nearest_from_centroid_m"] = frame["shelters_nearest_from_centroid_m"].round(1)
-    outside = overlay.outside[["facility_id", "name", "road_address", "lon", "lat", "coord_check"]]
-    overlay_text = overlay.summary() + "\nPoints outside every dong:\n" + outside.to_string()
-    result.files["overlay_report"] = atomic_write_text(
-        out / "shelters_overlay.txt", overlay_text + "\n"
-    )
+    frame, shelters, outside = _shelters_per_dong(joined, out, result)
 
     step("drawing the map")
     mapped = choropleth(
