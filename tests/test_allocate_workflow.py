@@ -143,3 +143,23 @@ def test_pareto_sweep_directly(seoul):
     )
     best = MCLP(p=5, radius=250).fit(problem)
     assert frame["coverage"].iloc[0] == pytest.approx(best.coverage_)
+
+
+def test_maps_carry_the_data_source(seoul, tmp_path, monkeypatch):
+    import dongne.report
+    import dongne.report.maps
+
+    dongs, _ = seoul
+    notes = []
+    for module in (dongne.report, dongne.report.maps):
+        real = module.choropleth
+
+        def recording(*args, _real=real, **kwargs):
+            notes.append(kwargs.get("note"))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, "choropleth", recording)
+    run_allocate(dongs, tmp_path, model="mclp", candidates="centroids", p=2, radius="300m",
+                 weight="basement_households", demand_id="dong_code",
+                 demand_spacing="400m", source="KOSTAT 2010 census")  # fmt: skip
+    assert len(notes) == 2 and all(n.endswith("Data: KOSTAT 2010 census") for n in notes)

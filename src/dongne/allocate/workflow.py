@@ -132,6 +132,7 @@ def run_allocate(
     pareto: bool | int = False,
     speed_kmh: float = DEFAULT_WALKING_SPEED_KMH,
     title: str | None = None,
+    source: str | None = None,
     prefix: str = "",
     progress: Callable[[str], None] | None = None,
     scheduler: Any = None,
@@ -206,6 +207,8 @@ def run_allocate(
         Walking speed for radii given in minutes.
     title : str, optional
         Map title prefix (default: the model name).
+    source : str, optional
+        The data source, written under every map ("Data: ...").
     prefix : str
         Prefix of every file name.
     progress : callable, optional
@@ -312,7 +315,7 @@ def run_allocate(
             scheduler=scheduler,
         )  # fmt: skip
     step("writing sites, maps and summary")
-    _write(result, out, prefix, boundaries, title)
+    _write(result, out, prefix, boundaries, title, source)
     return result
 
 
@@ -527,7 +530,9 @@ def _per_area(est, problem, map_areas, demand_in, demand_gdf, area_index) -> gpd
     return areas
 
 
-def _write(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> None:
+def _write(
+    res: AllocateOutputs, out: Path, prefix: str, boundaries, title, source: str | None
+) -> None:
     est = res.model
     params = {k: v for k, v in est.provenance_.items()}
     params["demand_method"] = res.demand_method
@@ -555,7 +560,7 @@ def _write(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> N
         res.groups.reset_index(), out / f"{prefix}groups.csv", **params
     )
     if res.areas is not None:
-        files.update(_maps(res, out, prefix, boundaries, title))
+        files.update(_maps(res, out, prefix, boundaries, title, source))
     if res.pareto is not None:
         table = res.pareto.assign(sites=res.pareto["sites"].map(lambda s: " ".join(map(str, s))))
         files["pareto_csv"] = write_table(table, out / f"{prefix}pareto.csv", **params)
@@ -582,7 +587,9 @@ def _pareto_text(frame: pd.DataFrame) -> str:
     return "\n".join([*en, "", *ko])
 
 
-def _maps(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> dict[str, Path]:
+def _maps(
+    res: AllocateOutputs, out: Path, prefix: str, boundaries, title, source: str | None
+) -> dict[str, Path]:
     from dongne.report import choropleth
     from dongne.report.maps import _figure_style, category_map, save_png
 
@@ -602,7 +609,7 @@ def _maps(res: AllocateOutputs, out: Path, prefix: str, boundaries, title) -> di
     note = (
         f"dongne {est.provenance_['dongne_version']}; {est.method_}, {est.status_}; "
         f"{demand_text}"
-    )
+    ) + (f"\nData: {source}" if source else "")
     centroid = res.demand_method == "centroid"
     for when, label_en, label_ko in (("before", "before", "현재"), ("after", "after", "배치 후")):
         column = f"coverage_{when}" if coverage else f"distance_{when}"

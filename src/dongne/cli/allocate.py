@@ -69,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speed", type=float, default=4.0, help="walking speed in km/h for minutes"
     )
+    parser.add_argument("--source", help="data source written under the maps")
     parser.add_argument("--layer", help="layer of --demand")
     parser.add_argument("--crs", help="CRS of --demand when the file declares none, e.g. EPSG:5179")
     demand = parser.add_argument_group("demand from areas")
@@ -151,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
             demand_points_weight=args.demand_points_weight,
             existing_filter=args.existing_filter,
             outside=args.outside,
+            source=args.source,
             progress=step,
             scheduler=args.scheduler,
             argument_names={

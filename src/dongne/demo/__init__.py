@@ -300,6 +300,7 @@ def run_demo(
         equity_by="gu_name",
         pareto=4,
         boundaries=gu,
+        source=_SOURCE,
         prefix="allocate_",
         # basement households spread over a 200 m grid in each dong (within 0.2 points of a
         # 100 m grid on Seoul; the max-min Pareto point costs minutes at 100 m)
