@@ -16,7 +16,14 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from test_service_storage import leftovers, postgres_database, reset_postgres
+from test_service_storage import (
+    BROKEN_ZIPS,
+    GEOJSON,
+    leftovers,
+    postgres_database,
+    reset_postgres,
+    zip_bytes,
+)
 
 from dongne.datasets import data_path
 from dongne.io import write_layer
@@ -325,6 +332,38 @@ def test_bad_uploads_are_4xx_with_clear_messages_and_leave_nothing(
     assert str(world.settings.data_dir) not in r.json()["detail"]
     assert sorted(p.name for p in world.settings.datasets_dir.iterdir()) == before
     assert leftovers(world.settings) == []
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("case", BROKEN_ZIPS)
+def test_broken_zips_are_400_naming_the_member_and_leave_nothing(world, case):
+    """Each answered 500 before issue 22 (BadZipFile, FileExistsError, OSError 36,
+    NotImplementedError) or, for a size declared too large, was read truncated."""
+    data, message = BROKEN_ZIPS[case]
+    before = sorted(p.name for p in world.settings.datasets_dir.iterdir())
+    r = world.upload("ed", "city", data, "areas", "upload.zip")
+    assert r.status_code == 400, r.text
+    assert message in r.json()["detail"] and "Fix: " in r.json()["detail"]
+    assert str(world.settings.data_dir) not in r.json()["detail"]
+    assert sorted(p.name for p in world.settings.datasets_dir.iterdir()) == before
+    assert leftovers(world.settings) == [] and list(world.settings.tmp_dir.iterdir()) == []
+
+
+@SQLITE_ONLY
+def test_long_hangul_names_are_measured_in_bytes(world):
+    """A 104-character Hangul file name (304 bytes) answered 500 (OSError 36) before issue 22;
+    85 Hangul syllables (255 bytes) in a member's name are stored and read."""
+    r = world.upload("ed", "city", GEOJSON, "areas", "가" * 100 + ".zip")
+    assert r.status_code == 400, r.text
+    assert "is 304 bytes in UTF-8 (104 characters)" in r.json()["detail"]
+    assert leftovers(world.settings) == [] and list(world.settings.tmp_dir.iterdir()) == []
+    member = "구" * 83 + ".json"  # 254 bytes
+    r = world.upload("ed", "city", zip_bytes([(member, GEOJSON)]), "areas", "동" * 80 + ".zip")
+    assert r.status_code == 201, r.text
+    assert r.json()["summary"]["rows"] == 1
+    download = world.client.get(f"/datasets/{r.json()['id']}/download", headers=world.h("ed"))
+    assert download.content == zip_bytes([(member, GEOJSON)])
+    assert world.client.delete(f"/datasets/{r.json()['id']}", headers=world.h("ed")).is_success
 
 
 def test_oversize_stream_without_length_is_stopped(world):

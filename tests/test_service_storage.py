@@ -12,7 +12,10 @@ import io
 import os
 import secrets
 import stat
+import struct
+import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -239,3 +242,159 @@ def test_not_a_zip(tmp_path):
     fake.write_bytes(io.BytesIO(b"PK not really").getvalue())
     with pytest.raises(UploadRejected, match="is not a zip file"):
         unpack_zip(fake, tmp_path / "out", 10**6)
+
+
+# Broken zips, built here with zipfile and byte patches of the headers (APPNOTE 4.3.7 local
+# file header, 4.3.12 central directory header). Each answered 500 before issue 22.
+GEOJSON = (
+    b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+    b'{"code": "11010"}, "geometry": {"type": "Polygon", "coordinates": '
+    b"[[[126.9, 37.5], [127.0, 37.5], [127.0, 37.6], [126.9, 37.5]]]}}]}"
+)
+# field: (offset in the local header, offset in the central header, struct format)
+_HEADER_FIELDS = {
+    "method": (8, 10, "<H"),
+    "crc": (14, 16, "<I"),
+    "file_size": (22, 24, "<I"),
+}
+
+
+def zip_bytes(members: list[tuple[str, bytes]], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A zip of ``members`` (name, data) in order; names may repeat."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Duplicate name"
+        for name, data in members:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def patch_zip(data: bytes, member: int = 0, **fields: int) -> bytes:
+    """``data`` with header ``fields`` (method, crc, file_size) of ``member`` set in both its
+    local and its central directory header, as a lying or damaged archiver would write them."""
+    buf = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        local = zf.infolist()[member].header_offset
+        central = zf.start_dir
+    for _ in range(member):
+        n, m, k = struct.unpack_from("<HHH", buf, central + 28)
+        central += 46 + n + m + k
+    assert buf[local : local + 4] == b"PK\x03\x04" and buf[central : central + 4] == b"PK\x01\x02"
+    for name, value in fields.items():
+        at_local, at_central, fmt = _HEADER_FIELDS[name]
+        struct.pack_into(fmt, buf, local + at_local, value)
+        struct.pack_into(fmt, buf, central + at_central, value)
+    return bytes(buf)
+
+
+def _crc(data: bytes) -> int:
+    return zlib.crc32(data)
+
+
+HANGUL_104 = "가" * 96 + ".geojson"  # 104 characters, 296 bytes
+# case: (zip bytes, words the 400 must hold); every message also names the member and a fix
+BROKEN_ZIPS = {
+    "bad CRC": (
+        patch_zip(zip_bytes([("gu.geojson", GEOJSON)]), crc=_crc(GEOJSON) ^ 1),
+        "its CRC-32 check failed",
+    ),
+    "size smaller than declared": (
+        patch_zip(zip_bytes([("gu.geojson", GEOJSON)]), file_size=len(GEOJSON) - 10),
+        "declared uncompressed size is false",
+    ),
+    "size larger than declared": (
+        patch_zip(zip_bytes([("gu.geojson", GEOJSON)]), file_size=len(GEOJSON) + 10),
+        f"declares {len(GEOJSON) + 10} bytes uncompressed but holds {len(GEOJSON)}",
+    ),
+    "stored size larger than declared": (
+        patch_zip(
+            zip_bytes([("gu.geojson", GEOJSON)], zipfile.ZIP_STORED), file_size=len(GEOJSON) + 1
+        ),
+        "but holds",
+    ),
+    "file and folder clash": (
+        zip_bytes([("a", b"x"), ("a/gu.geojson", GEOJSON)]),
+        "member 'a' is a file, but member 'a/gu.geojson' needs a folder of that name",
+    ),
+    "folder and file clash": (
+        zip_bytes([("a/gu.geojson", GEOJSON), ("./a", b"x")]),
+        "member './a' is a file, but member 'a/gu.geojson' needs a folder",
+    ),
+    "name twice": (
+        zip_bytes([("gu.geojson", GEOJSON), ("gu.geojson", b"{}")]),
+        "member 'gu.geojson' is in the zip twice",
+    ),
+    "ASCII name of 256 bytes": (
+        zip_bytes([("d" * 252 + ".shp", b"x")]),
+        "a file or folder name of 256 bytes in UTF-8 (256 characters)",
+    ),
+    "Hangul name of 104 characters": (
+        zip_bytes([(HANGUL_104, GEOJSON)]),
+        "a file or folder name of 296 bytes in UTF-8 (104 characters)",
+    ),
+    "Hangul folder of 86 characters": (
+        zip_bytes([("동" * 86 + "/gu.geojson", GEOJSON)]),
+        "a file or folder name of 258 bytes in UTF-8 (86 characters)",
+    ),
+    "path over 4095 bytes": (
+        zip_bytes([("/".join(["d" * 250] * 17) + "/gu.geojson", GEOJSON)]),
+        "more than the 4095 bytes a path may have",
+    ),
+    "compression method 97": (
+        patch_zip(zip_bytes([("gu.geojson", GEOJSON)]), method=97),
+        "compression method 97 (WavPack), which the service cannot unpack",
+    ),
+    "compression method 9": (
+        patch_zip(zip_bytes([("gu.geojson", GEOJSON)]), method=9),
+        "compression method 9 (Deflate64)",
+    ),
+    "damaged deflate stream": (
+        zip_bytes([("gu.geojson", GEOJSON)]).replace(zlib.compress(GEOJSON)[2:12], bytes(10)),
+        "member 'gu.geojson' of upload.zip is damaged",
+    ),
+    "local header overwritten": (
+        b"XXXX" + zip_bytes([("gu.geojson", GEOJSON)])[4:],
+        "member 'gu.geojson' of upload.zip is damaged (Bad magic number for file header)",
+    ),
+    "name flagged UTF-8 that is not": (
+        zip_bytes([("g\u00fc.geojson", GEOJSON)]).replace("\u00fc".encode(), b"\xff\xfe"),
+        "upload.zip is damaged (",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_ZIPS)
+def test_broken_zips_are_400_naming_the_member_and_leave_nothing(tmp_path, case):
+    data, message = BROKEN_ZIPS[case]
+    path = tmp_path / "upload.zip"
+    path.write_bytes(data)
+    dest = tmp_path / "out"
+    with pytest.raises(UploadRejected) as info:
+        unpack_zip(path, dest, max_unpacked=10**6)
+    assert info.value.status_code == 400
+    assert message in str(info.value)
+    assert "Fix: " in str(info.value)
+    assert not dest.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["upload.zip"]
+
+
+def test_a_sound_zip_unpacks_byte_identical(tmp_path):
+    """The checks above refuse nothing sound: 85 Hangul syllables (255 bytes), ``./``, the
+    four methods Python reads, and a nested folder."""
+    name = "가" * 80 + ".json"  # 85 characters, 245 bytes
+    members = [(name, GEOJSON), ("./b/c.txt", b"hello"), ("b/d.txt", b"")]
+    for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        path = tmp_path / f"m{method}.zip"
+        path.write_bytes(zip_bytes(members, method))
+        files = unpack_zip(path, tmp_path / f"out{method}", max_unpacked=10**6)
+        got = {str(f.relative_to(tmp_path / f"out{method}")): f.read_bytes() for f in files}
+        assert got == {name: GEOJSON, "b/c.txt": b"hello", "b/d.txt": b""}
+
+
+def test_long_hangul_upload_name_is_measured_in_bytes():
+    name = "가" * 100 + ".zip"  # 104 characters, 304 bytes: OSError 36 before issue 22
+    with pytest.raises(UploadRejected, match=r"is 304 bytes in UTF-8 \(104 characters\)") as info:
+        check_filename(name, "areas")
+    assert info.value.status_code == 400 and "filename=" in str(info.value)
+    ok = "가" * 83 + ".zip"  # 253 bytes
+    assert check_filename(ok, "areas") == ok

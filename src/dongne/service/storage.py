@@ -10,18 +10,26 @@ datasets and nothing else.
 Zip files (zipped shapefiles) are checked before anything is unpacked: every member name must
 be a plain relative path (no ``..``, no absolute or drive paths, no backslashes, no links) and
 the members' total uncompressed size must stay under :attr:`Settings.max_unpacked_bytes`
-(zip-bomb guard); the unpacking itself counts bytes too.
+(zip-bomb guard); the unpacking itself counts bytes and stops at a member's declared size.
+Members packed with a method Python cannot unpack, named twice, clashing as file and folder,
+or with names the file system refuses (over 255 bytes of UTF-8 per name, 4095 per path) are
+refused before unpacking; damaged members (bad CRC-32, broken streams, sizes other than
+declared) while unpacking. Every refusal is an :class:`UploadRejected` (a 4xx) that names
+the member and the fix.
 """
 
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
 import shutil
 import stat
+import struct
 import uuid
 import warnings
 import zipfile
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -55,6 +63,49 @@ KINDS: dict[str, tuple[str, ...]] = {
 _READABLE_IN_ZIP = (".shp", ".gpkg", ".geojson", ".json", ".parquet", ".geoparquet")
 _CHUNK = 1024**2
 _MAX_ZIP_MEMBERS = 1000
+_NAME_MAX_BYTES = 255  # one file or folder name (ext4, XFS, Btrfs; UTF-8 bytes)
+_PATH_MAX_BYTES = 4095  # a whole path (Linux PATH_MAX less the final NUL)
+_ZIP_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "LZMA",
+}
+#: Compression methods of the zip specification (APPNOTE 4.4.5) that Python cannot unpack.
+_OTHER_ZIP_METHODS = {
+    1: "Shrink",
+    2: "Reduce",
+    3: "Reduce",
+    4: "Reduce",
+    5: "Reduce",
+    6: "Implode",
+    9: "Deflate64",
+    10: "PKWARE DCL Implode",
+    18: "IBM TERSE",
+    19: "IBM LZ77",
+    93: "Zstandard",
+    94: "MP3",
+    95: "XZ",
+    96: "JPEG",
+    97: "WavPack",
+    98: "PPMd",
+    99: "AES encryption",
+}
+#: What Python's zipfile and its decompressors raise for damaged archives and members.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    ValueError,  # includes UnicodeDecodeError for a name flagged UTF-8 that is not
+    NotImplementedError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+)
+_REZIP = (
+    "Fix: re-create the zip from the original files (e.g. 'zip -r' or the file manager's "
+    "'Compress') and upload it again."
+)
 
 
 class UploadRejected(DataError):
@@ -84,7 +135,8 @@ def check_filename(name: str, kind: str) -> str:
     """Return ``name`` if it is a plain file name with a suffix accepted for ``kind``.
 
     Raises :class:`UploadRejected` (400) for names with folders, ``..``, absolute or drive
-    paths and control characters, and (415) for unsupported suffixes.
+    paths and control characters or over 255 bytes of UTF-8 (the file-name limit of ext4 and
+    most file systems: 85 Hangul syllables), and (415) for unsupported suffixes.
 
     Examples
     --------
@@ -97,16 +149,24 @@ def check_filename(name: str, kind: str) -> str:
     """
     if kind not in KINDS:
         raise UploadRejected(f"Unknown dataset kind {kind!r}. Use one of {', '.join(KINDS)}.")
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > _NAME_MAX_BYTES:
+        raise UploadRejected(
+            f"File name {_shown(name)} is {size} bytes in UTF-8 ({len(name)} characters), more "
+            f"than the {_NAME_MAX_BYTES} bytes a file name may have (a Hangul syllable takes 3 "
+            "bytes). Fix: send a shorter filename= (at most 85 Hangul syllables with the "
+            "extension) and put the long title in name=."
+        )
     if (
         not name
-        or len(name) > 255
         or name in (".", "..")
         or any(c in name for c in "/\\:")
-        or any(ord(c) < 32 for c in name)
+        or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name)
     ):
         raise UploadRejected(
-            f"File name {name!r} is not a plain file name (no folders, '..', drive letters or "
-            "control characters). Fix: send only the name, e.g. filename=dong.geojson."
+            f"File name {name!r} is not a plain file name (no folders, '..', drive letters, "
+            "control characters or unpaired surrogates). Fix: send only the name, e.g. "
+            "filename=dong.geojson."
         )
     suffix = Path(name).suffix.lower()
     if suffix not in KINDS[kind]:
@@ -153,6 +213,23 @@ async def receive_upload(
     return path, size, digest.hexdigest()
 
 
+def _shown(name: str) -> str:
+    """``name`` quoted for a message, shortened in the middle when it is very long."""
+    return repr(name if len(name) <= 80 else f"{name[:40]}…{name[-30:]}")
+
+
+def _damaged(zip_name: str, member: str | None, exc: BaseException) -> UploadRejected:
+    """The 400 for a zip (or one ``member`` of it) that Python's zipfile cannot read."""
+    what = f"member {_shown(member)} of {zip_name}" if member else zip_name
+    detail = str(exc) or type(exc).__name__
+    if "CRC" in detail:
+        detail = (
+            "its CRC-32 check failed: the member's bytes are damaged or its declared "
+            "uncompressed size is false"
+        )
+    return UploadRejected(f"{what} is damaged ({detail}); nothing was kept. {_REZIP}")
+
+
 def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
     name = info.filename
     parts = PurePosixPath(name).parts
@@ -164,18 +241,132 @@ def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
         return "control characters"
     if stat.S_ISLNK(info.external_attr >> 16):
         return "a symbolic link"
+    if not parts:
+        return "no file name"
     return None
+
+
+def _check_member(zip_name: str, info: zipfile.ZipInfo, dest: Path) -> None:
+    """Refuse (400) a member that is unsafe, encrypted, packed with a method Python cannot
+    unpack, or whose name does not fit the file system."""
+    member = _shown(info.filename)
+    why = _unsafe_member(info)
+    if why:
+        raise UploadRejected(
+            f"{zip_name}: member {member} has {why}; nothing was unpacked. "
+            "Fix: zip the files from inside their folder."
+        )
+    if info.flag_bits & 0x1:
+        raise UploadRejected(
+            f"{zip_name}: member {member} is encrypted; nothing was unpacked. Fix: zip it "
+            "without a password."
+        )
+    if info.compress_type not in _ZIP_METHODS:
+        method = _OTHER_ZIP_METHODS.get(info.compress_type, "not in the zip specification")
+        raise UploadRejected(
+            f"{zip_name}: member {member} is packed with compression method "
+            f"{info.compress_type} ({method}), which the service cannot unpack (it reads "
+            f"{', '.join(_ZIP_METHODS.values())}); nothing was unpacked. Fix: re-create the "
+            "zip with standard deflate compression (e.g. 'zip -r', or 7-Zip with "
+            "-mm=Deflate) and upload it again."
+        )
+    for part in PurePosixPath(info.filename).parts:
+        size = len(part.encode("utf-8"))
+        if size > _NAME_MAX_BYTES:
+            raise UploadRejected(
+                f"{zip_name}: member {member} has a file or folder name of {size} bytes in "
+                f"UTF-8 ({len(part)} characters), more than the {_NAME_MAX_BYTES} bytes a "
+                "name may have (a Hangul syllable takes 3 bytes); nothing was unpacked. Fix: "
+                f"shorten that name to at most {_NAME_MAX_BYTES} bytes (85 Hangul syllables) "
+                "and zip again."
+            )
+    size = len(str(dest).encode("utf-8")) + 1 + len(info.filename.encode("utf-8"))
+    if size > _PATH_MAX_BYTES:
+        raise UploadRejected(
+            f"{zip_name}: member {member} has a path of {size} bytes once unpacked, more "
+            f"than the {_PATH_MAX_BYTES} bytes a path may have; nothing was unpacked. Fix: "
+            "zip the files with fewer or shorter folder names."
+        )
+
+
+def _check_layout(zip_name: str, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse (400) a member named twice, or a file whose name another member needs as a
+    folder (``a`` and ``a/gu.geojson``); names compare as unpacked (``./a`` is ``a``)."""
+    files: dict[tuple[str, ...], str] = {}
+    for info in members:
+        key = PurePosixPath(info.filename).parts
+        if key in files:
+            also = "" if files[key] == info.filename else f" (also as {_shown(files[key])})"
+            raise UploadRejected(
+                f"{zip_name}: member {_shown(info.filename)} is in the zip twice{also}; "
+                "nothing was unpacked. Fix: zip each file once."
+            )
+        files[key] = info.filename
+    for key, name in files.items():
+        for depth in range(1, len(key)):
+            if key[:depth] in files:
+                raise UploadRejected(
+                    f"{zip_name}: member {_shown(files[key[:depth]])} is a file, but member "
+                    f"{_shown(name)} needs a folder of that name; nothing was unpacked. Fix: "
+                    "rename the file or the folder and zip again."
+                )
+
+
+def _unpack_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, zip_name: str) -> None:
+    """Unpack one member to ``target``. Refuses (400) a damaged member and one that holds
+    another number of bytes than it declares; reading stops as soon as it holds more, so the
+    declared sizes (checked against the limit before) bound what reaches the disk."""
+    written = 0
+    try:
+        src = zf.open(info)
+    except _DAMAGED as exc:
+        raise _damaged(zip_name, info.filename, exc) from None
+    with src, target.open("wb") as out:
+        while True:
+            try:
+                block = src.read(_CHUNK)
+            except _DAMAGED as exc:
+                raise _damaged(zip_name, info.filename, exc) from None
+            except OSError as exc:  # bz2 says "Invalid data stream"; real I/O errors have errno
+                if exc.errno is not None:
+                    raise
+                raise _damaged(zip_name, info.filename, exc) from None
+            written += len(block)
+            if not block or written > info.file_size:
+                break
+            out.write(block)
+    if written != info.file_size:
+        holds = f"more than {info.file_size}" if written > info.file_size else str(written)
+        raise UploadRejected(
+            f"{zip_name}: member {_shown(info.filename)} declares {info.file_size} bytes "
+            f"uncompressed but holds {holds}: the zip is damaged or its sizes are false; "
+            f"nothing was kept. {_REZIP}"
+        )
 
 
 def unpack_zip(path: Path, dest: Path, max_unpacked: int) -> list[Path]:
     """Unpack the zip at ``path`` into ``dest`` after checking every member; return the files.
 
-    Raises :class:`UploadRejected` for a file that is not a zip, encrypted or unsafe member
-    names (400), and for more than ``max_unpacked`` uncompressed bytes (413).
+    ``dest`` must not exist: it is created, and removed again with everything in it when
+    unpacking fails. Every failure is an :class:`UploadRejected` whose message names the
+    member and the fix: 400 for a file that is not a zip, a damaged archive or member (bad
+    CRC-32, an uncompressed size other than declared), unsafe member names, encryption, a
+    compression method Python cannot unpack (APPNOTE 4.4.5: e.g. 9 Deflate64, 97 WavPack),
+    a name twice, a file where another member needs a folder, names over 255 bytes of UTF-8
+    or paths over 4095 bytes; 413 for more than ``max_unpacked`` uncompressed bytes.
+
+    References
+    ----------
+    PKWARE, *APPNOTE.TXT - .ZIP File Format Specification*, version 6.3.10 (2022), sections
+    4.4.5 (compression methods) and 4.4.7 (CRC-32).
     """
     if not zipfile.is_zipfile(path):
         raise UploadRejected(f"{path.name} is not a zip file. Fix: upload the .zip itself.")
-    with zipfile.ZipFile(path) as zf:
+    try:
+        zf = zipfile.ZipFile(path)
+    except _DAMAGED as exc:
+        raise _damaged(path.name, None, exc) from None
+    with zf:
         members = [
             i for i in zf.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")
         ]
@@ -185,17 +376,8 @@ def unpack_zip(path: Path, dest: Path, max_unpacked: int) -> list[Path]:
                 "only the shapefile's parts."
             )
         for info in members:
-            why = _unsafe_member(info)
-            if why:
-                raise UploadRejected(
-                    f"{path.name}: member {info.filename!r} has {why}; nothing was unpacked. "
-                    "Fix: zip the files from inside their folder."
-                )
-            if info.flag_bits & 0x1:
-                raise UploadRejected(
-                    f"{path.name}: member {info.filename!r} is encrypted. Fix: zip it without "
-                    "a password."
-                )
+            _check_member(path.name, info, dest)
+        _check_layout(path.name, members)
         total = sum(i.file_size for i in members)
         if total > max_unpacked:
             raise UploadRejected(
@@ -206,20 +388,16 @@ def unpack_zip(path: Path, dest: Path, max_unpacked: int) -> list[Path]:
                 status_code=413,
             )
         written: list[Path] = []
-        unpacked = 0
-        for info in members:
-            target = dest.joinpath(*PurePosixPath(info.filename).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, target.open("wb") as out:
-                while block := src.read(_CHUNK):
-                    unpacked += len(block)
-                    if unpacked > max_unpacked:
-                        raise UploadRejected(
-                            f"{path.name} unpacks to more than {_mib(max_unpacked)}.",
-                            status_code=413,
-                        )
-                    out.write(block)
-            written.append(target)
+        dest.mkdir(parents=True)
+        try:
+            for info in members:
+                target = dest.joinpath(*PurePosixPath(info.filename).parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _unpack_member(zf, info, target, path.name)
+                written.append(target)
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
     return written
 
 
