@@ -50,7 +50,8 @@ def _world(tmp_path_factory, url):
     X = pd.DataFrame({"density": rng.normal(10, 2, 50), "age65": rng.uniform(5, 25, 50)})
     y = 0.5 * X["density"] - 0.2 * X["age65"]
     model = Ridge(alpha=1e-6).fit(X, y)
-    registry = ModelRegistry(settings.models_dir, settings.models_url)
+    service_db = settings.url.render_as_string(hide_password=False)
+    registry = ModelRegistry(settings.models_dir, settings.models_url, service_db)
     card = ModelCard(
         "test", ["synthetic"], ["Jongno-gu"], "2010", {"rmse": 0.0},
         group_metrics=pd.DataFrame({"gu": ["Jongno-gu", "Jung-gu"], "n": [2, 48],
@@ -170,3 +171,46 @@ def test_card_links_with_odd_signatures_are_refused_not_errors(world):
     link = r.json()["url"]
     odd = link.rsplit("sig=", 1)[0] + "sig=%ED%95%9C" + "0" * 60
     assert client.get("/" + odd).status_code == 403
+
+
+def test_models_cannot_be_given_to_workspaces_that_do_not_exist(tmp_path, capsys):
+    """Squatting: a model registered for 'inst-future' before that workspace exists would
+    fall to whoever creates it. Registration (CLI) and set_access refuse a missing one."""
+    import json
+
+    import skops.io as sio
+
+    from dongne.cli import main
+    from dongne.errors import SpecificationError
+
+    settings = Settings(data_dir=tmp_path / "data")
+    create_user(settings, "kim", workspace="city")
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    sio.dump(Ridge().fit(X, [1.0, 2.0, 2.0, 4.0]), tmp_path / "m.skops")
+    (tmp_path / "card.json").write_text(json.dumps({
+        "intended_use": "test", "data_sources": ["synthetic"], "training_regions": ["x"],
+        "training_period": "2010", "metrics": {"rmse": 0.1}}), "utf-8")  # fmt: skip
+    base = ["share", "--registry", str(settings.models_dir), "register", "m", "--model",
+            str(tmp_path / "m.skops"), "--card", str(tmp_path / "card.json")]  # fmt: skip
+    assert main([*base, "--workspace", "inst-future"]) == 2
+    err = capsys.readouterr().err
+    assert "No workspace 'inst-future' in the service database" in err and "Fix:" in err
+    registry = ModelRegistry(settings.models_dir)  # finds the service's SQLite file
+    assert registry.list().empty  # refused before anything was registered
+    assert main([*base, "--workspace", "city"]) == 0
+    assert registry.access("m") == {"owner": "city", "published_to": []}
+    with pytest.raises(SpecificationError, match="No workspace 'inst-future'"):
+        registry.set_access("m", publish_to=["inst-future"])
+    with pytest.raises(SpecificationError, match="No workspace 'inst-future'"):
+        registry.set_access("m", owner="inst-future")
+    assert registry.access("m") == {"owner": "city", "published_to": []}
+    assert registry.set_access("m", publish_to=["*"])["published_to"] == ["*"]
+    # a registry without a service database says how to attach one
+    alone = ModelRegistry(tmp_path / "alone")
+    alone.register("m", Ridge().fit(X, [1.0, 2.0, 2.0, 4.0]), _card_for_test())
+    with pytest.raises(SpecificationError, match="--service-database-url"):
+        alone.set_access("m", owner="city")
+
+
+def _card_for_test() -> ModelCard:
+    return ModelCard("test", ["synthetic"], ["x"], "2010", {"rmse": 0.1})

@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from dongne.errors import DongneError
-from dongne.service.deps import SessionDep, UserDep, audit, workspace_for
+from dongne.service.deps import SessionDep, UserDep, audit, not_found, workspace_for
 from dongne.service.models import User, Workspace
 from dongne.share.predict import predict
 from dongne.share.registry import ModelRegistry
@@ -99,7 +99,11 @@ def _registry(request: Request) -> ModelRegistry:
     state = request.app.state
     if getattr(state, "model_registry", None) is None:
         settings = state.settings
-        state.model_registry = ModelRegistry(settings.models_dir, settings.models_url)
+        state.model_registry = ModelRegistry(
+            settings.models_dir,
+            settings.models_url,
+            service_database_url=settings.url.render_as_string(hide_password=False),
+        )
     return state.model_registry
 
 
@@ -270,7 +274,7 @@ async def publish(
     if body.workspace != "*" and (
         session.scalar(select(Workspace).where(Workspace.slug == body.workspace)) is None
     ):
-        raise HTTPException(404, f"Workspace {body.workspace!r} not found.")
+        raise not_found(f"Workspace {body.workspace!r}")  # as for any workspace not yours
     access = await run_in_threadpool(registry.set_access, name, publish_to=[body.workspace])
     audit(session, user, None, "model_publish", "model", None, model=name, to=body.workspace)
     session.commit()
