@@ -91,6 +91,7 @@ def world(request, tmp_path_factory) -> Iterator[World]:
         max_upload_bytes=2 * 1024**2,
         max_unpacked_bytes=2 * 1024**2,
         warm_worker=False,  # no analysis runs here: the job queue only records
+        open_workspaces=True,  # 'pa' creates 'partner' (the default is off on PostgreSQL)
     )
     admin = create_user(settings, "admin", workspace="city", workspace_name="Seoul City Hall")
     with TestClient(create_app(settings)) as client:
@@ -639,3 +640,34 @@ def _centimetre_shelters() -> bytes:
         .to_csv(index=False)
         .encode()
     )
+
+
+def test_workspace_creation_can_be_reserved_to_administrators(world):
+    """--open-workspaces false: only administrators create workspaces; the default is off in
+    production (a non-SQLite database) and on for the SQLite trial set-up."""
+    assert Settings(data_dir=".").open_workspaces is True
+    assert Settings(data_dir=".", database_url="postgresql://u@h/d").open_workspaces is False
+    pg = Settings(data_dir=".", database_url="postgresql://u@h/d", open_workspaces=True)
+    assert pg.production and pg.open_workspaces
+    with TestClient(create_app(replace(world.settings, open_workspaces=False))) as client:
+        r = client.post("/workspaces", json={"slug": "squat", "name": "S"}, headers=world.h("pa"))
+        assert r.status_code == 403 and "--open-workspaces true" in r.json()["detail"]
+        r = client.post("/workspaces", json={"slug": "gu-office-1", "name": "G"},
+                        headers=world.h("admin"))  # fmt: skip
+        assert r.status_code == 201 and r.json()["role"] == "owner"
+    # a taken slug is refused without repeating it
+    r = world.client.post("/workspaces", json={"slug": "city", "name": "C"}, headers=world.h("pa"))
+    assert r.status_code == 409 and "city" not in r.json()["detail"]
+
+
+def test_serve_open_workspaces_flag_reaches_the_settings(monkeypatch, tmp_path):
+    import dongne.service.bootstrap as bootstrap
+    from dongne.cli import main
+
+    seen = []
+    monkeypatch.setattr(bootstrap, "serve", lambda settings, **kw: seen.append(settings))
+    monkeypatch.delenv("DONGNE_OPEN_WORKSPACES", raising=False)
+    assert main(["serve", "--data-dir", str(tmp_path), "--open-workspaces", "false"]) == 0
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 0
+    assert [s.open_workspaces for s in seen] == [False, True]
+    assert main(["serve", "--data-dir", str(tmp_path), "--open-workspaces", "maybe"]) == 2

@@ -214,3 +214,17 @@ def test_models_cannot_be_given_to_workspaces_that_do_not_exist(tmp_path, capsys
 
 def _card_for_test() -> ModelCard:
     return ModelCard("test", ["synthetic"], ["x"], "2010", {"rmse": 0.1})
+
+
+def test_card_link_views_are_audited_as_the_viewer_not_the_link_maker(world):
+    client, tokens, _, _ = world
+    r = client.post("/models/basement/card-link", headers=_h(tokens, "kim"),
+                    json={"workspace": "city"})  # fmt: skip
+    link = "/" + r.json()["url"]
+    assert client.get(link).status_code == 200  # a browser: no token
+    assert client.get(link, headers=_h(tokens, "park")).status_code == 200  # someone else
+    log = client.get("/workspaces/city/audit", headers=_h(tokens, "kim"),
+                     params={"limit": 2}).json()  # fmt: skip
+    assert [(e["user"], e["action"], e["detail"]["link_by"], e["detail"]["viewer"])
+            for e in log] == [("park", "model_card", "kim", "park"),
+                              ("link holder", "model_card", "kim", "link holder")]  # fmt: skip

@@ -14,6 +14,7 @@ from dongne.service import auth
 from dongne.service.deps import (
     IdPath,
     SessionDep,
+    SettingsDep,
     UserDep,
     audit,
     error_responses,
@@ -124,13 +125,25 @@ def create_user(body: UserIn, session: SessionDep, user: UserDep) -> NewUserOut:
     "/workspaces",
     response_model=WorkspaceOut,
     status_code=201,
-    responses=error_responses(409),
+    responses=error_responses(403, 409),
     tags=["workspaces"],
 )
-def create_workspace(body: WorkspaceIn, session: SessionDep, user: UserDep) -> WorkspaceOut:
-    """Create a workspace (an institution or project); you become its owner."""
+def create_workspace(
+    body: WorkspaceIn, session: SessionDep, user: UserDep, settings: SettingsDep
+) -> WorkspaceOut:
+    """Create a workspace (an institution or project); you become its owner.
+
+    Any user may when the service has open workspaces (``Settings.open_workspaces``),
+    else administrators only.
+    """
+    if not (settings.open_workspaces or user.is_admin):
+        raise HTTPException(
+            403,
+            "Only administrators create workspaces on this service. Fix: ask an administrator "
+            "to create it and invite you, or start the service with --open-workspaces true.",
+        )
     if session.scalar(select(Workspace).where(Workspace.slug == body.slug)) is not None:
-        raise HTTPException(409, f"Workspace {body.slug!r} exists. Fix: choose another slug.")
+        raise HTTPException(409, "This slug cannot be used. Fix: choose another slug.")
     ws = Workspace(slug=body.slug, name=body.name)
     session.add(ws)
     session.flush()
@@ -252,7 +265,7 @@ def audit_log(
     return [
         AuditEventOut(
             id=e.id,
-            user=user_name(session, e.user_id),
+            user=user_name(session, e.user_id) or e.detail.get("viewer"),
             action=e.action,
             target_type=e.target_type,
             target_id=e.target_id,

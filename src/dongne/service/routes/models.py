@@ -34,8 +34,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from dongne.errors import DongneError
-from dongne.service.deps import SessionDep, UserDep, audit, not_found, workspace_for
-from dongne.service.models import User, Workspace
+from dongne.service.deps import (
+    OptionalUserDep,
+    SessionDep,
+    UserDep,
+    audit,
+    not_found,
+    workspace_for,
+)
+from dongne.service.models import AuditEvent, User, Workspace
 from dongne.share.predict import predict
 from dongne.share.registry import ModelRegistry
 
@@ -88,6 +95,9 @@ class CardLinkOut(BaseModel):
     url: str = Field(description="relative to the API root; valid for expires_in seconds")
     expires_in: int
 
+
+#: Who the audit log names for a card opened by signed link without a token.
+LINK_HOLDER = "link holder"
 
 #: Lifetime of a signed model-card link, in seconds.
 CARD_LINK_SECONDS = 300
@@ -315,6 +325,7 @@ async def card_view(
     name: str,
     request: Request,
     session: SessionDep,
+    viewer: OptionalUserDep,
     workspace: Annotated[str, Query()],
     user: Annotated[int, Query()],
     expires: Annotated[int, Query()],
@@ -323,7 +334,12 @@ async def card_view(
     version: Annotated[str, Query()] = "",
     alias: Annotated[str, Query()] = "",
 ) -> HTMLResponse:
-    """The model-card page behind a signed link from ``POST /models/{name}/card-link``."""
+    """The model-card page behind a signed link from ``POST /models/{name}/card-link``.
+
+    Audited as the viewer: the user of the request's token where one is sent, else
+    ``"link holder"`` (a browser opening the link sends none, and anyone may hold the
+    link); the link's maker is recorded in the event's ``link_by``.
+    """
     fields = {"name": name, "workspace": workspace, "lang": lang, "version": version,
               "alias": alias, "user": user, "expires": expires}  # fmt: skip
     expected = _signature(_link_key(request), fields)
@@ -341,6 +357,16 @@ async def card_view(
     await run_in_threadpool(_visible_model, registry, name, ws)
     ref = _ref(name, int(version) if version else None, alias or None)
     page = await run_in_threadpool(registry.card_html, ref, lang)
-    audit(session, account, ws.id, "model_card", "model", None, model=ref)
+    session.add(
+        AuditEvent(
+            workspace_id=ws.id,
+            user_id=None if viewer is None else viewer.id,
+            action="model_card",
+            target_type="model",
+            target_id=None,
+            detail={"model": ref, "via": "card link", "link_by": account.name,
+                    "viewer": LINK_HOLDER if viewer is None else viewer.name},
+        )
+    )  # fmt: skip
     session.commit()
     return HTMLResponse(page, headers={"Content-Security-Policy": _CARD_PAGE_CSP})
