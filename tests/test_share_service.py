@@ -106,7 +106,10 @@ def test_other_workspaces_see_404_until_published(world):
     assert r.status_code == 404
     r = client.post("/models/basement/publish", headers=_h(tokens, "kim"),
                     json={"workspace": "partner"})  # fmt: skip
-    assert r.status_code == 200 and r.json()["published_to"] == ["partner"]
+    assert r.status_code == 202 and r.json()["status"] == "offered"
+    r = client.post("/models/basement/accept", headers=_h(tokens, "lee"),
+                    json={"workspace": "partner"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["status"] == "published"
     ok = client.post("/models/basement/predict", headers=_h(tokens, "lee"),
                      json={"workspace": "partner", "rows": rows})  # fmt: skip
     assert ok.status_code == 200
@@ -198,12 +201,12 @@ def test_models_cannot_be_given_to_workspaces_that_do_not_exist(tmp_path, capsys
     registry = ModelRegistry(settings.models_dir)  # finds the service's SQLite file
     assert registry.list().empty  # refused before anything was registered
     assert main([*base, "--workspace", "city"]) == 0
-    assert registry.access("m") == {"owner": "city", "published_to": []}
+    assert registry.access("m") == {"owner": "city", "published_to": [], "offered_to": []}
     with pytest.raises(SpecificationError, match="No workspace 'inst-future'"):
         registry.set_access("m", publish_to=["inst-future"])
     with pytest.raises(SpecificationError, match="No workspace 'inst-future'"):
         registry.set_access("m", owner="inst-future")
-    assert registry.access("m") == {"owner": "city", "published_to": []}
+    assert registry.access("m") == {"owner": "city", "published_to": [], "offered_to": []}
     assert registry.set_access("m", publish_to=["*"])["published_to"] == ["*"]
     # a registry without a service database says how to attach one
     alone = ModelRegistry(tmp_path / "alone")
@@ -228,3 +231,41 @@ def test_card_link_views_are_audited_as_the_viewer_not_the_link_maker(world):
     assert [(e["user"], e["action"], e["detail"]["link_by"], e["detail"]["viewer"])
             for e in log] == [("park", "model_card", "kim", "park"),
                               ("link holder", "model_card", "kim", "link holder")]  # fmt: skip
+
+
+def test_models_are_offered_to_workspaces_whose_owners_accept(tmp_path_factory):
+    """Publishing to a workspace is an offer: the same 202 for a missing workspace as for an
+    existing one, usable only after an owner there accepts; declined offers leave nothing."""
+    yield_world = _world(tmp_path_factory, None)  # a fresh SQLite world of its own
+    client, tokens, X, _ = next(yield_world)
+    try:
+        rows = X.head(2).to_dict("records")
+        kim, park = _h(tokens, "kim"), _h(tokens, "park")
+        real = client.post("/models/basement/publish", headers=kim, json={"workspace": "other"})
+        ghost = client.post("/models/basement/publish", headers=kim,
+                            json={"workspace": "inst-future"})  # fmt: skip
+        assert real.status_code == ghost.status_code == 202
+        assert real.json() == {"model": "basement", "workspace": "other", "status": "offered"}
+        assert ghost.json() == {"model": "basement", "workspace": "inst-future",
+                                "status": "offered"}  # fmt: skip
+        use = {"workspace": "other", "rows": rows}
+        assert client.post("/models/basement/predict", headers=park, json=use).status_code == 404
+        offers = client.get("/models/offers", params={"workspace": "other"}, headers=park)
+        assert offers.json() == [{"model": "basement", "owner": "city"}]
+        # only owners of the receiving workspace answer; the sender cannot accept for them
+        r = client.post("/models/basement/accept", headers=kim, json={"workspace": "other"})
+        assert r.status_code == 404
+        r = client.post("/models/basement/decline", headers=park, json={"workspace": "other"})
+        assert r.status_code == 204
+        r = client.post("/models/basement/accept", headers=park, json={"workspace": "other"})
+        assert r.status_code == 404 and "not found" in r.json()["detail"]
+        assert client.get("/models/offers", params={"workspace": "other"},
+                          headers=park).json() == []  # fmt: skip
+        # publishing to everyone is immediate and does not reveal pending offers
+        client.post("/models/basement/publish", headers=kim, json={"workspace": "other"})
+        r = client.post("/models/basement/publish", headers=kim, json={"workspace": "*"})
+        assert r.status_code == 200 and r.json() == {"owner": "city", "published_to": ["*"]}
+        assert client.post("/models/basement/predict", headers=park, json=use).status_code == 200
+    finally:
+        yield_world.close()
+

@@ -533,13 +533,17 @@ class ModelRegistry:
         owner: str | None = None,
         publish_to: Sequence[str] = (),
         unpublish: Sequence[str] = (),
+        offer_to: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Record which workspace owns ``name`` and which others may use it.
 
         Access is metadata of the registered model (all its versions), kept in MLflow tags;
         the versions themselves stay immutable. ``"*"`` in ``publish_to`` publishes to
-        everyone. Every workspace named in ``owner`` and ``publish_to`` must exist in the
-        service's database (:meth:`require_workspaces`). Returns :meth:`access`.
+        everyone. ``offer_to`` records workspaces a model is offered to (the service
+        publishes to them once an owner there accepts); publishing to a workspace ends its
+        offer, ``unpublish`` withdraws both. Every workspace named in ``owner``,
+        ``publish_to`` and ``offer_to`` must exist in the service's database
+        (:meth:`require_workspaces`). Returns :meth:`access`.
 
         Raises
         ------
@@ -547,14 +551,15 @@ class ModelRegistry:
             A named workspace does not exist, or no service database is attached.
         """
         self._mlflow_version(name, None, None)
-        self.require_workspaces([owner, *publish_to] if owner is not None else publish_to)
+        named = [*publish_to, *offer_to] + ([owner] if owner is not None else [])
+        self.require_workspaces(named)
         current = self.access(name)
         if owner is not None:
             self._client.set_registered_model_tag(name, f"{_TAG}owner", owner)
         published = (set(current["published_to"]) | set(publish_to)) - set(unpublish)
-        self._client.set_registered_model_tag(
-            name, f"{_TAG}published_to", ",".join(sorted(published))
-        )
+        offered = (set(current["offered_to"]) | set(offer_to)) - published - set(unpublish)
+        for tag, value in (("published_to", published), ("offered_to", offered)):
+            self._client.set_registered_model_tag(name, f"{_TAG}{tag}", ",".join(sorted(value)))
         return self.access(name)
 
     def require_workspaces(self, slugs: Sequence[str]) -> None:
@@ -608,14 +613,17 @@ class ModelRegistry:
             )
 
     def access(self, name: str) -> dict[str, Any]:
-        """``{"owner": workspace or None, "published_to": [workspaces, or "*"]}``."""
+        """``{"owner": workspace or None, "published_to": [workspaces, or "*"],
+        "offered_to": [workspaces]}``."""
         if not _NAME.match(str(name)) or name not in self._names():
             raise DataError(f"No model named {name!r} in the registry at {self.root}.")
         tags = self._client.get_registered_model(name).tags
         published = tags.get(f"{_TAG}published_to", "")
+        offered = tags.get(f"{_TAG}offered_to", "")
         return {
             "owner": tags.get(f"{_TAG}owner"),
             "published_to": [w for w in published.split(",") if w],
+            "offered_to": [w for w in offered.split(",") if w],
         }
 
     def card_html(self, ref: str, lang: str = "en") -> str:
