@@ -98,6 +98,7 @@ def world(request, tmp_path_factory) -> Iterator[World]:
         max_upload_bytes=2 * 1024**2,
         max_unpacked_bytes=2 * 1024**2,
         warm_worker=False,  # no analysis runs here: the job queue only records
+        open_workspaces=True,  # 'pa' creates 'partner' (the default is off on PostgreSQL)
     )
     admin = create_user(settings, "admin", workspace="city", workspace_name="Seoul City Hall")
     with TestClient(create_app(settings)) as client:
@@ -112,7 +113,9 @@ def world(request, tmp_path_factory) -> Iterator[World]:
             r = client.put(
                 f"/workspaces/city/members/{name}", json={"role": role}, headers=w.h("admin")
             )
-            assert r.status_code == 200
+            assert r.status_code == 202 and r.json()["status"] == "invited"
+            r = client.post("/me/invitations/city/accept", headers=w.h(name))
+            assert r.status_code == 200 and r.json()["role"] == role
         assert (
             client.post(
                 "/workspaces", json={"slug": "partner", "name": "Partner"}, headers=w.h("pa")
@@ -426,7 +429,7 @@ _READ = (
 )
 _EDIT = ("upload", "start run", "cancel run", "delete dataset")
 _OWN = ("share", "set member", "audit log")
-_OK = {"upload": 201, "start run": 202, "cancel run": 202, "delete dataset": 204, "share": 201}
+_OK = {"upload": 201, "start run": 202, "cancel run": 202, "delete dataset": 204, "share": 202}
 
 
 def _expected(user: str, action: str) -> int:
@@ -495,8 +498,10 @@ def test_sharing_is_read_only_and_revocable(world):
     r = world.client.post(
         f"/datasets/{areas}/shares", json={"workspace": "partner"}, headers=world.h("admin")
     )
-    assert r.status_code == 201
+    assert r.status_code == 202
     h = world.h("pa")
+    r = world.client.post(f"/workspaces/partner/offers/{areas}/accept", headers=h)
+    assert r.status_code == 201 and r.json()["created_by"] == "admin"
     listed = world.client.get("/workspaces/partner/datasets", headers=h).json()
     shared = next(d for d in listed if d["id"] == areas)
     assert shared["shared"] is True and shared["workspace"] == "city"
@@ -557,6 +562,7 @@ def test_audit_log_records_who_did_what(world):
     world.client.post(
         f"/datasets/{areas}/shares", json={"workspace": "partner"}, headers=world.h("admin")
     )
+    world.client.post(f"/workspaces/partner/offers/{areas}/accept", headers=world.h("pa"))
     world.client.get(f"/datasets/{areas}/download", headers=world.h("pa"))
     world.client.post(
         "/workspaces/city/runs",
@@ -568,10 +574,12 @@ def test_audit_log_records_who_did_what(world):
     assert {
         ("admin", "upload", "dataset"),
         ("ed", "upload", "dataset"),
-        ("admin", "share", "dataset"),
+        ("admin", "share_offer", "dataset"),
+        ("pa", "share_accepted", "dataset"),
         ("pa", "download", "dataset"),  # the data owner sees who downloaded the shared data
         ("ed", "run", "run"),
-        ("admin", "member_set", "user"),
+        ("admin", "member_invite", "user"),
+        ("ed", "member_join", "user"),
     } <= seen
     assert log[0]["id"] > log[-1]["id"]  # newest first
     upload = next(e for e in log if e["action"] == "upload" and e["target_id"] == areas)
@@ -678,3 +686,114 @@ def _centimetre_shelters() -> bytes:
         .to_csv(index=False)
         .encode()
     )
+
+
+def test_workspace_creation_can_be_reserved_to_administrators(world):
+    """--open-workspaces false: only administrators create workspaces; the default is off in
+    production (a non-SQLite database) and on for the SQLite trial set-up."""
+    assert Settings(data_dir=".").open_workspaces is True
+    assert Settings(data_dir=".", database_url="postgresql://u@h/d").open_workspaces is False
+    pg = Settings(data_dir=".", database_url="postgresql://u@h/d", open_workspaces=True)
+    assert pg.production and pg.open_workspaces
+    with TestClient(create_app(replace(world.settings, open_workspaces=False))) as client:
+        r = client.post("/workspaces", json={"slug": "squat", "name": "S"}, headers=world.h("pa"))
+        assert r.status_code == 403 and "--open-workspaces true" in r.json()["detail"]
+        r = client.post("/workspaces", json={"slug": "gu-office-1", "name": "G"},
+                        headers=world.h("admin"))  # fmt: skip
+        assert r.status_code == 201 and r.json()["role"] == "owner"
+    # a taken slug is refused without repeating it
+    r = world.client.post("/workspaces", json={"slug": "city", "name": "C"}, headers=world.h("pa"))
+    assert r.status_code == 409 and "city" not in r.json()["detail"]
+
+
+def test_serve_open_workspaces_flag_reaches_the_settings(monkeypatch, tmp_path):
+    import dongne.service.bootstrap as bootstrap
+    from dongne.cli import main
+
+    seen = []
+    monkeypatch.setattr(bootstrap, "serve", lambda settings, **kw: seen.append(settings))
+    monkeypatch.delenv("DONGNE_OPEN_WORKSPACES", raising=False)
+    assert main(["serve", "--data-dir", str(tmp_path), "--open-workspaces", "false"]) == 0
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 0
+    assert [s.open_workspaces for s in seen] == [False, True]
+    assert main(["serve", "--data-dir", str(tmp_path), "--open-workspaces", "maybe"]) == 2
+
+
+def test_members_join_only_by_accepting_an_invitation(world):
+    """Owners invite; the user accepts or declines. Unknown names get the same answer."""
+    admin = world.h("admin")
+    r = world.client.post("/workspaces", json={"slug": "invite-lab", "name": "I"}, headers=admin)
+    assert r.status_code == 201
+    r = world.client.post("/users", json={"name": "newbie"}, headers=admin)
+    newbie = {"Authorization": f"Bearer {r.json()['token']}"}
+    real = world.client.put("/workspaces/invite-lab/members/newbie", json={"role": "viewer"},
+                            headers=admin)  # fmt: skip
+    ghost = world.client.put("/workspaces/invite-lab/members/ghost", json={"role": "viewer"},
+                             headers=admin)  # fmt: skip
+    assert real.status_code == ghost.status_code == 202  # no user enumeration
+    assert real.json() == {"user": "newbie", "role": "viewer", "status": "invited"}
+    assert ghost.json() == {"user": "ghost", "role": "viewer", "status": "invited"}
+    # invited is not a member: the workspace stays invisible until accepted
+    assert world.client.get("/workspaces/invite-lab", headers=newbie).status_code == 404
+    (invitation,) = world.client.get("/me/invitations", headers=newbie).json()
+    assert (invitation["workspace"], invitation["role"], invitation["invited_by"]) == (
+        "invite-lab", "viewer", "admin")  # fmt: skip
+    members = world.client.get("/workspaces/invite-lab/members", headers=admin).json()
+    assert "newbie" not in [m["user"] for m in members]
+    # declining leaves nothing; an invitation cannot be accepted twice or for another workspace
+    assert world.client.delete("/me/invitations/invite-lab", headers=newbie).status_code == 204
+    r = world.client.post("/me/invitations/invite-lab/accept", headers=newbie)
+    assert r.status_code == 404 and "not found" in r.json()["detail"]
+    assert world.client.get("/me/invitations", headers=newbie).json() == []
+    lab = "/workspaces/invite-lab/members/newbie"
+    world.client.put(lab, json={"role": "editor"}, headers=admin)
+    r = world.client.post("/me/invitations/partner/accept", headers=newbie)
+    assert r.status_code == 404
+    r = world.client.post("/me/invitations/invite-lab/accept", headers=newbie)
+    assert r.status_code == 200 and (r.json()["slug"], r.json()["role"]) == ("invite-lab", "editor")
+    assert world.client.get("/workspaces/invite-lab", headers=newbie).json()["role"] == "editor"
+    assert world.client.delete(lab, headers=admin).status_code == 204
+
+
+def test_dataset_shares_are_offers_the_receiving_owner_accepts(world):
+    """No dataset is pushed into a workspace: it is offered, and a missing workspace gets
+    the same answer as an existing one; one created later under that slug receives nothing."""
+    # 'partner' (owner pa) offers to 'vi-lab' (owner vi)
+    sender, receiver = world.h("pa"), world.h("vi")
+    r = world.client.post("/workspaces", json={"slug": "vi-lab", "name": "V"}, headers=receiver)
+    assert r.status_code == 201
+    ds = world.upload("pa", "partner", b"code,n\n01,1\n", "table", "offer.csv").json()["id"]
+    real = world.client.post(f"/datasets/{ds}/shares", json={"workspace": "vi-lab"},
+                             headers=sender)  # fmt: skip
+    ghost = world.client.post(f"/datasets/{ds}/shares", json={"workspace": "inst-future"},
+                              headers=sender)  # fmt: skip
+    assert real.status_code == ghost.status_code == 202  # no workspace enumeration
+    assert {k: v for k, v in real.json().items() if k != "workspace"} == {
+        k: v for k, v in ghost.json().items() if k != "workspace"}  # fmt: skip
+    assert real.json()["status"] == "offered"
+    # offered is not shared
+    assert world.client.get(f"/datasets/{ds}", headers=receiver).status_code == 404
+    assert world.client.get(f"/datasets/{ds}/shares", headers=sender).json() == []
+    offers = world.client.get("/workspaces/vi-lab/offers", headers=receiver).json()
+    offer = next(o for o in offers if o["dataset_id"] == ds)
+    assert (offer["name"], offer["from_workspace"], offer["offered_by"]) == (
+        "offer.csv", "partner", "pa")  # fmt: skip
+    # only owners of the receiving workspace decide
+    r = world.client.post(f"/workspaces/vi-lab/offers/{ds}/accept", headers=sender)
+    assert r.status_code == 404
+    r = world.client.delete(f"/workspaces/vi-lab/offers/{ds}", headers=receiver)
+    assert r.status_code == 204
+    assert world.client.get(f"/datasets/{ds}", headers=receiver).status_code == 404
+    r = world.client.post(f"/workspaces/vi-lab/offers/{ds}/accept", headers=receiver)
+    assert r.status_code == 404 and "not found" in r.json()["detail"]
+    world.client.post(f"/datasets/{ds}/shares", json={"workspace": "vi-lab"}, headers=sender)
+    r = world.client.post(f"/workspaces/vi-lab/offers/{ds}/accept", headers=receiver)
+    assert r.status_code == 201 and r.json()["workspace"] == "vi-lab"
+    assert world.client.get(f"/datasets/{ds}", headers=receiver).json()["shared"] is True
+    # the slug offered to before it existed: its new owner finds no offer and no dataset
+    r = world.client.post("/workspaces", json={"slug": "inst-future", "name": "F"},
+                          headers=world.h("nobody"))  # fmt: skip
+    assert r.status_code == 201
+    nobody = world.h("nobody")
+    assert world.client.get("/workspaces/inst-future/offers", headers=nobody).json() == []
+    assert world.client.get("/workspaces/inst-future/datasets", headers=nobody).json() == []

@@ -103,10 +103,10 @@ def test_migrations_create_the_models_schema_and_are_idempotent(settings):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
-    assert {"users", "api_tokens", "workspaces", "memberships", "datasets"} <= set(
-        inspect(engine).get_table_names()
-    )
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert version == "0002_access"
+    tables = {"users", "api_tokens", "workspaces", "memberships", "datasets"}
+    assert tables | {"invitations", "dataset_offers"} <= set(inspect(engine).get_table_names())
     with engine.begin() as conn:  # the downgrade removes every table
         command.downgrade(alembic_config(conn), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}

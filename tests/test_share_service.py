@@ -50,7 +50,8 @@ def _world(tmp_path_factory, url):
     X = pd.DataFrame({"density": rng.normal(10, 2, 50), "age65": rng.uniform(5, 25, 50)})
     y = 0.5 * X["density"] - 0.2 * X["age65"]
     model = Ridge(alpha=1e-6).fit(X, y)
-    registry = ModelRegistry(settings.models_dir, settings.models_url)
+    service_db = settings.url.render_as_string(hide_password=False)
+    registry = ModelRegistry(settings.models_dir, settings.models_url, service_db)
     card = ModelCard(
         "test", ["synthetic"], ["Jongno-gu"], "2010", {"rmse": 0.0},
         group_metrics=pd.DataFrame({"gu": ["Jongno-gu", "Jung-gu"], "n": [2, 48],
@@ -105,7 +106,10 @@ def test_other_workspaces_see_404_until_published(world):
     assert r.status_code == 404
     r = client.post("/models/basement/publish", headers=_h(tokens, "kim"),
                     json={"workspace": "partner"})  # fmt: skip
-    assert r.status_code == 200 and r.json()["published_to"] == ["partner"]
+    assert r.status_code == 202 and r.json()["status"] == "offered"
+    r = client.post("/models/basement/accept", headers=_h(tokens, "lee"),
+                    json={"workspace": "partner"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["status"] == "published"
     ok = client.post("/models/basement/predict", headers=_h(tokens, "lee"),
                      json={"workspace": "partner", "rows": rows})  # fmt: skip
     assert ok.status_code == 200
@@ -170,3 +174,98 @@ def test_card_links_with_odd_signatures_are_refused_not_errors(world):
     link = r.json()["url"]
     odd = link.rsplit("sig=", 1)[0] + "sig=%ED%95%9C" + "0" * 60
     assert client.get("/" + odd).status_code == 403
+
+
+def test_models_cannot_be_given_to_workspaces_that_do_not_exist(tmp_path, capsys):
+    """Squatting: a model registered for 'inst-future' before that workspace exists would
+    fall to whoever creates it. Registration (CLI) and set_access refuse a missing one."""
+    import json
+
+    import skops.io as sio
+
+    from dongne.cli import main
+    from dongne.errors import SpecificationError
+
+    settings = Settings(data_dir=tmp_path / "data")
+    create_user(settings, "kim", workspace="city")
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    sio.dump(Ridge().fit(X, [1.0, 2.0, 2.0, 4.0]), tmp_path / "m.skops")
+    (tmp_path / "card.json").write_text(json.dumps({
+        "intended_use": "test", "data_sources": ["synthetic"], "training_regions": ["x"],
+        "training_period": "2010", "metrics": {"rmse": 0.1}}), "utf-8")  # fmt: skip
+    base = ["share", "--registry", str(settings.models_dir), "register", "m", "--model",
+            str(tmp_path / "m.skops"), "--card", str(tmp_path / "card.json")]  # fmt: skip
+    assert main([*base, "--workspace", "inst-future"]) == 2
+    err = capsys.readouterr().err
+    assert "No workspace 'inst-future' in the service database" in err and "Fix:" in err
+    registry = ModelRegistry(settings.models_dir)  # finds the service's SQLite file
+    assert registry.list().empty  # refused before anything was registered
+    assert main([*base, "--workspace", "city"]) == 0
+    assert registry.access("m") == {"owner": "city", "published_to": [], "offered_to": []}
+    with pytest.raises(SpecificationError, match="No workspace 'inst-future'"):
+        registry.set_access("m", publish_to=["inst-future"])
+    with pytest.raises(SpecificationError, match="No workspace 'inst-future'"):
+        registry.set_access("m", owner="inst-future")
+    assert registry.access("m") == {"owner": "city", "published_to": [], "offered_to": []}
+    assert registry.set_access("m", publish_to=["*"])["published_to"] == ["*"]
+    # a registry without a service database says how to attach one
+    alone = ModelRegistry(tmp_path / "alone")
+    alone.register("m", Ridge().fit(X, [1.0, 2.0, 2.0, 4.0]), _card_for_test())
+    with pytest.raises(SpecificationError, match="--service-database-url"):
+        alone.set_access("m", owner="city")
+
+
+def _card_for_test() -> ModelCard:
+    return ModelCard("test", ["synthetic"], ["x"], "2010", {"rmse": 0.1})
+
+
+def test_card_link_views_are_audited_as_the_viewer_not_the_link_maker(world):
+    client, tokens, _, _ = world
+    r = client.post("/models/basement/card-link", headers=_h(tokens, "kim"),
+                    json={"workspace": "city"})  # fmt: skip
+    link = "/" + r.json()["url"]
+    assert client.get(link).status_code == 200  # a browser: no token
+    assert client.get(link, headers=_h(tokens, "park")).status_code == 200  # someone else
+    log = client.get("/workspaces/city/audit", headers=_h(tokens, "kim"),
+                     params={"limit": 2}).json()  # fmt: skip
+    assert [(e["user"], e["action"], e["detail"]["link_by"], e["detail"]["viewer"])
+            for e in log] == [("park", "model_card", "kim", "park"),
+                              ("link holder", "model_card", "kim", "link holder")]  # fmt: skip
+
+
+def test_models_are_offered_to_workspaces_whose_owners_accept(tmp_path_factory):
+    """Publishing to a workspace is an offer: the same 202 for a missing workspace as for an
+    existing one, usable only after an owner there accepts; declined offers leave nothing."""
+    yield_world = _world(tmp_path_factory, None)  # a fresh SQLite world of its own
+    client, tokens, X, _ = next(yield_world)
+    try:
+        rows = X.head(2).to_dict("records")
+        kim, park = _h(tokens, "kim"), _h(tokens, "park")
+        real = client.post("/models/basement/publish", headers=kim, json={"workspace": "other"})
+        ghost = client.post("/models/basement/publish", headers=kim,
+                            json={"workspace": "inst-future"})  # fmt: skip
+        assert real.status_code == ghost.status_code == 202
+        assert real.json() == {"model": "basement", "workspace": "other", "status": "offered"}
+        assert ghost.json() == {"model": "basement", "workspace": "inst-future",
+                                "status": "offered"}  # fmt: skip
+        use = {"workspace": "other", "rows": rows}
+        assert client.post("/models/basement/predict", headers=park, json=use).status_code == 404
+        offers = client.get("/models/offers", params={"workspace": "other"}, headers=park)
+        assert offers.json() == [{"model": "basement", "owner": "city"}]
+        # only owners of the receiving workspace answer; the sender cannot accept for them
+        r = client.post("/models/basement/accept", headers=kim, json={"workspace": "other"})
+        assert r.status_code == 404
+        r = client.post("/models/basement/decline", headers=park, json={"workspace": "other"})
+        assert r.status_code == 204
+        r = client.post("/models/basement/accept", headers=park, json={"workspace": "other"})
+        assert r.status_code == 404 and "not found" in r.json()["detail"]
+        assert client.get("/models/offers", params={"workspace": "other"},
+                          headers=park).json() == []  # fmt: skip
+        # publishing to everyone is immediate and does not reveal pending offers
+        client.post("/models/basement/publish", headers=kim, json={"workspace": "other"})
+        r = client.post("/models/basement/publish", headers=kim, json={"workspace": "*"})
+        assert r.status_code == 200 and r.json() == {"owner": "city", "published_to": ["*"]}
+        assert client.post("/models/basement/predict", headers=park, json=use).status_code == 200
+    finally:
+        yield_world.close()
+

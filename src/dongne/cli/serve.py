@@ -23,6 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-upload-mb", type=float, help="largest upload (default 200)")
     parser.add_argument("--max-jobs", type=int, help="analyses run at once (default 2)")
     parser.add_argument(
+        "--open-workspaces",
+        metavar="true|false",
+        help="may every user create workspaces? (default: $DONGNE_OPEN_WORKSPACES, else false "
+        "with a PostgreSQL database (production), true with SQLite)",
+    )
+    parser.add_argument(
         "--create-user",
         metavar="NAME",
         help="create a user, print their API token and exit (the first user is administrator)",
@@ -34,9 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the dongne web service (API at /docs), or create a user with --create-user."""
     from dongne.service.bootstrap import create_user, serve
-    from dongne.service.settings import Settings
+    from dongne.service.settings import Settings, parse_bool
 
+    open_workspaces = args.open_workspaces
     settings = Settings.from_env(
+        open_workspaces=None
+        if open_workspaces is None
+        else parse_bool(open_workspaces, "--open-workspaces"),
         data_dir=args.data_dir,
         database_url=args.database_url,
         max_upload_bytes=int(args.max_upload_mb * 1024**2) if args.max_upload_mb else None,

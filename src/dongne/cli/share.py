@@ -20,6 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--registry", help="registry folder (default: $DONGNE_REGISTRY or ./dongne-registry)"
     )
     parser.add_argument("--database-url", help="registry database (default: SQLite in the folder)")
+    parser.add_argument(
+        "--service-database-url",
+        help="database of 'dongne serve', where --workspace must exist (default: "
+        "FOLDER/../dongne.sqlite3 when the registry is a service's DATA_DIR/models)",
+    )
     sub = parser.add_subparsers(dest="share_command", metavar="ACTION", required=True)
 
     reg = sub.add_parser("register", help="register a trained model with its model card")
@@ -109,7 +114,11 @@ def _registry(args: argparse.Namespace, *, create: bool = False):
     """The registry of ``--registry``/``--database-url``; only ``register`` may create one."""
     from dongne.share.registry import ModelRegistry
 
-    registry = ModelRegistry(args.registry, database_url=args.database_url)
+    registry = ModelRegistry(
+        args.registry,
+        database_url=args.database_url,
+        service_database_url=args.service_database_url,
+    )
     if not (create or args.database_url):
         if not (registry.root / "registry.sqlite3").is_file():
             raise DataError(
@@ -268,6 +277,8 @@ def _federate(args: argparse.Namespace) -> int:
         card.privacy = result.privacy
         card.group_metrics = result.institutions
         registry = _registry(args, create=True)
+        if args.workspace:
+            registry.require_workspaces([args.workspace])  # before anything is registered
         version = registry.register(args.register, result.model, card)
         if args.workspace:
             registry.set_access(version.name, owner=args.workspace)
@@ -282,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
         return _federate(args)
     registry = _registry(args, create=action == "register")
     if action == "register":
+        if args.workspace:
+            registry.require_workspaces([args.workspace])  # before anything is registered
         model = _load_model_file(args.model, args.trust)
         X = _read(args.schema_from) if args.schema_from else None
         version = registry.register(

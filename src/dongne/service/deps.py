@@ -26,6 +26,7 @@ from dongne.service.settings import Settings
 
 __all__ = [
     "IdPath",
+    "OptionalUserDep",
     "SessionDep",
     "SettingsDep",
     "UserDep",
@@ -99,6 +100,19 @@ def _current_user(
 
 
 UserDep = Annotated[User, Depends(_current_user)]
+
+
+def _optional_user(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User | None:
+    """The user of the request's token, or ``None`` without a (valid) token."""
+    return None if credentials is None else auth.user_for_token(session, credentials.credentials)
+
+
+#: The signed-in user where the request carries a valid token, else ``None`` (pages that a
+#: signed link opens in a browser, which sends no token).
+OptionalUserDep = Annotated[User | None, Depends(_optional_user)]
 
 
 def _settings(request: Request) -> Settings:

@@ -31,7 +31,9 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Dataset",
+    "DatasetOffer",
     "DatasetShare",
+    "Invitation",
     "Membership",
     "Run",
     "User",
@@ -110,6 +112,27 @@ class Membership(Base):
     workspace: Mapped[Workspace] = relationship()
 
 
+class Invitation(Base):
+    """A user invited to a workspace; they become a member only when they accept."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'editor', 'viewer')", name="ck_invitations_role"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(10))
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    workspace: Mapped[Workspace] = relationship()
+
+
 class Dataset(Base):
     """An uploaded file, read and checked by dongne's readers, owned by one workspace."""
 
@@ -137,6 +160,9 @@ class Dataset(Base):
     shares: Mapped[list[DatasetShare]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan"
     )
+    offers: Mapped[list[DatasetOffer]] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan"
+    )
 
 
 class DatasetShare(Base):
@@ -155,6 +181,23 @@ class DatasetShare(Base):
 
     dataset: Mapped[Dataset] = relationship(back_populates="shares")
     workspace: Mapped[Workspace] = relationship()
+
+
+class DatasetOffer(Base):
+    """A dataset offered read-only to another workspace; shared once its owner accepts."""
+
+    __tablename__ = "dataset_offers"
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="offers")
 
 
 class Run(Base):

@@ -14,6 +14,7 @@ __all__ = [
     "DetectRequest",
     "ErrorOut",
     "HealthOut",
+    "InvitationOut",
     "MatchReportOut",
     "MatchRequest",
     "MeOut",
@@ -21,6 +22,7 @@ __all__ = [
     "MemberOut",
     "NewTokenOut",
     "NewUserOut",
+    "OfferOut",
     "RunOut",
     "RunRequest",
     "ScanRequest",
@@ -121,6 +123,21 @@ class MemberIn(BaseModel):
 class MemberOut(BaseModel):
     user: str
     role: Role
+    status: Literal["member", "invited"] = Field(
+        default="member",
+        description="'invited': an invitation waits for the user to accept (sent only if "
+        "such a user exists; the answer is the same either way)",
+    )
+
+
+class InvitationOut(BaseModel):
+    """An invitation to a workspace, as its invited user sees it."""
+
+    workspace: str
+    workspace_name: str
+    role: Role
+    invited_by: str | None
+    created_at: UtcDatetime
 
 
 class DatasetOut(BaseModel):
@@ -153,6 +170,19 @@ class ShareOut(BaseModel):
     workspace: str
     created_by: str | None
     created_at: UtcDatetime
+
+
+class OfferOut(BaseModel):
+    """A dataset offered to a workspace; it is shared once an owner there accepts."""
+
+    dataset_id: int
+    workspace: str
+    status: Literal["offered"] = "offered"
+    name: str | None = Field(default=None, description="shown to the receiving workspace")
+    kind: str | None = None
+    from_workspace: str | None = None
+    offered_by: str | None = None
+    created_at: UtcDatetime | None = None
 
 
 class MatchRequest(BaseModel):

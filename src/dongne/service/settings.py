@@ -11,12 +11,33 @@ from sqlalchemy.engine import URL, make_url
 from dongne._optional import import_optional
 from dongne.errors import SpecificationError
 
-__all__ = ["DEFAULT_MAX_UNPACKED_BYTES", "DEFAULT_MAX_UPLOAD_BYTES", "Settings"]
+__all__ = ["DEFAULT_MAX_UNPACKED_BYTES", "DEFAULT_MAX_UPLOAD_BYTES", "Settings", "parse_bool"]
 
 #: Largest upload accepted by default: 200 MiB.
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024**2
 #: Largest total size of the files inside an uploaded zip by default: 1 GiB.
 DEFAULT_MAX_UNPACKED_BYTES = 1024**3
+
+
+def parse_bool(value: str, name: str) -> bool:
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``) as a bool.
+
+    Raises
+    ------
+    SpecificationError
+        Any other text, naming the setting ``name``.
+
+    Examples
+    --------
+    >>> parse_bool("False", "--open-workspaces")
+    False
+    """
+    text = value.strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise SpecificationError(f"{name} must be true or false. Got {value!r}. Fix: {name} false.")
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,12 @@ class Settings:
     warm_worker : bool
         Keep one worker process started, with the analysis libraries imported, so that a run
         starts in well under a second instead of the seconds Python needs to import them.
+    open_workspaces : bool, optional
+        Whether any signed-in user may create workspaces (``POST /workspaces``); when
+        ``False`` only administrators do. ``None`` (default): ``False`` in production
+        (:attr:`production`), ``True`` otherwise. With open workspaces the slugs are a
+        shared name space: creating a slug that is taken is refused (409), which tells the
+        caller that it is taken.
 
     Examples
     --------
@@ -62,9 +89,12 @@ class Settings:
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES
     max_jobs: int = 2
     warm_worker: bool = True
+    open_workspaces: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
+        if self.open_workspaces is None:
+            object.__setattr__(self, "open_workspaces", not self.production)
         for name in ("max_upload_bytes", "max_unpacked_bytes", "max_jobs"):
             if int(getattr(self, name)) < 1:
                 raise SpecificationError(
@@ -77,7 +107,7 @@ class Settings:
 
         ``DONGNE_DATA_DIR`` (default ``./dongne-data``), ``DONGNE_DATABASE_URL``,
         ``DONGNE_MODELS_DATABASE_URL``, ``DONGNE_MAX_UPLOAD_MB``, ``DONGNE_MAX_UNPACKED_MB``
-        and ``DONGNE_MAX_JOBS``.
+        ``DONGNE_MAX_JOBS`` and ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
         """
         env = os.environ
         values: dict[str, object] = {
@@ -93,8 +123,27 @@ class Settings:
                 values[key] = int(float(env[name]) * 1024**2)
         if env.get("DONGNE_MAX_JOBS"):
             values["max_jobs"] = int(env["DONGNE_MAX_JOBS"])
+        if env.get("DONGNE_OPEN_WORKSPACES"):
+            values["open_workspaces"] = parse_bool(
+                env["DONGNE_OPEN_WORKSPACES"], "DONGNE_OPEN_WORKSPACES"
+            )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def production(self) -> bool:
+        """A production service: its database is not SQLite (PostgreSQL serves many users;
+        SQLite in the data folder is the single-machine, trial set-up).
+
+        Examples
+        --------
+        >>> Settings(data_dir=".").production
+        False
+        >>> s = Settings(data_dir=".", database_url="postgresql://postgres@db/dongne")
+        >>> s.production, s.open_workspaces
+        (True, False)
+        """
+        return self.url.get_backend_name() != "sqlite"
 
     @property
     def url(self) -> URL:

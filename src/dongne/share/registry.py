@@ -188,6 +188,12 @@ class ModelRegistry:
         SQLAlchemy URL of the registry database (e.g. ``postgresql://user@host/models`` on
         the service's PostgreSQL; the database is created if missing); default the SQLite
         file in ``root``. Use a database of its own: MLflow keeps its own Alembic history.
+    service_database_url : str, optional
+        SQLAlchemy URL of the web service's database, where the workspaces live. Naming a
+        workspace (:meth:`set_access`, :meth:`require_workspaces`) checks there that it
+        exists, so that a model cannot be registered for a workspace before it is created
+        and then fall to whoever creates it. Default: the service's SQLite file
+        ``root/../dongne.sqlite3`` when ``root`` is a service's ``<data-dir>/models``.
 
     Examples
     --------
@@ -195,10 +201,17 @@ class ModelRegistry:
     """
 
     def __init__(
-        self, root: str | os.PathLike[str] | None = None, database_url: str | None = None
+        self,
+        root: str | os.PathLike[str] | None = None,
+        database_url: str | None = None,
+        service_database_url: str | None = None,
     ) -> None:
         self.root = Path(root or os.environ.get("DONGNE_REGISTRY", "dongne-registry"))
         self.database_url = database_url
+        if service_database_url is None and (self.root.parent / "dongne.sqlite3").is_file():
+            sqlite = (self.root.parent / "dongne.sqlite3").resolve()
+            service_database_url = f"sqlite:///{sqlite}"
+        self.service_database_url = service_database_url
         self._client_obj: Any = None
 
     # -------------------------------------------------------------- MLflow underneath
@@ -520,32 +533,97 @@ class ModelRegistry:
         owner: str | None = None,
         publish_to: Sequence[str] = (),
         unpublish: Sequence[str] = (),
+        offer_to: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Record which workspace owns ``name`` and which others may use it.
 
         Access is metadata of the registered model (all its versions), kept in MLflow tags;
         the versions themselves stay immutable. ``"*"`` in ``publish_to`` publishes to
-        everyone. Returns :meth:`access`.
+        everyone. ``offer_to`` records workspaces a model is offered to (the service
+        publishes to them once an owner there accepts); publishing to a workspace ends its
+        offer, ``unpublish`` withdraws both. Every workspace named in ``owner``,
+        ``publish_to`` and ``offer_to`` must exist in the service's database
+        (:meth:`require_workspaces`). Returns :meth:`access`.
+
+        Raises
+        ------
+        SpecificationError
+            A named workspace does not exist, or no service database is attached.
         """
         self._mlflow_version(name, None, None)
+        named = [*publish_to, *offer_to] + ([owner] if owner is not None else [])
+        self.require_workspaces(named)
         current = self.access(name)
         if owner is not None:
             self._client.set_registered_model_tag(name, f"{_TAG}owner", owner)
         published = (set(current["published_to"]) | set(publish_to)) - set(unpublish)
-        self._client.set_registered_model_tag(
-            name, f"{_TAG}published_to", ",".join(sorted(published))
-        )
+        offered = (set(current["offered_to"]) | set(offer_to)) - published - set(unpublish)
+        for tag, value in (("published_to", published), ("offered_to", offered)):
+            self._client.set_registered_model_tag(name, f"{_TAG}{tag}", ",".join(sorted(value)))
         return self.access(name)
 
+    def require_workspaces(self, slugs: Sequence[str]) -> None:
+        """Check that every workspace in ``slugs`` (``"*"``, everyone, aside) exists.
+
+        The workspaces are the web service's (table ``workspaces`` of
+        ``service_database_url``). A name that is not yet a workspace is refused: otherwise
+        whoever creates a workspace of that name later would own the model (squatting).
+
+        Raises
+        ------
+        SpecificationError
+            A workspace does not exist, or the registry has no service database to ask.
+        """
+        wanted = sorted({s for s in slugs if s != "*"})
+        if not wanted:
+            return
+        if self.service_database_url is None:
+            raise SpecificationError(
+                f"The registry at {self.root} cannot check that workspace(s) "
+                f"{', '.join(map(repr, wanted))} exist: no service database is attached. Fix: "
+                "pass --service-database-url URL (ModelRegistry(service_database_url=...)), the "
+                "database of 'dongne serve', or use --registry DATA_DIR/models of a service "
+                "with its SQLite database in DATA_DIR."
+            )
+        sa = import_optional("sqlalchemy", "registry", "Checking service workspaces")
+        url = self.service_database_url
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                query = sa.text("SELECT slug FROM workspaces WHERE slug IN :slugs").bindparams(
+                    sa.bindparam("slugs", expanding=True)
+                )
+                found = set(conn.execute(query, {"slugs": wanted}).scalars())
+        except sa.exc.SQLAlchemyError as err:
+            raise SpecificationError(
+                f"Cannot read the workspaces from the service database "
+                f"{sa.engine.make_url(url).render_as_string()} ({type(err).__name__}). Fix: "
+                "pass --service-database-url URL of the database of 'dongne serve'."
+            ) from None
+        finally:
+            engine.dispose()
+        missing = [s for s in wanted if s not in found]
+        if missing:
+            raise SpecificationError(
+                f"No workspace {', '.join(map(repr, missing))} in the service database. Fix: "
+                "create the workspace first (POST /workspaces, or 'dongne serve --create-user "
+                "NAME --workspace SLUG'), then name it with --workspace."
+            )
+
     def access(self, name: str) -> dict[str, Any]:
-        """``{"owner": workspace or None, "published_to": [workspaces, or "*"]}``."""
+        """``{"owner": workspace or None, "published_to": [workspaces, or "*"],
+        "offered_to": [workspaces]}``."""
         if not _NAME.match(str(name)) or name not in self._names():
             raise DataError(f"No model named {name!r} in the registry at {self.root}.")
         tags = self._client.get_registered_model(name).tags
         published = tags.get(f"{_TAG}published_to", "")
+        offered = tags.get(f"{_TAG}offered_to", "")
         return {
             "owner": tags.get(f"{_TAG}owner"),
             "published_to": [w for w in published.split(",") if w],
+            "offered_to": [w for w in offered.split(",") if w],
         }
 
     def card_html(self, ref: str, lang: str = "en") -> str:

@@ -14,6 +14,7 @@ from dongne.service import auth
 from dongne.service.deps import (
     IdPath,
     SessionDep,
+    SettingsDep,
     UserDep,
     audit,
     error_responses,
@@ -24,13 +25,16 @@ from dongne.service.deps import (
 from dongne.service.models import (
     ApiToken,
     AuditEvent,
+    Invitation,
     Membership,
     User,
     Workspace,
+    utcnow,
 )
 from dongne.service.schemas import (
     AuditEventOut,
     HealthOut,
+    InvitationOut,
     MemberIn,
     MemberOut,
     MeOut,
@@ -124,13 +128,25 @@ def create_user(body: UserIn, session: SessionDep, user: UserDep) -> NewUserOut:
     "/workspaces",
     response_model=WorkspaceOut,
     status_code=201,
-    responses=error_responses(409),
+    responses=error_responses(403, 409),
     tags=["workspaces"],
 )
-def create_workspace(body: WorkspaceIn, session: SessionDep, user: UserDep) -> WorkspaceOut:
-    """Create a workspace (an institution or project); you become its owner."""
+def create_workspace(
+    body: WorkspaceIn, session: SessionDep, user: UserDep, settings: SettingsDep
+) -> WorkspaceOut:
+    """Create a workspace (an institution or project); you become its owner.
+
+    Any user may when the service has open workspaces (``Settings.open_workspaces``),
+    else administrators only.
+    """
+    if not (settings.open_workspaces or user.is_admin):
+        raise HTTPException(
+            403,
+            "Only administrators create workspaces on this service. Fix: ask an administrator "
+            "to create it and invite you, or start the service with --open-workspaces true.",
+        )
     if session.scalar(select(Workspace).where(Workspace.slug == body.slug)) is not None:
-        raise HTTPException(409, f"Workspace {body.slug!r} exists. Fix: choose another slug.")
+        raise HTTPException(409, "This slug cannot be used. Fix: choose another slug.")
     ws = Workspace(slug=body.slug, name=body.name)
     session.add(ws)
     session.flush()
@@ -182,29 +198,113 @@ def list_members(workspace: str, session: SessionDep, user: UserDep) -> list[Mem
 @router.put(
     "/workspaces/{workspace}/members/{user_name}",
     response_model=MemberOut,
-    responses=error_responses(403, 404, 409),
+    responses={**error_responses(403, 404, 409), 202: {"model": MemberOut}},
     tags=["workspaces"],
 )
 def set_member(
-    workspace: str, user_name: str, body: MemberIn, session: SessionDep, user: UserDep
+    workspace: str,
+    user_name: str,
+    body: MemberIn,
+    session: SessionDep,
+    user: UserDep,
+    response: Response,
 ) -> MemberOut:
-    """Add a user to the workspace or change their role (owners only)."""
+    """Change a member's role (200), or invite a user who is not a member (202; owners only).
+
+    An invited user becomes a member only by accepting (``POST
+    /me/invitations/{workspace}/accept``). The 202 answer is the same whether or not a user
+    of that name exists, so user names cannot be probed; an invitation is stored only for an
+    existing user.
+    """
     ws = workspace_for(session, user, workspace, "owner")
     target = session.scalar(select(User).where(User.name == user_name))
-    if target is None:
-        raise HTTPException(
-            404, f"No user named {user_name!r}. Fix: ask an administrator to create it."
-        )
-    member = auth.membership(session, target, ws.id)
-    if member is None:
-        member = Membership(workspace_id=ws.id, user_id=target.id, role=body.role)
-        session.add(member)
-    else:
+    member = auth.membership(session, target, ws.id) if target is not None else None
+    if member is not None:
         _keep_an_owner(session, ws, member, body.role)
         member.role = body.role
-    audit(session, user, ws.id, "member_set", "user", target.id, role=body.role)
+        audit(session, user, ws.id, "member_set", "user", target.id, role=body.role)
+        session.commit()
+        return MemberOut(user=target.name, role=body.role)
+    if target is not None:
+        invitation = session.get(Invitation, (ws.id, target.id))
+        if invitation is None:
+            invitation = Invitation(workspace_id=ws.id, user_id=target.id)
+            session.add(invitation)
+        invitation.role, invitation.invited_by = body.role, user.id
+        invitation.created_at = utcnow()
+        audit(session, user, ws.id, "member_invite", "user", target.id, role=body.role)
+    else:  # nothing to store; the caller's own log still says what was asked
+        audit(session, user, ws.id, "member_invite", "user", None, role=body.role,
+              name=user_name)  # fmt: skip
     session.commit()
-    return MemberOut(user=target.name, role=body.role)
+    response.status_code = 202
+    return MemberOut(user=user_name, role=body.role, status="invited")
+
+
+@router.get(
+    "/me/invitations",
+    response_model=list[InvitationOut],
+    responses=error_responses(),
+    tags=["accounts"],
+)
+def my_invitations(session: SessionDep, user: UserDep) -> list[InvitationOut]:
+    """Invitations to workspaces that wait for you to accept or decline."""
+    rows = session.scalars(
+        select(Invitation).where(Invitation.user_id == user.id).order_by(Invitation.created_at)
+    )
+    return [
+        InvitationOut(
+            workspace=i.workspace.slug,
+            workspace_name=i.workspace.name,
+            role=i.role,
+            invited_by=user_name(session, i.invited_by),
+            created_at=i.created_at,
+        )
+        for i in rows
+    ]
+
+
+def _invitation(session: Session, user: User, workspace: str) -> Invitation:
+    invitation = session.scalar(
+        select(Invitation)
+        .join(Workspace, Workspace.id == Invitation.workspace_id)
+        .where(Invitation.user_id == user.id, Workspace.slug == workspace)
+    )
+    if invitation is None:
+        raise not_found(f"Invitation to workspace {workspace!r}")
+    return invitation
+
+
+@router.post(
+    "/me/invitations/{workspace}/accept",
+    response_model=WorkspaceOut,
+    responses=error_responses(404),
+    tags=["accounts"],
+)
+def accept_invitation(workspace: str, session: SessionDep, user: UserDep) -> WorkspaceOut:
+    """Accept an invitation: you become a member with the role you were invited to."""
+    invitation = _invitation(session, user, workspace)
+    ws, role = invitation.workspace, invitation.role
+    session.add(Membership(workspace_id=ws.id, user_id=user.id, role=role))
+    session.delete(invitation)
+    audit(session, user, ws.id, "member_join", "user", user.id, role=role)
+    session.commit()
+    return _workspace_out(ws, role)
+
+
+@router.delete(
+    "/me/invitations/{workspace}",
+    status_code=204,
+    responses=error_responses(404),
+    tags=["accounts"],
+)
+def decline_invitation(workspace: str, session: SessionDep, user: UserDep) -> Response:
+    """Decline an invitation (the workspace's audit log records it)."""
+    invitation = _invitation(session, user, workspace)
+    audit(session, user, invitation.workspace_id, "member_decline", "user", user.id)
+    session.delete(invitation)
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.delete(
@@ -252,7 +352,7 @@ def audit_log(
     return [
         AuditEventOut(
             id=e.id,
-            user=user_name(session, e.user_id),
+            user=user_name(session, e.user_id) or e.detail.get("viewer"),
             action=e.action,
             target_type=e.target_type,
             target_id=e.target_id,

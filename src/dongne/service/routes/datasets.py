@@ -1,5 +1,5 @@
 """Routes of datasets: upload (streamed, read by dongne's readers), list, download, delete,
-share with another workspace, and the match report of a join."""
+offer to another workspace (shared once its owner accepts), and the match report of a join."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from dongne.service.deps import (
 )
 from dongne.service.models import (
     Dataset,
+    DatasetOffer,
     DatasetShare,
     User,
     Workspace,
@@ -38,6 +39,7 @@ from dongne.service.schemas import (
     DatasetOut,
     MatchReportOut,
     MatchRequest,
+    OfferOut,
     ShareIn,
     ShareOut,
 )
@@ -288,34 +290,115 @@ def download_dataset(
 
 @router.post(
     "/datasets/{dataset_id}/shares",
-    response_model=ShareOut,
-    status_code=201,
+    response_model=OfferOut,
+    status_code=202,
     responses=error_responses(403, 404, 409),
     tags=["datasets"],
 )
 def share_dataset(
     dataset_id: IdPath, body: ShareIn, session: SessionDep, user: UserDep
-) -> ShareOut:
-    """Let another workspace read and use this dataset (owners of its workspace)."""
+) -> OfferOut:
+    """Offer this dataset, read-only, to another workspace (owners of its workspace).
+
+    It is shared once an owner of that workspace accepts (``POST
+    /workspaces/{ws}/offers/{dataset_id}/accept``). The answer is the same whether or not
+    the workspace exists, so slugs cannot be probed; an offer is stored only for an existing
+    one, so a workspace created later under that name receives nothing.
+    """
     ds = changeable_dataset(session, user, dataset_id, "owner")
-    target = session.scalar(select(Workspace).where(Workspace.slug == body.workspace))
-    if target is None:
-        raise not_found(f"Workspace {body.workspace!r}")
-    if target.id == ds.workspace_id:
+    own = session.get(Workspace, ds.workspace_id)
+    if body.workspace == own.slug:
         raise HTTPException(409, "A dataset is always visible in its own workspace.")
-    if session.get(DatasetShare, (ds.id, target.id)) is not None:
+    target = session.scalar(select(Workspace).where(Workspace.slug == body.workspace))
+    if target is not None and session.get(DatasetShare, (ds.id, target.id)) is not None:
         raise HTTPException(409, f"Dataset {ds.id} is already shared with {target.slug!r}.")
-    share = DatasetShare(dataset_id=ds.id, workspace_id=target.id, created_by=user.id)
+    if target is not None and session.get(DatasetOffer, (ds.id, target.id)) is None:
+        session.add(DatasetOffer(dataset_id=ds.id, workspace_id=target.id, created_by=user.id))
+        audit(session, user, target.id, "share_offered", "dataset", ds.id, name=ds.name,
+              source=own.slug)  # fmt: skip
+    audit(session, user, ds.workspace_id, "share_offer", "dataset", ds.id, to=body.workspace)
+    session.commit()
+    return OfferOut(dataset_id=ds.id, workspace=body.workspace)
+
+
+@router.get(
+    "/workspaces/{workspace}/offers",
+    response_model=list[OfferOut],
+    responses=error_responses(403, 404),
+    tags=["datasets"],
+)
+def list_offers(workspace: str, session: SessionDep, user: UserDep) -> list[OfferOut]:
+    """Datasets other workspaces offer to this one, waiting for an owner to accept."""
+    ws = workspace_for(session, user, workspace, "owner")
+    offers = session.scalars(
+        select(DatasetOffer)
+        .where(DatasetOffer.workspace_id == ws.id)
+        .order_by(DatasetOffer.created_at)
+    )
+    return [
+        OfferOut(
+            dataset_id=o.dataset_id,
+            workspace=ws.slug,
+            name=o.dataset.name,
+            kind=o.dataset.kind,
+            from_workspace=session.get(Workspace, o.dataset.workspace_id).slug,
+            offered_by=user_name(session, o.created_by),
+            created_at=o.created_at,
+        )
+        for o in offers
+    ]
+
+
+def _offer(session: Session, user: User, workspace: str, dataset_id: int):
+    ws = workspace_for(session, user, workspace, "owner")
+    offer = session.get(DatasetOffer, (dataset_id, ws.id))
+    if offer is None:
+        raise not_found(f"Offer of dataset {dataset_id} to workspace {workspace!r}")
+    return ws, offer
+
+
+@router.post(
+    "/workspaces/{workspace}/offers/{dataset_id}/accept",
+    response_model=ShareOut,
+    status_code=201,
+    responses=error_responses(403, 404),
+    tags=["datasets"],
+)
+def accept_offer(
+    workspace: str, dataset_id: IdPath, session: SessionDep, user: UserDep
+) -> ShareOut:
+    """Accept an offered dataset: members of this workspace may now read and use it."""
+    ws, offer = _offer(session, user, workspace, dataset_id)
+    ds = offer.dataset
+    share = DatasetShare(dataset_id=ds.id, workspace_id=ws.id, created_by=offer.created_by)
+    session.delete(offer)
     session.add(share)
-    audit(session, user, ds.workspace_id, "share", "dataset", ds.id, to=target.slug)
-    audit(session, user, target.id, "share_received", "dataset", ds.id, name=ds.name)
+    audit(session, user, ds.workspace_id, "share_accepted", "dataset", ds.id, to=ws.slug)
+    audit(session, user, ws.id, "share_received", "dataset", ds.id, name=ds.name)
     session.commit()
     return ShareOut(
         dataset_id=ds.id,
-        workspace=target.slug,
-        created_by=user.name,
+        workspace=ws.slug,
+        created_by=user_name(session, share.created_by),
         created_at=share.created_at,
     )
+
+
+@router.delete(
+    "/workspaces/{workspace}/offers/{dataset_id}",
+    status_code=204,
+    responses=error_responses(403, 404),
+    tags=["datasets"],
+)
+def decline_offer(
+    workspace: str, dataset_id: IdPath, session: SessionDep, user: UserDep
+) -> Response:
+    """Decline an offered dataset (nothing is shared)."""
+    ws, offer = _offer(session, user, workspace, dataset_id)
+    audit(session, user, ws.id, "share_decline", "dataset", dataset_id)
+    session.delete(offer)
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.get(

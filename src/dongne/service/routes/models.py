@@ -27,15 +27,21 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from dongne.errors import DongneError
-from dongne.service.deps import SessionDep, UserDep, audit, workspace_for
-from dongne.service.models import User, Workspace
+from dongne.service.deps import (
+    OptionalUserDep,
+    SessionDep,
+    UserDep,
+    audit,
+    workspace_for,
+)
+from dongne.service.models import AuditEvent, User, Workspace
 from dongne.share.predict import predict
 from dongne.share.registry import ModelRegistry
 
@@ -89,6 +95,9 @@ class CardLinkOut(BaseModel):
     expires_in: int
 
 
+#: Who the audit log names for a card opened by signed link without a token.
+LINK_HOLDER = "link holder"
+
 #: Lifetime of a signed model-card link, in seconds.
 CARD_LINK_SECONDS = 300
 
@@ -99,7 +108,11 @@ def _registry(request: Request) -> ModelRegistry:
     state = request.app.state
     if getattr(state, "model_registry", None) is None:
         settings = state.settings
-        state.model_registry = ModelRegistry(settings.models_dir, settings.models_url)
+        state.model_registry = ModelRegistry(
+            settings.models_dir,
+            settings.models_url,
+            service_database_url=settings.url.render_as_string(hide_password=False),
+        )
     return state.model_registry
 
 
@@ -251,30 +264,109 @@ async def model_card(
 
 @router.post("/models/{name}/publish")
 async def publish(
-    name: str, body: PublishIn, request: Request, session: SessionDep, user: UserDep
+    name: str, body: PublishIn, request: Request, session: SessionDep, user: UserDep,
+    response: Response,
 ) -> dict[str, Any]:
-    """Publish a model to another workspace or ``"*"`` (owner of the owning workspace)."""
+    """Publish a model to everyone (``"*"``, 200) or offer it to a workspace (202); owners
+    of the owning workspace.
+
+    An offered model becomes usable in the workspace once an owner there accepts (``POST
+    /models/{name}/accept``). The 202 answer is the same whether or not the workspace exists
+    (an offer is stored only for an existing one), so slugs cannot be probed.
+    """  # fmt: skip
     registry = _registry(request)
     try:
-        owner = (await run_in_threadpool(registry.access, name))["owner"]
+        access = await run_in_threadpool(registry.access, name)
     except DongneError as err:
         raise _not_found(name) from err
-    if owner is None:
+    if access["owner"] is None:
         raise _not_found(name)
     try:
-        workspace_for(session, user, owner, "owner")  # 404 for non-members, 403 below owner
+        workspace_for(session, user, access["owner"], "owner")  # 404 non-members, 403 below
     except HTTPException as err:
         if err.status_code == 404:
             raise _not_found(name) from err
         raise
-    if body.workspace != "*" and (
-        session.scalar(select(Workspace).where(Workspace.slug == body.workspace)) is None
-    ):
-        raise HTTPException(404, f"Workspace {body.workspace!r} not found.")
-    access = await run_in_threadpool(registry.set_access, name, publish_to=[body.workspace])
     audit(session, user, None, "model_publish", "model", None, model=name, to=body.workspace)
+    if body.workspace == "*":
+        access = await run_in_threadpool(registry.set_access, name, publish_to=["*"])
+        session.commit()
+        return _public_access(access)
+    target = session.scalar(select(Workspace).where(Workspace.slug == body.workspace))
+    known = {access["owner"], *access["published_to"], *access["offered_to"]}
+    if target is not None and target.slug not in known:
+        await run_in_threadpool(registry.set_access, name, offer_to=[target.slug])
+        audit(session, user, target.id, "model_offered", "model", None, model=name,
+              source=access["owner"])  # fmt: skip
     session.commit()
-    return access
+    response.status_code = 202
+    return {"model": name, "workspace": body.workspace, "status": "offered"}
+
+
+def _public_access(access: dict[str, Any]) -> dict[str, Any]:
+    """Owner and publication of a model, without its pending offers (which exist only for
+    existing workspaces, so would tell which do)."""
+    return {"owner": access["owner"], "published_to": access["published_to"]}
+
+
+class OfferedModelOut(BaseModel):
+    model: str
+    owner: str | None
+
+
+@router.get("/models/offers", response_model=list[OfferedModelOut])
+async def model_offers(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    workspace: Annotated[str, Query(description="the receiving workspace (owners)")],
+) -> list[OfferedModelOut]:
+    """Models offered to ``workspace`` that wait for one of its owners to accept."""
+    ws = workspace_for(session, user, workspace, "owner")
+    registry = _registry(request)
+    table = await run_in_threadpool(registry.list)
+    out = []
+    for name in sorted(set(table["name"])):
+        access = await run_in_threadpool(registry.access, name)
+        if ws.slug in access["offered_to"]:
+            out.append(OfferedModelOut(model=str(name), owner=access["owner"]))
+    return out
+
+
+@router.post("/models/{name}/accept")
+async def accept_model(
+    name: str, body: PublishIn, request: Request, session: SessionDep, user: UserDep
+) -> dict[str, Any]:
+    """Accept a model offered to ``workspace`` (owners there): its members may use it."""
+    return await _answer_offer(name, body.workspace, request, session, user, accept=True)
+
+
+@router.post("/models/{name}/decline", status_code=204)
+async def decline_model(
+    name: str, body: PublishIn, request: Request, session: SessionDep, user: UserDep
+) -> Response:
+    """Decline a model offered to ``workspace`` (owners there)."""
+    await _answer_offer(name, body.workspace, request, session, user, accept=False)
+    return Response(status_code=204)
+
+
+async def _answer_offer(
+    name: str, workspace: str, request: Request, session, user: User, *, accept: bool
+) -> dict[str, Any]:
+    ws = workspace_for(session, user, workspace, "owner")
+    registry = _registry(request)
+    try:
+        access = await run_in_threadpool(registry.access, name)
+    except DongneError as err:
+        raise _not_found(name) from err
+    if ws.slug not in access["offered_to"]:
+        raise _not_found(name)
+    change = {"publish_to": [ws.slug]} if accept else {"unpublish": [ws.slug]}
+    await run_in_threadpool(lambda: registry.set_access(name, **change))
+    action = "model_accept" if accept else "model_decline"
+    audit(session, user, ws.id, action, "model", None, model=name, source=access["owner"])
+    session.commit()
+    return {"model": name, "workspace": ws.slug, "status": "published" if accept else "declined"}
 
 
 @router.post("/models/{name}/card-link", response_model=CardLinkOut)
@@ -311,6 +403,7 @@ async def card_view(
     name: str,
     request: Request,
     session: SessionDep,
+    viewer: OptionalUserDep,
     workspace: Annotated[str, Query()],
     user: Annotated[int, Query()],
     expires: Annotated[int, Query()],
@@ -319,7 +412,12 @@ async def card_view(
     version: Annotated[str, Query()] = "",
     alias: Annotated[str, Query()] = "",
 ) -> HTMLResponse:
-    """The model-card page behind a signed link from ``POST /models/{name}/card-link``."""
+    """The model-card page behind a signed link from ``POST /models/{name}/card-link``.
+
+    Audited as the viewer: the user of the request's token where one is sent, else
+    ``"link holder"`` (a browser opening the link sends none, and anyone may hold the
+    link); the link's maker is recorded in the event's ``link_by``.
+    """
     fields = {"name": name, "workspace": workspace, "lang": lang, "version": version,
               "alias": alias, "user": user, "expires": expires}  # fmt: skip
     expected = _signature(_link_key(request), fields)
@@ -337,6 +435,16 @@ async def card_view(
     await run_in_threadpool(_visible_model, registry, name, ws)
     ref = _ref(name, int(version) if version else None, alias or None)
     page = await run_in_threadpool(registry.card_html, ref, lang)
-    audit(session, account, ws.id, "model_card", "model", None, model=ref)
+    session.add(
+        AuditEvent(
+            workspace_id=ws.id,
+            user_id=None if viewer is None else viewer.id,
+            action="model_card",
+            target_type="model",
+            target_id=None,
+            detail={"model": ref, "via": "card link", "link_by": account.name,
+                    "viewer": LINK_HOLDER if viewer is None else viewer.name},
+        )
+    )  # fmt: skip
     session.commit()
     return HTMLResponse(page, headers={"Content-Security-Policy": _CARD_PAGE_CSP})
