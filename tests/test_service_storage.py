@@ -100,7 +100,7 @@ def test_migrations_create_the_models_schema_and_are_idempotent(settings):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     assert {"users", "api_tokens", "workspaces", "memberships", "datasets"} <= set(
         inspect(engine).get_table_names()
     )
