@@ -1,6 +1,6 @@
 """Run supervision (issue 22): heartbeats, dead workers failed within seconds without a restart,
-cancel that always ends, and a restart that resumes the queue. SQLite, in-process (TestClient)
-with the real job manager and real worker processes.
+cancel that always ends, and a restart that resumes the queue. In-process (TestClient) with the
+real job manager and real worker processes; the database-only tests on SQLite and PostgreSQL.
 
 Under load the database refused the job threads' writes (``QueuePool limit ... reached``); the
 thread died on the refused write and its run stayed ``running`` with no process for minutes.
@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy.exc
 from fastapi.testclient import TestClient
 from shapely import box
+from test_service_storage import postgres_database, reset_postgres
 
 from dongne.datasets import data_path
 from dongne.service import Settings, create_app, create_user
@@ -130,18 +131,39 @@ class Stopped:
         pass
 
 
-def _settings(tmp_path, **kw) -> Settings:
-    return Settings(data_dir=tmp_path / "data", warm_worker=False, **kw)
+# Killing worker processes does not depend on the database: these tests run on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request) -> str | None:
+    """The service database's URL: ``None`` for SQLite in the data folder, or PostgreSQL."""
+    if request.param == "sqlite":
+        return None
+    url = request.getfixturevalue("pg_url")
+    reset_postgres(url)
+    return url
+
+
+def _settings(tmp_path, database, **kw) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database, warm_worker=False, **kw)
 
 
 @pytest.fixture
-def service(tmp_path) -> Iterator[Service]:
-    settings = _settings(tmp_path, max_jobs=1)
+def service(tmp_path, database) -> Iterator[Service]:
+    settings = _settings(tmp_path, database, max_jobs=1)
     admin = create_user(settings, "admin", workspace="city")
     with TestClient(create_app(settings)) as client:
         yield Service(client, admin.token)
 
 
+@SQLITE_ONLY
 def test_killed_worker_fails_its_run_within_seconds_while_the_database_is_busy(service, tmp_path):
     s = service
     rid = s.scanning(s.upload(_grid(tmp_path / "grid.geojson"), "areas", "grid.geojson"))
@@ -169,6 +191,7 @@ def test_killed_worker_fails_its_run_within_seconds_while_the_database_is_busy(s
     assert list(s.jobs.settings.runs_dir.iterdir()) == []  # the partial outputs are gone
 
 
+@SQLITE_ONLY
 def test_cancel_ends_a_queued_run_at_once_and_a_run_whose_worker_died(service, tmp_path):
     s = service
     areas = s.upload(_grid(tmp_path / "grid.geojson"), "areas", "grid.geojson")
@@ -202,21 +225,21 @@ def test_cancel_ends_runs_no_thread_holds(service):
 
 def test_run_without_heartbeat_is_failed_by_the_supervisor(service):
     s = service
-    s.jobs.heartbeat_timeout = 3.0
+    s.jobs.heartbeat_timeout = 5.0
     stale = utcnow() - timedelta(seconds=60)
     orphan = s.add_run("running", started_at=stale, heartbeat_at=stale)
     fresh = s.add_run("running", started_at=utcnow(), heartbeat_at=utcnow())
-    run = s.wait(orphan, lambda r: r["status"] != "running", timeout=2.5)
+    run = s.wait(orphan, lambda r: r["status"] != "running", timeout=4)
     assert run["status"] == "failed" and run["message"].startswith(
         "No heartbeat from the run's worker for 6"  # about 60 s
     )
-    assert s.run(fresh)["status"] == "running"  # heard from under 3 s ago: not yet
-    run = s.wait(fresh, lambda r: r["status"] != "running", timeout=6)
+    assert s.run(fresh)["status"] == "running"  # heard from under 5 s ago: not yet
+    run = s.wait(fresh, lambda r: r["status"] != "running", timeout=8)
     assert run["status"] == "failed" and "No heartbeat" in run["message"]
 
 
-def test_restart_resumes_the_queue(tmp_path):
-    settings = _settings(tmp_path)
+def test_restart_resumes_the_queue(tmp_path, database):
+    settings = _settings(tmp_path, database)
     admin = create_user(settings, "admin", workspace="city")
     with TestClient(create_app(settings)) as client:
         s = Service(client, admin.token)
@@ -231,6 +254,7 @@ def test_restart_resumes_the_queue(tmp_path):
         queued = s.start(body)
         gone = s.start(body)
         left_running = s.add_run("running", started_at=utcnow())
+        broken = s.add_run("queued")  # no parameters: its spec cannot be built
         with client.app.state.sessions.begin() as session:  # a queued run's input was deleted
             session.get(Run, gone).parameters = {**body, "areas": 999}
     assert s.run(queued)["status"] == "queued"
@@ -244,3 +268,9 @@ def test_restart_resumes_the_queue(tmp_path):
         run = s.run(gone)
         assert run["status"] == "failed"
         assert "Dataset 999 in workspace 'city' (own or shared) not found" in run["message"]
+        run = s.run(broken)
+        assert run["status"] == "failed"
+        assert run["message"] == (
+            "Not resumed after the server restarted: its stored parameters are broken "
+            "(KeyError: 'analysis'). Fix: start the run again."
+        )

@@ -166,8 +166,8 @@ class JobManager:
         Runs left ``running`` are marked ``failed`` ("server restarted"); runs left
         ``queued`` are queued again in submission order, with the spec ``spec_of(session,
         run)`` builds from the run's stored parameters. A queued run whose inputs can no
-        longer be used (``spec_of`` raises :class:`~dongne.errors.DongneError`) is failed with
-        that reason.
+        longer be used (``spec_of`` raises :class:`~dongne.errors.DongneError`) or whose
+        stored parameters are broken (any other exception) is failed with that reason.
 
         Returns
         -------
@@ -190,6 +190,12 @@ class JobManager:
                         continue
                     except DongneError as exc:
                         reason = f"Not resumed after the server restarted: {exc}"
+                    except Exception as exc:  # a broken row must not stop the server starting
+                        logger.exception("run %s could not be queued again", run.id)
+                        reason = (
+                            "Not resumed after the server restarted: its stored parameters are "
+                            f"broken ({type(exc).__name__}: {exc}). Fix: start the run again."
+                        )
                 run.status, run.finished_at, run.message = "failed", utcnow(), reason
                 failed += 1
         for run_id, spec in resumed:
