@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -210,6 +211,49 @@ def test_cancel_ends_a_queued_run_at_once_and_a_run_whose_worker_died(service, t
     run = s.wait(busy, lambda r: r["status"] != "running", timeout=10)
     assert run["status"] == "failed" and "SIGKILL" in run["message"]
     assert s.run(queued)["status"] == "cancelled"  # never started
+
+
+@SQLITE_ONLY
+def test_cancel_ends_a_run_whose_thread_hangs(service, tmp_path, monkeypatch):
+    s = service
+    rid = s.scanning(s.upload(_grid(tmp_path / "grid.geojson"), "areas", "grid.geojson"))
+    hang = threading.Event()  # the run's thread blocks on its next progress write, as on a
+    monkeypatch.setattr(s.jobs, "_progress", lambda run_id, message: hang.wait())  # stuck pool
+    time.sleep(1)
+    process = s.jobs.process_of(rid)
+    asked = time.monotonic()
+    assert s.cancel(rid)["status"] == "running"
+    run = s.wait(rid, lambda r: r["status"] != "running", timeout=12)
+    assert 7 <= time.monotonic() - asked < 10  # the supervisor steps in after 7 s
+    assert run["status"] == "cancelled" and process.poll() == -signal.SIGKILL
+    assert run["heartbeat_at"] is not None
+    hang.set()  # the thread wakes up, finds the run ended and lets it go
+    run = s.wait(rid, lambda r: s.jobs.process_of(rid) is None, timeout=5)
+    assert run["status"] == "cancelled"
+
+
+@SQLITE_ONLY
+def test_stopping_the_server_fails_running_runs_and_keeps_queued_ones(tmp_path, database):
+    settings = _settings(tmp_path, database, max_jobs=1)
+    admin = create_user(settings, "admin", workspace="city")
+    with TestClient(create_app(settings)) as client:
+        s = Service(client, admin.token)
+        areas = s.upload(_grid(tmp_path / "grid.geojson"), "areas", "grid.geojson")
+        running = s.scanning(areas)
+        queued = s.start({**LONG_SCAN, "areas": areas})
+    with TestClient(create_app(settings)) as client:
+        s = Service(client, admin.token)
+        run = s.run(running)
+        assert run["status"] == "failed"
+        assert (
+            run["message"]
+            == "The server stopped while this run was running. Fix: start the run again."
+        )
+        s.wait(queued, lambda r: "Monte Carlo" in r["message"], timeout=180)  # resumed
+        assert s.cancel(queued)["status"] == "running"
+        assert s.wait(queued, lambda r: r["status"] != "running", timeout=10)["status"] == (
+            "cancelled"
+        )
 
 
 def test_cancel_ends_runs_no_thread_holds(service):
