@@ -11,6 +11,7 @@ they depend on in :mod:`dongne.service.deps`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 from collections.abc import AsyncIterator
 
@@ -44,8 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web service for ``settings`` (default: :meth:`Settings.from_env`).
 
     On start-up the database is created or upgraded (Alembic), the data folders are made,
-    files left half-written by a killed server are removed and runs it left unfinished are
-    marked failed. On shutdown running jobs are cancelled.
+    files left half-written by a killed server are removed, runs it left running are marked
+    failed and runs it left queued are queued again. On shutdown running jobs are stopped
+    (failed) and queued ones stay queued for the next start.
     """
     settings = settings or Settings.from_env()
 
@@ -58,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _clean_leftovers(settings)
         app.state.sessions = make_sessions(engine)
         app.state.jobs = JobManager(settings, app.state.sessions)
-        app.state.jobs.recover()
+        app.state.jobs.recover(functools.partial(runs.spec_of, settings))
         app.state.jobs.warm_up()
         try:
             yield

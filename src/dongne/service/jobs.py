@@ -8,39 +8,69 @@ standard output; the thread writes progress, status and results to the database.
 Python and importing the scientific stack takes seconds, so (with ``Settings.warm_worker``)
 one spare worker process is kept waiting, its imports done, for the next run.
 
-Cancellation really stops the work: a queued run is marked ``cancelled`` and never started; a
-running run's process is terminated (SIGTERM, then SIGKILL after 5 s) wherever it is — inside
-a permutation loop or a MIP solve — and its partial output folder is deleted. Outputs are
-written into ``runs/.incoming-<uuid>`` and renamed to ``runs/<uuid>`` only when the run
-succeeded, so a result folder is always complete.
+Cancellation really stops the work: a queued run is marked ``cancelled`` at once and never
+started; a running run's process is terminated (SIGTERM, then SIGKILL after 5 s) wherever it
+is — inside a permutation loop or a MIP solve — and its partial output folder is deleted.
+Outputs are written into ``runs/.incoming-<uuid>`` and renamed to ``runs/<uuid>`` only when
+the run succeeded, so a result folder is always complete.
+
+Runs are supervised. A supervisor thread looks at every run's worker process each second
+and, while the process is alive, records the time in the run's ``heartbeat_at``. A run
+whose process ends without a result is marked ``failed`` by its thread within a fraction of a
+second, with the exit code or signal as the reason; a ``running`` run whose heartbeat is older
+than ``heartbeat_timeout`` seconds (its thread died or hangs, or the database refused its
+writes) is marked ``failed`` by the supervisor, its process stopped if it still exists. Final
+states are written only over ``queued`` or ``running`` (a run never leaves ``done``,
+``failed`` or ``cancelled``) and are retried while the database is busy. Cancelling always
+ends a run: ``cancelled``, or ``failed`` if its worker had already died.
 
 Runs are held in memory by one server process: serve with a single worker process (the
-default of ``dongne serve``). Runs left ``queued`` or ``running`` by a stopped server are
-marked ``failed`` at the next start (:meth:`JobManager.recover`).
+default of ``dongne serve``). At the next start (:meth:`JobManager.recover`) runs left
+``running`` by a stopped server are marked ``failed`` ("server restarted") and runs left
+``queued`` are queued again, in the order they were submitted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dongne.errors import DongneError
 from dongne.service.models import Run, utcnow
 from dongne.service.settings import Settings
 
-__all__ = ["JobManager"]
+__all__ = ["HEARTBEAT_TIMEOUT_SECONDS", "JobManager"]
+
+logger = logging.getLogger(__name__)
+
+#: A running run whose worker has not been seen alive for this many seconds is failed.
+HEARTBEAT_TIMEOUT_SECONDS = 10.0
 
 _POLL_SECONDS = 0.2
 _TERMINATE_GRACE_SECONDS = 5.0
+_SUPERVISE_SECONDS = 1.0
+# How long a run's final state is retried while the database refuses writes.
+_FINISH_RETRY_SECONDS = 60.0
+_OPEN = ("queued", "running")
+_STOPPED = "The server stopped while this run was running. Fix: start the run again."
 
 
 def _start_worker() -> subprocess.Popen:
@@ -53,25 +83,76 @@ def _start_worker() -> subprocess.Popen:
     )
 
 
+def _ended(returncode: int) -> str:
+    """Why a worker process that gave no result ended, for the run's message."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        how = f"was killed by {name} ({-returncode})"
+        if -returncode == signal.SIGKILL:
+            how += ", as the system does when memory runs out or an operator kills it"
+    else:
+        how = f"exited with code {returncode}"
+    return (
+        f"The analysis process {how} before it sent a result. Fix: start the run again; if it "
+        "happens again, use fewer permutations or replications or smaller data."
+    )
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC time (SQLite gives back naive UTC times)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass
+class _Job:
+    """What the server holds for one submitted run (under :attr:`JobManager._lock`)."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    future: Future | None = None
+    started: bool = False
+    process: subprocess.Popen | None = None
+    cancel_asked: float | None = None  # time.monotonic() of the cancel request
+
+
 class JobManager:
-    """Queue, run, watch and cancel analysis runs.
+    """Queue, run, supervise and cancel analysis runs.
 
     Parameters
     ----------
     settings : Settings
     sessions : sessionmaker
         Session factory of the service database.
+    heartbeat_timeout : float
+        Seconds after which a ``running`` run whose worker process was not seen alive is
+        marked ``failed`` (default :data:`HEARTBEAT_TIMEOUT_SECONDS`).
+
+    Notes
+    -----
+    The supervisor thread starts with the manager and stops at :meth:`shutdown`.
     """
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT_SECONDS,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.heartbeat_timeout = heartbeat_timeout
         self._pool = ThreadPoolExecutor(settings.max_jobs, thread_name_prefix="dongne-run")
-        self._cancel: dict[int, threading.Event] = {}
-        self._processes: dict[int, subprocess.Popen] = {}
+        self._jobs: dict[int, _Job] = {}
         self._lock = threading.Lock()
         self._spare: subprocess.Popen | None = None
         self._closed = False
+        self._stop = threading.Event()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="dongne-run-supervisor", daemon=True
+        )
+        self._supervisor.start()
 
     def warm_up(self) -> None:
         """Start the spare worker process now (if ``Settings.warm_worker``)."""
@@ -79,41 +160,100 @@ class JobManager:
             if self.settings.warm_worker and self._spare is None and not self._closed:
                 self._spare = _start_worker()
 
-    def recover(self) -> int:
-        """Mark runs left unfinished by a previous server process as failed; return how many."""
+    def recover(self, spec_of: Callable[[Session, Run], dict[str, Any]]) -> tuple[int, int]:
+        """Take over the runs a previous server process left unfinished.
+
+        Runs left ``running`` are marked ``failed`` ("server restarted"); runs left
+        ``queued`` are queued again in submission order, with the spec ``spec_of(session,
+        run)`` builds from the run's stored parameters. A queued run whose inputs can no
+        longer be used (``spec_of`` raises :class:`~dongne.errors.DongneError`) or whose
+        stored parameters are broken (any other exception) is failed with that reason.
+
+        Returns
+        -------
+        (failed, resumed) : tuple of int
+            How many runs were failed and how many were queued again.
+        """
+        resumed: list[tuple[int, dict[str, Any]]] = []
+        failed = 0
         with self.sessions.begin() as session:
-            stale = session.scalars(select(Run).where(Run.status.in_(("queued", "running"))))
-            count = 0
-            for run in stale:
-                run.status, run.finished_at = "failed", utcnow()
-                run.message = "The server stopped before this run finished. Fix: start it again."
-                count += 1
-        return count
+            runs = session.scalars(select(Run).where(Run.status.in_(_OPEN)).order_by(Run.id))
+            for run in runs:
+                if run.status == "running":
+                    reason = (
+                        "server restarted: the server stopped while this run was running. "
+                        "Fix: start the run again."
+                    )
+                else:
+                    try:
+                        resumed.append((run.id, spec_of(session, run)))
+                        continue
+                    except DongneError as exc:
+                        reason = f"Not resumed after the server restarted: {exc}"
+                    except Exception as exc:  # a broken row must not stop the server starting
+                        logger.exception("run %s could not be queued again", run.id)
+                        reason = (
+                            "Not resumed after the server restarted: its stored parameters are "
+                            f"broken ({type(exc).__name__}: {exc}). Fix: start the run again."
+                        )
+                run.status, run.finished_at, run.message = "failed", utcnow(), reason
+                failed += 1
+        for run_id, spec in resumed:
+            self.submit(run_id, spec)
+        return failed, len(resumed)
 
     def submit(self, run_id: int, spec: dict[str, Any]) -> None:
         """Queue run ``run_id``; ``spec`` is what :func:`dongne.service.worker.execute` takes."""
-        self._cancel[run_id] = threading.Event()
-        self._pool.submit(self._execute, run_id, spec)
+        with self._lock:
+            job = self._jobs[run_id] = _Job()
+            job.future = self._pool.submit(self._execute, run_id, spec)
 
-    def cancel(self, run_id: int) -> bool:
-        """Ask run ``run_id`` to stop; False if this server is not running or queuing it."""
-        event = self._cancel.get(run_id)
-        if event is None:
-            return False
-        event.set()
-        return True
+    def cancel(self, run_id: int) -> None:
+        """End run ``run_id``: ``cancelled``, or ``failed`` if its worker had already died.
+
+        A queued run is marked ``cancelled`` here and never starts. A running run's thread
+        stops its process (SIGTERM, then SIGKILL) and marks it ``cancelled``; if that thread
+        does not end it within the grace period, the supervisor does. A run that no thread of
+        this server holds (its thread died) is ended here: ``cancelled`` if still queued,
+        ``failed`` if left running.
+        """
+        with self._lock:
+            job = self._jobs.get(run_id)
+            if job is not None:
+                job.cancel.set()
+                job.cancel_asked = time.monotonic()
+                if job.started or not job.future.cancel():
+                    return  # its thread ends it (or the supervisor, if the thread hangs)
+                del self._jobs[run_id]  # never started: ended here
+        quick = {"retry_seconds": 5.0}  # a request waits for this
+        self._finish(run_id, "cancelled", "cancelled before it started", ("queued",), **quick)
+        self._finish(
+            run_id,
+            "failed",
+            "The run's worker had stopped without a result when it was cancelled. "
+            "Fix: start the run again.",
+            ("running",),
+            **quick,
+        )
 
     def process_of(self, run_id: int) -> subprocess.Popen | None:
         """The process executing run ``run_id`` right now, if any."""
-        return self._processes.get(run_id)
+        job = self._jobs.get(run_id)
+        return job.process if job is not None else None
 
     def shutdown(self) -> None:
-        """Cancel every queued and running job, wait for their threads, stop the spare."""
+        """Stop: running runs are stopped and failed, queued runs stay queued for the next start.
+
+        The supervisor and the spare worker are stopped and the job threads waited for.
+        """
         with self._lock:
             self._closed = True
-        for event in list(self._cancel.values()):
-            event.set()
-        self._pool.shutdown(wait=True, cancel_futures=False)
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.cancel.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._stop.set()
+        self._supervisor.join()
         with self._lock:
             if self._spare is not None:
                 self._spare.kill()
@@ -132,96 +272,210 @@ class JobManager:
             self._spare = _start_worker() if warm else None
         return process
 
-    def _update(self, run_id: int, **values: Any) -> None:
+    def _write(self, run_id: int, only: tuple[str, ...], **values: Any) -> bool:
+        """Set ``values`` on run ``run_id`` if its status is one of ``only``; True if it was."""
         with self.sessions.begin() as session:
-            run = session.get(Run, run_id)
-            if run is not None:
-                for key, value in values.items():
-                    setattr(run, key, value)
+            changed = session.execute(
+                update(Run).where(Run.id == run_id, Run.status.in_(only)).values(**values)
+            )
+            return changed.rowcount > 0
+
+    def _finish(
+        self,
+        run_id: int,
+        status: str,
+        message: str,
+        only: tuple[str, ...] = _OPEN,
+        retry_seconds: float = _FINISH_RETRY_SECONDS,
+        **values: Any,
+    ) -> bool:
+        """Give run ``run_id`` its final ``status`` unless it already has one.
+
+        Retried for ``retry_seconds`` while the database refuses the write (a busy pool or a
+        locked SQLite file); False if the run had already ended or the database kept
+        refusing (the supervisor then fails the run when its heartbeat ages).
+        """
+        values = {"status": status, "message": message, "finished_at": utcnow(), **values}
+        deadline, pause = time.monotonic() + retry_seconds, 0.2
+        while True:
+            try:
+                return self._write(run_id, only, **values)
+            except SQLAlchemyError as exc:
+                if time.monotonic() + pause > deadline:
+                    logger.error("run %s: could not record %s: %s", run_id, status, exc)
+                    return False
+                logger.warning("run %s: recording %s failed, retrying: %s", run_id, status, exc)
+                time.sleep(pause)
+                pause = min(2 * pause, 5.0)
 
     def _execute(self, run_id: int, spec: dict[str, Any]) -> None:
-        event = self._cancel[run_id]
+        with self._lock:
+            job = self._jobs[run_id]
+            job.started = True
         out = Path(spec["out_dir"])
         try:
-            if event.is_set():
-                self._update(
-                    run_id,
-                    status="cancelled",
-                    message="cancelled before it started",
-                    finished_at=utcnow(),
-                )
+            if self._closed:
+                return  # the server is stopping: the run stays queued for the next start
+            if job.cancel.is_set():
+                self._finish(run_id, "cancelled", "cancelled before it started")
                 return
-            self._update(run_id, status="running", started_at=utcnow(), message="starting")
-            outcome = self._watch(run_id, spec, event)
-            if outcome[0] == "done":
-                result = outcome[1]
-                final = out.with_name(out.name.removeprefix(".incoming-"))
-                out.rename(final)
-                self._update(
-                    run_id,
-                    status="done",
-                    progress=1.0,
-                    message="done",
-                    summary=result["summary"],
-                    layers=result["layers"],
-                    provenance={**result["provenance"], "files": result["files"]},
-                    output_dir=str(final.relative_to(self.settings.data_dir)),
-                    finished_at=utcnow(),
-                )
-            else:
-                self._update(run_id, status=outcome[0], message=outcome[1], finished_at=utcnow())
+            now = utcnow()
+            values = {"status": "running", "started_at": now, "heartbeat_at": now}
+            if not self._write(run_id, ("queued",), message="starting", **values):
+                return  # ended while it waited (cancelled)
+            status, detail = self._watch(run_id, spec, job)
+            if status != "done":
+                self._finish(run_id, status, detail)
+                return
+            final = out.with_name(out.name.removeprefix(".incoming-"))
+            out.rename(final)
+            if not self._finish(
+                run_id,
+                "done",
+                "done",
+                progress=1.0,
+                summary=detail["summary"],
+                layers=detail["layers"],
+                provenance={**detail["provenance"], "files": detail["files"]},
+                output_dir=str(final.relative_to(self.settings.data_dir)),
+            ):
+                shutil.rmtree(final, ignore_errors=True)
         except Exception as exc:  # the database or the disk failed: record it on the run
-            self._update(run_id, status="failed", message=f"{type(exc).__name__}: {exc}")
+            logger.exception("run %s failed in its supervising thread", run_id)
+            self._finish(run_id, "failed", f"{type(exc).__name__}: {exc}")
         finally:
             shutil.rmtree(out, ignore_errors=True)
-            self._cancel.pop(run_id, None)
+            with self._lock:
+                self._jobs.pop(run_id, None)
 
-    def _watch(self, run_id: int, spec: dict[str, Any], event: threading.Event) -> tuple:
+    def _progress(self, run_id: int, message: dict[str, Any]) -> None:
+        """Record a progress report; a busy database only loses this report, not the run."""
+        try:
+            self._write(
+                run_id, ("running",), progress=message["progress"], message=message["message"]
+            )
+        except SQLAlchemyError as exc:
+            logger.warning("run %s: progress not recorded: %s", run_id, exc)
+
+    def _watch(self, run_id: int, spec: dict[str, Any], job: _Job) -> tuple[str, Any]:
         process = self._take_process()
-        self._processes[run_id] = process
+        with self._lock:
+            job.process = process
         lines: queue.Queue[str | None] = queue.Queue()
 
         def read_lines() -> None:
-            for line in process.stdout:
-                lines.put(line)
+            try:
+                for line in process.stdout:
+                    lines.put(line)
+            except (OSError, ValueError):  # the pipe was closed under the reader
+                pass
             lines.put(None)
 
         reader = threading.Thread(target=read_lines, name=f"dongne-run-{run_id}-out", daemon=True)
         reader.start()
         try:
-            process.stdin.write(json.dumps(spec))
-            process.stdin.close()
+            with contextlib.suppress(OSError):  # the process died before it read its spec
+                process.stdin.write(json.dumps(spec))
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            exited: float | None = None
             while True:
-                if event.is_set():
-                    process.terminate()
-                    try:
-                        process.wait(_TERMINATE_GRACE_SECONDS)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
+                if job.cancel.is_set():
+                    self._stop_process(process)
+                    if self._closed:
+                        return ("failed", _STOPPED)
                     return ("cancelled", "cancelled while running; the process was stopped")
                 try:
                     line = lines.get(timeout=_POLL_SECONDS)
                 except queue.Empty:
+                    # A dead process whose pipe stays open (a child holds it) ends the wait too.
+                    if exited is None and process.poll() is not None:
+                        exited = time.monotonic()
+                    if exited is not None and time.monotonic() - exited > 1.0:
+                        break
                     continue
                 if line is None:
                     break
                 message = json.loads(line)
                 if "progress" in message:
-                    self._update(run_id, progress=message["progress"], message=message["message"])
+                    self._progress(run_id, message)
                 elif "done" in message:
                     return ("done", message["done"])
                 else:
                     return ("failed", message["failed"])
-            process.wait()
-            return (
-                "failed",
-                f"The analysis process ended unexpectedly (exit code {process.returncode}); it "
-                "may have run out of memory. Fix: try fewer permutations or smaller data.",
-            )
+            return ("failed", _ended(process.wait()))
         finally:
             if process.poll() is None:
                 process.kill()
             process.wait()
-            reader.join()
             process.stdout.close()
-            self._processes.pop(run_id, None)
+            reader.join(timeout=1.0)
+
+    @staticmethod
+    def _stop_process(process: subprocess.Popen) -> None:
+        process.terminate()
+        try:
+            process.wait(_TERMINATE_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(_SUPERVISE_SECONDS):
+            try:
+                self._sweep()
+            except SQLAlchemyError as exc:  # the database is busy: try again next second
+                logger.warning("run supervisor: %s", exc)
+            except Exception:
+                logger.exception("run supervisor")
+
+    def _sweep(self) -> None:
+        """One look at every run: heartbeats of live workers, dead and overdue runs ended."""
+        now = time.monotonic()
+        alive: set[int] = set()
+        overdue: list[tuple[int, _Job]] = []
+        with self._lock:
+            jobs = [(run_id, job) for run_id, job in self._jobs.items() if job.started]
+        for run_id, job in jobs:
+            late = _TERMINATE_GRACE_SECONDS + 2 * _SUPERVISE_SECONDS
+            if job.cancel_asked is not None and now - job.cancel_asked > late:
+                overdue.append((run_id, job))
+            elif job.process is None or job.process.poll() is None:
+                alive.add(run_id)  # starting, or its process is alive
+        for run_id, job in overdue:  # its thread did not end the cancelled run: end it here
+            process = job.process
+            if process is not None and process.poll() is not None:
+                self._finish(run_id, "failed", _ended(process.returncode), retry_seconds=0)
+            else:
+                if process is not None:
+                    process.kill()
+                message = "cancelled while running; the process was stopped"
+                self._finish(run_id, "cancelled", message, retry_seconds=0)
+        stamp = utcnow()
+        with self.sessions.begin() as session:
+            if alive:
+                session.execute(
+                    update(Run)
+                    .where(Run.id.in_(alive), Run.status == "running")
+                    .values(heartbeat_at=stamp)
+                )
+            running = session.scalars(
+                select(Run).where(Run.status == "running", Run.id.not_in(alive))
+            ).all()
+        for run in running:
+            seen = run.heartbeat_at or run.started_at or run.created_at
+            age = (stamp - _as_utc(seen)).total_seconds()
+            if age <= self.heartbeat_timeout:
+                continue
+            job = self._jobs.get(run.id)
+            process = job.process if job is not None else None
+            if process is not None and process.poll() is not None:
+                reason = _ended(process.returncode)
+            else:
+                if process is not None:
+                    process.kill()
+                reason = (
+                    f"No heartbeat from the run's worker for {age:.0f} s (last seen "
+                    f"{_as_utc(seen):%Y-%m-%d %H:%M:%S} UTC): its process is gone. "
+                    "Fix: start the run again."
+                )
+            self._finish(run.id, "failed", reason, ("running",), retry_seconds=0)

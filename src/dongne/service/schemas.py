@@ -333,6 +333,9 @@ class RunOut(BaseModel):
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
+    heartbeat_at: UtcDatetime | None = Field(
+        description="When the server last saw the run's worker process alive (while running)."
+    )
 
 
 class AuditEventOut(BaseModel):

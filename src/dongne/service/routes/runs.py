@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dongne.errors import SpecificationError
 from dongne.service.deps import (
     IdPath,
     SessionDep,
@@ -65,16 +66,8 @@ def start_run(
     /runs/{id}`` for ``status`` and ``progress``.
     """
     ws = workspace_for(session, user, workspace, "editor")
-    areas_kinds = ("areas", "points") if body.analysis == "allocate" else ("areas",)
-    inputs = {"areas": usable_dataset(session, ws, body.areas, areas_kinds)}
-    if body.table is not None:
-        inputs["table"] = usable_dataset(session, ws, body.table, ("table",))
-    if body.analysis == "allocate":
-        if isinstance(body.candidates, int):
-            inputs["candidates"] = usable_dataset(session, ws, body.candidates, ("points",))
-        if body.existing is not None:
-            inputs["existing"] = usable_dataset(session, ws, body.existing, ("points",))
     parameters = body.model_dump()
+    inputs = _inputs(session, ws, parameters)
     run = Run(
         workspace_id=ws.id,
         analysis=body.analysis,
@@ -97,14 +90,30 @@ def start_run(
         datasets={role: ds.id for role, ds in inputs.items()},
     )
     session.commit()
-    spec = {
-        "analysis": body.analysis,
-        "parameters": parameters,
-        "inputs": {role: _input_spec(settings, ds) for role, ds in inputs.items()},
-        "out_dir": str(settings.runs_dir / f".incoming-{uuid.uuid4().hex}"),
-    }
-    request.app.state.jobs.submit(run.id, spec)
+    request.app.state.jobs.submit(run.id, _spec(settings, run, inputs))
     return _run_out(session, run)
+
+
+def spec_of(settings: Settings, session: Session, run: Run) -> dict[str, Any]:
+    """The job spec of a stored ``queued`` run, to queue it again after a restart.
+
+    Its inputs are checked again as when it was submitted (they may have been deleted or
+    unshared meanwhile).
+
+    Raises
+    ------
+    SpecificationError
+        If an input can no longer be used by the run's workspace; the message says why.
+    """
+    ws = session.get(Workspace, run.workspace_id)
+    try:
+        inputs = _inputs(session, ws, run.parameters)
+    except HTTPException as exc:  # deleted or unshared since it was submitted
+        raise SpecificationError(
+            f"{exc.detail} Fix: start the run again (POST /workspaces/{ws.slug}/runs) with "
+            "datasets the workspace can use."
+        ) from None
+    return _spec(settings, run, inputs)
 
 
 @router.get(
@@ -134,7 +143,11 @@ def get_run(run_id: IdPath, session: SessionDep, user: UserDep) -> RunOut:
     tags=["runs"],
 )
 def cancel_run(run_id: IdPath, request: Request, session: SessionDep, user: UserDep) -> RunOut:
-    """Stop a queued or running run; its process is terminated (editors)."""
+    """Stop a queued or running run; its process is terminated (editors).
+
+    A queued run is ``cancelled`` in the answer; a running one ends ``cancelled`` within
+    seconds (``failed`` if its worker had already died).
+    """
     run = run_of(session, user, run_id, "editor")
     if run.status not in ("queued", "running"):
         raise HTTPException(409, f"Run {run_id} is already {run.status}.")
@@ -142,6 +155,7 @@ def cancel_run(run_id: IdPath, request: Request, session: SessionDep, user: User
     audit(session, user, run.workspace_id, "cancel", "run", run.id)
     session.commit()
     request.app.state.jobs.cancel(run.id)
+    session.refresh(run)
     return _run_out(session, run)
 
 
@@ -232,7 +246,35 @@ def _run_out(session: Session, run: Run) -> RunOut:
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
+        heartbeat_at=run.heartbeat_at,
     )
+
+
+def _inputs(session: Session, ws: Workspace, parameters: dict[str, Any]) -> dict[str, Dataset]:
+    """The run's input datasets by role, each usable by ``ws`` and of the kind its role needs."""
+    allocate = parameters["analysis"] == "allocate"
+    areas_kinds = ("areas", "points") if allocate else ("areas",)
+    inputs = {"areas": usable_dataset(session, ws, parameters["areas"], areas_kinds)}
+    if parameters.get("table") is not None:
+        inputs["table"] = usable_dataset(session, ws, parameters["table"], ("table",))
+    if allocate:
+        if isinstance(parameters["candidates"], int):
+            inputs["candidates"] = usable_dataset(
+                session, ws, parameters["candidates"], ("points",)
+            )
+        if parameters.get("existing") is not None:
+            inputs["existing"] = usable_dataset(session, ws, parameters["existing"], ("points",))
+    return inputs
+
+
+def _spec(settings: Settings, run: Run, inputs: dict[str, Dataset]) -> dict[str, Any]:
+    """What the worker process is given (:func:`dongne.service.worker.execute`)."""
+    return {
+        "analysis": run.analysis,
+        "parameters": run.parameters,
+        "inputs": {role: _input_spec(settings, ds) for role, ds in inputs.items()},
+        "out_dir": str(settings.runs_dir / f".incoming-{uuid.uuid4().hex}"),
+    }
 
 
 def _input_spec(settings: Settings, ds: Dataset) -> dict[str, Any]:

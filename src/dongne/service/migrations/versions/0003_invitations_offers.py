@@ -1,14 +1,14 @@
 """Consent: invitations to workspaces and offers of datasets, each accepted by the receiver.
 
-Revision ID: 0002_access
-Revises: 0001
+Revision ID: 0003_access
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_access"
-down_revision = "0001"
+revision = "0003_access"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
