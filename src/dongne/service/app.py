@@ -14,11 +14,15 @@ import contextlib
 import shutil
 from collections.abc import AsyncIterator
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dongne import __version__
 from dongne.errors import DongneError
+from dongne.service.admission import AdmissionLimit, busy_detail
 from dongne.service.db import make_engine, make_sessions, migrate
 from dongne.service.jobs import JobManager
 from dongne.service.routes import accounts, dashboard, datasets, models, runs
@@ -46,11 +50,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     On start-up the database is created or upgraded (Alembic), the data folders are made,
     files left half-written by a killed server are removed and runs it left unfinished are
     marked failed. On shutdown running jobs are cancelled.
+
+    At most ``settings.max_requests`` requests are served at once (:class:`AdmissionLimit`);
+    blocking work runs on ``settings.threads`` threads, each of which finds a free database
+    connection (:func:`~dongne.service.db.make_engine`). A database that stays locked or
+    unreachable is answered 503 with ``Retry-After``, like overload, never 500.
     """
     settings = settings or Settings.from_env()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         engine = make_engine(settings)
         migrate(engine)
         for folder in (settings.datasets_dir, settings.runs_dir, settings.tmp_dir):
@@ -79,6 +89,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status = exc.status_code if isinstance(exc, UploadRejected) else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OperationalError)
+    async def _database_busy(_request: Request, exc: Exception) -> JSONResponse:
+        reason = (
+            "no database connection was free"
+            if isinstance(exc, PoolTimeout)
+            else f"the database did not answer: {str(exc).splitlines()[0][:200]}"
+        )
+        detail, seconds = busy_detail(reason, retry_after=2)
+        return JSONResponse(
+            {"detail": detail}, status_code=503, headers={"Retry-After": str(seconds)}
+        )
+
+    app.add_middleware(
+        AdmissionLimit,
+        max_requests=settings.max_requests,
+        max_queued=settings.max_queued,
+        queue_timeout=settings.queue_timeout,
+    )
     app.include_router(accounts.router)
     app.include_router(datasets.router)
     app.include_router(runs.router)
