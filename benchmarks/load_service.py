@@ -83,10 +83,12 @@ class Tally:
         over the time until the last reader finished (``reads_seconds``).
         """
         reads = sum(len(v) for k, v in self.latencies.items() if k in _READS)
-        lines = [
-            f"  {reads} reads in {self.reads_seconds:.1f} s: "
-            f"{reads / self.reads_seconds:.0f} reads/s; level done in {seconds:.1f} s"
-        ]
+        lines = [f"  level done in {seconds:.1f} s"]
+        if reads:
+            lines[0] += (
+                f"; {reads} reads in {self.reads_seconds:.1f} s: "
+                f"{reads / self.reads_seconds:.0f} reads/s"
+            )
         for kind, values in sorted(self.latencies.items()):
             p50, p99 = np.percentile(values, [50, 99])
             lines.append(

@@ -19,9 +19,12 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from test_service_storage import postgres_database
 
+from dongne.service import create_user
 from dongne.service.admission import AdmissionLimit, busy_detail
+from dongne.service.app import create_app
 from dongne.service.db import make_engine
 from dongne.service.settings import Settings
 
@@ -127,3 +130,21 @@ def test_engine_pool_is_sized_to_the_threads_and_sqlite_has_wal_busy_timeout(tmp
     finally:
         engine.dispose()
     assert Settings(data_dir=tmp_path, pool_size=5).connections == 5
+
+
+def test_no_free_connection_is_503_with_retry_after_not_500(tmp_path):
+    settings = Settings(
+        data_dir=tmp_path, pool_size=1, pool_timeout=0.05, warm_worker=False, max_jobs=1
+    )
+    token = create_user(settings, "admin", workspace="city").token
+    with TestClient(create_app(settings)) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/me", headers=headers).status_code == 200
+        with client.app.state.sessions() as holder:
+            holder.connection()  # the pool's only connection, held
+            start = time.perf_counter()
+            r = client.get("/me", headers=headers)
+            assert time.perf_counter() - start < 2
+        assert r.status_code == 503 and r.headers["retry-after"] == "2"
+        assert r.json()["detail"].startswith("The service is busy (no database connection")
+        assert client.get("/me", headers=headers).status_code == 200
