@@ -51,6 +51,7 @@ class Tally:
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: Counter = field(default_factory=Counter)
+    busy_latencies: list[float] = field(default_factory=list)
     busy_without_retry_after: int = 0
     transport_errors: Counter = field(default_factory=Counter)
     uploads: Counter = field(default_factory=Counter)
@@ -65,10 +66,13 @@ class Tally:
         except httpx.TransportError as exc:
             self.transport_errors[type(exc).__name__] += 1
             return None
-        self.latencies[kind].append(time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        self.latencies[kind].append(seconds)
         self.statuses[response.status_code] += 1
-        if response.status_code == 503 and "retry-after" not in response.headers:
-            self.busy_without_retry_after += 1
+        if response.status_code == 503:
+            self.busy_latencies.append(seconds)
+            if "retry-after" not in response.headers:
+                self.busy_without_retry_after += 1
         return response
 
     @property
@@ -97,6 +101,9 @@ class Tally:
             )
         counts = ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items()))
         lines.append(f"  statuses: {counts}")
+        if self.busy_latencies:
+            p50, p99 = np.percentile(self.busy_latencies, [50, 99])
+            lines.append(f"  503 answers: p50={p50 * 1000:.0f} ms  p99={p99 * 1000:.0f} ms")
         if self.busy_without_retry_after:
             lines.append(f"  503 without Retry-After: {self.busy_without_retry_after}")
         if self.transport_errors:
@@ -289,9 +296,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-mb", type=float, default=1.0, help="MiB each (%(default)s)")
     parser.add_argument("--runs", type=int, default=5, help="LISA runs per level (%(default)s)")
     parser.add_argument("--run-timeout", type=float, default=180, help="stuck after (s)")
+    parser.add_argument("--max-requests", type=int, help="the server's admission limit")
+    parser.add_argument("--max-queued", type=int, help="the server's queue (503 beyond it)")
     args = parser.parse_args(argv)
+    env = {
+        name: str(value)
+        for name, value in (
+            ("DONGNE_MAX_REQUESTS", args.max_requests),
+            ("DONGNE_MAX_QUEUED", args.max_queued),
+        )
+        if value is not None
+    }
     with tempfile.TemporaryDirectory(prefix="dongne-load-") as tmp:
-        with service(Path(tmp) / "data", args.database_url) as (base, token):
+        with service(Path(tmp) / "data", args.database_url, env) as (base, token):
             database = "PostgreSQL" if args.database_url else "SQLite"
             for clients in (int(c) for c in args.clients.split(",")):
                 load = drive(

@@ -118,10 +118,12 @@ def test_busy_detail_rounds_retry_after_up_to_whole_seconds():
 
 
 def test_engine_pool_is_sized_to_the_threads_and_sqlite_has_wal_busy_timeout(tmp_path):
-    settings = Settings(data_dir=tmp_path, threads=7, max_jobs=3, sqlite_busy_timeout=4)
+    settings = Settings(
+        data_dir=tmp_path, threads=7, max_requests=5, max_jobs=3, sqlite_busy_timeout=4
+    )
     engine = make_engine(settings)
     try:
-        assert engine.pool.size() == 12  # 7 request threads + 3 job threads + 2
+        assert engine.pool.size() == 12  # max(7 threads, 5 requests) + 3 job threads + 2
         with engine.connect() as conn:
             pragma = conn.exec_driver_sql
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
@@ -130,6 +132,7 @@ def test_engine_pool_is_sized_to_the_threads_and_sqlite_has_wal_busy_timeout(tmp
     finally:
         engine.dispose()
     assert Settings(data_dir=tmp_path, pool_size=5).connections == 5
+    assert Settings(data_dir=tmp_path, threads=8, max_requests=30).connections == 34
 
 
 def test_no_free_connection_is_503_with_retry_after_not_500(tmp_path):

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-jobs", type=int, help="analyses run at once (default 2)")
     parser.add_argument(
         "--max-requests", type=int, help="requests served at once; more wait briefly, then "
-        "get 503 with Retry-After (default: $DONGNE_MAX_REQUESTS or 64)",
+        "get 503 with Retry-After (default: $DONGNE_MAX_REQUESTS or 40)",
     )  # fmt: skip
     parser.add_argument(
         "--threads", type=int, help="threads for blocking work; the database pool is sized "

@@ -22,9 +22,10 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 def make_engine(settings: Settings) -> Engine:
     """The engine for ``settings.url``, its pool sized by ``settings.connections``.
 
-    The pool keeps ``settings.connections`` connections (by default one per request thread
-    and job thread, and two spare), so no request waits for a connection that another
-    request holds while it waits for a thread; a thread that still finds none waits
+    The pool keeps ``settings.connections`` connections (by default one per admitted request
+    or request thread, one per job thread, and two spare), so no request waits for a
+    connection that another request holds while it waits for a thread; a thread that still
+    finds none (a smaller ``pool_size``) waits
     ``settings.pool_timeout`` seconds and the request is answered 503 (see
     :mod:`dongne.service.admission`). SQLite connections (see :func:`_sqlite_listeners`) are
     shared between the request threads and the job threads, use write-ahead logging (readers

@@ -57,8 +57,9 @@ class Settings:
         Threads for blocking work (database, file reading); every request that waits for
         the database holds one.
     pool_size : int, optional
-        Database connections kept open. ``None`` (default): ``threads + max_jobs + 2``, so
-        that every thread and job can hold one and no request waits for a connection.
+        Database connections kept open. ``None`` (default):
+        ``max(threads, max_requests) + max_jobs + 2``: an admitted request holds at most one
+        connection at a time, so every request, thread and job finds one and none waits.
     pool_timeout : float
         Seconds a thread waits for a database connection before the request is answered 503
         (only reached when the pool is smaller than the threads that need it).
@@ -81,7 +82,7 @@ class Settings:
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES
     max_jobs: int = 2
     warm_worker: bool = True
-    max_requests: int = 64
+    max_requests: int = 40
     max_queued: int = 2000
     queue_timeout: float = 10.0
     threads: int = 40
@@ -193,7 +194,8 @@ class Settings:
 
     @property
     def connections(self) -> int:
-        """Database connections the pool keeps: ``pool_size``, or ``threads + max_jobs + 2``.
+        """Connections the pool keeps: ``pool_size``, else ``max(threads, max_requests)``
+        ``+ max_jobs + 2``.
 
         Examples
         --------
@@ -202,7 +204,7 @@ class Settings:
         """
         if self.pool_size is not None:
             return int(self.pool_size)
-        return self.threads + self.max_jobs + 2
+        return max(self.threads, self.max_requests) + self.max_jobs + 2
 
     @property
     def models_dir(self) -> Path:
