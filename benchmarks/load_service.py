@@ -7,8 +7,9 @@ for each level of concurrency (default 50, 200 and 500 clients) drives at once:
 
 * ``--reads`` requests per client, each one of ``GET /me``, ``GET /datasets/{id}`` (dataset
   metadata) and ``GET /workspaces/city/datasets``, in turn;
-* ``--uploads`` uploads of a fresh CSV of ``--upload-mb`` MiB, each downloaded back and
-  compared byte for byte (``stored``), or refused with a 4xx (``refused``);
+* ``--uploads`` uploads of a fresh CSV of ``--upload-mb`` MiB, each downloaded back (asked
+  again after ``Retry-After`` while the answer is 503) and compared byte for byte
+  (``stored`` or ``corrupted``), or refused with a 4xx (``refused``) or 503 (``busy``);
 * ``--runs`` LISA runs (99 permutations) on the 25 gu, each polled until it ends; a run still
   ``queued`` or ``running`` after ``--run-timeout`` seconds is ``stuck``.
 
@@ -146,15 +147,24 @@ async def _uploader(client: httpx.AsyncClient, tally: Tally, index: int, megabyt
         params={"kind": "table", "filename": f"load-{index}.csv"}, content=payload,
         headers={"Content-Type": "application/octet-stream"},
     )  # fmt: skip
-    if r is None or r.status_code >= 500:
+    if r is None or (r.status_code >= 500 and r.status_code != 503):
         tally.uploads["failed"] += 1
+        return
+    if r.status_code == 503:
+        tally.uploads["busy (503)"] += 1
         return
     if r.status_code != 201:
         tally.uploads["refused"] += 1
         return
-    back = await tally.call("download", client, "GET", f"/datasets/{r.json()['id']}/download")
-    same = back is not None and back.status_code == 200 and back.content == payload
-    tally.uploads["stored" if same else "corrupted"] += 1
+    for _ in range(10):  # a busy service answers 503 with Retry-After: wait and ask again
+        back = await tally.call("download", client, "GET", f"/datasets/{r.json()['id']}/download")
+        if back is None or back.status_code != 503:
+            break
+        await asyncio.sleep(float(back.headers.get("retry-after", 1)))
+    if back is None or back.status_code != 200:
+        tally.uploads[f"stored, download answered {back.status_code if back else 'nothing'}"] += 1
+        return
+    tally.uploads["stored" if back.content == payload else "corrupted"] += 1
 
 
 async def _runner(
