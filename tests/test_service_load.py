@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -20,11 +21,12 @@ import anyio
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 from test_service_storage import postgres_database
 
 from dongne.service import create_user
 from dongne.service.admission import AdmissionLimit, busy_detail
-from dongne.service.app import create_app
+from dongne.service.app import _unavailable, create_app
 from dongne.service.db import make_engine
 from dongne.service.settings import Settings
 
@@ -151,3 +153,33 @@ def test_no_free_connection_is_503_with_retry_after_not_500(tmp_path):
         assert r.status_code == 503 and r.headers["retry-after"] == "2"
         assert r.json()["detail"].startswith("The service is busy (no database connection")
         assert client.get("/me", headers=headers).status_code == 200
+
+
+def test_only_a_busy_or_locked_database_is_answered_503_not_an_sql_error():
+    locked = OperationalError("UPDATE runs", None, sqlite3.OperationalError("database is locked"))
+    wrong = OperationalError("SELECT x", None, sqlite3.OperationalError("no such column: x"))
+    assert _unavailable(locked) and not _unavailable(wrong)
+
+
+def test_sqlite_lets_one_writer_in_at_a_time_and_readers_go_on(tmp_path):
+    engine = make_engine(Settings(data_dir=tmp_path, sqlite_busy_timeout=0.2))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        first = engine.connect()
+        first.exec_driver_sql("INSERT INTO t VALUES (1)")  # holds the writer lock, uncommitted
+        with engine.connect() as reader:  # WAL: a reader is not blocked, sees the last commit
+            assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+        with engine.connect() as second:
+            start = time.perf_counter()
+            with pytest.raises(OperationalError, match="locked"):
+                second.exec_driver_sql("INSERT INTO t VALUES (2)")
+            assert 0.2 <= time.perf_counter() - start < 1.5
+        first.commit()  # releases the writer lock
+        with engine.begin() as second:
+            second.exec_driver_sql("INSERT INTO t VALUES (2)")
+        first.close()
+        with engine.connect() as reader:
+            assert reader.exec_driver_sql("SELECT sum(x) FROM t").scalar() == 3
+    finally:
+        engine.dispose()

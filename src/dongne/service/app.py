@@ -41,6 +41,16 @@ def _clean_leftovers(settings: Settings) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def _unavailable(exc: OperationalError) -> bool:
+    """Whether ``exc`` says the database is busy or unreachable (not that the SQL is wrong).
+
+    SQLite reports a lock held too long as "database is locked" or "busy"; psycopg raises
+    ``OperationalError`` only for connection failures (SQL errors are other classes).
+    """
+    message = str(exc.orig if exc.orig is not None else exc).lower()
+    return "psycopg" in type(exc.orig).__module__ or "locked" in message or "busy" in message
+
+
 # --------------------------------------------------------------------------- the app
 
 
@@ -92,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(OperationalError)
     async def _database_busy(_request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OperationalError) and not _unavailable(exc):
+            raise exc  # an SQL error is a bug: 500, not "retry later"
         reason = (
             "no database connection was free"
             if isinstance(exc, PoolTimeout)
