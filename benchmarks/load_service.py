@@ -54,16 +54,27 @@ class Tally:
     statuses: Counter = field(default_factory=Counter)
     busy_latencies: list[float] = field(default_factory=list)
     busy_without_retry_after: int = 0
+    retried: int = 0
     transport_errors: Counter = field(default_factory=Counter)
     uploads: Counter = field(default_factory=Counter)
     runs: Counter = field(default_factory=Counter)
     reads_seconds: float = float("nan")
 
-    async def call(self, kind: str, client: httpx.AsyncClient, method: str, url: str, **kw):
+    async def call(
+        self, kind: str, client: httpx.AsyncClient, method: str, url: str, again=True, **kw
+    ):
         """Send one request; record its latency and status; ``None`` on a transport error."""
         start = time.perf_counter()
         try:
             response = await client.request(method, url, **kw)
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # a kept-alive connection the server closed as the request went out: like browsers
+            # and urllib3 (RFC 9112, 9.3.1), send an idempotent request again, once, counted
+            if method != "GET" or not again:
+                self.transport_errors[type(exc).__name__] += 1
+                return None
+            self.retried += 1
+            return await self.call(kind, client, method, url, again=False, **kw)
         except httpx.TransportError as exc:
             self.transport_errors[type(exc).__name__] += 1
             return None
@@ -107,6 +118,8 @@ class Tally:
             lines.append(f"  503 answers: p50={p50 * 1000:.0f} ms  p99={p99 * 1000:.0f} ms")
         if self.busy_without_retry_after:
             lines.append(f"  503 without Retry-After: {self.busy_without_retry_after}")
+        if self.retried:
+            lines.append(f"  GET sent again on a fresh connection: {self.retried}")
         if self.transport_errors:
             lines.append(f"  transport errors: {dict(self.transport_errors)}")
         if self.uploads:

@@ -61,6 +61,9 @@ def test_200_concurrent_reads_20_uploads_10_runs_no_5xx(database_url, tmp_path):
     assert sum(len(tally.latencies[k]) for k in ("me", "metadata", "list")) == 600
     assert {s for s in tally.statuses if s >= 500} == set(), tally.statuses
     assert not tally.transport_errors
+    # a GET on a kept-alive connection that the busy server closed is sent again once (as
+    # browsers do); that happened 0 or 1 times in a run here, never more than a handful
+    assert tally.retried <= 5
     # no request waited for the 30 s of the old pool timeout (uploads did, then failed)
     assert max(max(v) for v in tally.latencies.values()) < 25
     assert tally.uploads == {"stored": 20}
