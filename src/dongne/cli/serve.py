@@ -29,6 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "with a PostgreSQL database (production), true with SQLite)",
     )
     parser.add_argument(
+        "--max-requests", type=int, help="requests served at once; more wait briefly, then "
+        "get 503 with Retry-After (default: $DONGNE_MAX_REQUESTS or 40)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, help="threads for blocking work; the database pool is sized "
+        "to them (default: $DONGNE_THREADS or 40)",
+    )  # fmt: skip
+    parser.add_argument(
         "--create-user",
         metavar="NAME",
         help="create a user, print their API token and exit (the first user is administrator)",
@@ -51,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         max_upload_bytes=int(args.max_upload_mb * 1024**2) if args.max_upload_mb else None,
         max_jobs=args.max_jobs,
+        max_requests=args.max_requests,
+        threads=args.threads,
     )
     if args.create_user:
         new = create_user(

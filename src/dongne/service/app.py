@@ -15,11 +15,15 @@ import functools
 import shutil
 from collections.abc import AsyncIterator
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dongne import __version__
 from dongne.errors import DongneError
+from dongne.service.admission import AdmissionLimit, busy_detail
 from dongne.service.db import make_engine, make_sessions, migrate
 from dongne.service.jobs import JobManager
 from dongne.service.routes import accounts, dashboard, datasets, models, runs
@@ -38,6 +42,16 @@ def _clean_leftovers(settings: Settings) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def _unavailable(exc: OperationalError) -> bool:
+    """Whether ``exc`` says the database is busy or unreachable (not that the SQL is wrong).
+
+    SQLite reports a lock held too long as "database is locked" or "busy"; psycopg raises
+    ``OperationalError`` only for connection failures (SQL errors are other classes).
+    """
+    message = str(exc.orig if exc.orig is not None else exc).lower()
+    return "psycopg" in type(exc.orig).__module__ or "locked" in message or "busy" in message
+
+
 # --------------------------------------------------------------------------- the app
 
 
@@ -48,11 +62,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     files left half-written by a killed server are removed, runs it left running are marked
     failed and runs it left queued are queued again. On shutdown running jobs are stopped
     (failed) and queued ones stay queued for the next start.
+
+    At most ``settings.max_requests`` requests are served at once (:class:`AdmissionLimit`);
+    blocking work runs on ``settings.threads`` threads, each of which finds a free database
+    connection (:func:`~dongne.service.db.make_engine`). A database that stays locked or
+    unreachable is answered 503 with ``Retry-After``, like overload, never 500.
     """
     settings = settings or Settings.from_env()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         engine = make_engine(settings)
         migrate(engine)
         for folder in (settings.datasets_dir, settings.runs_dir, settings.tmp_dir):
@@ -81,6 +101,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status = exc.status_code if isinstance(exc, UploadRejected) else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OperationalError)
+    async def _database_busy(_request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OperationalError) and not _unavailable(exc):
+            raise exc  # an SQL error is a bug: 500, not "retry later"
+        reason = (
+            "no database connection was free"
+            if isinstance(exc, PoolTimeout)
+            else f"the database did not answer: {str(exc).splitlines()[0][:200]}"
+        )
+        detail, seconds = busy_detail(reason, retry_after=2)
+        return JSONResponse(
+            {"detail": detail}, status_code=503, headers={"Retry-After": str(seconds)}
+        )
+
+    app.add_middleware(
+        AdmissionLimit,
+        max_requests=settings.max_requests,
+        max_queued=settings.max_queued,
+        queue_timeout=settings.queue_timeout,
+    )
     app.include_router(accounts.router)
     app.include_router(datasets.router)
     app.include_router(runs.router)

@@ -78,9 +78,15 @@ SessionDep = Annotated[Session, Depends(_session)]
 
 
 def _current_user(
-    session: SessionDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
+    """The token's user, looked up in a session of its own that is closed at once.
+
+    The user comes back detached, its columns loaded: the request holds no database
+    connection from here until its route opens its own session (an upload streams its body
+    with none).
+    """
     if credentials is None:
         raise HTTPException(
             401,
@@ -89,7 +95,8 @@ def _current_user(
             "--create-user NAME'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = auth.user_for_token(session, credentials.credentials)
+    with request.app.state.sessions() as session:
+        user = auth.user_for_token(session, credentials.credentials)
     if user is None:
         raise HTTPException(
             401,

@@ -72,6 +72,26 @@ class Settings:
         (:attr:`production`), ``True`` otherwise. With open workspaces the slugs are a
         shared name space: creating a slug that is taken is refused (409), which tells the
         caller that it is taken.
+    max_requests : int
+        Requests served at the same time (admission limit); further requests wait for a
+        free place, up to ``queue_timeout`` seconds, then get 503 with ``Retry-After``.
+        ``/health`` is never limited.
+    max_queued : int
+        Requests that may wait for a place; beyond that a request gets 503 at once.
+    queue_timeout : float
+        Seconds a request waits for a place before it is answered 503.
+    threads : int
+        Threads for blocking work (database, file reading); every request that waits for
+        the database holds one.
+    pool_size : int, optional
+        Database connections kept open. ``None`` (default):
+        ``max(threads, max_requests) + max_jobs + 2``: an admitted request holds at most one
+        connection at a time, so every request, thread and job finds one and none waits.
+    pool_timeout : float
+        Seconds a thread waits for a database connection before the request is answered 503
+        (only reached when the pool is smaller than the threads that need it).
+    sqlite_busy_timeout : float
+        SQLite only: seconds a writer waits for the one write lock before giving up (503).
 
     Examples
     --------
@@ -89,25 +109,48 @@ class Settings:
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES
     max_jobs: int = 2
     warm_worker: bool = True
+    max_requests: int = 40
+    max_queued: int = 2000
+    queue_timeout: float = 10.0
+    threads: int = 40
+    pool_size: int | None = None
+    pool_timeout: float = 10.0
+    sqlite_busy_timeout: float = 10.0
+
     open_workspaces: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
         if self.open_workspaces is None:
             object.__setattr__(self, "open_workspaces", not self.production)
-        for name in ("max_upload_bytes", "max_unpacked_bytes", "max_jobs"):
+        for name in (
+            "max_upload_bytes", "max_unpacked_bytes", "max_jobs", "max_requests", "threads",
+        ):  # fmt: skip
             if int(getattr(self, name)) < 1:
                 raise SpecificationError(
                     f"Setting {name!r} must be a positive integer. Got {getattr(self, name)!r}."
                 )
+        for name in ("max_queued", "queue_timeout", "pool_timeout", "sqlite_busy_timeout"):
+            if not float(getattr(self, name)) >= 0:
+                raise SpecificationError(
+                    f"Setting {name!r} must be zero or positive. Got {getattr(self, name)!r}."
+                )
+        if self.pool_size is not None and int(self.pool_size) < 1:
+            raise SpecificationError(
+                "Setting 'pool_size' must be a positive integer or None (sized to the threads)."
+                f" Got {self.pool_size!r}."
+            )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Settings from environment variables, then ``overrides`` (``None`` values ignored).
 
         ``DONGNE_DATA_DIR`` (default ``./dongne-data``), ``DONGNE_DATABASE_URL``,
-        ``DONGNE_MODELS_DATABASE_URL``, ``DONGNE_MAX_UPLOAD_MB``, ``DONGNE_MAX_UNPACKED_MB``
-        ``DONGNE_MAX_JOBS`` and ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
+        ``DONGNE_MODELS_DATABASE_URL``, ``DONGNE_MAX_UPLOAD_MB``, ``DONGNE_MAX_UNPACKED_MB``,
+        ``DONGNE_MAX_JOBS``, ``DONGNE_MAX_REQUESTS``, ``DONGNE_MAX_QUEUED``,
+        ``DONGNE_QUEUE_TIMEOUT_S``, ``DONGNE_THREADS``, ``DONGNE_POOL_SIZE``,
+        ``DONGNE_POOL_TIMEOUT_S``, ``DONGNE_SQLITE_BUSY_TIMEOUT_S`` and
+        ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
         """
         env = os.environ
         values: dict[str, object] = {
@@ -121,8 +164,24 @@ class Settings:
         ):
             if env.get(name):
                 values[key] = int(float(env[name]) * 1024**2)
-        if env.get("DONGNE_MAX_JOBS"):
-            values["max_jobs"] = int(env["DONGNE_MAX_JOBS"])
+        for key, name, kind in (
+            ("max_jobs", "DONGNE_MAX_JOBS", int),
+            ("max_requests", "DONGNE_MAX_REQUESTS", int),
+            ("max_queued", "DONGNE_MAX_QUEUED", int),
+            ("queue_timeout", "DONGNE_QUEUE_TIMEOUT_S", float),
+            ("threads", "DONGNE_THREADS", int),
+            ("pool_size", "DONGNE_POOL_SIZE", int),
+            ("pool_timeout", "DONGNE_POOL_TIMEOUT_S", float),
+            ("sqlite_busy_timeout", "DONGNE_SQLITE_BUSY_TIMEOUT_S", float),
+        ):
+            if env.get(name):
+                try:
+                    values[key] = kind(env[name])
+                except ValueError:
+                    raise SpecificationError(
+                        f"Environment variable {name}={env[name]!r} is not a number. Fix: set "
+                        f"{name} to a {'whole ' if kind is int else ''}number, or unset it."
+                    ) from None
         if env.get("DONGNE_OPEN_WORKSPACES"):
             values["open_workspaces"] = parse_bool(
                 env["DONGNE_OPEN_WORKSPACES"], "DONGNE_OPEN_WORKSPACES"
@@ -183,6 +242,20 @@ class Settings:
             models = self.url.set(database=f"{self.url.database}_models")
             return models.render_as_string(hide_password=False)
         return None
+
+    @property
+    def connections(self) -> int:
+        """Connections the pool keeps: ``pool_size``, else ``max(threads, max_requests)``
+        ``+ max_jobs + 2``.
+
+        Examples
+        --------
+        >>> Settings(data_dir=".").connections, Settings(data_dir=".", pool_size=5).connections
+        (44, 5)
+        """
+        if self.pool_size is not None:
+            return int(self.pool_size)
+        return max(self.threads, self.max_requests) + self.max_jobs + 2
 
     @property
     def models_dir(self) -> Path:

@@ -1,0 +1,349 @@
+"""Load test of ``dongne serve``: many concurrent clients, a realistic mix, every status counted.
+
+Starts the service (``python -m dongne.cli serve``) on a free loopback port with SQLite in a
+temporary folder, or on PostgreSQL with ``--database-url postgresql://...``, creates an
+administrator and a workspace, uploads the bundled Seoul gu boundaries and indicators, then
+for each level of concurrency (default 50, 200 and 500 clients) drives at once:
+
+* ``--reads`` requests per client, each one of ``GET /me``, ``GET /datasets/{id}`` (dataset
+  metadata) and ``GET /workspaces/city/datasets``, in turn;
+* ``--uploads`` uploads of a fresh CSV of ``--upload-mb`` MiB, each downloaded back (asked
+  again after ``Retry-After`` while the answer is 503) and compared byte for byte
+  (``stored`` or ``corrupted``), or refused with a 4xx (``refused``) or 503 (``busy``);
+* ``--runs`` LISA runs (99 permutations) on the 25 gu, each polled until it ends; a run still
+  ``queued`` or ``running`` after ``--run-timeout`` seconds is ``stuck``.
+
+It prints, per level, the throughput of the reads, p50/p99 latency per kind of request and the
+count of answers per status (``503`` is the admission limit's answer to overload; a 503 must
+carry ``Retry-After``). Run ``python benchmarks/load_service.py --help``; the numbers measured
+on the development machine are in docs/service.md. ``tests/test_service_load.py`` runs a short
+version (:func:`drive`) in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from dongne.datasets import data_path
+
+GU = data_path("seoul_gu_2013.geojson")
+GU_TABLE = data_path("seoul_gu_indicators.csv")
+WORKSPACE = "city"
+
+
+@dataclass
+class Tally:
+    """Latencies (seconds) and statuses of the answers, per kind of request."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: Counter = field(default_factory=Counter)
+    busy_latencies: list[float] = field(default_factory=list)
+    busy_without_retry_after: int = 0
+    retried: int = 0
+    transport_errors: Counter = field(default_factory=Counter)
+    uploads: Counter = field(default_factory=Counter)
+    runs: Counter = field(default_factory=Counter)
+    reads_seconds: float = float("nan")
+
+    async def call(
+        self, kind: str, client: httpx.AsyncClient, method: str, url: str, again=True, **kw
+    ):
+        """Send one request; record its latency and status; ``None`` on a transport error."""
+        start = time.perf_counter()
+        try:
+            response = await client.request(method, url, **kw)
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # a kept-alive connection the server closed as the request went out: like browsers
+            # and urllib3 (RFC 9112, 9.3.1), send an idempotent request again, once, counted
+            if method != "GET" or not again:
+                self.transport_errors[type(exc).__name__] += 1
+                return None
+            self.retried += 1
+            return await self.call(kind, client, method, url, again=False, **kw)
+        except httpx.TransportError as exc:
+            self.transport_errors[type(exc).__name__] += 1
+            return None
+        seconds = time.perf_counter() - start
+        self.latencies[kind].append(seconds)
+        self.statuses[response.status_code] += 1
+        if response.status_code == 503:
+            self.busy_latencies.append(seconds)
+            if "retry-after" not in response.headers:
+                self.busy_without_retry_after += 1
+        return response
+
+    @property
+    def server_errors(self) -> int:
+        """Answers with a 5xx status other than 503 (the admission limit's)."""
+        return sum(n for status, n in self.statuses.items() if status >= 500 and status != 503)
+
+    def report(self, seconds: float) -> str:
+        """Throughput, p50/p99 latency per kind and the count of each status, as text.
+
+        ``seconds`` is the whole level (until the last run ended); the read throughput is
+        over the time until the last reader finished (``reads_seconds``).
+        """
+        reads = sum(len(v) for k, v in self.latencies.items() if k in _READS)
+        lines = [f"  level done in {seconds:.1f} s"]
+        if reads:
+            lines[0] += (
+                f"; {reads} reads in {self.reads_seconds:.1f} s: "
+                f"{reads / self.reads_seconds:.0f} reads/s"
+            )
+        for kind, values in sorted(self.latencies.items()):
+            p50, p99 = np.percentile(values, [50, 99])
+            lines.append(
+                f"  {kind:<10} n={len(values):>6}  p50={p50 * 1000:7.0f} ms  "
+                f"p99={p99 * 1000:7.0f} ms  max={max(values) * 1000:7.0f} ms"
+            )
+        counts = ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items()))
+        lines.append(f"  statuses: {counts}")
+        if self.busy_latencies:
+            p50, p99 = np.percentile(self.busy_latencies, [50, 99])
+            lines.append(f"  503 answers: p50={p50 * 1000:.0f} ms  p99={p99 * 1000:.0f} ms")
+        if self.busy_without_retry_after:
+            lines.append(f"  503 without Retry-After: {self.busy_without_retry_after}")
+        if self.retried:
+            lines.append(f"  GET sent again on a fresh connection: {self.retried}")
+        if self.transport_errors:
+            lines.append(f"  transport errors: {dict(self.transport_errors)}")
+        if self.uploads:
+            lines.append(f"  uploads: {dict(self.uploads)}")
+        if self.runs:
+            lines.append(f"  runs: {dict(self.runs)}")
+        return "\n".join(lines)
+
+
+_READS = ("me", "metadata", "list")
+
+
+async def _reader(client: httpx.AsyncClient, tally: Tally, dataset_id: int, n: int) -> None:
+    targets = (
+        ("me", "/me"),
+        ("metadata", f"/datasets/{dataset_id}"),
+        ("list", f"/workspaces/{WORKSPACE}/datasets"),
+    )
+    for i in range(n):
+        kind, url = targets[i % len(targets)]
+        await tally.call(kind, client, "GET", url)
+
+
+def upload_bytes(index: int, megabytes: float) -> bytes:
+    """A CSV table (``gu_code,value``) of about ``megabytes`` MiB, different for each ``index``."""
+    rng = np.random.default_rng(index)
+    rows = max(25, int(megabytes * 1024**2 / 24))
+    codes = 11000 + np.arange(rows)
+    values = rng.normal(size=rows)
+    lines = [f"{c},{v:.15f}" for c, v in zip(codes, values, strict=True)]
+    return ("gu_code,value\n" + "\n".join(lines) + "\n").encode("ascii")
+
+
+async def _uploader(client: httpx.AsyncClient, tally: Tally, index: int, megabytes: float) -> None:
+    payload = upload_bytes(index, megabytes)
+    r = await tally.call(
+        "upload", client, "POST", f"/workspaces/{WORKSPACE}/datasets",
+        params={"kind": "table", "filename": f"load-{index}.csv"}, content=payload,
+        headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    if r is None or (r.status_code >= 500 and r.status_code != 503):
+        tally.uploads["failed"] += 1
+        return
+    if r.status_code == 503:
+        tally.uploads["busy (503)"] += 1
+        return
+    if r.status_code != 201:
+        tally.uploads["refused"] += 1
+        return
+    for _ in range(10):  # a busy service answers 503 with Retry-After: wait and ask again
+        back = await tally.call("download", client, "GET", f"/datasets/{r.json()['id']}/download")
+        if back is None or back.status_code != 503:
+            break
+        await asyncio.sleep(float(back.headers.get("retry-after", 1)))
+    if back is None or back.status_code != 200:
+        tally.uploads[f"stored, download answered {back.status_code if back else 'nothing'}"] += 1
+        return
+    tally.uploads["stored" if back.content == payload else "corrupted"] += 1
+
+
+async def _runner(
+    client: httpx.AsyncClient, tally: Tally, areas: int, table: int, timeout: float
+) -> None:
+    body = {
+        "analysis": "detect", "areas": areas, "table": table, "id_column": "gu_code",
+        "variable": "basement_household_pct_2015", "methods": ["lisa"], "permutations": 99,
+        "seed": 7,
+    }  # fmt: skip
+    r = await tally.call("run", client, "POST", f"/workspaces/{WORKSPACE}/runs", json=body)
+    if r is None or r.status_code != 202:
+        tally.runs[f"not started ({r.status_code if r is not None else 'no answer'})"] += 1
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        s = await tally.call("run-poll", client, "GET", f"/runs/{r.json()['id']}")
+        if s is not None and s.status_code == 200 and s.json()["status"] not in (
+            "queued",
+            "running",
+        ):
+            tally.runs[s.json()["status"]] += 1
+            return
+    tally.runs["stuck"] += 1
+
+
+async def drive(
+    base: str,
+    token: str,
+    *,
+    clients: int,
+    reads: int,
+    uploads: int,
+    runs: int,
+    upload_mb: float = 0.05,
+    run_timeout: float = 120,
+) -> tuple[Tally, float]:
+    """Drive one level of load against the service at ``base``; the tally and its duration.
+
+    ``clients`` readers each send ``reads`` requests one after another, while ``uploads``
+    uploads and ``runs`` LISA runs go on beside them (each on its own connection). The
+    bundled gu boundaries and indicators are uploaded first (not counted).
+    """
+    headers = {"Authorization": f"Bearer {token}"}
+    # idle connections are dropped after 2 s, before uvicorn closes them (after 5 s): a request
+    # sent on a connection the server is closing would fail without reaching the service
+    limits = httpx.Limits(
+        max_connections=clients + uploads + runs + 4,
+        max_keepalive_connections=None,
+        keepalive_expiry=2,
+    )
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, timeout=120, limits=limits
+    ) as client:
+        ids = {}
+        for kind, path in (("areas", GU), ("table", GU_TABLE)):
+            r = await client.post(
+                f"/workspaces/{WORKSPACE}/datasets",
+                params={"kind": kind, "filename": path.name},
+                content=path.read_bytes(),
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            r.raise_for_status()
+            ids[kind] = r.json()["id"]
+        tally = Tally()
+        start = time.perf_counter()
+
+        async def readers() -> None:
+            await asyncio.gather(
+                *(_reader(client, tally, ids["table"], reads) for _ in range(clients))
+            )
+            tally.reads_seconds = time.perf_counter() - start
+
+        await asyncio.gather(
+            readers(),
+            *(_uploader(client, tally, i, upload_mb) for i in range(uploads)),
+            *(_runner(client, tally, ids["areas"], ids["table"], run_timeout) for _ in range(runs)),
+        )
+        return tally, time.perf_counter() - start
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def service(
+    data: Path, database_url: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """``dongne serve`` on a free loopback port with ``data`` as its folder: base URL, token.
+
+    An administrator owning the workspace ``city`` is created first; the server's log is
+    ``server.log`` beside ``data``.
+    """
+    from dongne.service import Settings, create_user
+
+    settings = Settings(data_dir=data, database_url=database_url)
+    token = create_user(settings, "admin", workspace=WORKSPACE).token
+    port = _free_port()
+    command = [sys.executable, "-m", "dongne.cli", "serve", "--host", "127.0.0.1", "--port",
+               str(port), "--data-dir", str(data)]  # fmt: skip
+    if database_url:
+        command += ["--database-url", database_url]
+    log_path = data.parent / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=log, env={**os.environ, **(env or {})}
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("server did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+        try:
+            yield base, token
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the load test; print one block per level of concurrency."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="PostgreSQL URL of an empty database "
+                        "(default: SQLite in a temporary folder)")  # fmt: skip
+    parser.add_argument("--clients", default="50,200,500", help="levels (default %(default)s)")
+    parser.add_argument("--reads", type=int, default=20, help="reads per client (%(default)s)")
+    parser.add_argument("--uploads", type=int, default=20, help="uploads per level (%(default)s)")
+    parser.add_argument("--upload-mb", type=float, default=1.0, help="MiB each (%(default)s)")
+    parser.add_argument("--runs", type=int, default=5, help="LISA runs per level (%(default)s)")
+    parser.add_argument("--run-timeout", type=float, default=180, help="stuck after (s)")
+    parser.add_argument("--max-requests", type=int, help="the server's admission limit")
+    parser.add_argument("--max-queued", type=int, help="the server's queue (503 beyond it)")
+    args = parser.parse_args(argv)
+    env = {
+        name: str(value)
+        for name, value in (
+            ("DONGNE_MAX_REQUESTS", args.max_requests),
+            ("DONGNE_MAX_QUEUED", args.max_queued),
+        )
+        if value is not None
+    }
+    with tempfile.TemporaryDirectory(prefix="dongne-load-") as tmp:
+        with service(Path(tmp) / "data", args.database_url, env) as (base, token):
+            database = "PostgreSQL" if args.database_url else "SQLite"
+            for clients in (int(c) for c in args.clients.split(",")):
+                load = drive(
+                    base, token, clients=clients, reads=args.reads, uploads=args.uploads,
+                    runs=args.runs, upload_mb=args.upload_mb, run_timeout=args.run_timeout,
+                )  # fmt: skip
+                tally, seconds = asyncio.run(load)
+                print(f"{database}, {clients} concurrent readers, {args.uploads} uploads of "
+                      f"{args.upload_mb:g} MiB, {args.runs} LISA runs:")  # fmt: skip
+                print(tally.report(seconds), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""Admission limit of the web service: overload is answered 503 with ``Retry-After`` at once.
+
+Without a limit, a burst of requests larger than the service's threads and database
+connections queues inside the server where nobody sees it: every request waits, holds memory
+and finally fails with a server error after a timeout. :class:`AdmissionLimit` admits at
+most ``max_requests`` requests at a time; the next ``max_queued`` wait, in order of arrival,
+for at most ``queue_timeout`` seconds; every further request, and every one that waited too
+long, is answered ``503 Service Unavailable`` with a ``Retry-After`` header without touching
+the database. ``/health`` is never limited, so that a load balancer sees a busy service as
+alive.
+
+References
+----------
+.. [1] RFC 9110, sections 15.6.4 (503 Service Unavailable) and 10.2.3 (Retry-After).
+.. [2] ASGI specification, HTTP connection scope: https://asgi.readthedocs.io/en/latest/specs/www.html
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio
+
+__all__ = ["AdmissionLimit", "busy_detail"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def busy_detail(reason: str, retry_after: float) -> tuple[str, int]:
+    """Message and ``Retry-After`` seconds (a whole number, at least 1) of a 503 answer.
+
+    Examples
+    --------
+    >>> busy_detail("64 requests are being served", 1.5)
+    ('The service is busy (64 requests are being served). Fix: retry after 2 s (the \
+Retry-After header); an administrator can raise DONGNE_MAX_REQUESTS or DONGNE_THREADS.', 2)
+    """
+    seconds = max(1, math.ceil(retry_after))
+    detail = (
+        f"The service is busy ({reason}). Fix: retry after {seconds} s (the Retry-After "
+        "header); an administrator can raise DONGNE_MAX_REQUESTS or DONGNE_THREADS."
+    )
+    return detail, seconds
+
+
+class AdmissionLimit:
+    """ASGI middleware: at most ``max_requests`` requests in the application at once.
+
+    Parameters
+    ----------
+    app : ASGI application
+        The application behind the limit.
+    max_requests : int
+        Requests admitted at the same time.
+    max_queued : int
+        Requests that may wait for a place; the next one is answered 503 at once.
+    queue_timeout : float
+        Seconds a request waits for a place before it is answered 503.
+    exempt : tuple of str
+        Paths never limited (default ``("/health",)``).
+
+    Attributes
+    ----------
+    in_flight : int
+        Requests in the application now.
+    waiting : int
+        Requests waiting for a place now.
+    refused : int
+        Requests answered 503 since start.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_requests: int,
+        max_queued: int,
+        queue_timeout: float,
+        exempt: tuple[str, ...] = ("/health",),
+    ) -> None:
+        self.app = app
+        self.max_requests = max_requests
+        self.max_queued = max_queued
+        self.queue_timeout = queue_timeout
+        self.exempt = exempt
+        self.in_flight = 0
+        self.waiting = 0
+        self.refused = 0
+        self._places: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self._places is None:  # made in the server's event loop, on the first request
+            self._places = anyio.Semaphore(self.max_requests, fast_acquire=True)
+        if self._places.value == 0:
+            if self.waiting >= self.max_queued:
+                await self._refuse(send, f"{self.waiting} requests wait for a place")
+                return
+            self.waiting += 1
+            admitted = False
+            try:
+                with anyio.move_on_after(self.queue_timeout):
+                    await self._places.acquire()
+                    admitted = True
+            finally:
+                self.waiting -= 1
+            if not admitted:
+                await self._refuse(
+                    send,
+                    f"no place free in {self.queue_timeout:g} s; "
+                    f"{self.max_requests} requests are being served",
+                )
+                return
+        else:
+            await self._places.acquire()
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            self._places.release()
+
+    async def _refuse(self, send: Send, reason: str) -> None:
+        self.refused += 1
+        detail, seconds = busy_detail(reason, retry_after=min(self.queue_timeout, 5))
+        body = json.dumps({"detail": detail}).encode("utf-8")
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode("ascii")),
+            (b"retry-after", str(seconds).encode("ascii")),
+        ]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
