@@ -217,9 +217,14 @@ def test_cancel_ends_a_queued_run_at_once_and_a_run_whose_worker_died(service, t
 def test_cancel_ends_a_run_whose_thread_hangs(service, tmp_path, monkeypatch):
     s = service
     rid = s.scanning(s.upload(_grid(tmp_path / "grid.geojson"), "areas", "grid.geojson"))
-    hang = threading.Event()  # the run's thread blocks on its next progress write, as on a
-    monkeypatch.setattr(s.jobs, "_progress", lambda run_id, message: hang.wait())  # stuck pool
-    time.sleep(1)
+    hung, hang = threading.Event(), threading.Event()
+
+    def stuck(run_id: int, message: dict) -> None:  # a progress write that waits, as on a
+        hung.set()  # pool with no free connection
+        hang.wait()
+
+    monkeypatch.setattr(s.jobs, "_progress", stuck)
+    assert hung.wait(60)  # the run's thread is stuck now
     process = s.jobs.process_of(rid)
     asked = time.monotonic()
     assert s.cancel(rid)["status"] == "running"
