@@ -21,6 +21,7 @@ import pandas as pd
 
 from dongne.errors import DataError
 from dongne.io.areas import read_areas
+from dongne.io.atomic import atomic_path
 from dongne.io.join import join_by_code
 from dongne.io.points import read_points
 from dongne.io.tables import read_table
@@ -155,12 +156,12 @@ def export(name: str, directory: str | Path) -> Path:
     target = target_dir / source.name
     if target.exists():
         raise DataError(f"{target} exists already. Fix: choose another DIR or remove it.")
-    tmp = target.with_name(target.name + ".part")
-    shutil.copyfile(source, tmp)
-    tmp.replace(target)  # atomic: a reader never sees half a file
+    with atomic_path(target) as tmp:  # a reader never sees half a file
+        shutil.copyfile(source, tmp)
     readme = target_dir / "README_dongne_data.md"
     if not readme.exists():
-        shutil.copyfile(data_path("README.md"), readme)
+        with atomic_path(readme) as tmp:
+            shutil.copyfile(data_path("README.md"), tmp)
     return target
 
 

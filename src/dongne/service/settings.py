@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,7 +205,7 @@ class Settings:
         """
         return self.url.get_backend_name() != "sqlite"
 
-    @property
+    @functools.cached_property
     def url(self) -> URL:
         """The database URL, with psycopg 3 as the PostgreSQL driver."""
         if self.database_url is None:

@@ -97,7 +97,7 @@ _DAMAGED = (
     zipfile.LargeZipFile,
     EOFError,
     ValueError,  # includes UnicodeDecodeError for a name flagged UTF-8 that is not
-    NotImplementedError,
+    NotImplementedError,  # a compression method zipfile knows but cannot decompress
     struct.error,
     zlib.error,
     lzma.LZMAError,
