@@ -419,6 +419,15 @@ class JobManager:
         except subprocess.TimeoutExpired:
             process.kill()
 
+    @staticmethod
+    def _kill(process: subprocess.Popen) -> None:
+        """SIGKILL ``process`` and reap it, so a run is never reported stopped before it is."""
+        process.kill()
+        try:
+            process.wait(_TERMINATE_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:  # unkillable (stuck in the kernel): logged, not hidden
+            logger.warning("worker process %s did not end after SIGKILL", process.pid)
+
     def _supervise(self) -> None:
         while not self._stop.wait(_SUPERVISE_SECONDS):
             try:
@@ -447,7 +456,7 @@ class JobManager:
                 self._finish(run_id, "failed", _ended(process.returncode), retry_seconds=0)
             else:
                 if process is not None:
-                    process.kill()
+                    self._kill(process)
                 message = "cancelled while running; the process was stopped"
                 self._finish(run_id, "cancelled", message, retry_seconds=0)
         stamp = utcnow()
@@ -472,7 +481,7 @@ class JobManager:
                 reason = _ended(process.returncode)
             else:
                 if process is not None:
-                    process.kill()
+                    self._kill(process)
                 reason = (
                     f"No heartbeat from the run's worker for {age:.0f} s (last seen "
                     f"{_as_utc(seen):%Y-%m-%d %H:%M:%S} UTC): its process is gone. "
