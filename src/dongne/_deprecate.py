@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from dongne._warnings import user_stacklevel
 from dongne.errors import SpecificationError
 
 __all__ = ["MISSING", "REMOVAL", "renamed", "renamed_attribute", "warn_renamed"]
@@ -32,7 +33,7 @@ MISSING = object()
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def warn_renamed(old: str, new: str, where: str, *, stacklevel: int = 3) -> None:
+def warn_renamed(old: str, new: str, where: str) -> None:
     """Issue the one FutureWarning used for every renamed parameter or attribute.
 
     Parameters
@@ -40,15 +41,14 @@ def warn_renamed(old: str, new: str, where: str, *, stacklevel: int = 3) -> None
     old, new : str
         The old and the new spelling.
     where : str
-        The function or class concerned, as the user calls it (``"att_gt"``).
-    stacklevel : int, default 3
-        Passed to :func:`warnings.warn` so that the warning points at the user's line.
+        The function or class concerned, as the user calls it (``"att_gt"``). The warning
+        names the user's line (:func:`dongne._warnings.user_stacklevel`).
     """
     warnings.warn(
         f"{where}: '{old}' is renamed '{new}'; the old name stops working in dongne {REMOVAL}. "
         f"Fix: write {new}= instead of {old}=.",
         FutureWarning,
-        stacklevel=stacklevel,
+        stacklevel=user_stacklevel(),
     )
 
 

@@ -43,6 +43,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import KDTree
 
+from dongne._warnings import user_stacklevel
 from dongne.errors import DongneWarning, GeometryError, SpecificationError, format_rows
 from dongne.io.crs import require_crs, require_projected, to_metric
 
@@ -526,7 +527,7 @@ class SpatialWeights:
         m.data[:] = 1.0  # links found from both ends are summed by the constructor
         w = SpatialWeights(m, self._ids, self._kind, "binary", self._params)
         w._params["attached_islands"] = attached
-        _warn_structure(w, stacklevel=2)
+        _warn_structure(w)
         return w
 
     # ------------------------------------------------------------------ export
@@ -846,7 +847,7 @@ def knn(
         "binary",
         {"ids": ids, "k": k, "points": points, "crs": crs},
     )
-    _warn_structure(w, stacklevel=2)
+    _warn_structure(w)
     return w
 
 
@@ -954,7 +955,7 @@ def distance_band(
             "average; statistics on such weights are slow and smooth away local structure. "
             "Consider knn(data, k) or a smaller threshold.",
             DongneWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     pairs = tree.query_pairs(threshold, output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
@@ -987,7 +988,7 @@ def distance_band(
     if (w.cardinalities == 0).any():
         nn = _nearest_distances(tree, coords)
         hint = f"threshold >= {nn.max():,.1f} m would leave no island."
-    _warn_structure(w, stacklevel=2, hint=hint)
+    _warn_structure(w, hint=hint)
     return w
 
 
@@ -1167,7 +1168,7 @@ def kernel(
         cols = np.concatenate([cols, np.arange(n)])
         values = np.concatenate([values, np.full(n, _KERNELS[function](np.zeros(1))[0])])
     w = SpatialWeights(_csr(rows, cols, values, n), index, "kernel", "none", params)
-    _warn_structure(w, stacklevel=2)
+    _warn_structure(w)
     return w
 
 
@@ -1331,7 +1332,7 @@ def _contiguity(
         "binary",
         {"ids": ids, "snap": float(snap)},
     )
-    _warn_structure(w, stacklevel=3)
+    _warn_structure(w)
     return w
 
 
@@ -1389,7 +1390,7 @@ def _within_own_radius(
     return np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)
 
 
-def _warn_structure(w: SpatialWeights, *, stacklevel: int, hint: str | None = None) -> None:
+def _warn_structure(w: SpatialWeights, *, hint: str | None = None) -> None:
     """Warn about islands and disconnected groups of units, naming ids and the fix."""
     islands = w.islands
     sizes = np.bincount(w.component_labels)
@@ -1413,4 +1414,4 @@ def _warn_structure(w: SpatialWeights, *, stacklevel: int, hint: str | None = No
     parts.append("or use knn(data, k), which gives every unit k neighbours.")
     if hint:
         parts.append(f"For this band, {hint}")
-    warnings.warn(" ".join(parts), DongneWarning, stacklevel=stacklevel + 1)
+    warnings.warn(" ".join(parts), DongneWarning, stacklevel=user_stacklevel())

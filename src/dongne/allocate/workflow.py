@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from dongne._warnings import user_stacklevel
 from dongne.allocate.lscp import LSCP
 from dongne.allocate.mclp import MCLP
 from dongne.allocate.pareto import pareto_sweep, plot_pareto
@@ -345,7 +346,7 @@ def _demand(
             f"{_arg(names, 'demand_method', 'grid')} (the default) or "
             f"{_arg(names, 'demand_points', 'POINTS')} to spread the demand inside the areas.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         note = (
             f"Demand: {len(demand)} areas, one point each (centroid); an area counts as covered "

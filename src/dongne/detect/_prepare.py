@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dongne._vocab import resolve_rng
+from dongne._warnings import user_stacklevel
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.parallel.batches import BATCH_SIZE
 from dongne.weights import SpatialWeights
@@ -141,7 +142,7 @@ def warn_islands(w: SpatialWeights, what: str) -> np.ndarray:
             f"their {what} is undefined (NaN, labelled 'island'). Fix: w.attach_islands(areas) "
             "or use k-nearest-neighbour weights.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return islands
 

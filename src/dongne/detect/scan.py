@@ -32,6 +32,7 @@ import pandas as pd
 from dongne import __version__
 from dongne._validation import check_probability
 from dongne._vocab import Lang, check_lang, pick_language
+from dongne._warnings import user_stacklevel
 from dongne.detect import _prepare as prep
 from dongne.detect import _scan_kernels as kern
 from dongne.detect._scan_inputs import (
@@ -1267,5 +1268,5 @@ def _warn_duplicates(px: np.ndarray, py: np.ndarray, ids: pd.Index) -> None:
             "one centre is used per location. If they are different places, fix their "
             "coordinates.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )

@@ -34,6 +34,7 @@ import pandas as pd
 
 from dongne import __version__
 from dongne._vocab import Lang, bilingual, provenance_alias
+from dongne._warnings import user_stacklevel
 from dongne.errors import DataError, DongneWarning, format_rows
 from dongne.evaluate.panel import Panel
 from dongne.io.write import jsonable
@@ -192,7 +193,7 @@ def bacon_decomposition(panel: Panel) -> BaconDecomposition:
             f"{len(excluded)} unit(s) treated from the first period on are left out, as in twfe: "
             f"{format_rows(excluded)}.",
             DongneWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         panel = panel.subset(panel.units.difference(excluded, sort=False))
     y = panel.outcome_matrix()

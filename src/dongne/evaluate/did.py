@@ -44,6 +44,7 @@ from scipy import stats
 from dongne import __version__
 from dongne._deprecate import renamed
 from dongne._vocab import Lang, bilingual, in_process_only, provenance_alias, resolve_rng
+from dongne._warnings import user_stacklevel
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.panel import Panel, _fmt_period, collinear_columns
 from dongne.evaluate.spillover import Exposure, SpilloverRule, find_exposed, split_for_spillover
@@ -498,7 +499,7 @@ def _prepare(
             "with no untreated period they carry no information on the effect and are left out "
             "(listed in excluded_units).",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         panel = panel.subset(
             panel.units.difference(always, sort=False), note="Always-treated units left out."
@@ -554,7 +555,7 @@ def _result(
             "with fewer than 30 clusters. Use the wild cluster bootstrap (bootstrap=9999, "
             "bootstrap_weights='webb' below 12 clusters) and report its p-value and interval.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     t = fit.beta / fit.se
     return DiDResult(

@@ -66,6 +66,7 @@ from scipy import stats
 from dongne import __version__
 from dongne._deprecate import renamed
 from dongne._vocab import Lang, bilingual, in_process_only, provenance_alias, resolve_rng
+from dongne._warnings import user_stacklevel
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.evaluate.did import FEW_CLUSTERS, WildBootstrap, _rng_options, did_2x2
 from dongne.evaluate.panel import Panel, _fmt_period, collinear_columns
@@ -134,7 +135,7 @@ def _logit(d: np.ndarray, x: np.ndarray) -> np.ndarray:
         warnings.warn(
             "The propensity-score logit did not converge in 100 iterations.",
             DongneWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
     return fitted
 
@@ -876,7 +877,7 @@ def _warn_overlap(
     warnings.warn(
         text + " They are left out of the cells and every aggregation, as moderndid does." + fix,
         DongneWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -1009,7 +1010,7 @@ def _without_first_period_units(
             f"window of it): {format_rows(no_pre)}. With no untreated base period their effect "
             "cannot be estimated; they are left out (listed in excluded_units), as R did does.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         panel = panel.subset(
             panel.units.difference(no_pre, sort=False),
@@ -1031,7 +1032,7 @@ def _warn_thin_design(panel: Panel, g_unit: np.ndarray) -> tuple[list[float], bo
             "pre-trend Wald test is reported for them. Read their effects with caution, or pool "
             "them with a neighbouring cohort.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     two_periods = panel.n_periods == 2
     if two_periods:
@@ -1040,7 +1041,7 @@ def _warn_thin_design(panel: Panel, g_unit: np.ndarray) -> tuple[list[float], bo
             "pre-treatment period is left to check parallel trends, and ATT(g,t) is the 2×2 "
             "difference-in-differences. Fix: add earlier periods to test pre-trends.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return single, two_periods
 

@@ -52,6 +52,7 @@ from dongne import __version__
 from dongne._deprecate import renamed
 from dongne._fonts import korean_font
 from dongne._vocab import Lang, bilingual, provenance_alias, resolve_rng
+from dongne._warnings import user_stacklevel
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -1291,7 +1292,7 @@ def synthetic_control(
             "No weighted average of donors can match it there, so the pre-period fit will be "
             "poor; consider a different donor pool, outcome scale (e.g. growth rates) or method.",
             ConvexHullWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     xraw, zpre, _ = design.arrays(used)
     fit = _fit(xraw, zpre, design.outcome_rows, v_spec, int(seed), int(n_starts))

@@ -13,6 +13,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from dongne._warnings import user_stacklevel
 from dongne.errors import DataError, GeometryError, GeometryRepairWarning, format_rows
 from dongne.io._files import GEO_SUFFIXES, check_layer, existing_file, file_kind, vector_layers
 from dongne.io.crs import require_crs
@@ -98,7 +99,7 @@ def check_geometries(
             f"{format_rows(idx.tolist())}; first: {repairs[0]['reason']}). The repairs are "
             "recorded in gdf.attrs['dongne']['repairs'].",
             GeometryRepairWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return gdf, repairs
 

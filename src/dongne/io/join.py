@@ -23,6 +23,7 @@ import pandas as pd
 from dongne import __version__
 from dongne._deprecate import renamed
 from dongne._vocab import Lang, check_lang
+from dongne._warnings import user_stacklevel
 from dongne.errors import (
     CodeMatchError,
     DataError,
@@ -629,7 +630,7 @@ def join_by_code(
             "join_by_code(table_name=...) is now name_column=...; table_name will be removed "
             "in the next release.",
             FutureWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
         name_column = name_column or table_name
     if not isinstance(table, pd.DataFrame):
@@ -765,7 +766,7 @@ def _warn_incomplete(report: MatchReport, t_src: str, a_src: str) -> None:
         warnings.warn(
             f"join of {t_src} to {a_src}: {report.low_match_warning()}",
             UnmatchedWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     elif not report.complete:
         warnings.warn(
@@ -773,7 +774,7 @@ def _warn_incomplete(report: MatchReport, t_src: str, a_src: str) -> None:
             f"and {len(report.unmatched_rows)} table row(s) not placed; nothing was dropped — "
             "see result.report.summary() for the list and likely fixes.",
             UnmatchedWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from dongne._vocab import Lang, check_lang, pick_language
+from dongne._warnings import user_stacklevel
 from dongne.errors import DataError, UnmatchedWarning, format_rows
 from dongne.io.crs import metric_crs, require_crs
 from dongne.io.provenance import attach
@@ -272,6 +273,6 @@ def points_to_areas(
             f" and {len(no_coords)} have no coordinates; they are not counted and are listed in "
             "result.outside / result.no_coordinates.",
             UnmatchedWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return result

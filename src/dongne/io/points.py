@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS, Transformer
 
+from dongne._warnings import user_stacklevel
 from dongne.errors import (
     DataError,
     GeometryError,
@@ -299,7 +300,7 @@ def points_from_table(
             f"({row_label(gdf)} {format_rows(row_numbers(gdf, rows))}); kept with an empty "
             "geometry.",
             UnmatchedWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return gdf
 
@@ -580,7 +581,7 @@ def select_points(
             f"coordinates and are left out ({label} {format_rows(outside_rows)}). Pass "
             f"{_arg(names, 'outside', repr('keep'))} to keep them.",
             UnmatchedWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return kept
 

@@ -37,6 +37,7 @@ from matplotlib.patches import Patch
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 from dongne._fonts import korean_font
+from dongne._warnings import user_stacklevel
 from dongne.errors import DataError, DongneWarning, GeometryError, SpecificationError, format_rows
 from dongne.io.atomic import atomic_path
 from dongne.io.crs import require_crs, to_metric
@@ -956,7 +957,7 @@ def _class_edges(
             f"scheme={scheme!r} gives only {len(edges) - 1} distinct classes instead of "
             f"k={k} because of tied values; the map shows {len(edges) - 1} classes.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return edges
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from dongne import __version__
 from dongne._vocab import Lang, bilingual, provenance_alias
+from dongne._warnings import user_stacklevel
 from dongne.errors import DataError, DongneError, SpecificationError
 from dongne.share.privacy import (
     OUTSIDE_EPSILON_LABELS,
@@ -703,7 +704,7 @@ def _federate(
             f"than the target {epsilon:g}: with distributed noise, rounds in which "
             "institutions dropped out carried less noise. See result.privacy['epsilon_spent'].",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     std = run.standardisation
     fitted = FederatedModel(
