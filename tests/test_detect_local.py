@@ -334,3 +334,28 @@ def test_permutation_rows_are_uniform_samples_without_replacement():
     assert stats.chisquare(first).pvalue > 0.001
     np.testing.assert_array_equal(rows, permutation_rows(11, 0, 20000, 4, 9))
     assert not np.array_equal(rows, permutation_rows(11, 1, 20000, 4, 9))
+
+
+@pytest.mark.parametrize("statistic", [LocalMoran, GetisOrd])
+def test_default_permutations_can_reach_significance(statistic, seoul):
+    """The classes default to "auto": 416 Seoul dongs under FDR need 19,999 (999 cannot pass)."""
+    _, w, y = seoul
+    fitted = statistic(rng=5).fit(y, w)
+    assert fitted.permutations == "auto" and fitted.permutations_ == 19_999
+    assert fitted.floor_.reachable and fitted.significant_.any()
+    assert fitted.provenance_["permutations"] == 19_999
+    assert "19,999 conditional permutations (chosen automatically" in fitted.summary()
+    given = statistic(permutations=19_999, rng=5).fit(y, w)
+    np.testing.assert_array_equal(fitted.p_values_, given.p_values_)
+    few = statistic(permutations=999, rng=5).fit(y, w)
+    assert not few.floor_.reachable and not few.significant_.any()
+
+
+def test_auto_chooses_by_the_number_of_tests(lattice):
+    w, y = lattice  # 144 areas, two-sided FDR: needs 2/(R + 1) <= 0.05/144
+    assert LocalMoran(rng=1).fit(y, w).permutations_ == 9_999
+    assert LocalMoran(rng=1, correction="none").fit(y, w).permutations_ == 999
+    cells = [box(i, j, i + 1, j + 1) for j in range(4) for i in range(5)]
+    small = weights.queen(gpd.GeoDataFrame({"id": range(20)}, geometry=cells), ids="id")
+    few = LocalMoran(rng=1).fit(pd.Series(np.arange(20.0), index=small.ids, name="y"), small)
+    assert few.permutations_ == 999  # 2/1000 <= 0.05/20

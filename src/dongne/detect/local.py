@@ -32,6 +32,7 @@ from dongne.detect.inference import (
     Alternative,
     Correction,
     adjust_pvalues,
+    auto_permutations,
     check_choice,
     permutation_pvalues,
     significance_floor,
@@ -80,7 +81,7 @@ class _LocalStatistic:
     def __init__(
         self,
         *,
-        permutations: int = 999,
+        permutations: int | Literal["auto"] = "auto",
         alternative: Alternative = "two-sided",
         correction: Correction = "fdr_bh",
         alpha: float = 0.05,
@@ -106,9 +107,11 @@ class _LocalStatistic:
         check_choice("correction", self.correction, CORRECTIONS)
         check_choice("transform", self.transform, ("row", "binary", "as_is"))
         check_choice("permutation_method", self.permutation_method, ("table", "exact"))
-        if not isinstance(self.permutations, (int, np.integer)) or self.permutations < 0:
+        if self.permutations != "auto" and (
+            not isinstance(self.permutations, (int, np.integer)) or self.permutations < 0
+        ):
             raise SpecificationError(
-                "The 'permutations' parameter must be an int >= 0. "
+                "The 'permutations' parameter must be an int >= 0 or 'auto'. "
                 f"Got {self.permutations!r} instead."
             )
         check_probability("alpha", self.alpha)
@@ -139,12 +142,17 @@ class _LocalStatistic:
         """Permutation counts → p-values, adjusted p-values, significance; sets attributes."""
         n = w.n
         self.seed_ = prep.resolve_seed(self.rng)
+        self.permutations_ = (
+            auto_permutations(int((~islands).sum()), self.alternative, self.correction, self.alpha)
+            if self.permutations == "auto"
+            else int(self.permutations)
+        )
         self.n_ge_ = np.zeros(n, dtype=np.int64)
         self.n_le_ = np.zeros(n, dtype=np.int64)
         mean_sim = np.full(n, np.nan)
         sd_sim = np.full(n, np.nan)
         p = np.full(n, np.nan)
-        if self.permutations:
+        if self.permutations_:
             off = _off_diagonal(w)
             tol = 1e-10 * np.maximum(np.abs(observed), 1e-300) + 1e-14
             data = (centred, off.indptr.astype(np.int64), off.data, scale, shift, observed, tol)
@@ -155,22 +163,22 @@ class _LocalStatistic:
                     else prep.table_kernel(int(np.diff(off.indptr).max(initial=0)), n)
                 )
                 n_ge, n_le, total, total_sq = run_batches(
-                    kernel, data, self.seed_, int(self.permutations), progress
+                    kernel, data, self.seed_, self.permutations_, progress
                 )
             else:  # blocks of areas × batches, bit-identical (dongne.detect.chunked)
                 n_ge, n_le, total, total_sq = local_permutation_sums(
                     *data,
                     self.seed_,
-                    int(self.permutations),
+                    self.permutations_,
                     method=self.permutation_method,
                     scheduler=self.scheduler,
                     progress=progress,
                 )
-            r = float(self.permutations)
+            r = float(self.permutations_)
             self.n_ge_, self.n_le_ = n_ge, n_le
             mean_sim = total / r
             sd_sim = np.sqrt(np.maximum(total_sq / r - mean_sim**2, 0.0))
-            p = permutation_pvalues(n_ge, n_le, int(self.permutations), self.alternative)
+            p = permutation_pvalues(n_ge, n_le, self.permutations_, self.alternative)
             p[islands] = np.nan
             mean_sim[islands] = np.nan
             sd_sim[islands] = np.nan
@@ -178,11 +186,11 @@ class _LocalStatistic:
         with np.errstate(divide="ignore", invalid="ignore"):
             self.z_sim_ = (self.statistic_ - mean_sim) / sd_sim
         self.p_values_ = p
-        if self.permutations:
+        if self.permutations_:
             self.p_adjusted_, self.significant_ = adjust_pvalues(p, self.correction, self.alpha)
             self.floor_ = significance_floor(
                 int((~islands).sum()),
-                int(self.permutations),
+                self.permutations_,
                 self.alternative,
                 self.correction,
                 self.alpha,
@@ -201,7 +209,7 @@ class _LocalStatistic:
             "missing_policy": self.missing,
             "missing_ids": [str(i) for i in self.missing_ids_],
             "weights": {"kind": w.kind, "transform": w.transform, "params": jsonable(w.params)},
-            "permutations": int(self.permutations),
+            "permutations": self.permutations_,
             "inference": f"conditional permutation ({self.permutation_method})",
             "alternative": self.alternative,
             "correction": self.correction,
@@ -225,7 +233,7 @@ class _LocalStatistic:
         frame = pd.DataFrame(cols, index=self.ids_)
         # Every p-value travels with its test: alternative, permutations and correction.
         frame["test"] = (
-            f"{self.alternative}, {self.permutations} permutations, {self.correction} "
+            f"{self.alternative}, {self.permutations_:,} permutations, {self.correction} "
             f"at {self.alpha}"
         )
         frame.index.name = "id"
@@ -253,11 +261,15 @@ class _LocalStatistic:
         self._check_fitted()
         frame = self.to_frame()
         prov = self.provenance_
+        auto = self.permutations == "auto"
+        auto_en = " (chosen automatically: the fewest that let one area pass)" if auto else ""
+        auto_ko = "(보정 후 유의할 수 있는 최소 횟수로 자동 선택)" if auto else ""
         head = (
             f"{self._statistic_name} of {self.variable_} over {prov['n_computed']} areas "
             f"({prov['weights']['kind']} weights, {prov['weights']['transform']}), "
-            f"{self.permutations} conditional permutations, {self.alternative} pseudo "
-            f"p-values, correction {self.correction} at alpha {self.alpha} (seed {self.seed_})."
+            f"{self.permutations_:,} conditional permutations{auto_en}, {self.alternative} "
+            f"pseudo p-values, correction {self.correction} at alpha {self.alpha} "
+            f"(seed {self.seed_})."
         )
         lines = [head]
         counts = frame["label"].value_counts()
@@ -286,7 +298,8 @@ class _LocalStatistic:
             )
         ko = [
             f"{self._statistic_name_ko}: {prov['n_computed']}개 지역, 조건부 순열 "
-            f"{self.permutations}회, {_ALTERNATIVES_KO[self.alternative]}, 다중검정 보정 "
+            f"{self.permutations_:,}회{auto_ko}, {_ALTERNATIVES_KO[self.alternative]}, "
+            "다중검정 보정 "
             f"{_CORRECTIONS_KO[self.correction]}, "
             f"유의수준 {self.alpha}."
         ]
@@ -341,7 +354,7 @@ class _LocalStatistic:
 
     def _test_text(self) -> str:
         """The test behind the classes, e.g. ``"two-sided, 19,999 permutations"``."""
-        return f"{self.alternative}, {self.permutations:,} permutations"
+        return f"{self.alternative}, {self.permutations_:,} permutations"
 
     def _legend_title(self) -> str:
         if self.correction == "none":
@@ -352,7 +365,7 @@ class _LocalStatistic:
 
     def _map_note(self) -> str:
         return (
-            f"{self.permutations} permutations, {self.alternative}, {self.correction} at "
+            f"{self.permutations_:,} permutations, {self.alternative}, {self.correction} at "
             f"{self.alpha}; seed {self.seed_}; dongne {__version__}"
         )
 
@@ -366,8 +379,12 @@ class LocalMoran(_LocalStatistic):
 
     Parameters
     ----------
-    permutations : int, default 999
-        Conditional permutations (0: analytical inference only).
+    permutations : int or "auto", default "auto"
+        Conditional permutations (0: analytical inference only). ``"auto"`` takes the
+        smallest of 999, 9,999, 19,999, 49,999 and 99,999 with which one area can pass the
+        correction (:func:`~dongne.detect.inference.auto_permutations`): with 999
+        permutations, 416 areas under FDR can never be significant. The number used is
+        ``permutations_``.
     alternative : {"two-sided", "greater", "less", "directed"}, default "two-sided"
         See :mod:`dongne.detect.inference`; ``directed`` reproduces esda's legacy p_sim.
     correction : {"fdr_bh", "fdr_by", "bonferroni", "geoda_fdr", "none"}, default "fdr_bh"
@@ -414,6 +431,8 @@ class LocalMoran(_LocalStatistic):
         Permuted statistics ≥ / ≤ the observed one.
     floor_ : SignificanceFloor
         Whether R allows significance under the correction, in plain words.
+    permutations_ : int
+        The number of permutations used (``"auto"`` resolved).
     seed_ : int
         The seed used. ``provenance_`` : dict — everything needed to repeat the run.
 
@@ -552,7 +571,8 @@ class GetisOrd(_LocalStatistic):
     labels_ : ndarray of str
         ``"hot spot 99%"`` … ``"cold spot 99%"`` from the corrected p-value (≤ 0.01, 0.05,
         0.10) and the side of the permutation mean; ``"not significant"``; ``"island"``.
-    p_values_, p_adjusted_, significant_, z_sim_, n_ge_, n_le_, floor_, seed_, provenance_
+    p_values_, p_adjusted_, significant_, z_sim_, n_ge_, n_le_, floor_, permutations_, seed_,
+    provenance_
         As :class:`LocalMoran`.
 
     References
@@ -569,7 +589,7 @@ class GetisOrd(_LocalStatistic):
         self,
         *,
         star: bool = True,
-        permutations: int = 999,
+        permutations: int | Literal["auto"] = "auto",
         alternative: Alternative = "two-sided",
         correction: Correction = "fdr_bh",
         alpha: float = 0.05,
