@@ -231,6 +231,7 @@ def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, serv
     first_hh = sorted(hh)[0]
     page.click(f"#table tbody tr[data-key='{first_hh}'] button")
     assert first_hh in page.inner_text("#details-body")
+    assert "High-High (HH)" in page.inner_text("#details-body")  # quadrant and class, not "HH"
     assert page.locator("#highlight path.selected-ring").count() == 1
     page.fill("#filter", "")
     assert page.evaluate(_LOW_CONTRAST) == []
@@ -256,6 +257,7 @@ def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, serv
     details = page.inner_text("#details-body")
     assert "LISA · 국지적 모란 I" in details and "lisa_local_i" not in details
     assert "양측 검정, 순열 99회, 보정 없음, 유의수준 0.05" in details  # not "two-sided … none"
+    assert "고-고 (HH)" in details and "\tHH\n" not in details
     # The join report speaks Korean too.
     page.click("#match-button")
     page.wait_for_function(

@@ -428,9 +428,25 @@ const TEST_WORDS_KO = [
   [/none at ([\d.]+)/g, "보정 없음, 유의수준 $1"],
 ];
 
-/** The text of a column's value for the current language (test descriptions translated). */
+// Bilingual names of the map categories ("HH", "hot spot 95%", "not significant"), from the
+// report's palettes (palettes.json), so that values read as the legend does.
+let categoryTexts = {};
+
+/** Take the category names of `palettes` (palettes.json) for valueText. */
+export function setCategoryTexts(palettes) {
+  categoryTexts = { ...(palettes?.hotspot ?? {}), ...(palettes?.lisa ?? {}) };
+}
+
+/**
+ * The text of a column's value for the current language: categories of *_label and
+ * *_quadrant columns by their legend names ("High-High (HH)", "고-고 (HH)"), test
+ * descriptions translated.
+ */
 export function valueText(name, value) {
-  if (current !== "ko" || typeof value !== "string" || !/_test$/.test(name ?? "")) return value;
+  if (typeof value !== "string") return value;
+  const category = /_(label|quadrant)$/.test(name ?? "") ? categoryTexts[value] : null;
+  if (category) return /^[HL]{2}$/.test(value) ? `${category[current]} (${value})` : category[current];
+  if (current !== "ko" || !/_test$/.test(name ?? "")) return value;
   return TEST_WORDS_KO.reduce((text, [pattern, words]) => text.replace(pattern, words), value);
 }
 

@@ -2,7 +2,7 @@
 // and explore a result layer on the map, in the legend, the details panel and the table.
 
 import { api, ApiError, apiUrl, storedToken, storeToken } from "./api.js";
-import { columnLabel, formatNumber, lang, progressText, setLang, t, translate } from "./i18n.js";
+import { columnLabel, formatNumber, lang, progressText, setCategoryTexts, setLang, t, translate } from "./i18n.js";
 import {
   availableViews,
   categoryColumn,
@@ -797,6 +797,7 @@ async function start() {
   translate();
   try {
     state.palettes = await (await fetch("palettes.json")).json();
+    setCategoryTexts(state.palettes);
   } catch (err) {
     showError(err);
   }
