@@ -310,6 +310,29 @@ class AllocateRequest(_AreasInput):
     grid_spacing: str = "500m"
     pareto: int = Field(0, ge=0, le=20)
     speed_kmh: float = Field(4.0, gt=0)
+    demand_method: Literal["grid", "points", "centroid"] | None = Field(
+        None,
+        description="How demand areas become demand points: 'grid' (default: spread by area "
+        "over a grid of demand_spacing), 'points' (default with demand_points: over those "
+        "points, by demand_points_weight), 'centroid' (one point per area, all-or-nothing).",
+    )
+    demand_spacing: str = Field("100m", examples=["100m"])
+    demand_points: DatasetId | None = Field(
+        None, description="Id of a points dataset saying where demand lies inside the areas."
+    )
+    demand_points_weight: Column | None = None
+    existing_filter: str | None = Field(
+        None,
+        max_length=500,
+        examples=["status == 'open'"],
+        description="Rule the existing sites must satisfy (a pandas query); the rows left "
+        "out are counted in the summary.",
+    )
+    outside: Literal["drop", "keep", "raise"] = Field(
+        "drop",
+        description="Existing sites and candidate points outside the study area: left out "
+        "(counted in the summary), kept, or an error.",
+    )
 
 
 RunRequest = Annotated[

@@ -156,6 +156,12 @@ def _allocate(spec: dict[str, Any], demand: Any, out: Path, report: Report) -> d
         grid_spacing=p["grid_spacing"],
         pareto=p.get("pareto") or False,
         speed_kmh=p["speed_kmh"],
+        demand_method=p.get("demand_method"),
+        demand_spacing=p.get("demand_spacing", "100m"),
+        demand_points=_load(spec, "demand_points"),
+        demand_points_weight=p.get("demand_points_weight"),
+        existing_filter=p.get("existing_filter"),
+        outside=p.get("outside", "drop"),
         progress=step,
     )
     layers = {"sites": result.new_sites, "demand": result.demand}

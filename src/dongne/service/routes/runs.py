@@ -262,8 +262,9 @@ def _inputs(session: Session, ws: Workspace, parameters: dict[str, Any]) -> dict
             inputs["candidates"] = usable_dataset(
                 session, ws, parameters["candidates"], ("points",)
             )
-        if parameters.get("existing") is not None:
-            inputs["existing"] = usable_dataset(session, ws, parameters["existing"], ("points",))
+        for role in ("existing", "demand_points"):
+            if parameters.get(role) is not None:
+                inputs[role] = usable_dataset(session, ws, parameters[role], ("points",))
     return inputs
 
 
