@@ -86,8 +86,21 @@ def test_allocation_run_takes_demand_points_existing_rule_and_outside(service, t
     assert set(prov["inputs"]) == {"areas", "existing", "demand_points"}
 
 
-def test_allocation_run_refuses_an_outside_site_when_asked(service, tmp_path):
+def test_fixes_are_spelled_as_the_service_takes_them(service, tmp_path):
+    """A reader's ``crs='EPSG:....'`` is the upload's ``?crs=``; a run's ``outside='drop'`` is
+    the request's ``"outside": "drop"`` — never a Python argument the service has no field for."""
     s = service
+    wrong = tmp_path / "wrong.geojson"
+    gpd.GeoDataFrame(geometry=[Point(100, 500)], crs=CRS).to_file(wrong, driver="GeoJSON")
+    r = s.client.post(
+        "/workspaces/city/datasets",
+        params={"kind": "points", "filename": "wrong.geojson"},
+        content=wrong.read_bytes(),
+        headers=s.h,
+    )
+    assert r.status_code == 400
+    detail = r.json()["detail"]
+    assert "Fix: pass ?crs=EPSG:...." in detail and "crs='" not in detail, detail
     paths = _layers(tmp_path / "in")
     body = {
         "analysis": "allocate", "areas": s.upload(paths["areas"], "areas", "areas.geojson"),
@@ -97,4 +110,5 @@ def test_allocation_run_refuses_an_outside_site_when_asked(service, tmp_path):
     }  # fmt: skip
     run = s.wait(s.start(body), lambda r: r["status"] not in ("queued", "running"), timeout=120)
     assert run["status"] == "failed"
-    assert "outside" in run["message"] and "Fix:" in run["message"], run["message"]
+    message = run["message"]
+    assert 'Fix: pass "outside": "drop" to leave them out' in message, message

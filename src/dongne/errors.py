@@ -8,7 +8,8 @@ filtered as a family (``warnings.simplefilter("error", dongne.errors.DongneWarni
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
     "CodeMatchError",
@@ -23,6 +24,7 @@ __all__ = [
     "SpecificationError",
     "UnmatchedWarning",
     "format_rows",
+    "rewrite_fix_arguments",
 ]
 
 
@@ -85,3 +87,33 @@ def format_rows(rows: Iterable[object], limit: int = 10) -> str:
     if len(items) > limit:
         shown += f" (and {len(items) - limit} more)"
     return shown
+
+
+#: ``name=value`` as a message's fix spells a Python argument (``crs='EPSG:5186'``,
+#: ``rates={...}``, ``outside=keep``).
+FIX_ARGUMENT = re.compile(r"\b([a-z][a-z_]*)=('[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|[\w.:\-]+)")
+
+
+def rewrite_fix_arguments(message: str, spell: Callable[[str, str], str | None]) -> str:
+    """Say the Python arguments after ``Fix:`` the way the caller's user gives them.
+
+    The library's messages speak Python (``Fix: pass crs='EPSG:4326'``); the command line
+    needs ``--crs EPSG:4326`` and the web service ``?crs=EPSG:4326``. ``spell(name, value)``
+    returns the new spelling of ``name=value`` (``value`` with its quotes), or None to keep it.
+    Text before ``Fix:`` is never changed.
+
+    Examples
+    --------
+    >>> rewrite_fix_arguments("Bad CRS. Fix: pass crs='EPSG:5186'.",
+    ...                       lambda name, value: f"--{name} {value.strip(chr(39))}")
+    'Bad CRS. Fix: pass --crs EPSG:5186.'
+    """
+    head, sep, fix = message.partition("Fix:")
+    if not sep:
+        return message
+
+    def replace(match: re.Match) -> str:
+        spelled = spell(match.group(1), match.group(2))
+        return match.group(0) if spelled is None else spelled
+
+    return head + sep + FIX_ARGUMENT.sub(replace, fix)

@@ -124,7 +124,6 @@ _SAID_BOTH_WAYS = re.compile(
     r"\b[a-z][a-z_]*=" + _PYTHON_VALUE + r"(?:\s*\((?:command line:?\s*)?|,\s*command line\s+)"
     r"(?P<flag>--[a-z][\w-]*(?:\s[^)]*)?)\)?"
 )
-_PYTHON_HINT = re.compile(r"\b([a-z][a-z_]*)=('[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|[\w.:\-]+)")
 
 
 def command_line_hints(message: str, options: frozenset[str], hints: dict[str, str]) -> str:
@@ -136,6 +135,8 @@ def command_line_hints(message: str, options: frozenset[str], hints: dict[str, s
     spelling to a flag of another name (``"extra='drop'": "--drop-extra"``). What the
     command cannot do stays as it was, and ``tests/test_cli_catalogue.py`` fails on it.
     """
+    from dongne.errors import rewrite_fix_arguments
+
     head, sep, fix = message.partition("Fix:")
     if not sep:
         return message
@@ -144,18 +145,17 @@ def command_line_hints(message: str, options: frozenset[str], hints: dict[str, s
     # "rates={...} (command line --rate ...)", "sheet=, command line --sheet": keep the flag
     fix = _SAID_BOTH_WAYS.sub(lambda m: m.group("flag"), fix)
 
-    def flag_for(match: re.Match) -> str:
-        name, value = match.group(1), match.group(2)
+    def flag_for(name: str, value: str) -> str | None:
         flag = "--" + name.replace("_", "-")
         if flag not in options:
-            return match.group(0)
+            return None
         if value == "True":
             return flag
         if value[:1] in "'\"" and value[-1:] == value[:1]:
             value = value[1:-1]
         return f"{flag} {value}"
 
-    return head + sep + _PYTHON_HINT.sub(flag_for, fix)
+    return rewrite_fix_arguments(head + sep + fix, flag_for)
 
 
 def _output_of(args: argparse.Namespace) -> Path | None:

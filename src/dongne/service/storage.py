@@ -38,7 +38,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from dongne.errors import DataError, DongneError
+from dongne.errors import DataError, DongneError, rewrite_fix_arguments
 from dongne.io._files import GEO_SUFFIXES, TABLE_SUFFIXES
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -440,7 +440,8 @@ def read_dataset(
                 ),
             )
     except DongneError as exc:
-        raise type(exc)(str(exc).replace(str(path), display_name)) from None
+        message = rewrite_fix_arguments(str(exc).replace(str(path), display_name), _as_query)
+        raise type(exc)(message) from None
     except Exception as exc:  # a corrupt or mislabelled file: say so, with the library's words
         raise DataError(
             f"{display_name} could not be read as {kind} ({path.suffix} file): "
@@ -451,6 +452,17 @@ def read_dataset(
     meta["source"] = display_name
     attach(frame, meta)
     return frame
+
+
+#: The reading options an upload takes as query parameters (``POST .../datasets?crs=...``).
+UPLOAD_OPTIONS = ("layer", "encoding", "title_lines", "sheet", "x", "y", "crs", "xy_scale")
+
+
+def _as_query(name: str, value: str) -> str | None:
+    """``crs='EPSG:5186'`` in a reader's fix as the upload's query parameter ``?crs=EPSG:5186``."""
+    if name not in UPLOAD_OPTIONS:
+        return None
+    return f"?{name}={value.strip(chr(39) + chr(34))}"
 
 
 def _pick(options: dict[str, Any], *names: str) -> dict[str, Any]:

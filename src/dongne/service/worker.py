@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dongne import __version__
-from dongne.errors import DongneError, UnmatchedWarning
+from dongne.errors import DongneError, UnmatchedWarning, rewrite_fix_arguments
 from dongne.io.atomic import atomic_write_text
 from dongne.io.write import jsonable, write_layer, write_table
 from dongne.service.storage import read_dataset
@@ -173,6 +173,20 @@ def _allocate(spec: dict[str, Any], demand: Any, out: Path, report: Report) -> d
 _ANALYSES = {"detect": _detect, "scan": _scan, "allocate": _allocate}
 
 
+def request_fixes(message: str, parameters: dict[str, Any]) -> str:
+    """A library error's fixes as fields of the run request: ``outside='keep'`` becomes
+    ``"outside": "keep"`` where the request has that field; others stay as they are."""
+
+    def as_field(name: str, value: str) -> str | None:
+        if name not in parameters:
+            return None
+        if value[:1] in "'\"" and value[-1:] == value[:1]:
+            value = '"' + value[1:-1] + '"'
+        return f'"{name}": {value}'
+
+    return rewrite_fix_arguments(message, as_field)
+
+
 def execute(spec: dict[str, Any], report: Report) -> dict[str, Any]:
     """Run the analysis described by ``spec`` and write its outputs into ``spec["out_dir"]``.
 
@@ -247,10 +261,11 @@ def main() -> int:
             last[0] = now
             send({"progress": min(max(fraction, 0.0), 1.0), "message": message})
 
+    spec = json.load(sys.stdin)
     try:
-        send({"done": execute(json.load(sys.stdin), report)})
+        send({"done": execute(spec, report)})
     except DongneError as exc:
-        send({"failed": str(exc)})
+        send({"failed": request_fixes(str(exc), spec.get("parameters", {}))})
     except Exception as exc:  # reported to the user; the traceback goes to the server log
         traceback.print_exc()
         send({"failed": f"{type(exc).__name__}: {exc}"})
