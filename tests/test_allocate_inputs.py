@@ -244,5 +244,11 @@ def test_results_frames_and_summary(layers):
     assert isinstance(new, gpd.GeoDataFrame) and len(new) == 1
     text = model.summary()
     assert "Coverage within 300 m" in text and "커버율" in text
+    site = model.selected_[0]
+    assert f"New sites: {site}" in text and f"신규 입지: {site}" in text
+    ko = model.summary(lang="ko")
+    assert "(가중치: hh)" in ko and "weights" not in ko
+    equal = MCLP(p=1, radius=300).fit(LocationProblem.from_geodataframes(*layers))
+    assert "(가중치: 동일 가중치)" in equal.summary(lang="ko")
     assert model.provenance_["model"].startswith("Maximal covering")
     assert set(model.get_params()) >= {"p", "radius", "min_share", "method"}

@@ -445,9 +445,9 @@ class _LocationModel:
         r = self.radius_
         n_new = len(self.selected_)
         n_ex = int(pr.existing.sum())
-        weight = pr.notes.get("weight") or (
-            "equal weights" if np.all(pr.weights == 1) else "the given weights"
-        )
+        equal = bool(np.all(pr.weights == 1))
+        weight = pr.notes.get("weight") or ("equal weights" if equal else "the given weights")
+        weight_ko = pr.notes.get("weight") or ("동일 가중치" if equal else "주어진 가중치")
         shown = ", ".join(map(str, self.selected_[:10])) + (" ..." if n_new > 10 else "")
         en = [
             f"{self._name}: {n_new} new site(s) chosen from {len(pr.candidates)} candidates, "
@@ -458,10 +458,12 @@ class _LocationModel:
             en.append(f"  New sites: {shown}")
         ko = [
             f"{self._name_ko}: 후보지 {len(pr.candidates)}곳 중 신규 {n_new}곳 선정, 기존 시설 "
-            f"{n_ex}곳 유지; 수요 {pr.n_demand}개 단위(가중치: {weight})"
+            f"{n_ex}곳 유지; 수요 {pr.n_demand}개 단위(가중치: {weight_ko})"
             + (f", 서비스 반경 {r:g}{unit}" if r is not None else "")
             + ".",
         ]
+        if n_new:
+            ko.append(f"  신규 입지: {shown}")
         if r is not None:
             up = 100 * (self.coverage_ - self.coverage_before_)
             tot = float(self.groups_after_.loc["all", "demand"])
