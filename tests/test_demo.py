@@ -70,7 +70,7 @@ def test_demo_writes_everything(tmp_path, capsys):
     assert "반포본동" in summary
     assert "Global Moran's I of basement_share_pct over 423 areas" in summary
     assert "High-High areas" in summary and "hot spot" in summary
-    assert "19999 conditional permutations" in summary and "seed 2026" in summary
+    assert "19,999 conditional permutations" in summary and "seed 2026" in summary
     assert {"lisa_label", "gistar_label", "index_rank", "index_p_top_20"} <= set(gdf.columns)
     assert set(gdf["lisa_label"]) <= {"HH", "LL", "LH", "HL", "not significant"}
     assert (gdf["lisa_label"] == "HH").sum() >= 3
