@@ -189,17 +189,17 @@ def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, serv
     assert "with data: 416" in page.inner_text("#match-report")
     page.select_option("#run-variable", "basement_household_pct")
     page.uncheck("#fs-detect input[value=gistar]")
-    page.fill("#run-permutations", "99")
+    page.fill("#run-permutations", "1999")  # "1,999 permutations" in the test column
     page.select_option("#run-correction", "none")
     page.fill("#run-seed", "1")
     page.click("#run-button")
-    page.wait_for_selector("#findings:not([hidden])", timeout=45_000)
+    page.wait_for_selector("#findings:not([hidden])", timeout=120_000)
     assert page.get_attribute("#progress", "value") == "1"
     assert "Local Moran" in page.inner_text("#findings-text")
 
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
         run = c.get("/workspaces/city/runs").json()[0]
-        assert run["status"] == "done" and run["parameters"]["permutations"] == 99
+        assert run["status"] == "done" and run["parameters"]["permutations"] == 1999
         served = c.get(f"/runs/{run['id']}/result", params={"format": "geojson"}).json()
     labels = {
         f["properties"]["dong_code"]: f["properties"]["lisa_label"] for f in served["features"]
@@ -256,7 +256,7 @@ def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, serv
     page.click(f"#table tbody tr[data-key='{first_hh}'] button")
     details = page.inner_text("#details-body")
     assert "LISA · 국지적 모란 I" in details and "lisa_local_i" not in details
-    assert "양측 검정, 순열 99회, 보정 없음, 유의수준 0.05" in details  # not "two-sided … none"
+    assert "양측 검정, 순열 1,999회, 보정 없음, 유의수준 0.05" in details  # not "two-sided … none"
     assert "고-고 (HH)" in details and "\tHH\n" not in details
     # The join report speaks Korean too.
     page.click("#match-button")

@@ -420,7 +420,7 @@ const TEST_WORDS_KO = [
   [/two-sided/g, "양측 검정"],
   [/greater/g, "단측 검정(큰 쪽)"],
   [/less/g, "단측 검정(작은 쪽)"],
-  [/(\d+) permutations/g, "순열 $1회"],
+  [/([\d,]+) permutations/g, "순열 $1회"],
   [/fdr_bh at ([\d.]+)/g, "FDR(벤자미니–호흐베르크) 보정, 유의수준 $1"],
   [/fdr_by at ([\d.]+)/g, "FDR(벤자미니–예쿠티엘리) 보정, 유의수준 $1"],
   [/bonferroni at ([\d.]+)/g, "본페로니 보정, 유의수준 $1"],
