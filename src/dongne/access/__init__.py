@@ -1,0 +1,1 @@
+"""Who can reach what: spatial accessibility on street networks or straight lines."""
