@@ -8,6 +8,7 @@ The networkx reference graph is built here, independently, from the line coordin
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import geopandas as gpd
@@ -49,7 +50,7 @@ def _reference_graph(roads, tolerance=0.01, directed=None, speed=None, unit_per_
             xy = np.asarray(part.coords)
             for x, y in xy:
                 seen.setdefault((round(x / tolerance), round(y / tolerance)), []).append((x, y))
-            for (x0, y0), (x1, y1) in zip(xy[:-1], xy[1:], strict=True):
+            for (x0, y0), (x1, y1) in itertools.pairwise(xy):
                 a = (round(x0 / tolerance), round(y0 / tolerance))
                 b = (round(x1 / tolerance), round(y1 / tolerance))
                 if a == b:

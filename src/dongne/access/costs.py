@@ -169,8 +169,10 @@ class Costs:
                 f"cutoff={cutoff:g} or more."
             )
         keep = self.values <= cutoff
-        return Costs(self.origin_ids, self.dest_ids, self.rows[keep], self.cols[keep],
-                     self.values[keep], self.unit, self.method, cutoff, dict(self.notes))  # fmt: skip
+        return Costs(
+            self.origin_ids, self.dest_ids, self.rows[keep], self.cols[keep], self.values[keep],
+            self.unit, self.method, cutoff, dict(self.notes),
+        )  # fmt: skip
 
     def to_dense(self) -> np.ndarray:
         """The dense matrix, ``inf`` where no pair is stored."""

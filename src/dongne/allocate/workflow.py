@@ -291,19 +291,10 @@ def run_allocate(
             cand, polygons, demand, map_areas, demand_id, candidate_id, grid_spacing
         )
     problem = LocationProblem.from_geodataframes(
-        demand_pts,
-        cand,
-        existing,
-        weight=problem_weight,
-        group=equity_by,
-        demand_id=problem_id,
-        candidate_id=candidate_id,
-        existing_id=existing_id,
-        capacity=capacity,
-        existing_capacity=existing_capacity,
-        cost=cost,
-        cost_unit=cost_unit,
-    )
+        demand_pts, cand, existing, weight=problem_weight, group=equity_by,
+        demand_id=problem_id, candidate_id=candidate_id, existing_id=existing_id,
+        capacity=capacity, existing_capacity=existing_capacity, cost=cost, cost_unit=cost_unit,
+    )  # fmt: skip
     if demand_note is not None:
         problem.notes["demand"] = demand_note[0]
         problem.notes["demand_spacing_m"] = parse_radius(demand_spacing)

@@ -120,8 +120,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     network.add_argument("--network-crs", help="CRS of --network when the file declares none")
     network.add_argument("--oneway", help="one-way column of --network (bike, drive)")
     network.add_argument("--speed-column", help="speed column (km/h) of --network (drive)")
-    network.add_argument("--max-snap", type=float, default=500.0,
-                         help="points farther from the network (metres) are unreachable")  # fmt: skip
+    network.add_argument(
+        "--max-snap", type=float, default=500.0,
+        help="points farther from the network (metres) are unreachable",
+    )  # fmt: skip
     network.add_argument("--cache-dir", help="where built networks are cached")
     parser.add_argument("--out", default="dongne-allocate", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
