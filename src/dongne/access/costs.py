@@ -230,8 +230,7 @@ def straight_line_costs(
     require_projected(destinations, "Straight-line costs", "destinations")
     if not origins.crs.equals(destinations.crs):
         raise DataError(
-            "origins and destinations are in different CRSs. Fix: "
-            "destinations.to_crs(origins.crs)."
+            "origins and destinations are in different CRSs. Fix: destinations.to_crs(origins.crs)."
         )
     factor = 1.0 if speed_kmh is None else 60.0 / (speed_kmh * 1000.0)
     a = origins.geometry.get_coordinates().to_numpy()
