@@ -1,0 +1,152 @@
+"""run_access and the ``dongne access`` / ``dongne allocate --network`` commands end to end."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from dongne.access import accessibility, build_network, network_costs, run_access
+from dongne.cli import main
+from dongne.datasets import seoul_dongs, seoul_heat_shelters
+from dongne.errors import DongneWarning
+
+
+@pytest.fixture(scope="module")
+def jongno() -> gpd.GeoDataFrame:
+    dongs = seoul_dongs()
+    return dongs[dongs["gu_name"] == "종로구"].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def shelters(jongno) -> gpd.GeoDataFrame:
+    s = seoul_heat_shelters()
+    s = s[s["in_use"] == "Y"]
+    inside = gpd.sjoin(s, jongno[["geometry"]], predicate="within").index.unique()
+    return s.loc[inside]
+
+
+@pytest.fixture(scope="module")
+def network_file(jongno, tmp_path_factory):
+    """The test network: Jongno-gu's dong boundaries as a GeoPackage of lines."""
+    path = tmp_path_factory.mktemp("net") / "jongno_lines.gpkg"
+    lines = gpd.GeoDataFrame(geometry=jongno.to_crs(5179).geometry.boundary.to_numpy(), crs=5179)
+    lines.to_file(path)
+    jongno.to_file(path.parent / "jongno.gpkg")
+    s = seoul_heat_shelters()
+    s[s["in_use"] == "Y"].to_file(path.parent / "shelters.gpkg")
+    return path
+
+
+def test_network_run_aggregates_points_by_demand(jongno, shelters, network_file, tmp_path):
+    from dongne.access import read_network
+
+    net = read_network(network_file, cache_dir=tmp_path / "cache")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DongneWarning)
+        res = run_access(
+            jongno, shelters, tmp_path / "out", measure="e2sfca", threshold="15min",
+            network=net, weight="households", capacity="capacity_persons",
+            demand_id="dong_code", demand_spacing="250m", equity_by="gu_name", max_snap=2000,
+        )  # fmt: skip
+    pts = res.points
+    # the points' values are the measure on the network costs, recomputed here
+    again = network_costs(net, pts, shelters.to_crs(pts.crs), cutoff=15, max_snap=2000)
+    expected = accessibility(again, pts["demand"], shelters["capacity_persons"].astype(float),
+                             measure="e2sfca", threshold=15)  # fmt: skip
+    np.testing.assert_allclose(pts["access"], expected, rtol=1e-12)
+    # each area's value is the demand-weighted mean of its points
+    for _, area in res.areas.iterrows():
+        mine = pts[pts["area"] == area["area"]]
+        w = mine["demand"].to_numpy()
+        assert area["access"] == pytest.approx((w @ mine["access"].to_numpy()) / w.sum())
+    # households are conserved when spread over the points
+    assert pts["demand"].sum() == pytest.approx(jongno["households"].sum())
+    assert "network (walk" in res.summary and "접근성" in res.summary
+    for name in ("areas_gpkg", "areas_csv", "map", "summary", "points_gpkg", "groups_csv"):
+        assert res.files[name].exists()
+    prov = json.loads(res.files["areas_csv"].with_suffix(".csv.provenance.json").read_text())
+    assert prov["parameters"]["measure"] == "e2sfca"
+
+
+def test_zero_capacity_is_named(jongno, shelters, tmp_path):
+    zero = shelters.assign(capacity_persons=0).iloc[:2]
+    rest = shelters.iloc[2:]
+    with pytest.warns(DongneWarning, match="zero capacity"):
+        run_access(jongno, pd.concat([zero, rest]), tmp_path, measure="2sfca",
+                   threshold="800m", weight="households", capacity="capacity_persons",
+                   demand_spacing="300m")  # fmt: skip
+
+
+def test_points_demand_and_nearest(jongno, shelters, tmp_path):
+    pts = gpd.GeoDataFrame(
+        {"pop": [100, 200]}, geometry=jongno.to_crs(5179).representative_point().head(2).to_numpy(),
+        crs=5179,
+    )  # fmt: skip
+    res = run_access(pts, shelters, tmp_path, measure="nearest", threshold="2km",
+                     weight="pop", outside="keep")  # fmt: skip
+    xy = pts.geometry.get_coordinates().to_numpy()
+    s = shelters.to_crs(5179).geometry.get_coordinates().to_numpy()
+    nearest = np.hypot(xy[:, None, 0] - s[None, :, 0], xy[:, None, 1] - s[None, :, 1]).min(1)
+    np.testing.assert_allclose(res.points["access"], nearest, rtol=1e-12)
+    assert res.files["points_csv"].exists()
+
+
+def test_command_runs_on_the_bundled_seoul_data(tmp_path, capsys):
+    out = tmp_path / "access"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["access", "--demand-spacing", "250m", "--measure", "e2sfca",
+                     "--out", str(out), "--quiet"])  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "E2SFCA" in text and "수요" in text
+    assert (out / "access_map.png").stat().st_size > 50_000
+    areas = pd.read_csv(out / "access_areas.csv")
+    assert len(areas) == 423 and areas["access"].notna().sum() > 400
+    groups = pd.read_csv(out / "access_groups.csv")
+    assert len(groups) == 25
+
+
+def test_command_with_the_network_file(network_file, tmp_path, capsys):
+    out = tmp_path / "a"
+    folder = network_file.parent
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["access", str(folder / "jongno.gpkg"), str(folder / "shelters.gpkg"),
+                     "--network", str(network_file), "--weight", "households",
+                     "--capacity", "capacity_persons", "--threshold", "10min",
+                     "--max-snap", "2000", "--cache-dir", str(tmp_path / "c"),
+                     "--demand-spacing", "200m", "--out", str(out), "--quiet"])  # fmt: skip
+    assert code == 0
+    assert "Network:" in capsys.readouterr().out
+    assert (out / "access_map.png").exists()
+
+
+def test_allocate_with_the_network_file(network_file, tmp_path, capsys):
+    out = tmp_path / "plan"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["allocate", "--demand", str(network_file.parent / "jongno.gpkg"),
+                     "--weight", "households", "--p", "2", "--radius", "10min", "--network",
+                     str(network_file), "--demand-spacing", "300m", "--grid-spacing", "600m",
+                     "--max-snap", "3000", "--cache-dir", str(tmp_path / "c"), "--out", str(out),
+                     "--quiet"])  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    sites = pd.read_csv(out / "new_sites.csv")
+    assert len(sites) == 2
+    demand = gpd.read_file(out / "demand.gpkg")
+    # coverage after is judged on the network: every covered point is within 10 minutes
+    net = build_network(gpd.read_file(network_file), profile="walk")
+    chosen = gpd.read_file(out / "new_sites.gpkg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        costs = network_costs(net, demand, chosen, max_snap=3000).to_dense().min(axis=1)
+    # the distances reported are travel minutes along the network, and coverage follows them
+    np.testing.assert_allclose(demand["distance"], costs, rtol=1e-9)
+    np.testing.assert_array_equal(demand["covered"].to_numpy() > 0, costs <= 10 + 1e-9)
