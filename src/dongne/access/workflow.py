@@ -293,7 +293,13 @@ def _threshold(value: float | str, network: Network | None, speed_kmh: float):
     unit = "min" if isinstance(value, str) and _TIME.search(value.strip()) else "m"
     if network is not None and isinstance(value, (int, float)):
         unit = network.unit
-    d0 = parse_radius(value, unit=unit, speed_kmh=speed_kmh)
+    try:
+        d0 = parse_radius(value, unit=unit, speed_kmh=speed_kmh)
+    except SpecificationError:
+        raise SpecificationError(
+            f"The threshold must be a number or a number with a unit. Got {value!r} instead. "
+            "Fix: threshold='10min' (travel minutes), or '800m' / '1.2km' (metres)."
+        ) from None
     if network is not None and network.unit != unit:
         raise SpecificationError(
             f"The threshold {value!r} is in {unit} but the network's costs are in "
@@ -306,6 +312,8 @@ def _threshold(value: float | str, network: Network | None, speed_kmh: float):
 def _demand(demand, weight, demand_id, method, spacing, points, points_weight, group):
     """Demand points (column ``demand``, ``area``), the areas (or None) and the method named."""
     require_crs(demand, "demand")
+    if weight is not None:
+        _column(demand, weight, "demand", "weight")
     polygons = bool(demand.geom_type.isin(["Polygon", "MultiPolygon"]).all())
     if polygons:
         spread = spread_demand(demand, weight=weight, method=method, spacing=spacing,
@@ -327,7 +335,7 @@ def _demand(demand, weight, demand_id, method, spacing, points, points_weight, g
             f"{format_rows(demand.index[~demand.geom_type.isin(['Point'])])} are neither."
         )
     metric = demand.to_crs(metric_crs(demand))
-    values = np.ones(len(metric)) if weight is None else _column(metric, weight, "demand")
+    values = np.ones(len(metric)) if weight is None else _column(metric, weight, "demand", "weight")
     ids = metric[demand_id] if demand_id else metric.index.to_series()
     pts = gpd.GeoDataFrame({"point_id": ids.astype(str).to_numpy(), "demand": values,
                             "area": ids.astype(str).to_numpy()},
@@ -348,7 +356,11 @@ def _supply(supply, capacity, supply_id, query, outside, areas, names):
             f"No supply site is left after {names['supply_filter']} and {names['outside']}. "
             "Fix: check the filter and that the sites lie in the demand areas."
         )
-    s = np.ones(len(chosen)) if capacity is None else _column(chosen, capacity, "supply")
+    s = (
+        np.ones(len(chosen))
+        if capacity is None
+        else _column(chosen, capacity, "supply", "capacity")
+    )
     zero = np.flatnonzero(s == 0)
     if len(zero):
         warnings.warn(
@@ -363,11 +375,15 @@ def _supply(supply, capacity, supply_id, query, outside, areas, names):
     return sites, chosen.attrs.get("dongne", {}).get("selection", {})
 
 
-def _column(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
+def _column(frame: pd.DataFrame, column: str, what: str, param: str) -> np.ndarray:
     if column not in frame:
+        import difflib
+
+        names = [c for c in map(str, frame.columns) if c != "geometry"]
+        close = difflib.get_close_matches(column, names, n=1, cutoff=0.5)
         raise DataError(
-            f"{what} has no column {column!r}. Columns: "
-            f"{', '.join(c for c in map(str, frame.columns) if c != 'geometry')}."
+            f"{what} has no column {column!r}. Columns: {', '.join(names)}. Fix: "
+            + (f"{param}='{close[0]}'." if close else f"name one of them with {param}=.")
         )
     values = pd.to_numeric(frame[column], errors="coerce")
     bad = values.isna() | (values < 0) | ~np.isfinite(values.fillna(0))
