@@ -12,8 +12,9 @@ by the file's content hash and the build parameters, so the second run skips the
 :func:`network_costs` snaps origins and destinations to their nearest node (the snapping
 distance is reported and added to the cost as a straight leg at the profile's speed; points
 farther than ``max_snap`` are left unreachable and named in a warning) and runs Dijkstra's
-algorithm with a cut-off from the smaller side (scipy's ``csgraph.dijkstra``, in chunks so
-that memory stays bounded), keeping only the pairs within the cut-off. Nothing is downloaded:
+algorithm with a cut-off from the smaller side (a compiled kernel that touches only the nodes
+within the cut-off, :mod:`dongne.access._dijkstra`), keeping only the pairs within the
+cut-off, so that memory grows with the pairs, not with sources × nodes. Nothing is downloaded:
 the service works offline once a network file is present.
 
 References
@@ -44,6 +45,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from dongne import __version__
+from dongne.access._dijkstra import bounded_dijkstra
 from dongne.access.costs import Costs, _layer_ids
 from dongne.errors import DataError, DongneWarning, GeometryError, SpecificationError, format_rows
 from dongne.io.atomic import atomic_path
@@ -62,8 +64,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 _FORWARD = {"yes", "y", "true", "t", "1", "forward", "f", "정방향", "일방"}
 _REVERSE = {"-1", "reverse", "backward", "역방향"}
 _NUMBER = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(mph)?")
-#: Entries of one chunk of Dijkstra rows (sources × nodes): 8 million ≈ 64 MB of float64.
-CHUNK_ENTRIES = 8_000_000
+#: Dijkstra sources per block (between progress reports).
+BLOCK = 256
 
 
 @dataclass(eq=False)
@@ -100,10 +102,11 @@ class Network:
     crs: CRS
     component: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     notes: dict[str, Any] = field(default_factory=dict)
+    _graphs: dict[bool, sparse.csr_array] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not len(self.component):
-            self.component = _components(self.graph())
+            self.component = _components(self._adjacency())
 
     @property
     def n_nodes(self) -> int:
@@ -113,8 +116,17 @@ class Network:
     def n_edges(self) -> int:
         return len(self.tails)
 
-    def graph(self) -> sparse.csr_array:
-        """Sparse adjacency (tail × head) with the least cost of parallel edges."""
+    def graph(self, reverse: bool = False) -> sparse.csr_array:
+        """Sparse adjacency (tail × head; head × tail if ``reverse``), least cost of parallels.
+
+        Built once per direction and kept (the network's edges do not change).
+        """
+        if reverse not in self._graphs:
+            g = self._adjacency()
+            self._graphs[reverse] = (g.T.tocsr() if reverse else g).sorted_indices()
+        return self._graphs[reverse]
+
+    def _adjacency(self) -> sparse.csr_array:
         n = len(self.node_xy)
         order = np.lexsort((self.cost, self.heads, self.tails))
         t, h, c = self.tails[order], self.heads[order], self.cost[order]
@@ -539,27 +551,24 @@ def _node_pairs(
     """(origin node pos, destination node pos, cost) within the cut-off, for unique nodes.
 
     Dijkstra runs from the smaller side: from the destinations on the reversed graph when
-    there are fewer destination nodes.
+    there are fewer destination nodes; in blocks of sources so that progress can be shown.
     """
-    graph = network.graph()
     reverse = len(sources_d) < len(sources_o)
-    if reverse:
-        graph, src, tgt = graph.T.tocsr(), sources_d, sources_o
-    else:
-        src, tgt = sources_o, sources_d
-    chunk = max(1, CHUNK_ENTRIES // max(network.n_nodes, 1))
-    found_s, found_t, found_c = [], [], []
+    graph = network.graph(reverse)
+    src, tgt = (sources_d, sources_o) if reverse else (sources_o, sources_d)
+    csr = (graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data)
+    target_pos = np.full(network.n_nodes, -1, dtype=np.int64)
+    target_pos[tgt] = np.arange(len(tgt))
     limit = np.inf if cutoff is None else float(cutoff)
-    for start in range(0, len(src), chunk):
-        block = src[start : start + chunk]
-        dist = csgraph.dijkstra(graph, directed=True, indices=block, limit=limit)
-        sub = dist[:, tgt]
-        i, j = np.nonzero(np.isfinite(sub))
+    found_s, found_t, found_c = [], [], []
+    for start in range(0, len(src), BLOCK):
+        block = np.ascontiguousarray(src[start : start + BLOCK], dtype=np.int64)
+        i, j, c = bounded_dijkstra(*csr, block, target_pos, limit)
         found_s.append(i + start)
         found_t.append(j)
-        found_c.append(sub[i, j])
+        found_c.append(c)
         if progress is not None:
-            progress(min(start + chunk, len(src)), len(src))
+            progress(min(start + BLOCK, len(src)), len(src))
     s = np.concatenate(found_s) if found_s else np.zeros(0, dtype=np.int64)
     t = np.concatenate(found_t) if found_t else np.zeros(0, dtype=np.int64)
     c = np.concatenate(found_c) if found_c else np.zeros(0)
