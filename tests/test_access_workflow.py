@@ -150,3 +150,24 @@ def test_allocate_with_the_network_file(network_file, tmp_path, capsys):
     # the distances reported are travel minutes along the network, and coverage follows them
     np.testing.assert_allclose(demand["distance"], costs, rtol=1e-9)
     np.testing.assert_array_equal(demand["covered"].to_numpy() > 0, costs <= 10 + 1e-9)
+
+
+def test_added_sites_report_who_gains(jongno, shelters, tmp_path):
+    common = dict(measure="2sfca", threshold="800m", weight="households",
+                  capacity="capacity_persons", demand_spacing="300m", equity_by="gu_name",
+                  name_column="dong_name")  # fmt: skip
+    base = run_access(jongno, shelters, tmp_path / "a", **common)
+    new = jongno.to_crs(5179).representative_point().head(3)
+    added = gpd.GeoDataFrame(geometry=new.to_numpy(), crs=5179)
+    res = run_access(jongno, shelters, tmp_path / "b", added=added, added_capacity=150, **common)
+    np.testing.assert_allclose(res.points["access_before"], base.points["access"], rtol=1e-12)
+    after = run_access(
+        jongno, pd.concat([shelters.to_crs(5179), added.assign(capacity_persons=150)]),
+        tmp_path / "c", outside="keep", **common,
+    )  # fmt: skip
+    np.testing.assert_allclose(res.points["access"], after.points["access"], rtol=1e-12)
+    np.testing.assert_allclose(res.points["gain"], res.points["access"] - base.points["access"])
+    assert res.areas["gain"].max() > 0 and "gains access" in res.summary
+    assert res.files["gain_map"].exists()
+    with pytest.raises(Exception, match="added_capacity"):
+        run_access(jongno, shelters, tmp_path / "d", added=added, **common)

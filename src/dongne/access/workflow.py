@@ -174,6 +174,9 @@ def run_access(
     supply_filter: str | None = None,
     outside: str = "drop",
     equity_by: str | None = None,
+    added: gpd.GeoDataFrame | None = None,
+    added_capacity: str | float | None = None,
+    name_column: str | None = None,
     decay: Decay | None = None,
     decay_name: str | None = None,
     k: int = 1,
@@ -218,6 +221,15 @@ def run_access(
         Supply points outside the demand areas: left out (listed), kept, or an error.
     equity_by : str, optional
         Column of ``demand`` to report access per group (e.g. ``"gu_name"``).
+    added : GeoDataFrame of points, optional
+        Sites added to the supply (e.g. the ``new_sites.gpkg`` of ``dongne allocate``): access
+        is computed before and after, and the change is reported per point, area and group
+        (who gains). ``access`` is then the value after, ``access_before`` the value before.
+    added_capacity : str or float, optional
+        Capacity column of ``added``, or one number for every added site (required when
+        ``capacity`` is given).
+    name_column : str, optional
+        Column of the demand areas named in the summary (default: the id).
     decay : callable, optional
         Distance decay (:mod:`dongne.access.decay`) replacing the measure's default;
         ``decay_name`` is how summaries name it.
@@ -258,22 +270,29 @@ def run_access(
     sites, selection = _supply(supply, capacity, supply_id, supply_filter, outside,
                                areas, names)  # fmt: skip
     step("routing" if network is not None else "measuring straight lines")
-    sites_m = sites.to_crs(points.crs)
-    if network is not None:
-        costs = network_costs(network, points, sites_m, cutoff=d0, max_snap=max_snap,
-                              progress=routing_progress)  # fmt: skip
-    else:
-        costs = straight_line_costs(points, sites_m, cutoff=d0,
-                                    speed_kmh=speed_kmh if unit == "min" else None)  # fmt: skip
+    route = {"network": network, "max_snap": max_snap, "progress": routing_progress,
+             "speed_kmh": speed_kmh if unit == "min" else None, "cutoff": d0}  # fmt: skip
+    costs = _costs(points, sites, route)
     step(f"computing {measure}")
-    values = accessibility(costs, points["demand"].to_numpy(), sites["supply"].to_numpy(),
-                           measure=measure, threshold=d0, decay=decay, k=k, tau=tau)  # fmt: skip
-    points["access"] = values
+    options = {"measure": measure, "threshold": d0, "decay": decay, "k": k, "tau": tau}
+    demand_values = points["demand"].to_numpy()
+    points["access"] = accessibility(costs, demand_values, sites["supply"].to_numpy(), **options)
+    n_added = 0
+    if added is not None:
+        extra = _added_sites(added, added_capacity, capacity is not None)
+        n_added = len(extra)
+        both = pd.concat([sites, extra.to_crs(sites.crs)], ignore_index=True)
+        costs = _costs(points, both, route)
+        after = accessibility(costs, demand_values, both["supply"].to_numpy(), **options)
+        points["access_before"] = points["access"]
+        points["access"] = after
+        points["gain"] = _gain(points["access_before"].to_numpy(), after, measure)
     parameters = {
         "measure": measure, "threshold": d0, "unit": unit, "costs": costs.method,
         "decay": decay_name or _decay_text(measure, decay), "demand_method": how,
         "demand_points": len(points), "supply_sites": len(sites), "pairs": costs.n_pairs,
         "supply_selection": selection, "k": k, "tau": tau, "cost_notes": costs.notes,
+        "added_sites": n_added, "name_column": name_column,
     }  # fmt: skip
     result = AccessOutputs(points=points, areas=None, groups=None, costs=costs,
                            parameters=parameters)  # fmt: skip
@@ -307,6 +326,48 @@ def _threshold(value: float | str, network: Network | None, speed_kmh: float):
             f"build the network with unit={unit!r}."
         )
     return unit, d0
+
+
+def _costs(points: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, route: dict[str, Any]) -> Costs:
+    """Costs from the demand points to ``sites``, along the network or in straight lines."""
+    sites_m = sites.to_crs(points.crs)
+    if route["network"] is not None:
+        return network_costs(route["network"], points, sites_m, cutoff=route["cutoff"],
+                             max_snap=route["max_snap"], progress=route["progress"])  # fmt: skip
+    return straight_line_costs(points, sites_m, cutoff=route["cutoff"],
+                               speed_kmh=route["speed_kmh"])  # fmt: skip
+
+
+def _added_sites(added: gpd.GeoDataFrame, capacity: str | float | None, needed: bool):
+    """The added sites as (site_id, supply) points; their capacity is required with one."""
+    require_crs(added, "added sites")
+    bad = added.index[added.geom_type != "Point"]
+    if len(bad):
+        raise DataError(f"The added sites must be points; rows {format_rows(bad)} are not.")
+    if capacity is None and needed:
+        raise SpecificationError(
+            "The supply has capacities, so the added sites need one too. Fix: "
+            "added_capacity=COLUMN or added_capacity=NUMBER."
+        )
+    if isinstance(capacity, str) and capacity in added:
+        s = _column(added, capacity, "added sites", "added_capacity")
+    elif capacity is None:
+        s = np.ones(len(added))
+    else:
+        try:
+            s = np.full(len(added), float(capacity))
+        except ValueError:
+            _column(added, str(capacity), "added sites", "added_capacity")
+    ids = [f"added-{i}" for i in range(len(added))]
+    return gpd.GeoDataFrame({"site_id": ids, "supply": s}, geometry=added.geometry.to_numpy(),
+                            crs=added.crs)  # fmt: skip
+
+
+def _gain(before: np.ndarray, after: np.ndarray, measure: str) -> np.ndarray:
+    """Improvement in access: after − before (before − after for cost measures; inf → NaN)."""
+    with np.errstate(invalid="ignore"):
+        diff = after - before if MEASURES[measure][2] else before - after
+    return np.where(np.isfinite(diff), diff, np.nan)
 
 
 def _demand(demand, weight, demand_id, method, spacing, points, points_weight, group):
@@ -396,12 +457,12 @@ def _column(frame: pd.DataFrame, column: str, what: str, param: str) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- results
-def _weighted(frame: pd.DataFrame, key: str, measure: str) -> pd.DataFrame:
-    """Demand-weighted mean access per ``key``, over the points that reach supply."""
+def _weighted(frame: pd.DataFrame, key: str, measure: str, column: str = "access") -> pd.DataFrame:
+    """Demand-weighted mean of ``column`` per ``key`` (cost measures: over points in reach)."""
     higher = MEASURES[measure][2]
-    reach = np.isfinite(frame["access"]) & ((frame["access"] > 0) if higher else True)
+    reach = np.isfinite(frame[column]) & ((frame[column] > 0) if higher else True)
     d = frame["demand"].to_numpy()
-    v = np.where(np.isfinite(frame["access"]), frame["access"], 0.0)
+    v = np.where(np.isfinite(frame[column]), frame[column], 0.0)
     tmp = pd.DataFrame({key: frame[key].to_numpy(), "d": d, "dv": d * v,
                         "d_reach": d * reach, "dv_reach": d * v * reach})  # fmt: skip
     g = tmp.groupby(key, sort=False).sum()
@@ -412,12 +473,24 @@ def _weighted(frame: pd.DataFrame, key: str, measure: str) -> pd.DataFrame:
 
 
 def _per_area(areas: gpd.GeoDataFrame, points: gpd.GeoDataFrame, measure: str):
-    stats = _weighted(points, "area", measure)
     out = areas.copy()
-    joined = stats.reindex(out["area"].to_numpy())
-    for column in ("demand", "access", "no_access_share"):
-        out[column] = joined[column].to_numpy()
+    for stats in _before_after(points, "area", measure):
+        joined = stats.reindex(out["area"].to_numpy())
+        for column in stats.columns:
+            out[column] = joined[column].to_numpy()
     return out
+
+
+def _before_after(points: pd.DataFrame, key: str, measure: str) -> list[pd.DataFrame]:
+    """Weighted access per ``key``; with added sites also before, and the gain."""
+    stats = [_weighted(points, key, measure)]
+    if "access_before" in points:
+        before = _weighted(points, key, measure, "access_before")[["access", "no_access_share"]]
+        before.columns = ["access_before", "no_access_share_before"]
+        higher = MEASURES[measure][2]
+        gain = stats[0]["access"] - before["access_before"]
+        stats.append(before.assign(gain=gain if higher else -gain))
+    return stats
 
 
 def _per_group(points: gpd.GeoDataFrame, column: str, measure: str) -> pd.DataFrame:
@@ -426,7 +499,7 @@ def _per_group(points: gpd.GeoDataFrame, column: str, measure: str) -> pd.DataFr
             f"equity_by={column!r} is not a column of the demand. Fix: name a column of the "
             "demand areas (e.g. gu_name)."
         )
-    stats = _weighted(points, column, measure)
+    stats = pd.concat(_before_after(points, column, measure), axis=1)
     higher = MEASURES[measure][2]
     ok = np.isfinite(points["access"].to_numpy())
     stats.attrs["gini"] = gini(points["access"].to_numpy()[ok], points["demand"].to_numpy()[ok])
@@ -467,7 +540,7 @@ def _summary(res: AccessOutputs, measure: str, unit: str, d0: float) -> str:
     ]
     if res.areas is not None:
         a = res.areas.dropna(subset=["access"]).sort_values("access", ascending=higher)
-        worst = ", ".join(a["area"].astype(str).head(5))
+        worst = ", ".join(a[_label(res)].astype(str).head(5))
         en.append(f"Areas with the least access: {worst}.")
         ko.append(f"접근성이 가장 낮은 지역: {worst}.")
     if res.groups is not None:
@@ -476,12 +549,46 @@ def _summary(res: AccessOutputs, measure: str, unit: str, d0: float) -> str:
                   f"access across demand points {g.attrs['gini']:.3f}.")  # fmt: skip
         ko.append(f"가장 낮은 그룹: {g.index[0]} (접근성 {g['access'].iloc[0]:.4g}); 수요점 간 "
                   f"접근성 지니계수 {g.attrs['gini']:.3f}.")  # fmt: skip
+    if "access_before" in p:
+        e, k = _gain_text(res, higher, d0, unit)
+        en.extend(e)
+        ko.extend(k)
     for note in ("origins_too_far", "origins_on_islands"):
         rows = res.costs.notes.get(note)
         if rows:
             en.append(f"Demand points {note.split('_', 1)[1].replace('_', ' ')}: {len(rows)}.")
             ko.append(f"도로망 밖/고립 수요점 ({note}): {len(rows)}개.")
     return "\n".join([*en, "", *ko])
+
+
+def _label(res: AccessOutputs) -> str:
+    name = res.parameters.get("name_column")
+    return name if name and res.areas is not None and name in res.areas else "area"
+
+
+def _gain_text(res: AccessOutputs, higher: bool, d0: float, unit: str):
+    """Sentences on who gains from the added sites (English, Korean)."""
+    p = res.points
+    d = p["demand"].to_numpy()
+    before = p["access_before"].to_numpy()
+    none_before = (~np.isfinite(before)) | ((before <= 0) if higher else False)
+    share = float(d[none_before].sum() / d.sum()) if d.sum() > 0 else float("nan")
+    gained = float(d[np.nan_to_num(p["gain"].to_numpy()) > 0].sum())
+    n = res.parameters["added_sites"]
+    en = [f"With the {n} added sites: demand without supply within {d0:g} {unit} was "
+          f"{share:.1%} before; {gained:,.0f} of the demand gains access."]  # fmt: skip
+    ko = [f"추가 시설 {n}곳: {d0:g} {unit} 안에 시설이 없는 수요는 추가 전 {share:.1%}; "
+          f"수요 {gained:,.0f}의 접근성이 좋아집니다."]  # fmt: skip
+    if res.areas is not None:
+        top = res.areas.dropna(subset=["gain"]).sort_values("gain", ascending=False).head(5)
+        names = ", ".join(top[_label(res)].astype(str))
+        en.append(f"Areas gaining most: {names}.")
+        ko.append(f"가장 많이 좋아지는 지역: {names}.")
+    if res.groups is not None:
+        g = res.groups.sort_values("gain", ascending=False)
+        en.append(f"Group gaining most: {g.index[0]} (+{g['gain'].iloc[0]:.4g}).")
+        ko.append(f"가장 많이 좋아지는 그룹: {g.index[0]} (+{g['gain'].iloc[0]:.4g}).")
+    return en, ko
 
 
 def _write(res: AccessOutputs, out: Path, prefix: str, source: str | None) -> None:
@@ -494,6 +601,8 @@ def _write(res: AccessOutputs, out: Path, prefix: str, source: str | None) -> No
                                           layer="access_areas", **params)  # fmt: skip
         files["areas_csv"] = write_table(res.areas, out / f"{prefix}access_areas.csv", **params)
         files["map"] = _map(res, out / f"{prefix}access_map.png", source)
+        if "gain" in res.areas:
+            files["gain_map"] = _map(res, out / f"{prefix}access_gain_map.png", source, "gain")
     else:
         files["points_csv"] = write_table(res.points, out / f"{prefix}access_points.csv",
                                           **params)  # fmt: skip
@@ -503,7 +612,7 @@ def _write(res: AccessOutputs, out: Path, prefix: str, source: str | None) -> No
     files["summary"] = atomic_write_text(out / f"{prefix}access_summary.txt", res.summary + "\n")
 
 
-def _map(res: AccessOutputs, path: Path, source: str | None) -> Path:
+def _map(res: AccessOutputs, path: Path, source: str | None, column: str = "access") -> Path:
     from dongne.report import choropleth
 
     measure = res.parameters["measure"]
@@ -514,9 +623,13 @@ def _map(res: AccessOutputs, path: Path, source: str | None) -> Path:
         f"{res.parameters['demand_method']}"
     ) + (f"\nData: {source}" if source else "")
     areas = res.areas
-    finite = areas["access"].where(np.isfinite(areas["access"]))
+    finite = areas[column].where(np.isfinite(areas[column]))
+    title = f"{en_name}\n{ko_name}"
+    if column == "gain":
+        title = f"Gain with the added sites: {en_name}\n추가 시설로 인한 개선: {ko_name}"
+        higher = True
     choropleth(
-        areas.assign(_access=finite), "_access", title=f"{en_name}\n{ko_name}",
+        areas.assign(_access=finite), "_access", title=title,
         legend_title=("higher = better / 높을수록 좋음" if higher else
                       "lower = better / 낮을수록 좋음"),
         scheme="quantiles", k=5, cmap="YlGnBu" if higher else "YlOrRd",

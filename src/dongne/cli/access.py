@@ -31,11 +31,14 @@ census) and the 2023 heat shelters in use (capacity = 수용인원), per gu.
 
 Writes into --out: access_areas.gpkg/.csv (per area), access_points.gpkg (per demand point),
 access_groups.csv (with --equity-by), access_map.png, access_summary.txt (English and Korean),
-each with a .provenance.json.
+each with a .provenance.json. With --added-sites (e.g. the new_sites.gpkg of dongne allocate)
+access is measured before and after the sites are added: access_before, gain per point, area
+and group, and access_gain_map.png (who gains).
 """
 
 _SEOUL = {"weight": "households", "id": "dong_code", "equity_by": "gu_name",
-          "capacity": "capacity_persons", "supply_filter": "in_use == 'Y'"}  # fmt: skip
+          "name": "dong_name", "capacity": "capacity_persons",
+          "supply_filter": "in_use == 'Y'"}  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,10 +63,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--capacity", help="supply column (places, 수용인원); default 1 per site")
     parser.add_argument("--id", help="id column of the demand")
     parser.add_argument("--supply-id", help="id column of the supply")
+    parser.add_argument("--name", help="name column of the demand areas, for the summary")
     parser.add_argument("--equity-by", help="report access per group (e.g. gu_name)")
     parser.add_argument("--supply-filter", help="keep supply rows satisfying a pandas query")
     parser.add_argument("--outside", default="drop", choices=["drop", "keep", "raise"],
                         help="supply points outside the demand areas")  # fmt: skip
+    parser.add_argument(
+        "--added-sites",
+        help="sites to add (e.g. dongne allocate's new_sites.gpkg): access before and after",
+    )
+    parser.add_argument("--added-capacity", help="capacity column or number of --added-sites")
     parser.add_argument("--speed", type=float, default=4.0, help="walking speed in km/h")
     parser.add_argument("--layer", help="layer of DEMAND")
     parser.add_argument("--crs", help="CRS of DEMAND when the file declares none")
@@ -114,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
             decay=_decay(args, network), decay_name=None if args.decay == "default" else
             args.decay, k=args.k, tau=args.tau, speed_kmh=args.speed, max_snap=args.max_snap,
             source=args.source, progress=step, routing_progress=routing,
+            added=_added(args), added_capacity=args.added_capacity,
             argument_names={"supply_filter": "--supply-filter", "outside": "--outside"},
             **opts,
         )  # fmt: skip
@@ -130,13 +140,15 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
 
     given = {"weight": args.weight, "demand_id": args.id, "equity_by": args.equity_by,
              "capacity": args.capacity, "supply_filter": args.supply_filter,
-             "supply_id": args.supply_id}  # fmt: skip
+             "supply_id": args.supply_id, "name_column": args.name}  # fmt: skip
     if args.demand is None:
         from dongne.datasets import seoul_dongs, seoul_heat_shelters
 
-        seoul = {"weight": _SEOUL["weight"], "demand_id": _SEOUL["id"],
-                 "equity_by": _SEOUL["equity_by"], "capacity": _SEOUL["capacity"],
-                 "supply_filter": _SEOUL["supply_filter"]}  # fmt: skip
+        seoul = {
+            "weight": _SEOUL["weight"], "demand_id": _SEOUL["id"],
+            "equity_by": _SEOUL["equity_by"], "capacity": _SEOUL["capacity"],
+            "supply_filter": _SEOUL["supply_filter"], "name_column": _SEOUL["name"],
+        }  # fmt: skip
         opts = {k: given[k] if given[k] is not None else seoul.get(k) for k in given}
         return seoul_dongs(), seoul_heat_shelters(), opts
     demand = read_geo(args.demand, layer=args.layer, crs=args.crs)
@@ -145,6 +157,14 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
         argument_names={"x": "--supply-x", "y": "--supply-y", "crs": "--supply-crs"},
     )  # fmt: skip
     return demand, supply, given
+
+
+def _added(args: argparse.Namespace) -> Any:
+    if not args.added_sites:
+        return None
+    from dongne.io import read_points
+
+    return read_points(args.added_sites)
 
 
 def _demand_points(args: argparse.Namespace) -> Any:
