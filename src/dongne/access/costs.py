@@ -59,10 +59,15 @@ class Costs:
     notes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        order = np.lexsort((self.cols, self.rows))
-        self.rows = np.asarray(self.rows, dtype=np.int64)[order]
-        self.cols = np.asarray(self.cols, dtype=np.int64)[order]
-        self.values = np.asarray(self.values, dtype=float)[order]
+        self.rows = np.asarray(self.rows, dtype=np.int64)
+        self.cols = np.asarray(self.cols, dtype=np.int64)
+        self.values = np.asarray(self.values, dtype=float)
+        key = self.rows * max(len(self.dest_ids), 1) + self.cols
+        if len(key) > 1 and not (key[1:] > key[:-1]).all():
+            order = np.argsort(key, kind="stable")
+            self.rows, self.cols, self.values = (
+                self.rows[order], self.cols[order], self.values[order],
+            )  # fmt: skip
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -169,6 +174,8 @@ class Costs:
                 f"cutoff={cutoff:g} or more."
             )
         keep = self.values <= cutoff
+        if keep.all():
+            return self
         return Costs(
             self.origin_ids, self.dest_ids, self.rows[keep], self.cols[keep], self.values[keep],
             self.unit, self.method, cutoff, dict(self.notes),
