@@ -171,3 +171,30 @@ def test_added_sites_report_who_gains(jongno, shelters, tmp_path):
     assert res.files["gain_map"].exists()
     with pytest.raises(Exception, match="added_capacity"):
         run_access(jongno, shelters, tmp_path / "d", added=added, **common)
+
+
+def test_population_grid_from_geotiff_places_the_demand(jongno, shelters, tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import from_origin
+
+    from dongne.io import read_raster_points
+
+    x0, y0, x1, y1 = jongno.to_crs(5179).total_bounds
+    cell = 200.0
+    nx, ny = int((x1 - x0) // cell) + 1, int((y1 - y0) // cell) + 1
+    grid = np.zeros((ny, nx))
+    grid[: ny // 2, : nx // 2] = 10.0  # people only in the north-west quarter
+    grid[0, 0] = -9999.0
+    path = tmp_path / "pop.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=ny, width=nx, count=1, dtype="float64",
+                       crs="EPSG:5179", transform=from_origin(x0, y1, cell, cell),
+                       nodata=-9999.0) as dst:  # fmt: skip
+        dst.write(grid, 1)
+    pts = read_raster_points(path)
+    assert len(pts) == (ny // 2) * (nx // 2) - 1 and pts["population"].eq(10).all()
+    assert pts.attrs["dongne"]["cells_nodata"] == 1
+    res = run_access(jongno, shelters, tmp_path / "out", measure="2sfca", threshold="800m",
+                     weight="households", demand_method="points", demand_points=pts,
+                     demand_points_weight="population", demand_spacing="300m")  # fmt: skip
+    assert res.points["demand"].sum() == pytest.approx(jongno["households"].sum())
+    assert "given points" in res.summary

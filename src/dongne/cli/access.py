@@ -93,7 +93,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     demand = parser.add_argument_group("demand from areas")
     demand.add_argument("--demand-method", default=None, choices=["grid", "points", "centroid"])
     demand.add_argument("--demand-spacing", default="100m", help="grid spacing (default 100m)")
-    demand.add_argument("--demand-points", help="where demand lies: population grid, buildings")
+    demand.add_argument(
+        "--demand-points",
+        help="where demand lies: points (buildings, blocks) or a GeoTIFF population grid",
+    )
     demand.add_argument("--demand-points-weight", help="weight column of --demand-points")
     parser.add_argument("--source", help="data source written under the map")
     parser.add_argument("--out", default="dongne-access", help="output folder")
@@ -168,10 +171,16 @@ def _added(args: argparse.Namespace) -> Any:
 
 
 def _demand_points(args: argparse.Namespace) -> Any:
+    """``--demand-points``: a point file, or a GeoTIFF population grid (cells → points)."""
     if not args.demand_points:
         return None
-    from dongne.io import read_points
+    from dongne.io import read_points, read_raster_points
+    from dongne.io.raster import RASTER_SUFFIXES
 
+    if args.demand_points.lower().endswith(RASTER_SUFFIXES):
+        if args.demand_points_weight is None:
+            args.demand_points_weight = "population"
+        return read_raster_points(args.demand_points, column=args.demand_points_weight)
     return read_points(args.demand_points)
 
 
