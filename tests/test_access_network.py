@@ -198,3 +198,37 @@ def test_save_and_load(roads, tmp_path):
     again = Network.load(net.save(tmp_path / "n.npz"))
     np.testing.assert_array_equal(again.cost, net.cost)
     assert again.crs.equals(net.crs) and again.profile == "walk"
+
+
+OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="dongne-test">
+<node id="1" lat="37.5700" lon="126.9800" version="1"/>
+<node id="2" lat="37.5700" lon="126.9900" version="1"/>
+<node id="3" lat="37.5790" lon="126.9900" version="1"/>
+<node id="4" lat="37.5790" lon="126.9800" version="1"/>
+<way id="10" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+<way id="11" version="1"><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/>
+<tag k="oneway" v="yes"/><tag k="maxspeed" v="50"/></way>
+<way id="12" version="1"><nd ref="3"/><nd ref="4"/><tag k="highway" v="motorway"/></way>
+<way id="13" version="1"><nd ref="4"/><nd ref="1"/><tag k="highway" v="footway"/></way>
+<way id="14" version="1"><nd ref="1"/><nd ref="3"/><tag k="waterway" v="stream"/></way>
+</osm>"""
+
+
+def test_openstreetmap_extract_by_profile(tmp_path):
+    """An .osm file (GDAL's OSM driver): highway classes by profile, one-way and maxspeed."""
+    path = tmp_path / "block.osm"
+    path.write_text(OSM)
+    walk = read_network(path, profile="walk", unit="m", cache_dir=tmp_path)
+    drive = read_network(path, profile="drive", unit="m", cache_dir=tmp_path)
+    # walking: the residential streets (both ways) and the footway; no motorway, no stream
+    assert (walk.n_edges, walk.notes["osm_ways_kept"], walk.notes["osm_ways_left_out"]) == (6, 3, 2)
+    assert drive.n_edges == 5  # two residential (one one-way) and the motorway
+    corner = gpd.GeoDataFrame(geometry=[Point(126.99, 37.57), Point(126.99, 37.579)], crs=4326)
+    there = network_costs(drive, corner.iloc[:1], corner.iloc[1:]).to_dense()[0, 0]
+    back = network_costs(drive, corner.iloc[1:], corner.iloc[:1]).to_dense()[0, 0]
+    metres = corner.to_crs(5179).geometry.iloc[0].distance(corner.to_crs(5179).geometry.iloc[1])
+    assert there == pytest.approx(metres, rel=1e-9) and back == np.inf
+    minutes = read_network(path, profile="drive", cache_dir=tmp_path)
+    cost = network_costs(minutes, corner.iloc[:1], corner.iloc[1:]).to_dense()[0, 0]
+    assert cost == pytest.approx(metres / 1000 / 50 * 60, rel=1e-9)  # maxspeed=50

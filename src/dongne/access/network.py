@@ -294,6 +294,11 @@ def read_network(
 ) -> Network:
     """Read a line layer and build (or load from the cache) its network.
 
+    ``path`` is a line layer (GeoPackage, Shapefile, GeoParquet, GeoJSON) or an OpenStreetMap
+    extract (``.osm.pbf`` or ``.osm``, read with GDAL's OSM driver: ways with a ``highway``
+    tag the profile may use, one-way and ``maxspeed`` from their tags; ``oneway`` and
+    ``speed`` are then set by the reader).
+
     The cache file ``<cache_dir>/network-<hash>.npz`` (default cache directory:
     ``$DONGNE_CACHE`` or ``~/.cache/dongne``) is keyed by the SHA-256 of the file's bytes and
     every build parameter; ``notes["cache"]`` says whether it was hit.
@@ -311,9 +316,16 @@ def read_network(
         net = Network.load(cached)
         net.notes["cache"] = f"loaded from {cached}"
         return net
-    lines = read_geo(p, layer=layer, encoding=encoding, crs=crs)
+    osm = p.suffix.lower() in (".pbf", ".osm")
+    if osm:
+        lines, osm_notes = _osm_lines(p, profile)
+        oneway, speed = "oneway", ("maxspeed" if profile == "drive" else None)
+    else:
+        lines = read_geo(p, layer=layer, encoding=encoding, crs=crs)
     net = build_network(lines, profile=profile, unit=unit, oneway=oneway, speed=speed,
                         speed_kmh=speed_kmh)  # fmt: skip
+    if osm:
+        net.notes.update(osm_notes)
     net.notes.update(source=str(p), sha256_key=digest)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -396,6 +408,52 @@ def network_costs(
 
 
 # --------------------------------------------------------------------------- building
+#: OpenStreetMap highway classes each profile may not use (everything else with a highway
+#: tag is routable); ``foot=no`` / ``bicycle=no`` / ``motor_vehicle=no`` tags also exclude.
+_OSM_EXCLUDED = {
+    "walk": {"motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed"},
+    "bike": {"motorway", "motorway_link", "trunk", "trunk_link", "steps", "construction",
+             "proposed"},
+    "drive": {"footway", "path", "steps", "pedestrian", "cycleway", "bridleway", "track",
+              "corridor", "elevator", "platform", "construction", "proposed"},
+}  # fmt: skip
+_OSM_DENY = {"walk": "foot", "bike": "bicycle", "drive": "motor_vehicle"}
+_OSM_TAG = r'"{}"=>"([^"]*)"'
+
+
+def _osm_lines(path: Path, profile: str) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Routable ways of an OpenStreetMap ``.pbf`` / ``.osm`` file (GDAL's OSM driver).
+
+    Keeps the ``lines`` layer's ways with a ``highway`` tag the profile may use, and reads
+    ``oneway`` and ``maxspeed`` from their ``other_tags``; the ways left out are counted.
+    """
+    import pyogrio
+
+    ways = pyogrio.read_dataframe(path, layer="lines")
+    tags = ways.get("other_tags", pd.Series([""] * len(ways), index=ways.index)).fillna("")
+    highway = ways["highway"] if "highway" in ways else pd.Series([None] * len(ways))
+    deny = tags.str.extract(_OSM_TAG.format(_OSM_DENY[profile]))[0].isin(["no", "private"])
+    keep = highway.notna().to_numpy() & ~highway.isin(_OSM_EXCLUDED[profile]).to_numpy()
+    keep &= ~deny.to_numpy()
+    out = ways.loc[keep, ["osm_id", "highway", "geometry"]].copy()
+    out["oneway"] = tags[keep].str.extract(_OSM_TAG.format("oneway"))[0].to_numpy()
+    if profile == "walk":
+        out["oneway"] = None
+    out["maxspeed"] = tags[keep].str.extract(_OSM_TAG.format("maxspeed"))[0].to_numpy()
+    notes = {
+        "source_format": "OpenStreetMap (GDAL OSM driver), © OpenStreetMap contributors, ODbL",
+        "osm_ways_kept": int(keep.sum()),
+        "osm_ways_left_out": int((~keep).sum()),
+        "osm_excluded_highways": sorted(_OSM_EXCLUDED[profile]),
+    }
+    if not keep.any():
+        raise DataError(
+            f"{path} has no way a {profile!r} profile can use (of {len(ways):,} lines). Fix: "
+            "check that the extract covers streets (highway=*)."
+        )
+    return gpd.GeoDataFrame(out.reset_index(drop=True), crs=ways.crs), notes
+
+
 def _metric_lines(lines: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Check the line layer (rows named) and return it in a metric CRS with notes."""
     if not isinstance(lines, gpd.GeoDataFrame):
