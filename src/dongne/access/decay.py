@@ -105,7 +105,7 @@ def power_decay(scale: float, alpha: float, min_cost: float = 0.0) -> Decay:
 
     Examples
     --------
-    >>> power_decay(20, -2, 1)(np.array([0.0, 2.0, 40.0])).tolist()
+    >>> power_decay(20, -2, 1)(np.array([0.0, 2.0, 40.0])).round(6).tolist()
     [400.0, 100.0, 0.25]
     """
     _positive(scale, "scale")

@@ -18,12 +18,13 @@ health care. Annals of the American Association of Geographers 110(1):205–222.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from dongne.access.costs import Costs
-from dongne.errors import DataError, SpecificationError
+from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 
 __all__ = ["MAX_DENSE", "raam"]
 
@@ -82,6 +83,15 @@ def raam(
     if len(d) != n or len(s) != m:
         raise DataError(f"demand/supply have {len(d)}/{len(s)} values for {n} × {m} costs.")
     rows, cols = np.flatnonzero(d > 0), np.flatnonzero(s > 0)
+    small = np.flatnonzero((d > 0) & (d < 1))
+    if len(small):
+        warnings.warn(
+            f"RAAM moves whole persons, and {len(small):,} demand points hold less than one "
+            f"(positions {format_rows(small)}): they never move from their nearest site. Fix: "
+            "aggregate the demand (a coarser demand spacing, or counts per point).",
+            DongneWarning,
+            stacklevel=2,
+        )
     if len(rows) * len(cols) > max_dense:
         raise SpecificationError(
             f"RAAM needs a dense {len(rows):,} × {len(cols):,} matrix (> max_dense="
