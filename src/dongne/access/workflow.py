@@ -553,6 +553,12 @@ def _summary(res: AccessOutputs, measure: str, unit: str, d0: float) -> str:
         e, k = _gain_text(res, higher, d0, unit)
         en.extend(e)
         ko.extend(k)
+    snap = res.costs.notes.get("origin_snap_m")
+    if snap:
+        en.append(f"Demand points snapped to the network: median {snap['median']:.0f} m, "
+                  f"farthest {snap['max']:.0f} m (added as walking legs).")  # fmt: skip
+        ko.append(f"수요점을 도로망에 연결한 거리: 중앙값 {snap['median']:.0f} m, 최대 "
+                  f"{snap['max']:.0f} m (도보 구간으로 더함).")  # fmt: skip
     for note in ("origins_too_far", "origins_on_islands"):
         rows = res.costs.notes.get(note)
         if rows:

@@ -114,9 +114,10 @@ def run(args: argparse.Namespace) -> int:
             "shelters). Fix: dongne access DEMAND.gpkg SUPPLY.csv --out DIR."
         )
     demand, supply, opts = _inputs(args)
-    network = _network(args)
-    bar, step = progress_steps(5, args.quiet)
+    bar, step = progress_steps(6, args.quiet)
     with bar, _routing_bar(args.quiet) as routing:
+        step("building the network (or loading it from the cache)")
+        network = _network(args)
         result = run_access(
             demand, supply, args.out, measure=args.measure, threshold=args.threshold,
             network=network, demand_method=args.demand_method or (
