@@ -555,10 +555,11 @@ def _summary(res: AccessOutputs, measure: str, unit: str, d0: float) -> str:
         ko.extend(k)
     snap = res.costs.notes.get("origin_snap_m")
     if snap:
-        en.append(f"Demand points snapped to the network: median {snap['median']:.0f} m, "
-                  f"farthest {snap['max']:.0f} m (added as walking legs).")  # fmt: skip
-        ko.append(f"수요점을 도로망에 연결한 거리: 중앙값 {snap['median']:.0f} m, 최대 "
-                  f"{snap['max']:.0f} m (도보 구간으로 더함).")  # fmt: skip
+        med, top = snap["median"], snap["max"]
+        en.append(f"Demand points snapped to the network: median {med:.0f} m, farthest "
+                  f"{top:.0f} m (added as straight legs at the profile's speed).")  # fmt: skip
+        ko.append(f"수요점을 도로망에 연결한 거리: 중앙값 {med:.0f} m, 최대 {top:.0f} m "
+                  "(직선 구간으로 더함).")  # fmt: skip
     for note in ("origins_too_far", "origins_on_islands"):
         rows = res.costs.notes.get(note)
         if rows:
