@@ -232,3 +232,30 @@ def test_openstreetmap_extract_by_profile(tmp_path):
     minutes = read_network(path, profile="drive", cache_dir=tmp_path)
     cost = network_costs(minutes, corner.iloc[:1], corner.iloc[1:]).to_dense()[0, 0]
     assert cost == pytest.approx(metres / 1000 / 50 * 60, rel=1e-9)  # maxspeed=50
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bounded_kernel_equals_scipy_dijkstra(seed):
+    """The routing kernel against scipy.sparse.csgraph.dijkstra on random directed graphs."""
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    from dongne.access._dijkstra import bounded_dijkstra
+
+    rng = np.random.default_rng(seed)
+    n, m = 400, 2400
+    graph = sparse.csr_array(
+        (rng.uniform(0.5, 5.0, m), (rng.integers(0, n, m), rng.integers(0, n, m))), shape=(n, n)
+    )
+    graph.sum_duplicates()
+    sources = rng.choice(n, 30, replace=False)
+    targets = rng.choice(n, 50, replace=False)
+    pos = np.full(n, -1)
+    pos[targets] = np.arange(len(targets))
+    for limit in (6.0, np.inf):
+        s, t, c = bounded_dijkstra(graph.indptr.astype(np.int64), graph.indices.astype(np.int64),
+                                   graph.data, sources, pos, limit)  # fmt: skip
+        got = np.full((len(sources), len(targets)), np.inf)
+        got[s, t] = c
+        ref = csgraph.dijkstra(graph, indices=sources, limit=limit)[:, targets]
+        np.testing.assert_allclose(got, ref, rtol=1e-12)
