@@ -95,8 +95,8 @@ def raam(
     if len(rows) * len(cols) > max_dense:
         raise SpecificationError(
             f"RAAM needs a dense {len(rows):,} × {len(cols):,} matrix (> max_dense="
-            f"{max_dense:,}). Fix: aggregate demand (a coarser demand spacing) or raise "
-            "max_dense if memory allows."
+            f"{max_dense:,}). Fix: aggregate the demand, e.g. demand_spacing='1km' (fewer "
+            "demand points), or raise max_dense if memory allows."
         )
     travel = costs.to_dense()[np.ix_(rows, cols)] / tau
     stranded = ~np.isfinite(travel).any(axis=1)
@@ -163,5 +163,6 @@ def _iterate(
             delta = (moves / scale).round().astype(int).sum(axis=1)
         assignment[idx, min_loc] += delta
         assignment[idx, max_loc] -= delta
-    weighted = np.where(assignment != 0, total_cost * assignment, 0.0)
+    with np.errstate(invalid="ignore"):  # inf × 0 for unreachable pairs, masked out
+        weighted = np.where(assignment != 0, total_cost * assignment, 0.0)
     return weighted.sum(axis=1) / assignment.sum(axis=1)
