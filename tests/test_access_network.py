@@ -180,6 +180,10 @@ def test_bad_lines_are_refused_by_row(roads):
                       oneway="일방통행")  # fmt: skip
     with pytest.warns(DongneWarning, match="one-way"):
         build_network(roads, profile="drive")
+    stub = gpd.GeoDataFrame(geometry=[*roads.geometry[:2], LineString([(0, 0), (0, 0.001)])],
+                            crs=5179)  # fmt: skip
+    with pytest.warns(DongneWarning, match="Road lines 2 have no length"):
+        build_network(stub)
 
 
 def test_multipart_and_geographic_lines(roads):

@@ -257,6 +257,7 @@ def build_network(
     length = np.hypot(*(coords[1:] - coords[:-1])[same_line].T)
     keep = tails != heads
     tails, heads, seg_row, length = tails[keep], heads[keep], seg_row[keep], length[keep]
+    _warn_degenerate(metric, seg_row, tolerance, notes)
     xy = np.zeros((len(uniq), 2))
     np.add.at(xy, node, coords)
     xy /= np.bincount(node, minlength=len(uniq))[:, None]
@@ -493,6 +494,21 @@ def _metric_lines(lines: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, 
         frame = frame.to_crs(metric_crs(frame))
         notes["reprojected_to"] = CRS.from_user_input(frame.crs).to_string()
     return frame, notes
+
+
+def _warn_degenerate(
+    frame: gpd.GeoDataFrame, seg_row: np.ndarray, tolerance: float, notes: dict[str, Any]
+) -> None:
+    """Name the lines that give no edge (all their vertices within ``tolerance``)."""
+    empty = np.setdiff1d(np.arange(len(frame)), seg_row)
+    if len(empty):
+        notes["zero_length_rows"] = empty.tolist()[:50]
+        warnings.warn(
+            f"Road lines {format_rows(empty)} have no length (all vertices within "
+            f"{tolerance:g} m): they add nothing to the network. Fix: check those rows.",
+            DongneWarning,
+            stacklevel=4,
+        )
 
 
 def _directions(
