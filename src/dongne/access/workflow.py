@@ -535,7 +535,8 @@ def _summary(res: AccessOutputs, measure: str, unit: str, d0: float) -> str:
     ko = [
         f"접근성 지표: {ko_name}; 임계값 {d0:g} {unit}; 거리 감쇠: {prm['decay']}.",
         f"비용: {prm['costs']} (임계값 안 쌍 {prm['pairs']:,}개).",
-        f"수요: 점 {len(p):,}개 ({prm['demand_method']}); 공급 시설 {prm['supply_sites']:,}곳.",
+        f"수요: 점 {len(p):,}개 ({_demand_ko(prm['demand_method'])}); 공급 시설 "
+        f"{prm['supply_sites']:,}곳.",
         f"수요의 {share:.1%}는 {d0:g} {unit} 안에 도달할 수 있는 시설이 없습니다.",
     ]
     if res.areas is not None:
@@ -566,6 +567,18 @@ def _summary(res: AccessOutputs, measure: str, unit: str, d0: float) -> str:
             en.append(f"Demand points {note.split('_', 1)[1].replace('_', ' ')}: {len(rows)}.")
             ko.append(f"도로망 밖/고립 수요점 ({note}): {len(rows)}개.")
     return "\n".join([*en, "", *ko])
+
+
+def _demand_ko(how: str) -> str:
+    """The demand method in Korean (the English sentence of spread_demand, translated)."""
+    grid = re.match(r"spread over a (\S+) m grid", how)
+    if grid:
+        return f"지역 수요를 {grid.group(1)} m 격자에 면적 비율로 배분"
+    if how.startswith("spread over"):
+        return "지역 수요를 주어진 점(인구 격자·건물 등)에 가중치 비율로 배분"
+    if how.startswith("one point per area"):
+        return "지역마다 중심점 하나"
+    return "주어진 수요 점"
 
 
 def _label(res: AccessOutputs) -> str:
