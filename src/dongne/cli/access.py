@@ -18,9 +18,10 @@ nearest site, or RAAM (travel + congestion). Area demand is spread over fine poi
 access is averaged per area, weighted by demand.
 
 Costs: along a street network (--network roads.gpkg, a road-centreline line layer you bring,
-e.g. an OpenStreetMap or 도로중심선 extract; --profile walk|bike|drive; --oneway COL and
---speed-column COL for driving), otherwise straight lines (walking at --speed km/h when the
-threshold is in minutes). Nothing is downloaded; a built network is cached on disk.
+e.g. a 도로중심선 Shapefile, or an OpenStreetMap .osm.pbf extract; --profile walk|bike|drive;
+--oneway COL and --speed-column COL for driving), otherwise straight lines (walking at --speed
+km/h when the threshold is in minutes). Nothing is downloaded; a built network is cached on
+disk. --demand-points also takes a GeoTIFF population grid.
 
 measures: 2sfca (Luo & Wang 2003), e2sfca (stepwise weights, Luo & Qi 2009), kd2sfca (Gaussian
 kernel, Dai 2010), 3sfca (competition weights, Wan et al. 2012), gravity, cumulative,
