@@ -12,8 +12,10 @@ synthetic inputs (seed 20261206):
    same cut-off from every destination node on the reversed graph (node level only: no
    snapping or expansion, which favours networkx). pandana 0.8: contraction hierarchies,
    ``nodes_in_range`` from the destination nodes (query only; its preprocessing is printed
-   separately). The three must agree on every node pair (checked). Peak memory of the dongne
-   call is measured with ``tracemalloc`` (NumPy and SciPy arrays are traced).
+   separately). SciPy's ``csgraph.dijkstra`` with the limit (rows of all nodes) and igraph's
+   ``distances`` (no cut-off) are timed too. All must agree on every node pair (checked).
+   Peak memory of the dongne call is measured with ``tracemalloc`` (NumPy and SciPy arrays
+   are traced).
 2. E2SFCA. 100,000 demand points and 5,000 supply sites in a 30 km square, straight-line
    walking minutes, pairs within 30 minutes, Luo & Qi's steps {10: 1, 20: 0.68, 30: 0.22}:
    PySAL ``access`` (``enhanced_two_stage_fca``) against :func:`dongne.access.two_step_fca`
@@ -82,31 +84,42 @@ def bench_network(args, rng) -> None:
     o_nodes = np.unique(net.snap(origins)[0])
     coo = net.graph().tocoo()
     reference = _networkx(coo, d_nodes, o_nodes, cutoff, args)
-    pandana_pairs = _pandana(net, coo, d_nodes, o_nodes, cutoff)
-    ours = _node_level(net, d_nodes, o_nodes, cutoff)
+    pandana_pairs = None if args.no_pandana else _pandana(net, coo, d_nodes, o_nodes, cutoff)
+    ours, t_kernel = _node_level(net, d_nodes, o_nodes, cutoff)
+    print(f"  dongne routing kernel alone (node level, as the peers below): {t_kernel:.2f} s")
+    for name, peer in (("scipy csgraph.dijkstra (limit)", _scipy), ("igraph distances", _igraph)):
+        found = peer(net, d_nodes, o_nodes, cutoff)
+        if found is not None:
+            pairs, elapsed = found
+            ratio = elapsed / t_kernel
+            print(f"  {name}: {elapsed:.2f} s; node pairs agree: {_agree(ours, pairs)}; "
+                  f"RATIO {name.split()[0]} / dongne kernel = {ratio:.1f}x")  # fmt: skip
     if reference is not None:
         pairs, t_nx, scale = reference
         same = _agree(ours, pairs)
         print(f"  networkx: {t_nx:.2f} s{' (extrapolated from a sample)' if scale > 1 else ''};"
               f" node pairs agree: {same}")  # fmt: skip
-        print(f"  RATIO networkx / dongne = {t_nx / t_dongne:.1f}x (target >= 5x)")
+        print(f"  RATIO networkx / dongne = {t_nx / t_dongne:.1f}x (target >= 5x; whole "
+              f"network_costs against networkx's node level); networkx / dongne kernel = "
+              f"{t_nx / t_kernel:.1f}x")  # fmt: skip
     if pandana_pairs is not None:
         pairs, t_query, t_pre = pandana_pairs
         same = _agree(ours, pairs, atol=0.05)
         print(f"  pandana: query {t_query:.2f} s (+ {t_pre:.2f} s contraction); node pairs "
               f"agree to 0.05 min: {same} (pandana rounds edge costs to 0.001)")  # fmt: skip
         print(f"  RATIO dongne / pandana query = {t_dongne / t_query:.2f} "
-              f"(target <= 2); dongne / pandana incl. contraction = "
-              f"{t_dongne / (t_query + t_pre):.2f}")  # fmt: skip
+              f"(target <= 2); dongne kernel / pandana query = {t_kernel / t_query:.2f}; "
+              f"dongne / pandana+contraction = {t_dongne / (t_query + t_pre):.3f}")  # fmt: skip
     print(f"  peak memory {peak:,.0f} MiB (target < 2048 MiB)")
 
 
-def _node_level(net, d_nodes, o_nodes, cutoff) -> dict:
-    """dongne's node-level pairs (its routing kernel, before snapping legs), keyed (d, o)."""
+def _node_level(net, d_nodes, o_nodes, cutoff) -> tuple[dict, float]:
+    """dongne's node-level pairs (its routing kernel, before snapping legs), keyed (d, o),
+    and the kernel's time."""
     from dongne.access.network import _node_pairs
 
-    a, b, c = _node_pairs(net, o_nodes, d_nodes, cutoff, None)
-    return dict(zip(zip(d_nodes[b], o_nodes[a], strict=True), c, strict=True))
+    (a, b, c), elapsed = timed(lambda: _node_pairs(net, o_nodes, d_nodes, cutoff, None))
+    return dict(zip(zip(d_nodes[b], o_nodes[a], strict=True), c, strict=True)), elapsed
 
 
 def _agree(ours: dict, theirs: dict, atol: float = 1e-9) -> bool:
@@ -138,6 +151,41 @@ def _networkx(coo, d_nodes, o_nodes, cutoff, args):
     elapsed = time.perf_counter() - start
     scale = len(d_nodes) / len(sample)
     return pairs, elapsed * scale, scale
+
+
+def _scipy(net, d_nodes, o_nodes, cutoff):
+    """SciPy's Dijkstra from the destinations on the reversed graph, rows of all nodes."""
+    from scipy.sparse import csgraph
+
+    graph = net.graph(reverse=True)
+    pairs, start = {}, time.perf_counter()
+    for k in range(0, len(d_nodes), 100):
+        block = d_nodes[k : k + 100]
+        dist = csgraph.dijkstra(graph, indices=block, limit=cutoff)[:, o_nodes]
+        i, j = np.nonzero(np.isfinite(dist))
+        pairs.update(zip(zip(block[i], o_nodes[j], strict=True), dist[i, j], strict=True))
+    return pairs, time.perf_counter() - start
+
+
+def _igraph(net, d_nodes, o_nodes, cutoff):
+    """igraph's Dijkstra (no cut-off in ``distances``), in blocks of sources."""
+    try:
+        import igraph
+    except ImportError:
+        print("  igraph not installed: skipped (pip install 'igraph==1.0.0')")
+        return None
+    coo = net.graph(reverse=True).tocoo()
+    g = igraph.Graph(n=net.n_nodes, edges=np.column_stack([coo.row, coo.col]).tolist(),
+                     directed=True)  # fmt: skip
+    weights = coo.data.tolist()
+    pairs, start = {}, time.perf_counter()
+    for k in range(0, len(d_nodes), 50):
+        block = d_nodes[k : k + 50]
+        dist = np.array(g.distances(source=block.tolist(), target=o_nodes.tolist(),
+                                    weights=weights, mode="out"))  # fmt: skip
+        i, j = np.nonzero(dist <= cutoff)
+        pairs.update(zip(zip(block[i], o_nodes[j], strict=True), dist[i, j], strict=True))
+    return pairs, time.perf_counter() - start
 
 
 def _pandana(net, coo, d_nodes, o_nodes, cutoff):
@@ -219,6 +267,10 @@ def main() -> None:
         help="time networkx on this many destinations and extrapolate (0: all)",
     )  # fmt: skip
     parser.add_argument("--skip", choices=["network", "e2sfca"], help="leave one part out")
+    parser.add_argument(
+        "--no-pandana", action="store_true",
+        help="leave pandana out (its contraction takes many minutes on a small machine)",
+    )  # fmt: skip
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
     if args.skip != "network":
