@@ -198,3 +198,20 @@ def test_population_grid_from_geotiff_places_the_demand(jongno, shelters, tmp_pa
                      demand_points_weight="population", demand_spacing="300m")  # fmt: skip
     assert res.points["demand"].sum() == pytest.approx(jongno["households"].sum())
     assert "given points" in res.summary
+
+
+def test_detect_takes_access_as_an_indicator(jongno, shelters, tmp_path):
+    """The per-area access feeds `dongne detect --method index --indicator access:-`."""
+    run_access(jongno, shelters, tmp_path / "acc", measure="2sfca", threshold="800m",
+               weight="households", capacity="capacity_persons", demand_id="dong_code",
+               demand_spacing="300m")  # fmt: skip
+    out = tmp_path / "index"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["detect", str(tmp_path / "acc" / "access_areas.gpkg"), "--id", "area",
+                     "--var", "access", "--method", "index", "--indicator", "access:-",
+                     "--indicator", "basement_household_pct:+", "--out", str(out),
+                     "--quiet"])  # fmt: skip
+    assert code == 0
+    table = pd.read_csv(out / "detect.csv", dtype={"area": str})
+    assert len(table) == len(jongno) and (out / "index_map.png").exists()
