@@ -263,3 +263,15 @@ def test_bounded_kernel_equals_scipy_dijkstra(seed):
         got[s, t] = c
         ref = csgraph.dijkstra(graph, indices=sources, limit=limit)[:, targets]
         np.testing.assert_allclose(got, ref, rtol=1e-12)
+
+
+def test_densify_keeps_points_near_a_node_and_lengths_equal():
+    road = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1000, 0)])], crs=5179)
+    plain = build_network(road, unit="m")
+    dense = build_network(road, unit="m", densify=25)
+    point = gpd.GeoDataFrame(geometry=[Point(490, 3)], crs=5179)
+    assert plain.snap(point)[1][0] > 400
+    assert dense.snap(point)[1][0] <= np.hypot(12.5, 3) + 1e-9
+    assert dense.cost.sum() == pytest.approx(plain.cost.sum(), rel=1e-12)
+    ends = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(1000, 0)], crs=5179)
+    assert network_costs(dense, ends.iloc[:1], ends.iloc[1:]).values[0] == pytest.approx(1000)

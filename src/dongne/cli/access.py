@@ -91,6 +91,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="points farther from the network (metres) are unreachable",
     )  # fmt: skip
     network.add_argument("--cache-dir", help="where built networks are cached")
+    network.add_argument(
+        "--densify", type=float,
+        help="add network vertices every this many metres (points snap to vertices)",
+    )  # fmt: skip
     demand = parser.add_argument_group("demand from areas")
     demand.add_argument("--demand-method", default=None, choices=["grid", "points", "centroid"])
     demand.add_argument("--demand-spacing", default="100m", help="grid spacing (default 100m)")
@@ -195,7 +199,7 @@ def _network(args: argparse.Namespace) -> Any:
         args.network, layer=args.network_layer, profile=args.profile,
         unit=_unit(args.threshold),
         oneway=args.oneway, speed=args.speed_column, crs=args.network_crs,
-        cache_dir=args.cache_dir,
+        cache_dir=args.cache_dir, densify=args.densify,
     )  # fmt: skip
 
 

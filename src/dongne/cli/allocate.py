@@ -125,6 +125,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="points farther from the network (metres) are unreachable",
     )  # fmt: skip
     network.add_argument("--cache-dir", help="where built networks are cached")
+    network.add_argument(
+        "--densify", type=float,
+        help="add network vertices every this many metres (points snap to vertices)",
+    )  # fmt: skip
     parser.add_argument("--out", default="dongne-allocate", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -206,7 +210,7 @@ def _network_cost(args: argparse.Namespace) -> tuple[Any, str]:
     net = read_network(
         args.network, layer=args.network_layer, profile=args.profile, unit=unit,
         oneway=args.oneway, speed=args.speed_column, crs=args.network_crs,
-        cache_dir=args.cache_dir,
+        cache_dir=args.cache_dir, densify=args.densify,
     )  # fmt: skip
 
     def cost(demand: Any, sites: Any) -> Any:
