@@ -87,6 +87,12 @@ def inputs(tmp_path_factory) -> Path:
     shelters.assign(X좌표=shelters["X좌표"] / 100, Y좌표=shelters["Y좌표"] / 100).to_csv(
         d / "shelters_m.csv", index=False
     )
+    # road lines without a CRS, and a table of points for the access command
+    lines = gu.to_crs(5179).head(3).boundary
+    gpd.GeoDataFrame(geometry=lines.to_numpy()).to_file(d / "lines_no_crs.gpkg")
+    gpd.GeoDataFrame(geometry=gu.to_crs(5179).centroid.to_numpy(), crs=5179).to_file(
+        d / "lines_are_points.gpkg"
+    )
     return d
 
 
@@ -170,6 +176,37 @@ CASES = [
                                      "--radius", "300m", "--existing", "{dir}/shelters_m.csv",
                                      "--existing-crs", "EPSG:5186", "--outside", "raise",
                                      "--out", "{out}", "--quiet"), "shelters_m.csv"),
+    # access
+    Case("access-demand-without-supply", ("access", "{dir}/dong.geojson", "--out", "{out}",
+                                          "--quiet"), "SUPPLY"),
+    Case("access-typo-capacity", ("access", "{dir}/dong.geojson", "{dir}/shelters_m.csv",
+                                  "--supply-crs", "EPSG:5186", "--capacity", "capacity",
+                                  "--demand-spacing", "1km", "--out", "{out}", "--quiet"),
+         "capacity"),
+    Case("access-bad-threshold", ("access", "{dir}/gu.geojson", "{dir}/shelters_m.csv",
+                                  "--supply-crs", "EPSG:5186", "--threshold", "3 parsecs",
+                                  "--out", "{out}", "--quiet"), "parsecs"),
+    Case("access-network-no-crs", ("access", "{dir}/gu.geojson", "{dir}/shelters_m.csv",
+                                   "--supply-crs", "EPSG:5186", "--network",
+                                   "{dir}/lines_no_crs.gpkg", "--out", "{out}", "--quiet"),
+         "no CRS"),
+    Case("access-network-of-points", ("access", "{dir}/gu.geojson", "{dir}/shelters_m.csv",
+                                      "--supply-crs", "EPSG:5186", "--network",
+                                      "{dir}/lines_are_points.gpkg", "--out", "{out}",
+                                      "--quiet"), "Point"),
+    Case("access-step-without-steps", ("access", "{dir}/gu.geojson", "{dir}/shelters_m.csv",
+                                       "--supply-crs", "EPSG:5186", "--decay", "step",
+                                       "--out", "{out}", "--quiet"), "--steps"),
+    Case("access-added-without-capacity", ("access", "{dir}/gu.geojson", "{dir}/shelters_m.csv",
+                                           "--supply-crs", "EPSG:5186", "--capacity",
+                                           "capacity_persons", "--added-sites",
+                                           "{dir}/lines_are_points.gpkg", "--demand-spacing",
+                                           "2km", "--out", "{out}", "--quiet"),
+         "capacities"),
+    Case("allocate-network-no-crs", ("allocate", "--demand", "{dir}/gu.geojson", "--p", "2",
+                                     "--radius", "10min", "--network",
+                                     "{dir}/lines_no_crs.gpkg", "--out", "{out}", "--quiet"),
+         "no CRS"),
     # evaluate
     Case("evaluate-did-typo-outcome", ("evaluate", "did", "--panel", "{dir}/mpdta.csv", "--unit",
                                        "countyreal", "--time", "year", "--outcome", "lemq",

@@ -79,7 +79,7 @@ from dongne.learn import (
 )
 from dongne.share import Prediction, federate
 
-PACKAGES = ("detect", "allocate", "evaluate", "learn", "share", "io", "weights")
+PACKAGES = ("detect", "allocate", "access", "evaluate", "learn", "share", "io", "weights")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 OLD_NAMES = {"seed", "n_permutations", "mmd_permutations", "n_draws", "language"}
 DRAW_COUNTS = {"permutations", "replications", "bootstrap"}
@@ -103,6 +103,9 @@ RESULTS = {
 EXEMPT = {
     "SignificanceFloor": "a named tuple of numbers inside LocalMoran/GetisOrd results",
     "AllocateOutputs": "a bundle of a fitted model (held to the contract) and the files written",
+    "AccessOutputs": "a bundle of tables, a bilingual summary text and the files written",
+    "Costs": "input: the origin × destination pairs within a cut-off",
+    "Network": "input: a street graph",
     "LocationProblem": "input: demand, sites and costs",
     "ConvexHullWarning": "a warning class",
     "Panel": "input: a validated panel (its summary describes the data, in English)",
@@ -500,6 +503,7 @@ def test_old_spellings_warn_and_give_the_same_numbers(context):
 
 # --------------------------------------------------------------------------- workflows
 def _workflows() -> dict[str, Callable[..., Any]]:
+    from dongne.access import run_access
     from dongne.allocate import run_allocate
     from dongne.detect.workflow import run_detect, run_scan
     from dongne.evaluate.workflow import run_did, run_its, run_scm
@@ -510,8 +514,8 @@ def _workflows() -> dict[str, Callable[..., Any]]:
         run_learn_shift,
     )
 
-    found = (run_detect, run_scan, run_allocate, run_did, run_scm, run_its, run_learn_cv,
-             run_learn_shift, run_learn_audit, run_learn_regret)  # fmt: skip
+    found = (run_detect, run_scan, run_allocate, run_access, run_did, run_scm, run_its,
+             run_learn_cv, run_learn_shift, run_learn_audit, run_learn_regret)  # fmt: skip
     return {f.__name__: f for f in found}
 
 

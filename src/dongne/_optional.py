@@ -13,6 +13,8 @@ extra          packages                                                    neede
 ``dask``       dask[distributed]                                           a Dask ``scheduler``
 ``flower``     flwr[simulation], xgboost-cpu                               ``engine="flower"``,
                                                                            tree models
+``raster``     rasterio                                                    population grids
+                                                                           from GeoTIFF
 ``all``        every extra above
 =============  ==========================================================  =======================
 
@@ -56,6 +58,7 @@ EXTRAS: dict[str, dict[str, str]] = {
     "pdf": {"weasyprint": "weasyprint"},
     "dask": {"dask": "dask[distributed]", "distributed": "dask[distributed]"},
     "flower": {"flwr": "flwr[simulation]", "xgboost": "xgboost-cpu"},
+    "raster": {"rasterio": "rasterio"},
 }
 
 

@@ -11,7 +11,7 @@ for the median and center models and only when it fits (``max_dense`` entries).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -546,7 +546,7 @@ class LocationProblem:
         existing_id: str | None = None,
         capacity: str | float | None = None,
         existing_capacity: str | float | None = None,
-        cost: pd.DataFrame | None = None,
+        cost: pd.DataFrame | Callable[[gpd.GeoSeries, gpd.GeoSeries], Any] | None = None,
         cost_unit: str = "min",
         crs: Any = "auto",
     ) -> LocationProblem:
@@ -571,9 +571,14 @@ class LocationProblem:
         capacity, existing_capacity : str or float, optional
             Capacity column (or one number for all) of the candidates / existing sites, in
             the units of ``weight``. Give both or neither.
-        cost : DataFrame, optional
+        cost : DataFrame or callable, optional
             A cost matrix (e.g. network travel times) indexed by demand id, with one column
             per site id; replaces straight-line distances (the points are kept for maps).
+            A callable is called as ``cost(demand_points, site_points)`` (two GeoSeries in
+            the problem's CRS, demand then sites in the problem's order) and returns the
+            dense demand × site matrix (``inf`` = unreachable), e.g. network travel times
+            from :func:`dongne.access.network_costs`; its ``description`` attribute, when
+            present, names the costs in reports.
         cost_unit : str
             Unit of ``cost`` (radii are read in it, see :func:`parse_radius`).
         crs : "auto", CRS or None
@@ -674,6 +679,12 @@ class LocationProblem:
         sxy = site_geom.get_coordinates().to_numpy()
         cost_matrix = None
         unit = "m"
+        described = f"user cost matrix ({cost_unit})"
+        if callable(cost):
+            matrix = np.asarray(cost(demand.geometry.reset_index(drop=True),
+                                     site_geom.reset_index(drop=True)), dtype=float)  # fmt: skip
+            described = getattr(cost, "description", described)
+            cost = pd.DataFrame(matrix, index=demand_ids, columns=site_ids)
         if cost is not None:
             cost_matrix = _align_cost(cost, demand_ids, site_ids)
             unit = cost_unit
@@ -694,7 +705,7 @@ class LocationProblem:
             notes={
                 "distances": "straight line (planar, metres)"
                 if cost_matrix is None
-                else f"user cost matrix ({unit})",
+                else described,
                 "crs": target.to_string(),
                 "weight": weight,
                 "group": group,

@@ -132,6 +132,8 @@ def run_allocate(
     boundaries: gpd.GeoDataFrame | None = None,
     pareto: bool | int = False,
     speed_kmh: float = DEFAULT_WALKING_SPEED_KMH,
+    cost: Callable[[gpd.GeoSeries, gpd.GeoSeries], Any] | None = None,
+    cost_unit: str = "min",
     title: str | None = None,
     source: str | None = None,
     prefix: str = "",
@@ -205,7 +207,13 @@ def run_allocate(
     pareto : bool or int
         With ``equity_by`` and mclp, also run the efficiency–equity sweep (``int``: points).
     speed_kmh : float
-        Walking speed for radii given in minutes.
+        Walking speed for radii given in minutes (straight-line distances).
+    cost : callable, optional
+        Costs replacing straight lines: ``cost(demand_points, site_points)`` returns the
+        dense demand × site matrix in ``cost_unit`` (e.g. network travel minutes, see
+        :meth:`LocationProblem.from_geodataframes`); radii are then read in ``cost_unit``.
+    cost_unit : str
+        Unit of ``cost`` (``"min"`` or ``"m"``).
     title : str, optional
         Map title prefix (default: the model name).
     source : str, optional
@@ -284,21 +292,14 @@ def run_allocate(
             cand, polygons, demand, map_areas, demand_id, candidate_id, grid_spacing
         )
     problem = LocationProblem.from_geodataframes(
-        demand_pts,
-        cand,
-        existing,
-        weight=problem_weight,
-        group=equity_by,
-        demand_id=problem_id,
-        candidate_id=candidate_id,
-        existing_id=existing_id,
-        capacity=capacity,
-        existing_capacity=existing_capacity,
-    )
+        demand_pts, cand, existing, weight=problem_weight, group=equity_by,
+        demand_id=problem_id, candidate_id=candidate_id, existing_id=existing_id,
+        capacity=capacity, existing_capacity=existing_capacity, cost=cost, cost_unit=cost_unit,
+    )  # fmt: skip
     if demand_note is not None:
         problem.notes["demand"] = demand_note[0]
         problem.notes["demand_spacing_m"] = parse_radius(demand_spacing)
-    r = None if radius is None else parse_radius(radius, speed_kmh=speed_kmh)
+    r = None if radius is None else parse_radius(radius, unit=problem.unit, speed_kmh=speed_kmh)
     estimator = _estimator(model, p, r, min_share, objective, method, time_limit)
     step(f"solving {estimator._name}")
     estimator.fit(problem)

@@ -33,6 +33,7 @@ COMMANDS = (
     "detect",
     "scan",
     "allocate",
+    "access",
     "evaluate",
     "learn",
     "share",

@@ -29,6 +29,10 @@ points outside the demand areas are listed and left out (--outside keep|raise to
 Point files: --existing-x/-y/-crs, --candidates-x/-y/-crs; coordinates in centimetres need
 --existing-xy-scale 0.01 (or --candidates-xy-scale, --demand-points-xy-scale).
 
+Street network: --network roads.gpkg (a road-centreline line layer you bring) with --profile
+walk|bike|drive measures distances along the streets in travel minutes (or metres when
+--radius is in metres); --radius 10min is then 10 minutes along the network.
+
 Writes into --out: new_sites.gpkg/.csv, demand.gpkg, assignment.csv, groups.csv, map_before.png,
 map_after.png, pareto.csv/.png (with --pareto), summary.txt (English and Korean).
 """
@@ -109,6 +113,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             type=float,
             help=f"multiply the {what}' coordinates, e.g. 0.01 for centimetres",
         )
+    network = parser.add_argument_group("street network (costs along the roads)")
+    network.add_argument("--network", help="road line layer (GeoPackage, Shapefile, GeoParquet)")
+    network.add_argument("--profile", default="walk", choices=["walk", "bike", "drive"])
+    network.add_argument("--network-layer", help="layer of --network")
+    network.add_argument("--network-crs", help="CRS of --network when the file declares none")
+    network.add_argument("--oneway", help="one-way column of --network (bike, drive)")
+    network.add_argument("--speed-column", help="speed column (km/h) of --network (drive)")
+    network.add_argument(
+        "--max-snap", type=float, default=500.0,
+        help="points farther from the network (metres) are unreachable",
+    )  # fmt: skip
+    network.add_argument("--cache-dir", help="where built networks are cached")
+    network.add_argument(
+        "--densify", type=float,
+        help="add network vertices every this many metres (points snap to vertices)",
+    )  # fmt: skip
     parser.add_argument("--out", default="dongne-allocate", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -124,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         candidates = _points(read_points, args, "candidates")
     existing = _points(read_points, args, "existing") if args.existing else None
     demand_points = _points(read_points, args, "demand-points") if args.demand_points else None
+    cost, unit = _network_cost(args)
     bar, step = progress_steps(6, args.quiet)
     with bar:
         result = run_allocate(
@@ -146,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
             grid_spacing=args.grid_spacing,
             pareto=args.pareto,
             speed_kmh=args.speed,
+            cost=cost,
+            cost_unit=unit,
             demand_method=args.demand_method,
             demand_spacing=args.demand_spacing,
             demand_points=demand_points,
@@ -172,3 +195,31 @@ def _points(read_points: Any, args: argparse.Namespace, flag: str) -> Any:
     options = {name: getattr(args, f"{dest}_{name}") for name in ("x", "y", "crs", "xy_scale")}
     flags = {name: f"--{flag}-{name.replace('_', '-')}" for name in options}
     return read_points(getattr(args, dest), **options, argument_names=flags)
+
+
+def _network_cost(args: argparse.Namespace) -> tuple[Any, str]:
+    """The cost callable of ``--network`` (None without it) and its unit."""
+    if not args.network:
+        return None, "min"
+    from dongne.access import network_costs, read_network
+
+    metres = bool(args.radius) and args.radius.strip().lower().endswith(("m", "km")) and not (
+        args.radius.strip().lower().endswith("min")
+    )
+    unit = "m" if metres else "min"
+    net = read_network(
+        args.network, layer=args.network_layer, profile=args.profile, unit=unit,
+        oneway=args.oneway, speed=args.speed_column, crs=args.network_crs,
+        cache_dir=args.cache_dir, densify=args.densify,
+    )  # fmt: skip
+
+    def cost(demand: Any, sites: Any) -> Any:
+        import geopandas as gpd
+
+        frames = [gpd.GeoDataFrame(geometry=g.reset_index(drop=True)) for g in (demand, sites)]
+        return network_costs(net, *frames, max_snap=args.max_snap).to_dense()
+
+    cost.description = (  # type: ignore[attr-defined]
+        f"network {args.network} ({net.profile}, {net.speed_kmh:g} km/h, {unit})"
+    )
+    return cost, unit

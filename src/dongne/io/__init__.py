@@ -18,6 +18,7 @@ from dongne.io.info import FileInfo, describe_file
 from dongne.io.join import JoinResult, MatchReport, join_by_code
 from dongne.io.overlay import PointsInAreas, points_to_areas
 from dongne.io.points import points_from_table, read_points, select_points
+from dongne.io.raster import read_raster_points
 from dongne.io.tables import check_counts, read_table
 from dongne.io.write import write_layer, write_provenance, write_table
 
@@ -41,6 +42,7 @@ __all__ = [
     "points_to_areas",
     "read_areas",
     "read_points",
+    "read_raster_points",
     "read_table",
     "select_points",
     "to_metric",
