@@ -252,3 +252,23 @@ def test_results_frames_and_summary(layers):
     assert "(가중치: 동일 가중치)" in equal.summary(lang="ko")
     assert model.provenance_["model"].startswith("Maximal covering")
     assert set(model.get_params()) >= {"p", "radius", "min_share", "method"}
+
+
+def test_summary_counts_demand_that_can_reach_no_site():
+    """Beyond the network (inf cost) a bare "Mean access n/a" said nothing: the summary counts
+    the demand that cannot reach a site and gives the mean of the demand that can."""
+    inf = np.inf
+    cost = np.array(
+        [[100.0, 900.0], [inf, 200.0], [inf, inf], [300.0, inf]]  # demand 3 reaches nothing
+    )
+    pr = LocationProblem.from_cost_matrix(cost, [10, 20, 30, 40], existing=[0])
+    model = MCLP(p=1, radius=500).fit(pr)
+    table = model.groups_after_.loc["all"]
+    assert table["unreachable"] == 30 and model.groups_before_.loc["all", "unreachable"] == 50
+    # after: demand 0 at 100, 1 at 200, 3 at 300 -> (10*100 + 20*200 + 40*300) / 70
+    assert table["mean_access_reachable"] == pytest.approx(17_000 / 70)
+    assert np.isinf(table["mean_access"])
+    text = model.summary()
+    assert "Demand that can reach no site: 50 → 30 of 100 (50.0% → 30.0%)" in text
+    assert f"mean access of the demand that can 260 → {17_000 / 70:,.0f} m" in text
+    assert "n/a" not in text and "닿지 못하는 수요 50 → 30" in text

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from dongne._warnings import user_stacklevel
 from dongne.access.costs import Costs
 from dongne.access.decay import Decay
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
@@ -232,7 +233,7 @@ def _ratios(costs: Costs, supply: np.ndarray, weighted_demand: np.ndarray) -> np
             "(zero weight in their catchment): their supply-to-demand ratio is undefined and "
             "counted as 0.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(empty, 0.0, supply / np.where(empty, 1.0, weighted_demand))

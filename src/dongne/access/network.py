@@ -45,6 +45,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from dongne import __version__
+from dongne._warnings import user_stacklevel
 from dongne.access._dijkstra import bounded_dijkstra
 from dongne.access.costs import Costs, _layer_ids
 from dongne.errors import DataError, DongneWarning, GeometryError, SpecificationError, format_rows
@@ -499,7 +500,7 @@ def _metric_lines(lines: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, 
             f"Road lines {format_rows(multi)} are multi-part: each part is a separate line "
             "(parts that do not share a vertex are not joined).",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     crs = CRS.from_user_input(frame.crs)
     if not (crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter")):
@@ -519,7 +520,7 @@ def _warn_degenerate(
             f"Road lines {format_rows(empty)} have no length (all vertices within "
             f"{tolerance:g} m): they add nothing to the network. Fix: check those rows.",
             DongneWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -534,7 +535,7 @@ def _directions(
                 "No one-way column was given: every road is used in both directions. Fix: "
                 "name it (on the command line --oneway COLUMN).",
                 DongneWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         return np.zeros(len(frame), dtype=np.int8)
     if column not in frame:
@@ -614,7 +615,7 @@ def _snap_report(network, origins, destinations, o_node, o_snap, d_node, d_snap,
                 "left unreachable. Fix: use a network that covers them, or raise max_snap "
                 "(on the command line --max-snap).",
                 DongneWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         if len(island):
             warnings.warn(
@@ -622,7 +623,7 @@ def _snap_report(network, origins, destinations, o_node, o_snap, d_node, d_snap,
                 f"largest component (rows {format_rows(frame.index[island])}): they reach only "
                 "points on the same island. Fix: check the network's connectivity there.",
                 DongneWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
     return notes
 

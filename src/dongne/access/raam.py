@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from dongne._warnings import user_stacklevel
 from dongne.access.costs import Costs
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 
@@ -90,7 +91,7 @@ def raam(
             f"(positions {format_rows(small)}): they never move from their nearest site. Fix: "
             "aggregate the demand (a coarser demand spacing, or counts per point).",
             DongneWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     if len(rows) * len(cols) > max_dense:
         raise SpecificationError(

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dongne import __version__
+from dongne._warnings import user_stacklevel
 from dongne.access.costs import Costs, straight_line_costs
 from dongne.access.decay import (
     E2SFCA_STEPS,
@@ -428,7 +429,7 @@ def _supply(supply, capacity, supply_id, query, outside, areas, names):
             f"{len(zero)} supply sites have zero capacity (rows "
             f"{format_rows(chosen.index[zero])}): they add nothing to access.",
             DongneWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     ids = chosen[supply_id] if supply_id else chosen.index.to_series()
     sites = gpd.GeoDataFrame({"site_id": ids.astype(str).to_numpy(), "supply": s},

@@ -477,19 +477,14 @@ class _LocationModel:
                 f"  반경 {r:g}{unit} 내 커버율: {100 * self.coverage_before_:.1f}% → "
                 f"{100 * self.coverage_:.1f}% (+{up:.1f}%p, {gain:,.0f} 증가 / 전체 {tot:,.0f})."
             )
-        mean_b = self.groups_before_.loc["all", "mean_access"]
-        mean_a = self.groups_after_.loc["all", "mean_access"]
-        worst_b = self.groups_before_.loc["all", "worst_access"]
-        worst_a = self.groups_after_.loc["all", "worst_access"]
+        access_en, access_ko = _access_sentences(
+            self.groups_before_.loc["all"], self.groups_after_.loc["all"], unit
+        )
         en.append(
-            f"  Mean access {_fmt(mean_b)} → {_fmt(mean_a)} {unit}; worst {_fmt(worst_b)} → "
-            f"{_fmt(worst_a)} {unit}; Gini of access {_fmt(self.gini_before_, 3)} → "
-            f"{_fmt(self.gini_, 3)}."
+            f"  {access_en}; Gini of access {_fmt(self.gini_before_, 3)} → {_fmt(self.gini_, 3)}."
         )
         ko.append(
-            f"  평균 접근거리 {_fmt(mean_b)} → {_fmt(mean_a)}{unit}, 최대 {_fmt(worst_b)} → "
-            f"{_fmt(worst_a)}{unit}, 접근성 지니계수 {_fmt(self.gini_before_, 3)} → "
-            f"{_fmt(self.gini_, 3)}."
+            f"  {access_ko}, 접근성 지니계수 {_fmt(self.gini_before_, 3)} → {_fmt(self.gini_, 3)}."
         )
         if self.worst_group_ is not None:
             g = self.groups_after_.drop(index="all")
@@ -525,6 +520,38 @@ class _LocationModel:
             )
             ko.append("  휴리스틱 해의 격차는 증명된 한계값 기준이며, 최적값은 그 사이에 있습니다.")
         return pick_language(lang, "\n".join(en), "\n".join(ko))
+
+
+def _access_sentences(before: pd.Series, after: pd.Series, unit: str) -> tuple[str, str]:
+    """Mean and worst access before → after, in English and Korean. Where some demand can
+    reach no site (beyond the network or its cut-off), the means are over the demand that
+    can, and the demand that cannot is counted — never a bare "n/a"."""
+    if before["unreachable"] == 0 and after["unreachable"] == 0:
+        mean_b, mean_a = _fmt(before["mean_access"]), _fmt(after["mean_access"])
+        en = f"Mean access {mean_b} → {mean_a} {unit}"
+        ko = f"평균 접근거리 {mean_b} → {mean_a}{unit}"
+    else:
+        total = after["demand"]
+        gone_b, gone_a = before["unreachable"], after["unreachable"]
+        mean_b = _fmt(before["mean_access_reachable"])
+        mean_a = _fmt(after["mean_access_reachable"])
+        en = (
+            f"Demand that can reach no site: {gone_b:,.0f} → {gone_a:,.0f} of {total:,.0f} "
+            f"({100 * gone_b / total:.1f}% → {100 * gone_a / total:.1f}%); mean access of the "
+            f"demand that can {mean_b} → {mean_a} {unit}"
+        )
+        ko = (
+            f"어느 시설에도 닿지 못하는 수요 {gone_b:,.0f} → {gone_a:,.0f} / 전체 {total:,.0f} "
+            f"({100 * gone_b / total:.1f}% → {100 * gone_a / total:.1f}%), 닿을 수 있는 수요의 "
+            f"평균 접근거리 {mean_b} → {mean_a}{unit}"
+        )
+    worst_b, worst_a = _fmt(before["worst_access"]), _fmt(after["worst_access"])
+    if np.isfinite(before["worst_access"]) and np.isfinite(after["worst_access"]):
+        return (
+            f"{en}; worst {worst_b} → {worst_a} {unit}",
+            f"{ko}, 최대 {worst_b} → {worst_a}{unit}",
+        )
+    return en, ko
 
 
 def _fmt(x: float, digits: int = 0) -> str:

@@ -88,8 +88,11 @@ def access_table(
     -------
     DataFrame
         Index: group labels then ``"all"``. Columns ``demand`` (weight), ``units``,
-        ``covered`` (weight), ``coverage`` (share), ``mean_access`` (weighted mean cost),
-        ``worst_access`` (largest cost among units with positive weight) and
+        ``covered`` (weight), ``coverage`` (share), ``mean_access`` (weighted mean cost;
+        infinite when some demand can reach no site), ``mean_access_reachable`` (the mean
+        over the demand that can), ``unreachable`` (weight that can reach no site: beyond the
+        network or its cut-off), ``worst_access`` (largest cost among units with positive
+        weight) and
         ``gini_access`` (weighted Gini of the cost).
     """
     d = np.asarray(distance, dtype=float)
@@ -115,6 +118,8 @@ def access_table(
                 "covered": float(ws @ cs) if radius is not None or covered is not None else np.nan,
                 "coverage": float(ws @ cs) / total if total else np.nan,
                 "mean_access": mean if np.isfinite(ds[pos]).all() else np.inf,
+                "mean_access_reachable": mean,
+                "unreachable": float(ws[~finite].sum()),
                 "worst_access": float(ds[pos].max()) if pos.any() else np.nan,
                 "gini_access": gini(ds, ws),
             }
