@@ -451,13 +451,14 @@ class SpaceTimeScan:
             return ""
         return ", " + recurrence_text(row["recurrence_steps"], self.cube_.freq, lang)
 
-    def plot(self, areas: Any, ax: Any = None, *, names: pd.Series | None = None) -> Any:
-        """Map of the clusters (areas coloured by cluster, labelled with their time span)
-        and a sparkline of each cluster's cases over time; returns the figure."""
+    def plot(self, areas: Any, *, path: Any = None) -> Any:
+        """Map of the clusters (areas of significant clusters coloured and labelled with
+        their time span, the rest grey); ``areas`` is a GeoDataFrame indexed by area id.
+        Returns the :class:`dongne.report.CategoryMapResult` (``.figure``, ``.path``)."""
         self._check_fitted()
         from dongne.spacetime.plots import scan_figure
 
-        return scan_figure(self, areas, ax=ax, names=names)
+        return scan_figure(self, areas, path=path)
 
 
 _CLUSTER_COLUMNS = [
