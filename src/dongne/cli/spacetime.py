@@ -98,7 +98,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     emerging = sub.add_parser("emerging", help="emerging hot spot analysis")
     _add_inputs(emerging, count=True)
     emerging.add_argument("--k", type=int, default=1, help="earlier steps in the neighbourhood")
-    emerging.add_argument("--permutations", type=int, default=999)
+    emerging.add_argument(
+        "--permutations", type=int, default=0,
+        help="conditional permutations per bin (default 0: normal p-values of Gi*, as ArcGIS; "
+        "with FDR over areas x steps bins, permutation p-values need very many draws)",
+    )  # fmt: skip
     emerging.add_argument("--correction", default="fdr_bh",
                           choices=["fdr_bh", "fdr_by", "bonferroni", "none"])  # fmt: skip
     emerging.add_argument("--alpha", type=float, default=0.05)
@@ -249,7 +253,8 @@ def _run_emerging(args: argparse.Namespace, out: Path):
         areas, note = _user_areas(args, cube), None
     else:
         stream, areas, note = _seoul_stream(args)
-        cube = stream.weekly_cube()
+        cube = _seoul_rate(stream.weekly_cube(), areas)
+        note += "\nValues: weekly cases per 10,000 households (2010 census)."
     cube = _last(cube, args.last)
     areas = areas.loc[areas.index.isin(cube.areas)]
     w = queen(areas.reset_index(drop=True), ids=areas.index.name)
@@ -258,6 +263,16 @@ def _run_emerging(args: argparse.Namespace, out: Path):
         permutations=args.permutations, correction=args.correction, alpha=args.alpha,
         rng=args.seed, scheduler=getattr(args, "scheduler", None),
     )  # fmt: skip
+
+
+def _seoul_rate(cube, areas):
+    """Weekly cases per 10,000 households: counts follow population, rates do not."""
+    from dongne.spacetime import SpaceTimeCube
+
+    households = areas["households"].reindex(cube.areas)
+    households = households.fillna(households.median()).to_numpy(float)
+    return SpaceTimeCube(cube.values / households[:, None] * 1e4, cube.areas, cube.steps,
+                         cube.freq, "values", "cases per 10,000 households")  # fmt: skip
 
 
 def _run_markov(args: argparse.Namespace, out: Path):

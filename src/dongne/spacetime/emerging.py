@@ -58,6 +58,7 @@ Pro "How Emerging Hot Spot Analysis works". Parry, J. sfdep (R package),
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +71,7 @@ from dongne import __version__
 from dongne._vocab import Lang, check_lang, pick_language, resolve_rng
 from dongne.detect._kernels import _stream_key, _uniform_below
 from dongne.detect.inference import adjust_pvalues
-from dongne.errors import DataError, SpecificationError
+from dongne.errors import DataError, DongneWarning, SpecificationError
 from dongne.parallel.scheduler import map_batches
 from dongne.spacetime.cube import SpaceTimeCube
 from dongne.weights import SpatialWeights
@@ -414,7 +415,7 @@ class EmergingHotSpots:
         """Category map (17 colours, counts in the legend); returns the CategoryMapResult."""
         from dongne.spacetime.plots import category_figure
 
-        return category_figure(self, areas, path=path, title=title)
+        return category_figure(self, areas, CATEGORIES, path=path, title=title)
 
 
 def _first(flags: np.ndarray, steps: list) -> Any:
@@ -479,6 +480,7 @@ def emerging_hot_spots(
     z = scale * nbr + shift
     seed = resolve_rng(rng)
     p = _pvalues(x, indptr, int(k), scale, shift, z, int(permutations), seed, scheduler)
+    _warn_floor(int(permutations), correction, alpha, p.size)
     _, sig = adjust_pvalues(p.ravel(), correction, alpha)
     sig = sig.reshape(p.shape) & np.isfinite(z)
     _, tau, trend_p = mann_kendall(np.nan_to_num(z))
@@ -490,6 +492,22 @@ def emerging_hot_spots(
         "alpha": alpha, "seed": seed, "weights": w.kind, "dongne_version": __version__,
     }  # fmt: skip
     return EmergingHotSpots(z, p, sig, tau, trend_p, category, w.ids, steps, alpha, prov)
+
+
+def _warn_floor(permutations: int, correction: str, alpha: float, bins: int) -> None:
+    """Warn when no permutation p-value can pass the first step of the correction."""
+    if permutations == 0 or correction == "none":
+        return
+    floor = 1.0 / (permutations + 1)
+    if floor > alpha / bins:
+        warnings.warn(
+            f"With {permutations} permutations no p-value is below {floor:.2g}, while "
+            f"{correction} over {bins} bins starts at {alpha / bins:.2g}: a bin is significant "
+            "only when many bins are as extreme. Fix: more permutations, normal p-values "
+            "(permutations=0, --permutations 0) or correction='none' (--correction none).",
+            DongneWarning,
+            stacklevel=3,
+        )
 
 
 def _pvalues(x, indptr, k, scale, shift, z, permutations, seed, scheduler) -> np.ndarray:

@@ -263,39 +263,38 @@ class SpatialMarkov:
         """Plain-language reading of persistence and of the neighbours' pull."""
         check_lang(lang)
         k = self.p.shape[0]
-        stay = np.diag(self.p)
-        poor_rich = self.P[-1, 0, 1:].sum() if self.P.shape[0] else np.nan
-        poor_poor = self.P[0, 0, 1:].sum() if self.P.shape[0] else np.nan
+        seen = self.transitions.sum(axis=1) > 0
+        stay = np.diag(self.p)[seen]
+        up_low, up_high = (_up_share(self.T[g]) for g in (0, -1))
         h = self.homogeneity
+        matters = h.LR_p_value < 0.05
         en = (
             f"Markov chain of {len(self.ids)} areas over {len(self.periods)} periods "
             f"({self.periods[0]} to {self.periods[-1]}), {k} quantile classes. Areas stay in "
             f"their class from one period to the next with probability "
             f"{stay.min():.2f}–{stay.max():.2f}. An area in the lowest class moves up with "
-            f"probability {poor_poor:.2f} when its neighbours are in the lowest class and "
-            f"{poor_rich:.2f} when they are in the highest. Homogeneity over neighbour "
-            f"classes: Q = {h.Q:.2f} (p = {h.Q_p_value:.3g}), LR = {h.LR:.2f} "
-            f"(p = {h.LR_p_value:.3g}), dof {h.dof}"
-            + (
-                " — neighbours matter."
-                if h.LR_p_value < 0.05
-                else " — no evidence that neighbours matter."
-            )
+            f"probability {up_low} when its neighbours are in the lowest class and {up_high} "
+            f"when they are in the highest. Homogeneity over neighbour classes: "
+            f"Q = {h.Q:.2f} (p = {h.Q_p_value:.3g}), LR = {h.LR:.2f} (p = {h.LR_p_value:.3g}), "
+            f"dof {h.dof} — "
+            + ("neighbours matter." if matters else "no evidence that neighbours matter.")
         )
         ko = (
             f"{len(self.ids)}개 지역, {len(self.periods)}개 시점({self.periods[0]}~"
             f"{self.periods[-1]}), {k}분위 마르코프 연쇄. 다음 시점에도 같은 분위에 머무를 "
             f"확률 {stay.min():.2f}~{stay.max():.2f}. 최하위 분위 지역이 올라갈 확률은 이웃이 "
-            f"최하위일 때 {poor_poor:.2f}, 최상위일 때 {poor_rich:.2f}. 이웃 분위 간 동질성 "
-            f"검정: Q = {h.Q:.2f} (p = {h.Q_p_value:.3g}), LR = {h.LR:.2f} "
-            f"(p = {h.LR_p_value:.3g}), 자유도 {h.dof}"
-            + (
-                " — 이웃의 영향이 있습니다."
-                if h.LR_p_value < 0.05
-                else " — 이웃의 영향은 확인되지 않습니다."
-            )
+            f"최하위일 때 {up_low}, 최상위일 때 {up_high}. 이웃 분위 간 동질성 검정: "
+            f"Q = {h.Q:.2f} (p = {h.Q_p_value:.3g}), LR = {h.LR:.2f} (p = {h.LR_p_value:.3g}), "
+            f"자유도 {h.dof} — "
+            + ("이웃의 영향이 있습니다." if matters else "이웃의 영향은 확인되지 않습니다.")
         )
         return pick_language(lang, en, ko)
+
+
+def _up_share(counts: np.ndarray) -> str:
+    """Share of moves out of the lowest class upwards, as text ("n/a" without any move)."""
+    total = counts[0].sum()
+    return "n/a (no such area)" if total == 0 else f"{counts[0, 1:].sum() / total:.2f}"
 
 
 def spatial_markov(

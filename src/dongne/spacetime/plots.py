@@ -104,14 +104,17 @@ def scan_sparklines(scan: Any, path: str | os.PathLike[str] | None = None, *, to
     return fig
 
 
-def category_figure(result: Any, areas: Any, *, path: Any = None, title: str | None = None):
-    """Category map of an :class:`~dongne.spacetime.EmergingHotSpots` (17 categories)."""
+def category_figure(
+    result: Any, areas: Any, categories: dict[str, str], *, path: Any = None,
+    title: str | None = None,
+):  # fmt: skip
+    """Category map of an :class:`~dongne.spacetime.EmergingHotSpots`; ``categories`` maps
+    each of the 17 categories to its Korean name, in legend order."""
     from dongne.report import category_map
-    from dongne.spacetime.emerging import CATEGORIES
 
     frame = _areas_by_id(areas, result.areas).copy()
     frame["ehsa"] = pd.Series(result.category, index=result.areas).reindex(frame.index).to_numpy()
-    styles = {c: (_CATEGORY_COLOURS[c], f"{c} / {ko}") for c, ko in CATEGORIES.items()}
+    styles = {c: (_CATEGORY_COLOURS[c], f"{c} / {ko}") for c, ko in categories.items()}
     p = result.provenance_
     note = (
         f"Gi* with k = {p['k']} earlier steps, {p['permutations']} permutations, "
