@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from dongne import __version__
-from dongne._vocab import Lang, check_lang, pick_language, resolve_rng
+from dongne._vocab import Lang, check_lang, in_process_only, pick_language, resolve_rng
 from dongne.errors import DataError, SpecificationError
 from dongne.spacetime.cube import SpaceTimeCube
 from dongne.weights import SpatialWeights
@@ -166,6 +166,33 @@ def _steady_state(p: np.ndarray) -> np.ndarray:
     return v / v.sum()
 
 
+def _matrices_figure(mats: list, titles: list, labels: list, path: Any) -> Any:
+    """Side-by-side heat maps of transition probability matrices, values written in."""
+    from matplotlib.figure import Figure
+
+    from dongne._fonts import korean_font
+
+    font = korean_font()
+    fig = Figure(figsize=(3.2 * len(mats), 3.4))
+    axes = np.atleast_1d(fig.subplots(1, len(mats), squeeze=False)[0])
+    for ax, mat, title in zip(axes, mats, titles, strict=True):
+        ax.imshow(mat, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), v in np.ndenumerate(mat):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if v > 0.6 else "black")  # fmt: skip
+        ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_title(title, fontsize=8, fontfamily=font)
+        ax.set_xlabel("to / 다음", fontsize=7, fontfamily=font)
+    axes[0].set_ylabel("from / 이전", fontsize=7, fontfamily=font)
+    fig.tight_layout()
+    if path is not None:
+        from dongne.report.maps import save_png
+
+        save_png(fig, path)
+    return fig
+
+
 # ------------------------------------------------------------------------------ inputs
 def _values(y: Any, w: SpatialWeights | None) -> tuple[np.ndarray, pd.Index, list[str]]:
     """(n × t array, area ids, period labels), aligned to the weights' ids."""
@@ -258,6 +285,13 @@ class SpatialMarkov:
             for g in range(self.T.shape[0]) for i in range(k) for j in range(k)
         ]  # fmt: skip
         return pd.DataFrame(rows)
+
+    def plot(self, path: Any = None) -> Any:
+        """Heat maps of the pooled and of each lag class's transition probabilities."""
+        names = ["all areas / 전체"] + [f"neighbours Q{g + 1} / 이웃 {g + 1}분위"
+                                        for g in range(self.P.shape[0])]  # fmt: skip
+        return _matrices_figure([self.p, *self.P], names, [f"Q{i + 1}" for i in
+                                range(self.p.shape[0])], path)  # fmt: skip
 
     def summary(self, lang: Lang = "both") -> str:
         """Plain-language reading of persistence and of the neighbours' pull."""
@@ -384,6 +418,15 @@ class LisaMarkov:
             ]
         )  # fmt: skip
 
+    def plot(self, path: Any = None) -> Any:
+        """Heat maps of the observed and the expected (independence) quadrant moves."""
+        return _matrices_figure(
+            [self.p, _row_shares(self.expected)],
+            ["observed / 관측", "own and neighbours independent / 독립 가정"],
+            list(QUADRANTS),
+            path,
+        )
+
     def summary(self, lang: Lang = "both") -> str:
         """Plain-language reading of the quadrant moves."""
         check_lang(lang)
@@ -474,6 +517,44 @@ class RankMobility:
     seed: int
     provenance_: dict = field(default_factory=dict)
 
+    x: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    y: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The statistics as one table (statistic, value, p-value)."""
+        return pd.DataFrame(
+            {
+                "statistic": ["Kendall tau", "spatial tau"],
+                "value": [self.tau, self.tau_spatial],
+                "p_value": [self.tau_p, self.p_sim],
+                "pairs": [self.concordant + self.discordant + self.extra_x + self.extra_y,
+                          self.pairs_spatial],
+                "concordant": [self.concordant, self.concordant_spatial],
+                "discordant": [self.discordant, self.discordant_spatial],
+            }
+        )  # fmt: skip
+
+    def plot(self, path: Any = None) -> Any:
+        """Rank in the first period against rank in the second (1 = highest value)."""
+        from matplotlib.figure import Figure
+
+        from dongne._fonts import korean_font
+
+        fig = Figure(figsize=(4.5, 4.5))
+        ax = fig.subplots()
+        rx = stats.rankdata(-self.x)
+        ry = stats.rankdata(-self.y)
+        ax.scatter(rx, ry, s=12, color="#2171b5")
+        ax.plot([1, len(rx)], [1, len(rx)], color="#bdbdbd", lw=0.8)
+        ax.set_xlabel("rank, first period / 첫 시점 순위", fontfamily=korean_font())
+        ax.set_ylabel("rank, last period / 마지막 시점 순위", fontfamily=korean_font())
+        ax.set_title(f"τ = {self.tau:.3f}, spatial τ = {self.tau_spatial:.3f}", fontsize=9)
+        if path is not None:
+            from dongne.report.maps import save_png
+
+            save_png(fig, path)
+        return fig
+
     def summary(self, lang: Lang = "both") -> str:
         """Plain-language reading of rank stability."""
         check_lang(lang)
@@ -523,13 +604,21 @@ def _spatial_tau(x, y, i, j) -> tuple[float, int, int]:
 
 
 def rank_mobility(
-    x: Any, y: Any, w: SpatialWeights, *, permutations: int = 999, rng: Any = None
+    x: Any,
+    y: Any,
+    w: SpatialWeights,
+    *,
+    permutations: int = 999,
+    rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
 ) -> RankMobility:
     """Kendall's τ and spatial τ between two periods' values of the same areas.
 
     ``x`` and ``y`` are values per area in the row order of ``w`` (or Series indexed by its
-    ids). Neighbour pairs are the pairs ``i < j`` with a non-zero weight.
+    ids). Neighbour pairs are the pairs ``i < j`` with a non-zero weight. The permutations
+    run in this process (a ``scheduler`` other than None / "threads" is refused).
     """
+    in_process_only(scheduler, "rank_mobility")
     xs = _aligned_vector(x, w, "x")
     ys = _aligned_vector(y, w, "y")
     tau, p, conc, disc, extra_x, extra_y = _kendall(xs, ys)
@@ -550,8 +639,9 @@ def rank_mobility(
     prov = {"method": "Kendall tau and spatial tau (Rey 2004)", "permutations": permutations,
             "seed": seed, "dongne_version": __version__}  # fmt: skip
     return RankMobility(
-        tau, p, conc, disc, extra_x, extra_y, float(ts), len(i), cs, ds, float(p_sim), seed, prov
-    )
+        tau, p, conc, disc, extra_x, extra_y, float(ts), len(i), cs, ds, float(p_sim), seed,
+        prov, xs, ys,
+    )  # fmt: skip
 
 
 def _aligned_vector(v: Any, w: SpatialWeights, name: str) -> np.ndarray:
