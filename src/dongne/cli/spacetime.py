@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     method = getattr(args, "spacetime_method", None)
     if method not in ("scan", "emerging", "markov"):
         raise SpecificationError(
-            "Choose a method: 'dongne spacetime scan', 'dongne spacetime emerging' or "
+            "no method given. Fix: run 'dongne spacetime scan', 'dongne spacetime emerging' or "
             "'dongne spacetime markov' (see 'dongne spacetime --help')."
         )
     out = Path(args.out or f"dongne-spacetime-{method}")
@@ -144,13 +144,18 @@ def _user_cube(args: argparse.Namespace, kind: str):
 
     if args.events:
         if not args.freq:
-            raise SpecificationError("--events needs --freq (the step length, e.g. D or W-SUN).")
+            raise SpecificationError(
+                "--events needs the step length. Fix: pass --freq D (days), W-SUN (weeks) or "
+                "MS (months)."
+            )
         frame = read_table(args.events)
         return cube_from_events(frame, args.area, args.time, freq=args.freq,
                                 weight=getattr(args, "count", None), now=_now(args),
                                 source=args.events)  # fmt: skip
     if not args.value:
-        raise SpecificationError("--table needs --value (the column of values or counts).")
+        raise SpecificationError(
+            "--table needs the column of values or counts. Fix: pass --value COLUMN."
+        )
     frame = read_table(args.table)
     return cube_from_long(
         frame, args.area, args.time, args.value, freq=args.freq, kind=kind,
@@ -163,11 +168,17 @@ def _user_areas(args: argparse.Namespace, cube):
     from dongne.io import read_areas
 
     if not args.areas:
-        raise SpecificationError("--events/--table need --areas FILE (the area polygons).")
+        raise SpecificationError(
+            "--events/--table need the area polygons. Fix: pass --areas FILE (GeoJSON, "
+            "GeoPackage or Shapefile) and --id COLUMN."
+        )
     areas = read_areas(args.areas)
     key = args.id or args.area
     if key not in areas.columns:
-        raise SpecificationError(f"--id {key!r} is not a column of {args.areas}.")
+        raise SpecificationError(
+            f"{args.areas} has no column {key!r}. Fix: pass --id with one of "
+            f"{', '.join(c for c in areas.columns if c != 'geometry')[:200]}."
+        )
     areas[key] = areas[key].astype(type(cube.areas[0]))
     return areas.set_index(key, drop=False)
 
@@ -226,7 +237,10 @@ def _run_scan(args: argparse.Namespace, out: Path):
         if not args.population:
             from dongne.errors import SpecificationError
 
-            raise SpecificationError("--model poisson needs --population COL (of --areas).")
+            raise SpecificationError(
+                "--model poisson needs a population. Fix: pass --population COLUMN (of "
+                "--areas), or use --model permutation."
+            )
         population = areas[args.population].reindex(cube.areas)
     with _bar(args, args.replications) as bar:
         return run_spacetime_scan(

@@ -321,14 +321,15 @@ def _numeric(col: pd.Series, name: str, source: str, kind: str) -> np.ndarray:
         if negative.any():
             raise DataError(
                 f"{source}: column '{name}' holds negative counts in rows {_rows(negative)}. "
-                "Fix: correct those rows (counts are ≥ 0), or pass kind='values' if they are "
-                "measurements."
+                "Fix: correct those rows (counts are ≥ 0); if the column holds measurements, not "
+                "counts, analyse it as values."
             )
         frac = values != np.round(values)
         if frac.any():
             raise DataError(
                 f"{source}: column '{name}' holds fractional counts in rows {_rows(frac)}. "
-                "Fix: counts must be whole numbers; pass kind='values' for measurements."
+                "Fix: correct those rows (counts are whole numbers); if the column holds "
+                "measurements, analyse it as values."
             )
     return values
 
@@ -394,10 +395,11 @@ def _check_future(stamps: pd.Series, name: str, source: str, now: Any) -> None:
         limit = limit.tz_localize(None)
     future = (stamps > limit).to_numpy()
     if future.any():
+        shown = format_rows(stamps[future].dt.strftime("%Y-%m-%d %H:%M").unique(), 3)
         raise DataError(
-            f"{source}: column '{name}' has times after {limit:%Y-%m-%d %H:%M} in rows "
-            f"{_rows(future)}. Fix: correct those rows; if the clock of this computer is "
-            "wrong, pass now=... (--now)."
+            f"{source}: column '{name}' has times after now ({limit:%Y-%m-%d %H:%M}): "
+            f"{shown} in rows {_rows(future)}. Fix: correct those rows; if the clock of this "
+            "computer is wrong, pass now=... (--now)."
         )
 
 
