@@ -336,6 +336,12 @@ def _numeric(col: pd.Series, name: str, source: str, kind: str) -> np.ndarray:
 
 def _parse_times(col: pd.Series, name: str, source: str, tz: str | None) -> pd.Series:
     """Times as a Series of Timestamps (naive, local to ``tz``) or of whole numbers."""
+    if (
+        col.dtype == object
+        and len(col)
+        and col.map(lambda v: isinstance(v, (int, np.integer))).all()
+    ):
+        col = col.astype(np.int64)  # whole-number labels, e.g. the columns of a wide table
     if pd.api.types.is_integer_dtype(col) or (
         pd.api.types.is_float_dtype(col) and np.all(np.mod(col.dropna(), 1) == 0)
     ):
@@ -374,7 +380,7 @@ def _zone_of(value: Any) -> str:
 
 
 def _check_zones(col: pd.Series, name: str, source: str) -> None:
-    if col.dtype != object:
+    if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
         return
     zones = col.map(_zone_of)
     counts = zones.value_counts()
