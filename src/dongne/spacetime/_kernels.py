@@ -89,6 +89,7 @@ def scan_observed(offsets, entries, cases, expected, total, end_lo, max_len, min
     """
     m = offsets.shape[0] - 1
     steps = cases.shape[1]
+    t_lo = max(0, end_lo - max_len + 1)  # no cylinder reaches further back
     out = np.zeros((m, 6))
     for j in prange(m):
         ca = np.zeros(steps)
@@ -98,7 +99,7 @@ def scan_observed(offsets, entries, cases, expected, total, end_lo, max_len, min
         for k in range(offsets[j], offsets[j + 1]):
             v = entries[k]
             a = v if v >= 0 else ~v
-            for t in range(steps):
+            for t in range(t_lo, steps):
                 ca[t] += cases[a, t]
                 ea[t] += expected[a, t]
             if v < 0:
@@ -119,16 +120,17 @@ def scan_observed(offsets, entries, cases, expected, total, end_lo, max_len, min
 def _max_llr(offsets, entries, cases, expected, total, end_lo, max_len, min_cases):
     """Largest LLR over all cylinders of one data set (one thread)."""
     steps = cases.shape[1]
-    ca = np.empty(steps)
-    ea = np.empty(steps)
+    t_lo = max(0, end_lo - max_len + 1)  # no cylinder reaches further back
+    ca = np.zeros(steps)
+    ea = np.zeros(steps)
     best = 0.0
     for j in range(offsets.shape[0] - 1):
-        ca[:] = 0.0
-        ea[:] = 0.0
+        ca[t_lo:] = 0.0
+        ea[t_lo:] = 0.0
         for k in range(offsets[j], offsets[j + 1]):
             v = entries[k]
             a = v if v >= 0 else ~v
-            for t in range(steps):
+            for t in range(t_lo, steps):
                 ca[t] += cases[a, t]
                 ea[t] += expected[a, t]
             if v < 0:
