@@ -96,7 +96,7 @@ def transition_counts(classes: Any, k: int | None = None) -> np.ndarray:
     """``k × k`` counts of moves from class ``i`` (period t) to class ``j`` (t + 1).
 
     >>> transition_counts([[0, 1, 1], [1, 1, 0]], 2).tolist()
-    [[0.0, 1.0], [2.0, 1.0]]
+    [[0.0, 1.0], [1.0, 2.0]]
     """
     c = np.asarray(classes, dtype=np.int64)
     k = int(c.max()) + 1 if k is None else k

@@ -124,13 +124,13 @@ class SpaceTimeScan:
     >>> import numpy as np, pandas as pd
     >>> from dongne.spacetime import cube_from_long
     >>> rows = [(a, t, 1) for a in range(9) for t in range(10)]
-    >>> rows += [(4, 9, 6), (5, 9, 5)]
+    >>> rows += [(4, 9, 8)]  # 8 more cases in the middle area at the last step
     >>> table = pd.DataFrame(rows, columns=["area", "t", "n"])
     >>> cube = cube_from_long(table, "area", "t", "n", duplicates="sum")
     >>> xy = np.array([[x, y] for y in range(3) for x in range(3)], dtype=float)
     >>> scan = SpaceTimeScan(max_duration=3, replications=99, rng=1).fit(cube, xy)
     >>> scan.clusters_.loc[0, ["members", "start", "end"]].tolist()
-    [[4, 5], '9', '9']
+    [[4], '9', '9']
     """
 
     def __init__(
