@@ -27,6 +27,7 @@ def test_scan_finds_the_planted_outbreak(tmp_path, capsys):
                  "spacetime_cases_by_step.png", "spacetime_summary.txt",
                  "spacetime_clusters.csv.provenance.json"):  # fmt: skip
         assert (out / name).stat().st_size > 0, name
+    _report_has(out, tmp_path, "Space-time scan", "시공간 스캔 통계")
 
 
 def test_emerging_flags_only_the_planted_area(tmp_path, capsys):
@@ -39,6 +40,7 @@ def test_emerging_flags_only_the_planted_area(tmp_path, capsys):
     assert flagged and flagged <= planted
     assert (out / "emerging_map.png").stat().st_size > 0
     assert (out / "emerging_gi_by_step.png").stat().st_size > 0
+    _report_has(out, tmp_path, "Emerging hot spots", "유형별 지역 수")
 
 
 def test_markov_on_the_gu_panel(tmp_path, capsys):
@@ -51,3 +53,13 @@ def test_markov_on_the_gu_panel(tmp_path, capsys):
     transitions = pd.read_csv(out / "markov_transitions.csv")
     # 25 gu, one transition each: 25 in the pooled chain, 25 split over the lag classes
     assert transitions["count"].sum() == 25 * 2
+    _report_has(out, tmp_path, "Neighbourhood change", "homogeneity LR")
+
+
+def _report_has(run, tmp_path, *texts):
+    """``dongne report`` on the run folder writes an HTML page with the section."""
+    page = tmp_path / f"{run.name}.html"
+    assert main(["report", str(run), "--out", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    for text in texts:
+        assert text in html, text
