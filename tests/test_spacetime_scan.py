@@ -182,3 +182,43 @@ def test_bad_parameters_are_refused(fever):
         SpaceTimeScan("poisson").fit(cube, geo, coordinates="latlon")
     with pytest.raises(DataError, match="no row for areas"):
         SpaceTimeScan().fit(cube, geo.iloc[:-1], coordinates="latlon")
+
+
+def test_batches_and_processes_give_identical_maxima(fever):
+    from dongne.spacetime.scan import _replicate_batch
+
+    cube, geo = fever
+    ref = SpaceTimeScan(analysis="prospective", replications=30, rng=2)
+    ref.fit(cube, geo, coordinates="latlon")
+    # replicate r depends only on (seed, r): cut 0..29 into two batches
+    shared = _shared_args(ref, cube, geo)
+    parts = [
+        _replicate_batch(*shared, ref.seed_, 0, 10),
+        _replicate_batch(*shared, ref.seed_, 10, 20),
+    ]
+    np.testing.assert_array_equal(np.concatenate(parts), ref.llr_replicates_)
+    other = SpaceTimeScan(analysis="prospective", replications=30, rng=2, scheduler="processes")
+    other.fit(cube, geo, coordinates="latlon")
+    np.testing.assert_array_equal(other.llr_replicates_, ref.llr_replicates_)
+
+
+def _shared_args(scan, cube, geo):
+    """The arguments every batch of ``scan`` shares, rebuilt as ``fit`` builds them."""
+    from dongne.detect._scan_inputs import resolve_locations
+    from dongne.detect.scan import _build_windows, _conditional_shares, _first_of_duplicates
+    from dongne.spacetime import _kernels as kern
+
+    counts = cube.values
+    px, py, _info = resolve_locations(geo.reindex(cube.areas).to_numpy(), len(cube.areas),
+                                     "latlon", cube.areas)  # fmt: skip
+    weight = counts.sum(axis=1)
+    keep = _first_of_duplicates(px, py)
+    offsets, entries = _build_windows(px, py, px[keep], py[keep], weight, 0.5 * weight.sum(),
+                                      np.inf, len(px), True)  # fmt: skip
+    whole = counts.astype(np.int64)
+    case_area = np.repeat(np.arange(len(px)), whole.sum(axis=1))
+    case_time = np.concatenate([np.repeat(np.arange(counts.shape[1]), r) for r in whole])
+    steps = counts.shape[1]
+    return (offsets, entries, kern.PERMUTATION, case_area, case_time.astype(np.int64),
+            _conditional_shares(scan.expected_.ravel()), scan.expected_, float(counts.sum()),
+            steps - 1, scan.max_steps_, 2.0)  # fmt: skip
