@@ -7,8 +7,8 @@ Run: ``python benchmarks/bench_spacetime.py`` (``--quick``: fewer replications, 
   replications: dongne (:class:`dongne.spacetime.SpaceTimeScan`, numba, all cores) against a
   vectorised NumPy version of the same scan (per centre: cumulative sums over the nested
   circles of the last 30 days, every LLR with ``np.log``), timed on a few replicates and
-  extrapolated to 999. The retrospective scan (every 30-day interval in the year) is timed
-  on a few replicates and extrapolated too.
+  extrapolated to 999. With ``--retrospective`` the retrospective scan (every 30-day interval
+  of the year) is timed on a few replicates and extrapolated too.
 * Emerging hot spots, 10,000 areas (100 × 100 queen lattice) × 100 steps, 999 permutations:
   dongne (:func:`dongne.spacetime.emerging_hot_spots`, k = 1) against esda's
   ``G_Local(star=True)`` with 999 permutations on single steps (k = 0, the closest peer),
@@ -69,7 +69,7 @@ def _numpy_prospective(offsets, entries, counts, mu, total, max_len, rng) -> flo
     return best
 
 
-def bench_scan(replications: int, peer_reps: int) -> None:
+def bench_scan(replications: int, peer_reps: int, retrospective: bool) -> None:
     from dongne.detect.scan import _build_windows
     from dongne.spacetime import SpaceTimeCube, SpaceTimeScan
 
@@ -85,7 +85,8 @@ def bench_scan(replications: int, peer_reps: int) -> None:
     )
     scale = 999 / replications
     print(f"dongne STP prospective 1000x365, L=30, {replications} reps: wall {wall:.1f} s, "
-          f"cpu {cpu:.1f} s -> 999 reps: wall {wall * scale:.1f} s, "
+          f"cpu {cpu:.1f} s -> 999 reps: wall {wall * scale:.1f} s, cpu {cpu * scale:.1f} s "
+          f"(idle 2 cores ~{cpu * scale / 2:.0f} s), "
           f"windows {fitted.n_windows_}, peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")  # fmt: skip
     w = counts.sum(axis=1)
@@ -101,6 +102,8 @@ def bench_scan(replications: int, peer_reps: int) -> None:
         f"numpy peer prospective: {pwall / peer_reps:.2f} s per replicate -> 1000 scans "
         f"{peer:.0f} s (extrapolated); ratio peer/dongne = {peer / (wall * scale):.1f}"
     )
+    if not retrospective:
+        return
     retro = SpaceTimeScan(replications=2, rng=1, **opts)
     _, rwall, _ = _timed(lambda: retro.fit(cube, xy))
     print(
@@ -126,8 +129,10 @@ def bench_emerging(permutations: int, peer_steps: int) -> None:
     mat = sparse.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     w = SpatialWeights(mat, ids=list(range(n)), kind="queen", transform="binary")
     x = np.random.default_rng(0).gamma(2.0, 1.0, size=(n, steps))
-    emerging_hot_spots(x[:, :5], w, permutations=9)  # compile
-    _, wall, cpu = _timed(lambda: emerging_hot_spots(x, w, permutations=permutations, rng=1))
+    emerging_hot_spots(x[:, :5], w, permutations=9, correction="none")  # compile
+    _, wall, cpu = _timed(
+        lambda: emerging_hot_spots(x, w, permutations=permutations, rng=1, correction="none")
+    )
     scale = 999 / permutations
     print(
         f"dongne emerging 10000x100, k=1, {permutations} perms: wall {wall:.1f} s, cpu "
@@ -147,9 +152,13 @@ def bench_emerging(permutations: int, peer_steps: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer replications, extrapolated")
+    parser.add_argument(
+        "--retrospective", action="store_true",
+        help="also time the retrospective scan (minutes per replicate; extrapolated)",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"load average {os.getloadavg()}, cores {os.cpu_count()}")
-    bench_scan(99 if args.quick else 999, 1 if args.quick else 3)
+    bench_scan(99 if args.quick else 999, 1 if args.quick else 3, args.retrospective)
     bench_emerging(99 if args.quick else 999, 1 if args.quick else 3)
 
 
