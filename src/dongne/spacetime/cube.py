@@ -431,9 +431,11 @@ def _infer_freq(stamps: pd.Series, name: str, source: str) -> str:
             f"{source}: column '{name}' has fewer than 3 distinct times; the step cannot be "
             "inferred. Fix: pass freq (--freq), e.g. 'D', 'W-MON', 'MS' or 'YS'."
         )
-    freq = pd.infer_freq(distinct)
+    with warnings.catch_warnings():  # pandas 3 announces an offset return type
+        warnings.simplefilter("ignore")
+        freq = pd.infer_freq(distinct)
     if freq is not None:
-        return freq
+        return getattr(freq, "freqstr", freq)
     gaps = np.diff(distinct.asi8)
     step = np.min(gaps)
     odd = distinct[1:][gaps % step != 0] if step > 0 else distinct[1:]
