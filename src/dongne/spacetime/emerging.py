@@ -411,11 +411,13 @@ class EmergingHotSpots:
                 ko.append(f"{since}부터 {CATEGORIES[cat]}: {where}.")
         return pick_language(lang, "\n".join(en), "\n".join(ko))
 
-    def plot(self, areas: Any, path: Any = None, *, title: str | None = None) -> Any:
+    def plot(
+        self, areas: Any, path: Any = None, *, title: str | None = None, source: str | None = None
+    ) -> Any:
         """Category map (17 colours, counts in the legend); returns the CategoryMapResult."""
         from dongne.spacetime.plots import category_figure
 
-        return category_figure(self, areas, CATEGORIES, path=path, title=title)
+        return category_figure(self, areas, CATEGORIES, path=path, title=title, source=source)
 
 
 def _first(flags: np.ndarray, steps: list) -> Any:

@@ -44,7 +44,7 @@ def _areas_by_id(areas: Any, ids: pd.Index) -> Any:
     return areas
 
 
-def scan_figure(scan: Any, areas: Any, *, path: Any = None):
+def scan_figure(scan: Any, areas: Any, *, path: Any = None, source: str | None = None):
     """Map of a :class:`~dongne.spacetime.SpaceTimeScan`'s clusters, each labelled with its
     time span; clusters not significant at ``alpha`` are grey. Returns the CategoryMapResult."""
     from dongne.report import category_map
@@ -65,7 +65,7 @@ def scan_figure(scan: Any, areas: Any, *, path: Any = None):
         f"Space-time scan ({scan.model}, {scan.analysis}), ≤ {scan.max_population_share:.0%} "
         f"of cases per circle, ≤ {scan.max_steps_} steps, {scan.replications} replications, "
         f"seed {scan.seed_}; dongne {__version__}"
-    )
+    ) + (f"\nData: {source}" if source else "")
     return category_map(
         frame, "st_cluster", categories=styles, path=path, note=note,
         title="시공간 스캔 군집 · Space-time scan clusters",
@@ -106,7 +106,7 @@ def scan_sparklines(scan: Any, path: str | os.PathLike[str] | None = None, *, to
 
 def category_figure(
     result: Any, areas: Any, categories: dict[str, str], *, path: Any = None,
-    title: str | None = None,
+    title: str | None = None, source: str | None = None,
 ):  # fmt: skip
     """Category map of an :class:`~dongne.spacetime.EmergingHotSpots`; ``categories`` maps
     each of the 17 categories to its Korean name, in legend order."""
@@ -120,7 +120,7 @@ def category_figure(
         f"Gi* with k = {p['k']} earlier steps, {p['permutations']} permutations, "
         f"{p['correction']}, α = {p['alpha']}; Mann–Kendall trend; seed {p['seed']}; "
         f"dongne {__version__}"
-    )
+    ) + (f"\nData: {source}" if source else "")
     return category_map(
         frame, "ehsa", categories=styles, path=path, note=note,
         title=title or "신흥 핫스팟 · Emerging hot spots", legend_title="Category / 유형",

@@ -451,14 +451,15 @@ class SpaceTimeScan:
             return ""
         return ", " + recurrence_text(row["recurrence_steps"], self.cube_.freq, lang)
 
-    def plot(self, areas: Any, *, path: Any = None) -> Any:
+    def plot(self, areas: Any, *, path: Any = None, source: str | None = None) -> Any:
         """Map of the clusters (areas of significant clusters coloured and labelled with
         their time span, the rest grey); ``areas`` is a GeoDataFrame indexed by area id.
-        Returns the :class:`dongne.report.CategoryMapResult` (``.figure``, ``.path``)."""
+        ``source`` names the data under the map. Returns the
+        :class:`dongne.report.CategoryMapResult` (``.figure``, ``.path``)."""
         self._check_fitted()
         from dongne.spacetime.plots import scan_figure
 
-        return scan_figure(self, areas, path=path)
+        return scan_figure(self, areas, path=path, source=source)
 
 
 _CLUSTER_COLUMNS = [

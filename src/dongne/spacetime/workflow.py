@@ -43,6 +43,14 @@ def _names(areas: Any, name_column: str | None) -> pd.Series | None:
     return None
 
 
+def _source(note: str | None) -> str | None:
+    """The data line of a run's note, for the line under its maps."""
+    if not note:
+        return None
+    first = note.splitlines()[0]
+    return first.removeprefix("Data: ")[:160]
+
+
 def run_spacetime_scan(
     cube: SpaceTimeCube,
     areas: Any,
@@ -68,7 +76,7 @@ def run_spacetime_scan(
     result = SpaceTimeOutputs({"scan": scan})
     files = result.files
     files["clusters"] = write_table(table, out / "spacetime_clusters.csv", **scan.provenance_)
-    files["map"] = scan.plot(areas, path=out / "spacetime_scan_map.png").path
+    files["map"] = scan.plot(areas, path=out / "spacetime_scan_map.png", source=_source(note)).path
     files["sparklines"] = out / "spacetime_sparklines.png"
     plots.scan_sparklines(scan, files["sparklines"])
     files["small_multiples"] = out / "spacetime_cases_by_step.png"
@@ -102,7 +110,7 @@ def run_emerging(
     files = result.files
     files["categories"] = write_table(frame, out / "emerging_categories.csv", **ehsa.provenance_)
     files["bins"] = write_table(ehsa.bins_frame(), out / "emerging_bins.csv", **ehsa.provenance_)
-    files["map"] = ehsa.plot(areas, out / "emerging_map.png").path
+    files["map"] = ehsa.plot(areas, out / "emerging_map.png", source=_source(note)).path
     gi = SpaceTimeCube(ehsa.gi_star, ehsa.areas, cube.steps, cube.freq, "values", "Gi* z")
     files["small_multiples"] = out / "emerging_gi_by_step.png"
     plots.small_multiples(gi, areas, files["small_multiples"], cmap="RdBu_r",
