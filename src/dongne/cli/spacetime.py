@@ -193,11 +193,10 @@ def _last(cube, n: int | None):
 
 
 _SYNTHETIC_NOTE = (
-    "Data: SYNTHETIC daily cases on Seoul's 423 dongs (dongne.spacetime.seoul, seed {seed}): "
-    "Poisson counts proportional to 2010 households; planted outbreak around {ob} from "
-    "{obf:%Y-%m-%d} (relative risk {rr}); planted emerging hot spot around {em}. "
-    "Not real health data.\n"
-    "자료: 서울 423개 동의 합성(가상) 일별 사례 — 실제 보건 자료가 아닙니다."
+    "Data: SYNTHETIC daily cases on Seoul's dongs (seed {seed}), not real health data / 합성 자료\n"
+    "Poisson counts proportional to 2010 households (dongne.spacetime.seoul); planted outbreak "
+    "around {ob} from {obf:%Y-%m-%d} (relative risk {rr}); planted emerging hot spot around "
+    "{em}.\n자료: 서울 동별 합성(가상) 일별 사례 — 실제 보건 자료가 아닙니다."
 )
 
 

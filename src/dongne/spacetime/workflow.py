@@ -48,7 +48,7 @@ def _source(note: str | None) -> str | None:
     if not note:
         return None
     first = note.splitlines()[0]
-    return first.removeprefix("Data: ")[:160]
+    return first.removeprefix("Data: ")[:110]
 
 
 def run_spacetime_scan(
