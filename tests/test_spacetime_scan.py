@@ -222,3 +222,39 @@ def _shared_args(scan, cube, geo):
     return (offsets, entries, kern.PERMUTATION, case_area, case_time.astype(np.int64),
             _conditional_shares(scan.expected_.ravel()), scan.expected_, float(counts.sum()),
             steps - 1, scan.max_steps_, 2.0)  # fmt: skip
+
+
+def test_replicate_maxima_equal_brute_force_on_sparse_counts():
+    """The kernels skip circles that add no case and intervals that cannot win; the maxima
+    of permuted data sets must still equal a scan of every cylinder."""
+    from dongne.detect.scan import _build_windows
+    from dongne.spacetime import _kernels as kern
+
+    rng = np.random.default_rng(8)
+    n, t, max_len = 12, 9, 4
+    xy = rng.uniform(size=(n, 2))
+    counts = rng.poisson(0.4, size=(n, t)).astype(float)
+    counts[[2, 7]] = 0.0  # areas without any case
+    total = counts.sum()
+    mu = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / total
+    weight = counts.sum(axis=1)
+    offsets, entries = _build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], weight,
+                                      0.5 * total, np.inf, n, False)  # fmt: skip
+    whole = counts.astype(np.int64)
+    area = np.repeat(np.arange(n), whole.sum(axis=1))
+    time = np.concatenate([np.repeat(np.arange(t), r) for r in whole])
+    for end_lo in (0, t - 1):
+        for r in range(5):
+            perm = kern.permute_times(area, time, n, t, 3, r)
+            fast = kern._max_llr(offsets, entries, perm, mu, total, end_lo, max_len, 2.0)
+            best = 0.0
+            for j in range(n):
+                block = entries[offsets[j] : offsets[j + 1]]
+                for k in np.flatnonzero(block >= 0):
+                    inside = np.where(block[: k + 1] >= 0, block[: k + 1], ~block[: k + 1])
+                    for t2 in range(end_lo, t):
+                        for t1 in range(max(0, t2 - max_len + 1), t2 + 1):
+                            c = perm[inside, t1 : t2 + 1].sum()
+                            e = mu[inside, t1 : t2 + 1].sum()
+                            best = max(best, kern.cylinder_llr(c, e, total, 2.0))
+            assert fast == pytest.approx(best, rel=1e-12, abs=1e-12)

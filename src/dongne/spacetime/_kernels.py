@@ -8,10 +8,15 @@ ending at or after ``end_lo`` (``end_lo = T - 1``: a prospective analysis, only 
 "alive" at the last step).
 
 For each circle the cases and expected counts per time step are accumulated area by area
-(``T`` additions per area); every interval is then evaluated with running sums (``T · max_len``
-evaluations per circle, ``max_len`` for a prospective analysis). The log-likelihood ratio is the
-Poisson one, conditional on the total count ``C`` (Kulldorff 2001; for the space-time
-permutation model the expected counts are ``C_z · C_t / C``, Kulldorff et al. 2005).
+(``T`` additions per area, only the last ``max_len`` steps for a prospective analysis); every
+interval is then evaluated with running sums (``T · max_len`` evaluations per circle,
+``max_len`` for a prospective analysis). A circle that adds no case to the one before it is
+skipped: each of its cylinders has the same cases and at least the same expected count, so
+a lower or equal LLR (exact, not a heuristic). The LLR bound of the purely spatial scan
+skips the logarithm of every interval that cannot beat the best one so far. The
+log-likelihood ratio is the Poisson one, conditional on the total count ``C`` (Kulldorff
+2001; for the space-time permutation model the expected counts are ``C_z · C_t / C``,
+Kulldorff et al. 2005).
 
 Monte Carlo replicates are drawn from counter-based streams keyed by ``(seed, SITE, r)``
 (:mod:`dongne.detect._kernels`), so replicate ``r`` is a pure function of ``(seed, r)``:
@@ -96,14 +101,17 @@ def scan_observed(offsets, entries, cases, expected, total, end_lo, max_len, min
         ea = np.zeros(steps)
         best = 0.0
         out[j, 1] = -1.0
+        added = 1.0
         for k in range(offsets[j], offsets[j + 1]):
             v = entries[k]
             a = v if v >= 0 else ~v
             for t in range(t_lo, steps):
                 ca[t] += cases[a, t]
                 ea[t] += expected[a, t]
-            if v < 0:
-                continue
+                added += cases[a, t]
+            if v < 0 or added == 0.0:
+                continue  # no new case: every cylinder kept its cases and gained expected
+            added = 0.0
             llr, t1, t2, c, e = _best_in_circle(ca, ea, total, end_lo, max_len, min_cases, best)
             if t1 >= 0:
                 best = llr
@@ -127,14 +135,17 @@ def _max_llr(offsets, entries, cases, expected, total, end_lo, max_len, min_case
     for j in range(offsets.shape[0] - 1):
         ca[t_lo:] = 0.0
         ea[t_lo:] = 0.0
+        added = 1.0
         for k in range(offsets[j], offsets[j + 1]):
             v = entries[k]
             a = v if v >= 0 else ~v
             for t in range(t_lo, steps):
                 ca[t] += cases[a, t]
                 ea[t] += expected[a, t]
-            if v < 0:
-                continue
+                added += cases[a, t]
+            if v < 0 or added == 0.0:
+                continue  # no new case: no cylinder of this circle can beat the last one
+            added = 0.0
             llr, t1, _, _, _ = _best_in_circle(ca, ea, total, end_lo, max_len, min_cases, best)
             if t1 >= 0:
                 best = llr
