@@ -63,3 +63,21 @@ def _report_has(run, tmp_path, *texts):
     html = page.read_text(encoding="utf-8")
     for text in texts:
         assert text in html, text
+
+
+def test_scan_command_on_satscan_files_gives_satscan_clusters(tmp_path, capsys):
+    """SaTScan's NYC fever case and coordinates files, read by the command as they are."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "nyc_fever"
+    out = tmp_path / "fever"
+    argv = ["spacetime", "scan", "--events", str(data / "NYCfever_cas.csv"), "--area", "zip",
+            "--time", "date", "--count", "cases", "--freq", "D", "--areas",
+            str(data / "NYCfever_geo.csv"), "--id", "zip", "--x", "long", "--y", "lat",
+            "--max-pop", "0.5", "--max-steps", "12", "--now", "none", "--replications", "19",
+            "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert "194 cases in 192 areas" in capsys.readouterr().out
+    clusters = pd.read_csv(out / "spacetime_clusters.csv")
+    assert clusters.loc[0, "members"] == "11418;11415;11419;11435;11416;11421;11451;11375;11417"
+    assert clusters["llr"].head(3).round(6).tolist() == [3.845418, 3.164201, 2.19225]

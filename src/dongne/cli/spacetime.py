@@ -44,8 +44,9 @@ examples:
   dongne spacetime scan --out st-scan                 # Seoul synthetic stream, last 91 days
   dongne spacetime emerging --out st-emerging         # Seoul stream, weekly
   dongne spacetime markov --out st-markov             # Seoul gu basement share 2010 -> 2015
-  dongne spacetime scan --events visits.csv --area zip --time date --count cases --freq D \\
-      --areas zips.gpkg --id zip --analysis prospective --max-steps 7 --out fever
+  dongne spacetime scan --events NYCfever_cas.csv --area zip --time date --count cases \\
+      --freq D --areas NYCfever_geo.csv --id zip --x long --y lat --max-pop 0.5 \\
+      --max-steps 12 --now none --out fever
 """
 
 
@@ -66,7 +67,13 @@ def _add_inputs(parser: argparse.ArgumentParser, count: bool) -> None:
         help="repeated (area, time) rows in --table: error (default) or add up",
     )
     data.add_argument("--now", help="latest allowed time (default: the clock); 'none' skips")
-    data.add_argument("--areas", help="area polygons (GeoJSON, GeoPackage, Shapefile)")
+    data.add_argument(
+        "--areas",
+        help="area polygons (GeoJSON, GeoPackage, Shapefile), or a table of points "
+        "(CSV/Excel with --x/--y or recognised lon/lat columns, as SaTScan's coordinates file)",
+    )
+    data.add_argument("--x", help="x / longitude column of a --areas table")
+    data.add_argument("--y", help="y / latitude column of a --areas table")
     data.add_argument("--id", help="code column of --areas (default: --area)")
     data.add_argument("--name", help="name column of --areas for the summary")
     data.add_argument(
@@ -172,7 +179,13 @@ def _user_areas(args: argparse.Namespace, cube):
             "--events/--table need the area polygons. Fix: pass --areas FILE (GeoJSON, "
             "GeoPackage or Shapefile) and --id COLUMN."
         )
-    areas = read_areas(args.areas)
+    if Path(args.areas).suffix.lower() in {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}:
+        from dongne.io import read_points
+
+        areas = read_points(args.areas, x=args.x, y=args.y,
+                            argument_names={"x": "--x", "y": "--y"})  # fmt: skip
+    else:
+        areas = read_areas(args.areas)
     key = args.id or args.area
     if key not in areas.columns:
         raise SpecificationError(
@@ -181,6 +194,22 @@ def _user_areas(args: argparse.Namespace, cube):
         )
     areas[key] = areas[key].astype(type(cube.areas[0]))
     return areas.set_index(key, drop=False)
+
+
+def _with_all_areas(cube, areas):
+    """Events name only the areas that had one: the other areas of --areas count zero."""
+    import numpy as np
+    import pandas as pd
+
+    from dongne.spacetime import SpaceTimeCube
+
+    missing = pd.Index(areas.index).difference(cube.areas)
+    if cube.kind != "counts" or not len(missing):
+        return cube
+    ids = cube.areas.append(missing)
+    values = np.vstack([cube.values, np.zeros((len(missing), cube.shape[1]))])
+    order = np.argsort(ids.to_numpy(), kind="stable")
+    return SpaceTimeCube(values[order], ids[order], cube.steps, cube.freq, cube.kind, cube.name)
 
 
 def _last(cube, n: int | None):
@@ -227,6 +256,7 @@ def _run_scan(args: argparse.Namespace, out: Path):
     if args.events or args.table:
         cube = _user_cube(args, "counts")
         areas, note, last = _user_areas(args, cube), None, args.last
+        cube = _with_all_areas(cube, areas)
     else:
         stream, areas, note = _seoul_stream(args)
         cube, last = stream.daily_cube(), args.last or 91
@@ -264,6 +294,7 @@ def _run_emerging(args: argparse.Namespace, out: Path):
     if args.events or args.table:
         cube = _user_cube(args, "values" if args.table else "counts")
         areas, note = _user_areas(args, cube), None
+        cube = _with_all_areas(cube, areas)
     else:
         stream, areas, note = _seoul_stream(args)
         cube = _seoul_rate(stream.weekly_cube(), areas)
