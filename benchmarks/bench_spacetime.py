@@ -93,14 +93,15 @@ def bench_scan(replications: int, peer_reps: int, retrospective: bool) -> None:
     offsets, entries = _build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], w, 0.5 * w.sum(),
                                       np.inf, n, False)  # fmt: skip
     rng = np.random.default_rng(0)
-    _, pwall, _ = _timed(lambda: [
+    _, pwall, pcpu = _timed(lambda: [
         _numpy_prospective(offsets, entries, counts, fitted.expected_, counts.sum(), 30, rng)
         for _ in range(peer_reps)
     ])  # fmt: skip
-    peer = pwall / peer_reps * 1000
+    peer, peer_cpu = pwall / peer_reps * 1000, pcpu / peer_reps * 1000
     print(
         f"numpy peer prospective: {pwall / peer_reps:.2f} s per replicate -> 1000 scans "
-        f"{peer:.0f} s (extrapolated); ratio peer/dongne = {peer / (wall * scale):.1f}"
+        f"{peer:.0f} s wall, {peer_cpu:.0f} s cpu (extrapolated); ratio peer/dongne: wall "
+        f"{peer / (wall * scale):.1f}, cpu {peer_cpu / (cpu * scale):.1f}"
     )
     if not retrospective:
         return
@@ -138,14 +139,15 @@ def bench_emerging(permutations: int, peer_steps: int) -> None:
         f"dongne emerging 10000x100, k=1, {permutations} perms: wall {wall:.1f} s, cpu "
         f"{cpu:.1f} s -> 999 perms: wall ~{wall * scale:.1f} s"
     )
-    _, pwall, _ = _timed(lambda: [
+    _, pwall, pcpu = _timed(lambda: [
         esda.G_Local(x[:, t], lat, transform="B", star=True, permutations=999, seed=1)
         for t in range(peer_steps)
     ])  # fmt: skip
-    peer = pwall / peer_steps * steps
+    peer, peer_cpu = pwall / peer_steps * steps, pcpu / peer_steps * steps
     print(
         f"esda G_Local star, 999 perms: {pwall / peer_steps:.1f} s per step -> 100 steps "
-        f"{peer:.0f} s (extrapolated); ratio esda/dongne = {peer / (wall * scale):.1f}"
+        f"{peer:.0f} s wall, {peer_cpu:.0f} s cpu (extrapolated); ratio esda/dongne: wall "
+        f"{peer / (wall * scale):.1f}, cpu {peer_cpu / (cpu * scale):.1f}"
     )
 
 
