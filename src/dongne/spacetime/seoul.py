@@ -84,7 +84,7 @@ def seoul_surveillance_stream(
     dates = pd.date_range(start, periods=days, freq="D")
     t = np.arange(days)
     season = 1.0 + 0.3 * np.sin(2 * np.pi * (t - 120) / 365.25)
-    week = np.where(dates.dayofweek >= 5, 0.75, 1.0)
+    week = np.where(dates.day_of_week >= 5, 0.75, 1.0)
     risk = np.outer(households / households.sum(), season * week)
     risk *= cases_per_day / risk.sum(axis=0).mean()
     near_a = _within(xy, dongs, outbreak_centre, outbreak_radius_m)
