@@ -32,6 +32,7 @@ maxima are bit-identical for any thread count, batching or Dask cluster.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -51,7 +52,7 @@ from dongne.detect.scan import (
     _threads,
     gumbel_pvalues,
 )
-from dongne.errors import DataError, SpecificationError, format_rows
+from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.parallel.scheduler import map_batches
 from dongne.spacetime import _kernels as kern
 from dongne.spacetime.cube import SpaceTimeCube
@@ -550,6 +551,15 @@ def _locations(locations: Any, areas: pd.Index, coordinates: str):
             raise DataError(
                 f"locations has no row for areas {format_rows(missing)}. Fix: index the "
                 "locations by the same area ids as the cube."
+            )
+        extra = pd.Index(locations.index).difference(areas)
+        if len(extra):
+            warnings.warn(
+                f"locations has {len(extra)} areas that are not in the cube "
+                f"({format_rows(extra)}); they are left out of the scan. If they had no case, "
+                "build the cube with areas=... (cube_from_events) so that they count zero.",
+                DongneWarning,
+                stacklevel=4,
             )
         locations = locations.reindex(areas)
         if not hasattr(locations, "geometry"):
