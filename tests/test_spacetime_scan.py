@@ -224,16 +224,18 @@ def _shared_args(scan, cube, geo):
             steps - 1, scan.max_steps_, 2.0)  # fmt: skip
 
 
-def test_replicate_maxima_equal_brute_force_on_sparse_counts():
-    """The kernels skip circles that add no case and intervals that cannot win; the maxima
-    of permuted data sets must still equal a scan of every cylinder."""
+@pytest.mark.parametrize("rate", [0.4, 4.0])
+def test_replicate_maxima_equal_brute_force(rate):
+    """The kernels skip circles that add no case, end steps whose intervals cannot win
+    (sliding excess bound) and intervals that cannot win; the maxima of permuted data sets
+    must still equal a scan of every cylinder, on sparse and on dense counts."""
     from dongne.detect.scan import _build_windows
     from dongne.spacetime import _kernels as kern
 
     rng = np.random.default_rng(8)
     n, t, max_len = 12, 9, 4
     xy = rng.uniform(size=(n, 2))
-    counts = rng.poisson(0.4, size=(n, t)).astype(float)
+    counts = rng.poisson(rate, size=(n, t)).astype(float)
     counts[[2, 7]] = 0.0  # areas without any case
     total = counts.sum()
     mu = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / total
@@ -244,7 +246,7 @@ def test_replicate_maxima_equal_brute_force_on_sparse_counts():
     area = np.repeat(np.arange(n), whole.sum(axis=1))
     time = np.concatenate([np.repeat(np.arange(t), r) for r in whole])
     for end_lo in (0, t - 1):
-        for r in range(5):
+        for r in range(12):
             perm = kern.permute_times(area, time, n, t, 3, r)
             fast = kern._max_llr(offsets, entries, perm, mu, total, end_lo, max_len, 2.0)
             best = 0.0

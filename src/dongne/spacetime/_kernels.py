@@ -58,15 +58,49 @@ def cylinder_llr(c, e, total, min_cases):
 
 
 @njit(cache=True)
-def _best_in_circle(ca, ea, total, end_lo, max_len, min_cases, best):
-    """Best interval of one circle: (llr, t1, t2, cases, expected) if it beats ``best``."""
+def _best_in_circle(ca, ea, total, end_lo, max_len, min_cases, best, q, dq):
+    """Best interval of one circle: (llr, t1, t2, cases, expected) if it beats ``best``.
+
+    Before walking the intervals that end at ``t2``, their largest excess ``c − μ`` is read
+    from a sliding minimum of the prefix sums of ``ca − ea`` (``q``, deque ``dq``: O(T) per
+    circle); with ``μ ≥ ea[t2]`` and ``C − c ≥ C − (cases in the circle)`` the second-order
+    bound of the LLR, ``(c − μ)² / 2 · (1/μ + 1/(C − c))``, then rules out every end step
+    whose intervals cannot beat the best so far — exactly, without a logarithm.
+    """
     steps = ca.shape[0]
     out_llr = best
     out_t1 = -1
     out_t2 = -1
     out_c = 0.0
     out_e = 0.0
-    for t2 in range(end_lo, steps):
+    lo0 = max(0, end_lo - max_len + 1)
+    q[lo0] = 0.0
+    inside = 0.0
+    for t in range(lo0, steps):
+        q[t + 1] = q[t] + ca[t] - ea[t]
+        inside += ca[t]
+    rest = total - inside
+    head = 0
+    tail = 0
+    for t2 in range(lo0, steps):
+        while tail > head and q[dq[tail - 1]] >= q[t2]:
+            tail -= 1
+        dq[tail] = t2
+        tail += 1
+        while dq[head] < t2 - max_len + 1:
+            head += 1
+        if t2 < end_lo:
+            continue
+        d = q[t2 + 1] - q[dq[head]]
+        if d <= 0.0:
+            continue  # no interval ending at t2 has more cases than expected
+        e1 = ea[t2]
+        if (
+            e1 > 0.0
+            and rest > 0.0
+            and 0.5 * d * d * (1.0 / e1 + 1.0 / rest) * 1.000000001 <= out_llr
+        ):
+            continue
         c = 0.0
         e = 0.0
         lo = max(0, t2 - max_len + 1)
@@ -99,6 +133,8 @@ def scan_observed(offsets, entries, cases, expected, total, end_lo, max_len, min
     for j in prange(m):
         ca = np.zeros(steps)
         ea = np.zeros(steps)
+        q = np.zeros(steps + 1)
+        dq = np.zeros(steps + 1, dtype=np.int64)
         best = 0.0
         out[j, 1] = -1.0
         added = 1.0
@@ -112,7 +148,9 @@ def scan_observed(offsets, entries, cases, expected, total, end_lo, max_len, min
             if v < 0 or added == 0.0:
                 continue  # no new case: every cylinder kept its cases and gained expected
             added = 0.0
-            llr, t1, t2, c, e = _best_in_circle(ca, ea, total, end_lo, max_len, min_cases, best)
+            llr, t1, t2, c, e = _best_in_circle(
+                ca, ea, total, end_lo, max_len, min_cases, best, q, dq
+            )
             if t1 >= 0:
                 best = llr
                 out[j, 0] = llr
@@ -131,6 +169,8 @@ def _max_llr(offsets, entries, cases, expected, total, end_lo, max_len, min_case
     t_lo = max(0, end_lo - max_len + 1)  # no cylinder reaches further back
     ca = np.zeros(steps)
     ea = np.zeros(steps)
+    q = np.zeros(steps + 1)
+    dq = np.zeros(steps + 1, dtype=np.int64)
     best = 0.0
     for j in range(offsets.shape[0] - 1):
         ca[t_lo:] = 0.0
@@ -146,7 +186,9 @@ def _max_llr(offsets, entries, cases, expected, total, end_lo, max_len, min_case
             if v < 0 or added == 0.0:
                 continue  # no new case: no cylinder of this circle can beat the last one
             added = 0.0
-            llr, t1, _, _, _ = _best_in_circle(ca, ea, total, end_lo, max_len, min_cases, best)
+            llr, t1, _, _, _ = _best_in_circle(
+                ca, ea, total, end_lo, max_len, min_cases, best, q, dq
+            )
             if t1 >= 0:
                 best = llr
     return best
