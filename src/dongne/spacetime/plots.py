@@ -83,7 +83,7 @@ def scan_sparklines(scan: Any, path: str | os.PathLike[str] | None = None, *, to
     rows = scan.clusters_.head(top)
     font = korean_font()
     fig = Figure(figsize=(8.0, 1.4 * max(1, len(rows)) + 0.6))
-    axes = fig.subplots(max(1, len(rows)), 1, squeeze=False)[:, 0]
+    axes = fig.subplots(max(1, len(rows)), 1, squeeze=False, sharex=True)[:, 0]
     labels = scan.cube_.step_labels()
     x = np.arange(len(labels))
     for ax, (_, row) in zip(axes, rows.iterrows(), strict=False):
