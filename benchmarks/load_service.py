@@ -196,14 +196,9 @@ async def _runner(
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
         s = await tally.call("run-poll", client, "GET", f"/runs/{r.json()['id']}")
-        if (
-            s is not None
-            and s.status_code == 200
-            and s.json()["status"]
-            not in (
-                "queued",
-                "running",
-            )
+        if s is not None and s.status_code == 200 and s.json()["status"] not in (
+            "queued",
+            "running",
         ):
             tally.runs[s.json()["status"]] += 1
             return
