@@ -78,6 +78,22 @@ def inputs(tmp_path_factory) -> Path:
     series = pd.DataFrame({"month": months, "y": np.arange(24.0)})
     series.drop(index=[3]).to_csv(d / "gap_series.csv", index=False)
     (d / "empty_run").mkdir()
+    # space-time tables per gu and day: repeated rows, a negative count, days missing without
+    # --freq, a day in 2099, two time zones
+    days = pd.date_range("2024-03-01", periods=10, freq="D").strftime("%Y-%m-%d")
+    st = pd.DataFrame(
+        [(g, day, 1 + k % 3) for k, g in enumerate(gu["gu_code"]) for day in days],
+        columns=["gu_code", "date", "cases"],
+    )
+    pd.concat([st, st.iloc[:2]]).to_csv(d / "st_duplicated.csv", index=False)
+    st.assign(cases=st["cases"].where(st.index != 5, -2)).to_csv(d / "st_negative.csv", index=False)
+    st[~st["date"].isin(days[[3, 7, 8]])].to_csv(d / "st_irregular.csv", index=False)
+    st.assign(date=st["date"].where(st.index != 7, "2099-01-01")).to_csv(
+        d / "st_future.csv", index=False
+    )
+    zoned = st.assign(date=st["date"] + "T09:00:00+09:00")
+    zoned.loc[zoned.index % 50 == 0, "date"] = zoned["date"].str.replace("+09:00", "+00:00")
+    zoned.to_csv(d / "st_zones.csv", index=False)
     # shelters as Seoul publishes its cold shelters: EPSG:5186 in centimetres, 사용여부 Y/N
     shelters = pd.read_csv(data_path("seoul_heat_shelters_2023.csv"), dtype=str)
     shelters = shelters.rename(columns={"in_use": "사용여부"}).drop(columns=["lon", "lat"])
@@ -154,6 +170,24 @@ CASES = [
                                   "--out", "{out}", "--quiet"), "whole numbers"),
     Case("scan-no-crs", ("scan", "{dir}/no_crs.shp", "--id", "gu_code", "--cases", "area_km2",
                          "--population", "area_km2", "--out", "{out}", "--quiet"), "no_crs.shp"),
+    # spacetime
+    *[
+        Case(f"spacetime-{method}-{what}", ("spacetime", method, "--table",
+             f"{{dir}}/st_{what}.csv", "--area", "gu_code", "--time", "date", "--value",
+             "cases", "--areas", "{dir}/gu.geojson", "--out", "{out}", "--quiet"), text)
+        for method, what, text in (
+            ("scan", "duplicated", "st_duplicated.csv"),
+            ("scan", "negative", "negative"),
+            ("emerging", "irregular", "not regular"),
+            ("emerging", "future", "2099"),
+            ("markov", "zones", "time zones"),
+            ("markov", "duplicated", "st_duplicated.csv"),
+        )
+    ],
+    Case("spacetime-no-method", ("spacetime",), "spacetime"),
+    Case("spacetime-events-without-freq", ("spacetime", "scan", "--events",
+                                           "{dir}/st_negative.csv", "--area", "gu_code",
+                                           "--out", "{out}", "--quiet"), "--freq"),
     # allocate
     Case("allocate-missing-demand", ("allocate", "--demand", "{dir}/nope.gpkg", "--p", "2",
                                      "--radius", "500m", "--out", "{out}"), "nope.gpkg"),

@@ -78,8 +78,18 @@ from dongne.learn import (
     synthetic_shift_task,
 )
 from dongne.share import Prediction, federate
+from dongne.spacetime import (
+    SpaceTimeCube,
+    SpaceTimeScan,
+    emerging_hot_spots,
+    lisa_markov,
+    rank_mobility,
+    spatial_markov,
+)
 
-PACKAGES = ("detect", "allocate", "access", "evaluate", "learn", "share", "io", "weights")
+PACKAGES = (
+    "detect", "allocate", "access", "evaluate", "learn", "share", "io", "weights", "spacetime"
+)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 OLD_NAMES = {"seed", "n_permutations", "mmd_permutations", "n_draws", "language"}
 DRAW_COUNTS = {"permutations", "replications", "bootstrap"}
@@ -91,13 +101,14 @@ ESTIMATORS = {
     "GetisOrd", "GlobalMoran", "LocalMoran", "RankStability", "ScanStatistic",
     "VulnerabilityIndex", "LSCP", "MCLP", "PCenter", "PMedian", "_LocationModel",
     "BudgetAllocation", "AllocationRegret", "FairnessReweighted", "ShiftDiagnostics",
+    "SpaceTimeScan",
 }  # fmt: skip
 #: Results returned by functions (or by an estimator's methods).
 RESULTS = {
     "AggregatedEffects", "BaconDecomposition", "DiDResult", "InterruptedTimeSeries",
     "StaggeredResult", "SyntheticControl", "SyntheticPlacebos", "SyntheticLeaveOneOut",
     "FairnessAudit", "CVComparison", "GroupReport", "FederatedResult", "Prediction",
-    "PointsInAreas",
+    "PointsInAreas", "EmergingHotSpots", "SpatialMarkov", "LisaMarkov", "RankMobility",
 }  # fmt: skip
 #: Public classes outside the result contract, each with the reason.
 EXEMPT = {
@@ -133,6 +144,10 @@ EXEMPT = {
     "JoinResult": "a pair (frame, report)",
     "MatchReport": "a report on the input join; summary(lang=) checked below",
     "SpatialWeights": "input: weights (their summary describes them, in English)",
+    "SpaceTimeCube": "input: the areas × steps data model",
+    "HomogeneityTest": "a record of test statistics inside SpatialMarkov",
+    "IncompleteAreasWarning": "a warning class",
+    "MissingStepsWarning": "a warning class",
 }
 #: Parameters that keep an old name, with the reason (docs/api.md lists them).
 KEPT_OLD_PARAMETERS = {
@@ -245,6 +260,15 @@ def _y(lattice):
     return lattice.set_index("id")["y"]
 
 
+def _cube(lattice) -> SpaceTimeCube:
+    """Counts of the lattice's areas over 6 steps, rising in the east late on."""
+    steps = np.arange(6)
+    base = lattice["cases"].to_numpy()[:, None] // 10 + steps[None, :] % 2
+    late = np.where(lattice["col"].to_numpy()[:, None] >= 4, steps[None, :] >= 4, 0) * 3
+    ids = pd.Index(lattice["id"])
+    return SpaceTimeCube((base + late).astype(float), ids, pd.Index(steps), None, "counts")
+
+
 def _xy(lattice) -> np.ndarray:
     return np.column_stack([lattice.centroid.x, lattice.centroid.y])
 
@@ -286,6 +310,15 @@ RANDOM_ESTIMATORS: dict[str, Callable[..., Any]] = {
     "SyntheticControl": lambda rng, c: synthetic_control(
         c["wide"], wide=True, treated="T", treatment_start=2008, n_starts=2, rng=rng
     ),
+    "SpaceTimeScan": lambda rng, c: SpaceTimeScan(max_duration=2, replications=19, rng=rng).fit(
+        _cube(c["g"]), c["g"].set_index("id")
+    ),
+    "EmergingHotSpots": lambda rng, c: emerging_hot_spots(
+        _cube(c["g"]), c["w"], permutations=19, rng=rng, correction="none"
+    ),
+    "RankMobility": lambda rng, c: rank_mobility(
+        _cube(c["g"]).values[:, 0], _cube(c["g"]).values[:, -1], c["w"], permutations=19, rng=rng
+    ),
 }
 
 
@@ -299,6 +332,8 @@ PLOTS: dict[str, Callable[[Any, dict], Any]] = {
     "RankStability": _plot_map,
     "ScanStatistic": _plot_map,
     "VulnerabilityIndex": _plot_map,
+    "SpaceTimeScan": lambda obj, c: obj.plot(c["g"].set_index("id")),
+    "EmergingHotSpots": lambda obj, c: obj.plot(c["g"].set_index("id")),
 }
 
 
@@ -406,6 +441,8 @@ def _results(context) -> dict[str, Any]:
         crs="EPSG:5179",
     )
     made["PointsInAreas"] = points_to_areas(c["g"], shelters, prefix="shelters")
+    made["SpatialMarkov"] = spatial_markov(_cube(c["g"]), c["w"], k=3, m=3)
+    made["LisaMarkov"] = lisa_markov(_cube(c["g"]), c["w"])
     return made
 
 

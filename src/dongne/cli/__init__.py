@@ -32,6 +32,7 @@ COMMANDS = (
     "join",
     "detect",
     "scan",
+    "spacetime",
     "allocate",
     "access",
     "evaluate",

@@ -54,6 +54,7 @@ from dongne.io.atomic import atomic_path, atomic_write_text
 # isort: off
 from dongne.report import sections_detect, sections_scan, sections_allocate  # noqa: F401
 from dongne.report import sections_evaluate, sections_learn  # noqa: F401
+from dongne.report import sections_spacetime  # noqa: F401
 
 # isort: on
 from dongne.report.run import _SIDECAR, AnalysisRun, read_run
