@@ -440,7 +440,15 @@ def _totals(
         before = float(np.nansum(_numeric(source, col)))
         after = float(np.nansum(frame[col].to_numpy(dtype=float)))
         diff = after - before
-        rows.append({"column": col, "source_total": before, "target_total": after,
-                     "difference": diff, "difference_pct": 100 * diff / before if before else 0.0})
-    return pd.DataFrame(rows, columns=["column", "source_total", "target_total", "difference",
-                                       "difference_pct"])
+        rows.append(
+            {
+                "column": col,
+                "source_total": before,
+                "target_total": after,
+                "difference": diff,
+                "difference_pct": 100 * diff / before if before else 0.0,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["column", "source_total", "target_total", "difference", "difference_pct"]
+    )

@@ -74,8 +74,9 @@ class LayerCheck:
         first = self.overlaps.iloc[0]
         return (
             f"{self.name}: {len(self.overlaps)} pair(s) of areas overlap, "
-            f"{self.overlap_area_m2:,.0f} m² in all ({self.overlap_area_m2 / self.total_area_m2:.3%}"
-            f" of the layer; largest {first['id_a']} × {first['id_b']}, {first['area_m2']:,.0f} m²)"
+            f"{self.overlap_area_m2:,.0f} m² in all "
+            f"({self.overlap_area_m2 / self.total_area_m2:.3%} of the layer; largest "
+            f"{first['id_a']} × {first['id_b']}, {first['area_m2']:,.0f} m²)"
         )
 
 
@@ -375,7 +376,7 @@ def _metric_pair(
         work = a
     else:
         work = metric_crs(source)
-    for name, layer, own in (("source", source, a), ("target", target, b)):
+    for name, own in (("source", a), ("target", b)):
         if not own.equals(work):
             notes.append(f"The {name} layer was reprojected from {own.name} to {work.name}.")
     if not a.equals(b):
@@ -475,7 +476,8 @@ def _note_gaps(overlay: AreaOverlay) -> None:
         gap = float(((1 - cov[short]) * overlay.target_area[short]).sum())
         overlay.notes.append(
             f"{len(short)} target area(s) are less than 99 % covered by the source layer "
-            f"({gap / 1e6:,.3f} km² uncovered; e.g. {format_rows(overlay.target_ids[short].astype(str))})."
+            f"({gap / 1e6:,.3f} km² uncovered; e.g. "
+            f"{format_rows(overlay.target_ids[short].astype(str))})."
             " Interpolated counts there are lower than the area suggests."
         )
         overlay.checks["uncovered_targets"] = overlay.target_ids[short].astype(str).tolist()
