@@ -34,6 +34,7 @@ COMMANDS = (
     "scan",
     "allocate",
     "evaluate",
+    "regions",
     "learn",
     "share",
     "report",

@@ -154,23 +154,17 @@ class _Regions:
 
     def plot(self, areas: Any, *, id_column: str | None = None,
              path: str | os.PathLike[str] | None = None) -> Any:  # fmt: skip
-        """Map of the regions on ``areas`` (one colour per region)."""
-        from dongne.report.maps import category_map
+        """Map of the regions on ``areas``: one colour and a number per region, region
+        boundaries dark, area boundaries thin; ``areas`` in the order of the fitted ids (or
+        with their id in ``id_column``)."""
+        from dongne.regions._plots import regions_map
 
-        frame = areas.copy()
-        key = frame[id_column] if id_column else frame.index.to_series()
-        frame["region"] = key.map(self.labels_).map(lambda r: f"{int(r)}" if r == r else None)
-        palette = _palette(self.n_regions_)
-        cats = {f"{r}": palette[r - 1] for r in range(1, self.n_regions_ + 1)}
-        return category_map(frame, "region", title=f"{self.method}\n(권역 · regions)",
-                            categories=cats, path=path)  # fmt: skip
-
-
-def _palette(n: int) -> list[Any]:
-    from matplotlib import colormaps
-
-    base = [*colormaps["tab20"].colors, *colormaps["tab20b"].colors, *colormaps["Set3"].colors]
-    return [base[i % len(base)] for i in range(n)]
+        key = areas[id_column] if id_column else areas.index.to_series()
+        return regions_map(
+            areas, key.map(self.labels_).to_numpy(), path=path,
+            title=f"{self.method}: {self.n_regions_} 권역 · regions",
+            note=f"dongne {__version__}; {self._record.get('method', '')}",
+        )  # fmt: skip
 
 
 class MaxP(_Regions):

@@ -128,22 +128,22 @@ class VintageChanges:
         en_counts = ", ".join(f"{counts.get(r, 0)} {r}" for r in RELATIONS if counts.get(r, 0))
         ko_counts = ", ".join(f"{_KO[r]} {counts.get(r, 0)}" for r in RELATIONS if counts.get(r, 0))
         changed = self.changed()
-        lines = [
-            f"{row.old_name or row.old_code} → {row.new_names or row.new_codes} ({row.relation})"
-            for row in changed.head(12).itertuples()
-        ]
-        more = f" (and {len(changed) - 12} more)" if len(changed) > 12 else ""
+
+        def lines(words: dict[str, str]) -> str:
+            shown = [
+                f"{row.old_name or row.old_code} → {row.new_names or row.new_codes} "
+                f"({words.get(row.relation, row.relation)})"
+                for row in changed.head(12).itertuples()
+            ]
+            return "; ".join(shown) + (f" (+{len(changed) - 12})" if len(changed) > 12 else "")
+
         en = (
             f"From {n_old} old to {n_new} new areas, read from the geometry alone: {en_counts}. "
-            + "; ".join(lines)
-            + more
-            + "."
+            f"{lines({})}."
         )
         ko = (
             f"경계만으로 판정한 변화 (이전 {n_old}개 → 이후 {n_new}개 구역): {ko_counts}. "
-            + "; ".join(lines)
-            + more
-            + "."
+            f"{lines(_KO)}."
         )
         return pick_language(lang, en, ko)
 
