@@ -184,10 +184,10 @@ def check_layer(
     Examples
     --------
     >>> from shapely import box
-    >>> g = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[box(0, 0, 2, 1), box(1, 0, 3, 1)],
-    ...                      crs="EPSG:5179")
+    >>> g = gpd.GeoDataFrame({"id": ["a", "b"]},
+    ...                      geometry=[box(0, 0, 20, 10), box(10, 0, 30, 10)], crs="EPSG:5179")
     >>> check_layer(g, ids="id").overlaps.to_dict("records")
-    [{'id_a': 'a', 'id_b': 'b', 'area_m2': 1.0}]
+    [{'id_a': 'a', 'id_b': 'b', 'area_m2': 100.0}]
     """
     key = _ids(areas, ids, name)
     frame = areas.to_crs(metric_crs(areas)) if require_crs(areas, name).is_geographic else areas

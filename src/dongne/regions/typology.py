@@ -89,7 +89,7 @@ class Typology:
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = pd.DataFrame({"a": np.r_[rng.normal(0, .1, 20), rng.normal(3, .1, 20)],
-    ...                   "b": rng.normal(size=40)})
+    ...                   "b": np.r_[rng.normal(5, .1, 20), rng.normal(1, .1, 20)]})
     >>> t = Typology(k_range=(2, 4), rng=0).fit(X)
     >>> t.k_, sorted(t.labels_.value_counts().tolist())
     (2, [20, 20])
