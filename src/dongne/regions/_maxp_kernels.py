@@ -79,26 +79,44 @@ def _unlink(head, nxt, prv, r, i):
 
 
 @njit(cache=True)
-def _grow(indptr, indices, v, floor, label, r, p, queue):
-    """Grow region ``r`` from seed ``p`` breadth-first over unassigned areas until the floor is
-    met; returns (members in ``queue[:m]``, m, total)."""
+def _grow(indptr, indices, v, floor, label, r, p, queue, frontier, seen, stamp):
+    """Grow region ``r`` from seed ``p`` over unassigned areas until the floor is met; returns
+    (members in ``queue[:m]``, m, total).
+
+    Among the unassigned neighbours of the region (``frontier``, in order of discovery), the
+    one that meets the floor with the least excess is taken when one can; otherwise the
+    earliest discovered (breadth-first). Taking no more than needed leaves more for the next
+    regions, which is what max-p maximises.
+    """
     label[p] = r
     queue[0] = p
     m = 1
     total = v[p]
-    front = 0
-    while total < floor and front < m:
-        q = queue[front]
-        front += 1
+    nf = 0
+    seen[p] = stamp
+    q = p
+    while total < floor:
         for e in range(indptr[q], indptr[q + 1]):
             u = indices[e]
-            if label[u] == -1:
-                label[u] = r
-                queue[m] = u
-                m += 1
-                total += v[u]
-                if total >= floor:
-                    break
+            if label[u] == -1 and seen[u] != stamp:
+                seen[u] = stamp
+                frontier[nf] = u
+                nf += 1
+        if nf == 0:
+            break
+        pick, best = 0, np.inf
+        for a in range(nf):
+            excess = total + v[frontier[a]] - floor
+            if 0 <= excess < best:
+                pick, best = a, excess
+        q = frontier[pick]
+        for a in range(pick, nf - 1):
+            frontier[a] = frontier[a + 1]
+        nf -= 1
+        label[q] = r
+        queue[m] = q
+        m += 1
+        total += v[q]
     return m, total
 
 
@@ -164,11 +182,15 @@ def _construct_one(indptr, indices, x, v, floor, key):
     label = np.full(n, -1, dtype=np.int64)
     enclave = np.zeros(n, dtype=np.bool_)
     queue = np.empty(n, dtype=np.int64)
+    frontier = np.empty(n, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.int64)
     r = 0
+    grown = 0
     for p in perm:
         if label[p] != -1 or enclave[p]:
             continue
-        m, total = _grow(indptr, indices, v, floor, label, r, p, queue)
+        grown += 1
+        m, total = _grow(indptr, indices, v, floor, label, r, p, queue, frontier, seen, grown)
         if total >= floor:
             r += 1
         else:
@@ -261,102 +283,155 @@ def _best_move(indptr, indices, x, v, floor, label, head, nxt, sums, i, tabu_r, 
 
 
 @njit(cache=True)
-def local_search(indptr, indices, x, v, floor, label_in, n_regions, seed, start, rounds, tabu_len):
-    """Descend by single-area moves, then perturb and descend again ``rounds`` times (iterated
-    local search with a tabu list); returns the best labels and objective found."""
+def _move(head, nxt, prv, sums, label, v, i, b):
+    a = label[i]
+    _unlink(head, nxt, prv, a, i)
+    _link(head, nxt, prv, b, i)
+    sums[a] -= v[i]
+    sums[b] += v[i]
+    label[i] = b
+
+
+@njit(cache=True)
+def _descend(indptr, indices, x, v, floor, st, work, n_work, in_work, log, n_log):
+    """Steepest single-area moves over a work list of areas: an area whose best feasible move
+    lowers the objective is moved and its neighbours are queued again. ``st`` bundles the
+    state (label, head, nxt, prv, sums, tabu_r, tabu_until, mark, queue, counters); moves are
+    appended to ``log`` (area, from) so that they can be undone. Returns (change of the
+    objective, n_log)."""
+    label, head, nxt, prv, sums, tabu_r, tabu_until, mark, queue, ctr = st
+    change = 0.0
+    front = 0
+    while front < n_work:
+        i = work[front % work.shape[0]]
+        front += 1
+        in_work[i] = False
+        ctr[0] += 1
+        r, d = _best_move(indptr, indices, x, v, floor, label, head, nxt, sums, i, tabu_r,
+                          tabu_until, ctr[0])  # fmt: skip
+        if r < 0 or d >= -1e-12:
+            continue
+        ctr[1] += 1
+        if not _stays_connected(indptr, indices, label, head, nxt, i, label[i], ctr[1], mark,
+                                queue):  # fmt: skip
+            continue
+        if n_log < log.shape[0]:
+            log[n_log, 0] = i
+            log[n_log, 1] = label[i]
+        n_log += 1
+        _move(head, nxt, prv, sums, label, v, i, r)
+        change += d
+        for e in range(indptr[i], indptr[i + 1]):
+            u = indices[e]
+            if not in_work[u] and n_work - front < work.shape[0]:
+                in_work[u] = True
+                work[n_work % work.shape[0]] = u
+                n_work += 1
+    return change, n_log
+
+
+@njit(cache=True)
+def _relink(label, head, nxt, prv, sums, v):
+    head[:] = -1
+    sums[:] = 0.0
+    for k in range(label.shape[0]):
+        _link(head, nxt, prv, label[k], k)
+        sums[label[k]] += v[k]
+
+
+@njit(cache=True)
+def local_search(indptr, indices, x, v, floor, label_in, n_regions, seed, start, rounds, patience):
+    """Steepest descent by single-area moves, then ``rounds`` rounds of simulated annealing
+    from the best solution so far, each polished by descent; returns the best labels and
+    objective.
+
+    A step picks a random area, finds the neighbouring region it fits best (the move back to
+    a region it just left is tabu for ``n`` steps), and checks that the donor keeps the floor
+    and stays contiguous; the move is made when it lowers the objective, or with probability
+    ``exp(−Δ/T)`` otherwise. T starts at the mean cityblock distance between neighbouring
+    areas and cools by 0.2 % a step (spopt's ``alpha = 0.998``); a round ends after
+    ``patience`` steps in a row without a lower objective (spopt: ``n``).
+    """
     n = v.shape[0]
     label = label_in.copy()
     head = np.full(n_regions, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
     prv = np.full(n, -1, dtype=np.int64)
     sums = np.zeros(n_regions)
-    for i in range(n):
-        _link(head, nxt, prv, label[i], i)
-        sums[label[i]] += v[i]
-    mark = np.zeros(n, dtype=np.int64)
-    queue = np.empty(n, dtype=np.int64)
+    _relink(label, head, nxt, prv, sums, v)
     tabu_r = np.full(n, -1, dtype=np.int64)
     tabu_until = np.zeros(n, dtype=np.int64)
+    ctr = np.zeros(2, dtype=np.int64)
+    mark = np.zeros(n, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)
+    st = (label, head, nxt, prv, sums, tabu_r, tabu_until, mark, queue, ctr)
+    work = np.arange(n)
+    in_work = np.ones(n, dtype=np.bool_)
+    log = np.empty((1, 2), dtype=np.int64)
     key = _mix(np.uint64(seed) + _KEY * np.uint64(start + 1) + _GOLDEN)
     counter = 0
-    current = objective(x, label, n_regions)
-    best_obj = current
+    _descend(indptr, indices, x, v, floor, st, work, n, in_work, log, 0)
     best = label.copy()
-    stamp = 0
-    it = 0
-    for rnd in range(rounds + 1):
-        improved = True
-        while improved:
-            improved = False
-            for i in range(n):
-                it += 1
-                r, d = _best_move(
-                    indptr, indices, x, v, floor, label, head, nxt, sums, i, tabu_r, tabu_until, it
-                )
-                if r < 0 or d >= -1e-12:
-                    continue
-                stamp += 1
-                if not _stays_connected(indptr, indices, label, head, nxt, i, label[i], stamp,
-                                        mark, queue):  # fmt: skip
-                    continue
-                a = label[i]
-                _unlink(head, nxt, prv, a, i)
-                _link(head, nxt, prv, r, i)
-                sums[a] -= v[i]
-                sums[r] += v[i]
-                label[i] = r
-                current += d
-                improved = True
-        if current < best_obj - 1e-12:
-            best_obj = current
-            best[:] = label
-        elif rnd > 0:
-            # the perturbation did not pay: go back to the best solution
-            label[:] = best
-            current = best_obj
-            head[:] = -1
-            sums[:] = 0.0
-            for i in range(n):
-                _link(head, nxt, prv, label[i], i)
-                sums[label[i]] += v[i]
-        if rnd == rounds:
-            break
-        # perturb: a few random feasible moves, whatever they cost
-        kicks = max(1, n // 50)
-        done = 0
-        tries = 0
-        while done < kicks and tries < 20 * kicks:
-            tries += 1
+    best_obj = objective(x, label, n_regions)
+    temp0 = 0.0
+    edges = 0
+    for q in range(n):
+        for e in range(indptr[q], indptr[q + 1]):
+            temp0 += _dist(x, q, indices[e])
+            edges += 1
+    temp0 = temp0 / max(edges, 1)
+    for _rnd in range(rounds):
+        label[:] = best
+        _relink(label, head, nxt, prv, sums, v)
+        current = best_obj
+        temp = temp0
+        quiet = 0
+        idle = 0
+        while quiet < patience and idle < 20 * n:
+            ctr[0] += 1
             u, counter = _draw(key, counter)
             i = int(u * n)
+            r, d = _best_move(indptr, indices, x, v, floor, label, head, nxt, sums, i, tabu_r,
+                              tabu_until, ctr[0])  # fmt: skip
+            if r < 0:
+                idle += 1
+                continue
+            ctr[1] += 1
+            if not _stays_connected(indptr, indices, label, head, nxt, i, label[i], ctr[1],
+                                    mark, queue):  # fmt: skip
+                idle += 1
+                continue
+            idle = 0
+            if d < -1e-12:
+                quiet = 0
+            else:
+                quiet += 1
+                u, counter = _draw(key, counter)
+                if temp <= 0 or u >= np.exp(-d / temp):
+                    temp *= 0.998
+                    continue
             a = label[i]
-            if sums[a] - v[i] < floor:
-                continue
-            e0, e1 = indptr[i], indptr[i + 1]
-            if e1 == e0:
-                continue
-            u, counter = _draw(key, counter)
-            b = label[indices[e0 + int(u * (e1 - e0))]]
-            if b == a:
-                continue
-            stamp += 1
-            if not _stays_connected(indptr, indices, label, head, nxt, i, a, stamp, mark, queue):
-                continue
-            d = _sum_to(x, i, head, nxt, b, -1) - _sum_to(x, i, head, nxt, a, i)
-            _unlink(head, nxt, prv, a, i)
-            _link(head, nxt, prv, b, i)
-            sums[a] -= v[i]
-            sums[b] += v[i]
-            label[i] = b
+            _move(head, nxt, prv, sums, label, v, i, r)
             tabu_r[i] = a
-            tabu_until[i] = it + tabu_len
+            tabu_until[i] = ctr[0] + n
             current += d
-            done += 1
+            temp *= 0.998
+            if current < best_obj - 1e-9:
+                best_obj = current
+                best[:] = label
+        label[:] = best
+        _relink(label, head, nxt, prv, sums, v)
+        tabu_until[:] = 0
+        work[:] = np.arange(n)
+        in_work[:] = True
+        _descend(indptr, indices, x, v, floor, st, work, n, in_work, log, 0)
+        best[:] = label
+        best_obj = objective(x, label, n_regions)
     return best, best_obj
 
 
 @njit(parallel=True, cache=True)
-def search_many(indptr, indices, x, v, floor, starts, n_regions, seed, rounds, tabu_len):
+def search_many(indptr, indices, x, v, floor, starts, n_regions, seed, rounds, patience):
     """:func:`local_search` from each row of ``starts`` in parallel; best labels and objective
     of each."""
     m, n = starts.shape
@@ -364,7 +439,7 @@ def search_many(indptr, indices, x, v, floor, starts, n_regions, seed, rounds, t
     obj = np.empty(m)
     for s in prange(m):
         lab, o = local_search(
-            indptr, indices, x, v, floor, starts[s], n_regions, seed, s, rounds, tabu_len
+            indptr, indices, x, v, floor, starts[s], n_regions, seed, s, rounds, patience
         )
         out[s] = lab
         obj[s] = o

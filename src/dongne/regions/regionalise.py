@@ -46,7 +46,11 @@ from dongne.regions import _maxp_kernels as K
 from dongne.regions.quality import pairwise_dissimilarity, within_sum_of_squares
 from dongne.weights import SpatialWeights
 
-__all__ = ["AZP", "MaxP", "Skater", "WardRegions"]
+__all__ = ["AZP", "PATIENCE", "MaxP", "Skater", "WardRegions"]
+
+#: Failed perturbations in a row that end a round of the local search (spopt's simulated
+#: annealing stops after ``n`` moves without improvement; this caps it for large maps).
+PATIENCE = 200
 
 
 def _inputs(
@@ -180,8 +184,9 @@ class MaxP(_Regions):
     rounds : int, default 10
         Perturbation rounds of the local search from each of the ``starts`` best
         constructions (spopt's ``max_iterations_sa`` is the comparable budget).
-    starts : int, default 4
-        How many of the best constructions with the most regions the search starts from.
+    starts : int, optional
+        How many of the best constructions with the most regions the search starts from
+        (default: all of them, as spopt).
     rng : int, numpy.random.Generator or None
         Seed (None = 0). The result does not depend on the number of threads.
 
@@ -201,13 +206,15 @@ class MaxP(_Regions):
     Notes
     -----
     Construction: areas are visited in random order; each unassigned one seeds a region grown
-    breadth-first over unassigned neighbours until the floor is met, or else its areas become
+    over unassigned neighbours until the floor is met, or else its areas become
     enclaves; enclaves then join the neighbouring region they are least dissimilar to. The
-    constructions with the most regions are kept and the ``starts`` best improved by single-area
-    moves that keep the donor contiguous and above the floor (steepest descent), alternated
-    with random perturbations whose reversal is tabu (iterated local search). spopt's
-    ``MaxPHeuristic`` uses the same construction and a simulated annealing; dongne needs no
-    ``n × n`` distance matrix. ``tests/test_regions_regionalise.py`` checks that p is at least
+    constructions with the most regions are kept and each improved by single-area moves that
+    keep the donor contiguous and above the floor: steepest descent, then ``rounds`` rounds of
+    simulated annealing with a tabu list, each polished by descent. spopt's ``MaxPHeuristic``
+    grows regions breadth-first and anneals each construction ``max_iterations_sa`` times;
+    dongne grows each region with the neighbour that meets the floor with the least excess
+    (which leaves more for the next regions) and needs no ``n × n`` distance matrix.
+    ``tests/test_regions_regionalise.py`` checks that p is at least
     spopt's and the objective no worse on the same budget.
 
     Examples
@@ -231,7 +238,7 @@ class MaxP(_Regions):
         *,
         iterations: int = 99,
         rounds: int = 10,
-        starts: int = 4,
+        starts: int | None = None,
         rng: int | np.random.Generator | None = None,
     ) -> None:
         self.floor = floor
@@ -244,7 +251,7 @@ class MaxP(_Regions):
         """Find the regions; ``X`` holds the attributes (rows = areas, in any order when a
         DataFrame indexed by the weights' ids), ``floor_values`` the floor variable."""
         for name in ("iterations", "rounds", "starts"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise SpecificationError(f"{name} must be at least 1. Fix: {name}=10.")
         x, v, ids = _inputs(X, w, floor_values)
         indptr, indices = _graph(w)
@@ -254,10 +261,10 @@ class MaxP(_Regions):
                                      int(self.iterations))  # fmt: skip
         best_p = int(p.max())
         good = np.flatnonzero(p == best_p)
-        good = good[np.argsort(obj[good], kind="stable")][: int(self.starts)]
+        good = good[np.argsort(obj[good], kind="stable")][: self.starts or len(good)]
         found, found_obj = K.search_many(
             indptr, indices, x, v, float(self.floor), labels[good], best_p, seed,
-            int(self.rounds), len(ids),
+            int(self.rounds), min(len(ids), PATIENCE),
         )  # fmt: skip
         best = found[int(np.argmin(found_obj))]
         self._finish(best, ids, x, floor=self.floor, iterations=self.iterations,
@@ -434,7 +441,7 @@ class AZP(_Regions):
                 "n_regions= at least the number of groups, or more starts=."
             )
         found, obj = K.search_many(indptr, indices, x, np.zeros(len(ids)), -1.0, starts, k,
-                                   seed, int(self.rounds), len(ids))  # fmt: skip
+                                   seed, int(self.rounds), min(len(ids), PATIENCE))  # fmt: skip
         self._finish(found[int(np.argmin(obj))], ids, x, n_regions=k, starts=self.starts,
                      rounds=self.rounds, seed=seed)  # fmt: skip
         self.objective_ = self.pairwise_l1_

@@ -87,7 +87,8 @@ class VintageChanges:
         """The old areas whose relation is not ``unchanged``, splits and merges first."""
         out = self.relations[self.relations["relation"] != "unchanged"].copy()
         order = {r: i for i, r in enumerate(RELATIONS)}
-        return out.sort_values(["relation", "old_code"], key=lambda s: s.map(order).fillna(s))
+        out["_order"] = out["relation"].map(order)
+        return out.sort_values(["_order", "old_code"]).drop(columns="_order")
 
     def crosswalk(self) -> pd.DataFrame:
         """Old code → new code with the share of the old area going to each new one.
