@@ -118,9 +118,9 @@ def resolve_kinds(
             raise SpecificationError(
                 f"The kind of {', '.join(unknown)} is not known: is it a count that adds up "
                 "over areas (extensive) or a rate, share or mean (intensive)? Interpolating a "
-                "rate as a count gives wrong numbers without any sign. Fix: declare it, "
-                "kinds={'col': 'count'} or kinds={'col': 'rate'} (command line --column-kind "
-                "col=count or --column-kind col=rate)."
+                "rate as a count gives wrong numbers without any sign. Fix: declare it, e.g. "
+                "kinds={'col': 'count'} (command line --column-kind col=count, or "
+                "--column-kind col=rate for a rate)."
             )
     return said
 

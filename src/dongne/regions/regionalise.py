@@ -287,11 +287,12 @@ def _check_floor(
     if len(short):
         worst = short[np.argmin(totals[short])]
         members = ids[comp == worst].astype(str)
+        where = "the whole map" if n_comp == 1 else "a group of connected areas"
         raise InfeasibleProblemError(
-            f"The floor {floor:,.0f} cannot be met: {'the whole map' if n_comp == 1 else 'a group of connected areas'} "  # noqa: E501
-            f"totals only {totals[worst]:,.0f} ({len(members)} area(s): {format_rows(members)}). "
-            f"Fix: lower floor= (at most {totals.min():,.0f}), or connect the group to its "
-            "neighbours (w.attach_islands())."
+            f"The floor {floor:,.0f} cannot be met: {where} totals only {totals[worst]:,.0f} "
+            f"({len(members)} area(s): {format_rows(members)}). Fix: lower the floor, e.g. "
+            f"floor={np.floor(totals.min()):.0f}, or connect the group to its neighbours "
+            "(w.attach_islands())."
         )
 
 
