@@ -162,14 +162,15 @@ def test_overlaps_and_gaps_are_reported():
                              crs="EPSG:5179")  # fmt: skip
     check = check_layer(layer, ids="id")
     assert check.overlaps[["id_a", "id_b", "area_m2"]].values.tolist() == [["a", "b", 100.0]]
-    target = gpd.GeoDataFrame({"id": ["t"]}, geometry=[box(0, 0, 40, 10)], crs="EPSG:5179")
+    target = gpd.GeoDataFrame({"id": ["t"]}, geometry=[box(0, 0, 30, 10)], crs="EPSG:5179")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DongneWarning)
         ov = overlay_areas(layer, target, source_id="id", target_id="id")
-    assert ov.target_coverage[0] == pytest.approx(400 / 400)  # overlap counted twice: 200+200
+    assert ov.target_coverage[0] == pytest.approx(400 / 300)  # the overlap counted twice
+    assert ov.checks["source_overlap_m2"] == pytest.approx(100.0)
     assert any("overlap" in n for n in ov.notes)
     gap = overlay_areas(layer.iloc[:1], target, source_id="id", target_id="id")
-    assert gap.target_coverage[0] == pytest.approx(0.5)
+    assert gap.target_coverage[0] == pytest.approx(200 / 300)
     assert any("less than 99 %" in n for n in gap.notes)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,16 +105,17 @@ def _pairs_areas(a: np.ndarray, b: np.ndarray, threads: int) -> np.ndarray:
     n = len(a)
     if n == 0:
         return np.zeros(0)
-    starts = range(0, n, _CHUNK)
+    size = min(_CHUNK, max(1_000, -(-n // (4 * threads))))
+    starts = range(0, n, size)
 
     def work(start: int) -> np.ndarray:
-        sl = slice(start, start + _CHUNK)
+        sl = slice(start, start + size)
         return shapely.area(shapely.intersection(a[sl], b[sl]))
 
-    if threads <= 1 or n <= _CHUNK:
+    if threads <= 1 or n <= size:
         return np.concatenate([work(s) for s in starts])
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return np.concatenate(list(pool.map(work, starts)))
+        return np.concatenate(list(pool.map(work, starts)))  # map keeps the order
 
 
 def _threads(threads: int | None) -> int:
@@ -126,15 +126,53 @@ def _threads(threads: int | None) -> int:
     return int(threads)
 
 
+def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exterior rings of the one-part polygons without holes: (simple, convex, coordinates
+    without the closing vertex, offsets per geometry)."""
+    one = (shapely.get_num_geometries(geoms) == 1) & np.isin(shapely.get_type_id(geoms), (3, 6))
+    part = shapely.get_geometry(geoms, 0)
+    simple = one & (shapely.get_num_interior_rings(part) == 0)
+    ring = np.where(simple, shapely.get_exterior_ring(part), shapely.linearrings([[0, 0]] * 3))
+    counts = shapely.get_num_coordinates(ring) - 1
+    xy = shapely.get_coordinates(ring)
+    closing = np.cumsum(counts + 1) - 1
+    keep = np.ones(len(xy), dtype=bool)
+    keep[closing] = False
+    offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    area = shapely.area(part)
+    convex = simple & (area >= (1 - 1e-9) * shapely.area(shapely.convex_hull(part)))
+    return simple, convex, np.ascontiguousarray(xy[keep]), offsets
+
+
+def _clip_pairs(
+    src: np.ndarray, tgt: np.ndarray, s: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Areas of the pairs where one polygon is convex and the other simple (by clipping),
+    and the mask of the pairs done; the rest need GEOS."""
+    from dongne.regions._clip_kernels import clip_areas
+
+    s_simple, s_convex, s_xy, s_off = _rings(src)
+    t_simple, t_convex, t_xy, t_off = _rings(tgt)
+    area = np.full(len(s), -1.0)
+    by_t = t_convex[t] & s_simple[s]
+    by_s = ~by_t & s_convex[s] & t_simple[t]
+    if by_t.any():
+        area[by_t] = clip_areas(s_xy, s_off, t_xy, t_off, s[by_t], t[by_t])
+    if by_s.any():
+        area[by_s] = clip_areas(t_xy, t_off, s_xy, s_off, t[by_s], s[by_s])
+    return area, area >= 0
+
+
 def _intersection_table(
     src: np.ndarray, tgt: np.ndarray, threads: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source positions, target positions and areas of every non-empty intersection.
 
-    Candidates come from the STR-tree's bounding-box query; with the sources prepared, a pair
-    whose target lies properly inside its source takes the target's area without an
-    intersection (the common case when one layer is finer), pairs that do not intersect are
-    dropped by the prepared predicate, and only the rest are intersected.
+    Candidates come from the STR-tree's bounding-box query. With the sources prepared, a pair
+    whose target lies properly inside its source takes the target's area (the common case
+    when one layer is finer); a pair where one polygon is convex and the other has one ring
+    is clipped in compiled code (:mod:`dongne.regions._clip_kernels`: grid cells, hexagons,
+    Voronoi cells); the rest are tested with the prepared predicate and intersected by GEOS.
     """
     tree = shapely.STRtree(tgt)
     s, t = tree.query(src)
@@ -142,11 +180,13 @@ def _intersection_table(
         return s, t, np.zeros(0)
     shapely.prepare(src)
     covered = shapely.contains_properly(src[s], tgt[t])
-    area = np.empty(len(s))
+    area = np.zeros(len(s))
     area[covered] = shapely.area(tgt[t[covered]])
     rest = np.flatnonzero(~covered)
+    clipped, done = _clip_pairs(src, tgt, s[rest], t[rest])
+    area[rest[done]] = clipped[done]
+    rest = rest[~done]
     rest = rest[shapely.intersects(src[s[rest]], tgt[t[rest]])]
-    area[~covered] = 0.0
     area[rest] = _pairs_areas(src[s[rest]], tgt[t[rest]], threads)
     keep = area > 0
     return s[keep].astype(np.int64), t[keep].astype(np.int64), area[keep]
@@ -415,7 +455,8 @@ def overlay_areas(
         Threads for the intersections (default: the CPUs, at most 8). Results do not depend
         on it.
     overlap_tolerance_m2 : float, default 1.0
-        Overlaps between polygons of one layer above this area are reported in ``notes``.
+        Overlaps between polygons of one layer above this area (m²), where the other layer
+        covers them, are reported in ``notes``; :func:`check_layer` checks a layer on its own.
 
     Returns
     -------
@@ -465,7 +506,7 @@ def overlay_areas(
         shapely.area(tgt), work.to_string(), notes=notes,
     )  # fmt: skip
     _note_gaps(overlay)
-    _note_overlaps(overlay, source, target, src_ids, tgt_ids, overlap_tolerance_m2)
+    _note_overlaps(overlay, overlap_tolerance_m2)
     return overlay
 
 
@@ -483,17 +524,23 @@ def _note_gaps(overlay: AreaOverlay) -> None:
         overlay.checks["uncovered_targets"] = overlay.target_ids[short].astype(str).tolist()
 
 
-def _note_overlaps(
-    overlay: AreaOverlay,
-    source: gpd.GeoDataFrame,
-    target: gpd.GeoDataFrame,
-    src_ids: Sequence[Any],
-    tgt_ids: Sequence[Any],
-    tolerance: float,
-) -> None:
-    for name, layer, ids in (("source layer", source, src_ids), ("target layer", target, tgt_ids)):
-        frame = gpd.GeoDataFrame({"__id": list(ids)}, geometry=layer.geometry.values, crs=layer.crs)
-        check = check_layer(frame, ids="__id", name=f"the {name}", tolerance_m2=tolerance)
-        overlay.checks[name.split()[0] + "_overlaps"] = check.overlaps
-        if not check.overlaps.empty:
-            overlay.notes.append(check.message() + ".")
+def _note_overlaps(overlay: AreaOverlay, tolerance: float) -> None:
+    """Overlaps inside one layer, read off the table: where the pieces of a target add up to
+    more than the target, source polygons overlap there (and the other way round). Free, and
+    exact wherever the two layers overlap each other; :func:`check_layer` checks a whole
+    layer on its own."""
+    for name, own, own_area, ids in (
+        ("source", overlay.target, overlay.target_area, overlay.target_ids),
+        ("target", overlay.source, overlay.source_area, overlay.source_ids),
+    ):
+        excess = np.bincount(own, overlay.area, minlength=len(own_area)) - own_area
+        where = np.flatnonzero(excess > tolerance)
+        overlay.checks[f"{name}_overlap_m2"] = float(excess[where].sum())
+        if len(where):
+            other_name = "target" if name == "source" else "source"
+            overlay.notes.append(
+                f"Polygons of the {name} layer overlap each other: inside {len(where)} "
+                f"{other_name} area(s) ({format_rows(ids[where].astype(str))}) their pieces add "
+                f"up to {excess[where].sum():,.0f} m² more than the area. Counts moved there "
+                "are counted twice; check_layer lists the overlapping pairs."
+            )
