@@ -49,6 +49,8 @@ def bench_interpolation(n: int) -> None:
     from dongne.regions import interpolate
 
     src, tgt = voronoi_layer(n, 1), voronoi_layer(n, 2)
+    small = voronoi_layer(200, 3)
+    interpolate(small, small, extensive=["count"], source_id="id", target_id="id")  # compile
     start = time.perf_counter()
     ours = interpolate(src, tgt, extensive=["count"], intensive=["rate"], source_id="id",
                        target_id="id")  # fmt: skip
@@ -80,8 +82,10 @@ def _spopt_maxp(frame, sparse_w, floor, iterations, rounds, queue) -> None:
     np.random.seed(0)  # noqa: NPY002 - spopt draws from NumPy's global generator
     w = libpysal.weights.WSP(sparse_w).to_W(silence_warnings=True)
     start = time.perf_counter()
-    model = MaxPHeuristic(frame, w, ["a", "b"], "pop", floor, top_n=2,
-                          max_iterations_construction=iterations, max_iterations_sa=rounds)  # fmt: skip
+    model = MaxPHeuristic(
+        frame, w, ["a", "b"], "pop", floor, top_n=2, max_iterations_construction=iterations,
+        max_iterations_sa=rounds,
+    )
     model.solve()
     elapsed = time.perf_counter() - start
     queue.put((elapsed, int(model.p),
@@ -92,7 +96,7 @@ def bench_maxp(n_areas: int, iterations: int, rounds: int, timeout: float) -> No
     from dongne import weights
     from dongne.regions import MaxP
 
-    side = int(round(np.sqrt(n_areas)))
+    side = round(np.sqrt(n_areas))
     cells = grid(side)
     rng = np.random.default_rng(3)
     cells["a"], cells["b"] = rng.normal(size=len(cells)), rng.normal(size=len(cells))

@@ -27,15 +27,20 @@ def _ring_area(xs, ys, n):
 def _clip_area(sx, sy, cx, cy, bx, by, tx, ty):
     """|area| of ring (sx, sy) clipped by the convex ring (cx, cy) (no closing vertex in
     either); bx, by, tx, ty are work buffers; -1 when they would overflow."""
+    # coordinates relative to the clip ring's first vertex: projected coordinates in the
+    # millions would lose a thousandth of a square metre to cancellation in the shoelace sum
+    ox, oy = cx[0], cy[0]
     n = sx.shape[0]
     for i in range(n):
-        bx[i] = sx[i]
-        by[i] = sy[i]
+        bx[i] = sx[i] - ox
+        by[i] = sy[i] - oy
     m = cx.shape[0]
-    orient = 1.0 if _ring_area(cx, cy, m) > 0 else -1.0
+    lx = cx - ox
+    ly = cy - oy
+    orient = 1.0 if _ring_area(lx, ly, m) > 0 else -1.0
     for e in range(m):
-        ax, ay = cx[e], cy[e]
-        qx, qy = cx[(e + 1) % m], cy[(e + 1) % m]
+        ax, ay = lx[e], ly[e]
+        qx, qy = lx[(e + 1) % m], ly[(e + 1) % m]
         k = 0
         for i in range(n):
             px, py = bx[i], by[i]
