@@ -77,9 +77,18 @@ from dongne.learn import (
     spatial_fairness_audit,
     synthetic_shift_task,
 )
+from dongne.regions import (
+    AZP,
+    MaxP,
+    Skater,
+    Typology,
+    WardRegions,
+    change_table,
+    interpolate,
+)
 from dongne.share import Prediction, federate
 
-PACKAGES = ("detect", "allocate", "evaluate", "learn", "share", "io", "weights")
+PACKAGES = ("detect", "allocate", "evaluate", "learn", "share", "io", "weights", "regions")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 OLD_NAMES = {"seed", "n_permutations", "mmd_permutations", "n_draws", "language"}
 DRAW_COUNTS = {"permutations", "replications", "bootstrap"}
@@ -91,13 +100,14 @@ ESTIMATORS = {
     "GetisOrd", "GlobalMoran", "LocalMoran", "RankStability", "ScanStatistic",
     "VulnerabilityIndex", "LSCP", "MCLP", "PCenter", "PMedian", "_LocationModel",
     "BudgetAllocation", "AllocationRegret", "FairnessReweighted", "ShiftDiagnostics",
+    "MaxP", "Skater", "AZP", "WardRegions", "Typology",
 }  # fmt: skip
 #: Results returned by functions (or by an estimator's methods).
 RESULTS = {
     "AggregatedEffects", "BaconDecomposition", "DiDResult", "InterruptedTimeSeries",
     "StaggeredResult", "SyntheticControl", "SyntheticPlacebos", "SyntheticLeaveOneOut",
     "FairnessAudit", "CVComparison", "GroupReport", "FederatedResult", "Prediction",
-    "PointsInAreas",
+    "PointsInAreas", "Interpolation", "VintageChanges",
 }  # fmt: skip
 #: Public classes outside the result contract, each with the reason.
 EXEMPT = {
@@ -130,6 +140,8 @@ EXEMPT = {
     "JoinResult": "a pair (frame, report)",
     "MatchReport": "a report on the input join; summary(lang=) checked below",
     "SpatialWeights": "input: weights (their summary describes them, in English)",
+    "AreaOverlay": "the table of pieces two layers cut each other into (input of interpolate)",
+    "LayerCheck": "a description of an input layer (its overlaps)",
 }
 #: Parameters that keep an old name, with the reason (docs/api.md lists them).
 KEPT_OLD_PARAMETERS = {
@@ -283,6 +295,14 @@ RANDOM_ESTIMATORS: dict[str, Callable[..., Any]] = {
     "SyntheticControl": lambda rng, c: synthetic_control(
         c["wide"], wide=True, treated="T", treatment_start=2008, n_starts=2, rng=rng
     ),
+    "MaxP": lambda rng, c: MaxP(3, iterations=5, rounds=1, rng=rng).fit(
+        c["g"].set_index("id")[["x1", "x2"]], c["w"], floor_values=np.ones(36)
+    ),
+    "Typology": lambda rng, c: Typology(k_range=(2, 3), restarts=2, stability_seeds=1,
+                                        rng=rng).fit(c["g"].set_index("id")[["x1", "x2", "y"]]),
+    "AZP": lambda rng, c: AZP(3, starts=2, rounds=1, rng=rng).fit(
+        c["g"].set_index("id")[["x1", "x2"]], c["w"]
+    ),
 }
 
 
@@ -296,6 +316,11 @@ PLOTS: dict[str, Callable[[Any, dict], Any]] = {
     "RankStability": _plot_map,
     "ScanStatistic": _plot_map,
     "VulnerabilityIndex": _plot_map,
+    "MaxP": _plot_map,
+    "AZP": _plot_map,
+    "Skater": _plot_map,
+    "WardRegions": _plot_map,
+    "VintageChanges": _plot_map,
 }
 
 
@@ -403,6 +428,15 @@ def _results(context) -> dict[str, Any]:
         crs="EPSG:5179",
     )
     made["PointsInAreas"] = points_to_areas(c["g"], shelters, prefix="shelters")
+    attrs = c["g"].set_index("id")[["x1", "x2"]]
+    made["Skater"] = Skater(3).fit(attrs, c["w"])
+    made["WardRegions"] = WardRegions(3).fit(attrs, c["w"])
+    coarse = c["g"].assign(half=(c["g"].centroid.x > c["g"].centroid.x.median()).astype(int))
+    halves = coarse.dissolve("half").reset_index()
+    made["Interpolation"] = interpolate(
+        c["g"], halves, extensive=["cases"], intensive=["x1"], source_id="id", target_id="half"
+    )
+    made["VintageChanges"] = change_table(c["g"], c["g"], old_id="id", new_id="id")
     return made
 
 

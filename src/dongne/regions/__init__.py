@@ -10,7 +10,8 @@ change_table, VintageChanges, RELATIONS — code history between vintages from g
 (:mod:`dongne.regions.vintages`);
 MaxP, Skater, AZP, WardRegions — contiguous regionalisation (:mod:`dongne.regions.regionalise`);
 within_sum_of_squares, pairwise_dissimilarity, region_measures — region quality
-(:mod:`dongne.regions.quality`).
+(:mod:`dongne.regions.quality`);
+Typology, transitions — neighbourhood types (:mod:`dongne.regions.typology`).
 """
 
 from dongne.regions._dasymetric import raster_points
@@ -18,6 +19,7 @@ from dongne.regions.interpolate import Interpolation, interpolate, resolve_kinds
 from dongne.regions.overlay import AreaOverlay, LayerCheck, check_layer, overlay_areas
 from dongne.regions.quality import pairwise_dissimilarity, region_measures, within_sum_of_squares
 from dongne.regions.regionalise import AZP, MaxP, Skater, WardRegions
+from dongne.regions.typology import Typology, transitions
 from dongne.regions.vintages import RELATIONS, VintageChanges, change_table
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "LayerCheck",
     "MaxP",
     "Skater",
+    "Typology",
     "VintageChanges",
     "WardRegions",
     "change_table",
@@ -38,5 +41,6 @@ __all__ = [
     "raster_points",
     "region_measures",
     "resolve_kinds",
+    "transitions",
     "within_sum_of_squares",
 ]

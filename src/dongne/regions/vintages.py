@@ -19,6 +19,7 @@ References
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,12 @@ RELATIONS = ("split", "merged", "renamed", "recoded", "boundary change", "dissol
 _KO = {
     "split": "분동", "merged": "통합", "renamed": "명칭 변경", "recoded": "코드 변경",
     "boundary change": "경계 조정", "dissolved": "소멸", "unchanged": "변동 없음",
+}  # fmt: skip
+
+
+_COLOURS = {
+    "split": "#d7301f", "merged": "#7a0177", "renamed": "#fd8d3c", "recoded": "#fdd49e",
+    "boundary change": "#3182bd", "dissolved": "#252525", "unchanged": "#f0f0f0",
 }  # fmt: skip
 
 
@@ -101,6 +108,27 @@ class VintageChanges:
         cw = self.links[["old_code", "new_code", "share_of_old"]].copy()
         cw["weight"] = cw["share_of_old"] / cw.groupby("old_code")["share_of_old"].transform("sum")
         return cw.drop(columns="share_of_old").reset_index(drop=True)
+
+    def plot(
+        self,
+        areas: gpd.GeoDataFrame,
+        *,
+        id_column: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+    ) -> Any:
+        """Map of the old areas coloured by what became of them (split, merged, …)."""
+        from dongne.report.maps import category_map
+
+        frame = areas[[areas.geometry.name]].copy()
+        key = areas[id_column] if id_column else areas.index.to_series()
+        frame["relation"] = (
+            key.astype(str).map(self.relations.set_index("old_code")["relation"]).to_numpy()
+        )
+        return category_map(
+            frame, "relation", title="경계 변화 · Boundary changes (from geometry)",
+            categories=dict(_COLOURS), path=path,
+            note="Relation of each old area to the new vintage, read from the overlay (dongne)",
+        )  # fmt: skip
 
     def hint(self, codes: pd.Series | list[Any]) -> str:
         """For a join that failed to match: how many of ``codes`` are new-vintage codes.

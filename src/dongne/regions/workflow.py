@@ -22,18 +22,13 @@ from dongne.regions.interpolate import interpolate
 from dongne.regions.quality import region_measures
 from dongne.regions.regionalise import AZP, MaxP, Skater, WardRegions
 from dongne.regions.typology import Typology
-from dongne.regions.vintages import _KO, RELATIONS, change_table
+from dongne.regions.vintages import change_table
 from dongne.weights import queen
 
 __all__ = ["REGION_METHODS", "RegionsOutputs", "run_interpolate", "run_regions", "run_typology"]
 
 #: The regionalisation methods of :func:`run_regions`.
 REGION_METHODS = ("maxp", "skater", "azp", "ward")
-
-_RELATION_COLOURS = {
-    "split": "#d7301f", "merged": "#7a0177", "renamed": "#fd8d3c", "recoded": "#fdd49e",
-    "boundary change": "#3182bd", "dissolved": "#252525", "unchanged": "#f0f0f0",
-}  # fmt: skip
 
 
 @dataclass
@@ -121,18 +116,8 @@ def _save_map(_figure: Any, path: Path, frame: pd.DataFrame, **parameters: Any) 
 def _changes_map(
     source: gpd.GeoDataFrame, source_id: str, changes: Any, path: Path
 ) -> Path:  # fmt: skip
-    from dongne.report.maps import category_map
-
-    frame = source[[source_id, source.geometry.name]].copy()
-    rel = changes.relations.set_index("old_code")["relation"]
-    frame["relation"] = frame[source_id].astype(str).map(rel)
-    cats = {r: (_RELATION_COLOURS[r], f"{_KO[r]} · {r}") for r in RELATIONS}
-    figure = category_map(
-        frame, "relation", title="경계 변화 · Boundary changes (from geometry)",
-        categories={r: c for r, (c, _) in cats.items()}, path=path,
-        note="Relation of each old area to the new vintage, read from the overlay (dongne)",
-    )  # fmt: skip
-    return _save_map(figure, path, frame, method="change table")
+    figure = changes.plot(source, id_column=source_id, path=path)
+    return _save_map(figure, path, source, method="change table")
 
 
 def _standardise(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
