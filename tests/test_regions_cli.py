@@ -39,3 +39,15 @@ def test_maxp_and_typology_seoul_cases(tmp_path, capsys):
                  "profiles.png", "summary.txt"):  # fmt: skip
         assert (types / name).is_file(), name
     assert "유형" in capsys.readouterr().out
+
+
+def test_election_case_compares_interpolation_with_the_code_crosswalk(tmp_path, capsys):
+    out = tmp_path / "election"
+    assert main(["regions", "interpolate", "--seoul-case", "election", "--out", str(out)]) == 0
+    comparison = pd.read_csv(out / "comparison.csv", dtype={"dong_code": str})
+    assert len(comparison) == 423
+    # both ways keep Seoul's 5,573,471 valid votes (counted by dong)
+    assert comparison["valid_votes_crosswalk"].sum() == 5_573_471
+    assert abs(comparison["valid_votes_interpolated"].sum() - 5_573_471) < 1e-6
+    assert comparison["difference_pct_points"].abs().max() < 10
+    assert "코드 대응표" in capsys.readouterr().out

@@ -88,6 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     interp.add_argument("--population", help="points or polygons of population (dasymetric)")
     interp.add_argument("--population-column", help="population column of --population")
     interp.add_argument("--map-column", help="column to map (default: the first rate)")
+    interp.add_argument("--seoul-case", choices=("census", "election"), default="census",
+                        help="without files: 2010 census 2013 -> 2021 dongs (census), or "
+                        "the 2022 election 2021 -> 2013 dongs vs a code crosswalk")  # fmt: skip
     interp.add_argument("--out", default="regions-interpolate", help="output folder")
     methods = (("maxp", "max-p regions above a floor"), ("skater", "SKATER regions"),
                ("azp", "AZP regions"), ("ward", "Ward regions with contiguity"))  # fmt: skip
@@ -138,6 +141,11 @@ def _interpolate(args: argparse.Namespace) -> int:
     from dongne.regions.workflow import run_interpolate
 
     seoul = not (args.source or args.target)
+    if seoul and args.seoul_case == "election":
+        from dongne.demo.regions import run_election_case
+
+        result = run_election_case(args.out)
+        return print_outputs(result.summary, Path(args.out), result.files)
     if seoul:
         source, target = datasets.seoul_dongs(), datasets.seoul_dongs_2021()
         sid = tid = S["id"]

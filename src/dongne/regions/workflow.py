@@ -39,6 +39,7 @@ class RegionsOutputs:
     result: Any
     files: dict[str, Path] = field(default_factory=dict)
     summary: str = ""
+    result_changes: Any = None
 
 
 def run_interpolate(
@@ -101,7 +102,7 @@ def run_interpolate(
     summary = result.summary("en") + "\n\n" + changes.summary("en")
     summary += "\n\n" + result.summary("ko") + "\n\n" + changes.summary("ko")
     files["summary"] = atomic_write_text(out / "summary.txt", summary + "\n")
-    return RegionsOutputs(frame, result, files, summary)
+    return RegionsOutputs(frame, result, files, summary, changes)
 
 
 def _save_map(_figure: Any, path: Path, frame: pd.DataFrame, **parameters: Any) -> Path:
