@@ -199,3 +199,17 @@ def test_convex_clipping_equals_geos_on_seoul_and_a_grid(vintages):
     np.testing.assert_allclose(ov.source_coverage, 1.0, rtol=1e-9)
     ref = _area_tables_binning(old, grid, "auto")
     assert ref.nnz == ov.n_pieces
+
+
+def test_convexity_of_rings():
+    from dongne.regions._clip_kernels import convex_rings
+
+    rings = [
+        [(0, 0), (2, 0), (2, 2), (0, 2)],  # square
+        [(0, 0), (1, 0), (2, 0), (2, 2), (0, 2)],  # square with a collinear vertex
+        [(0, 0), (2, 0), (1, 0.5), (2, 2), (0, 2)],  # notch: not convex
+        [(0, 0), (2, 2), (2, 0), (0, 2)],  # bow tie: not convex
+    ]
+    xy = np.array([p for r in rings for p in r], dtype=float)
+    off = np.r_[0, np.cumsum([len(r) for r in rings])].astype(np.int64)
+    assert convex_rings(xy, off).tolist() == [True, True, False, False]

@@ -83,3 +83,36 @@ def clip_areas(sub_xy, sub_off, clip_xy, clip_off, sub, clip):
         out[k] = _clip_area(sub_xy[s0:s1, 0], sub_xy[s0:s1, 1], clip_xy[c0:c1, 0],
                             clip_xy[c0:c1, 1], bx, by, tx, ty)  # fmt: skip
     return out
+
+
+@njit(parallel=True, cache=True)
+def convex_rings(xy, off):
+    """Whether each ring (rows ``off[i]:off[i + 1]``, no closing vertex) is convex: every
+    turn has the same sign (collinear vertices allowed) and the turns add up to one full turn
+    (which excludes self-intersecting stars)."""
+    n = off.shape[0] - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for i in prange(n):
+        a, b = off[i], off[i + 1]
+        m = b - a
+        if m < 3:
+            continue
+        sign = 0.0
+        turning = 0.0
+        ok = True
+        for k in range(m):
+            p0 = a + k
+            p1 = a + (k + 1) % m
+            p2 = a + (k + 2) % m
+            ux, uy = xy[p1, 0] - xy[p0, 0], xy[p1, 1] - xy[p0, 1]
+            vx, vy = xy[p2, 0] - xy[p1, 0], xy[p2, 1] - xy[p1, 1]
+            cross = ux * vy - uy * vx
+            if cross != 0.0:
+                if sign == 0.0:
+                    sign = 1.0 if cross > 0 else -1.0
+                elif cross * sign < 0:
+                    ok = False
+                    break
+            turning += np.arctan2(cross, ux * vx + uy * vy)
+        out[i] = ok and sign != 0.0 and abs(abs(turning) - 2 * np.pi) < 1e-6
+    return out

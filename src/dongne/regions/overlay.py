@@ -138,10 +138,11 @@ def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     closing = np.cumsum(counts + 1) - 1
     keep = np.ones(len(xy), dtype=bool)
     keep[closing] = False
+    from dongne.regions._clip_kernels import convex_rings
+
     offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
-    area = shapely.area(part)
-    convex = simple & (area >= (1 - 1e-9) * shapely.area(shapely.convex_hull(part)))
-    return simple, convex, np.ascontiguousarray(xy[keep]), offsets
+    xy = np.ascontiguousarray(xy[keep])
+    return simple, simple & convex_rings(xy, offsets), xy, offsets
 
 
 def _clip_pairs(
