@@ -102,7 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--floor", type=float, help="the floor (e.g. 20000 households)")
         p.add_argument("--n-regions", type=int, help="number of regions (skater, azp, ward)")
         p.add_argument("--iterations", type=int, default=99, help="max-p constructions")
-        p.add_argument("--rounds", type=int, default=10, help="local-search perturbation rounds")
+        p.add_argument("--rounds", type=int, default=10, help="simulated-annealing rounds")
     typ = sub.add_parser("typology", formatter_class=fmt, help="neighbourhood types")
     _areas_options(typ)
     typ.add_argument("--indicators", help="indicator columns, comma-separated")

@@ -5,7 +5,7 @@ act on (e.g. at least 20,000 households each). Four methods, one contract — co
 ``fit(X, w)``; results in ``labels_``, ``n_regions_``, ``objective_``:
 
 * :class:`MaxP` — as many regions as the floor allows (max-p), then the most homogeneous
-  such partition: randomised construction + iterated local search with a tabu list;
+  such partition: randomised construction + simulated annealing with a tabu list;
 * :class:`Skater` — prune the minimum spanning tree of the contiguity graph (SKATER);
 * :class:`AZP` — a fixed number of regions by local search from random contiguous starts
   (the automatic zoning procedure);
@@ -48,8 +48,8 @@ from dongne.weights import SpatialWeights
 
 __all__ = ["AZP", "PATIENCE", "MaxP", "Skater", "WardRegions"]
 
-#: Failed perturbations in a row that end a round of the local search (spopt's simulated
-#: annealing stops after ``n`` moves without improvement; this caps it for large maps).
+#: Annealing steps in a row without a lower objective that end a round (spopt's simulated
+#: annealing stops after ``n`` such moves; this caps it for large maps).
 PATIENCE = 200
 
 
@@ -182,7 +182,7 @@ class MaxP(_Regions):
     iterations : int, default 99
         Randomised constructions (spopt's ``max_iterations_construction``).
     rounds : int, default 10
-        Perturbation rounds of the local search from each of the ``starts`` best
+        Simulated-annealing rounds from each of the ``starts`` best
         constructions (spopt's ``max_iterations_sa`` is the comparable budget).
     starts : int, optional
         How many of the best constructions with the most regions the search starts from
@@ -395,7 +395,7 @@ class AZP(_Regions):
     starts : int, default 8
         Random contiguous starting partitions; the best result is kept.
     rounds : int, default 10
-        Perturbation rounds of the iterated local search from each start (tabu on reversals).
+        Simulated-annealing rounds from each start (tabu on reversals).
     rng : int, numpy.random.Generator or None
         Seed (None = 0).
 
