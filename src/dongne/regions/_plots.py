@@ -29,7 +29,7 @@ def profile_chart(
     values = profiles.drop(columns=["areas"], errors="ignore")
     k = len(values)
     with matplotlib.rc_context({"font.family": [korean_font(), "DejaVu Sans"]}):
-        fig, axes = plt.subplots(1, k, figsize=(3.2 * k + 1.5, 0.45 * values.shape[1] + 2.2),
+        fig, axes = plt.subplots(1, k, figsize=(4.2 * k + 1.5, 0.45 * values.shape[1] + 3.4),
                                  sharey=True, squeeze=False)  # fmt: skip
         limit = max(1.0, float(values.abs().to_numpy().max()) * 1.1)
         for ax, (t, row) in zip(axes[0], values.iterrows(), strict=True):
@@ -38,8 +38,9 @@ def profile_chart(
             ax.axvline(0, color="#444444", lw=0.8)
             ax.set_xlim(-limit, limit)
             n = int(profiles.loc[t, "areas"]) if "areas" in profiles else None
+            lines = [*names[t][1].split(", "), *names[t][0].split(", ")]
             ax.set_title(f"유형 {t} · type {t}" + (f" ({n})" if n else "") + "\n"
-                         + names[t][1] + "\n" + names[t][0], fontsize=8)  # fmt: skip
+                         + "\n".join(lines), fontsize=7)  # fmt: skip
             ax.set_xlabel("z (평균 대비 · vs city mean)", fontsize=8)
             ax.tick_params(labelsize=8)
             ax.invert_yaxis()
