@@ -427,7 +427,12 @@ def _metric_pair(
             DongneWarning,
             stacklevel=3,
         )
-    return source.to_crs(work), target.to_crs(work), work, notes
+    return (
+        source if a.equals(work) else source.to_crs(work),
+        target if b.equals(work) else target.to_crs(work),
+        work,
+        notes,
+    )
 
 
 def overlay_areas(
