@@ -77,6 +77,15 @@ from dongne.learn import (
     spatial_fairness_audit,
     synthetic_shift_task,
 )
+from dongne.regions import (
+    AZP,
+    MaxP,
+    Skater,
+    Typology,
+    WardRegions,
+    change_table,
+    interpolate,
+)
 from dongne.share import Prediction, federate
 from dongne.spacetime import (
     SpaceTimeCube,
@@ -88,7 +97,8 @@ from dongne.spacetime import (
 )
 
 PACKAGES = (
-    "detect", "allocate", "access", "evaluate", "learn", "share", "io", "weights", "spacetime"
+    "detect", "allocate", "access", "evaluate", "learn", "share", "io", "weights", "spacetime",
+    "regions",
 )
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 OLD_NAMES = {"seed", "n_permutations", "mmd_permutations", "n_draws", "language"}
@@ -102,6 +112,7 @@ ESTIMATORS = {
     "VulnerabilityIndex", "LSCP", "MCLP", "PCenter", "PMedian", "_LocationModel",
     "BudgetAllocation", "AllocationRegret", "FairnessReweighted", "ShiftDiagnostics",
     "SpaceTimeScan",
+    "MaxP", "Skater", "AZP", "WardRegions", "Typology",
 }  # fmt: skip
 #: Results returned by functions (or by an estimator's methods).
 RESULTS = {
@@ -109,6 +120,7 @@ RESULTS = {
     "StaggeredResult", "SyntheticControl", "SyntheticPlacebos", "SyntheticLeaveOneOut",
     "FairnessAudit", "CVComparison", "GroupReport", "FederatedResult", "Prediction",
     "PointsInAreas", "EmergingHotSpots", "SpatialMarkov", "LisaMarkov", "RankMobility",
+    "Interpolation", "VintageChanges",
 }  # fmt: skip
 #: Public classes outside the result contract, each with the reason.
 EXEMPT = {
@@ -148,6 +160,8 @@ EXEMPT = {
     "HomogeneityTest": "a record of test statistics inside SpatialMarkov",
     "IncompleteAreasWarning": "a warning class",
     "MissingStepsWarning": "a warning class",
+    "AreaOverlay": "the table of pieces two layers cut each other into (input of interpolate)",
+    "LayerCheck": "a description of an input layer (its overlaps)",
 }
 #: Parameters that keep an old name, with the reason (docs/api.md lists them).
 KEPT_OLD_PARAMETERS = {
@@ -319,6 +333,14 @@ RANDOM_ESTIMATORS: dict[str, Callable[..., Any]] = {
     "RankMobility": lambda rng, c: rank_mobility(
         _cube(c["g"]).values[:, 0], _cube(c["g"]).values[:, -1], c["w"], permutations=19, rng=rng
     ),
+    "MaxP": lambda rng, c: MaxP(3, iterations=5, rounds=1, rng=rng).fit(
+        c["g"].set_index("id")[["x1", "x2"]], c["w"], floor_values=np.ones(36)
+    ),
+    "Typology": lambda rng, c: Typology(k_range=(2, 3), restarts=2, stability_seeds=1,
+                                        rng=rng).fit(c["g"].set_index("id")[["x1", "x2", "y"]]),
+    "AZP": lambda rng, c: AZP(3, starts=2, rounds=1, rng=rng).fit(
+        c["g"].set_index("id")[["x1", "x2"]], c["w"]
+    ),
 }
 
 
@@ -334,6 +356,11 @@ PLOTS: dict[str, Callable[[Any, dict], Any]] = {
     "VulnerabilityIndex": _plot_map,
     "SpaceTimeScan": lambda obj, c: obj.plot(c["g"].set_index("id")),
     "EmergingHotSpots": lambda obj, c: obj.plot(c["g"].set_index("id")),
+    "MaxP": _plot_map,
+    "AZP": _plot_map,
+    "Skater": _plot_map,
+    "WardRegions": _plot_map,
+    "VintageChanges": _plot_map,
 }
 
 
@@ -443,6 +470,15 @@ def _results(context) -> dict[str, Any]:
     made["PointsInAreas"] = points_to_areas(c["g"], shelters, prefix="shelters")
     made["SpatialMarkov"] = spatial_markov(_cube(c["g"]), c["w"], k=3, m=3)
     made["LisaMarkov"] = lisa_markov(_cube(c["g"]), c["w"])
+    attrs = c["g"].set_index("id")[["x1", "x2"]]
+    made["Skater"] = Skater(3).fit(attrs, c["w"])
+    made["WardRegions"] = WardRegions(3).fit(attrs, c["w"])
+    coarse = c["g"].assign(half=(c["g"].centroid.x > c["g"].centroid.x.median()).astype(int))
+    halves = coarse.dissolve("half").reset_index()
+    made["Interpolation"] = interpolate(
+        c["g"], halves, extensive=["cases"], intensive=["x1"], source_id="id", target_id="half"
+    )
+    made["VintageChanges"] = change_table(c["g"], c["g"], old_id="id", new_id="id")
     return made
 
 

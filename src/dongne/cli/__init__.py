@@ -36,6 +36,7 @@ COMMANDS = (
     "allocate",
     "access",
     "evaluate",
+    "regions",
     "learn",
     "share",
     "report",

@@ -37,6 +37,7 @@ __all__ = [
     "seoul_dong_crosswalk_2010_2013",
     "seoul_dong_indicators_2010",
     "seoul_dongs",
+    "seoul_dongs_2021",
     "seoul_gu",
     "seoul_heat_shelters",
 ]
@@ -87,6 +88,15 @@ CATALOGUE: tuple[BundledDataset, ...] = (
     BundledDataset("seoul-dong-2013", "seoul_dong_2013.geojson",
                    "423 administrative dong boundaries, EPSG:4326 (dong_code, names, gu)",
                    _KOSTAT_BOUNDARIES, "Apache-2.0 (repository); cite KOSTAT/SGIS", "1"),
+    BundledDataset("seoul-dong-2021", "seoul_dong_2021.geojson",
+                   "425 administrative dong boundaries of 2021-04-01, EPSG:4326 (another vintage)",
+                   "KOSTAT/SGIS via vuski/admdongkor ver20210401 (raqoon886/Local_HangJeongDong)",
+                   "KOGL Type 1 (SGIS attribution); vuski/admdongkor adds no restriction",
+                   "9"),
+    BundledDataset("seoul-vote-2022-president", "seoul_vote_2022_president_dong.csv",
+                   "2022 presidential election by dong, 2022-03 codes (426 rows)",
+                   "National Election Commission via vuski/admdongkor ver20220309",
+                   "public election results (NEC); no licence restriction stated", "10"),
     BundledDataset("seoul-gu-2013", "seoul_gu_2013.geojson",
                    "25 gu boundaries, EPSG:4326 (gu_code, gu_code_mois, names)",
                    _KOSTAT_BOUNDARIES, "Apache-2.0 (repository); cite KOSTAT/SGIS", "1"),
@@ -239,6 +249,17 @@ def seoul_dongs(indicators: bool = True, crosswalk: bool = True) -> gpd.GeoDataF
         warnings.simplefilter("error")
         joined, _ = join_by_code(joined, counts, key="dong_code", strict=True)
     return joined
+
+
+def seoul_dongs_2021() -> gpd.GeoDataFrame:
+    """Seoul's 425 administrative dongs on 2021-04-01 (EPSG:4326): another vintage of the 2013
+    boundaries, for interpolation and code history (``dongne.regions``).
+
+    Columns ``dong_code`` (KOSTAT 7 digits, as in 2013), ``dong_name``, ``gu_code``,
+    ``gu_name``, ``adm_code_mois`` (10-digit MOIS code), ``base_date``, ``area_km2``. Source,
+    licence and processing: README section 9.
+    """
+    return read_areas(data_path("seoul_dong_2021.geojson"))
 
 
 def seoul_gu(indicators: bool = True) -> gpd.GeoDataFrame:

@@ -1,0 +1,94 @@
+"""The code history between two vintages, read from geometry alone.
+
+Reference: the changes between the 2013 census dongs and the administrative dongs of
+2021-04-01 reported by KOSTAT / the districts (오류2동 → 오류2동 + 항동; 장지동 → 장지동 +
+위례동, 위례동 also taking part of 거여2동; 답십리1동 given a new code), and small layers
+whose answer is known by construction.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely import box
+
+from dongne import datasets
+from dongne.errors import SpecificationError
+from dongne.regions import RELATIONS, change_table
+
+
+@pytest.fixture(scope="module")
+def seoul_changes():
+    return change_table(
+        datasets.seoul_dongs(indicators=False), datasets.seoul_dongs_2021(),
+        old_id="dong_code", new_id="dong_code", old_name="dong_name", new_name="dong_name",
+    )  # fmt: skip
+
+
+def test_seoul_splits_and_recodes_recovered(seoul_changes):
+    rel = seoul_changes.relations.set_index("old_name")
+    assert rel.loc["오류2동", "relation"] == "split"
+    assert rel.loc["오류2동", "new_names"] == "오류2동 + 항동"
+    assert rel.loc["오류2동", "new_codes"] == "1117073 + 1117074"
+    assert rel.loc["장지동", "relation"] == "split"
+    assert rel.loc["장지동", "new_names"] == "장지동 + 위례동"
+    assert rel.loc["거여2동", "new_names"] == "거여2동 + 위례동"
+    assert rel.loc["답십리1동", "relation"] == "recoded"
+    assert rel.loc["답십리1동", "new_codes"] == "1106091"
+    counts = seoul_changes.relations["relation"].value_counts()
+    assert counts["split"] == 3 and counts["unchanged"] == 416
+    assert set(counts.index) <= set(RELATIONS)
+    new = seoul_changes.new_areas.set_index("new_name")
+    assert new.loc["위례동", "from_names"] == "장지동 + 거여2동"
+    assert new.loc["항동", "from_names"] == "오류2동"
+
+
+def test_crosswalk_conserves_and_hint_names_new_codes(seoul_changes):
+    cw = seoul_changes.crosswalk()
+    sums = cw.groupby("old_code")["weight"].sum()
+    assert sums.min() == pytest.approx(1.0) and sums.max() == pytest.approx(1.0)
+    oryu = cw[cw["old_code"] == "1117068"].set_index("new_code")["weight"]
+    assert oryu["1117074"] == pytest.approx(0.283, abs=0.01)  # 항동 took 28 % of 오류2동
+    hint = seoul_changes.hint(["1117074", "1124082", "9999999"])
+    assert hint.startswith(
+        "2 of 3 unmatched codes are codes of the new vintage (e.g. 1117074 항동)"
+    )
+    assert seoul_changes.hint(["1101053"]) == ""
+    assert "분동" in seoul_changes.summary("ko") and "split" in seoul_changes.summary("en")
+
+
+def _layer(rows):
+    return gpd.GeoDataFrame(
+        {"code": [r[0] for r in rows], "name": [r[1] for r in rows]},
+        geometry=[box(*r[2]) for r in rows], crs="EPSG:5179",
+    )  # fmt: skip
+
+
+def test_every_relation_on_a_constructed_map():
+    old = _layer([
+        ("1", "가", (0, 0, 100, 100)), ("2", "나", (100, 0, 200, 100)),
+        ("3", "다", (200, 0, 300, 100)), ("4", "라", (300, 0, 400, 100)),
+        ("5", "마", (400, 0, 500, 100)), ("6", "바", (500, 0, 600, 100)),
+        ("7", "사", (600, 0, 700, 100)),
+    ])  # fmt: skip
+    new = _layer([
+        ("1", "가", (0, 0, 100, 100)),       # unchanged
+        ("20", "나", (100, 0, 200, 100)),    # recoded
+        ("3", "다다", (200, 0, 300, 100)),   # renamed
+        ("40", "라마", (300, 0, 500, 100)),  # 라 + 마 merged
+        ("6", "바", (500, 0, 550, 100)),     # 바 split into 바 + 아
+        ("8", "아", (550, 0, 600, 100)),
+        ("7", "사", (600, 0, 670, 100)),     # 사 lost 30 % to nothing: boundary change
+    ])  # fmt: skip
+    rel = change_table(old, new, old_id="code", new_id="code", old_name="name",
+                       new_name="name").relations.set_index("old_name")["relation"]  # fmt: skip
+    assert rel.to_dict() == {
+        "가": "unchanged", "나": "recoded", "다": "renamed", "라": "merged", "마": "merged",
+        "바": "split", "사": "boundary change",
+    }  # fmt: skip
+
+
+def test_shares_must_be_shares():
+    old = _layer([("1", "가", (0, 0, 1, 1))])
+    with pytest.raises(SpecificationError, match="min_share"):
+        change_table(old, old, old_id="code", new_id="code", min_share=1.5)
