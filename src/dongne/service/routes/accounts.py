@@ -17,6 +17,7 @@ from dongne.service.deps import (
     SettingsDep,
     UserDep,
     audit,
+    cached,
     error_responses,
     not_found,
     user_name,
@@ -59,9 +60,14 @@ def health(request: Request) -> HealthOut:
 
 
 @router.get("/me", response_model=MeOut, responses=error_responses(), tags=["accounts"])
-def me(session: SessionDep, user: UserDep) -> MeOut:
+async def me(request: Request, user: UserDep) -> MeOut:
     """You and the workspaces you belong to, with your role in each."""
-    return MeOut(user=UserOut.model_validate(user), workspaces=_workspaces_of(session, user))
+    return await cached(request, ("me", user.id), _me, request.app.state.sessions, user)
+
+
+def _me(sessions, user: User) -> MeOut:
+    with sessions() as session:
+        return MeOut(user=UserOut.model_validate(user), workspaces=_workspaces_of(session, user))
 
 
 @router.post(
