@@ -27,6 +27,7 @@ from dongne.service.admission import AdmissionLimit, busy_detail
 from dongne.service.cache import ReadCache
 from dongne.service.db import make_engine, make_sessions, migrate
 from dongne.service.jobs import JobManager
+from dongne.service.readers import ReaderPool
 from dongne.service.routes import accounts, dashboard, datasets, models, runs
 from dongne.service.settings import Settings
 from dongne.service.storage import UploadRejected
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = make_sessions(engine)
         app.state.cache = ReadCache(settings.cache_seconds)
         app.state.cache.watch(app.state.sessions)
+        app.state.readers = ReaderPool(settings.reader_processes)
+        app.state.readers.start()
         # the manager this start made is the one stopped, even if app.state.jobs is replaced
         jobs = app.state.jobs = JobManager(settings, app.state.sessions)
         jobs.recover(functools.partial(runs.spec_of, settings))
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             jobs.shutdown()
+            app.state.readers.shutdown()
             engine.dispose()
 
     app = FastAPI(

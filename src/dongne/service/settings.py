@@ -99,6 +99,9 @@ class Settings:
         through this server process (a revoked token, a removed member) take effect at
         once; changes another process writes to the database take effect within this many
         seconds. ``0`` turns the cache off.
+    reader_processes : int
+        Processes that read uploads (:mod:`dongne.service.readers`), so that reading never
+        slows the server's other requests; ``0`` reads them on the server's threads.
     heartbeat_timeout : float
         Seconds after which a ``running`` run whose worker process was not seen alive is
         marked ``failed`` (:mod:`dongne.service.jobs`).
@@ -128,6 +131,7 @@ class Settings:
     sqlite_busy_timeout: float = 10.0
     cache_seconds: float = 5.0
     heartbeat_timeout: float = 10.0
+    reader_processes: int = 2
 
     open_workspaces: bool | None = None
 
@@ -150,6 +154,11 @@ class Settings:
                 raise SpecificationError(
                     f"Setting {name!r} must be zero or positive. Got {getattr(self, name)!r}."
                 )
+        if int(self.reader_processes) < 0:
+            raise SpecificationError(
+                "Setting 'reader_processes' must be 0 (read on threads) or more. Got "
+                f"{self.reader_processes!r}. Fix: DONGNE_READER_PROCESSES=2."
+            )
         if not float(self.heartbeat_timeout) > 0:
             raise SpecificationError(
                 "Setting 'heartbeat_timeout' must be a positive number of seconds. Got "
@@ -170,7 +179,8 @@ class Settings:
         ``DONGNE_MAX_JOBS``, ``DONGNE_MAX_REQUESTS``, ``DONGNE_MAX_QUEUED``,
         ``DONGNE_QUEUE_TIMEOUT_S``, ``DONGNE_THREADS``, ``DONGNE_POOL_SIZE``,
         ``DONGNE_POOL_TIMEOUT_S``, ``DONGNE_SQLITE_BUSY_TIMEOUT_S``, ``DONGNE_CACHE_S``,
-        ``DONGNE_HEARTBEAT_TIMEOUT_S`` and ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
+        ``DONGNE_HEARTBEAT_TIMEOUT_S``, ``DONGNE_READER_PROCESSES`` and
+        ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
         """
         env = os.environ
         values: dict[str, object] = {
@@ -195,6 +205,7 @@ class Settings:
             ("sqlite_busy_timeout", "DONGNE_SQLITE_BUSY_TIMEOUT_S", float),
             ("cache_seconds", "DONGNE_CACHE_S", float),
             ("heartbeat_timeout", "DONGNE_HEARTBEAT_TIMEOUT_S", float),
+            ("reader_processes", "DONGNE_READER_PROCESSES", int),
         ):
             if env.get(name):
                 try:

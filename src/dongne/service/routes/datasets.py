@@ -50,7 +50,6 @@ from dongne.service.storage import (
     check_filename,
     read_dataset,
     receive_upload,
-    store_upload,
 )
 
 router = APIRouter()
@@ -122,8 +121,7 @@ async def upload_dataset(
         "xy_scale": xy_scale,
     }
     options = {k: v for k, v in options.items() if v is not None}
-    stored = await run_in_threadpool(
-        store_upload,
+    stored = await request.app.state.readers.store(
         path,
         size,
         digest,
@@ -503,10 +501,10 @@ def _datasets_out(session: Session, found: list[Dataset], user: User) -> list[Da
     mine = member_workspace_ids(session, user)
     workspace_ids = {ds.workspace_id for ds in found}
     slug_rows = select(Workspace.id, Workspace.slug).where(Workspace.id.in_(workspace_ids))
-    slugs = dict(session.execute(slug_rows).tuples().all())
+    slugs = dict(session.execute(slug_rows).all())
     creators = {ds.created_by for ds in found} - {None}
     name_rows = select(User.id, User.name).where(User.id.in_(creators))
-    names = dict(session.execute(name_rows).tuples().all())
+    names = dict(session.execute(name_rows).all())
     out = []
     for ds in found:
         owner_member = ds.workspace_id in mine
