@@ -5,17 +5,21 @@ number of queries, however many datasets it shows (it cost one or more per datas
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, event
 
 from dongne.service import Settings, create_app, create_user
-from dongne.service.cache import MISSING, ReadCache
+from dongne.service.cache import ME_TABLES, MISSING, ReadCache
 from dongne.service.db import make_engine
+from dongne.service.deps import cached
 from dongne.service.models import Membership
 
 TABLE = b"gu_code,value\n11010,1.5\n11020,2.5\n"
@@ -169,19 +173,48 @@ def test_dataset_list_costs_the_same_queries_for_1_or_6_datasets(service):
 
 def test_read_cache_keeps_no_answer_read_before_a_write():
     cache = ReadCache(ttl=60, max_entries=2)
-    token = cache.token()
-    cache.invalidate()  # an access write committed while the answer was being read
-    cache.put("me", token, "old")
+    tables = frozenset({"users", "memberships"})
+    token = cache.token(tables)
+    cache.invalidate({"memberships"})  # committed while the answer was being read
+    cache.put("me", tables, token, "old")
     assert cache.get("me") is MISSING
-    cache.put("me", cache.token(), "new")
+    cache.put("me", tables, cache.token(tables), "new")
+    cache.invalidate({"datasets", "runs"})  # tables it did not read
     assert cache.get("me") == "new"
-    for key in ("a", "b"):
-        cache.put(key, cache.token(), key)
+    cache.invalidate()  # a write to an unknown table: everything is stale
+    assert cache.get("me") is MISSING
+    for key in ("me", "a", "b"):
+        cache.put(key, tables, cache.token(tables), key)
     assert cache.get("me") is MISSING and cache.get("b") == "b"  # oldest dropped beyond 2
     short = ReadCache(ttl=0.05)
-    short.put("me", short.token(), "x")
+    short.put("me", tables, short.token(tables), "x")
     time.sleep(0.06)
     assert short.get("me") is MISSING
     off = ReadCache(ttl=0)
-    off.put("me", off.token(), "x")
+    off.put("me", tables, off.token(tables), "x")
     assert off.get("me") is MISSING
+
+
+def test_concurrent_misses_of_one_key_read_once():
+    cache = ReadCache(ttl=60)
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(cache=cache)))
+    reads = []
+
+    def read(answer):
+        reads.append(answer)
+        time.sleep(0.2)
+        if answer == "missing":
+            raise HTTPException(404, "not found")
+        return answer
+
+    async def burst(answer):
+        calls = (cached(request, ("k", answer), ME_TABLES, read, answer) for _ in range(20))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    assert asyncio.run(burst("x")) == ["x"] * 20
+    assert reads == ["x"] and cache.pending == {}
+    refused = asyncio.run(burst("missing"))
+    assert reads == ["x", "missing"]  # one read for 20 requests, its 404 given to all
+    assert all(isinstance(r, HTTPException) and r.status_code == 404 for r in refused)
+    asyncio.run(burst("missing"))
+    assert reads == ["x", "missing", "missing"]  # a refusal is not cached

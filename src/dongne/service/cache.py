@@ -32,20 +32,31 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["ACCESS_TABLES", "MISSING", "ReadCache"]
+__all__ = ["ACCESS_TABLES", "DATASET_TABLES", "ME_TABLES", "MISSING", "TOKEN_TABLES", "ReadCache"]
 
-#: Tables whose content decides who a token is and what a user may read: a committed write to
-#: any of them empties the cache (database-level cascades from these tables stay inside them).
+#: Tables whose content decides who a token is and what a user may read. A row deleted from
+#: one of them counts as a write to all of them: the database's ``ON DELETE CASCADE`` removes
+#: rows of the others that the session never saw (and stays inside these tables).
 ACCESS_TABLES = frozenset(
     {"users", "api_tokens", "workspaces", "memberships", "datasets", "dataset_shares"}
 )
+
+#: What a token check reads.
+TOKEN_TABLES = frozenset({"users", "api_tokens"})
+#: What ``GET /me`` reads.
+ME_TABLES = frozenset({"users", "memberships", "workspaces"})
+#: What a dataset's metadata and a workspace's dataset list read.
+DATASET_TABLES = frozenset({"datasets", "dataset_shares", "memberships", "workspaces", "users"})
 
 #: What :meth:`ReadCache.get` returns for a key it does not hold (``None`` is a valid value).
 MISSING: Any = object()
 
 
 class ReadCache:
-    """Answers kept for at most ``ttl`` seconds and dropped when an access table is written.
+    """Answers kept for at most ``ttl`` seconds and dropped when a table they read is written.
+
+    Each answer is stored with the tables it was read from; a committed write to one of them
+    makes it stale (a dataset upload leaves every token check and ``GET /me`` cached).
 
     Parameters
     ----------
@@ -63,12 +74,13 @@ class ReadCache:
     Examples
     --------
     >>> cache = ReadCache(ttl=5)
-    >>> token = cache.token()
-    >>> cache.put(("me", 1), token, "answer")
+    >>> token = cache.token({"users"})
+    >>> cache.put(("me", 1), {"users"}, token, "answer")
     >>> cache.get(("me", 1))
     'answer'
-    >>> cache.invalidate()
-    >>> cache.get(("me", 1)) is MISSING
+    >>> cache.invalidate({"datasets"}); cache.get(("me", 1))
+    'answer'
+    >>> cache.invalidate({"users"}); cache.get(("me", 1)) is MISSING
     True
     """
 
@@ -77,43 +89,52 @@ class ReadCache:
         self.max_entries = max_entries
         self.hits = 0
         self.misses = 0
-        self._generation = 0
-        self._entries: OrderedDict[Hashable, tuple[float, int, Any]] = OrderedDict()
+        # "*" is bumped by a write to an unknown table: it is part of every entry's token
+        self._generations: dict[str, int] = {"*": 0}
+        self._entries: OrderedDict[Hashable, tuple[float, frozenset[str], tuple, Any]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
+        #: Reads under way, by key (see :func:`dongne.service.deps.cached`).
+        self.pending: dict[Hashable, Any] = {}
 
-    def token(self) -> int:
-        """The current generation; take it *before* reading what :meth:`put` will store."""
-        return self._generation
+    def token(self, tables: frozenset[str] | set[str]) -> tuple[int, ...]:
+        """Generations of ``tables``; take it *before* reading what :meth:`put` will store."""
+        generations = self._generations
+        return (generations["*"], *(generations.get(t, 0) for t in sorted(tables)))
 
     def get(self, key: Hashable) -> Any:
-        """The value stored under ``key`` if it is young and no access write came since."""
+        """The value stored under ``key`` if it is young and its tables were not written."""
         entry = self._entries.get(key)
-        if entry is None or entry[1] != self._generation or entry[0] < time.monotonic():
+        if entry is None or entry[0] < time.monotonic() or entry[2] != self.token(entry[1]):
             self.misses += 1
             return MISSING
         self.hits += 1
-        return entry[2]
+        return entry[3]
 
-    def put(self, key: Hashable, token: int, value: Any) -> None:
-        """Store ``value`` read after :meth:`token` returned ``token``; ignored if stale."""
+    def put(self, key: Hashable, tables: frozenset[str], token: tuple, value: Any) -> None:
+        """Store ``value``, read from ``tables`` after :meth:`token` returned ``token``.
+
+        Ignored if one of ``tables`` was written meanwhile (the value may be older).
+        """
         if self.ttl <= 0:
             return
         with self._lock:
-            if token != self._generation:
-                return  # an access write committed while it was read
-            self._entries[key] = (time.monotonic() + self.ttl, token, value)
+            if token != self.token(tables):
+                return
+            self._entries[key] = (time.monotonic() + self.ttl, frozenset(tables), token, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
-    def invalidate(self) -> None:
-        """Drop every entry (an access table was written)."""
+    def invalidate(self, tables: set[str] | None = None) -> None:
+        """Make every entry read from ``tables`` (``None``: every entry) stale."""
         with self._lock:
-            self._generation += 1
-            self._entries.clear()
+            for table in tables or ("*",):
+                self._generations[table] = self._generations.get(table, 0) + 1
 
     def watch(self, sessions: sessionmaker[Session]) -> None:
-        """Invalidate when a session of ``sessions`` commits a write to an access table.
+        """Invalidate what a session of ``sessions`` wrote, once its transaction commits.
 
         Writes are collected per session from its flushes (new, changed and deleted
         objects) and from ORM ``update``/``delete``/``insert`` statements; any other
@@ -122,24 +143,37 @@ class ReadCache:
 
         @event.listens_for(sessions, "after_flush")
         def _flushed(session: Session, _context) -> None:
-            objects = (*session.new, *session.dirty, *session.deleted)
-            tables = {getattr(type(o), "__tablename__", "*") for o in objects}
-            session.info.setdefault("written", set()).update(tables)
+            changed = {_table(o) for o in (*session.new, *session.dirty)}
+            deleted = {_table(o) for o in session.deleted}
+            _note(session, changed, deleted)
 
         @event.listens_for(sessions, "do_orm_execute")
         def _executed(state) -> None:
             if state.is_select:
                 return
-            table = getattr(state.statement, "table", None)
-            name = getattr(table, "name", "*")
-            state.session.info.setdefault("written", set()).add(name)
+            name = getattr(getattr(state.statement, "table", None), "name", "*")
+            _note(state.session, {name}, {name} if state.is_delete else set())
 
         @event.listens_for(sessions, "after_commit")
         def _committed(session: Session) -> None:
             written = session.info.pop("written", set())
-            if "*" in written or written & ACCESS_TABLES:
+            if "*" in written:
                 self.invalidate()
+            elif written:
+                self.invalidate(written)
 
         @event.listens_for(sessions, "after_rollback")
         def _rolled_back(session: Session) -> None:
             session.info.pop("written", None)
+
+
+def _table(instance: object) -> str:
+    return getattr(type(instance), "__tablename__", "*")
+
+
+def _note(session: Session, changed: set[str], deleted: set[str]) -> None:
+    """Remember the tables a session wrote, for its commit (a delete may cascade)."""
+    written = session.info.setdefault("written", set())
+    written |= changed
+    if deleted & ACCESS_TABLES:
+        written |= ACCESS_TABLES

@@ -10,6 +10,7 @@ user does not belong to is answered with 404, word for word as one that does not
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Hashable, Iterator
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dongne.service import auth
-from dongne.service.cache import MISSING, ReadCache
+from dongne.service.cache import MISSING, TOKEN_TABLES, ReadCache
 from dongne.service.models import AuditEvent, Dataset, Membership, Run, User, Workspace
 from dongne.service.schemas import ErrorOut
 from dongne.service.settings import Settings
@@ -100,7 +101,7 @@ async def _current_user(
             headers={"WWW-Authenticate": "Bearer"},
         )
     user = await cached(
-        request, ("token", auth.hash_token(credentials.credentials)),
+        request, ("token", auth.hash_token(credentials.credentials)), TOKEN_TABLES,
         _user_for_token, request.app.state.sessions, credentials.credentials,
     )  # fmt: skip
     if user is None:
@@ -117,22 +118,47 @@ def _user_for_token(sessions: sessionmaker[Session], token: str) -> User | None:
         return auth.user_for_token(session, token)
 
 
-async def cached(request: Request, key: Hashable, read: Callable[..., Any], *args: Any) -> Any:
+async def cached(
+    request: Request,
+    key: Hashable,
+    tables: frozenset[str],
+    read: Callable[..., Any],
+    *args: Any,
+) -> Any:
     """``read(*args)`` through the application's :class:`~dongne.service.cache.ReadCache`.
 
-    A hit is answered on the event loop; a miss runs ``read`` on a worker thread (it opens
-    its own session) and keeps its value, unless an access table was written meanwhile.
-    ``read`` must depend only on the access tables and on ``key``. Exceptions (404, 403)
-    and ``None`` (an unknown token) are not cached, so a token or a membership made by
-    another process works at once.
+    A hit is answered on the event loop. On a miss ``read`` runs on a worker thread (it
+    opens its own session) and its value is kept, unless one of ``tables`` (those ``read``
+    reads) was written meanwhile; requests for the same ``key`` that arrive while it runs
+    wait for that one read instead of each starting their own (after a write, hundreds of
+    clients would otherwise all read the same answer at once). Exceptions (404, 403) and
+    ``None`` (an unknown token) are not cached, so a token or a membership made by another
+    process works at once.
     """
     cache: ReadCache = request.app.state.cache
     value = cache.get(key)
-    if value is MISSING:
-        token = cache.token()
+    if value is not MISSING:
+        return value
+    pending = cache.pending.get(key)
+    if pending is not None:
+        value = await asyncio.shield(pending)
+        return value if value is not MISSING else await run_in_threadpool(read, *args)
+    future = cache.pending[key] = asyncio.get_running_loop().create_future()
+    token = cache.token(tables)
+    try:
         value = await run_in_threadpool(read, *args)
-        if value is not None:
-            cache.put(key, token, value)
+    except Exception as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved here: nobody may be waiting
+        raise
+    except BaseException:  # this request was cancelled: the others read for themselves
+        future.set_result(MISSING)
+        raise
+    finally:
+        del cache.pending[key]
+    future.set_result(value)
+    if value is not None:
+        cache.put(key, tables, token, value)
     return value
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from dongne import __version__
 from dongne.service import auth
+from dongne.service.cache import ME_TABLES
 from dongne.service.deps import (
     IdPath,
     SessionDep,
@@ -62,7 +63,8 @@ def health(request: Request) -> HealthOut:
 @router.get("/me", response_model=MeOut, responses=error_responses(), tags=["accounts"])
 async def me(request: Request, user: UserDep) -> MeOut:
     """You and the workspaces you belong to, with your role in each."""
-    return await cached(request, ("me", user.id), _me, request.app.state.sessions, user)
+    sessions = request.app.state.sessions
+    return await cached(request, ("me", user.id), ME_TABLES, _me, sessions, user)
 
 
 def _me(sessions, user: User) -> MeOut:

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from dongne.service.cache import DATASET_TABLES
 from dongne.service.deps import (
     IdPath,
     SessionDep,
@@ -202,9 +203,8 @@ def _record_dataset(
 async def list_datasets(workspace: str, request: Request, user: UserDep) -> list[DatasetOut]:
     """The workspace's own datasets and those shared with it (``shared: true``)."""
     sessions = request.app.state.sessions
-    return await cached(
-        request, ("datasets", user.id, workspace), _list_datasets, sessions, user, workspace
-    )
+    key = ("datasets", user.id, workspace)
+    return await cached(request, key, DATASET_TABLES, _list_datasets, sessions, user, workspace)
 
 
 def _list_datasets(sessions, user: User, workspace: str) -> list[DatasetOut]:
@@ -229,8 +229,8 @@ def _list_datasets(sessions, user: User, workspace: str) -> list[DatasetOut]:
 async def get_dataset(dataset_id: IdPath, request: Request, user: UserDep) -> DatasetOut:
     """The dataset's metadata: what the reader found, its owner workspace and shares."""
     sessions = request.app.state.sessions
-    return await cached(request, ("dataset", user.id, dataset_id), _get_dataset, sessions,
-                        user, dataset_id)  # fmt: skip
+    key = ("dataset", user.id, dataset_id)
+    return await cached(request, key, DATASET_TABLES, _get_dataset, sessions, user, dataset_id)
 
 
 def _get_dataset(sessions, user: User, dataset_id: int) -> DatasetOut:
