@@ -268,7 +268,7 @@ async def _runner(
 
 async def drive(
     base: str,
-    token: str,
+    token: str | list[str],
     *,
     clients: int,
     reads: int,
@@ -282,9 +282,12 @@ async def drive(
     ``clients`` readers each send ``reads`` requests one after another on a connection of
     their own, while ``uploads`` uploads and ``runs`` LISA runs go on beside them (each on
     its own connection). The
-    bundled gu boundaries and indicators are uploaded first (not counted).
+    bundled gu boundaries and indicators are uploaded first (not counted). ``token`` may be
+    a list: reader ``i`` then signs in with ``token[i % len(token)]`` (one user per office),
+    the uploads and runs with the first.
     """
-    headers = {"Authorization": f"Bearer {token}"}
+    tokens = [token] if isinstance(token, str) else token
+    headers = {"Authorization": f"Bearer {tokens[0]}"}
     # idle connections are dropped after 2 s, before uvicorn closes them (after 5 s): a request
     # sent on a connection the server is closing would fail without reaching the service
     limits = httpx.Limits(
@@ -310,7 +313,10 @@ async def drive(
 
         async def readers() -> None:
             await asyncio.gather(
-                *(_reader(base, token, tally, ids["table"], reads) for _ in range(clients))
+                *(
+                    _reader(base, tokens[i % len(tokens)], tally, ids["table"], reads)
+                    for i in range(clients)
+                )
             )
             tally.reads_seconds = time.perf_counter() - start
 
@@ -330,12 +336,16 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def service(
-    data: Path, database_url: str | None = None, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, str]]:
-    """``dongne serve`` on a free loopback port with ``data`` as its folder: base URL, token.
+    data: Path,
+    database_url: str | None = None,
+    env: dict[str, str] | None = None,
+    users: int = 1,
+) -> Iterator[tuple[str, list[str]]]:
+    """``dongne serve`` on a free loopback port with ``data`` as its folder: base URL, tokens.
 
-    An administrator owning the workspace ``city`` is created first; the server's log is
-    ``server.log`` beside ``data``.
+    An administrator owning the workspace ``city`` is created first, then ``users - 1``
+    editors of ``city`` (invited and accepted through the API); the tokens are the
+    administrator's first. The server's log is ``server.log`` beside ``data``.
     """
     from dongne.service import Settings, create_user
 
@@ -364,7 +374,7 @@ def service(
                 raise RuntimeError("server did not start:\n" + log_path.read_text())
             time.sleep(0.2)
         try:
-            yield base, token
+            yield base, [token, *_members(base, token, users - 1)]
         finally:
             process.terminate()
             process.wait(30)
@@ -380,12 +390,30 @@ def _run(coroutine):
         return runner.run(coroutine)
 
 
+def _members(base: str, token: str, n: int) -> list[str]:
+    """Tokens of ``n`` new editors of the workspace, made as an administrator would."""
+    tokens = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        admin = {"Authorization": f"Bearer {token}"}
+        for i in range(n):
+            r = client.post("/users", json={"name": f"office{i}"}, headers=admin)
+            r.raise_for_status()
+            tokens.append(r.json()["token"])
+            client.put(f"/workspaces/{WORKSPACE}/members/office{i}", json={"role": "editor"},
+                       headers=admin).raise_for_status()  # fmt: skip
+            member = {"Authorization": f"Bearer {tokens[-1]}"}
+            client.post(f"/me/invitations/{WORKSPACE}/accept", headers=member).raise_for_status()
+    return tokens
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the load test; print one block per level of concurrency."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="PostgreSQL URL of an empty database "
                         "(default: SQLite in a temporary folder)")  # fmt: skip
     parser.add_argument("--clients", default="50,200,500", help="levels (default %(default)s)")
+    parser.add_argument("--users", type=int, default=25, help="users the clients sign in as, "
+                        "one per office (%(default)s)")  # fmt: skip
     parser.add_argument("--reads", type=int, default=20, help="reads per client (%(default)s)")
     parser.add_argument("--uploads", type=int, default=20, help="uploads per level (%(default)s)")
     parser.add_argument("--upload-mb", type=float, default=1.0, help="MiB each (%(default)s)")
@@ -403,16 +431,17 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None
     }
     with tempfile.TemporaryDirectory(prefix="dongne-load-") as tmp:
-        with service(Path(tmp) / "data", args.database_url, env) as (base, token):
+        with service(Path(tmp) / "data", args.database_url, env, args.users) as (base, tokens):
             database = "PostgreSQL" if args.database_url else "SQLite"
             for clients in (int(c) for c in args.clients.split(",")):
                 load = drive(
-                    base, token, clients=clients, reads=args.reads, uploads=args.uploads,
+                    base, tokens, clients=clients, reads=args.reads, uploads=args.uploads,
                     runs=args.runs, upload_mb=args.upload_mb, run_timeout=args.run_timeout,
                 )  # fmt: skip
                 tally, seconds = _run(load)
-                print(f"{database}, {clients} concurrent readers, {args.uploads} uploads of "
-                      f"{args.upload_mb:g} MiB, {args.runs} LISA runs:")  # fmt: skip
+                print(f"{database}, {clients} concurrent readers as {len(tokens)} users, "
+                      f"{args.uploads} uploads of {args.upload_mb:g} MiB, {args.runs} LISA "
+                      "runs:")  # fmt: skip
                 print(tally.report(seconds), flush=True)
     return 0
 
