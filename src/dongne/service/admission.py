@@ -6,8 +6,11 @@ and finally fails with a server error after a timeout. :class:`AdmissionLimit` a
 most ``max_requests`` requests at a time; the next ``max_queued`` wait, in order of arrival,
 for at most ``queue_timeout`` seconds; every further request, and every one that waited too
 long, is answered ``503 Service Unavailable`` with a ``Retry-After`` header without touching
-the database. ``/health`` is never limited, so that a load balancer sees a busy service as
-alive.
+the database. A request is also refused at once, instead of after ``queue_timeout``, when the
+requests already waiting could not be served within ``queue_timeout`` at the rate requests
+finished over the last :data:`RATE_WINDOW_SECONDS` (its wait would end in a 503 anyway), so
+that overload is answered in milliseconds. ``/health`` is never limited, so that a load
+balancer sees a busy service as alive.
 
 References
 ----------
@@ -19,12 +22,17 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio
 
-__all__ = ["AdmissionLimit", "busy_detail"]
+__all__ = ["RATE_WINDOW_SECONDS", "AdmissionLimit", "busy_detail"]
+
+#: Seconds over which the rate of finished requests is measured.
+RATE_WINDOW_SECONDS = 2.0
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -93,6 +101,18 @@ class AdmissionLimit:
         self.waiting = 0
         self.refused = 0
         self._places: anyio.Semaphore | None = None
+        self._finished: deque[float] = deque()  # monotonic times of recent completions
+
+    def expected_wait(self) -> float | None:
+        """Seconds the next request would wait for a place, at the recent rate of finished
+        requests; ``None`` while no request finished in the last window."""
+        now = time.monotonic()
+        while self._finished and self._finished[0] < now - RATE_WINDOW_SECONDS:
+            self._finished.popleft()
+        if not self._finished:
+            return None
+        rate = len(self._finished) / RATE_WINDOW_SECONDS
+        return (self.waiting + 1) / rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt:
@@ -103,6 +123,14 @@ class AdmissionLimit:
         if self._places.value == 0:
             if self.waiting >= self.max_queued:
                 await self._refuse(send, f"{self.waiting} requests wait for a place")
+                return
+            wait = self.expected_wait()
+            if wait is not None and wait > self.queue_timeout:
+                await self._refuse(
+                    send,
+                    f"{self.waiting} requests wait for a place, about {wait:.1f} s at the "
+                    "current rate",
+                )
                 return
             self.waiting += 1
             admitted = False
@@ -126,6 +154,7 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            self._finished.append(time.monotonic())
             self._places.release()
 
     async def _refuse(self, send: Send, reason: str) -> None:
