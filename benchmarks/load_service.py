@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -54,6 +55,7 @@ class Tally:
     statuses: Counter = field(default_factory=Counter)
     busy_latencies: list[float] = field(default_factory=list)
     busy_without_retry_after: int = 0
+    busy_reasons: Counter = field(default_factory=Counter)
     retried: int = 0
     transport_errors: Counter = field(default_factory=Counter)
     uploads: Counter = field(default_factory=Counter)
@@ -78,17 +80,21 @@ class Tally:
         except httpx.TransportError as exc:
             self.transport_errors[type(exc).__name__] += 1
             return None
-        self.record(kind, time.perf_counter() - start, response.status_code, response.headers)
+        self.record(
+            kind, time.perf_counter() - start, response.status_code, response.headers,
+            response.content,
+        )  # fmt: skip
         return response
 
-    def record(self, kind: str, seconds: float, status: int, headers) -> None:
-        """Count one answer: its latency, its status and, for a 503, its Retry-After."""
+    def record(self, kind: str, seconds: float, status: int, headers, body: bytes) -> None:
+        """Count one answer: its latency, its status and, for a 503, Retry-After and why."""
         self.latencies[kind].append(seconds)
         self.statuses[status] += 1
         if status == 503:
             self.busy_latencies.append(seconds)
             if "retry-after" not in headers:
                 self.busy_without_retry_after += 1
+            self.busy_reasons[_busy_reason(body)] += 1
 
     @property
     def server_errors(self) -> int:
@@ -119,6 +125,8 @@ class Tally:
         if self.busy_latencies:
             p50, p99 = np.percentile(self.busy_latencies, [50, 99])
             lines.append(f"  503 answers: p50={p50 * 1000:.0f} ms  p99={p99 * 1000:.0f} ms")
+        if self.busy_reasons:
+            lines.append(f"  503 because: {dict(self.busy_reasons)}")
         if self.busy_without_retry_after:
             lines.append(f"  503 without Retry-After: {self.busy_without_retry_after}")
         if self.retried:
@@ -133,6 +141,17 @@ class Tally:
 
 
 _READS = ("me", "metadata", "list")
+
+
+def _busy_reason(body: bytes) -> str:
+    """The reason in a 503's detail, "The service is busy (REASON). Fix: ...", without its
+    numbers ("no place free in 10 s; 40 requests are being served" -> "no place free in")."""
+    try:
+        detail = json.loads(body)["detail"]
+    except (ValueError, KeyError, TypeError):
+        return "unreadable"
+    reason = detail.partition("(")[2].partition(")")[0]
+    return " ".join(w for w in reason.split(";")[0].split() if not w[0].isdigit())[:60]
 
 
 class Connection:
@@ -187,19 +206,19 @@ async def _reader(base: str, token: str, tally: Tally, dataset_id: int, n: int) 
             kind, path = targets[i % len(targets)]
             start = time.perf_counter()
             try:
-                status, headers, _ = await connection.get(path)
+                status, headers, body = await connection.get(path)
             except (ConnectionError, asyncio.IncompleteReadError):
                 # a kept-alive connection the server closed as the request went out: like
                 # browsers (RFC 9112, 9.3.1), send the GET again once on a new connection
                 await connection.close()
                 tally.retried += 1
                 try:
-                    status, headers, _ = await connection.get(path)
+                    status, headers, body = await connection.get(path)
                 except (OSError, asyncio.IncompleteReadError) as exc:
                     tally.transport_errors[type(exc).__name__] += 1
                     await connection.close()
                     continue
-            tally.record(kind, time.perf_counter() - start, status, headers)
+            tally.record(kind, time.perf_counter() - start, status, headers, body)
     finally:
         await connection.close()
 
@@ -340,8 +359,9 @@ def service(
     database_url: str | None = None,
     env: dict[str, str] | None = None,
     users: int = 1,
-) -> Iterator[tuple[str, list[str]]]:
-    """``dongne serve`` on a free loopback port with ``data`` as its folder: base URL, tokens.
+) -> Iterator[tuple[str, list[str], int]]:
+    """``dongne serve`` on a free loopback port with ``data`` as its folder: base URL, tokens
+    and the server's process id.
 
     An administrator owning the workspace ``city`` is created first, then ``users - 1``
     editors of ``city`` (invited and accepted through the API); the tokens are the
@@ -374,7 +394,7 @@ def service(
                 raise RuntimeError("server did not start:\n" + log_path.read_text())
             time.sleep(0.2)
         try:
-            yield base, [token, *_members(base, token, users - 1)]
+            yield base, [token, *_members(base, token, users - 1)], process.pid
         finally:
             process.terminate()
             process.wait(30)
@@ -388,6 +408,16 @@ def _run(coroutine):
         return asyncio.run(coroutine)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coroutine)
+
+
+def cpu_seconds(pid: int) -> float:
+    """Processor time (user + system, seconds) the process ``pid`` used so far (Linux).
+
+    The latencies above depend on what else the machine runs; the server's processor time
+    per answer does much less, and bounds the answers per second one core can give.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _members(base: str, token: str, n: int) -> list[str]:
@@ -431,18 +461,27 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None
     }
     with tempfile.TemporaryDirectory(prefix="dongne-load-") as tmp:
-        with service(Path(tmp) / "data", args.database_url, env, args.users) as (base, tokens):
+        with service(Path(tmp) / "data", args.database_url, env, args.users) as (
+            base, tokens, pid,
+        ):  # fmt: skip
             database = "PostgreSQL" if args.database_url else "SQLite"
             for clients in (int(c) for c in args.clients.split(",")):
                 load = drive(
                     base, tokens, clients=clients, reads=args.reads, uploads=args.uploads,
                     runs=args.runs, upload_mb=args.upload_mb, run_timeout=args.run_timeout,
                 )  # fmt: skip
+                cpu, load_before = cpu_seconds(pid), os.getloadavg()[0]
                 tally, seconds = _run(load)
+                cpu, load_after = cpu_seconds(pid) - cpu, os.getloadavg()[0]
                 print(f"{database}, {clients} concurrent readers as {len(tokens)} users, "
                       f"{args.uploads} uploads of {args.upload_mb:g} MiB, {args.runs} LISA "
                       "runs:")  # fmt: skip
-                print(tally.report(seconds), flush=True)
+                print(tally.report(seconds))
+                answers = sum(tally.statuses.values())
+                print(f"  server process: {cpu:.1f} s of CPU for {answers} answers, "
+                      f"{cpu / answers * 1000:.2f} ms each; machine load average "
+                      f"{load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} cores",
+                      flush=True)  # fmt: skip
     return 0
 
 

@@ -52,7 +52,7 @@ def database_url(request):
 
 @pytest.mark.slow
 def test_200_concurrent_reads_20_uploads_10_runs_no_5xx(database_url, tmp_path):
-    with load_service.service(tmp_path / "data", database_url) as (base, tokens):
+    with load_service.service(tmp_path / "data", database_url) as (base, tokens, _):
         tally, seconds = asyncio.run(
             load_service.drive(
                 base, tokens, clients=200, reads=3, uploads=20, runs=10, upload_mb=0.2
