@@ -8,8 +8,10 @@ for at most ``queue_timeout`` seconds; every further request, and every one that
 long, is answered ``503 Service Unavailable`` with a ``Retry-After`` header without touching
 the database. A request is also refused at once, instead of after ``queue_timeout``, when the
 requests already waiting could not be served within ``queue_timeout`` at the rate requests
-finished over the last :data:`RATE_WINDOW_SECONDS` (its wait would end in a 503 anyway), so
-that overload is answered in milliseconds. ``/health`` is never limited, so that a load
+finished over the last :data:`RATE_WINDOW_SECONDS` while others waited (the service's
+capacity; its wait would end in a 503 anyway), so that overload is answered in milliseconds.
+Completions while nobody waits say nothing about capacity and are not counted, so a burst
+after a quiet spell is queued, not refused. ``/health`` is never limited, so that a load
 balancer sees a busy service as alive.
 
 References
@@ -101,18 +103,19 @@ class AdmissionLimit:
         self.waiting = 0
         self.refused = 0
         self._places: anyio.Semaphore | None = None
-        self._finished: deque[float] = deque()  # monotonic times of recent completions
+        # monotonic times of recent completions while other requests waited
+        self._finished: deque[float] = deque()
 
     def expected_wait(self) -> float | None:
-        """Seconds the next request would wait for a place, at the recent rate of finished
-        requests; ``None`` while no request finished in the last window."""
+        """Seconds the next request would wait for a place at the rate requests finished
+        while others waited; ``None`` with fewer than 8 such completions in the window."""
         now = time.monotonic()
         while self._finished and self._finished[0] < now - RATE_WINDOW_SECONDS:
             self._finished.popleft()
-        if not self._finished:
+        if len(self._finished) < 8:
             return None
-        rate = len(self._finished) / RATE_WINDOW_SECONDS
-        return (self.waiting + 1) / rate
+        span = min(max(now - self._finished[0], 0.5), RATE_WINDOW_SECONDS)
+        return (self.waiting + 1) * span / len(self._finished)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt:
@@ -154,7 +157,8 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
-            self._finished.append(time.monotonic())
+            if self.waiting:
+                self._finished.append(time.monotonic())
             self._places.release()
 
     async def _refuse(self, send: Send, reason: str) -> None:
