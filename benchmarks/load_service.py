@@ -57,6 +57,7 @@ class Tally:
     busy_without_retry_after: int = 0
     busy_reasons: Counter = field(default_factory=Counter)
     retried: int = 0
+    retried_because: Counter = field(default_factory=Counter)
     transport_errors: Counter = field(default_factory=Counter)
     uploads: Counter = field(default_factory=Counter)
     runs: Counter = field(default_factory=Counter)
@@ -130,7 +131,10 @@ class Tally:
         if self.busy_without_retry_after:
             lines.append(f"  503 without Retry-After: {self.busy_without_retry_after}")
         if self.retried:
-            lines.append(f"  GET sent again on a fresh connection: {self.retried}")
+            lines.append(
+                f"  GET sent again on a fresh connection: {self.retried} "
+                f"{dict(self.retried_because)}"
+            )
         if self.transport_errors:
             lines.append(f"  transport errors: {dict(self.transport_errors)}")
         if self.uploads:
@@ -207,11 +211,12 @@ async def _reader(base: str, token: str, tally: Tally, dataset_id: int, n: int) 
             start = time.perf_counter()
             try:
                 status, headers, body = await connection.get(path)
-            except (ConnectionError, asyncio.IncompleteReadError):
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
                 # a kept-alive connection the server closed as the request went out: like
                 # browsers (RFC 9112, 9.3.1), send the GET again once on a new connection
                 await connection.close()
                 tally.retried += 1
+                tally.retried_because[type(exc).__name__] += 1
                 try:
                     status, headers, body = await connection.get(path)
                 except (OSError, asyncio.IncompleteReadError) as exc:
