@@ -55,7 +55,8 @@ def test_200_concurrent_reads_20_uploads_10_runs_no_5xx(database_url, tmp_path):
     with load_service.service(tmp_path / "data", database_url) as (base, tokens, _):
         tally, seconds = asyncio.run(
             load_service.drive(
-                base, tokens, clients=200, reads=3, uploads=20, runs=10, upload_mb=0.2
+                base, tokens, clients=200, reads=3, uploads=20, runs=10, upload_mb=0.2,
+                run_timeout=300,  # 10 runs on 2 job threads; one took 40 s on a loaded machine
             )
         )
         health = httpx.get(f"{base}/health", timeout=10)
