@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -54,7 +55,9 @@ class Tally:
     statuses: Counter = field(default_factory=Counter)
     busy_latencies: list[float] = field(default_factory=list)
     busy_without_retry_after: int = 0
+    busy_reasons: Counter = field(default_factory=Counter)
     retried: int = 0
+    retried_because: Counter = field(default_factory=Counter)
     transport_errors: Counter = field(default_factory=Counter)
     uploads: Counter = field(default_factory=Counter)
     runs: Counter = field(default_factory=Counter)
@@ -78,14 +81,21 @@ class Tally:
         except httpx.TransportError as exc:
             self.transport_errors[type(exc).__name__] += 1
             return None
-        seconds = time.perf_counter() - start
-        self.latencies[kind].append(seconds)
-        self.statuses[response.status_code] += 1
-        if response.status_code == 503:
-            self.busy_latencies.append(seconds)
-            if "retry-after" not in response.headers:
-                self.busy_without_retry_after += 1
+        self.record(
+            kind, time.perf_counter() - start, response.status_code, response.headers,
+            response.content,
+        )  # fmt: skip
         return response
+
+    def record(self, kind: str, seconds: float, status: int, headers, body: bytes) -> None:
+        """Count one answer: its latency, its status and, for a 503, Retry-After and why."""
+        self.latencies[kind].append(seconds)
+        self.statuses[status] += 1
+        if status == 503:
+            self.busy_latencies.append(seconds)
+            if "retry-after" not in headers:
+                self.busy_without_retry_after += 1
+            self.busy_reasons[_busy_reason(body)] += 1
 
     @property
     def server_errors(self) -> int:
@@ -116,10 +126,15 @@ class Tally:
         if self.busy_latencies:
             p50, p99 = np.percentile(self.busy_latencies, [50, 99])
             lines.append(f"  503 answers: p50={p50 * 1000:.0f} ms  p99={p99 * 1000:.0f} ms")
+        if self.busy_reasons:
+            lines.append(f"  503 because: {dict(self.busy_reasons)}")
         if self.busy_without_retry_after:
             lines.append(f"  503 without Retry-After: {self.busy_without_retry_after}")
         if self.retried:
-            lines.append(f"  GET sent again on a fresh connection: {self.retried}")
+            lines.append(
+                f"  GET sent again on a fresh connection: {self.retried} "
+                f"{dict(self.retried_because)}"
+            )
         if self.transport_errors:
             lines.append(f"  transport errors: {dict(self.transport_errors)}")
         if self.uploads:
@@ -132,15 +147,85 @@ class Tally:
 _READS = ("me", "metadata", "list")
 
 
-async def _reader(client: httpx.AsyncClient, tally: Tally, dataset_id: int, n: int) -> None:
+def _busy_reason(body: bytes) -> str:
+    """The reason in a 503's detail, "The service is busy (REASON). Fix: ...", without its
+    numbers ("no place free in 10 s; 40 requests are being served" -> "no place free in")."""
+    try:
+        detail = json.loads(body)["detail"]
+    except (ValueError, KeyError, TypeError):
+        return "unreadable"
+    reason = detail.partition("(")[2].partition(")")[0]
+    return " ".join(w for w in reason.split(";")[0].split() if not w[0].isdigit())[:60]
+
+
+class Connection:
+    """One client's kept-alive HTTP/1.1 connection, for GET requests only.
+
+    The readers use this instead of httpx: httpx's pool looks at every open connection on
+    each request and spends more processor time per request than the service does, so with
+    hundreds of clients the driver, not the service, was measured. The answer's status line,
+    headers and ``Content-Length`` body are read as RFC 9112 describes; a connection the
+    server closes is opened again (counted in ``Tally.retried``).
+    """
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers (lower-case names) and body of ``GET path``."""
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.streams
+        writer.write(f"GET {path} HTTP/1.1\r\n{self.head}".encode("latin-1"))
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        headers = {}
+        for line in head[1:]:
+            if line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        body = await reader.readexactly(int(headers.get("content-length", 0)))
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status, headers, body
+
+    async def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
+
+
+async def _reader(base: str, token: str, tally: Tally, dataset_id: int, n: int) -> None:
     targets = (
         ("me", "/me"),
         ("metadata", f"/datasets/{dataset_id}"),
         ("list", f"/workspaces/{WORKSPACE}/datasets"),
     )
-    for i in range(n):
-        kind, url = targets[i % len(targets)]
-        await tally.call(kind, client, "GET", url)
+    url = httpx.URL(base)
+    connection = Connection(url.host, url.port, token)
+    try:
+        for i in range(n):
+            kind, path = targets[i % len(targets)]
+            start = time.perf_counter()
+            try:
+                status, headers, body = await connection.get(path)
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                # a kept-alive connection the server closed as the request went out: like
+                # browsers (RFC 9112, 9.3.1), send the GET again once on a new connection
+                await connection.close()
+                tally.retried += 1
+                tally.retried_because[type(exc).__name__] += 1
+                try:
+                    status, headers, body = await connection.get(path)
+                except (OSError, asyncio.IncompleteReadError) as exc:
+                    tally.transport_errors[type(exc).__name__] += 1
+                    await connection.close()
+                    continue
+            tally.record(kind, time.perf_counter() - start, status, headers, body)
+    finally:
+        await connection.close()
 
 
 def upload_bytes(index: int, megabytes: float) -> bytes:
@@ -207,7 +292,7 @@ async def _runner(
 
 async def drive(
     base: str,
-    token: str,
+    token: str | list[str],
     *,
     clients: int,
     reads: int,
@@ -218,15 +303,19 @@ async def drive(
 ) -> tuple[Tally, float]:
     """Drive one level of load against the service at ``base``; the tally and its duration.
 
-    ``clients`` readers each send ``reads`` requests one after another, while ``uploads``
-    uploads and ``runs`` LISA runs go on beside them (each on its own connection). The
-    bundled gu boundaries and indicators are uploaded first (not counted).
+    ``clients`` readers each send ``reads`` requests one after another on a connection of
+    their own, while ``uploads`` uploads and ``runs`` LISA runs go on beside them (each on
+    its own connection). The
+    bundled gu boundaries and indicators are uploaded first (not counted). ``token`` may be
+    a list: reader ``i`` then signs in with ``token[i % len(token)]`` (one user per office),
+    the uploads and runs with the first.
     """
-    headers = {"Authorization": f"Bearer {token}"}
+    tokens = [token] if isinstance(token, str) else token
+    headers = {"Authorization": f"Bearer {tokens[0]}"}
     # idle connections are dropped after 2 s, before uvicorn closes them (after 5 s): a request
     # sent on a connection the server is closing would fail without reaching the service
     limits = httpx.Limits(
-        max_connections=clients + uploads + runs + 4,
+        max_connections=uploads + runs + 4,
         max_keepalive_connections=None,
         keepalive_expiry=2,
     )
@@ -248,7 +337,10 @@ async def drive(
 
         async def readers() -> None:
             await asyncio.gather(
-                *(_reader(client, tally, ids["table"], reads) for _ in range(clients))
+                *(
+                    _reader(base, tokens[i % len(tokens)], tally, ids["table"], reads)
+                    for i in range(clients)
+                )
             )
             tally.reads_seconds = time.perf_counter() - start
 
@@ -268,12 +360,17 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def service(
-    data: Path, database_url: str | None = None, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, str]]:
-    """``dongne serve`` on a free loopback port with ``data`` as its folder: base URL, token.
+    data: Path,
+    database_url: str | None = None,
+    env: dict[str, str] | None = None,
+    users: int = 1,
+) -> Iterator[tuple[str, list[str], int]]:
+    """``dongne serve`` on a free loopback port with ``data`` as its folder: base URL, tokens
+    and the server's process id.
 
-    An administrator owning the workspace ``city`` is created first; the server's log is
-    ``server.log`` beside ``data``.
+    An administrator owning the workspace ``city`` is created first, then ``users - 1``
+    editors of ``city`` (invited and accepted through the API); the tokens are the
+    administrator's first. The server's log is ``server.log`` beside ``data``.
     """
     from dongne.service import Settings, create_user
 
@@ -302,10 +399,46 @@ def service(
                 raise RuntimeError("server did not start:\n" + log_path.read_text())
             time.sleep(0.2)
         try:
-            yield base, token
+            yield base, [token, *_members(base, token, users - 1)], process.pid
         finally:
             process.terminate()
             process.wait(30)
+
+
+def _run(coroutine):
+    """Run ``coroutine`` on uvloop where it is installed (as uvicorn does), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
+def cpu_seconds(pid: int) -> float:
+    """Processor time (user + system, seconds) the process ``pid`` used so far (Linux).
+
+    The latencies above depend on what else the machine runs; the server's processor time
+    per answer does much less, and bounds the answers per second one core can give.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _members(base: str, token: str, n: int) -> list[str]:
+    """Tokens of ``n`` new editors of the workspace, made as an administrator would."""
+    tokens = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        admin = {"Authorization": f"Bearer {token}"}
+        for i in range(n):
+            r = client.post("/users", json={"name": f"office{i}"}, headers=admin)
+            r.raise_for_status()
+            tokens.append(r.json()["token"])
+            client.put(f"/workspaces/{WORKSPACE}/members/office{i}", json={"role": "editor"},
+                       headers=admin).raise_for_status()  # fmt: skip
+            member = {"Authorization": f"Bearer {tokens[-1]}"}
+            client.post(f"/me/invitations/{WORKSPACE}/accept", headers=member).raise_for_status()
+    return tokens
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="PostgreSQL URL of an empty database "
                         "(default: SQLite in a temporary folder)")  # fmt: skip
     parser.add_argument("--clients", default="50,200,500", help="levels (default %(default)s)")
+    parser.add_argument("--users", type=int, default=25, help="users the clients sign in as, "
+                        "one per office (%(default)s)")  # fmt: skip
     parser.add_argument("--reads", type=int, default=20, help="reads per client (%(default)s)")
     parser.add_argument("--uploads", type=int, default=20, help="uploads per level (%(default)s)")
     parser.add_argument("--upload-mb", type=float, default=1.0, help="MiB each (%(default)s)")
@@ -331,17 +466,27 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None
     }
     with tempfile.TemporaryDirectory(prefix="dongne-load-") as tmp:
-        with service(Path(tmp) / "data", args.database_url, env) as (base, token):
+        with service(Path(tmp) / "data", args.database_url, env, args.users) as (
+            base, tokens, pid,
+        ):  # fmt: skip
             database = "PostgreSQL" if args.database_url else "SQLite"
             for clients in (int(c) for c in args.clients.split(",")):
                 load = drive(
-                    base, token, clients=clients, reads=args.reads, uploads=args.uploads,
+                    base, tokens, clients=clients, reads=args.reads, uploads=args.uploads,
                     runs=args.runs, upload_mb=args.upload_mb, run_timeout=args.run_timeout,
                 )  # fmt: skip
-                tally, seconds = asyncio.run(load)
-                print(f"{database}, {clients} concurrent readers, {args.uploads} uploads of "
-                      f"{args.upload_mb:g} MiB, {args.runs} LISA runs:")  # fmt: skip
-                print(tally.report(seconds), flush=True)
+                cpu, load_before = cpu_seconds(pid), os.getloadavg()[0]
+                tally, seconds = _run(load)
+                cpu, load_after = cpu_seconds(pid) - cpu, os.getloadavg()[0]
+                print(f"{database}, {clients} concurrent readers as {len(tokens)} users, "
+                      f"{args.uploads} uploads of {args.upload_mb:g} MiB, {args.runs} LISA "
+                      "runs:")  # fmt: skip
+                print(tally.report(seconds))
+                answers = sum(tally.statuses.values())
+                print(f"  server process: {cpu:.1f} s of CPU for {answers} answers, "
+                      f"{cpu / answers * 1000:.2f} ms each; machine load average "
+                      f"{load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} cores",
+                      flush=True)  # fmt: skip
     return 0
 
 

@@ -755,6 +755,61 @@ def test_members_join_only_by_accepting_an_invitation(world):
     assert world.client.delete(lab, headers=admin).status_code == 204
 
 
+def test_owners_list_and_withdraw_the_invitations_they_sent(world):
+    """Owners see every name they invited, existing or not, declined or not (issue 22: they
+    could not list them at all); accepting moves a name to the members, withdrawing ends it."""
+    admin = world.h("admin")
+    assert world.client.post("/workspaces", json={"slug": "sent-lab", "name": "S"},
+                             headers=admin).status_code == 201  # fmt: skip
+    r = world.client.post("/users", json={"name": "invitee"}, headers=admin)
+    invitee = {"Authorization": f"Bearer {r.json()['token']}"}
+    for name in ("invitee", "phantom", "refuser"):
+        r = world.client.put(f"/workspaces/sent-lab/members/{name}", json={"role": "viewer"},
+                             headers=admin)  # fmt: skip
+        assert r.status_code == 202
+    r = world.client.post("/users", json={"name": "refuser"}, headers=admin)  # made later
+    sent = world.client.get("/workspaces/sent-lab/invitations", headers=admin).json()
+    assert [(i["user"], i["role"], i["invited_by"]) for i in sent] == [
+        ("invitee", "viewer", "admin"), ("phantom", "viewer", "admin"),
+        ("refuser", "viewer", "admin")]  # fmt: skip
+    # the audit log says nothing more about the real name than about the phantom
+    events = world.client.get("/workspaces/sent-lab/audit", headers=admin).json()
+    invites = [e for e in events if e["action"] == "member_invite"]
+    assert {(e["target_id"], tuple(sorted(e["detail"]))) for e in invites} == {
+        (None, ("name", "role"))}  # fmt: skip
+    # a user created after the invitation did not receive it
+    refuser = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert world.client.get("/me/invitations", headers=refuser).json() == []
+    # declining changes nothing in the owners' list
+    assert world.client.delete("/me/invitations/sent-lab", headers=invitee).status_code == 204
+    again = world.client.get("/workspaces/sent-lab/invitations", headers=admin).json()
+    assert [(i["user"], i["role"]) for i in again] == [(i["user"], i["role"]) for i in sent]
+    # withdrawn: the user can no longer accept; a second withdrawal is 404
+    world.client.put("/workspaces/sent-lab/members/invitee", json={"role": "editor"},
+                     headers=admin)  # fmt: skip
+    assert world.client.delete("/workspaces/sent-lab/invitations/invitee",
+                               headers=admin).status_code == 204  # fmt: skip
+    r = world.client.post("/me/invitations/sent-lab/accept", headers=invitee)
+    assert r.status_code == 404
+    r = world.client.delete("/workspaces/sent-lab/invitations/invitee", headers=admin)
+    assert r.status_code == 404
+    # accepted: off the list, among the members
+    world.client.put("/workspaces/sent-lab/members/invitee", json={"role": "editor"},
+                     headers=admin)  # fmt: skip
+    assert world.client.post("/me/invitations/sent-lab/accept", headers=invitee).is_success
+    left = world.client.get("/workspaces/sent-lab/invitations", headers=admin).json()
+    assert [i["user"] for i in left] == ["phantom", "refuser"]
+    members = world.client.get("/workspaces/sent-lab/members", headers=admin).json()
+    assert {"user": "invitee", "role": "editor", "status": "member"} in members
+    # only owners see or change the list; non-members get 404
+    r = world.client.get("/workspaces/sent-lab/invitations", headers=invitee)
+    assert r.status_code == 403
+    r = world.client.get("/workspaces/sent-lab/invitations", headers=world.h("pa"))
+    assert r.status_code == 404
+    r = world.client.delete("/workspaces/sent-lab/invitations/phantom", headers=invitee)
+    assert r.status_code == 403
+
+
 def test_dataset_shares_are_offers_the_receiving_owner_accepts(world):
     """No dataset is pushed into a workspace: it is offered, and a missing workspace gets
     the same answer as an existing one; one created later under that slug receives nothing."""

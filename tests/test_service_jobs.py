@@ -26,6 +26,7 @@ from shapely import box
 from test_service_storage import postgres_database, reset_postgres
 
 from dongne.datasets import data_path
+from dongne.errors import SpecificationError
 from dongne.service import Settings, create_app, create_user
 from dongne.service.models import Run, utcnow
 
@@ -325,3 +326,55 @@ def test_restart_resumes_the_queue(tmp_path, database):
             "Not resumed after the server restarted: its stored parameters are broken "
             "(KeyError: 'analysis'). Fix: start the run again."
         )
+
+
+@SQLITE_ONLY
+def test_shutdown_is_bounded_when_a_run_thread_hangs(service, tmp_path, monkeypatch):
+    s = service
+    rid = s.scanning(s.upload(_grid(tmp_path / "grid.geojson"), "areas", "grid.geojson"))
+    hung, hang = threading.Event(), threading.Event()
+
+    def stuck(run_id: int, message: dict) -> None:  # a write that never returns
+        hung.set()
+        hang.wait()
+
+    monkeypatch.setattr(s.jobs, "_progress", stuck)
+    try:  # whatever fails, wake the thread: the teardown waits for it
+        assert hung.wait(60)
+        process = s.jobs.process_of(rid)
+        s.jobs.shutdown_timeout = 2.0
+        stopping = threading.Thread(target=s.jobs.shutdown, daemon=True)
+        asked = time.monotonic()
+        stopping.start()
+        stopping.join(30)  # before: shutdown waited for the stuck thread for ever
+        assert not stopping.is_alive()
+        assert time.monotonic() - asked < 15
+        assert process.poll() == -signal.SIGKILL
+        run = s.run(rid)
+        assert run["status"] == "failed" and run["message"].startswith("The server stopped")
+    finally:
+        hang.set()
+
+
+def test_the_server_stops_the_job_manager_it_started_even_if_replaced(tmp_path):
+    # test_service_api replaces app.state.jobs with a recorder; the manager the start made
+    # was never stopped, and its supervisor went on querying a dropped test database
+    settings = _settings(tmp_path, None)
+    create_user(settings, "admin", workspace="city")
+    with TestClient(create_app(settings)) as client:
+        started = client.app.state.jobs
+        client.app.state.jobs = Stopped()
+        assert started._supervisor.is_alive()
+    assert not started._supervisor.is_alive()
+    assert not any(thread.is_alive() for thread in started._threads)
+
+
+def test_heartbeat_timeout_is_a_setting(tmp_path, monkeypatch):
+    settings = _settings(tmp_path, None, heartbeat_timeout=3.5)
+    create_user(settings, "admin", workspace="city")
+    with TestClient(create_app(settings)) as client:
+        assert client.app.state.jobs.heartbeat_timeout == 3.5
+    monkeypatch.setenv("DONGNE_HEARTBEAT_TIMEOUT_S", "4")
+    assert Settings.from_env(data_dir=tmp_path).heartbeat_timeout == 4.0
+    with pytest.raises(SpecificationError, match="DONGNE_HEARTBEAT_TIMEOUT_S=10"):
+        Settings(data_dir=tmp_path, heartbeat_timeout=0)

@@ -14,12 +14,14 @@ import asyncio
 import importlib.util
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 from test_service_storage import postgres_database
@@ -28,6 +30,7 @@ from dongne.service import create_user
 from dongne.service.admission import AdmissionLimit, busy_detail
 from dongne.service.app import _unavailable, create_app
 from dongne.service.db import make_engine
+from dongne.service.routes import models as model_routes
 from dongne.service.settings import Settings
 
 _spec = importlib.util.spec_from_file_location(
@@ -49,10 +52,11 @@ def database_url(request):
 
 @pytest.mark.slow
 def test_200_concurrent_reads_20_uploads_10_runs_no_5xx(database_url, tmp_path):
-    with load_service.service(tmp_path / "data", database_url) as (base, token):
+    with load_service.service(tmp_path / "data", database_url) as (base, tokens, _):
         tally, seconds = asyncio.run(
             load_service.drive(
-                base, token, clients=200, reads=3, uploads=20, runs=10, upload_mb=0.2
+                base, tokens, clients=200, reads=3, uploads=20, runs=10, upload_mb=0.2,
+                run_timeout=300,  # 10 runs on 2 job threads; one took 40 s on a loaded machine
             )
         )
         health = httpx.get(f"{base}/health", timeout=10)
@@ -117,6 +121,28 @@ def test_admission_limit_refuses_after_the_queue_timeout_and_exempts_health():
     assert [a[0] for a in health] == [200] * 5
 
 
+def test_admission_limit_refuses_at_once_what_it_could_not_serve_in_time():
+    """Before: a request beyond capacity waited the whole queue_timeout for its 503 (the
+    client saw 1.1 s at 500 clients); now it is refused at arrival."""
+    app = AdmissionLimit(_slow_app, max_requests=4, max_queued=1000, queue_timeout=1.0)
+
+    async def warm_then_burst():
+        # 12 at once: 8 of them finish while others wait (4 per 0.3 s): the capacity
+        await _burst(app, 12)
+        return await _burst(app, 60)
+
+    answers = asyncio.run(warm_then_burst())
+    ok = [a for a in answers if a[0] == 200]
+    busy = [a for a in answers if a[0] == 503]
+    # 4 served at once, about as many as finish within 1 s queued, the rest refused at once
+    assert 8 <= len(ok) <= 24 and len(ok) + len(busy) == 60
+    at_once = [seconds for _, seconds, _, _ in busy if seconds < 0.1]
+    assert len(at_once) >= 15  # before: none; every one of them waited the 1 s
+    assert max(seconds for _, seconds, _, _ in ok) < 1.0 + 0.3 + 0.25
+    detail = busy[0][3].json()["detail"]
+    assert "at the current rate" in detail and busy[0][2]["retry-after"] == "1"
+
+
 def test_busy_detail_rounds_retry_after_up_to_whole_seconds():
     assert busy_detail("x", 0)[1] == 1
     assert busy_detail("x", 2.01)[1] == 3
@@ -151,7 +177,8 @@ def test_no_free_connection_is_503_with_retry_after_not_500(tmp_path):
         with client.app.state.sessions() as holder:
             holder.connection()  # the pool's only connection, held
             start = time.perf_counter()
-            r = client.get("/me", headers=headers)
+            # /me itself now comes from the read cache, with no connection: ask for the tokens
+            r = client.get("/me/tokens", headers=headers)
             assert time.perf_counter() - start < 2
         assert r.status_code == 503 and r.headers["retry-after"] == "2"
         assert r.json()["detail"].startswith("The service is busy (no database connection")
@@ -186,3 +213,32 @@ def test_sqlite_lets_one_writer_in_at_a_time_and_readers_go_on(tmp_path):
             assert reader.exec_driver_sql("SELECT sum(x) FROM t").scalar() == 3
     finally:
         engine.dispose()
+
+
+def test_model_routes_leave_the_event_loop_free(tmp_path, monkeypatch):
+    """The model routes were ``async`` and queried the database on the event loop: while one
+    waited for the database, no other request (not even /health) was served."""
+    settings = Settings(data_dir=tmp_path, warm_worker=False, max_jobs=1)
+    token = create_user(settings, "admin", workspace="city").token
+
+    def slow_database(session, user, slug, needed="viewer"):
+        time.sleep(1.0)  # a database that takes a second to answer
+        raise HTTPException(404, "Workspace not found (or you have no access to it).")
+
+    monkeypatch.setattr(model_routes, "workspace_for", slow_database)
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        answers = []
+        slow = threading.Thread(
+            target=lambda: answers.append(
+                client.get("/models", params={"workspace": "city"}, headers=headers)
+            )
+        )
+        slow.start()
+        time.sleep(0.2)
+        start = time.perf_counter()
+        health = client.get("/health")
+        seconds = time.perf_counter() - start
+        slow.join()
+    assert health.status_code == 200 and seconds < 0.5
+    assert answers[0].status_code == 404

@@ -104,9 +104,11 @@ def test_migrations_create_the_models_schema_and_are_idempotent(settings):
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == "0003_access"
+        assert version == "0004_sent"
     tables = {"users", "api_tokens", "workspaces", "memberships", "datasets"}
-    assert tables | {"invitations", "dataset_offers"} <= set(inspect(engine).get_table_names())
+    assert tables | {"invitations", "dataset_offers", "sent_invitations"} <= set(
+        inspect(engine).get_table_names()
+    )
     assert "heartbeat_at" in {c["name"] for c in inspect(engine).get_columns("runs")}
     with engine.begin() as conn:  # the downgrade removes every table
         command.downgrade(alembic_config(conn), "base")

@@ -6,8 +6,13 @@ and finally fails with a server error after a timeout. :class:`AdmissionLimit` a
 most ``max_requests`` requests at a time; the next ``max_queued`` wait, in order of arrival,
 for at most ``queue_timeout`` seconds; every further request, and every one that waited too
 long, is answered ``503 Service Unavailable`` with a ``Retry-After`` header without touching
-the database. ``/health`` is never limited, so that a load balancer sees a busy service as
-alive.
+the database. A request is also refused at once, instead of after ``queue_timeout``, when the
+requests already waiting could not be served within ``queue_timeout`` at the rate requests
+finished over the last :data:`RATE_WINDOW_SECONDS` while others waited (the service's
+capacity; its wait would end in a 503 anyway), so that overload is answered in milliseconds.
+Completions while nobody waits say nothing about capacity and are not counted, so a burst
+after a quiet spell is queued, not refused. ``/health`` is never limited, so that a load
+balancer sees a busy service as alive.
 
 References
 ----------
@@ -19,12 +24,17 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio
 
-__all__ = ["AdmissionLimit", "busy_detail"]
+__all__ = ["RATE_WINDOW_SECONDS", "AdmissionLimit", "busy_detail"]
+
+#: Seconds over which the rate of finished requests is measured.
+RATE_WINDOW_SECONDS = 2.0
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -93,6 +103,19 @@ class AdmissionLimit:
         self.waiting = 0
         self.refused = 0
         self._places: anyio.Semaphore | None = None
+        # monotonic times of recent completions while other requests waited
+        self._finished: deque[float] = deque()
+
+    def expected_wait(self) -> float | None:
+        """Seconds the next request would wait for a place at the rate requests finished
+        while others waited; ``None`` with fewer than 8 such completions in the window."""
+        now = time.monotonic()
+        while self._finished and self._finished[0] < now - RATE_WINDOW_SECONDS:
+            self._finished.popleft()
+        if len(self._finished) < 8:
+            return None
+        span = min(max(now - self._finished[0], 0.5), RATE_WINDOW_SECONDS)
+        return (self.waiting + 1) * span / len(self._finished)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt:
@@ -103,6 +126,14 @@ class AdmissionLimit:
         if self._places.value == 0:
             if self.waiting >= self.max_queued:
                 await self._refuse(send, f"{self.waiting} requests wait for a place")
+                return
+            wait = self.expected_wait()
+            if wait is not None and wait > self.queue_timeout:
+                await self._refuse(
+                    send,
+                    f"{self.waiting} requests wait for a place, about {wait:.1f} s at the "
+                    "current rate",
+                )
                 return
             self.waiting += 1
             admitted = False
@@ -126,6 +157,8 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            if self.waiting:
+                self._finished.append(time.monotonic())
             self._places.release()
 
     async def _refuse(self, send: Send, reason: str) -> None:

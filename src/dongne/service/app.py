@@ -24,8 +24,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from dongne import __version__
 from dongne.errors import DongneError
 from dongne.service.admission import AdmissionLimit, busy_detail
+from dongne.service.cache import ReadCache
 from dongne.service.db import make_engine, make_sessions, migrate
 from dongne.service.jobs import JobManager
+from dongne.service.readers import ReaderPool
 from dongne.service.routes import accounts, dashboard, datasets, models, runs
 from dongne.service.settings import Settings
 from dongne.service.storage import UploadRejected
@@ -79,13 +81,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             folder.mkdir(parents=True, exist_ok=True)
         _clean_leftovers(settings)
         app.state.sessions = make_sessions(engine)
-        app.state.jobs = JobManager(settings, app.state.sessions)
-        app.state.jobs.recover(functools.partial(runs.spec_of, settings))
-        app.state.jobs.warm_up()
+        app.state.cache = ReadCache(settings.cache_seconds)
+        app.state.cache.watch(app.state.sessions)
+        app.state.readers = ReaderPool(settings.reader_processes)
+        app.state.readers.start()
+        # the manager this start made is the one stopped, even if app.state.jobs is replaced
+        jobs = app.state.jobs = JobManager(settings, app.state.sessions)
+        jobs.recover(functools.partial(runs.spec_of, settings))
+        jobs.warm_up()
         try:
             yield
         finally:
-            app.state.jobs.shutdown()
+            jobs.shutdown()
+            app.state.readers.shutdown()
             engine.dispose()
 
     app = FastAPI(

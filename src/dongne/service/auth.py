@@ -61,8 +61,11 @@ def user_for_token(session: Session, token: str) -> User | None:
     """The user owning ``token``, or ``None`` for an unknown or malformed token."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    return record.user if record is not None else None
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token))
+    )
 
 
 def role_at_least(role: str | None, needed: str) -> bool:

@@ -10,16 +10,19 @@ user does not belong to is answered with 404, word for word as one that does not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Hashable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from dongne.service import auth
+from dongne.service.cache import MISSING, TOKEN_TABLES, ReadCache
 from dongne.service.models import AuditEvent, Dataset, Membership, Run, User, Workspace
 from dongne.service.schemas import ErrorOut
 from dongne.service.settings import Settings
@@ -31,6 +34,7 @@ __all__ = [
     "SettingsDep",
     "UserDep",
     "audit",
+    "cached",
     "changeable_dataset",
     "error_responses",
     "member_workspace_ids",
@@ -77,15 +81,16 @@ def _session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(_session)]
 
 
-def _current_user(
+async def _current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The token's user, looked up in a session of its own that is closed at once.
+    """The token's user: from the read cache, else looked up in a session of its own.
 
     The user comes back detached, its columns loaded: the request holds no database
     connection from here until its route opens its own session (an upload streams its body
-    with none).
+    with none). A cached answer costs no thread and no query; a revoked token is refused at
+    once (:mod:`dongne.service.cache`).
     """
     if credentials is None:
         raise HTTPException(
@@ -95,8 +100,10 @@ def _current_user(
             "--create-user NAME'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    with request.app.state.sessions() as session:
-        user = auth.user_for_token(session, credentials.credentials)
+    user = await cached(
+        request, ("token", auth.hash_token(credentials.credentials)), TOKEN_TABLES,
+        _user_for_token, request.app.state.sessions, credentials.credentials,
+    )  # fmt: skip
     if user is None:
         raise HTTPException(
             401,
@@ -104,6 +111,55 @@ def _current_user(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user
+
+
+def _user_for_token(sessions: sessionmaker[Session], token: str) -> User | None:
+    with sessions() as session:
+        return auth.user_for_token(session, token)
+
+
+async def cached(
+    request: Request,
+    key: Hashable,
+    tables: frozenset[str],
+    read: Callable[..., Any],
+    *args: Any,
+) -> Any:
+    """``read(*args)`` through the application's :class:`~dongne.service.cache.ReadCache`.
+
+    A hit is answered on the event loop. On a miss ``read`` runs on a worker thread (it
+    opens its own session) and its value is kept, unless one of ``tables`` (those ``read``
+    reads) was written meanwhile; requests for the same ``key`` that arrive while it runs
+    wait for that one read instead of each starting their own (after a write, hundreds of
+    clients would otherwise all read the same answer at once). Exceptions (404, 403) and
+    ``None`` (an unknown token) are not cached, so a token or a membership made by another
+    process works at once.
+    """
+    cache: ReadCache = request.app.state.cache
+    value = cache.get(key)
+    if value is not MISSING:
+        return value
+    pending = cache.pending.get(key)
+    if pending is not None:
+        value = await asyncio.shield(pending)
+        return value if value is not MISSING else await run_in_threadpool(read, *args)
+    future = cache.pending[key] = asyncio.get_running_loop().create_future()
+    token = cache.token(tables)
+    try:
+        value = await run_in_threadpool(read, *args)
+    except Exception as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved here: nobody may be waiting
+        raise
+    except BaseException:  # this request was cancelled: the others read for themselves
+        future.set_result(MISSING)
+        raise
+    finally:
+        del cache.pending[key]
+    future.set_result(value)
+    if value is not None:
+        cache.put(key, tables, token, value)
+    return value
 
 
 UserDep = Annotated[User, Depends(_current_user)]

@@ -1,11 +1,11 @@
 """Background analysis jobs: a thread pool inside the server, one process per running job.
 
-Each run is queued on a :class:`~concurrent.futures.ThreadPoolExecutor` of
-``Settings.max_jobs`` threads. When its turn comes, its thread starts a fresh Python process
-(``python -m dongne.service.worker``, see :func:`dongne.service.worker.main`) that reads the
-run's description on standard input and reports progress and its result as JSON lines on
-standard output; the thread writes progress, status and results to the database. Starting
-Python and importing the scientific stack takes seconds, so (with ``Settings.warm_worker``)
+Each run is queued for one of ``Settings.max_jobs`` job threads. When its turn comes, its
+thread starts a fresh Python process (``python -m dongne.service.worker``, see
+:func:`dongne.service.worker.main`) that reads the run's description on standard input
+and reports progress and its result as JSON lines on standard output; the thread writes
+progress, status and results to the database. Starting Python and importing the scientific
+stack takes seconds, so (with ``Settings.warm_worker``)
 one spare worker process is kept waiting, its imports done, for the next run.
 
 Cancellation really stops the work: a queued run is marked ``cancelled`` at once and never
@@ -18,7 +18,7 @@ Runs are supervised. A supervisor thread looks at every run's worker process eac
 and, while the process is alive, records the time in the run's ``heartbeat_at``. A run
 whose process ends without a result is marked ``failed`` by its thread within a fraction of a
 second, with the exit code or signal as the reason; a ``running`` run whose heartbeat is older
-than ``heartbeat_timeout`` seconds (its thread died or hangs, or the database refused its
+than ``Settings.heartbeat_timeout`` seconds (its thread died or hangs, or the database refused its
 writes) is marked ``failed`` by the supervisor, its process stopped if it still exists. Final
 states are written only over ``queued`` or ``running`` (a run never leaves ``done``,
 ``failed`` or ``cancelled``) and are retried while the database is busy. Cancelling always
@@ -43,7 +43,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,12 +56,9 @@ from dongne.errors import DongneError
 from dongne.service.models import Run, utcnow
 from dongne.service.settings import Settings
 
-__all__ = ["HEARTBEAT_TIMEOUT_SECONDS", "JobManager"]
+__all__ = ["JobManager"]
 
 logger = logging.getLogger(__name__)
-
-#: A running run whose worker has not been seen alive for this many seconds is failed.
-HEARTBEAT_TIMEOUT_SECONDS = 10.0
 
 _POLL_SECONDS = 0.2
 _TERMINATE_GRACE_SECONDS = 5.0
@@ -111,7 +107,6 @@ class _Job:
     """What the server holds for one submitted run (under :attr:`JobManager._lock`)."""
 
     cancel: threading.Event = field(default_factory=threading.Event)
-    future: Future | None = None
     started: bool = False
     process: subprocess.Popen | None = None
     cancel_asked: float | None = None  # time.monotonic() of the cancel request
@@ -125,9 +120,13 @@ class JobManager:
     settings : Settings
     sessions : sessionmaker
         Session factory of the service database.
-    heartbeat_timeout : float
+    heartbeat_timeout : float, optional
         Seconds after which a ``running`` run whose worker process was not seen alive is
-        marked ``failed`` (default :data:`HEARTBEAT_TIMEOUT_SECONDS`).
+        marked ``failed``. ``None`` (default): ``settings.heartbeat_timeout``.
+    shutdown_timeout : float
+        Seconds :meth:`shutdown` waits for the job threads to stop their runs (a stopped
+        process takes up to 5 s to end); runs whose thread is stuck are then ended by
+        :meth:`shutdown` itself.
 
     Notes
     -----
@@ -138,12 +137,22 @@ class JobManager:
         self,
         settings: Settings,
         sessions: sessionmaker[Session],
-        heartbeat_timeout: float = HEARTBEAT_TIMEOUT_SECONDS,
+        heartbeat_timeout: float | None = None,
+        shutdown_timeout: float = 15.0,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.heartbeat_timeout = heartbeat_timeout
-        self._pool = ThreadPoolExecutor(settings.max_jobs, thread_name_prefix="dongne-run")
+        self.heartbeat_timeout = (
+            settings.heartbeat_timeout if heartbeat_timeout is None else heartbeat_timeout
+        )
+        self.shutdown_timeout = shutdown_timeout
+        # daemon threads, not a ThreadPoolExecutor: a thread stuck in its own code must not
+        # keep the server process from exiting after a bounded shutdown
+        self._queue: queue.SimpleQueue[tuple[int, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._serve_queue, name=f"dongne-run-{i}", daemon=True)
+            for i in range(settings.max_jobs)
+        ]
         self._jobs: dict[int, _Job] = {}
         self._lock = threading.Lock()
         self._spare: subprocess.Popen | None = None
@@ -153,6 +162,8 @@ class JobManager:
             target=self._supervise, name="dongne-run-supervisor", daemon=True
         )
         self._supervisor.start()
+        for thread in self._threads:
+            thread.start()
 
     def warm_up(self) -> None:
         """Start the spare worker process now (if ``Settings.warm_worker``)."""
@@ -205,8 +216,8 @@ class JobManager:
     def submit(self, run_id: int, spec: dict[str, Any]) -> None:
         """Queue run ``run_id``; ``spec`` is what :func:`dongne.service.worker.execute` takes."""
         with self._lock:
-            job = self._jobs[run_id] = _Job()
-            job.future = self._pool.submit(self._execute, run_id, spec)
+            self._jobs[run_id] = _Job()
+        self._queue.put((run_id, spec))
 
     def cancel(self, run_id: int) -> None:
         """End run ``run_id``: ``cancelled``, or ``failed`` if its worker had already died.
@@ -222,9 +233,9 @@ class JobManager:
             if job is not None:
                 job.cancel.set()
                 job.cancel_asked = time.monotonic()
-                if job.started or not job.future.cancel():
+                if job.started:
                     return  # its thread ends it (or the supervisor, if the thread hangs)
-                del self._jobs[run_id]  # never started: ended here
+                del self._jobs[run_id]  # never started: ended here, its thread skips it
         quick = {"retry_seconds": 5.0}  # a request waits for this
         self._finish(run_id, "cancelled", "cancelled before it started", ("queued",), **quick)
         self._finish(
@@ -244,16 +255,29 @@ class JobManager:
     def shutdown(self) -> None:
         """Stop: running runs are stopped and failed, queued runs stay queued for the next start.
 
-        The supervisor and the spare worker are stopped and the job threads waited for.
+        Waits at most ``shutdown_timeout`` seconds for the job threads. A run whose thread
+        is stuck in its own code (a write that never returns) is ended here: its process is
+        killed and the run failed. The supervisor and the spare worker are stopped.
         """
         with self._lock:
             self._closed = True
             jobs = list(self._jobs.values())
         for job in jobs:
             job.cancel.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + self.shutdown_timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._stop.set()
-        self._supervisor.join()
+        self._supervisor.join(max(1.0, deadline - time.monotonic()))
+        with self._lock:
+            stuck = [(run_id, job) for run_id, job in self._jobs.items() if job.started]
+        for run_id, job in stuck:
+            logger.warning("run %s: its thread did not stop; ending the run here", run_id)
+            if job.process is not None:
+                self._kill(job.process)
+            self._finish(run_id, "failed", _STOPPED, ("running",), retry_seconds=1.0)
         with self._lock:
             if self._spare is not None:
                 self._spare.kill()
@@ -261,6 +285,17 @@ class JobManager:
                 self._spare.stdin.close()
                 self._spare.stdout.close()
                 self._spare = None
+
+    def _serve_queue(self) -> None:
+        """A job thread: execute queued runs in order until :meth:`shutdown`."""
+        while (item := self._queue.get()) is not None:
+            run_id, spec = item
+            with self._lock:
+                job = self._jobs.get(run_id)
+                if job is None or job.started:
+                    continue  # cancelled before its turn
+                job.started = True
+            self._execute(run_id, spec, job)
 
     def _take_process(self) -> subprocess.Popen:
         """A worker process for the next run: the warm spare if alive, and a new spare."""
@@ -308,10 +343,7 @@ class JobManager:
                 time.sleep(pause)
                 pause = min(2 * pause, 5.0)
 
-    def _execute(self, run_id: int, spec: dict[str, Any]) -> None:
-        with self._lock:
-            job = self._jobs[run_id]
-            job.started = True
+    def _execute(self, run_id: int, spec: dict[str, Any], job: _Job) -> None:
         out = Path(spec["out_dir"])
         try:
             if self._closed:

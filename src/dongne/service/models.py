@@ -36,6 +36,7 @@ __all__ = [
     "Invitation",
     "Membership",
     "Run",
+    "SentInvitation",
     "User",
     "Workspace",
     "utcnow",
@@ -131,6 +132,28 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     workspace: Mapped[Workspace] = relationship()
+
+
+class SentInvitation(Base):
+    """An owner's record of an invitation, by the name invited, whether or not a user of that
+    name exists (so that the owners' list tells nothing about which names do).
+
+    Removed when the invited user accepts or an owner withdraws it; a declined invitation
+    stays, looking exactly like one to a name without an account.
+    """
+
+    __tablename__ = "sent_invitations"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'editor', 'viewer')", name="ck_sent_invitations_role"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Dataset(Base):

@@ -26,6 +26,7 @@ __all__ = [
     "RunOut",
     "RunRequest",
     "ScanRequest",
+    "SentInvitationOut",
     "ShareIn",
     "ShareOut",
     "TokenIn",
@@ -135,6 +136,20 @@ class InvitationOut(BaseModel):
 
     workspace: str
     workspace_name: str
+    role: Role
+    invited_by: str | None
+    created_at: UtcDatetime
+
+
+class SentInvitationOut(BaseModel):
+    """An invitation as the owners of the inviting workspace see it: the name they invited.
+
+    Listed the same whether or not a user of that name exists, and whether or not the user
+    declined; it leaves the list when the user accepts (and appears among the members) or
+    an owner withdraws it.
+    """
+
+    user: str
     role: Role
     invited_by: str | None
     created_at: UtcDatetime

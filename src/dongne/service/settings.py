@@ -93,6 +93,18 @@ class Settings:
         (only reached when the pool is smaller than the threads that need it).
     sqlite_busy_timeout : float
         SQLite only: seconds a writer waits for the one write lock before giving up (503).
+    cache_seconds : float
+        Longest time an answer of the in-process read cache (token check, ``GET /me``,
+        dataset metadata and lists; :mod:`dongne.service.cache`) is reused. Changes made
+        through this server process (a revoked token, a removed member) take effect at
+        once; changes another process writes to the database take effect within this many
+        seconds. ``0`` turns the cache off.
+    reader_processes : int
+        Processes that read uploads (:mod:`dongne.service.readers`), so that reading never
+        slows the server's other requests; ``0`` reads them on the server's threads.
+    heartbeat_timeout : float
+        Seconds after which a ``running`` run whose worker process was not seen alive is
+        marked ``failed`` (:mod:`dongne.service.jobs`).
 
     Examples
     --------
@@ -117,6 +129,9 @@ class Settings:
     pool_size: int | None = None
     pool_timeout: float = 10.0
     sqlite_busy_timeout: float = 10.0
+    cache_seconds: float = 5.0
+    heartbeat_timeout: float = 10.0
+    reader_processes: int = 2
 
     open_workspaces: bool | None = None
 
@@ -131,11 +146,24 @@ class Settings:
                 raise SpecificationError(
                     f"Setting {name!r} must be a positive integer. Got {getattr(self, name)!r}."
                 )
-        for name in ("max_queued", "queue_timeout", "pool_timeout", "sqlite_busy_timeout"):
+        for name in (
+            "max_queued", "queue_timeout", "pool_timeout", "sqlite_busy_timeout",
+            "cache_seconds",
+        ):  # fmt: skip
             if not float(getattr(self, name)) >= 0:
                 raise SpecificationError(
                     f"Setting {name!r} must be zero or positive. Got {getattr(self, name)!r}."
                 )
+        if int(self.reader_processes) < 0:
+            raise SpecificationError(
+                "Setting 'reader_processes' must be 0 (read on threads) or more. Got "
+                f"{self.reader_processes!r}. Fix: DONGNE_READER_PROCESSES=2."
+            )
+        if not float(self.heartbeat_timeout) > 0:
+            raise SpecificationError(
+                "Setting 'heartbeat_timeout' must be a positive number of seconds. Got "
+                f"{self.heartbeat_timeout!r}. Fix: DONGNE_HEARTBEAT_TIMEOUT_S=10."
+            )
         if self.pool_size is not None and int(self.pool_size) < 1:
             raise SpecificationError(
                 "Setting 'pool_size' must be a positive integer or None (sized to the threads)."
@@ -150,7 +178,8 @@ class Settings:
         ``DONGNE_MODELS_DATABASE_URL``, ``DONGNE_MAX_UPLOAD_MB``, ``DONGNE_MAX_UNPACKED_MB``,
         ``DONGNE_MAX_JOBS``, ``DONGNE_MAX_REQUESTS``, ``DONGNE_MAX_QUEUED``,
         ``DONGNE_QUEUE_TIMEOUT_S``, ``DONGNE_THREADS``, ``DONGNE_POOL_SIZE``,
-        ``DONGNE_POOL_TIMEOUT_S``, ``DONGNE_SQLITE_BUSY_TIMEOUT_S`` and
+        ``DONGNE_POOL_TIMEOUT_S``, ``DONGNE_SQLITE_BUSY_TIMEOUT_S``, ``DONGNE_CACHE_S``,
+        ``DONGNE_HEARTBEAT_TIMEOUT_S``, ``DONGNE_READER_PROCESSES`` and
         ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
         """
         env = os.environ
@@ -174,6 +203,9 @@ class Settings:
             ("pool_size", "DONGNE_POOL_SIZE", int),
             ("pool_timeout", "DONGNE_POOL_TIMEOUT_S", float),
             ("sqlite_busy_timeout", "DONGNE_SQLITE_BUSY_TIMEOUT_S", float),
+            ("cache_seconds", "DONGNE_CACHE_S", float),
+            ("heartbeat_timeout", "DONGNE_HEARTBEAT_TIMEOUT_S", float),
+            ("reader_processes", "DONGNE_READER_PROCESSES", int),
         ):
             if env.get(name):
                 try:

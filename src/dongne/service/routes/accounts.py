@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from dongne import __version__
 from dongne.service import auth
+from dongne.service.cache import ME_TABLES
 from dongne.service.deps import (
     IdPath,
     SessionDep,
     SettingsDep,
     UserDep,
     audit,
+    cached,
     error_responses,
     not_found,
     user_name,
@@ -27,6 +29,7 @@ from dongne.service.models import (
     AuditEvent,
     Invitation,
     Membership,
+    SentInvitation,
     User,
     Workspace,
     utcnow,
@@ -40,6 +43,7 @@ from dongne.service.schemas import (
     MeOut,
     NewTokenOut,
     NewUserOut,
+    SentInvitationOut,
     TokenIn,
     TokenOut,
     UserIn,
@@ -59,9 +63,15 @@ def health(request: Request) -> HealthOut:
 
 
 @router.get("/me", response_model=MeOut, responses=error_responses(), tags=["accounts"])
-def me(session: SessionDep, user: UserDep) -> MeOut:
+async def me(request: Request, user: UserDep) -> MeOut:
     """You and the workspaces you belong to, with your role in each."""
-    return MeOut(user=UserOut.model_validate(user), workspaces=_workspaces_of(session, user))
+    sessions = request.app.state.sessions
+    return await cached(request, ("me", user.id), ME_TABLES, _me, sessions, user)
+
+
+def _me(sessions, user: User) -> MeOut:
+    with sessions() as session:
+        return MeOut(user=UserOut.model_validate(user), workspaces=_workspaces_of(session, user))
 
 
 @router.post(
@@ -212,9 +222,10 @@ def set_member(
     """Change a member's role (200), or invite a user who is not a member (202; owners only).
 
     An invited user becomes a member only by accepting (``POST
-    /me/invitations/{workspace}/accept``). The 202 answer is the same whether or not a user
-    of that name exists, so user names cannot be probed; an invitation is stored only for an
-    existing user.
+    /me/invitations/{workspace}/accept``). The 202 answer, the owners' list of sent
+    invitations (``GET /workspaces/{workspace}/invitations``) and the audit event are the
+    same whether or not a user of that name exists, so user names cannot be probed; an
+    invitation the user can accept is stored only for an existing user.
     """
     ws = workspace_for(session, user, workspace, "owner")
     target = session.scalar(select(User).where(User.name == user_name))
@@ -225,17 +236,20 @@ def set_member(
         audit(session, user, ws.id, "member_set", "user", target.id, role=body.role)
         session.commit()
         return MemberOut(user=target.name, role=body.role)
+    now = utcnow()
     if target is not None:
         invitation = session.get(Invitation, (ws.id, target.id))
         if invitation is None:
             invitation = Invitation(workspace_id=ws.id, user_id=target.id)
             session.add(invitation)
-        invitation.role, invitation.invited_by = body.role, user.id
-        invitation.created_at = utcnow()
-        audit(session, user, ws.id, "member_invite", "user", target.id, role=body.role)
-    else:  # nothing to store; the caller's own log still says what was asked
-        audit(session, user, ws.id, "member_invite", "user", None, role=body.role,
-              name=user_name)  # fmt: skip
+        invitation.role, invitation.invited_by, invitation.created_at = body.role, user.id, now
+    sent = session.get(SentInvitation, (ws.id, user_name))
+    if sent is None:
+        sent = SentInvitation(workspace_id=ws.id, name=user_name)
+        session.add(sent)
+    sent.role, sent.invited_by, sent.created_at = body.role, user.id, now
+    # no user id in the event: it would tell the owners which names exist
+    audit(session, user, ws.id, "member_invite", "user", None, role=body.role, name=user_name)
     session.commit()
     response.status_code = 202
     return MemberOut(user=user_name, role=body.role, status="invited")
@@ -264,6 +278,58 @@ def my_invitations(session: SessionDep, user: UserDep) -> list[InvitationOut]:
     ]
 
 
+@router.get(
+    "/workspaces/{workspace}/invitations",
+    response_model=list[SentInvitationOut],
+    responses=error_responses(403, 404),
+    tags=["workspaces"],
+)
+def sent_invitations(workspace: str, session: SessionDep, user: UserDep) -> list[SentInvitationOut]:
+    """Invitations this workspace sent that no one accepted yet (owners).
+
+    Every name invited is listed, whether or not it has an account and whether or not its
+    user declined, so the list reveals neither.
+    """
+    ws = workspace_for(session, user, workspace, "owner")
+    rows = session.scalars(
+        select(SentInvitation)
+        .where(SentInvitation.workspace_id == ws.id)
+        .order_by(SentInvitation.created_at, SentInvitation.name)
+    ).all()
+    inviters = {r.invited_by for r in rows} - {None}
+    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(inviters))).all())
+    return [
+        SentInvitationOut(
+            user=r.name, role=r.role, invited_by=names.get(r.invited_by), created_at=r.created_at
+        )
+        for r in rows
+    ]
+
+
+@router.delete(
+    "/workspaces/{workspace}/invitations/{user_name}",
+    status_code=204,
+    responses=error_responses(403, 404),
+    tags=["workspaces"],
+)
+def withdraw_invitation(
+    workspace: str, user_name: str, session: SessionDep, user: UserDep
+) -> Response:
+    """Withdraw an invitation (owners): the invited user can no longer accept it."""
+    ws = workspace_for(session, user, workspace, "owner")
+    sent = session.get(SentInvitation, (ws.id, user_name))
+    if sent is None:
+        raise not_found(f"Invitation of {user_name!r} to workspace {workspace!r}")
+    target = session.scalar(select(User).where(User.name == user_name))
+    invitation = session.get(Invitation, (ws.id, target.id)) if target is not None else None
+    if invitation is not None:
+        session.delete(invitation)
+    session.delete(sent)
+    audit(session, user, ws.id, "member_uninvite", "user", None, name=user_name)
+    session.commit()
+    return Response(status_code=204)
+
+
 def _invitation(session: Session, user: User, workspace: str) -> Invitation:
     invitation = session.scalar(
         select(Invitation)
@@ -287,6 +353,9 @@ def accept_invitation(workspace: str, session: SessionDep, user: UserDep) -> Wor
     ws, role = invitation.workspace, invitation.role
     session.add(Membership(workspace_id=ws.id, user_id=user.id, role=role))
     session.delete(invitation)
+    sent = session.get(SentInvitation, (ws.id, user.name))
+    if sent is not None:  # the owners now see them among the members
+        session.delete(sent)
     audit(session, user, ws.id, "member_join", "user", user.id, role=role)
     session.commit()
     return _workspace_out(ws, role)

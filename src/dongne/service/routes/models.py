@@ -12,6 +12,9 @@ Access follows the service's rules: a model belongs to a workspace; its members 
 up) may use it, and an owner of that workspace may publish it to another workspace or to
 everyone (``"*"``). Anyone else gets 404, word for word as for a model that does not exist.
 The caller sends rows and gets predictions: the training data never leave the registry.
+
+The routes are plain functions, run on the server's worker threads: each reads the database
+and the registry, and none of that may stop the event loop that serves every other request.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,7 +32,6 @@ from urllib.parse import quote, urlencode
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -104,8 +107,17 @@ CARD_LINK_SECONDS = 300
 _CARD_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
 
 
+_REGISTRY_LOCK = threading.Lock()
+
+
 def _registry(request: Request) -> ModelRegistry:
+    """The service's model registry, opened on first use (once, whichever thread asks)."""
     state = request.app.state
+    with _REGISTRY_LOCK:
+        return _open_registry(state)
+
+
+def _open_registry(state) -> ModelRegistry:
     if getattr(state, "model_registry", None) is None:
         settings = state.settings
         state.model_registry = ModelRegistry(
@@ -178,7 +190,7 @@ def _ref(name: str, version: int | None, alias: str | None) -> str:
 
 
 @router.get("/models", response_model=list[ModelOut])
-async def list_models(
+def list_models(
     request: Request,
     session: SessionDep,
     user: UserDep,
@@ -187,10 +199,10 @@ async def list_models(
     """Models owned by or published to ``workspace`` (viewer+), newest version of each."""
     ws = workspace_for(session, user, workspace, "viewer")
     registry = _registry(request)
-    table = await run_in_threadpool(registry.list)
+    table = registry.list()
     out = []
     for name, rows in table.groupby("name", sort=True):
-        access = await run_in_threadpool(registry.access, name)
+        access = registry.access(name)
         published = access["published_to"]
         if access["owner"] != ws.slug and ws.slug not in published and "*" not in published:
             continue
@@ -215,18 +227,17 @@ async def list_models(
 
 
 @router.post("/models/{name}/predict", response_model=PredictOut)
-async def predict_rows(
+def predict_rows(
     name: str, body: PredictIn, request: Request, session: SessionDep, user: UserDep
 ) -> PredictOut:
     """Predict ``rows`` with a model owned by or published to ``workspace`` (viewer+)."""
     ws = workspace_for(session, user, body.workspace, "viewer")
     registry = _registry(request)
-    await run_in_threadpool(_visible_model, registry, name, ws)
+    _visible_model(registry, name, ws)
     table = pd.DataFrame.from_records(body.rows)
-    result = await run_in_threadpool(
-        predict, _ref(name, body.version, body.alias), table, registry=registry,
-        extra=body.extra,
-    )  # fmt: skip
+    result = predict(
+        _ref(name, body.version, body.alias), table, registry=registry, extra=body.extra
+    )
     audit(session, user, ws.id, "model_predict", "model", None, model=result.model,
            rows=len(table))  # fmt: skip
     session.commit()
@@ -241,7 +252,7 @@ async def predict_rows(
 
 
 @router.get("/models/{name}/card", response_class=HTMLResponse)
-async def model_card(
+def model_card(
     name: str,
     request: Request,
     session: SessionDep,
@@ -254,16 +265,16 @@ async def model_card(
     """The model card page (HTML, English or Korean; small cells suppressed)."""
     ws = workspace_for(session, user, workspace, "viewer")
     registry = _registry(request)
-    await run_in_threadpool(_visible_model, registry, name, ws)
+    _visible_model(registry, name, ws)
     ref = _ref(name, version, alias)
-    page = await run_in_threadpool(registry.card_html, ref, lang)
+    page = registry.card_html(ref, lang)
     audit(session, user, ws.id, "model_card", "model", None, model=ref)
     session.commit()
     return HTMLResponse(page, headers={"Content-Security-Policy": _CARD_PAGE_CSP})
 
 
 @router.post("/models/{name}/publish")
-async def publish(
+def publish(
     name: str, body: PublishIn, request: Request, session: SessionDep, user: UserDep,
     response: Response,
 ) -> dict[str, Any]:
@@ -276,7 +287,7 @@ async def publish(
     """  # fmt: skip
     registry = _registry(request)
     try:
-        access = await run_in_threadpool(registry.access, name)
+        access = registry.access(name)
     except DongneError as err:
         raise _not_found(name) from err
     if access["owner"] is None:
@@ -289,13 +300,13 @@ async def publish(
         raise
     audit(session, user, None, "model_publish", "model", None, model=name, to=body.workspace)
     if body.workspace == "*":
-        access = await run_in_threadpool(registry.set_access, name, publish_to=["*"])
+        access = registry.set_access(name, publish_to=["*"])
         session.commit()
         return _public_access(access)
     target = session.scalar(select(Workspace).where(Workspace.slug == body.workspace))
     known = {access["owner"], *access["published_to"], *access["offered_to"]}
     if target is not None and target.slug not in known:
-        await run_in_threadpool(registry.set_access, name, offer_to=[target.slug])
+        registry.set_access(name, offer_to=[target.slug])
         audit(session, user, target.id, "model_offered", "model", None, model=name,
               source=access["owner"])  # fmt: skip
     session.commit()
@@ -315,7 +326,7 @@ class OfferedModelOut(BaseModel):
 
 
 @router.get("/models/offers", response_model=list[OfferedModelOut])
-async def model_offers(
+def model_offers(
     request: Request,
     session: SessionDep,
     user: UserDep,
@@ -324,45 +335,45 @@ async def model_offers(
     """Models offered to ``workspace`` that wait for one of its owners to accept."""
     ws = workspace_for(session, user, workspace, "owner")
     registry = _registry(request)
-    table = await run_in_threadpool(registry.list)
+    table = registry.list()
     out = []
     for name in sorted(set(table["name"])):
-        access = await run_in_threadpool(registry.access, name)
+        access = registry.access(name)
         if ws.slug in access["offered_to"]:
             out.append(OfferedModelOut(model=str(name), owner=access["owner"]))
     return out
 
 
 @router.post("/models/{name}/accept")
-async def accept_model(
+def accept_model(
     name: str, body: PublishIn, request: Request, session: SessionDep, user: UserDep
 ) -> dict[str, Any]:
     """Accept a model offered to ``workspace`` (owners there): its members may use it."""
-    return await _answer_offer(name, body.workspace, request, session, user, accept=True)
+    return _answer_offer(name, body.workspace, request, session, user, accept=True)
 
 
 @router.post("/models/{name}/decline", status_code=204)
-async def decline_model(
+def decline_model(
     name: str, body: PublishIn, request: Request, session: SessionDep, user: UserDep
 ) -> Response:
     """Decline a model offered to ``workspace`` (owners there)."""
-    await _answer_offer(name, body.workspace, request, session, user, accept=False)
+    _answer_offer(name, body.workspace, request, session, user, accept=False)
     return Response(status_code=204)
 
 
-async def _answer_offer(
+def _answer_offer(
     name: str, workspace: str, request: Request, session, user: User, *, accept: bool
 ) -> dict[str, Any]:
     ws = workspace_for(session, user, workspace, "owner")
     registry = _registry(request)
     try:
-        access = await run_in_threadpool(registry.access, name)
+        access = registry.access(name)
     except DongneError as err:
         raise _not_found(name) from err
     if ws.slug not in access["offered_to"]:
         raise _not_found(name)
     change = {"publish_to": [ws.slug]} if accept else {"unpublish": [ws.slug]}
-    await run_in_threadpool(lambda: registry.set_access(name, **change))
+    registry.set_access(name, **change)
     action = "model_accept" if accept else "model_decline"
     audit(session, user, ws.id, action, "model", None, model=name, source=access["owner"])
     session.commit()
@@ -370,7 +381,7 @@ async def _answer_offer(
 
 
 @router.post("/models/{name}/card-link", response_model=CardLinkOut)
-async def card_link(
+def card_link(
     name: str, body: CardLinkIn, request: Request, session: SessionDep, user: UserDep
 ) -> CardLinkOut:
     """A signed link to the model-card page that a browser can open (viewer+).
@@ -381,8 +392,8 @@ async def card_link(
     """
     ws = workspace_for(session, user, body.workspace, "viewer")
     registry = _registry(request)
-    await run_in_threadpool(_visible_model, registry, name, ws)
-    await run_in_threadpool(registry.get, _ref(name, body.version, body.alias))  # exists
+    _visible_model(registry, name, ws)
+    registry.get(_ref(name, body.version, body.alias))  # exists
     fields = {
         "name": name,
         "workspace": ws.slug,
@@ -399,7 +410,7 @@ async def card_link(
 
 
 @router.get("/models/{name}/card/view", response_class=HTMLResponse, include_in_schema=False)
-async def card_view(
+def card_view(
     name: str,
     request: Request,
     session: SessionDep,
@@ -432,9 +443,9 @@ async def card_view(
         raise HTTPException(403, "The account that made this link no longer exists.")
     ws = workspace_for(session, account, workspace, "viewer")  # membership may have changed
     registry = _registry(request)
-    await run_in_threadpool(_visible_model, registry, name, ws)
+    _visible_model(registry, name, ws)
     ref = _ref(name, int(version) if version else None, alias or None)
-    page = await run_in_threadpool(registry.card_html, ref, lang)
+    page = registry.card_html(ref, lang)
     session.add(
         AuditEvent(
             workspace_id=ws.id,
