@@ -35,6 +35,7 @@ COMMANDS = (
     "allocate",
     "evaluate",
     "learn",
+    "explain",
     "share",
     "report",
     "serve",
