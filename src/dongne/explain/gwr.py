@@ -251,7 +251,7 @@ def _check_kernel_size(setup: _Setup, k: int) -> None:
         raise DataError(
             f"{n} observations are too few for an adaptive GWR with {k} coefficients: the "
             f"bandwidth search starts at {40 + 2 * k} neighbours. Fix: use fewer covariates, "
-            "or fixed=True with bw_min="
+            "or fixed=True (a distance bandwidth)."
         )
 
 

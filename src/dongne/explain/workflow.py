@@ -241,7 +241,7 @@ def _write(outputs, out, model, design, label, source, weights, alpha) -> None:
         files["impacts"] = write_table(result.impacts_.reset_index(), out / "impacts.csv", **params)
     files["comparison"] = write_table(outputs.comparison, out / "model_comparison.csv", **params)
     files["residual_map"] = choropleth(
-        frame, "residual", title=f"{label}: 잔차 · residuals ({model})",
+        frame, "residual", title=f"잔차 · residuals ({model})\n{label}",
         legend_title="residual", path=out / "residual_map.png", cmap="RdBu_r", note=source,
     ).path  # fmt: skip
     files["geopackage"] = write_layer(frame, out / "explain.gpkg", layer="areas", **params)
@@ -261,9 +261,11 @@ def _coefficient_maps(frame, result: GWRResult, out: Path, label: str, source) -
         frame[column] = values
         note = (f"|t| > {crit[j]:.2f} (Fotheringham–Byrne corrected, α = {result.alpha}); "
                 + (source or ""))  # fmt: skip
+        shown = values[np.isfinite(values)]
+        cmap = "Reds" if shown.min() > 0 else ("Blues_r" if shown.max() < 0 else "RdBu_r")
         files[f"map_{name}"] = choropleth(
-            frame, column, title=f"{label}: {name} 국지 계수 · local coefficient",
-            legend_title=name, path=out / f"coefficient_{name}.png", cmap="RdBu_r",
+            frame, column, title=f"{name}: 국지 계수 · local coefficient\n{label}",
+            legend_title=name, path=out / f"coefficient_{name}.png", cmap=cmap,
             missing_label="유의하지 않음 · not significant", note=note,
         ).path  # fmt: skip
         frame.drop(columns=column, inplace=True)
