@@ -36,8 +36,9 @@ def georgia():
 
 
 def _close(ours, theirs, rtol=1e-6):
-    np.testing.assert_allclose(np.asarray(ours, float), np.asarray(theirs, float), rtol=rtol,
-                               atol=1e-10)  # fmt: skip
+    np.testing.assert_allclose(
+        np.asarray(ours, float), np.asarray(theirs, float), rtol=rtol, atol=1e-10
+    )
 
 
 @pytest.mark.parametrize(
@@ -135,7 +136,7 @@ def test_mgwr_equals_mgwr_on_seoul(seoul):
 
 
 def test_spatial_variability_test_is_seeded_and_flags_varying_surface(georgia):
-    coords, y, X = georgia
+    coords, y, _X = georgia
     rng = np.random.default_rng(5)
     # y = (1 + east) * x1 + noise: the slope of x1 varies west → east, x2's does not
     east = (coords[:, 0] - coords[:, 0].min()) / np.ptp(coords[:, 0])

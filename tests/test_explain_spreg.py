@@ -43,8 +43,9 @@ def _case(name: str):
         warnings.simplefilter("ignore")
         lw = libpysal.weights.WSP2W(libpysal.weights.WSP(sparse.csr_matrix(w.to_sparse())))
     lw.transform = "r"
-    design = check_design(areas[SEOUL_EXPLAIN["y"]], areas[x].to_numpy(), x,
-                          rows=areas["dong_code"].tolist())  # fmt: skip
+    design = check_design(
+        areas[SEOUL_EXPLAIN["y"]], areas[x].to_numpy(), x, rows=areas["dong_code"].tolist()
+    )
     return design, lw, None
 
 
@@ -54,8 +55,9 @@ def case(request):
 
 
 def _close(ours, theirs, rtol, atol=0.0):
-    np.testing.assert_allclose(np.asarray(ours, float).ravel(), np.asarray(theirs, float).ravel(),
-                               rtol=rtol, atol=atol)  # fmt: skip
+    np.testing.assert_allclose(
+        np.asarray(ours, float).ravel(), np.asarray(theirs, float).ravel(), rtol=rtol, atol=atol
+    )
 
 
 def test_ols_with_spatial_diagnostics_equals_spreg(case):
@@ -64,17 +66,28 @@ def test_ols_with_spatial_diagnostics_equals_spreg(case):
     r = ols(design, lw.sparse)
     _close(r.params_, ref.betas, 1e-8)
     _close(r.bse_, ref.std_err, 1e-8)
-    _close([r.r2_, r.adj_r2_, r.f_test_.statistic, r.log_likelihood_, r.aic_, r.schwarz_],
-           [ref.r2, ref.ar2, ref.f_stat[0], ref.logll, ref.aic, ref.schwarz], 1e-8)  # fmt: skip
+    _close(
+        [r.r2_, r.adj_r2_, r.f_test_.statistic, r.log_likelihood_, r.aic_, r.schwarz_],
+        [ref.r2, ref.ar2, ref.f_stat[0], ref.logll, ref.aic, ref.schwarz],
+        1e-8,
+    )
     _close(r.condition_number_, ref.mulColli, 1e-8)
-    _close([r.jarque_bera_.statistic, r.breusch_pagan_.statistic, r.koenker_bassett_.statistic],
-           [ref.jarque_bera["jb"], ref.breusch_pagan["bp"], ref.koenker_bassett["kb"]], 1e-8)
+    _close(
+        [r.jarque_bera_.statistic, r.breusch_pagan_.statistic, r.koenker_bassett_.statistic],
+        [ref.jarque_bera["jb"], ref.breusch_pagan["bp"], ref.koenker_bassett["kb"]],
+        1e-8,
+    )
     s = r.spatial_
-    _close([s["Moran's I (residuals)"].statistic, s["Moran's I z"].statistic],
-           ref.moran_res[:2], 1e-8)  # fmt: skip
-    for ours, theirs in [("LM error", "lm_error"), ("LM lag", "lm_lag"),
-                         ("robust LM error", "rlm_error"), ("robust LM lag", "rlm_lag"),
-                         ("LM SARMA", "lm_sarma")]:  # fmt: skip
+    _close(
+        [s["Moran's I (residuals)"].statistic, s["Moran's I z"].statistic], ref.moran_res[:2], 1e-8
+    )
+    for ours, theirs in [
+        ("LM error", "lm_error"),
+        ("LM lag", "lm_lag"),
+        ("robust LM error", "rlm_error"),
+        ("robust LM lag", "rlm_lag"),
+        ("LM SARMA", "lm_sarma"),
+    ]:
         _close(s[ours].statistic, getattr(ref, theirs)[0], 1e-8)
         _close(s[ours].p_value, getattr(ref, theirs)[1], 1e-8, atol=1e-300)
     # The Seoul residuals are clustered (LM error rejects), Georgia's with 6-NN barely.
@@ -88,8 +101,9 @@ def test_white_and_hac_standard_errors_equal_spreg(case):
     white = ols(design, robust="white")
     ref = spreg.OLS(design.y[:, None], design.X[:, 1:], robust="white")
     _close(white.bse_, ref.std_err, 1e-8)
-    kernel = libpysal.weights.Kernel(coords, k=12, function="triangular", fixed=False,
-                                     diagonal=True)  # fmt: skip
+    kernel = libpysal.weights.Kernel(
+        coords, k=12, function="triangular", fixed=False, diagonal=True
+    )
     hac = ols(design, robust="hac", hac_kernel=kernel.sparse)
     ref = spreg.OLS(design.y[:, None], design.X[:, 1:], robust="hac", gwk=kernel)
     _close(hac.bse_, ref.std_err, 1e-8)
@@ -106,16 +120,19 @@ def lag_fit(case):
 
 
 def test_ml_lag_equals_spreg(lag_fit):
-    design, lw, r, ref = lag_fit
+    _design, _lw, r, ref = lag_fit
     _close(r.params_, ref.betas, 1e-6)
     _close(r.bse_, ref.std_err, 1e-6)
-    _close([r.log_likelihood_, r.aic_, r.schwarz_, r.pseudo_r2_],
-           [ref.logll, ref.aic, ref.schwarz, ref.pr2], 1e-6)  # fmt: skip
+    _close(
+        [r.log_likelihood_, r.aic_, r.schwarz_, r.pseudo_r2_],
+        [ref.logll, ref.aic, ref.schwarz, ref.pr2],
+        1e-6,
+    )
     assert 0 < r.params_[-1] < 1
 
 
 def test_lag_impacts_equal_spreg_full_multipliers(lag_fit):
-    design, lw, r, ref = lag_fit
+    _design, lw, r, _ref = lag_fit
     mult = spmultiplier(lw, r.params_[-1], method="full")
     beta = r.params_[1:-1]
     _close(r.impacts_["direct"], beta * mult["adi"], 1e-8)

@@ -57,17 +57,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weights", default="queen", help="queen (default), rook, queen:SNAP_M, knn:K, band:M"
     )
-    parser.add_argument("--missing", default="raise", choices=["raise", "drop"],
-                        help="areas with a missing value: error (default) or leave out")  # fmt: skip
-    parser.add_argument("--robust", default="none", choices=["none", "white"],
-                        help="OLS standard errors")  # fmt: skip
+    parser.add_argument(
+        "--missing",
+        default="raise",
+        choices=["raise", "drop"],
+        help="areas with a missing value: error (default) or leave out",
+    )
+    parser.add_argument(
+        "--robust", default="none", choices=["none", "white"], help="OLS standard errors"
+    )
     parser.add_argument("--kernel", default="bisquare", choices=["bisquare", "gaussian"])
-    parser.add_argument("--fixed", action="store_true",
-                        help="fixed bandwidth in metres (default: adaptive, in neighbours)")  # fmt: skip
+    parser.add_argument(
+        "--fixed",
+        action="store_true",
+        help="fixed bandwidth in metres (default: adaptive, in neighbours)",
+    )
     parser.add_argument("--criterion", default="AICc", choices=["AICc", "CV"])
     parser.add_argument("--alpha", type=float, default=0.05)
-    parser.add_argument("--impact-replications", type=int, default=1000,
-                        help="draws for the impacts' simulated inference (lag, durbin)")  # fmt: skip
+    parser.add_argument(
+        "--impact-replications",
+        type=int,
+        default=1000,
+        help="draws for the impacts' simulated inference (lag, durbin)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--label", help="readable name of --y for titles")
     parser.add_argument("--source", help="data source written under every map")
@@ -87,9 +99,15 @@ def _inputs(args: argparse.Namespace, out: Path):
         areas = seoul_learning_areas()
         x = [c.strip() for c in args.x.split(",")] if args.x else list(case["x"])
         chosen = (args.id or case["id"], args.y or case["y"], x)
-        require_columns(areas, "the Seoul case", dict(zip(("--id", "--y", "--x"), chosen, strict=True)))
-        return (areas, *chosen, args.label or (None if args.y else case["label"]),
-                args.source or case["source"])  # fmt: skip
+        require_columns(
+            areas, "the Seoul case", dict(zip(("--id", "--y", "--x"), chosen, strict=True))
+        )
+        return (
+            areas,
+            *chosen,
+            args.label or (None if args.y else case["label"]),
+            args.source or case["source"],
+        )
     if not (args.id and args.y and args.x):
         raise SpecificationError(
             "With AREAS, name the columns. Fix: --id CODE --y COLUMN --x COL1,COL2 (or omit "
@@ -97,8 +115,11 @@ def _inputs(args: argparse.Namespace, out: Path):
         )
     areas = areas_with_table(args, out)
     x = [c.strip() for c in args.x.split(",") if c.strip()]
-    require_columns(areas, " + ".join(filter(None, [args.areas, args.table])),
-                    {"--id": args.id, "--y": args.y, "--x": x})  # fmt: skip
+    require_columns(
+        areas,
+        " + ".join(filter(None, [args.areas, args.table])),
+        {"--id": args.id, "--y": args.y, "--x": x},
+    )
     return areas, args.id, args.y, x, args.label, args.source
 
 
@@ -111,11 +132,24 @@ def run(args: argparse.Namespace) -> int:
     bar, step = progress_steps(3, args.quiet)
     with bar:
         result = run_explain(
-            areas, id_column, y, x, args.model, out, weights=args.weights,
-            missing=args.missing, robust=args.robust, kernel=args.kernel, fixed=args.fixed,
-            criterion=args.criterion, alpha=args.alpha,
-            impact_replications=args.impact_replications, rng=args.seed, label=label,
-            source=source, progress=step,
-        )  # fmt: skip
+            areas,
+            id_column,
+            y,
+            x,
+            args.model,
+            out,
+            weights=args.weights,
+            missing=args.missing,
+            robust=args.robust,
+            kernel=args.kernel,
+            fixed=args.fixed,
+            criterion=args.criterion,
+            alpha=args.alpha,
+            impact_replications=args.impact_replications,
+            rng=args.seed,
+            label=label,
+            source=source,
+            progress=step,
+        )
         bar.update(bar.total - bar.n)
     return print_outputs(result.summary, out, result.files)

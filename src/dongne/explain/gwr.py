@@ -35,8 +35,8 @@ Journal of Geo-Information* 8, 269.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -111,7 +111,9 @@ def _setup(
             "search='interval' needs bw_min=, bw_max= and interval= > 0. Fix: pass them, or "
             "search='golden_section'."
         )
-    return _Setup(xy, _KERNELS[kernel], fixed, criterion, search, 1e-6, 200, bw_min, bw_max, interval)
+    return _Setup(
+        xy, _KERNELS[kernel], fixed, criterion, search, 1e-6, 200, bw_min, bw_max, interval
+    )
 
 
 def _score(setup: _Setup, resid: np.ndarray, influ: np.ndarray) -> float:
@@ -297,7 +299,7 @@ class GWRResult:
         return np.abs(self.tvalues_) > self.critical_t_
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per observation: coefficient, standard error, t and significance per covariate."""
+        """One row per observation: coefficient, standard error, t, significance per covariate."""
         return _local_frame(self)
 
 
@@ -367,8 +369,12 @@ def gwr(
     """
     setup = _setup(coords, design.n, kernel, fixed, criterion, search)
     _check_kernel_size(setup, design.k)
-    bw = bandwidth if bandwidth is not None else _search(setup, _full_score(setup, design.y, design.X), design.k)
-    params, influ, cct, sts, local_cn = _fit_full(setup, design.y, design.X, bw, inference=True)
+    bw = (
+        bandwidth
+        if bandwidth is not None
+        else _search(setup, _full_score(setup, design.y, design.X), design.k)
+    )
+    params, influ, cct, _sts, local_cn = _fit_full(setup, design.y, design.X, bw, inference=True)
     resid = design.y - np.sum(params * design.X, axis=1)
     n = design.n
     tr_s = float(influ.sum())
@@ -376,13 +382,30 @@ def gwr(
     sigma2 = rss / (n - tr_s)
     tss = float(((design.y - design.y.mean()) ** 2).sum())
     return GWRResult(
-        design=design, bandwidth_=float(bw), kernel=kernel, fixed=fixed, params_=params,
-        bse_=np.sqrt(cct * sigma2), influence_=influ, residuals_=resid, sigma2_=sigma2,
-        enp_=tr_s, aicc_=_aicc(rss, tr_s, n), r2_=1 - rss / tss, local_condition_=local_cn,
+        design=design,
+        bandwidth_=float(bw),
+        kernel=kernel,
+        fixed=fixed,
+        params_=params,
+        bse_=np.sqrt(cct * sigma2),
+        influence_=influ,
+        residuals_=resid,
+        sigma2_=sigma2,
+        enp_=tr_s,
+        aicc_=_aicc(rss, tr_s, n),
+        r2_=1 - rss / tss,
+        local_condition_=local_cn,
         alpha=alpha,
-        provenance_={"method": "GWR", "kernel": kernel, "fixed": fixed, "criterion": criterion,
-                     "search": search, "bandwidth": float(bw), "n": n},
-    )  # fmt: skip
+        provenance_={
+            "method": "GWR",
+            "kernel": kernel,
+            "fixed": fixed,
+            "criterion": criterion,
+            "search": search,
+            "bandwidth": float(bw),
+            "n": n,
+        },
+    )
 
 
 def _aicc(rss: float, tr_s: float, n: int) -> float:
@@ -402,6 +425,8 @@ def mgwr(
     bws_same_times: int = 5,
     inference: bool = True,
     alpha: float = 0.05,
+    init_bandwidth: float | None = None,
+    bandwidth_bounds: Sequence[tuple[float | None, float | None]] | None = None,
 ) -> MGWRResult:
     """Fit a multiscale GWR by back-fitting (``mgwr.gwr.MGWR(...).fit()``).
 
@@ -427,8 +452,18 @@ def mgwr(
         :data:`MGWR_INFERENCE_LIMIT` observations).
     alpha : float
         Level of the local tests before the correction (α/ENP_j per covariate).
+    init_bandwidth : float, optional
+        Bandwidth of the initial GWR (``mgwr``'s ``init_multi``); default: searched.
+    bandwidth_bounds : sequence of (min, max), optional
+        Search range per coefficient (``mgwr``'s ``multi_bw_min``/``multi_bw_max``);
+        ``(b, b)`` pins a bandwidth to ``b``.
     """
     setup = _setup(coords, design.n, kernel, fixed, criterion, "golden_section")
+    if bandwidth_bounds is not None and len(bandwidth_bounds) != design.k:
+        raise SpecificationError(
+            f"bandwidth_bounds has {len(bandwidth_bounds)} pairs for {design.k} coefficients. "
+            "Fix: give one (min, max) pair per coefficient, intercept first."
+        )
     _check_kernel_size(setup, design.k)
     if inference and design.n > MGWR_INFERENCE_LIMIT:
         raise SpecificationError(
@@ -436,7 +471,8 @@ def mgwr(
             f"{design.n} × {design.n} projections (hours). Fix: pass inference=False for the "
             "coefficients and bandwidths only."
         )
-    fit = _backfit(setup, design, tol, max_iter, bws_same_times)
+    bounds = list(bandwidth_bounds or [(None, None)] * design.k)
+    fit = _backfit(setup, design, tol, max_iter, bws_same_times, init_bandwidth, bounds)
     return _mgwr_result(setup, design, fit, inference, alpha, kernel, criterion)
 
 
@@ -449,10 +485,19 @@ class _Backfit:
     iterations: int
 
 
-def _backfit(setup: _Setup, design: Design, tol: float, max_iter: int, same_times: int) -> _Backfit:
+def _backfit(
+    setup: _Setup,
+    design: Design,
+    tol: float,
+    max_iter: int,
+    same_times: int,
+    init: float | None,
+    bounds: list[tuple[float | None, float | None]],
+) -> _Backfit:
     y, X = design.y, design.X
     n, k = X.shape
-    bw_init = _search(setup, _full_score(setup, y, X), k)
+    bw_init = init if init is not None else _search(setup, _full_score(setup, y, X), k)
+    per = [replace(setup, bw_min=lo, bw_max=hi) for lo, hi in bounds]
     params = _fit_full(setup, y, X, bw_init)[0]
     err = y - np.sum(params * X, axis=1)
     XB = params * X
@@ -464,7 +509,7 @@ def _backfit(setup: _Setup, design: Design, tol: float, max_iter: int, same_time
         for j in range(k):
             temp_y = XB[:, j] + err
             if stable < same_times:
-                bws[j] = _search(setup, _one_score(setup, temp_y, X[:, j]), 1)
+                bws[j] = _search(per[j], _one_score(setup, temp_y, X[:, j]), 1)
             beta, _ = _fit_one(setup, temp_y, X[:, j], bws[j])
             new_XB[:, j] = beta * X[:, j]
             params[:, j] = beta
@@ -479,9 +524,14 @@ def _backfit(setup: _Setup, design: Design, tol: float, max_iter: int, same_time
 
 
 def _mgwr_result(
-    setup: _Setup, design: Design, fit: _Backfit, inference: bool, alpha: float, kernel: str,
+    setup: _Setup,
+    design: Design,
+    fit: _Backfit,
+    inference: bool,
+    alpha: float,
+    kernel: str,
     criterion: str,
-) -> MGWRResult:  # fmt: skip
+) -> MGWRResult:
     n, k = design.X.shape
     resid = design.y - np.sum(fit.params * design.X, axis=1)
     rss = float(resid @ resid)
@@ -494,17 +544,36 @@ def _mgwr_result(
     tss = float(((design.y - design.y.mean()) ** 2).sum())
     local_cn = _mgwr_local_condition(setup, design.X, fit.bandwidths)
     return MGWRResult(
-        design=design, bandwidth_=float("nan"), kernel=kernel, fixed=setup.fixed,
-        params_=fit.params, bse_=np.sqrt(cct * sigma2), influence_=np.full(n, np.nan),
-        residuals_=resid, sigma2_=sigma2, enp_=tr_s,
-        aicc_=_aicc(rss, tr_s, n) if inference else float("nan"), r2_=1 - rss / tss,
-        local_condition_=local_cn, alpha=alpha, bandwidths_=fit.bandwidths, enp_j_=enp_j,
-        bandwidth_history_=fit.history, iterations_=fit.iterations,
-        provenance_={"method": "MGWR", "kernel": kernel, "fixed": setup.fixed,
-                     "criterion": criterion, "bandwidths": fit.bandwidths.tolist(),
-                     "initial_gwr_bandwidth": fit.bw_init, "iterations": fit.iterations,
-                     "inference": inference, "n": n},
-    )  # fmt: skip
+        design=design,
+        bandwidth_=float("nan"),
+        kernel=kernel,
+        fixed=setup.fixed,
+        params_=fit.params,
+        bse_=np.sqrt(cct * sigma2),
+        influence_=np.full(n, np.nan),
+        residuals_=resid,
+        sigma2_=sigma2,
+        enp_=tr_s,
+        aicc_=_aicc(rss, tr_s, n) if inference else float("nan"),
+        r2_=1 - rss / tss,
+        local_condition_=local_cn,
+        alpha=alpha,
+        bandwidths_=fit.bandwidths,
+        enp_j_=enp_j,
+        bandwidth_history_=fit.history,
+        iterations_=fit.iterations,
+        provenance_={
+            "method": "MGWR",
+            "kernel": kernel,
+            "fixed": setup.fixed,
+            "criterion": criterion,
+            "bandwidths": fit.bandwidths.tolist(),
+            "initial_gwr_bandwidth": fit.bw_init,
+            "iterations": fit.iterations,
+            "inference": inference,
+            "n": n,
+        },
+    )
 
 
 def _mgwr_inference(setup: _Setup, X: np.ndarray, fit: _Backfit) -> tuple[np.ndarray, np.ndarray]:
@@ -560,8 +629,14 @@ def spatial_variability_test(
     exceed = np.zeros(result.design.k)
     for _ in range(replications):
         perm = xy[gen.permutation(len(xy))]
-        refit = gwr(result.design, perm, kernel=result.kernel, fixed=result.fixed,
-                    criterion=result.provenance_["criterion"])  # fmt: skip
+        refit = gwr(
+            result.design,
+            perm,
+            kernel=result.kernel,
+            fixed=result.fixed,
+            criterion=result.provenance_["criterion"],
+        )
         exceed += refit.params_.std(axis=0) >= observed
-    return pd.Series((1 + exceed) / (1 + replications), index=list(result.design.names),
-                     name="p_value")  # fmt: skip
+    return pd.Series(
+        (1 + exceed) / (1 + replications), index=list(result.design.names), name="p_value"
+    )

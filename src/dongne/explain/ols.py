@@ -240,7 +240,9 @@ def _breusch_pagan(u: np.ndarray, X: np.ndarray, *, studentized: bool) -> Test:
 
 
 def _unique_columns(Z: np.ndarray) -> np.ndarray:
-    keep = [j for j in range(Z.shape[1]) if not any(np.array_equal(Z[:, i], Z[:, j]) for i in range(j))]
+    keep = [
+        j for j in range(Z.shape[1]) if not any(np.array_equal(Z[:, i], Z[:, j]) for i in range(j))
+    ]
     return Z[:, keep]
 
 
@@ -254,7 +256,7 @@ def spatial_diagnostics(
     ``"LM SARMA"``. The Moran's I z-value is under ``"Moran's I z"``.
     """
     y, X = design.y, design.X
-    n, k = X.shape
+    n, _k = X.shape
     W = weights_matrix(w, n, design.rows)
     utu = float(u @ u)
     sig2n = utu / n

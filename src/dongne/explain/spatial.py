@@ -44,7 +44,7 @@ from dongne._vocab import resolve_rng
 from dongne.errors import DataError, SpecificationError
 from dongne.explain._design import Design, check_design
 from dongne.explain._weights import weights_matrix
-from dongne.explain.ols import OLSResult, Test, ols, spatial_diagnostics
+from dongne.explain.ols import OLSResult, Test, ols
 
 __all__ = [
     "EXACT_TRACE_LIMIT",
@@ -64,7 +64,7 @@ _XATOL = 1e-10
 
 @dataclass
 class SpatialModelResult:
-    """A fitted spatial lag, error or Durbin model (the spatial parameter is the last coefficient)."""
+    """A fitted spatial lag, error or Durbin model (spatial parameter last)."""
 
     model: str
     design: Design
@@ -123,7 +123,7 @@ class SpatialModelResult:
 
 
 def lag_covariates(design: Design, w: Any) -> Design:
-    """The design ``[X, WX]`` of SLX and Durbin models (``W_name`` columns, intercept not lagged)."""
+    """The design ``[X, WX]`` of SLX and Durbin models (``W_name`` columns; no lagged intercept)."""
     W = weights_matrix(w, design.n, design.rows)
     slopes = design.X[:, 1:]
     names = design.names[1:]
@@ -230,16 +230,22 @@ def ml_lag(
         pseudo_r2_=_pseudo_r2(y, y - u),
         spatial_parameter="rho",
         residual_moran_=_moran_of(design, u, W),
-        provenance_={"method": "ML lag", "n": n, "log_determinant": "sparse LU (exact)",
-                     "traces": "exact" if n <= EXACT_TRACE_LIMIT else f"Hutchinson, {trace_probes} probes",
-                     "rng": seed},
-    )  # fmt: skip
+        provenance_={
+            "method": "ML lag",
+            "n": n,
+            "log_determinant": "sparse LU (exact)",
+            "traces": "exact" if n <= EXACT_TRACE_LIMIT else f"Hutchinson, {trace_probes} probes",
+            "rng": seed,
+        },
+    )
     result.impacts_ = impacts(result, W, replications=impact_replications, rng=seed)
     return result
 
 
 def _maximise(objective) -> float:
-    res = minimize_scalar(objective, bounds=(-1.0, 1.0), method="bounded", options={"xatol": _XATOL})
+    res = minimize_scalar(
+        objective, bounds=(-1.0, 1.0), method="bounded", options={"xatol": _XATOL}
+    )
     if not res.success or abs(res.x) > 1 - 1e-6:
         raise DataError(
             f"The spatial parameter's likelihood has its maximum at the boundary ({res.x:.6f}); "
@@ -285,7 +291,7 @@ def _moran_of(design: Design, u: np.ndarray, W: sparse.csr_array) -> Test:
 
 
 def ml_error(design: Design, w: Any) -> SpatialModelResult:
-    """Spatial error model ``y = Xβ + u, u = λWu + ε`` by maximum likelihood (spreg ``ML_Error``)."""
+    """Spatial error model ``y = Xβ + u, u = λWu + ε`` by ML (spreg ``ML_Error``)."""
     W = weights_matrix(w, design.n, design.rows)
     _row_standardised(W)
     y, X = design.y, design.X
@@ -380,7 +386,8 @@ def impacts(
     ``β_r(1 + ρ t) + θ_r t``, total ``(β_r + θ_r)/(1 − ρ)``, indirect = total − direct
     (``θ_r = 0`` in the lag model). With ``replications > 0`` the coefficients are drawn
     from ``N(estimate, covariance)`` and each impact's simulated standard error and two-sided
-    p-value (share of draws on the other side of zero, doubled) are added.
+    p-value ``2(1 + m)/(1 + R)`` are added, ``m`` the draws on the far side of zero out of the
+    ``R`` kept (draws with ``|ρ| ≥ 1`` are discarded), so p is never below ``2/(R + 1)``.
 
     Returns
     -------
@@ -401,8 +408,9 @@ def impacts(
         return np.stack([direct, total - direct, total])
 
     point = effects(result.params_)
-    frame = pd.DataFrame(point.T, index=pd.Index(names, name="variable"),
-                         columns=["direct", "indirect", "total"])  # fmt: skip
+    frame = pd.DataFrame(
+        point.T, index=pd.Index(names, name="variable"), columns=["direct", "indirect", "total"]
+    )
     if replications:
         gen = np.random.default_rng(resolve_rng(rng))
         draws = gen.multivariate_normal(result.params_, result.cov_, size=replications)
@@ -410,8 +418,9 @@ def impacts(
         sims = np.stack([effects(d) for d in draws])
         for j, name in enumerate(["direct", "indirect", "total"]):
             frame[f"{name}_se"] = sims[:, j, :].std(axis=0, ddof=1)
-            below = (sims[:, j, :] <= 0).mean(axis=0)
-            frame[f"{name}_p"] = np.minimum(1.0, 2 * np.minimum(below, 1 - below))
+            below = (sims[:, j, :] <= 0).sum(axis=0)
+            tail = np.minimum(below, len(sims) - below)
+            frame[f"{name}_p"] = np.minimum(1.0, 2 * (1 + tail) / (1 + len(sims)))
     return frame
 
 
@@ -434,7 +443,8 @@ def _eigenvalues(W: sparse.csr_array) -> np.ndarray | None:
 def _trace_wainv(W: sparse.csr_array, eig: np.ndarray | None, rho: float) -> float:
     if eig is not None:
         return float(np.real(np.sum(eig / (1 - rho * eig))))
-    lu = splu(sparse.csc_matrix(sparse.identity(W.shape[0], format="csc") - rho * sparse.csc_matrix(W)))
+    lu = splu(
+        sparse.csc_matrix(sparse.identity(W.shape[0], format="csc") - rho * sparse.csc_matrix(W))
+    )
     z = np.random.default_rng(0).choice([-1.0, 1.0], size=(W.shape[0], 50))
     return float(((z * (W @ lu.solve(z))).sum(axis=0)).mean())
-

@@ -116,12 +116,19 @@ def run_explain(
     out.mkdir(parents=True, exist_ok=True)
     step("checking the design")
     kept, dropped = _complete_rows(areas, id_column, [y, *x], missing)
-    design = check_design(kept[y], kept[list(x)].to_numpy(float), list(x), y_name=y,
-                          rows=kept[id_column].astype(str).tolist(), source="the areas")  # fmt: skip
+    design = check_design(
+        kept[y],
+        kept[list(x)].to_numpy(float),
+        list(x),
+        y_name=y,
+        rows=kept[id_column].astype(str).tolist(),
+        source="the areas",
+    )
     w = from_spec(kept, id_column, weights).row_standardised()
     step(f"fitting {model}")
-    result = _fit(model, design, w, kept, robust, kernel, fixed, criterion, alpha,
-                  impact_replications, rng)  # fmt: skip
+    result = _fit(
+        model, design, w, kept, robust, kernel, fixed, criterion, alpha, impact_replications, rng
+    )
     comparison = _comparison(design, w, result)
     frame = _area_frame(kept, design, result)
     outputs = ExplainOutputs(frame, result, comparison, dropped)
@@ -175,8 +182,9 @@ def _fit(model, design, w, areas, robust, kernel, fixed, criterion, alpha, draws
     coords = _coords(areas)
     if model == "gwr":
         return gwr(design, coords, kernel=kernel, fixed=fixed, criterion=criterion, alpha=alpha)
-    return mgwr(_standardised(design), coords, kernel=kernel, fixed=fixed, criterion=criterion,
-                alpha=alpha)  # fmt: skip
+    return mgwr(
+        _standardised(design), coords, kernel=kernel, fixed=fixed, criterion=criterion, alpha=alpha
+    )
 
 
 def _standardised(design: Design) -> Design:
@@ -192,19 +200,28 @@ def _comparison(design: Design, w: Any, result: Any) -> pd.DataFrame:
     base = ols(design, w)
     moran = base.spatial_["Moran's I (residuals)"]
     rows.append(("OLS", base.log_likelihood_, base.aic_, moran.statistic, moran.p_value))
-    for name, fit in (("lag (ML)", lambda: ml_lag(design, w, impact_replications=0)),
-                      ("error (ML)", lambda: ml_error(design, w)),
-                      ("Durbin (ML)", lambda: ml_lag(lag_covariates(design, w), w,
-                                                     impact_replications=0))):  # fmt: skip
+    for name, fit in (
+        ("lag (ML)", lambda: ml_lag(design, w, impact_replications=0)),
+        ("error (ML)", lambda: ml_error(design, w)),
+        ("Durbin (ML)", lambda: ml_lag(lag_covariates(design, w), w, impact_replications=0)),
+    ):
         try:
             m = fit()
         except DataError as exc:  # a model that does not fit is listed, not hidden
             rows.append((f"{name}: {exc}", np.nan, np.nan, np.nan, np.nan))
             continue
-        rows.append((name, m.log_likelihood_, m.aic_, m.residual_moran_.statistic,
-                     m.residual_moran_.p_value))  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["model", "log_likelihood", "aic", "residual_moran_i",
-                                        "residual_moran_p"])  # fmt: skip
+        rows.append(
+            (
+                name,
+                m.log_likelihood_,
+                m.aic_,
+                m.residual_moran_.statistic,
+                m.residual_moran_.p_value,
+            )
+        )
+    frame = pd.DataFrame(
+        rows, columns=["model", "log_likelihood", "aic", "residual_moran_i", "residual_moran_p"]
+    )
     if isinstance(result, GWRResult):
         name = "MGWR (standardised)" if isinstance(result, MGWRResult) else "GWR"
         frame["aicc"] = np.nan
@@ -225,25 +242,40 @@ def _area_frame(areas: gpd.GeoDataFrame, design: Design, result: Any) -> gpd.Geo
 
 def _write(outputs, out, model, design, label, source, weights, alpha) -> None:
     result = outputs.result
-    params = {"model": model, "y": design.y_name, "x": list(design.names[1:]),
-              "weights": weights, "alpha": alpha, "dropped": outputs.dropped,
-              **getattr(result, "provenance_", {})}  # fmt: skip
+    params = {
+        "model": model,
+        "y": design.y_name,
+        "x": list(design.names[1:]),
+        "weights": weights,
+        "alpha": alpha,
+        "dropped": outputs.dropped,
+        **getattr(result, "provenance_", {}),
+    }
     files = outputs.files
     frame = outputs.frame
     if isinstance(result, GWRResult):
         files["local_csv"] = write_table(frame, out / "local_coefficients.csv", **params)
         files.update(_coefficient_maps(frame, result, out, label, source))
     else:
-        files["coefficients"] = write_table(result.to_frame().reset_index(), out / "coefficients.csv", **params)
+        files["coefficients"] = write_table(
+            result.to_frame().reset_index(), out / "coefficients.csv", **params
+        )
     if isinstance(result, OLSResult):
-        files["diagnostics"] = write_table(result.diagnostics_frame().reset_index(), out / "diagnostics.csv", **params)
+        files["diagnostics"] = write_table(
+            result.diagnostics_frame().reset_index(), out / "diagnostics.csv", **params
+        )
     if isinstance(result, SpatialModelResult) and result.impacts_ is not None:
         files["impacts"] = write_table(result.impacts_.reset_index(), out / "impacts.csv", **params)
     files["comparison"] = write_table(outputs.comparison, out / "model_comparison.csv", **params)
     files["residual_map"] = choropleth(
-        frame, "residual", title=f"잔차 · residuals ({model})\n{label}",
-        legend_title="residual", path=out / "residual_map.png", cmap="RdBu_r", note=source,
-    ).path  # fmt: skip
+        frame,
+        "residual",
+        title=f"잔차 · residuals ({model})\n{label}",
+        legend_title="residual",
+        path=out / "residual_map.png",
+        cmap="RdBu_r",
+        note=source,
+    ).path
     files["geopackage"] = write_layer(frame, out / "explain.gpkg", layer="areas", **params)
     outputs.summary = explain_summary(result, outputs.comparison, label, outputs.dropped)
     files["summary"] = atomic_write_text(out / "summary.txt", outputs.summary + "\n")
@@ -259,14 +291,20 @@ def _coefficient_maps(frame, result: GWRResult, out: Path, label: str, source) -
         values = result.params_[:, j].copy()
         values[~result.significant_[:, j]] = np.nan
         frame[column] = values
-        note = (f"|t| > {crit[j]:.2f} (Fotheringham–Byrne corrected, α = {result.alpha}); "
-                + (source or ""))  # fmt: skip
+        note = f"|t| > {crit[j]:.2f} (Fotheringham–Byrne corrected, α = {result.alpha}); " + (
+            source or ""
+        )
         shown = values[np.isfinite(values)]
         cmap = "Reds" if shown.min() > 0 else ("Blues_r" if shown.max() < 0 else "RdBu_r")
         files[f"map_{name}"] = choropleth(
-            frame, column, title=f"{name}: 국지 계수 · local coefficient\n{label}",
-            legend_title=name, path=out / f"coefficient_{name}.png", cmap=cmap,
-            missing_label="유의하지 않음 · not significant", note=note,
-        ).path  # fmt: skip
+            frame,
+            column,
+            title=f"{name}: 국지 계수 · local coefficient\n{label}",
+            legend_title=name,
+            path=out / f"coefficient_{name}.png",
+            cmap=cmap,
+            missing_label="유의하지 않음 · not significant",
+            note=note,
+        ).path
         frame.drop(columns=column, inplace=True)
     return files
