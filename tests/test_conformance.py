@@ -65,6 +65,7 @@ from dongne.evaluate import (
     synthetic_control,
     twfe,
 )
+from dongne.explain import check_design, gwr, mgwr, ml_lag, ols
 from dongne.io import join_by_code, points_to_areas
 from dongne.learn import (
     AllocationRegret,
@@ -79,7 +80,7 @@ from dongne.learn import (
 )
 from dongne.share import Prediction, federate
 
-PACKAGES = ("detect", "allocate", "evaluate", "learn", "share", "io", "weights")
+PACKAGES = ("detect", "allocate", "evaluate", "explain", "learn", "share", "io", "weights")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 OLD_NAMES = {"seed", "n_permutations", "mmd_permutations", "n_draws", "language"}
 DRAW_COUNTS = {"permutations", "replications", "bootstrap"}
@@ -97,7 +98,7 @@ RESULTS = {
     "AggregatedEffects", "BaconDecomposition", "DiDResult", "InterruptedTimeSeries",
     "StaggeredResult", "SyntheticControl", "SyntheticPlacebos", "SyntheticLeaveOneOut",
     "FairnessAudit", "CVComparison", "GroupReport", "FederatedResult", "Prediction",
-    "PointsInAreas",
+    "PointsInAreas", "OLSResult", "SpatialModelResult", "GWRResult", "MGWRResult",
 }  # fmt: skip
 #: Public classes outside the result contract, each with the reason.
 EXEMPT = {
@@ -130,6 +131,8 @@ EXEMPT = {
     "JoinResult": "a pair (frame, report)",
     "MatchReport": "a report on the input join; summary(lang=) checked below",
     "SpatialWeights": "input: weights (their summary describes them, in English)",
+    "Design": "input: a checked regression design",
+    "Test": "a record of numbers (statistic, p, df) inside explain results",
 }
 #: Parameters that keep an old name, with the reason (docs/api.md lists them).
 KEPT_OLD_PARAMETERS = {
@@ -280,10 +283,17 @@ RANDOM_ESTIMATORS: dict[str, Callable[..., Any]] = {
         "dynamic"
     ),
     "DiDResult": lambda rng, c: did_2x2(c["two_by_two"], bootstrap=99, rng=rng),
+    "SpatialModelResult": lambda rng, c: ml_lag(
+        _lattice_design(c["g"]), c["w"].row_standardised(), replications=49, rng=rng
+    ),
     "SyntheticControl": lambda rng, c: synthetic_control(
         c["wide"], wide=True, treated="T", treatment_start=2008, n_starts=2, rng=rng
     ),
 }
+
+
+def _lattice_design(lattice):
+    return check_design(lattice["y"], lattice[["x1", "x2"]].to_numpy(), ["x1", "x2"])
 
 
 def _plot_map(obj, c):
@@ -403,6 +413,10 @@ def _results(context) -> dict[str, Any]:
         crs="EPSG:5179",
     )
     made["PointsInAreas"] = points_to_areas(c["g"], shelters, prefix="shelters")
+    made["OLSResult"] = ols(_lattice_design(c["g"]), c["w"].row_standardised())
+    design = check_design(y[:120], X.iloc[:120].to_numpy(), ["a", "b"])
+    made["GWRResult"] = gwr(design, xy[:120])
+    made["MGWRResult"] = mgwr(design, xy[:120])
     return made
 
 

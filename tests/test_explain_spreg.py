@@ -116,7 +116,7 @@ def lag_fit(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = spreg.ML_Lag(design.y[:, None], design.X[:, 1:], w=lw, method="full")
-    return design, lw, ml_lag(design, lw.sparse, impact_replications=400, rng=3), ref
+    return design, lw, ml_lag(design, lw.sparse, replications=400, rng=3), ref
 
 
 def test_ml_lag_equals_spreg(lag_fit):
@@ -167,7 +167,7 @@ def test_durbin_equals_spreg_ml_lag_with_slx(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = spreg.ML_Lag(design.y[:, None], design.X[:, 1:], w=lw, method="full", slx_lags=1)
-    r = ml_lag(lag_covariates(design, lw.sparse), lw.sparse, impact_replications=0)
+    r = ml_lag(lag_covariates(design, lw.sparse), lw.sparse, replications=0)
     _close(r.params_, ref.betas, 1e-6)
     _close(r.bse_, ref.std_err, 1e-6)
     _close(r.log_likelihood_, ref.logll, 1e-8)

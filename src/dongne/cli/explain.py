@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             fixed=args.fixed,
             criterion=args.criterion,
             alpha=args.alpha,
-            impact_replications=args.impact_replications,
+            replications=args.impact_replications,
             rng=args.seed,
             label=label,
             source=source,

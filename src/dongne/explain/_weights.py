@@ -8,7 +8,7 @@ from scipy import sparse
 from dongne.errors import DataError, SpecificationError, format_rows
 from dongne.weights import SpatialWeights
 
-__all__ = ["weights_matrix"]
+__all__ = ["refuse_scheduler", "weights_matrix"]
 
 
 def weights_matrix(
@@ -52,3 +52,12 @@ def weights_matrix(
             "distance, weights='knn:K', or remove the islands."
         )
     return matrix
+
+
+def refuse_scheduler(scheduler: object) -> None:
+    """The draws of :mod:`dongne.explain` run in this process: refuse any other scheduler."""
+    if scheduler not in (None, "threads"):
+        raise SpecificationError(
+            f"The explain draws run in this process; scheduler={scheduler!r} is not supported "
+            "yet. Fix: leave scheduler=None."
+        )

@@ -41,14 +41,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 from scipy.spatial import cKDTree
 
+from dongne import __version__
 from dongne._validation import check_choice
-from dongne._vocab import resolve_rng
+from dongne._vocab import pick_language, resolve_rng
 from dongne.errors import DataError, SpecificationError
 from dongne.explain import _gwr_kernels as K
 from dongne.explain._design import Design
+from dongne.explain._text import local_lines
+from dongne.explain._weights import refuse_scheduler
 
 __all__ = [
     "INFERENCE_BLOCK",
@@ -302,6 +306,20 @@ class GWRResult:
         """One row per observation: coefficient, standard error, t, significance per covariate."""
         return _local_frame(self)
 
+    def summary(self, lang: str = "both", label: str | None = None) -> str:
+        """Bandwidths, ranges and corrected significance in plain English and/or Korean."""
+        en, ko = local_lines(self, label or self.design.y_name)
+        return pick_language(lang, "\n".join(en), "\n".join(ko))
+
+    def plot(self) -> Figure:
+        """The distribution of each local coefficient (box plots); maps via the workflow."""
+        figure = Figure(figsize=(1.6 * self.design.k + 2, 4))
+        ax = figure.subplots()
+        ax.boxplot(self.params_, tick_labels=list(self.design.names))
+        ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.set_ylabel("local coefficient · 국지 계수")
+        return figure
+
 
 @dataclass
 class MGWRResult(GWRResult):
@@ -398,6 +416,7 @@ def gwr(
         alpha=alpha,
         provenance_={
             "method": "GWR",
+            "dongne_version": __version__,
             "kernel": kernel,
             "fixed": fixed,
             "criterion": criterion,
@@ -564,6 +583,7 @@ def _mgwr_result(
         iterations_=fit.iterations,
         provenance_={
             "method": "MGWR",
+            "dongne_version": __version__,
             "kernel": kernel,
             "fixed": setup.fixed,
             "criterion": criterion,
@@ -616,9 +636,10 @@ def spatial_variability_test(
 
     The locations are permuted ``replications`` times; each time the bandwidth is searched
     again and the standard deviation of every local coefficient recomputed. The p-value of a
-    covariate is ``(1 + #{sd_perm ≥ sd_obs}) / (1 + replications)``. ``scheduler`` is
-    accepted for the common vocabulary; the replications run in this process.
+    covariate is ``(1 + #{sd_perm ≥ sd_obs}) / (1 + replications)``. The replications run
+    in this process (``scheduler`` other than None is refused).
     """
+    refuse_scheduler(scheduler)
     if not isinstance(result, GWRResult) or isinstance(result, MGWRResult):
         raise SpecificationError(
             "spatial_variability_test takes a GWR result. Fix: pass the result of gwr()."

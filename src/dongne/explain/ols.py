@@ -28,9 +28,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import sparse, stats
 
+from dongne import __version__
+from dongne._vocab import pick_language
 from dongne.explain._design import Design, condition_number
+from dongne.explain._text import ols_lines, residual_figure
 from dongne.explain._weights import weights_matrix
 
 __all__ = ["OLSResult", "Test", "ols", "spatial_diagnostics"]
@@ -99,6 +103,15 @@ class OLSResult:
             },
             index=pd.Index(self.names, name="variable"),
         )
+
+    def summary(self, lang: str = "both", label: str | None = None) -> str:
+        """Coefficients and spatial diagnostics in plain English and/or Korean."""
+        en, ko = ols_lines(self, label or self.design.y_name)
+        return pick_language(lang, "\n".join(en), "\n".join(ko))
+
+    def plot(self) -> Figure:
+        """Residuals against fitted values."""
+        return residual_figure(self.design.y - self.residuals_, self.residuals_, "OLS")
 
     def diagnostics_frame(self) -> pd.DataFrame:
         """Every diagnostic test: statistic, degrees of freedom, p-value."""
@@ -170,7 +183,13 @@ def ols(
         jarque_bera_=_jarque_bera(u),
         breusch_pagan_=_breusch_pagan(u, X, studentized=False),
         koenker_bassett_=_breusch_pagan(u, X, studentized=True),
-        provenance_={"method": "OLS", "robust": robust, "n": n, "k": k},
+        provenance_={
+            "method": "OLS",
+            "dongne_version": __version__,
+            "robust": robust,
+            "n": n,
+            "k": k,
+        },
     )
     if w is not None:
         result.spatial_ = spatial_diagnostics(design, beta, u, xtxi, w)

@@ -36,14 +36,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import sparse, stats
 from scipy.optimize import minimize_scalar
 from scipy.sparse.linalg import splu
 
-from dongne._vocab import resolve_rng
+from dongne import __version__
+from dongne._vocab import pick_language, resolve_rng
 from dongne.errors import DataError, SpecificationError
 from dongne.explain._design import Design, check_design
-from dongne.explain._weights import weights_matrix
+from dongne.explain._text import residual_figure, spatial_lines
+from dongne.explain._weights import refuse_scheduler, weights_matrix
 from dongne.explain.ols import OLSResult, Test, ols
 
 __all__ = [
@@ -109,6 +112,15 @@ class SpatialModelResult:
             return None
         return len(self.params_) * np.log(self.design.n) - 2 * self.log_likelihood_
 
+    def summary(self, lang: str = "both", label: str | None = None) -> str:
+        """The spatial parameter and the impacts in plain English and/or Korean."""
+        en, ko = spatial_lines(self, label or self.design.y_name)
+        return pick_language(lang, "\n".join(en), "\n".join(ko))
+
+    def plot(self) -> Figure:
+        """Residuals against fitted values."""
+        return residual_figure(self.design.y - self.residuals_, self.residuals_, self.model)
+
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: estimate, standard error, z, p."""
         return pd.DataFrame(
@@ -168,8 +180,9 @@ def ml_lag(
     design: Design,
     w: Any,
     *,
-    impact_replications: int = 1000,
+    replications: int = 1000,
     rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
     trace_probes: int = 100,
 ) -> SpatialModelResult:
     """Spatial lag model ``y = ρWy + Xβ + ε`` by maximum likelihood (spreg ``ML_Lag``).
@@ -181,13 +194,16 @@ def ml_lag(
         spatial Durbin model.
     w : SpatialWeights or scipy sparse matrix
         Row-standardised weights without islands.
-    impact_replications : int
+    replications : int
         Draws for the simulated inference on the impacts (0: none).
     rng : int, Generator or None
         Seed of the impact draws and the trace probes (None means 0).
+    scheduler : None
+        Only ``None`` (this process); any other value is refused.
     trace_probes : int
         Rademacher probes for the variance traces above :data:`EXACT_TRACE_LIMIT` units.
     """
+    refuse_scheduler(scheduler)
     W = weights_matrix(w, design.n, design.rows)
     _row_standardised(W)
     y, X = design.y, design.X
@@ -231,14 +247,15 @@ def ml_lag(
         spatial_parameter="rho",
         residual_moran_=_moran_of(design, u, W),
         provenance_={
+            "dongne_version": __version__,
             "method": "ML lag",
             "n": n,
             "log_determinant": "sparse LU (exact)",
             "traces": "exact" if n <= EXACT_TRACE_LIMIT else f"Hutchinson, {trace_probes} probes",
-            "rng": seed,
+            "seed": seed,
         },
     )
-    result.impacts_ = impacts(result, W, replications=impact_replications, rng=seed)
+    result.impacts_ = impacts(result, W, replications=replications, rng=seed)
     return result
 
 
@@ -330,7 +347,12 @@ def ml_error(design: Design, w: Any) -> SpatialModelResult:
         pseudo_r2_=_pseudo_r2(y, X @ beta),
         spatial_parameter="lambda",
         residual_moran_=_moran_of(design, e_filtered, W),
-        provenance_={"method": "ML error", "n": n, "log_determinant": "sparse LU (exact)"},
+        provenance_={
+            "dongne_version": __version__,
+            "method": "ML error",
+            "n": n,
+            "log_determinant": "sparse LU (exact)",
+        },
     )
 
 
@@ -367,7 +389,12 @@ def gm_lag(design: Design, w: Any, *, instrument_lags: int = 1) -> SpatialModelR
         pseudo_r2_=_pseudo_r2(y, Z @ delta),
         spatial_parameter="rho",
         residual_moran_=_moran_of(design, u, W),
-        provenance_={"method": "GM lag (S2SLS)", "n": n, "instrument_lags": instrument_lags},
+        provenance_={
+            "dongne_version": __version__,
+            "method": "GM lag (S2SLS)",
+            "n": n,
+            "instrument_lags": instrument_lags,
+        },
     )
     result.impacts_ = impacts(result, W, replications=0)
     return result
@@ -379,6 +406,7 @@ def impacts(
     *,
     replications: int = 1000,
     rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Direct, indirect and total impacts of a lag or Durbin model (LeSage & Pace 2009).
 
@@ -394,6 +422,7 @@ def impacts(
     pandas.DataFrame
         One row per covariate (the ``W_`` columns of a Durbin model folded into theirs).
     """
+    refuse_scheduler(scheduler)
     W = weights_matrix(w, result.design.n, result.design.rows)
     eig = _eigenvalues(W)
     names, slopes, thetas = _impact_terms(result.design.names)

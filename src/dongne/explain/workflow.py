@@ -66,7 +66,7 @@ def run_explain(
     fixed: bool = False,
     criterion: str = "AICc",
     alpha: float = 0.05,
-    impact_replications: int = 1000,
+    replications: int = 1000,
     rng: int | None = None,
     label: str | None = None,
     source: str | None = None,
@@ -99,7 +99,7 @@ def run_explain(
         GWR/MGWR kernel, fixed (metres) or adaptive (neighbours) bandwidth, AICc or CV.
     alpha : float
         Significance level (corrected for the local tests of GWR/MGWR).
-    impact_replications : int
+    replications : int
         Draws for the simulated inference on the impacts (lag, Durbin).
     rng : int, optional
         Seed of the impact draws (None means 0).
@@ -127,7 +127,7 @@ def run_explain(
     w = from_spec(kept, id_column, weights).row_standardised()
     step(f"fitting {model}")
     result = _fit(
-        model, design, w, kept, robust, kernel, fixed, criterion, alpha, impact_replications, rng
+        model, design, w, kept, robust, kernel, fixed, criterion, alpha, replications, rng
     )
     comparison = _comparison(design, w, result)
     frame = _area_frame(kept, design, result)
@@ -172,13 +172,13 @@ def _fit(model, design, w, areas, robust, kernel, fixed, criterion, alpha, draws
     if model == "slx":
         return ols(lag_covariates(design, w), w, robust=robust)
     if model == "lag":
-        return ml_lag(design, w, impact_replications=draws, rng=rng)
+        return ml_lag(design, w, replications=draws, rng=rng)
     if model == "gm_lag":
         return gm_lag(design, w)
     if model == "error":
         return ml_error(design, w)
     if model == "durbin":
-        return ml_lag(lag_covariates(design, w), w, impact_replications=draws, rng=rng)
+        return ml_lag(lag_covariates(design, w), w, replications=draws, rng=rng)
     coords = _coords(areas)
     if model == "gwr":
         return gwr(design, coords, kernel=kernel, fixed=fixed, criterion=criterion, alpha=alpha)
@@ -201,9 +201,9 @@ def _comparison(design: Design, w: Any, result: Any) -> pd.DataFrame:
     moran = base.spatial_["Moran's I (residuals)"]
     rows.append(("OLS", base.log_likelihood_, base.aic_, moran.statistic, moran.p_value))
     for name, fit in (
-        ("lag (ML)", lambda: ml_lag(design, w, impact_replications=0)),
+        ("lag (ML)", lambda: ml_lag(design, w, replications=0)),
         ("error (ML)", lambda: ml_error(design, w)),
-        ("Durbin (ML)", lambda: ml_lag(lag_covariates(design, w), w, impact_replications=0)),
+        ("Durbin (ML)", lambda: ml_lag(lag_covariates(design, w), w, replications=0)),
     ):
         try:
             m = fit()
