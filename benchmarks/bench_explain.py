@@ -42,7 +42,7 @@ y = (y - y.mean()) / y.std()
 X = (X - X.mean(axis=0)) / X.std(axis=0)
 if impl == "dongne":
     from dongne.explain import check_design
-    from dongne.explain.gwr import mgwr
+    from dongne.explain.local import mgwr
     design = check_design(y, X, [f"x{i}" for i in range(5)])
     small = check_design(y[:120], X[:120], [f"x{i}" for i in range(5)])
     mgwr(small, coords[:120], inference=False, max_iter=1)  # load the compiled kernels

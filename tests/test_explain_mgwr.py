@@ -21,7 +21,7 @@ from dongne.demo.explain import SEOUL_EXPLAIN
 from dongne.demo.learn import seoul_learning_areas
 from dongne.errors import DataError
 from dongne.explain import check_design
-from dongne.explain.gwr import gwr, mgwr, select_bandwidth, spatial_variability_test
+from dongne.explain.local import gwr, mgwr, select_bandwidth, spatial_variability_test
 from dongne.io import to_metric
 
 pytestmark = pytest.mark.filterwarnings("ignore")

@@ -2,7 +2,7 @@
 impacts, and geographically weighted regression (GWR, MGWR). See docs/explain.md."""
 
 from dongne.explain._design import MAX_CONDITION, Design, check_design, condition_number
-from dongne.explain.gwr import (
+from dongne.explain.local import (
     GWRResult,
     MGWRResult,
     gwr,

@@ -19,8 +19,10 @@ __all__ = [
     "extreme_distances",
     "gwr_hat_rows",
     "gwr_pass",
+    "gwr_pass_knn",
     "mgwr_condition",
     "single_pass",
+    "single_pass_knn",
     "smoother_apply",
 ]
 
@@ -203,3 +205,84 @@ def extreme_distances(coords):
         lo[i] = a
         hi[i] = b
     return lo.min(), hi.max()
+
+
+@njit(parallel=True, cache=True)
+def single_pass_knn(dist, idx, coords, y, x, bw, kernel, fixed):
+    """:func:`single_pass` for an adaptive bisquare kernel from cached sorted neighbours.
+
+    ``dist``/``idx`` (n × K) hold each point's K nearest observations in increasing distance
+    (itself first). A row whose bandwidth reaches beyond its K-th neighbour is computed by
+    the full pass, so the result is the same for any K; the cached rows cost O(bw), not O(n).
+    """
+    n = x.shape[0]
+    cached = dist.shape[1]
+    m = int(bw) - 1
+    beta = np.empty(n)
+    influ = np.empty(n)
+    for i in prange(n):
+        h = dist[i, m] * 1.0000001 if m < cached else np.inf
+        if m >= cached or dist[i, cached - 1] < h:
+            w = _row_weights(coords, i, bw, kernel, fixed)
+            s = 0.0
+            t = 0.0
+            for j in range(n):
+                wx = w[j] * x[j]
+                s += wx * x[j]
+                t += wx * y[j]
+            beta[i] = t / s
+            influ[i] = w[i] * x[i] * x[i] / s
+            continue
+        s = 0.0
+        t = 0.0
+        for p in range(cached):
+            d = dist[i, p]
+            if d >= h:
+                break
+            z = d / h
+            j = idx[i, p]
+            wx = (1.0 - z**2) ** 2 * x[j]
+            s += wx * x[j]
+            t += wx * y[j]
+        beta[i] = t / s
+        influ[i] = x[i] * x[i] / s
+    return beta, influ
+
+
+@njit(parallel=True, cache=True)
+def gwr_pass_knn(dist, idx, coords, y, X, bw, kernel):
+    """Coefficients and influence ``S_ii`` of an adaptive bisquare GWR from cached neighbours
+    (the lite pass of a bandwidth search; rows reaching beyond the cache use a full pass)."""
+    n, k = X.shape
+    cached = dist.shape[1]
+    m = int(bw) - 1
+    params = np.empty((n, k))
+    influ = np.empty(n)
+    for i in prange(n):
+        h = dist[i, m] * 1.0000001 if m < cached else np.inf
+        full = m >= cached or dist[i, cached - 1] < h
+        w = _row_weights(coords, i, bw, kernel, False) if full else np.empty(0)
+        xtwx = np.zeros((k, k))
+        xtwy = np.zeros(k)
+        count = n if full else cached
+        for p in range(count):
+            if full:
+                j = p
+                wj = w[j]
+                if wj == 0.0:
+                    continue
+            else:
+                if dist[i, p] >= h:
+                    break
+                j = idx[i, p]
+                z = dist[i, p] / h
+                wj = (1.0 - z**2) ** 2
+            for a in range(k):
+                xa = X[j, a] * wj
+                xtwy[a] += xa * y[j]
+                for b in range(k):
+                    xtwx[a, b] += xa * X[j, b]
+        inv = np.linalg.inv(xtwx)
+        params[i] = inv @ xtwy
+        influ[i] = X[i] @ inv @ X[i]
+    return params, influ

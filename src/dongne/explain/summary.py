@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dongne.explain._text import local_lines, ols_lines, spatial_lines
-from dongne.explain.gwr import GWRResult
+from dongne.explain.local import GWRResult
 from dongne.explain.spatial import SpatialModelResult
 
 __all__ = ["explain_summary"]

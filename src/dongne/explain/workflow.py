@@ -23,7 +23,7 @@ import pandas as pd
 from dongne._validation import check_choice, check_probability
 from dongne.errors import DataError, format_rows
 from dongne.explain._design import Design, check_design
-from dongne.explain.gwr import GWRResult, MGWRResult, gwr, mgwr
+from dongne.explain.local import GWRResult, MGWRResult, gwr, mgwr
 from dongne.explain.ols import OLSResult, ols
 from dongne.explain.spatial import SpatialModelResult, gm_lag, lag_covariates, ml_error, ml_lag
 from dongne.explain.summary import explain_summary

@@ -71,6 +71,11 @@ _KERNELS = {"bisquare": K.BISQUARE, "gaussian": K.GAUSSIAN}
 _DELTA = 0.38197
 
 
+#: Most (point, neighbour) pairs kept in the sorted-neighbour cache of adaptive bisquare
+#: kernels (12 bytes each: about 120 MB); each point keeps ``min(n, KNN_CACHE // n)``.
+KNN_CACHE = 10_000_000
+
+
 @dataclass(frozen=True)
 class _Setup:
     coords: np.ndarray
@@ -83,6 +88,7 @@ class _Setup:
     bw_min: float | None
     bw_max: float | None
     interval: float
+    knn: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _setup(
@@ -115,8 +121,13 @@ def _setup(
             "search='interval' needs bw_min=, bw_max= and interval= > 0. Fix: pass them, or "
             "search='golden_section'."
         )
+    knn = None
+    if kernel == "bisquare" and not fixed:
+        # sorted neighbours, reused by every bandwidth tried (rows needing more use a full pass)
+        dist, idx = cKDTree(xy).query(xy, k=min(n, max(64, KNN_CACHE // n)))
+        knn = (np.ascontiguousarray(dist), np.ascontiguousarray(idx, dtype=np.int32))
     return _Setup(
-        xy, _KERNELS[kernel], fixed, criterion, search, 1e-6, 200, bw_min, bw_max, interval
+        xy, _KERNELS[kernel], fixed, criterion, search, 1e-6, 200, bw_min, bw_max, interval, knn
     )
 
 
@@ -131,10 +142,16 @@ def _score(setup: _Setup, resid: np.ndarray, influ: np.ndarray) -> float:
 
 
 def _fit_full(setup: _Setup, y: np.ndarray, X: np.ndarray, bw: float, inference: bool = False):
+    if setup.knn is not None and not inference:
+        dist, idx = setup.knn
+        return K.gwr_pass_knn(dist, idx, setup.coords, y, X, float(bw), setup.kernel)
     return K.gwr_pass(setup.coords, y, X, float(bw), setup.kernel, setup.fixed, inference)
 
 
 def _fit_one(setup: _Setup, y: np.ndarray, x: np.ndarray, bw: float):
+    if setup.knn is not None:
+        dist, idx = setup.knn
+        return K.single_pass_knn(dist, idx, setup.coords, y, x, float(bw), setup.kernel, False)
     return K.single_pass(setup.coords, y, x, float(bw), setup.kernel, setup.fixed)
 
 
