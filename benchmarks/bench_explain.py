@@ -95,14 +95,18 @@ def main() -> None:
 
     import dongne
 
-    print(f"dongne {dongne.__version__}, mgwr {mgwr.__version__}; 5 covariates + intercept")
+    print(
+        f"dongne {dongne.__version__}, mgwr {mgwr.__version__}; 5 covariates + intercept",
+        flush=True,
+    )
     for n in full:
         ours, theirs = _run("dongne", n, "full", 0), _run("mgwr", n, "full", 0)
         same = ours["bandwidths"] == theirs["bandwidths"] and ours["init"] == theirs["init"]
         print(
             f"full fit   n={n:>6}: dongne {ours['seconds']:8.2f} s, mgwr {theirs['seconds']:8.2f}"
             f" s, ratio {theirs['seconds'] / ours['seconds']:6.1f}x, bandwidths "
-            f"{'identical' if same else 'DIFFER'} {ours['bandwidths']}"
+            f"{'identical' if same else 'DIFFER'} {ours['bandwidths']}",
+            flush=True,
         )
         if not same:
             print(f"  mgwr bandwidths {theirs['bandwidths']}")
@@ -119,7 +123,8 @@ def main() -> None:
         print(
             f"identical bandwidths n={n:>6} ({args.iterations} iterations): dongne "
             f"{ours['seconds']:8.2f} s, mgwr {theirs:8.2f} s ({how}), ratio "
-            f"{theirs / ours['seconds']:6.1f}x"
+            f"{theirs / ours['seconds']:6.1f}x",
+            flush=True,
         )
 
 

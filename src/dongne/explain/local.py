@@ -484,8 +484,8 @@ def mgwr(
     bws_same_times : int
         Stop searching bandwidths once they have not changed for this many iterations.
     inference : bool
-        Compute ENP_j and local standard errors (O(n³), refused above
-        :data:`MGWR_INFERENCE_LIMIT` observations).
+        Compute ENP_j, local standard errors and local condition numbers (O(n³), refused
+        above :data:`MGWR_INFERENCE_LIMIT` observations).
     alpha : float
         Level of the local tests before the correction (α/ENP_j per covariate).
     init_bandwidth : float, optional
@@ -578,7 +578,9 @@ def _mgwr_result(
     tr_s = float(np.sum(enp_j))
     sigma2 = rss / (n - tr_s) if inference else np.nan
     tss = float(((design.y - design.y.mean()) ** 2).sum())
-    local_cn = _mgwr_local_condition(setup, design.X, fit.bandwidths)
+    local_cn = (
+        _mgwr_local_condition(setup, design.X, fit.bandwidths) if inference else np.full(n, np.nan)
+    )
     return MGWRResult(
         design=design,
         bandwidth_=float("nan"),
