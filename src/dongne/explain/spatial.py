@@ -434,8 +434,9 @@ def impacts(
     :data:`EXACT_TRACE_LIMIT` units and a power series in ρ with Hutchinson estimates of
     ``tr(W^j)`` (LeSage & Pace 2009, ch. 4) above. With ``replications > 0`` the
     coefficients are drawn from ``N(estimate, covariance)`` and each impact's simulated
-    standard error and two-sided p-value ``2(1 + m)/(1 + R)`` are added, ``m`` the draws on the far side of zero out of the
-    ``R`` kept (draws with ``|ρ| ≥ 1`` are discarded), so p is never below ``2/(R + 1)``.
+    standard error and two-sided p-value ``2(1 + m)/(1 + R)`` are added, ``m`` the draws on
+    the far side of zero out of the ``R`` kept (draws with ``|ρ| ≥ 1`` are discarded), so p
+    is never below ``2/(R + 1)``.
 
     Returns
     -------
