@@ -110,3 +110,43 @@ def test_too_few_observations_and_unstandardised_weights(data):
     ring[:, 5] = 0
     with pytest.raises(DataError, match="islands"):
         ols(design, ring)
+
+
+def _lattice_weights(side: int):
+    from scipy import sparse
+
+    idx = np.arange(side * side).reshape(side, side)
+    r = np.concatenate([idx[:, :-1].ravel(), idx[:, 1:].ravel(), idx[:-1].ravel(), idx[1:].ravel()])
+    c = np.concatenate([idx[:, 1:].ravel(), idx[:, :-1].ravel(), idx[1:].ravel(), idx[:-1].ravel()])
+    B = sparse.csr_array((np.ones(len(r)), (r, c)), shape=(side * side, side * side))
+    return sparse.csr_array(B / B.sum(axis=1)[:, None])
+
+
+def test_series_log_determinant_error_is_as_documented(monkeypatch):
+    """Above EXACT_LOGDET_LIMIT the log-determinant is a power series with Hutchinson traces:
+    within 1 % of the sparse-LU value on 1,600 units (0.1 % at 10,000: the Hutchinson error
+    falls as 1/sqrt(n)), and ρ̂ within 1e-3 of the exact ML estimate."""
+    from scipy import sparse
+    from scipy.sparse.linalg import spsolve
+
+    import dongne.explain.spatial as spatial
+
+    W = _lattice_weights(40)
+    n = W.shape[0]
+    exact = spatial._LogDet(W)
+    monkeypatch.setattr(spatial, "EXACT_LOGDET_LIMIT", 500)
+    series = spatial._LogDet(W)
+    assert exact.exact and not series.exact
+    for rho in (-0.5, 0.3, 0.8):
+        assert series(rho) == pytest.approx(exact(rho), rel=1e-2)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 2))
+    A = sparse.csc_matrix(sparse.identity(n) - 0.5 * W)
+    y = spsolve(A, X @ [1.0, -1.0] + rng.normal(size=n))
+    design = check_design(y, X, ["a", "b"])
+    approx = ml_lag(design, W, replications=0)
+    monkeypatch.setattr(spatial, "EXACT_LOGDET_LIMIT", 10_000)
+    reference = ml_lag(design, W, replications=0)
+    assert "power series" in approx.provenance_["log_determinant"]
+    assert approx.params_[-1] == pytest.approx(reference.params_[-1], abs=1e-3)
+    assert reference.params_[-1] == pytest.approx(0.5, abs=0.05)
