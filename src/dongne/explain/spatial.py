@@ -1,8 +1,8 @@
 """Spatial regression models: lag (ML, GM/IV), error (ML), SLX and spatial Durbin, with impacts.
 
 * **Spatial lag** ``y = ρWy + Xβ + ε`` by maximum likelihood (Ord 1975; concentrated
-  likelihood in ρ, log-determinant ``log|I − ρW|`` from a sparse LU factorisation, exact at
-  any N) or by spatial two-stage least squares with instruments ``[X, WX]`` (Kelejian & Prucha
+  likelihood in ρ; ``log|I − ρW|`` from a sparse LU factorisation, exact, up to
+  :data:`EXACT_LOGDET_LIMIT` units, a Monte Carlo power series above, Barry & Pace 1999) or by spatial two-stage least squares with instruments ``[X, WX]`` (Kelejian & Prucha
   1998, ``GM_Lag`` in spreg).
 * **Spatial error** ``y = Xβ + u, u = λWu + ε`` by maximum likelihood.
 * **SLX** ``y = Xβ + WXθ + ε`` (OLS on the lagged covariates) and the **spatial Durbin**
@@ -25,6 +25,8 @@ Anselin, L. (1988). *Spatial Econometrics: Methods and Models*. Kluwer, ch. 6.
 Kelejian, H. H. & Prucha, I. R. (1998). A generalized spatial two-stage least squares
 procedure. *Journal of Real Estate Finance and Economics* 17, 99–121.
 LeSage, J. & Pace, R. K. (2009). *Introduction to Spatial Econometrics*. CRC Press.
+Barry, R. P. & Pace, R. K. (1999). Monte Carlo estimates of the log determinant of large
+sparse matrices. *Linear Algebra and its Applications* 289, 41–54.
 Hutchinson, M. F. (1990). A stochastic estimator of the trace of the influence matrix.
 *Communications in Statistics – Simulation and Computation* 19, 433–450.
 """
