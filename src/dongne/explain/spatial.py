@@ -2,7 +2,8 @@
 
 * **Spatial lag** ``y = ρWy + Xβ + ε`` by maximum likelihood (Ord 1975; concentrated
   likelihood in ρ; ``log|I − ρW|`` from a sparse LU factorisation, exact, up to
-  :data:`EXACT_LOGDET_LIMIT` units, a Monte Carlo power series above, Barry & Pace 1999) or by spatial two-stage least squares with instruments ``[X, WX]`` (Kelejian & Prucha
+  :data:`EXACT_LOGDET_LIMIT` units, a Monte Carlo power series above, Barry & Pace 1999)
+  or by spatial two-stage least squares with instruments ``[X, WX]`` (Kelejian & Prucha
   1998, ``GM_Lag`` in spreg).
 * **Spatial error** ``y = Xβ + u, u = λWu + ε`` by maximum likelihood.
 * **SLX** ``y = Xβ + WXθ + ε`` (OLS on the lagged covariates) and the **spatial Durbin**
