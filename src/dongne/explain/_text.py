@@ -122,11 +122,14 @@ def local_lines(result: Any, label: str) -> tuple[list[str], list[str]]:
     if high:
         en.append(
             f"Local collinearity: the local condition number exceeds 30 in {high} areas; "
-            "their local coefficients are unreliable."
+            "their local coefficients are unreliable (centring or standardising the "
+            "covariates, as MGWR does, or dropping a covariate that is constant within "
+            "districts usually lowers it)."
         )
         ko.append(
             f"국지 다중공선성: {high}개 지역에서 국지 조건수가 30을 넘어 "
-            "국지 계수를 신뢰하기 어렵습니다."
+            "국지 계수를 신뢰하기 어렵습니다 (공변량을 표준화하거나 구 단위로 일정한 "
+            "공변량을 빼면 대개 낮아집니다)."
         )
     return en, ko
 
