@@ -150,3 +150,22 @@ def test_series_log_determinant_error_is_as_documented(monkeypatch):
     assert "power series" in approx.provenance_["log_determinant"]
     assert approx.params_[-1] == pytest.approx(reference.params_[-1], abs=1e-3)
     assert reference.params_[-1] == pytest.approx(0.5, abs=0.05)
+
+
+def test_missing_drop_leaves_out_and_lists_the_areas(tmp_path):
+    from dongne.demo.explain import SEOUL_EXPLAIN
+    from dongne.demo.learn import seoul_learning_areas
+    from dongne.explain.workflow import run_explain
+
+    areas = seoul_learning_areas()
+    x = list(SEOUL_EXPLAIN["x"])
+    areas.loc[[5, 300], x[1]] = np.nan
+    codes = areas.loc[[5, 300], "dong_code"].tolist()
+    with pytest.raises(DataError, match=f"2 area\\(s\\) have no value for {x[1]}: {codes[0]}"):
+        run_explain(areas, "dong_code", SEOUL_EXPLAIN["y"], x, "ols", tmp_path / "raise")
+    out = run_explain(areas, "dong_code", SEOUL_EXPLAIN["y"], x, "ols", tmp_path / "drop",
+                      missing="drop")  # fmt: skip
+    assert out.dropped == codes and len(out.frame) == 421
+    assert all(c in out.summary for c in codes)
+    meta = json.loads((tmp_path / "drop" / "coefficients.csv.provenance.json").read_text())
+    assert meta["parameters"]["dropped"] == codes
