@@ -65,6 +65,8 @@ def inputs(tmp_path_factory) -> Path:
         d / "negative_counts.csv", index=False
     )
     counts.assign(cases=counts["cases"] + 0.5).to_csv(d / "fraction_counts.csv", index=False)
+    # regression designs: a covariate that is twice another, and one that never varies
+    counts.assign(pop2=2 * counts["pop"], flat=7.0).to_csv(d / "designs.csv", index=False)
     no_crs = gu.to_crs(5179)
     no_crs.to_file(d / "no_crs.shp")
     (d / "no_crs.prj").unlink()
@@ -279,6 +281,26 @@ CASES = [
     Case("learn-cv-typo-target", ("learn", "cv", "{dir}/gu.geojson", "--id", "gu_code",
                                   "--target", "area_km", "--features", "area_km2", "--out",
                                   "{out}", "--quiet"), "area_km"),
+    # explain
+    Case("explain-typo-y", ("explain", "ols", "{dir}/gu.geojson", "--id", "gu_code", "--y",
+                            "area_km", "--x", "area_km2", "--out", "{out}", "--quiet"), "area_km"),
+    Case("explain-missing-values", ("explain", "ols", "{dir}/gu.geojson", "{dir}/nan_counts.csv",
+                                    "--id", "gu_code", "--y", "cases", "--x", "pop", "--out",
+                                    "{out}", "--quiet"), "11040"),
+    Case("explain-collinear", ("explain", "lag", "{dir}/gu.geojson", "{dir}/designs.csv", "--id",
+                               "gu_code", "--y", "cases", "--x", "pop,pop2", "--out", "{out}",
+                               "--quiet"), "pop2"),
+    Case("explain-constant", ("explain", "ols", "{dir}/gu.geojson", "{dir}/designs.csv", "--id",
+                              "gu_code", "--y", "cases", "--x", "pop,flat", "--out", "{out}",
+                              "--quiet"), "flat"),
+    Case("explain-islands", ("explain", "ols", "{dir}/gu.geojson", "--id", "gu_code", "--y",
+                             "area_km2", "--x", "gu_code", "--weights", "band:4000", "--out",
+                             "{out}", "--quiet"), "island"),
+    Case("explain-too-few-for-gwr", ("explain", "gwr", "{dir}/gu.geojson", "--id", "gu_code",
+                                     "--y", "area_km2", "--x", "gu_code", "--out", "{out}",
+                                     "--quiet"), "25 observations"),
+    Case("explain-areas-without-columns", ("explain", "ols", "{dir}/gu.geojson", "--out", "{out}",
+                                           "--quiet"), "--id"),
     # share
     Case("share-show-no-registry", ("share", "--registry", "{dir}/registry", "show", "nope"),
          "registry"),

@@ -65,6 +65,7 @@ from dongne.evaluate import (
     synthetic_control,
     twfe,
 )
+from dongne.explain import check_design, gwr, mgwr, ml_lag, ols
 from dongne.io import join_by_code, points_to_areas
 from dongne.learn import (
     AllocationRegret,
@@ -97,8 +98,8 @@ from dongne.spacetime import (
 )
 
 PACKAGES = (
-    "detect", "allocate", "access", "evaluate", "learn", "share", "io", "weights", "spacetime",
-    "regions",
+    "detect", "allocate", "access", "evaluate", "explain", "learn", "share", "io", "weights",
+    "spacetime", "regions",
 )
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 OLD_NAMES = {"seed", "n_permutations", "mmd_permutations", "n_draws", "language"}
@@ -121,6 +122,7 @@ RESULTS = {
     "FairnessAudit", "CVComparison", "GroupReport", "FederatedResult", "Prediction",
     "PointsInAreas", "EmergingHotSpots", "SpatialMarkov", "LisaMarkov", "RankMobility",
     "Interpolation", "VintageChanges",
+    "OLSResult", "SpatialModelResult", "GWRResult", "MGWRResult",
 }  # fmt: skip
 #: Public classes outside the result contract, each with the reason.
 EXEMPT = {
@@ -162,6 +164,8 @@ EXEMPT = {
     "MissingStepsWarning": "a warning class",
     "AreaOverlay": "the table of pieces two layers cut each other into (input of interpolate)",
     "LayerCheck": "a description of an input layer (its overlaps)",
+    "Design": "input: a checked regression design",
+    "Test": "a record of numbers (statistic, p, df) inside explain results",
 }
 #: Parameters that keep an old name, with the reason (docs/api.md lists them).
 KEPT_OLD_PARAMETERS = {
@@ -321,6 +325,9 @@ RANDOM_ESTIMATORS: dict[str, Callable[..., Any]] = {
         "dynamic"
     ),
     "DiDResult": lambda rng, c: did_2x2(c["two_by_two"], bootstrap=99, rng=rng),
+    "SpatialModelResult": lambda rng, c: ml_lag(
+        _lattice_design(c["g"]), c["w"].row_standardised(), replications=49, rng=rng
+    ),
     "SyntheticControl": lambda rng, c: synthetic_control(
         c["wide"], wide=True, treated="T", treatment_start=2008, n_starts=2, rng=rng
     ),
@@ -342,6 +349,10 @@ RANDOM_ESTIMATORS: dict[str, Callable[..., Any]] = {
         c["g"].set_index("id")[["x1", "x2"]], c["w"]
     ),
 }
+
+
+def _lattice_design(lattice):
+    return check_design(lattice["y"], lattice[["x1", "x2"]].to_numpy(), ["x1", "x2"])
 
 
 def _plot_map(obj, c):
@@ -479,6 +490,10 @@ def _results(context) -> dict[str, Any]:
         c["g"], halves, extensive=["cases"], intensive=["x1"], source_id="id", target_id="half"
     )
     made["VintageChanges"] = change_table(c["g"], c["g"], old_id="id", new_id="id")
+    made["OLSResult"] = ols(_lattice_design(c["g"]), c["w"].row_standardised())
+    design = check_design(y[:120], X.iloc[:120].to_numpy(), ["a", "b"])
+    made["GWRResult"] = gwr(design, xy[:120])
+    made["MGWRResult"] = mgwr(design, xy[:120])
     return made
 
 

@@ -38,6 +38,7 @@ COMMANDS = (
     "evaluate",
     "regions",
     "learn",
+    "explain",
     "share",
     "report",
     "serve",
