@@ -147,6 +147,9 @@ CASES = [
     # detect
     Case("detect-typo-var", ("detect", "{dir}/gu.geojson", "--id", "gu_code", "--var",
                              "area_km", "--out", "{out}", "--quiet"), "area_km"),
+    Case("detect-band-too-small", ("detect", "{dir}/gu.geojson", "--id", "gu_code", "--var",
+                                   "area_km2", "--weights", "band:10", "--out", "{out}"),
+         "--weights band:"),
     Case("detect-typo-id", ("detect", "{dir}/gu.geojson", "--id", "gu_cod", "--var",
                             "area_km2", "--out", "{out}", "--quiet"), "gu_cod"),
     Case("detect-no-crs", ("detect", "{dir}/no_crs.shp", "--id", "gu_code", "--var",

@@ -471,8 +471,22 @@ def test_threshold_validated(points, threshold):
 
 
 def test_distance_band_all_islands_refused(points):
-    with pytest.raises(SpecificationError, match=r"every unit would be an island.*knn"):
+    with pytest.raises(SpecificationError, match=r"every unit would be an island.*knn") as err:
         W.distance_band(points, 0.001)
+    assert "Fix: pass threshold=" in str(err.value)
+
+
+def test_spec_errors_suggest_specs():
+    """Through from_spec (the CLI's --weights, the service's "weights") the fixes are specs."""
+    from dongne.datasets import seoul_gu
+
+    gu = seoul_gu()
+    with pytest.raises(SpecificationError) as err:
+        W.from_spec(gu, "gu_code", "band:10")
+    message = str(err.value)
+    need = int(message.split("weights='band:")[1].split("'")[0])
+    assert "weights='knn:8'" in message and "threshold=" not in message
+    assert W.from_spec(gu, "gu_code", f"band:{need}").islands.size == 0
 
 
 def test_distance_band_some_islands_give_threshold_hint(points):

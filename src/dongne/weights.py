@@ -30,6 +30,7 @@ References
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import cached_property
@@ -44,7 +45,13 @@ from scipy.sparse import csgraph
 from scipy.spatial import KDTree
 
 from dongne._warnings import user_stacklevel
-from dongne.errors import DongneWarning, GeometryError, SpecificationError, format_rows
+from dongne.errors import (
+    DongneWarning,
+    GeometryError,
+    SpecificationError,
+    format_rows,
+    rewrite_fix_arguments,
+)
 from dongne.io.crs import require_crs, require_projected, to_metric
 
 if TYPE_CHECKING:
@@ -938,9 +945,10 @@ def distance_band(
     if n_links == 0:
         nn = _nearest_distances(tree, coords)
         raise SpecificationError(
-            f"No unit has a neighbour within threshold={threshold:g} m: every unit would be an "
-            f"island. Nearest-neighbour distances range from {nn.min():,.1f} to "
-            f"{nn.max():,.1f} m. Check the unit (metres, not km or degrees); or use "
+            f"No unit has a neighbour within {threshold:g} m: every unit would be an island. "
+            f"Nearest-neighbour distances range from {nn.min():,.1f} to {nn.max():,.1f} m "
+            "(metres, not km or degrees). Fix: pass "
+            f"threshold={math.ceil(nn.max())} so that every unit has a neighbour, or use "
             "knn(data, k) for a fixed number of neighbours."
         )
     if n_links > _MAX_NNZ:
@@ -1192,7 +1200,15 @@ def from_spec(areas: gpd.GeoDataFrame, ids: str | None, spec: str) -> SpatialWei
     if kind == "knn":
         return knn(to_metric(areas), int(arg or 8), ids=ids)
     if kind == "band":
-        return distance_band(to_metric(areas), float(arg), ids=ids)
+        try:
+            return distance_band(to_metric(areas), float(arg), ids=ids)
+        except SpecificationError as exc:  # its fixes as specs: weights='band:5000'
+            message = str(exc).replace("knn(data, k)", "weights='knn:8'")
+            raise SpecificationError(
+                rewrite_fix_arguments(
+                    message, lambda name, v: f"weights='band:{v}'" if name == "threshold" else None
+                )
+            ) from None
     raise SpecificationError(
         f"Weights spec {spec!r} is not understood. Use queen, rook, queen:SNAP_M, knn:K or "
         "band:METRES."
