@@ -135,13 +135,13 @@ def dbscan(x, y, eps, min_pts):
                     if d2 > e2:
                         continue
                     if core[i]:
-                        a = _find(parent, i)
-                        b = _find(parent, j)
-                        if a != b:
-                            if a < b:
-                                parent[b] = a
+                        ri = _find(parent, i)
+                        rj = _find(parent, j)
+                        if ri != rj:
+                            if ri < rj:
+                                parent[rj] = ri
                             else:
-                                parent[a] = b
+                                parent[ri] = rj
                     elif d2 < best[i] or (d2 == best[i] and j < nearest[i]):
                         best[i] = d2
                         nearest[i] = j
@@ -243,17 +243,15 @@ def scale_statistics(x, y, eps, min_pts, x0, y0, h, nx, ny, weight):
 
 @njit(parallel=True, cache=True)
 def null_maxima(n, cum, cells, x0, y0, h, nx, ny, weight, eps, min_pts, seed, first, count):
-    """Maximum LLR over every cluster of every scale in replications ``first … first+count-1``
-    of the null process (``n`` points drawn from the raster weights)."""
-    out = np.zeros(count)
+    """Maximum LLR over the clusters of each scale (columns) in replications ``first …
+    first+count-1`` (rows) of the null process (``n`` points drawn from the raster weights)."""
+    out = np.zeros((count, len(eps)))
     for t in prange(count):
         x, y = simulate_points(n, cum, cells, x0, y0, h, nx, seed, first + t)
-        best = 0.0
         for s in range(len(eps)):
             _, _, _, _, llr = scale_statistics(x, y, eps[s], min_pts[s], x0, y0, h, nx, ny, weight)
-            if len(llr) and llr.max() > best:
-                best = llr.max()
-        out[t] = best
+            if len(llr):
+                out[t, s] = llr.max()
     return out
 
 

@@ -16,13 +16,16 @@ How dongne does it (see ``docs/points.md`` for the checks):
   randomness, by population or by controls for an inhomogeneous null). The cluster's
   statistic is Kulldorff's Poisson log-likelihood ratio of its ``members`` against ``mu``.
 * **Monte Carlo.** Each replication draws ``n`` points from the null, runs DBSCAN at every
-  scale and records the largest statistic of any cluster at any scale. A cluster's p-value
-  is ``(1 + #{replications whose maximum ≥ its statistic}) / (R + 1)``: the maximum over
-  clusters and scales controls the family-wise error of the whole map, so on null data the
-  chance of reporting any cluster is at most ``alpha``.
-* **Varying densities.** Significant clusters of all scales are ranked by their statistic; a
-  cluster is reported when it shares no point with a better-ranked reported one (as
-  Kulldorff's secondary clusters).
+  scale and records the largest statistic of any cluster at each scale. A cluster's p-value
+  at its scale is ``(1 + #{replications whose maximum at that scale ≥ its statistic}) /
+  (R + 1)``; scales are combined by Westfall & Young's (1993) min-p adjustment: the adjusted
+  p-value is the share of replications whose smallest per-scale p-value is as small. The
+  maximum over clusters and the min-p over scales control the family-wise error of the whole
+  map, so on null data the chance of reporting any cluster is at most ``alpha``, and no scale
+  dominates because its statistics run larger.
+* **Varying densities.** Significant clusters of all scales are ranked (by size, or by their
+  statistic with ``prefer="strongest"``); a cluster is reported when it shares no point with a
+  better-ranked reported one (as Kulldorff's secondary clusters).
 
 Complexity: DBSCAN on a grid of cells ``eps`` wide is O(n k) for k points per neighbourhood;
 the Monte Carlo is R × scales DBSCAN runs, spread over threads (numba) or over a Dask cluster
@@ -40,7 +43,7 @@ import pandas as pd
 import shapely
 
 from dongne import __version__
-from dongne._validation import check_probability
+from dongne._validation import check_choice, check_probability
 from dongne._vocab import Lang, bilingual, pick_language, resolve_rng
 from dongne.errors import SpecificationError
 from dongne.parallel.scheduler import describe_scheduler, map_batches
@@ -83,6 +86,11 @@ class SignificantDBSCAN:
         per scale.
     alpha : float, default 0.05
         Family-wise significance level over all clusters and scales.
+    prefer : {"largest", "strongest"}, default "largest"
+        Which of overlapping significant clusters (of different scales) is reported: the one
+        with most points (a whole irregular cluster rather than its densest pieces), or the
+        one with the largest statistic (Kulldorff's order). Either way every reported
+        cluster is significant on its own; the choice only decides how they are drawn.
     replications : int, default 999
         Monte Carlo replications of the null.
     rng : int, numpy.random.Generator or None
@@ -101,7 +109,7 @@ class SignificantDBSCAN:
     candidates_ : pandas.DataFrame
         Every DBSCAN cluster of every scale with its statistic and p-value, before selection.
     null_maxima_ : numpy.ndarray
-        The largest statistic of each replication.
+        The largest statistic of each replication (rows) at each scale (columns).
     provenance_ : dict
         Method, null, scales, replications, seed, alpha, dongne version.
 
@@ -115,6 +123,7 @@ class SignificantDBSCAN:
        Statistically robust density-based clustering. ACM TIST 12(5). doi:10.1145/3474842
     .. [4] Kulldorff, M. (1997). A spatial scan statistic. Communications in Statistics —
        Theory and Methods 26(6), 1481–1496.
+    .. [5] Westfall, P. H. and Young, S. S. (1993). Resampling-Based Multiple Testing. Wiley.
 
     Examples
     --------
@@ -134,6 +143,7 @@ class SignificantDBSCAN:
         min_pts: int | Sequence[int] = 10,
         *,
         alpha: float = 0.05,
+        prefer: str = "largest",
         replications: int = 999,
         rng: int | np.random.Generator | None = None,
         scheduler: Any = None,
@@ -141,6 +151,7 @@ class SignificantDBSCAN:
         self.eps = eps
         self.min_pts = min_pts
         self.alpha = alpha
+        self.prefer = prefer
         self.replications = replications
         self.rng = rng
         self.scheduler = scheduler
@@ -178,6 +189,7 @@ class SignificantDBSCAN:
         ``progress(done, replications)`` is called as replications finish.
         """
         check_probability("alpha", self.alpha)
+        check_choice("prefer", self.prefer, ("largest", "strongest"))
         if not (isinstance(self.replications, int | np.integer) and self.replications >= 1):
             raise SpecificationError(
                 f"replications must be a positive int. Got {self.replications!r}. Fix: pass "
@@ -199,6 +211,7 @@ class SignificantDBSCAN:
             scheduler=self.scheduler, progress=progress,
         )  # fmt: skip
         self.null_maxima_ = np.concatenate(parts)
+        self._null_min_p = _min_p(self.null_maxima_)
         self.candidates_ = self._candidates(observed, eps, min_pts)
         self._select(pattern, observed, eps)
         self.provenance_ = {
@@ -210,7 +223,8 @@ class SignificantDBSCAN:
             "alpha": float(self.alpha),
             "replications": int(self.replications),
             "seed": seed,
-            "correction": "maximum over clusters and scales (family-wise)",
+            "correction": "maximum over clusters per scale, min-p over scales (family-wise)",
+            "prefer": self.prefer,
             "cell_size_m": pattern.cell_size,
             "points": pattern.n,
             "area_km2": pattern.area / 1e6,
@@ -219,15 +233,18 @@ class SignificantDBSCAN:
         }
         return self
 
-    def _p_values(self, llr: np.ndarray) -> np.ndarray:
-        exceed = (self.null_maxima_[None, :] >= llr[:, None]).sum(axis=1)
-        p = (1.0 + exceed) / (len(self.null_maxima_) + 1.0)
+    def _p_values(self, llr: np.ndarray, scale: int) -> np.ndarray:
+        """Family-wise p-values (Westfall–Young min-p over scales) of statistics at ``scale``."""
+        null = self.null_maxima_[:, scale]
+        r = len(null)
+        p_scale = (1.0 + (null[None, :] >= llr[:, None]).sum(axis=1)) / (r + 1.0)
+        p = (1.0 + (self._null_min_p[None, :] <= p_scale[:, None]).sum(axis=1)) / (r + 1.0)
         return np.where(llr > 0, p, 1.0)
 
     def _candidates(self, observed: list, eps: np.ndarray, min_pts: np.ndarray) -> pd.DataFrame:
         rows = []
         for s, (_labels, core, members, expected, llr) in enumerate(observed):
-            p = self._p_values(llr)
+            p = self._p_values(llr, s)
             cores = np.bincount(_labels[core], minlength=len(llr)) if len(llr) else []
             for c in range(len(llr)):
                 rows.append((s, c, eps[s], int(min_pts[s]), int(members[c]), int(cores[c]),
@@ -242,6 +259,10 @@ class SignificantDBSCAN:
         labels_out = np.zeros(pattern.n, np.int64)
         keep = []
         significant = self.candidates_[self.candidates_["p_value"] <= self.alpha]
+        if self.prefer == "largest":
+            significant = significant.sort_values(
+                ["points", "llr", "scale", "dbscan_label"], ascending=[False, False, True, True]
+            )
         for row in significant.itertuples():
             mask = observed[row.scale][0] == row.dbscan_label
             if (labels_out[mask] > 0).any():
@@ -343,6 +364,15 @@ class SignificantDBSCAN:
         from dongne.points.plots import cluster_map
 
         return cluster_map(self, areas=areas, path=path, **options)
+
+
+def _min_p(maxima: np.ndarray) -> np.ndarray:
+    """Each replication's smallest per-scale p-value against the replications (min-p null):
+    ``#{replications ≥ it, itself included} / (R + 1)``, as an observed statistic's p-value is
+    ``(1 + #{replications ≥ it}) / (R + 1)``."""
+    r = len(maxima)
+    ranks = (maxima[None, :, :] >= maxima[:, None, :]).sum(axis=1)
+    return (ranks / (r + 1.0)).min(axis=1)
 
 
 def _hull(xy: np.ndarray, eps: float):
