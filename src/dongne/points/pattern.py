@@ -171,7 +171,8 @@ def point_pattern(
     metric = to_metric(points, "the points")
     if area is not None:
         area_m = area.to_crs(metric.crs)
-        kept = select_points(metric, areas=area_m, outside=outside, what="points", what_ko="점")
+        kept = select_points(metric, areas=area_m, outside=outside, what="points", what_ko="점",
+                             argument_names={"outside": "outside"})
         window = shapely.make_valid(area_m.geometry.union_all())
     else:
         kept = select_points(metric, what="points", what_ko="점")

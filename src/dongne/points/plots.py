@@ -112,18 +112,28 @@ def density_map(
     title: str = "커널 밀도 · Kernel density",
     source: str | None = None,
 ) -> Figure:
-    """Draw a :class:`~dongne.points.DensitySurface` (points per km²), grey outside the area."""
+    """Draw a :class:`~dongne.points.DensitySurface`: density in points per km², or the log
+    relative risk (red above 0) with the tolerance contour of the significant cells."""
     with _style():
         fig = Figure(figsize=(9, 8))
         ax = fig.add_subplot()
-        grid = np.where(surface.inside, surface.density * 1e6, np.nan)
+        risk = surface.significant is not None
+        scale = 1.0 if risk else 1e6
+        grid = np.where(surface.inside, surface.density * scale, np.nan)
         x0, y0 = surface.origin
         ny, nx = grid.shape
         h = surface.cell_size
-        image = ax.imshow(grid, origin="lower", extent=(x0, x0 + nx * h, y0, y0 + ny * h),
-                          cmap="YlOrRd")  # fmt: skip
+        extent = (x0, x0 + nx * h, y0, y0 + ny * h)
+        bound = np.nanmax(np.abs(grid)) if risk else None
+        image = ax.imshow(grid, origin="lower", extent=extent, cmap="RdBu_r" if risk else "YlOrRd",
+                          vmin=-bound if risk else None, vmax=bound)  # fmt: skip
+        if risk and surface.significant.any():
+            ax.contour(surface.significant.astype(float), levels=[0.5], colors="black",
+                       linewidths=0.8, origin="lower", extent=extent)  # fmt: skip
         _outlines(ax, areas, surface.crs)
-        fig.colorbar(image, ax=ax, shrink=0.6, label="points per km² / km²당 점 수")
+        label = ("log relative risk / 로그 상대위험 (contour: significant / 등고선: 유의)" if risk
+                 else "points per km² / km²당 점 수")  # fmt: skip
+        fig.colorbar(image, ax=ax, shrink=0.6, label=label)
         ax.text(0.99, 0.01, f"bandwidth / 띠폭 {surface.bandwidth:.0f} m ({surface.method})",
                 transform=ax.transAxes, ha="right", fontsize=8)  # fmt: skip
         return _finish(fig, ax, title, source, path)
