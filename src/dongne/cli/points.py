@@ -82,6 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--background", help="polygons with a population column: the null places "
                    "points in proportion to it (default: at random over the area)")  # fmt: skip
     d.add_argument("--population", help="population column of --background")
+    d.add_argument("--csr", action="store_true", help="test against complete spatial "
+                   "randomness (the default without POINTS is the dongs' households)")  # fmt: skip
     d.add_argument("--out", default="dongne-points-dbscan", help="output folder")
     r = sub.add_parser("ripley", help="K/L/G/F/J envelopes and CSR tests", formatter_class=fmt,
                        description=_WRITES["ripley"])  # fmt: skip
@@ -187,7 +189,7 @@ def _dbscan_options(args: argparse.Namespace) -> dict:
     background, population = None, args.population
     if args.background:
         background = read_areas(args.background)
-    elif args.points is None:
+    elif args.points is None and not args.csr:
         background, population = datasets.seoul_dongs(), population or "households"
     return {"id_column": args.id, "name_column": args.name, "background": background,
             "population": population, "eps": _floats(args.eps, "--eps"),

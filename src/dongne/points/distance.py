@@ -48,6 +48,7 @@ __all__ = [
     "l_function",
     "nearest_neighbour_index",
     "reference_grid",
+    "boundary_distance",
 ]
 
 FUNCTIONS = ("K", "L", "G", "F", "J", "cross-K")
@@ -77,7 +78,23 @@ def _border(xy: np.ndarray, window: Any, edge_correction: str) -> np.ndarray | N
         raise SpecificationError(
             "edge_correction='border' needs the window. Fix: pass window= (a polygon)."
         )
-    return shapely.distance(window.boundary, shapely.points(xy))
+    return boundary_distance(window, xy)
+
+
+def boundary_distance(window: Any, xy: np.ndarray) -> np.ndarray:
+    """Distance from each point to the window's boundary (metres), through an R-tree of the
+    boundary's segments (fast for city boundaries with many vertices)."""
+    lines = shapely.get_parts(shapely.get_parts(window.boundary))
+    coords, index = shapely.get_coordinates(lines, return_index=True)
+    same = index[1:] == index[:-1]
+    segments = shapely.linestrings(
+        np.stack([coords[:-1][same], coords[1:][same]], axis=1)
+    )
+    tree = shapely.STRtree(segments)
+    (rows, _), dist = tree.query_nearest(shapely.points(xy), return_distance=True)
+    out = np.full(len(xy), np.inf)
+    np.minimum.at(out, rows, dist)
+    return out
 
 
 def k_function(
