@@ -211,7 +211,8 @@ class SignificantDBSCAN:
             scheduler=self.scheduler, progress=progress,
         )  # fmt: skip
         self.null_maxima_ = np.concatenate(parts)
-        self._null_min_p = _min_p(self.null_maxima_)
+        top = np.array([llr.max() if len(llr) else 0.0 for *_, llr in observed])
+        self._null_min_p = _min_p(self.null_maxima_, top)
         self.candidates_ = self._candidates(observed, eps, min_pts)
         self._select(pattern, observed, eps)
         self.provenance_ = {
@@ -366,12 +367,14 @@ class SignificantDBSCAN:
         return cluster_map(self, areas=areas, path=path, **options)
 
 
-def _min_p(maxima: np.ndarray) -> np.ndarray:
-    """Each replication's smallest per-scale p-value against the replications (min-p null):
-    ``#{replications ≥ it, itself included} / (R + 1)``, as an observed statistic's p-value is
-    ``(1 + #{replications ≥ it}) / (R + 1)``."""
+def _min_p(maxima: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Each replication's smallest per-scale p-value (the min-p null of Westfall & Young):
+    its rank at each scale among all R + 1 patterns — the replications and the observed one,
+    whose per-scale maxima are ``observed`` — divided by R + 1, as an observed statistic's
+    p-value ``(1 + #{replications ≥ it}) / (R + 1)`` is its rank among the same R + 1."""
     r = len(maxima)
     ranks = (maxima[None, :, :] >= maxima[:, None, :]).sum(axis=1)
+    ranks += observed[None, :] >= maxima
     return (ranks / (r + 1.0)).min(axis=1)
 
 
