@@ -12,8 +12,8 @@ an L (two 400 m × 50 m bars, 60 points, about 4×). Methods:
   (min_pts 10), ``replications`` Monte Carlo draws, family-wise alpha 0.05;
 * ``dbscan_<scale>_adhoc`` — scikit-learn's DBSCAN at each of the three eps (min_pts 10),
   every cluster of at least 20 points reported (an ad-hoc size threshold, 2 × min_pts);
-* ``dbscan_<scale>_calibrated`` — the same DBSCAN with the size threshold set, after the fact, to the
-  95th percentile of the largest cluster on the null datasets (the best a size threshold
+* ``dbscan_<scale>_calibrated`` — the same DBSCAN with the size threshold set, after the
+  fact, to the 95th percentile of the largest cluster on the null datasets (the best a size threshold
   can do at the same false-positive rate; a user does not have it).
 
 A planted cluster counts as detected when one reported cluster has at least half of its
@@ -65,8 +65,10 @@ def dataset(seed: int, planted: bool) -> tuple[np.ndarray, list[np.ndarray]]:
         return xy, []
     a, b = arc(g), ell(g)
     n0 = len(xy)
-    return np.vstack([xy, a, b]), [np.arange(n0, n0 + len(a)),
-                                   np.arange(n0 + len(a), n0 + len(a) + len(b))]  # fmt: skip
+    return np.vstack([xy, a, b]), [
+        np.arange(n0, n0 + len(a)),
+        np.arange(n0 + len(a), n0 + len(a) + len(b)),
+    ]
 
 
 def _pattern(xy: np.ndarray):
@@ -119,19 +121,25 @@ def study(n_datasets: int = 200, replications: int = 199, alpha: float = 0.05) -
         xy, truth = dataset(s, planted=True)
         sig, eps = _significant(xy, replications, 10_000 + s)
         planted.append((truth, sig, [_dbscan(xy, e) for e in eps]))
-    out = {"significant": {
-        "fpr": float(np.mean([len(sig) > 0 for sig, _ in null])),
-        "power": float(np.mean([_detected(sig, truth) for truth, sig, _ in planted])),
-    }}  # fmt: skip
+    out = {
+        "significant": {
+            "fpr": float(np.mean([len(sig) > 0 for sig, _ in null])),
+            "power": float(np.mean([_detected(sig, truth) for truth, sig, _ in planted])),
+        }
+    }
     for i, scale in enumerate(("fine", "middle", "coarse")):
         largest = [max((len(c) for c in d[i]), default=0) for _, d in null]
         calibrated = int(np.quantile(largest, 1 - alpha)) + 1
         for name, size in (("adhoc", 20), ("calibrated", calibrated)):
             fp = [any(len(c) >= size for c in d[i]) for _, d in null]
-            hits = [_detected([c for c in d[i] if len(c) >= size], truth)
-                    for truth, _, d in planted]  # fmt: skip
-            out[f"dbscan_{scale}_{name}"] = {"fpr": float(np.mean(fp)),
-                                             "power": float(np.mean(hits)), "min_size": size}  # fmt: skip
+            hits = [
+                _detected([c for c in d[i] if len(c) >= size], truth) for truth, _, d in planted
+            ]
+            out[f"dbscan_{scale}_{name}"] = {
+                "fpr": float(np.mean(fp)),
+                "power": float(np.mean(hits)),
+                "min_size": size,
+            }
     out["settings"] = {"datasets": n_datasets, "replications": replications, "alpha": alpha}
     return out
 
@@ -150,8 +158,13 @@ def bench_dbscan(n: int = 100_000, replications: int = 999) -> dict:
     fit = SignificantDBSCAN(replications=replications, rng=1).fit(point_pattern(pts, area))
     wall = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"points": n, "replications": replications, "seconds": wall, "peak_mb": peak,
-            "clusters": len(fit.clusters_)}  # fmt: skip
+    return {
+        "points": n,
+        "replications": replications,
+        "seconds": wall,
+        "peak_mb": peak,
+        "clusters": len(fit.clusters_),
+    }
 
 
 def bench_ripley(n: int = 10_000, sims: int = 999, peer_sims: int = 5) -> dict:
@@ -175,8 +188,13 @@ def bench_ripley(n: int = 10_000, sims: int = 999, peer_sims: int = 5) -> dict:
     t = time.perf_counter()
     k_test(xy, support=support, n_simulations=peer_sims, n_jobs=1)
     peer = (time.perf_counter() - t) / (peer_sims + 1) * (sims + 1)
-    return {"points": n, "sims": sims, "dongne_s": ours, "pointpats_s_extrapolated": peer,
-            "ratio": peer / ours}  # fmt: skip
+    return {
+        "points": n,
+        "sims": sims,
+        "dongne_s": ours,
+        "pointpats_s_extrapolated": peer,
+        "ratio": peer / ours,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.part in ("study", "all"):
-        result = study(60, 99) if args.quick else study(500, 199)
+        result = study(60, 99) if args.quick else study(200, 199)
         print("study", result, flush=True)
     if args.part in ("dbscan", "all"):
         print("dbscan", bench_dbscan(20_000 if args.quick else 100_000), flush=True)

@@ -10,7 +10,6 @@ import pytest
 from dongne.cli import main
 
 
-
 def _has_hangul(text: str) -> bool:
     return any("\uac00" <= ch <= "\ud7a3" for ch in text)
 
@@ -18,11 +17,20 @@ def _has_hangul(text: str) -> bool:
 def test_dbscan_on_the_seoul_cctv_sites(tmp_path, capsys):
     out = tmp_path / "dbscan"
     with pytest.warns(UserWarning, match="outside the study area"):
-        assert main(["points", "dbscan", "--csr", "--replications", "19", "--quiet",
-                     "--out", str(out)]) == 0  # fmt: skip
+        assert (
+            main(
+                ["points", "dbscan", "--csr", "--replications", "19", "--quiet", "--out", str(out)]
+            )
+            == 0
+        )
     printed = capsys.readouterr().out
-    for name in ("clusters_map.png", "clusters.gpkg", "clusters.csv", "points_clusters.csv",
-                 "summary.txt"):  # fmt: skip
+    for name in (
+        "clusters_map.png",
+        "clusters.gpkg",
+        "clusters.csv",
+        "points_clusters.csv",
+        "summary.txt",
+    ):
         assert (out / name).stat().st_size > 0, name
     summary = (out / "summary.txt").read_text()
     assert "83,734 read" in summary and "59 outside the study area" in summary
@@ -43,8 +51,22 @@ def test_dbscan_on_the_seoul_cctv_sites(tmp_path, capsys):
 def test_ripley_and_kde_on_the_seoul_cctv_sites(tmp_path):
     ripley, kde = tmp_path / "ripley", tmp_path / "kde"
     with pytest.warns(UserWarning):
-        assert main(["points", "ripley", "--functions", "L", "--replications", "3",
-                     "--quiet", "--out", str(ripley)]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "points",
+                    "ripley",
+                    "--functions",
+                    "L",
+                    "--replications",
+                    "3",
+                    "--quiet",
+                    "--out",
+                    str(ripley),
+                ]
+            )
+            == 0
+        )
         assert main(["points", "kde", "--quiet", "--out", str(kde)]) == 0
     table = pd.read_csv(ripley / "l_envelope.csv")
     assert (table["outside"] == "above").mean() > 0.9  # CCTV sites cluster at every distance

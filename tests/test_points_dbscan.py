@@ -31,8 +31,13 @@ def _bench():
 @pytest.mark.parametrize(("eps", "min_pts"), [(20.0, 5), (35.0, 10), (60.0, 25)])
 def test_dbscan_kernel_equals_scikit_learn(eps, min_pts):
     g = np.random.default_rng(int(eps))
-    xy = np.vstack([g.uniform(0, 1000, (600, 2)), g.normal([300, 300], 25, (80, 2)),
-                    g.normal([700, 600], 40, (120, 2))])  # fmt: skip
+    xy = np.vstack(
+        [
+            g.uniform(0, 1000, (600, 2)),
+            g.normal([300, 300], 25, (80, 2)),
+            g.normal([700, 600], 40, (120, 2)),
+        ]
+    )
     labels, core = dbscan(xy[:, 0].copy(), xy[:, 1].copy(), eps, min_pts)
     ref = DBSCAN(eps=eps, min_samples=min_pts).fit(xy)
     ref_core = np.zeros(len(xy), bool)
@@ -99,7 +104,7 @@ def test_seeded_identical_and_scheduler_free(planted):
 
 
 def test_p_values_are_valid_and_clusters_are_reported_with_areas(planted):
-    pattern, truth = planted
+    pattern, _ = planted
     fit = SignificantDBSCAN(replications=99, rng=1).fit(pattern)
     p = fit.candidates_["p_value"]
     assert ((p >= 1 / 100) & (p <= 1)).all()
@@ -107,8 +112,9 @@ def test_p_values_are_valid_and_clusters_are_reported_with_areas(planted):
     assert len(fit.clusters_) >= 1
     assert (fit.clusters_["points"] == np.bincount(fit.labels_)[1:]).all()
     left = shapely.box(0, 0, 500, 1000)
-    areas = gpd.GeoDataFrame({"code": ["W", "E"]}, geometry=[left, shapely.box(500, 0, 1000,
-                             1000)], crs="EPSG:5179")  # fmt: skip
+    areas = gpd.GeoDataFrame(
+        {"code": ["W", "E"]}, geometry=[left, shapely.box(500, 0, 1000, 1000)], crs="EPSG:5179"
+    )
     touched = fit.in_areas(areas, "code")
     per_cluster = touched.groupby("cluster")["points"].sum()
     np.testing.assert_array_equal(per_cluster.to_numpy(), fit.clusters_["points"].to_numpy())
@@ -119,15 +125,21 @@ def test_p_values_are_valid_and_clusters_are_reported_with_areas(planted):
 def test_inhomogeneous_null_absorbs_a_population_driven_excess():
     g = np.random.default_rng(4)
     # points follow a population that is 9 times denser in the left half
-    xy = np.vstack([g.uniform([0, 0], [500, 1000], (900, 2)),
-                    g.uniform([500, 0], [1000, 1000], (100, 2))])  # fmt: skip
+    xy = np.vstack(
+        [g.uniform([0, 0], [500, 1000], (900, 2)), g.uniform([500, 0], [1000, 1000], (100, 2))]
+    )
     area = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1000, 1000)], crs="EPSG:5179")
-    bg = gpd.GeoDataFrame({"pop": [9.0, 1.0]}, geometry=[shapely.box(0, 0, 500, 1000),
-                          shapely.box(500, 0, 1000, 1000)], crs="EPSG:5179")  # fmt: skip
+    bg = gpd.GeoDataFrame(
+        {"pop": [9.0, 1.0]},
+        geometry=[shapely.box(0, 0, 500, 1000), shapely.box(500, 0, 1000, 1000)],
+        crs="EPSG:5179",
+    )
     csr = SignificantDBSCAN(eps=[25.0], replications=39, rng=1).fit(
-        point_pattern(_points(xy), area, cell_size=10.0))
+        point_pattern(_points(xy), area, cell_size=10.0)
+    )
     pop = SignificantDBSCAN(eps=[25.0], replications=39, rng=1).fit(
-        point_pattern(_points(xy), area, background=bg, population="pop", cell_size=10.0))
+        point_pattern(_points(xy), area, background=bg, population="pop", cell_size=10.0)
+    )
     assert len(csr.clusters_) >= 1  # against CSR the dense half is a cluster
     assert len(pop.clusters_) == 0  # against the population it is expected
     assert pop.provenance_["null"] == "population:pop"
@@ -135,10 +147,15 @@ def test_inhomogeneous_null_absorbs_a_population_driven_excess():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"eps": [-5.0]}, "eps"), ({"min_pts": 1}, "min_pts"), ({"alpha": 2}, "alpha"),
-     ({"replications": 0}, "replications"), ({"eps": [10.0, 20.0], "min_pts": [5, 6, 7]},
-     "min_pts"), ({"prefer": "first"}, "prefer")],
-)  # fmt: skip
+    [
+        ({"eps": [-5.0]}, "eps"),
+        ({"min_pts": 1}, "min_pts"),
+        ({"alpha": 2}, "alpha"),
+        ({"replications": 0}, "replications"),
+        ({"eps": [10.0, 20.0], "min_pts": [5, 6, 7]}, "min_pts"),
+        ({"prefer": "first"}, "prefer"),
+    ],
+)
 def test_bad_parameters_are_refused(planted, kwargs, match):
     with pytest.raises(SpecificationError, match=match):
         SignificantDBSCAN(**kwargs).fit(planted[0])

@@ -160,8 +160,9 @@ def _pattern(xy, crs="EPSG:5179", **kw):
 def test_envelope_detects_clustering_and_not_csr():
     g = np.random.default_rng(11)
     csr = _pattern(g.uniform(0, 1000, (300, 2)))
-    clumped = _pattern(np.vstack([g.uniform(0, 1000, (200, 2)),
-                                  np.clip(g.normal(500, 20, (100, 2)), 0, 1000)]))  # fmt: skip
+    clumped = _pattern(
+        np.vstack([g.uniform(0, 1000, (200, 2)), np.clip(g.normal(500, 20, (100, 2)), 0, 1000)])
+    )
     e_csr = envelope(csr, "L", support=np.linspace(0, 100, 11), replications=39, rng=1)
     e_clu = envelope(clumped, "L", support=np.linspace(0, 100, 11), replications=39, rng=1)
     assert e_clu.p_value == pytest.approx(1 / 40)
@@ -176,8 +177,9 @@ def test_null_draws_follow_the_background_population():
     left = shapely.box(0, 0, 500, 1000)
     right = shapely.box(500, 0, 1000, 1000)
     bg = gpd.GeoDataFrame({"pop": [900.0, 100.0]}, geometry=[left, right], crs="EPSG:5179")
-    pp = _pattern(np.random.default_rng(0).uniform(0, 1000, (2000, 2)), background=bg,
-                  population="pop")  # fmt: skip
+    pp = _pattern(
+        np.random.default_rng(0).uniform(0, 1000, (2000, 2)), background=bg, population="pop"
+    )
     sim = pp.simulate(seed=3, replication=0)
     share = (sim[:, 0] < 500).mean()
     assert share == pytest.approx(0.9, abs=0.03)  # binomial sd 0.0067
@@ -195,10 +197,14 @@ def test_kernel_density_equals_scikit_learn():
     ny, nx = surface.density.shape
     x0, y0 = surface.origin
     gx, gy = np.meshgrid(x0 + (np.arange(nx) + 0.5) * 50, y0 + (np.arange(ny) + 0.5) * 50)
-    ref = KernelDensity(bandwidth=60.0).fit(xy).score_samples(np.column_stack([gx.ravel(),
-                                                                               gy.ravel()]))  # fmt: skip
-    np.testing.assert_allclose(surface.density.ravel(), len(xy) * np.exp(ref), rtol=1e-9,
-                               atol=1e-300)  # fmt: skip
+    ref = (
+        KernelDensity(bandwidth=60.0)
+        .fit(xy)
+        .score_samples(np.column_stack([gx.ravel(), gy.ravel()]))
+    )
+    np.testing.assert_allclose(
+        surface.density.ravel(), len(xy) * np.exp(ref), rtol=1e-9, atol=1e-300
+    )
     # Scott's rule in two dimensions (scipy's gaussian_kde factor n^(-1/6))
     sigma = np.sqrt(xy.var(axis=0, ddof=1).mean())
     assert select_bandwidth(xy) == pytest.approx(sigma * len(xy) ** (-1 / 6), rel=1e-12)
@@ -217,8 +223,9 @@ def test_likelihood_cv_bandwidth_is_smaller_for_a_clumped_pattern():
 def test_relative_risk_marks_the_planted_excess():
     g = np.random.default_rng(8)
     controls = _pattern(g.uniform(0, 1000, (400, 2)))
-    cases = _pattern(np.vstack([g.uniform(0, 1000, (100, 2)),
-                                np.clip(g.normal(750, 40, (60, 2)), 0, 1000)]))  # fmt: skip
+    cases = _pattern(
+        np.vstack([g.uniform(0, 1000, (100, 2)), np.clip(g.normal(750, 40, (60, 2)), 0, 1000)])
+    )
     rr = relative_risk(cases, controls, bandwidth=80.0, replications=39, rng=2, cell_size=50)
     frame = rr.to_geodataframe()
     hot = frame[frame["significant"]]

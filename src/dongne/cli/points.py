@@ -45,15 +45,26 @@ _WRITES = {
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("points", nargs="?", help="point layer: CSV/Excel with coordinates or a "
-                   "geo file (default: the bundled Seoul CCTV sites)")  # fmt: skip
-    p.add_argument("--areas", help="study area polygons, e.g. dongs (default: the bundled "
-                   "Seoul dongs without POINTS, else the convex hull of the points)")  # fmt: skip
+    p.add_argument(
+        "points",
+        nargs="?",
+        help="point layer: CSV/Excel with coordinates or a "
+        "geo file (default: the bundled Seoul CCTV sites)",
+    )
+    p.add_argument(
+        "--areas",
+        help="study area polygons, e.g. dongs (default: the bundled "
+        "Seoul dongs without POINTS, else the convex hull of the points)",
+    )
     p.add_argument("--id", help="code column of --areas (clusters are reported by area)")
     p.add_argument("--name", help="name column of --areas for the summary")
     p.add_argument("--filter", help="keep only points satisfying this rule, e.g. \"kind == 'A'\"")
-    p.add_argument("--outside", default="drop", choices=["drop", "keep", "raise"],
-                   help="points outside --areas: leave out (default, reported), keep, or stop")  # fmt: skip
+    p.add_argument(
+        "--outside",
+        default="drop",
+        choices=["drop", "keep", "raise"],
+        help="points outside --areas: leave out (default, reported), keep, or stop",
+    )
     p.add_argument("--x", help="x / longitude column (default: recognised by name)")
     p.add_argument("--y", help="y / latitude column (default: recognised by name)")
     p.add_argument("--crs", help="CRS of the coordinates (default: inferred)")
@@ -69,24 +80,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The methods of ``dongne points`` and their options."""
     sub = parser.add_subparsers(dest="method", metavar="METHOD", required=True)
     fmt = argparse.RawDescriptionHelpFormatter
-    d = sub.add_parser("dbscan", help="significant density clusters", formatter_class=fmt,
-                       description=_WRITES["dbscan"])  # fmt: skip
+    d = sub.add_parser(
+        "dbscan",
+        help="significant density clusters",
+        formatter_class=fmt,
+        description=_WRITES["dbscan"],
+    )
     _common(d)
-    d.add_argument("--eps", help="radii in metres, comma-separated, one per scale "
-                   "(default: where min-pts is 8, 4 and 2 times the null's count)")  # fmt: skip
+    d.add_argument(
+        "--eps",
+        help="radii in metres, comma-separated, one per scale "
+        "(default: where min-pts is 8, 4 and 2 times the null's count)",
+    )
     d.add_argument("--min-pts", type=int, default=10, help="points a core point needs (10)")
     d.add_argument("--alpha", type=float, default=0.05, help="family-wise level (0.05)")
     d.add_argument("--replications", type=int, default=999)
-    d.add_argument("--prefer", default="largest", choices=["largest", "strongest"],
-                   help="which of overlapping significant clusters is reported")  # fmt: skip
-    d.add_argument("--background", help="polygons with a population column: the null places "
-                   "points in proportion to it (default: at random over the area)")  # fmt: skip
+    d.add_argument(
+        "--prefer",
+        default="largest",
+        choices=["largest", "strongest"],
+        help="which of overlapping significant clusters is reported",
+    )
+    d.add_argument(
+        "--background",
+        help="polygons with a population column: the null places "
+        "points in proportion to it (default: at random over the area)",
+    )
     d.add_argument("--population", help="population column of --background")
-    d.add_argument("--csr", action="store_true", help="test against complete spatial "
-                   "randomness (the default without POINTS is the dongs' households)")  # fmt: skip
+    d.add_argument(
+        "--csr",
+        action="store_true",
+        help="test against complete spatial "
+        "randomness (the default without POINTS is the dongs' households)",
+    )
     d.add_argument("--out", default="dongne-points-dbscan", help="output folder")
-    r = sub.add_parser("ripley", help="K/L/G/F/J envelopes and CSR tests", formatter_class=fmt,
-                       description=_WRITES["ripley"])  # fmt: skip
+    r = sub.add_parser(
+        "ripley",
+        help="K/L/G/F/J envelopes and CSR tests",
+        formatter_class=fmt,
+        description=_WRITES["ripley"],
+    )
     _common(r)
     r.add_argument("--functions", default="L,G", help="comma-separated: K,L,G,F,J,cross-K")
     r.add_argument("--other", help="the second type for cross-K (a point layer)")
@@ -94,8 +127,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--replications", type=int, default=99)
     r.add_argument("--quadrats", type=int, default=5, help="quadrats per side (5)")
     r.add_argument("--out", default="dongne-points-ripley", help="output folder")
-    k = sub.add_parser("kde", help="kernel density / relative risk", formatter_class=fmt,
-                       description=_WRITES["kde"])  # fmt: skip
+    k = sub.add_parser(
+        "kde",
+        help="kernel density / relative risk",
+        formatter_class=fmt,
+        description=_WRITES["kde"],
+    )
     _common(k)
     k.add_argument("--bandwidth", default="scott", help="scott, silverman, cv or metres")
     k.add_argument("--weights", help="column of the points to weight by")
@@ -108,10 +145,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _read(path: str, args: argparse.Namespace):
     from dongne.io import read_points
 
-    return read_points(path, x=args.x, y=args.y, crs=args.crs, xy_scale=args.xy_scale,
-                       encoding=args.encoding,
-                       argument_names={"x": "--x", "y": "--y", "crs": "--crs",
-                                       "xy_scale": "--xy-scale"})  # fmt: skip
+    return read_points(
+        path,
+        x=args.x,
+        y=args.y,
+        crs=args.crs,
+        xy_scale=args.xy_scale,
+        encoding=args.encoding,
+        argument_names={"x": "--x", "y": "--y", "crs": "--crs", "xy_scale": "--xy-scale"},
+    )
 
 
 def _inputs(args: argparse.Namespace):
@@ -131,8 +173,10 @@ def _inputs(args: argparse.Namespace):
     if args.id is not None and areas is not None and args.id not in areas.columns:
         from dongne.errors import DataError
 
-        raise DataError(f"{args.areas}: no column {args.id!r}. Columns: "
-                        f"{', '.join(map(str, areas.columns))}. Fix: --id COLUMN.")  # fmt: skip
+        raise DataError(
+            f"{args.areas}: no column {args.id!r}. Columns: "
+            f"{', '.join(map(str, areas.columns))}. Fix: --id COLUMN."
+        )
     if args.filter:
         points = select_points(points, query=args.filter, argument_names={"query": "--filter"})
     return points, areas
@@ -146,8 +190,9 @@ def _floats(text: str | None, flag: str) -> list[float] | None:
     try:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise SpecificationError(f"{flag} {text!r} is not a list of numbers. "
-                                 f"Fix: {flag} 100,200.") from None  # fmt: skip
+        raise SpecificationError(
+            f"{flag} {text!r} is not a list of numbers. Fix: {flag} 100,200."
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,24 +204,38 @@ def run(args: argparse.Namespace) -> int:
     points, areas = _inputs(args)
     out = Path(args.out)
     total = getattr(args, "replications", 0)
-    with tqdm(total=total, disable=args.quiet, unit="replication", file=sys.stderr,
-              desc="Monte Carlo") as bar:  # fmt: skip
+    with tqdm(
+        total=total, disable=args.quiet, unit="replication", file=sys.stderr, desc="Monte Carlo"
+    ) as bar:
+
         def tick(done: int, _total: int) -> None:
             bar.update(done - bar.n)
 
-        common = {"areas": areas, "rng": args.seed, "cell_size": args.cell_size,
-                  "outside": args.outside}
+        common = {
+            "areas": areas,
+            "rng": args.seed,
+            "cell_size": args.cell_size,
+            "outside": args.outside,
+        }
         if args.method == "dbscan":
-            result = workflow.run_dbscan(points, out, **common, **_dbscan_options(args),
-                                         progress=tick, source=args.source)  # fmt: skip
+            result = workflow.run_dbscan(
+                points, out, **common, **_dbscan_options(args), progress=tick, source=args.source
+            )
         elif args.method == "ripley":
             other = _read(args.other, args) if args.other else None
             functions = [f.strip() for f in args.functions.split(",") if f.strip()]
             result = workflow.run_ripley(
-                points, out, **common, functions=functions, other=other,
-                edge_correction=args.edge_correction, replications=args.replications,
-                quadrats=args.quadrats, progress=tick, source=args.source,
-            )  # fmt: skip
+                points,
+                out,
+                **common,
+                functions=functions,
+                other=other,
+                edge_correction=args.edge_correction,
+                replications=args.replications,
+                quadrats=args.quadrats,
+                progress=tick,
+                source=args.source,
+            )
         else:
             result = _kde(args, points, out, common)
     return print_outputs(result.summary, out, result.files)
@@ -191,10 +250,18 @@ def _dbscan_options(args: argparse.Namespace) -> dict:
         background = read_areas(args.background)
     elif args.points is None and not args.csr:
         background, population = datasets.seoul_dongs(), population or "households"
-    return {"id_column": args.id, "name_column": args.name, "background": background,
-            "population": population, "eps": _floats(args.eps, "--eps"),
-            "min_pts": args.min_pts, "alpha": args.alpha, "replications": args.replications,
-            "scheduler": args.scheduler, "prefer": args.prefer}  # fmt: skip
+    return {
+        "id_column": args.id,
+        "name_column": args.name,
+        "background": background,
+        "population": population,
+        "eps": _floats(args.eps, "--eps"),
+        "min_pts": args.min_pts,
+        "alpha": args.alpha,
+        "replications": args.replications,
+        "scheduler": args.scheduler,
+        "prefer": args.prefer,
+    }
 
 
 def _kde(args: argparse.Namespace, points, out: Path, common: dict):
@@ -204,6 +271,14 @@ def _kde(args: argparse.Namespace, points, out: Path, common: dict):
     if bandwidth not in ("scott", "silverman", "cv"):
         bandwidth = _floats(bandwidth, "--bandwidth")[0]
     controls = _read(args.controls, args) if args.controls else None
-    return workflow.run_kde(points, out, **common, bandwidth=bandwidth, weights=args.weights,
-                            controls=controls, alpha=args.alpha,
-                            replications=args.replications, source=args.source)  # fmt: skip
+    return workflow.run_kde(
+        points,
+        out,
+        **common,
+        bandwidth=bandwidth,
+        weights=args.weights,
+        controls=controls,
+        alpha=args.alpha,
+        replications=args.replications,
+        source=args.source,
+    )

@@ -207,9 +207,14 @@ class SignificantDBSCAN:
             observed.append((labels, core, members, expected, llr))
         shared = (pattern.n, cum, cells, x0, y0, h, nx, ny, weight, eps, min_pts)
         parts = map_batches(
-            _null_batch, shared, seed, int(self.replications), batch_size=50,
-            scheduler=self.scheduler, progress=progress,
-        )  # fmt: skip
+            _null_batch,
+            shared,
+            seed,
+            int(self.replications),
+            batch_size=50,
+            scheduler=self.scheduler,
+            progress=progress,
+        )
         self.null_maxima_ = np.concatenate(parts)
         top = np.array([llr.max() if len(llr) else 0.0 for *_, llr in observed])
         self._null_min_p = _min_p(self.null_maxima_, top)
@@ -248,10 +253,30 @@ class SignificantDBSCAN:
             p = self._p_values(llr, s)
             cores = np.bincount(_labels[core], minlength=len(llr)) if len(llr) else []
             for c in range(len(llr)):
-                rows.append((s, c, eps[s], int(min_pts[s]), int(members[c]), int(cores[c]),
-                             expected[c], llr[c], p[c]))  # fmt: skip
-        columns = ["scale", "dbscan_label", "eps", "min_pts", "points", "core_points",
-                   "expected", "llr", "p_value"]  # fmt: skip
+                rows.append(
+                    (
+                        s,
+                        c,
+                        eps[s],
+                        int(min_pts[s]),
+                        int(members[c]),
+                        int(cores[c]),
+                        expected[c],
+                        llr[c],
+                        p[c],
+                    )
+                )
+        columns = [
+            "scale",
+            "dbscan_label",
+            "eps",
+            "min_pts",
+            "points",
+            "core_points",
+            "expected",
+            "llr",
+            "p_value",
+        ]
         frame = pd.DataFrame(rows, columns=columns)
         frame["ratio"] = frame["points"] / frame["expected"]
         return frame.sort_values(["llr", "scale", "dbscan_label"], ascending=[False, True, True])
@@ -323,8 +348,9 @@ class SignificantDBSCAN:
         """The reported clusters in plain English or Korean (``lang``: "both", "ko", "en")."""
         prov = self.provenance_
         k, a = len(self.clusters_), prov["alpha"]
-        scales = ", ".join(f"{e:.0f} m/{m}" for e, m in zip(prov["eps_m"], prov["min_pts"],
-                                                             strict=True))  # fmt: skip
+        scales = ", ".join(
+            f"{e:.0f} m/{m}" for e, m in zip(prov["eps_m"], prov["min_pts"], strict=True)
+        )
         null_en = {"homogeneous": "points placed at random over the study area"}.get(
             prov["null"], f"points placed at random in proportion to {prov['null']}"
         )

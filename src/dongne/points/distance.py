@@ -39,6 +39,7 @@ __all__ = [
     "FUNCTIONS",
     "FunctionEnvelope",
     "NearestNeighbourIndex",
+    "boundary_distance",
     "cross_k_function",
     "envelope",
     "f_function",
@@ -48,7 +49,6 @@ __all__ = [
     "l_function",
     "nearest_neighbour_index",
     "reference_grid",
-    "boundary_distance",
 ]
 
 FUNCTIONS = ("K", "L", "G", "F", "J", "cross-K")
@@ -87,9 +87,7 @@ def boundary_distance(window: Any, xy: np.ndarray) -> np.ndarray:
     lines = shapely.get_parts(shapely.get_parts(window.boundary))
     coords, index = shapely.get_coordinates(lines, return_index=True)
     same = index[1:] == index[:-1]
-    segments = shapely.linestrings(
-        np.stack([coords[:-1][same], coords[1:][same]], axis=1)
-    )
+    segments = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
     tree = shapely.STRtree(segments)
     (rows, _), dist = tree.query_nearest(shapely.points(xy), return_distance=True)
     out = np.full(len(xy), np.inf)
@@ -267,10 +265,15 @@ def nearest_neighbour_index(xy: np.ndarray, area: float) -> NearestNeighbourInde
     se = 0.26136 / np.sqrt(n * lam)
     z = (d.mean() - expected) / se
     return NearestNeighbourIndex(
-        float(d.mean()), float(expected), float(d.mean() / expected), float(z),
-        float(2 * stats.norm.sf(abs(z))), n, float(area),
+        float(d.mean()),
+        float(expected),
+        float(d.mean() / expected),
+        float(z),
+        float(2 * stats.norm.sf(abs(z))),
+        n,
+        float(area),
         {"method": "Clark-Evans (1954)", "dongne_version": __version__},
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -338,9 +341,12 @@ class FunctionEnvelope:
 
 
 def _statistic(
-    function: str, pattern: PointPattern, support: np.ndarray, edge_correction: str,
+    function: str,
+    pattern: PointPattern,
+    support: np.ndarray,
+    edge_correction: str,
     other: np.ndarray | None,
-) -> Callable[[np.ndarray], np.ndarray]:  # fmt: skip
+) -> Callable[[np.ndarray], np.ndarray]:
     window, area = pattern.window, pattern.area
     ref = reference_grid(window) if function in ("F", "J") else None
     edge = {"edge_correction": edge_correction, "window": window}
@@ -400,11 +406,26 @@ def envelope(
         dev_obs = np.nanmax(np.abs(observed - mean))
         dev_sim = np.nanmax(np.abs(sims - mean), axis=1)
     p = (1 + (dev_sim >= dev_obs).sum()) / (replications + 1)
-    prov = {"function": function, "edge_correction": edge_correction, "null": pattern.null,
-            "replications": replications, "seed": seed, "points": pattern.n,
-            "dongne_version": __version__}  # fmt: skip
-    return FunctionEnvelope(function, r, observed, np.nanmin(sims, axis=0),
-                            np.nanmax(sims, axis=0), mean, float(p), replications, prov)  # fmt: skip
+    prov = {
+        "function": function,
+        "edge_correction": edge_correction,
+        "null": pattern.null,
+        "replications": replications,
+        "seed": seed,
+        "points": pattern.n,
+        "dongne_version": __version__,
+    }
+    return FunctionEnvelope(
+        function,
+        r,
+        observed,
+        np.nanmin(sims, axis=0),
+        np.nanmax(sims, axis=0),
+        mean,
+        float(p),
+        replications,
+        prov,
+    )
 
 
 def _default_support(pattern: PointPattern, function: str) -> np.ndarray:

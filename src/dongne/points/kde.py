@@ -32,7 +32,7 @@ from dongne.errors import SpecificationError
 from dongne.points._kernels import gaussian_density
 from dongne.points.pattern import PointPattern
 
-__all__ = ["BANDWIDTHS", "DensitySurface", "select_bandwidth", "kernel_density", "relative_risk"]
+__all__ = ["BANDWIDTHS", "DensitySurface", "kernel_density", "relative_risk", "select_bandwidth"]
 
 BANDWIDTHS = ("scott", "silverman", "cv")
 
@@ -85,7 +85,6 @@ class DensitySurface:
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """The cells inside the study area as squares with their value (per km² for density)."""
-        ny, nx = self.density.shape
         rows, cols = np.nonzero(self.inside)
         x0, y0 = self.origin
         h = self.cell_size
@@ -108,17 +107,25 @@ class DensitySurface:
         values = self.density[self.inside]
         if self.significant is None:
             peak = values.max() * 1e6
-            en = (f"Kernel density with a {self.bandwidth:.0f} m bandwidth ({self.method}): "
-                  f"peak {peak:.1f} points per km², mean {values.mean() * 1e6:.1f}.")  # fmt: skip
-            ko = (f"커널 밀도(띠폭 {self.bandwidth:.0f} m, {self.method}): 최고 km²당 {peak:.1f}개, "
-                  f"평균 {values.mean() * 1e6:.1f}개.")  # fmt: skip
+            en = (
+                f"Kernel density with a {self.bandwidth:.0f} m bandwidth ({self.method}): "
+                f"peak {peak:.1f} points per km², mean {values.mean() * 1e6:.1f}."
+            )
+            ko = (
+                f"커널 밀도(띠폭 {self.bandwidth:.0f} m, {self.method}): 최고 km²당 {peak:.1f}개, "
+                f"평균 {values.mean() * 1e6:.1f}개."
+            )
             return pick_language(lang, en, ko)
         share = self.significant[self.inside].mean()
-        en = (f"Relative risk of cases vs controls ({self.bandwidth:.0f} m bandwidth): "
-              f"{share:.1%} of the study area lies inside the tolerance contour (risk higher "
-              f"than random labelling explains at alpha = {self.provenance_['alpha']:g}).")  # fmt: skip
-        ko = (f"사례 대 대조 상대위험(띠폭 {self.bandwidth:.0f} m): 분석 지역의 {share:.1%}가 허용 "
-              f"등고선 안(무작위 표지 교환보다 위험이 높음, 유의수준 {self.provenance_['alpha']:g}).")  # fmt: skip
+        en = (
+            f"Relative risk of cases vs controls ({self.bandwidth:.0f} m bandwidth): "
+            f"{share:.1%} of the study area lies inside the tolerance contour (risk higher "
+            f"than random labelling explains at alpha = {self.provenance_['alpha']:g})."
+        )
+        ko = (
+            f"사례 대 대조 상대위험(띠폭 {self.bandwidth:.0f} m): 분석 지역의 {share:.1%}가 허용 "
+            f"등고선 안(무작위 표지 교환보다 위험이 높음, 유의수준 {self.provenance_['alpha']:g})."
+        )
         return pick_language(lang, en, ko)
 
     def plot(self, areas: gpd.GeoDataFrame | None = None, path: Any = None, **options: Any):
@@ -162,10 +169,23 @@ def kernel_density(
     gx, gy, inside, origin, size = _grid(pattern, h, cell_size)
     dens = gaussian_density(gx, gy, xy[:, 0], xy[:, 1], w, h).reshape(inside.shape)
     method = bandwidth if isinstance(bandwidth, str) else "given"
-    return DensitySurface(dens, inside, origin, size, h, method, pattern.crs,
-                          provenance_={"method": "Gaussian kernel density", "bandwidth_m": h,
-                                       "bandwidth_rule": method, "weights": weights,
-                                       "points": pattern.n, "dongne_version": __version__})  # fmt: skip
+    return DensitySurface(
+        dens,
+        inside,
+        origin,
+        size,
+        h,
+        method,
+        pattern.crs,
+        provenance_={
+            "method": "Gaussian kernel density",
+            "bandwidth_m": h,
+            "bandwidth_rule": method,
+            "weights": weights,
+            "points": pattern.n,
+            "dongne_version": __version__,
+        },
+    )
 
 
 def relative_risk(
@@ -208,9 +228,24 @@ def relative_risk(
     p = (1 + exceed) / (replications + 1)
     valid = inside & np.isfinite(observed).reshape(inside.shape)
     sig = (p <= alpha).reshape(inside.shape) & valid
-    prov = {"method": "log relative risk (Kelsall & Diggle 1995), random relabelling",
-            "bandwidth_m": h, "alpha": alpha, "replications": replications, "seed": seed,
-            "cases": len(a), "controls": len(b), "dongne_version": __version__}  # fmt: skip
-    return DensitySurface(observed.reshape(inside.shape), valid, origin, size, h,
-                          bandwidth if isinstance(bandwidth, str) else "given", cases.crs,
-                          sig, prov)  # fmt: skip
+    prov = {
+        "method": "log relative risk (Kelsall & Diggle 1995), random relabelling",
+        "bandwidth_m": h,
+        "alpha": alpha,
+        "replications": replications,
+        "seed": seed,
+        "cases": len(a),
+        "controls": len(b),
+        "dongne_version": __version__,
+    }
+    return DensitySurface(
+        observed.reshape(inside.shape),
+        valid,
+        origin,
+        size,
+        h,
+        bandwidth if isinstance(bandwidth, str) else "given",
+        cases.crs,
+        sig,
+        prov,
+    )

@@ -171,8 +171,14 @@ def point_pattern(
     metric = to_metric(points, "the points")
     if area is not None:
         area_m = area.to_crs(metric.crs)
-        kept = select_points(metric, areas=area_m, outside=outside, what="points", what_ko="점",
-                             argument_names={"outside": "outside"})
+        kept = select_points(
+            metric,
+            areas=area_m,
+            outside=outside,
+            what="points",
+            what_ko="점",
+            argument_names={"outside": "outside"},
+        )
         window = shapely.make_valid(area_m.geometry.union_all())
     else:
         kept = select_points(metric, what="points", what_ko="점")
@@ -195,8 +201,9 @@ def point_pattern(
     gx, gy = np.meshgrid(cx, cy)
     shapely.prepare(window)
     inside = shapely.contains_xy(window, gx.ravel(), gy.ravel())
-    weight, null = _null_weights(inside, gx.ravel(), gy.ravel(), h, (ny, nx), background,
-                                 population, metric.crs)  # fmt: skip
+    weight, null = _null_weights(
+        inside, gx.ravel(), gy.ravel(), h, (ny, nx), background, population, metric.crs
+    )
     cells = np.flatnonzero(weight > 0)
     cum = np.cumsum(weight[cells])
     cum /= cum[-1]

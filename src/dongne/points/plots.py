@@ -67,17 +67,34 @@ def cluster_map(
         _outlines(ax, areas, fit.clusters_.crs)
         ax.scatter(*pts[labels == 0].T, s=1, color=_GREY, linewidths=0)
         cmap = matplotlib.colormaps["tab20"]
-        handles = [Line2D([], [], marker="o", ls="", color=_GREY,
-                          label=f"Not significant / 유의하지 않음 ({(labels == 0).sum():,})")]  # fmt: skip
+        handles = [
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="",
+                color=_GREY,
+                label=f"Not significant / 유의하지 않음 ({(labels == 0).sum():,})",
+            )
+        ]
         for k, row in enumerate(fit.clusters_.itertuples()):
             colour = cmap(k % 20)
             ax.scatter(*pts[labels == row.cluster].T, s=2, color=colour, linewidths=0)
             gpd.GeoSeries([row.geometry]).boundary.plot(ax=ax, color=colour, linewidth=0.8)
             if k < max_legend:
-                handles.append(Patch(color=colour, label=f"{row.cluster}: {row.points} pts, "
-                                                         f"p={row.p_value:.3g}"))  # fmt: skip
-        ax.legend(handles=handles, loc="lower left", fontsize=7, title="Cluster / 군집",
-                  title_fontsize=8)  # fmt: skip
+                handles.append(
+                    Patch(
+                        color=colour, label=f"{row.cluster}: {row.points} pts, p={row.p_value:.3g}"
+                    )
+                )
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=7,
+            title="Cluster / 군집",
+            title_fontsize=8,
+        )
         return _finish(fig, ax, title, source, path)
 
 
@@ -89,14 +106,21 @@ def envelope_plot(
         fig = Figure(figsize=(7, 5))
         ax = fig.add_subplot()
         r = env.support
-        ax.fill_between(r, env.lower, env.upper, color="#cccccc",
-                        label=f"Envelope / 포락선 ({env.replications} sims)")  # fmt: skip
+        ax.fill_between(
+            r,
+            env.lower,
+            env.upper,
+            color="#cccccc",
+            label=f"Envelope / 포락선 ({env.replications} sims)",
+        )
         ax.plot(r, env.expected, "--", color="#555555", label="Null mean / 귀무 평균")
         ax.plot(r, env.observed, color="#d7301f", label="Observed / 관측")
         ax.set_xlabel("Distance / 거리 r (m)")
         ax.set_ylabel(f"{env.function}(r)")
         ax.legend(fontsize=8)
-        ax.set_title(title or f"{env.function} function · {env.function} 함수 (p = {env.p_value:.3g})")
+        ax.set_title(
+            title or f"{env.function} function · {env.function} 함수 (p = {env.p_value:.3g})"
+        )
         if source:
             fig.text(0.01, 0.01, f"Source / 자료: {source}", fontsize=7, color="#555555")
         if path is not None:
@@ -125,15 +149,36 @@ def density_map(
         h = surface.cell_size
         extent = (x0, x0 + nx * h, y0, y0 + ny * h)
         bound = np.nanmax(np.abs(grid)) if risk else None
-        image = ax.imshow(grid, origin="lower", extent=extent, cmap="RdBu_r" if risk else "YlOrRd",
-                          vmin=-bound if risk else None, vmax=bound)  # fmt: skip
+        image = ax.imshow(
+            grid,
+            origin="lower",
+            extent=extent,
+            cmap="RdBu_r" if risk else "YlOrRd",
+            vmin=-bound if risk else None,
+            vmax=bound,
+        )
         if risk and surface.significant.any():
-            ax.contour(surface.significant.astype(float), levels=[0.5], colors="black",
-                       linewidths=0.8, origin="lower", extent=extent)  # fmt: skip
+            ax.contour(
+                surface.significant.astype(float),
+                levels=[0.5],
+                colors="black",
+                linewidths=0.8,
+                origin="lower",
+                extent=extent,
+            )
         _outlines(ax, areas, surface.crs)
-        label = ("log relative risk / 로그 상대위험 (contour: significant / 등고선: 유의)" if risk
-                 else "points per km² / km²당 점 수")  # fmt: skip
+        label = (
+            "log relative risk / 로그 상대위험 (contour: significant / 등고선: 유의)"
+            if risk
+            else "points per km² / km²당 점 수"
+        )
         fig.colorbar(image, ax=ax, shrink=0.6, label=label)
-        ax.text(0.99, 0.01, f"bandwidth / 띠폭 {surface.bandwidth:.0f} m ({surface.method})",
-                transform=ax.transAxes, ha="right", fontsize=8)  # fmt: skip
+        ax.text(
+            0.99,
+            0.01,
+            f"bandwidth / 띠폭 {surface.bandwidth:.0f} m ({surface.method})",
+            transform=ax.transAxes,
+            ha="right",
+            fontsize=8,
+        )
         return _finish(fig, ax, title, source, path)

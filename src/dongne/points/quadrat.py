@@ -37,17 +37,24 @@ class QuadratTest:
         mean = self.counts.mean()
         rows, cols = np.divmod(np.arange(nx * ny), nx)
         flat = self.counts.ravel()
-        return pd.DataFrame({"row": rows, "column": cols, "count": flat,
-                             "chi2_contribution": (flat - mean) ** 2 / mean})  # fmt: skip
+        return pd.DataFrame(
+            {
+                "row": rows,
+                "column": cols,
+                "count": flat,
+                "chi2_contribution": (flat - mean) ** 2 / mean,
+            }
+        )
 
     @bilingual
     def summary(self, lang: Lang = "both") -> str:
         """The test in plain English or Korean."""
         ny, nx = self.counts.shape
+        verb = "differ more than" if self.p_value < 0.05 else "do not differ more than"
         en = (
             f"Quadrat test ({nx}×{ny} cells): X² = {self.chi2:.2f} on {self.df} df, "
-            f"p = {self.p_value:.3g} — counts {'differ more than' if self.p_value < 0.05 else 'do not differ more than'} chance "
-            "allows under complete spatial randomness."
+            f"p = {self.p_value:.3g} — counts {verb} chance allows under complete spatial "
+            "randomness."
         )
         ko = (
             f"방형구 검정({nx}×{ny}칸): X² = {self.chi2:.2f}, 자유도 {self.df}, "
@@ -82,6 +89,15 @@ def quadrat_test(xy: np.ndarray, nx: int = 3, ny: int = 3) -> QuadratTest:
     counts = np.zeros((ny, nx), dtype=np.int64)
     np.add.at(counts, (row, col), 1)
     chi2, p = stats.chisquare(counts.ravel().astype(float))
-    return QuadratTest(counts, float(chi2), nx * ny - 1, float(p),
-                       {"method": "Pearson chi-square quadrat test", "nx": nx, "ny": ny,
-                        "dongne_version": __version__})  # fmt: skip
+    return QuadratTest(
+        counts,
+        float(chi2),
+        nx * ny - 1,
+        float(p),
+        {
+            "method": "Pearson chi-square quadrat test",
+            "nx": nx,
+            "ny": ny,
+            "dongne_version": __version__,
+        },
+    )

@@ -45,8 +45,9 @@ def _selection_text(pattern: PointPattern) -> tuple[str, str]:
 
 def _write_summary(out: Path, en: str, ko: str, pattern: PointPattern) -> Path:
     sel_en, sel_ko = _selection_text(pattern)
-    text = pick_language("both", "\n".join(filter(None, [sel_en, en])),
-                         "\n".join(filter(None, [sel_ko, ko])))  # fmt: skip
+    text = pick_language(
+        "both", "\n".join(filter(None, [sel_en, en])), "\n".join(filter(None, [sel_ko, ko]))
+    )
     return atomic_write_text(out / "summary.txt", text + "\n")
 
 
@@ -58,8 +59,14 @@ def _pattern(
     cell_size: float | None,
     outside: str,
 ) -> PointPattern:
-    return point_pattern(points, areas, background=background, population=population,
-                         cell_size=cell_size, outside=outside)  # fmt: skip
+    return point_pattern(
+        points,
+        areas,
+        background=background,
+        population=population,
+        cell_size=cell_size,
+        outside=outside,
+    )
 
 
 def run_dbscan(
@@ -89,8 +96,15 @@ def run_dbscan(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pattern = _pattern(points, areas, background, population, cell_size, outside)
-    fit = SignificantDBSCAN(eps, min_pts, alpha=alpha, prefer=prefer, replications=replications,
-                            rng=rng, scheduler=scheduler).fit(pattern, progress=progress)  # fmt: skip
+    fit = SignificantDBSCAN(
+        eps,
+        min_pts,
+        alpha=alpha,
+        prefer=prefer,
+        replications=replications,
+        rng=rng,
+        scheduler=scheduler,
+    ).fit(pattern, progress=progress)
     params = dict(fit.provenance_)
     files = {
         "map": out / "clusters_map.png",
@@ -98,12 +112,19 @@ def run_dbscan(
         "table": write_table(fit.clusters_, out / "clusters.csv", **params),
     }
     title = "유의한 밀도 군집 · Significant density clusters"
-    fit.plot(areas=areas, path=files["map"], title=f"{title}\n{label}" if label else title,
-             source=source)  # fmt: skip
+    fit.plot(
+        areas=areas, path=files["map"], title=f"{title}\n{label}" if label else title, source=source
+    )
     write_provenance(files["map"], pattern.points, **params)
     labelled = pattern.points.to_crs(4326)
-    labelled = pd.DataFrame({"row": np.arange(1, pattern.n + 1), "x": labelled.geometry.x,
-                             "y": labelled.geometry.y, "cluster": fit.labels_})  # fmt: skip
+    labelled = pd.DataFrame(
+        {
+            "row": np.arange(1, pattern.n + 1),
+            "x": labelled.geometry.x,
+            "y": labelled.geometry.y,
+            "cluster": fit.labels_,
+        }
+    )
     labelled.attrs = pattern.points.attrs
     files["points"] = write_table(labelled, out / "points_clusters.csv", **params)
     en, ko = fit.summary("en"), fit.summary("ko")
@@ -146,9 +167,11 @@ def run_ripley(
     nni = nearest_neighbour_index(xy, pattern.area)
     quad = quadrat_test(xy, quadrats, quadrats)
     ellipse = standard_ellipse(xy)
-    ell = gpd.GeoDataFrame({"major_m": [ellipse.major], "minor_m": [ellipse.minor],
-                            "angle_rad": [ellipse.angle]}, geometry=[ellipse.polygon()],
-                           crs=pattern.crs)  # fmt: skip
+    ell = gpd.GeoDataFrame(
+        {"major_m": [ellipse.major], "minor_m": [ellipse.minor], "angle_rad": [ellipse.angle]},
+        geometry=[ellipse.polygon()],
+        crs=pattern.crs,
+    )
     ell.attrs = pattern.points.attrs
     files = {"ellipse": write_layer(ell, out / "ellipse.gpkg", method="CrimeStat SDE")}
     en, ko = [nni.summary("en"), quad.summary("en")], [nni.summary("ko"), quad.summary("ko")]
@@ -157,16 +180,22 @@ def run_ripley(
         second = _pattern(other, areas, None, None, cell_size, outside)
     for name in functions:
         subject, fixed = (second, pattern) if name == "cross-K" else (pattern, None)
-        env = envelope(subject, name, other=fixed, edge_correction=edge_correction,
-                       replications=replications, rng=rng, progress=progress)  # fmt: skip
+        env = envelope(
+            subject,
+            name,
+            other=fixed,
+            edge_correction=edge_correction,
+            replications=replications,
+            rng=rng,
+            progress=progress,
+        )
         stem = name.replace("-", "_").lower()
         files[f"{stem} plot"] = out / f"{stem}_envelope.png"
         env.plot(path=files[f"{stem} plot"], source=source)
         write_provenance(files[f"{stem} plot"], pattern.points, **env.provenance_)
         table = env.to_frame()
         table.attrs = pattern.points.attrs
-        files[f"{stem} table"] = write_table(table, out / f"{stem}_envelope.csv",
-                                             **env.provenance_)  # fmt: skip
+        files[f"{stem} table"] = write_table(table, out / f"{stem}_envelope.csv", **env.provenance_)
         en.append(env.summary("en"))
         ko.append(env.summary("ko"))
     files["summary"] = _write_summary(out, "\n".join(en), "\n".join(ko), pattern)
@@ -198,13 +227,16 @@ def run_kde(
         title = "커널 밀도 · Kernel density"
     else:
         ctrl = _pattern(controls, areas, None, None, cell_size, outside)
-        surface = relative_risk(pattern, ctrl, bandwidth=bandwidth, alpha=alpha,
-                                replications=replications, rng=rng)  # fmt: skip
+        surface = relative_risk(
+            pattern, ctrl, bandwidth=bandwidth, alpha=alpha, replications=replications, rng=rng
+        )
         title = "상대위험 · Log relative risk"
     grid = surface.to_geodataframe()
     grid.attrs = pattern.points.attrs
-    files = {"map": out / "kde_map.png",
-             "grid": write_layer(grid, out / "kde_grid.gpkg", **surface.provenance_)}  # fmt: skip
+    files = {
+        "map": out / "kde_map.png",
+        "grid": write_layer(grid, out / "kde_grid.gpkg", **surface.provenance_),
+    }
     surface.plot(areas=areas, path=files["map"], title=title, source=source)
     write_provenance(files["map"], pattern.points, **surface.provenance_)
     files["summary"] = _write_summary(out, surface.summary("en"), surface.summary("ko"), pattern)
