@@ -13,8 +13,8 @@ an L (two 400 m × 50 m bars, 60 points, about 4×). Methods:
 * ``dbscan_<scale>_adhoc`` — scikit-learn's DBSCAN at each of the three eps (min_pts 10),
   every cluster of at least 20 points reported (an ad-hoc size threshold, 2 × min_pts);
 * ``dbscan_<scale>_calibrated`` — the same DBSCAN with the size threshold set, after the
-  fact, to the 95th percentile of the largest cluster on the null datasets (the best a size threshold
-  can do at the same false-positive rate; a user does not have it).
+  fact, to the 95th percentile of the largest cluster on the null datasets (the best a size
+  threshold can do at the same false-positive rate; a user does not have it).
 
 A planted cluster counts as detected when one reported cluster has at least half of its
 points and at least half of its own points are planted ones. The false-positive rate is the
