@@ -77,9 +77,17 @@ from dongne.learn import (
     spatial_fairness_audit,
     synthetic_shift_task,
 )
+from dongne.points import (
+    SignificantDBSCAN,
+    envelope,
+    kernel_density,
+    nearest_neighbour_index,
+    point_pattern,
+    quadrat_test,
+)
 from dongne.share import Prediction, federate
 
-PACKAGES = ("detect", "allocate", "evaluate", "learn", "share", "io", "weights")
+PACKAGES = ("detect", "allocate", "evaluate", "learn", "share", "io", "weights", "points")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 OLD_NAMES = {"seed", "n_permutations", "mmd_permutations", "n_draws", "language"}
 DRAW_COUNTS = {"permutations", "replications", "bootstrap"}
@@ -91,13 +99,15 @@ ESTIMATORS = {
     "GetisOrd", "GlobalMoran", "LocalMoran", "RankStability", "ScanStatistic",
     "VulnerabilityIndex", "LSCP", "MCLP", "PCenter", "PMedian", "_LocationModel",
     "BudgetAllocation", "AllocationRegret", "FairnessReweighted", "ShiftDiagnostics",
+    "SignificantDBSCAN",
 }  # fmt: skip
 #: Results returned by functions (or by an estimator's methods).
 RESULTS = {
     "AggregatedEffects", "BaconDecomposition", "DiDResult", "InterruptedTimeSeries",
     "StaggeredResult", "SyntheticControl", "SyntheticPlacebos", "SyntheticLeaveOneOut",
     "FairnessAudit", "CVComparison", "GroupReport", "FederatedResult", "Prediction",
-    "PointsInAreas",
+    "PointsInAreas", "FunctionEnvelope", "NearestNeighbourIndex", "QuadratTest",
+    "DensitySurface",
 }  # fmt: skip
 #: Public classes outside the result contract, each with the reason.
 EXEMPT = {
@@ -130,6 +140,8 @@ EXEMPT = {
     "JoinResult": "a pair (frame, report)",
     "MatchReport": "a report on the input join; summary(lang=) checked below",
     "SpatialWeights": "input: weights (their summary describes them, in English)",
+    "PointPattern": "input: points in a study area with the raster of their null",
+    "StandardEllipse": "a record of four numbers; polygon() gives the shapely geometry",
 }
 #: Parameters that keep an old name, with the reason (docs/api.md lists them).
 KEPT_OLD_PARAMETERS = {
@@ -257,6 +269,10 @@ RANDOM_ESTIMATORS: dict[str, Callable[..., Any]] = {
     "ScanStatistic": lambda rng, c: ScanStatistic(replications=99, rng=rng).fit(
         c["g"]["cases"].to_numpy(), c["g"]["pop"].to_numpy(), _xy(c["g"]), ids=c["g"]["id"]
     ),
+    "SignificantDBSCAN": lambda rng, c: SignificantDBSCAN(
+        eps=[60.0], min_pts=5, replications=19, rng=rng
+    ).fit(c["points"]),
+    "FunctionEnvelope": lambda rng, c: envelope(c["points"], "L", replications=9, rng=rng),
     "ShiftDiagnostics": lambda rng, c: ShiftDiagnostics(permutations=(9, 19), rng=rng).fit(
         c["shift"][0], c["shift"][1]
     ),
@@ -335,7 +351,17 @@ def context(lattice, w) -> dict[str, Any]:
         "staggered": staggered,
         "two_by_two": two_by_two,
         "wide": wide,
+        "points": _points_pattern(rng),
     }
+
+
+def _points_pattern(rng: np.random.Generator):
+    """60 random points and a clump of 30 in a 1 km square (metric CRS)."""
+    xy = np.vstack([rng.uniform(0, 1_000, (60, 2)), rng.normal(500, 20, (30, 2))])
+    xy = np.clip(xy, 1, 999) + np.array([X0, Y0])
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*xy.T), crs="EPSG:5179")
+    area = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 1_000, Y0 + 1_000)], crs="EPSG:5179")
+    return point_pattern(pts, area, cell_size=10.0)
 
 
 def _equal(a: Any, b: Any) -> None:
@@ -403,6 +429,9 @@ def _results(context) -> dict[str, Any]:
         crs="EPSG:5179",
     )
     made["PointsInAreas"] = points_to_areas(c["g"], shelters, prefix="shelters")
+    made["NearestNeighbourIndex"] = nearest_neighbour_index(c["points"].xy, c["points"].area)
+    made["QuadratTest"] = quadrat_test(c["points"].xy, 3, 3)
+    made["DensitySurface"] = kernel_density(c["points"], bandwidth=80.0)
     return made
 
 

@@ -16,6 +16,7 @@ from dongne.points.dbscan import SignificantDBSCAN, default_scales
 from dongne.points.distance import (
     FunctionEnvelope,
     NearestNeighbourIndex,
+    boundary_distance,
     cross_k_function,
     envelope,
     f_function,
@@ -38,6 +39,7 @@ __all__ = [
     "QuadratTest",
     "SignificantDBSCAN",
     "StandardEllipse",
+    "boundary_distance",
     "cross_k_function",
     "default_scales",
     "envelope",

@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 
 from dongne import __version__
 from dongne._validation import check_choice
-from dongne._vocab import Lang, bilingual, pick_language, resolve_rng
+from dongne._vocab import Lang, bilingual, in_process_only, pick_language, resolve_rng
 from dongne.errors import SpecificationError
 from dongne.points._kernels import pair_counts
 from dongne.points.pattern import PointPattern
@@ -226,6 +226,18 @@ class NearestNeighbourIndex:
     area: float
     provenance_: dict = field(default_factory=dict)
 
+    def plot(self, path: Any = None):
+        """Bar chart of the observed and the CSR-expected mean nearest-neighbour distance."""
+        from dongne.points.plots import bar_figure
+
+        return bar_figure(
+            ["Observed / 관측", "CSR / 무작위"],
+            [self.mean_distance, self.expected],
+            "Mean nearest-neighbour distance / 평균 최근린 거리 (m)",
+            f"R = {self.ratio:.3f}, p = {self.p_value:.3g}",
+            path,
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """One row with the index and its test."""
         keys = ["n", "area", "mean_distance", "expected", "ratio", "z", "p_value"]
@@ -370,6 +382,7 @@ def envelope(
     edge_correction: str = "border",
     replications: int = 99,
     rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> FunctionEnvelope:
     """Monte Carlo envelope of K, L, G, F, J or cross-K under the pattern's null.
@@ -388,6 +401,7 @@ def envelope(
     477–489.
     """
     check_choice("function", function, FUNCTIONS)
+    in_process_only(scheduler, "points.envelope")
     if function == "cross-K" and other is None:
         raise SpecificationError("function='cross-K' needs other=. Fix: pass other=pattern1.")
     if not (isinstance(replications, int | np.integer) and replications >= 1):

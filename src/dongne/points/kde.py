@@ -27,7 +27,7 @@ import shapely
 
 from dongne import __version__
 from dongne._validation import check_probability
-from dongne._vocab import Lang, bilingual, pick_language, resolve_rng
+from dongne._vocab import Lang, bilingual, in_process_only, pick_language, resolve_rng
 from dongne.errors import SpecificationError
 from dongne.points._kernels import gaussian_density
 from dongne.points.pattern import PointPattern
@@ -196,6 +196,7 @@ def relative_risk(
     alpha: float = 0.05,
     replications: int = 99,
     rng: int | np.random.Generator | None = None,
+    scheduler: Any = None,
     cell_size: float | None = None,
 ) -> DensitySurface:
     """Log relative-risk surface of ``cases`` against ``controls`` with Monte Carlo tolerance
@@ -206,6 +207,7 @@ def relative_risk(
     of its peak are left out.
     """
     check_probability("alpha", alpha)
+    in_process_only(scheduler, "points.relative_risk")
     seed = resolve_rng(rng)
     a, b = cases.xy, controls.xy
     pooled = np.vstack([a, b])

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from dongne.points.distance import FunctionEnvelope
     from dongne.points.kde import DensitySurface
 
-__all__ = ["cluster_map", "density_map", "envelope_plot"]
+__all__ = ["bar_figure", "cluster_map", "count_grid", "density_map", "envelope_plot"]
 
 _GREY = "#bdbdbd"
 
@@ -182,3 +182,33 @@ def density_map(
             fontsize=8,
         )
         return _finish(fig, ax, title, source, path)
+
+
+def bar_figure(
+    labels: list[str], values: list[float], ylabel: str, title: str, path: Any
+) -> Figure:
+    """A small bar chart (e.g. observed against expected), written to ``path`` if given."""
+    with _style():
+        fig = Figure(figsize=(5, 4))
+        ax = fig.add_subplot()
+        ax.bar(labels, values, color=["#d7301f", "#bdbdbd"])
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        if path is not None:
+            save_png(fig, path)
+        return fig
+
+
+def count_grid(counts: np.ndarray, title: str, path: Any) -> Figure:
+    """Counts per quadrat as a grid with the numbers written in, row 0 at the bottom."""
+    with _style():
+        fig = Figure(figsize=(5, 5))
+        ax = fig.add_subplot()
+        ax.imshow(counts, origin="lower", cmap="YlOrRd")
+        for (row, col), value in np.ndenumerate(counts):
+            ax.text(col, row, str(value), ha="center", va="center", fontsize=8)
+        ax.set_title(f"Quadrat counts / 방형구 개수\n{title}")
+        ax.set_axis_off()
+        if path is not None:
+            save_png(fig, path)
+        return fig

@@ -9,6 +9,7 @@ the counts are equal in expectation, and ``X² = Σ (O − Ō)² / Ō`` follows 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,12 @@ class QuadratTest:
     df: int
     p_value: float
     provenance_: dict = field(default_factory=dict)
+
+    def plot(self, path: Any = None):
+        """The counts per quadrat as a grid (row 0 at the bottom)."""
+        from dongne.points.plots import count_grid
+
+        return count_grid(self.counts, f"X² = {self.chi2:.1f}, p = {self.p_value:.3g}", path)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per quadrat: row, column, count, contribution to X²."""
