@@ -201,6 +201,13 @@ def run(args: argparse.Namespace) -> int:
 
     from dongne.points import workflow
 
+    if args.method != "dbscan" and args.scheduler not in (None, "threads"):
+        from dongne.errors import SpecificationError
+
+        raise SpecificationError(
+            f"dongne points {args.method} runs its simulations in this process only. "
+            "Fix: remove --scheduler (points dbscan uses it)."
+        )
     points, areas = _inputs(args)
     out = Path(args.out)
     total = getattr(args, "replications", 0)
