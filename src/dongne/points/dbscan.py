@@ -241,10 +241,11 @@ class SignificantDBSCAN:
 
     def _p_values(self, llr: np.ndarray, scale: int) -> np.ndarray:
         """Family-wise p-values (Westfall–Young min-p over scales) of statistics at ``scale``."""
-        null = self.null_maxima_[:, scale]
+        null = np.sort(self.null_maxima_[:, scale])
         r = len(null)
-        p_scale = (1.0 + (null[None, :] >= llr[:, None]).sum(axis=1)) / (r + 1.0)
-        p = (1.0 + (self._null_min_p[None, :] <= p_scale[:, None]).sum(axis=1)) / (r + 1.0)
+        p_scale = (1.0 + r - np.searchsorted(null, llr, side="left")) / (r + 1.0)
+        min_p = np.sort(self._null_min_p)
+        p = (1.0 + np.searchsorted(min_p, p_scale, side="right")) / (r + 1.0)
         return np.where(llr > 0, p, 1.0)
 
     def _candidates(self, observed: list, eps: np.ndarray, min_pts: np.ndarray) -> pd.DataFrame:
@@ -399,7 +400,10 @@ def _min_p(maxima: np.ndarray, observed: np.ndarray) -> np.ndarray:
     whose per-scale maxima are ``observed`` — divided by R + 1, as an observed statistic's
     p-value ``(1 + #{replications ≥ it}) / (R + 1)`` is its rank among the same R + 1."""
     r = len(maxima)
-    ranks = (maxima[None, :, :] >= maxima[:, None, :]).sum(axis=1)
+    ranks = np.empty(maxima.shape)
+    for s in range(maxima.shape[1]):
+        ordered = np.sort(maxima[:, s])
+        ranks[:, s] = r - np.searchsorted(ordered, maxima[:, s], side="left")
     ranks += observed[None, :] >= maxima
     return (ranks / (r + 1.0)).min(axis=1)
 
