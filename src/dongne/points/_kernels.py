@@ -95,8 +95,10 @@ def dbscan(x, y, eps, min_pts):
     """DBSCAN (Ester et al. 1996): labels (-1 noise, clusters 0, 1, … numbered by their first
     point) and the core flags. A point is core when at least ``min_pts`` points, itself
     included, lie within ``eps``; a border point joins the cluster of its nearest core point
-    (ties: the lowest index). It is long because the grid search, the union of core points and
-    the labelling are one pass each over the same cells, kept together so numba fuses them."""
+    (ties: the lowest index). Counting stops at ``min_pts``; the second pass skips cells
+    without core points (most cells of a null pattern). It is long because the grid search,
+    the union of core points and the labelling are one pass each over the same cells, kept
+    together so numba fuses them."""
     n = len(x)
     labels = np.full(n, -1, np.int64)
     core = np.zeros(n, np.bool_)
@@ -104,7 +106,6 @@ def dbscan(x, y, eps, min_pts):
         return labels, core
     order, start, gx, gy, nx, ny, _, _, _ = _grid(x, y, eps)
     e2 = eps * eps
-    counts = np.zeros(n, np.int64)
     for i in range(n):
         c = 0
         for a in range(max(gx[i] - 1, 0), min(gx[i] + 2, nx)):
@@ -116,8 +117,15 @@ def dbscan(x, y, eps, min_pts):
                     ddy = y[j] - y[i]
                     if ddx * ddx + ddy * ddy <= e2:
                         c += 1
-        counts[i] = c
+                if c >= min_pts:
+                    break
+            if c >= min_pts:
+                break
         core[i] = c >= min_pts
+    cores_in = np.zeros(nx * ny, np.int64)
+    for i in range(n):
+        if core[i]:
+            cores_in[gy[i] * nx + gx[i]] += 1
     parent = np.arange(n)
     nearest = np.full(n, -1, np.int64)
     best = np.full(n, np.inf)
@@ -125,6 +133,8 @@ def dbscan(x, y, eps, min_pts):
         for a in range(max(gx[i] - 1, 0), min(gx[i] + 2, nx)):
             for b in range(max(gy[i] - 1, 0), min(gy[i] + 2, ny)):
                 k = b * nx + a
+                if cores_in[k] == 0:
+                    continue
                 for t in range(start[k], start[k + 1]):
                     j = order[t]
                     if not core[j] or j == i:
