@@ -250,9 +250,9 @@ class SignificantDBSCAN:
 
     def _candidates(self, observed: list, eps: np.ndarray, min_pts: np.ndarray) -> pd.DataFrame:
         rows = []
-        for s, (_labels, core, members, expected, llr) in enumerate(observed):
+        for s, (labels, core, members, expected, llr) in enumerate(observed):
             p = self._p_values(llr, s)
-            cores = np.bincount(_labels[core], minlength=len(llr)) if len(llr) else []
+            cores = np.bincount(labels[core], minlength=len(llr)) if len(llr) else []
             for c in range(len(llr)):
                 rows.append(
                     (

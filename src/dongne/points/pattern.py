@@ -163,7 +163,7 @@ def point_pattern(
     ...     warnings.simplefilter("ignore")
     ...     pp = point_pattern(seoul_heat_shelters(), seoul_dongs())
     >>> pp.n, pp.null, round(pp.area / 1e6)
-    (4122, 'homogeneous', 605)
+    (4122, 'homogeneous', 607)
     """
     require_crs(points, "the points")
     if len(points) and not (points.geometry.geom_type.dropna() == "Point").all():
