@@ -11,8 +11,10 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pointpats
 import pytest
 import shapely
+from pointpats import distance_statistics as ds
 from scipy.spatial.distance import cdist, pdist
 
 from dongne.errors import SpecificationError
@@ -33,9 +35,6 @@ from dongne.points import (
     select_bandwidth,
     standard_ellipse,
 )
-
-pointpats = pytest.importorskip("pointpats")
-from pointpats import distance_statistics as ds  # noqa: E402
 
 
 @pytest.fixture(scope="module")
