@@ -78,6 +78,14 @@ from dongne.learn import (
     spatial_fairness_audit,
     synthetic_shift_task,
 )
+from dongne.points import (
+    SignificantDBSCAN,
+    envelope,
+    kernel_density,
+    nearest_neighbour_index,
+    point_pattern,
+    quadrat_test,
+)
 from dongne.regions import (
     AZP,
     MaxP,
@@ -99,7 +107,7 @@ from dongne.spacetime import (
 
 PACKAGES = (
     "detect", "allocate", "access", "evaluate", "explain", "learn", "share", "io", "weights",
-    "spacetime", "regions",
+    "spacetime", "regions", "points",
 )
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 OLD_NAMES = {"seed", "n_permutations", "mmd_permutations", "n_draws", "language"}
@@ -114,6 +122,7 @@ ESTIMATORS = {
     "BudgetAllocation", "AllocationRegret", "FairnessReweighted", "ShiftDiagnostics",
     "SpaceTimeScan",
     "MaxP", "Skater", "AZP", "WardRegions", "Typology",
+    "SignificantDBSCAN",
 }  # fmt: skip
 #: Results returned by functions (or by an estimator's methods).
 RESULTS = {
@@ -123,6 +132,8 @@ RESULTS = {
     "PointsInAreas", "EmergingHotSpots", "SpatialMarkov", "LisaMarkov", "RankMobility",
     "Interpolation", "VintageChanges",
     "OLSResult", "SpatialModelResult", "GWRResult", "MGWRResult",
+    "FunctionEnvelope", "NearestNeighbourIndex", "QuadratTest",
+    "DensitySurface",
 }  # fmt: skip
 #: Public classes outside the result contract, each with the reason.
 EXEMPT = {
@@ -166,6 +177,8 @@ EXEMPT = {
     "LayerCheck": "a description of an input layer (its overlaps)",
     "Design": "input: a checked regression design",
     "Test": "a record of numbers (statistic, p, df) inside explain results",
+    "PointPattern": "input: points in a study area with the raster of their null",
+    "StandardEllipse": "a record of four numbers; polygon() gives the shapely geometry",
 }
 #: Parameters that keep an old name, with the reason (docs/api.md lists them).
 KEPT_OLD_PARAMETERS = {
@@ -302,6 +315,10 @@ RANDOM_ESTIMATORS: dict[str, Callable[..., Any]] = {
     "ScanStatistic": lambda rng, c: ScanStatistic(replications=99, rng=rng).fit(
         c["g"]["cases"].to_numpy(), c["g"]["pop"].to_numpy(), _xy(c["g"]), ids=c["g"]["id"]
     ),
+    "SignificantDBSCAN": lambda rng, c: SignificantDBSCAN(
+        eps=[60.0], min_pts=5, replications=19, rng=rng
+    ).fit(c["points"]),
+    "FunctionEnvelope": lambda rng, c: envelope(c["points"], "L", replications=9, rng=rng),
     "ShiftDiagnostics": lambda rng, c: ShiftDiagnostics(permutations=(9, 19), rng=rng).fit(
         c["shift"][0], c["shift"][1]
     ),
@@ -411,7 +428,17 @@ def context(lattice, w) -> dict[str, Any]:
         "staggered": staggered,
         "two_by_two": two_by_two,
         "wide": wide,
+        "points": _points_pattern(rng),
     }
+
+
+def _points_pattern(rng: np.random.Generator):
+    """60 random points and a clump of 30 in a 1 km square (metric CRS)."""
+    xy = np.vstack([rng.uniform(0, 1_000, (60, 2)), rng.normal(500, 20, (30, 2))])
+    xy = np.clip(xy, 1, 999) + np.array([X0, Y0])
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*xy.T), crs="EPSG:5179")
+    area = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 1_000, Y0 + 1_000)], crs="EPSG:5179")
+    return point_pattern(pts, area, cell_size=10.0)
 
 
 def _equal(a: Any, b: Any) -> None:
@@ -494,6 +521,9 @@ def _results(context) -> dict[str, Any]:
     design = check_design(y[:120], X.iloc[:120].to_numpy(), ["a", "b"])
     made["GWRResult"] = gwr(design, xy[:120])
     made["MGWRResult"] = mgwr(design, xy[:120])
+    made["NearestNeighbourIndex"] = nearest_neighbour_index(c["points"].xy, c["points"].area)
+    made["QuadratTest"] = quadrat_test(c["points"].xy, 3, 3)
+    made["DensitySurface"] = kernel_density(c["points"], bandwidth=80.0)
     return made
 
 

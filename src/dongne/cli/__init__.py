@@ -33,6 +33,7 @@ COMMANDS = (
     "detect",
     "scan",
     "spacetime",
+    "points",
     "allocate",
     "access",
     "evaluate",
@@ -53,7 +54,7 @@ commands:
 {commands}
 
 Add --scheduler processes (all cores) or --scheduler tcp://host:8786 (a Dask cluster) before
-detect, scan or allocate to spread the Monte Carlo work; the numbers are identical.
+detect, scan, points or allocate to spread the Monte Carlo work; the numbers are identical.
 
 examples:
   dongne demo --out seoul-demo
@@ -88,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument(
         "--scheduler",
-        help="where detect, scan and allocate run their permutations, replications and "
+        help="where detect, scan, points and allocate run their permutations, replications and "
         "sweeps: threads (default), processes, or a Dask scheduler address tcp://host:port "
         "(identical results)",
     )
@@ -202,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.scheduler and not args.uses_scheduler:
             raise SpecificationError(
                 f"dongne {args.command} does not spread work over a scheduler. "
-                "Fix: remove --scheduler (it is used by detect, scan and allocate)."
+                "Fix: remove --scheduler (it is used by detect, scan, points and allocate)."
             )
         return int(args.func(args))
     except DongneError as exc:
