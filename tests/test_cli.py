@@ -5,6 +5,7 @@ import sys
 import geopandas as gpd
 import pandas as pd
 import pytest
+from shapely import box
 
 from dongne.cli import main
 
@@ -432,3 +433,35 @@ def test_allocate_command(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert rc == 2 and "dongne allocate: error: p=30 new sites" in err
+
+
+def test_warnings_name_the_commands_flags(tmp_path, capsys):
+    """A library warning's advice ("Pass outside='keep'") is said as the command's flag; an
+    argument the command has no flag for stays as it was."""
+    import warnings
+
+    from dongne.cli import warning_hints
+
+    options = frozenset({"--outside", "--crs"})
+    assert warning_hints("2 left out. Pass outside='keep' to keep them.", options, {}) == (
+        "2 left out. Pass --outside keep to keep them."
+    )
+    assert warning_hints("Pass ids=None to use the index.", options, {}) == (
+        "Pass ids=None to use the index."
+    )
+    areas = tmp_path / "areas.geojson"
+    gpd.GeoDataFrame(
+        {"code": ["a"]}, geometry=[box(195_000, 545_000, 197_000, 547_000)], crs=5186
+    ).to_file(areas)
+    points = tmp_path / "points.csv"
+    rows = [(195_100 + 37 * i % 1800, 545_100 + 53 * i % 1800) for i in range(60)]
+    points.write_text(
+        "x,y\n" + "".join(f"{x},{y}\n" for x, y in rows) + "250000,600000\n", encoding="utf-8"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["points", "kde", str(points), "--areas", str(areas), "--x", "x", "--y", "y",
+                     "--crs", "EPSG:5186", "--out", str(tmp_path / "kde"), "--quiet"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    said = [str(w.message) for w in caught if "outside" in str(w.message)]
+    assert said and all("--outside keep" in s and "outside='" not in s for s in said), said

@@ -163,6 +163,36 @@ def command_line_hints(message: str, options: frozenset[str], hints: dict[str, s
     return rewrite_fix_arguments(head + sep + fix, flag_for)
 
 
+_PASS = re.compile(r"\b([Pp]ass )([a-z][a-z_]*=\S+)")
+
+
+def warning_hints(message: str, options: frozenset[str], hints: dict[str, str]) -> str:
+    """Say what a warning asks the user to pass ("Pass outside='keep' to keep them") as this
+    command's flags ("Pass --outside keep"), and its ``Fix:`` as :func:`command_line_hints`."""
+
+    def flag(match: re.Match) -> str:
+        return match.group(1) + command_line_hints("Fix:" + match.group(2), options, hints)[4:]
+
+    return command_line_hints(_PASS.sub(flag, message), options, hints)
+
+
+def _speak_flags_in_warnings(options: frozenset[str], hints: dict[str, str]) -> None:
+    """Route the warnings of this run through :func:`warning_hints` (inside catch_warnings)."""
+    import warnings
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = warning_hints(str(message), options, hints)
+        try:
+            message = category(text)
+        except TypeError:  # a warning class with its own arguments: show the text
+            message = text
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def _output_of(args: argparse.Namespace) -> Path | None:
     """The ``--out`` of this run when it does not exist yet (removed again on an error)."""
     out = getattr(args, "out", None)
@@ -205,7 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"dongne {args.command} does not spread work over a scheduler. "
                 "Fix: remove --scheduler (it is used by detect, scan, points and allocate)."
             )
-        return int(args.func(args))
+        import warnings
+
+        with warnings.catch_warnings():
+            _speak_flags_in_warnings(args.options, args.hints)
+            return int(args.func(args))
     except DongneError as exc:
         if args.debug:
             raise
