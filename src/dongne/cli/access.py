@@ -80,7 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for flag, what in (("x", "x / longitude"), ("y", "y / latitude"), ("crs", "CRS")):
         parser.add_argument(f"--supply-{flag}", help=f"{what} of a SUPPLY table's coordinates")
     network = parser.add_argument_group("street network")
-    network.add_argument("--network", help="road line layer (GeoPackage, Shapefile, GeoParquet)")
+    network.add_argument(
+        "--network", help="road lines (GeoPackage, Shapefile, GeoParquet) or OSM .osm/.osm.pbf"
+    )
     network.add_argument("--profile", default="walk", choices=["walk", "bike", "drive"])
     network.add_argument("--network-layer", help="layer of --network")
     network.add_argument("--network-crs", help="CRS of --network when the file declares none")

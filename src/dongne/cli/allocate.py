@@ -114,7 +114,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"multiply the {what}' coordinates, e.g. 0.01 for centimetres",
         )
     network = parser.add_argument_group("street network (costs along the roads)")
-    network.add_argument("--network", help="road line layer (GeoPackage, Shapefile, GeoParquet)")
+    network.add_argument(
+        "--network", help="road lines (GeoPackage, Shapefile, GeoParquet) or OSM .osm/.osm.pbf"
+    )
     network.add_argument("--profile", default="walk", choices=["walk", "bike", "drive"])
     network.add_argument("--network-layer", help="layer of --network")
     network.add_argument("--network-crs", help="CRS of --network when the file declares none")
