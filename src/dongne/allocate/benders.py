@@ -61,7 +61,7 @@ from scipy import sparse
 from dongne._optional import import_optional
 from dongne.allocate._solver import OPTIMAL, TIME_LIMIT
 
-__all__ = ["CoverResult", "max_cover", "partial_cover"]
+__all__ = ["CoverResult", "max_cover", "partial_cover", "spatial_groups"]
 
 #: Relative tolerance of "optimal": bound and objective meet within it.
 REL_TOL = 1e-9
@@ -124,61 +124,82 @@ def _gap(objective: float, bound: float) -> float:
 
 
 class _Master:
-    """The Benders master in a highspy model: columns ``y`` (m sites) and ``theta``."""
+    """The Benders master in a highspy model: columns ``y`` (m sites), then one ``theta`` per
+    group of demand rows (the covered weight of the group)."""
 
-    def __init__(self, agg, aw, *, mode, p=None, target=None, threads=None) -> None:
+    def __init__(self, agg, aw, groups, *, mode, p=None, target=None, threads=None) -> None:
         hs = import_optional("highspy", None, "the Benders method (method='exact')")
         self.hs = hs
         self.agg = sparse.csr_array(agg, dtype=float)
-        self.agg_t = sparse.csr_array(self.agg.T)
         self.aw = np.asarray(aw, dtype=float)
         self.mode = mode
-        self.m = self.agg.shape[1]
+        k, m = self.agg.shape
+        self.m = m
+        self.n_groups = g = int(groups.max()) + 1 if k else 1
+        self.gk = sparse.csr_array((np.ones(k), (groups, np.arange(k))), shape=(g, k))
+        self.group_total = self.gk @ self.aw
         self.total = float(self.aw.sum())
+        self.tol = 1e-9 * max(1.0, self.total)
         core = getattr(hs, "_core", None)
         h = core._Highs() if core is not None and hasattr(core, "_Highs") else hs.Highs()
         h.setOptionValue("output_flag", False)
         if threads is not None:
             h.setOptionValue("threads", int(threads))
-        m = self.m
-        inf = hs.kHighsInf
-        lower = np.zeros(m + 1)
-        upper = np.ones(m + 1)
-        upper[m] = self.total
+        self.inf = hs.kHighsInf
+        lower = np.zeros(m + g)
+        upper = np.concatenate([np.ones(m), self.group_total])
+        cost = np.concatenate([np.zeros(m), np.ones(g)])
         if mode == "max":
-            cost = np.zeros(m + 1)
-            cost[m] = 1.0
             h.changeObjectiveSense(hs.ObjSense.kMaximize)
         else:
-            cost = np.ones(m + 1)
-            cost[m] = 0.0
-            lower[m] = min(float(target), self.total)
-        h.addVars(m + 1, lower, upper)
-        h.changeColsCost(m + 1, np.arange(m + 1, dtype=np.int32), cost)
+            cost = 1.0 - cost
+        h.addVars(m + g, lower, upper)
+        h.changeColsCost(m + g, np.arange(m + g, dtype=np.int32), cost)
         if mode == "max":
             h.addRow(float(p), float(p), m, np.arange(m, dtype=np.int32), np.ones(m))
+        else:
+            thetas = np.arange(m, m + g, dtype=np.int32)
+            h.addRow(min(float(target), self.total), self.inf, g, thetas, np.ones(g))
         self.h = h
-        self.inf = inf
         self.n_cuts = 0
         self.fixed = np.zeros(m, dtype=bool)
 
     # ------------------------------------------------------------------ cuts
-    def cut_at(self, y: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """Coefficients, constant and value at ``y`` of the cut separated at ``y``."""
-        s = self.agg @ y
-        under = s < 1.0 - 1e-9
+    def cuts_at(self, y: np.ndarray) -> tuple[sparse.csr_array, np.ndarray]:
+        """Coefficients (groups × sites) and constants of the cuts separated at ``y``."""
+        under = (self.agg @ y) < 1.0 - 1e-9
         wu = np.where(under, self.aw, 0.0)
-        coef = self.agg_t @ wu
-        const = float(self.aw.sum() - wu.sum())
-        return coef, const, float(const + coef @ y)
+        coef = sparse.csr_array(self.gk @ sparse.csr_array(self.agg.multiply(wu[:, None])))
+        return coef, self.group_total - self.gk @ wu
 
-    def add_cut(self, coef: np.ndarray, const: float) -> None:
-        """theta - coef·y <= const."""
-        idx = np.flatnonzero(coef)
-        cols = np.append(idx, self.m).astype(np.int32)
-        vals = np.append(-coef[idx], 1.0)
-        self.h.addRow(-self.inf, const, len(cols), cols, vals)
-        self.n_cuts += 1
+    def violated(self, x: np.ndarray, coef, const) -> np.ndarray:
+        """Groups whose theta in ``x`` exceeds the cut (coef, const) at ``x``'s sites."""
+        theta = x[self.m : self.m + self.n_groups]
+        return np.flatnonzero(theta > const + coef @ x[: self.m] + self.tol)
+
+    def add_cuts(self, coef: sparse.csr_array, const: np.ndarray, which: np.ndarray) -> None:
+        """theta_g - coef_g·y <= const_g for the groups ``which``."""
+        if not len(which):
+            return
+        sub = sparse.csr_array(coef[which])
+        sub.sort_indices()
+        counts = np.diff(sub.indptr) + 1
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        idx = np.empty(int(counts.sum()), dtype=np.int32)
+        val = np.empty(len(idx))
+        for r, g in enumerate(which):
+            lo, hi = sub.indptr[r], sub.indptr[r + 1]
+            st = starts[r]
+            idx[st : st + hi - lo] = sub.indices[lo:hi]
+            val[st : st + hi - lo] = -sub.data[lo:hi]
+            idx[st + hi - lo] = self.m + g
+            val[st + hi - lo] = 1.0
+        n = len(which)
+        self.h.addRows(
+            n, np.full(n, -self.inf), const[which].astype(float), len(idx),
+            starts.astype(np.int32), idx, val,
+        )  # fmt: skip
+        self.n_cuts += n
 
     def value(self, y: np.ndarray) -> float:
         """True covered weight at ``y`` (any point of [0, 1]^m)."""
@@ -206,7 +227,7 @@ class _Master:
         return len(cols)
 
     def backend(self) -> str:
-        return f"highspy {version('highspy')} (Benders)"
+        return f"highspy {version('highspy')} (Benders, {self.n_groups} cut groups)"
 
 
 def _root_loop(master: _Master, core: np.ndarray, deadline: float | None):
@@ -218,8 +239,8 @@ def _root_loop(master: _Master, core: np.ndarray, deadline: float | None):
     """
     m = master.m
     core = core.astype(float).copy()
-    coef, const, _ = master.cut_at(core)
-    master.add_cut(coef, const)
+    coef, const = master.cuts_at(core)
+    master.add_cuts(coef, const, np.arange(master.n_groups))
     last = None
     history: list[float] = []
     while True:
@@ -231,20 +252,20 @@ def _root_loop(master: _Master, core: np.ndarray, deadline: float | None):
             break
         last = lp
         x, obj, _ = lp
-        y, theta = x[:m], x[m]
         history.append(obj)
         if len(history) > 20 and abs(history[-21] - obj) <= 1e-7 * max(1.0, abs(obj)):
             break
         added = False
         for lam in (0.3, 1.0):
-            coef, const, _ = master.cut_at(lam * y + (1 - lam) * core)
-            if theta > const + coef @ y + 1e-9 * max(1.0, abs(theta)):
-                master.add_cut(coef, const)
+            coef, const = master.cuts_at(lam * x[:m] + (1 - lam) * core)
+            which = master.violated(x, coef, const)
+            if len(which):
+                master.add_cuts(coef, const, which)
                 added = True
                 break
         if not added:
             break
-        core = 0.5 * core + 0.5 * y
+        core = 0.5 * core + 0.5 * x[:m]
     return last
 
 
@@ -292,9 +313,11 @@ def _mip_loop(master: _Master, best: _Incumbent, deadline: float | None) -> tupl
         if int(kind) in sol_kinds:
             x = np.asarray(out.mip_solution, dtype=float)
             y = (x[:m] > 0.5).astype(float)
-            covered = best.offer(y)
-            if x[m] > covered + 1e-9 * max(1.0, abs(x[m])):
-                state["cuts"].append(master.cut_at(y)[:2])
+            best.offer(y)
+            coef, const = master.cuts_at(y)
+            which = master.violated(np.concatenate([y, x[m:]]), coef, const)
+            if len(which):
+                state["cuts"].append((coef, const, which))
                 state["violated"] = True
         # Set every time: HiGHS keeps the input record between runs.
         inp.user_interrupt = bool(state["violated"])
@@ -317,8 +340,8 @@ def _mip_loop(master: _Master, best: _Incumbent, deadline: float | None) -> tupl
         h.run()
         status = h.getModelStatus()
         if state["violated"]:
-            for coef, const in state["cuts"]:
-                master.add_cut(coef, const)
+            for coef, const, which in state["cuts"]:
+                master.add_cuts(coef, const, which)
             restarts += 1
             continue
         st = hs.HighsModelStatus
@@ -342,9 +365,10 @@ def _step(master: _Master, best: _Incumbent) -> float:
 
 
 def _cutoff_row(master: _Master, best: _Incumbent) -> int:
-    m = master.m
+    m, g = master.m, master.n_groups
     if master.mode == "max":
-        master.h.addRow(-master.inf, master.inf, 1, np.array([m], dtype=np.int32), np.ones(1))
+        thetas = np.arange(m, m + g, dtype=np.int32)
+        master.h.addRow(-master.inf, master.inf, g, thetas, np.ones(g))
     else:
         master.h.addRow(-master.inf, master.inf, m, np.arange(m, dtype=np.int32), np.ones(m))
     return master.h.getNumRow() - 1
@@ -386,6 +410,8 @@ def max_cover(
     starts: list[np.ndarray] = (),
     time_limit: float | None = None,
     threads: int | None = None,
+    groups: np.ndarray | None = None,
+    n_groups: int = 256,
 ) -> CoverResult:
     """Maximal covering: the ``p`` columns of ``agg`` that cover the most row weight ``aw``.
 
@@ -404,13 +430,19 @@ def max_cover(
         Seconds; the incumbent and its proven gap are returned when it runs out.
     threads : int, optional
         HiGHS threads.
+    groups : ndarray of int, optional
+        Group of each row: one ``theta`` and one cut per group (multi-cut). Compact groups
+        (:func:`spatial_groups`) keep the cuts sparse. Default: rows grouped by their first
+        covering site into ``n_groups`` groups.
+    n_groups : int
+        Number of default groups (1: the single aggregated cut).
 
     Returns
     -------
     CoverResult
         ``objective`` and ``covered`` are the covered weight; ``bound`` a proven upper bound.
     """
-    return _solve(agg, aw, "max", p, None, list(starts), time_limit, threads)
+    return _solve(agg, aw, "max", p, None, list(starts), time_limit, threads, groups, n_groups)
 
 
 def partial_cover(
@@ -421,6 +453,8 @@ def partial_cover(
     starts: list[np.ndarray] = (),
     time_limit: float | None = None,
     threads: int | None = None,
+    groups: np.ndarray | None = None,
+    n_groups: int = 256,
 ) -> CoverResult:
     """Partial set covering: the fewest columns of ``agg`` that cover at least ``target``.
 
@@ -429,20 +463,53 @@ def partial_cover(
     solutions (column positions), e.g. a greedy cover. Parameters and result as in
     :func:`max_cover`; ``objective`` is the number of sites and ``bound`` a proven lower bound.
     """
-    return _solve(agg, aw, "partial", None, float(target), list(starts), time_limit, threads)
+    return _solve(
+        agg, aw, "partial", None, float(target), list(starts), time_limit, threads, groups,
+        n_groups,
+    )  # fmt: skip
 
 
-def _solve(agg, aw, mode, p, target, starts, time_limit, threads) -> CoverResult:
+def _default_groups(agg: sparse.csr_array, n_groups: int) -> np.ndarray:
+    """Rows grouped by their first covering site: rows of a group lie near each other."""
+    m = agg.shape[1]
+    first = np.where(
+        np.diff(agg.indptr) > 0, agg.indices[np.minimum(agg.indptr[:-1], agg.nnz - 1)], 0
+    )
+    return (first * min(n_groups, max(m, 1)) // max(m, 1)).astype(np.int64)
+
+
+def spatial_groups(xy: np.ndarray, n_groups: int) -> np.ndarray:
+    """Group points into about ``n_groups`` compact blocks (x slabs cut into y blocks).
+
+    Compact groups make each group's Benders cut sparse (only the sites near the group) and
+    the master with one ``theta`` per group tighter on integer points than a single cut.
+    """
+    n = len(xy)
+    q = max(1, round(float(np.sqrt(n_groups))))
+    out = np.empty(n, dtype=np.int64)
+    order = np.argsort(xy[:, 0], kind="stable")
+    for i, slab in enumerate(np.array_split(order, q)):
+        inner = slab[np.argsort(xy[slab, 1], kind="stable")]
+        for j, block in enumerate(np.array_split(inner, q)):
+            out[block] = i * q + j
+    _, out = np.unique(out, return_inverse=True)
+    return out.ravel()
+
+
+def _solve(agg, aw, mode, p, target, starts, time_limit, threads, groups, n_groups) -> CoverResult:
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
-    master = _Master(agg, aw, mode=mode, p=p, target=target, threads=threads)
+    agg = sparse.csr_array(agg)
+    groups = _default_groups(agg, n_groups) if groups is None else np.asarray(groups)
+    master = _Master(agg, aw, groups, mode=mode, p=p, target=target, threads=threads)
     best = _Incumbent(master, target)
     m = master.m
     for chosen in starts:
         y = np.zeros(m)
         y[np.asarray(chosen, dtype=np.int64)] = 1.0
         best.offer(y)
-        master.add_cut(*master.cut_at(y)[:2])
+        coef, const = master.cuts_at(y)
+        master.add_cuts(coef, const, np.arange(master.n_groups))
     if mode == "max":
         core = np.full(m, p / m) if m else np.zeros(0)
     else:

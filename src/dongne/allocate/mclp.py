@@ -36,6 +36,9 @@ from dongne.errors import (
 
 __all__ = ["MCLP"]
 
+#: Groups of demand rows with their own Benders cut (multi-cut master).
+BENDERS_GROUPS = 256
+
 
 # =============================================================================== MCLP
 class MCLP(_LocationModel):
@@ -237,9 +240,14 @@ class MCLP(_LocationModel):
         base = float(w[by_existing].sum())
         g_codes, g_labels = _group_codes(problem.groups)
         rows = np.flatnonzero(free)
-        agg, aw, ag, _ = _aggregate(
+        agg, aw, ag, where = _aggregate(
             c_sub[rows], w[rows], None if g_codes is None else g_codes[rows]
         )
+        self._cut_groups = None
+        if problem.demand_xy is not None and len(rows):
+            first = np.zeros(agg.shape[0], dtype=np.int64)
+            first[where[::-1]] = rows[::-1]
+            self._cut_groups = benders.spatial_groups(problem.demand_xy[first], BENDERS_GROUPS)
         details: dict[str, Any] = {
             "demand_rows_in_model": int(agg.shape[0]),
             "demand_units_reduced": len(rows),
@@ -358,8 +366,9 @@ class MCLP(_LocationModel):
     def _benders(self, agg, aw, p, start, base, cand, details) -> _Solution:
         """Benders decomposition from the heuristic's sites (:func:`benders.max_cover`)."""
         res = benders.max_cover(
-            agg, aw, p, starts=[start], time_limit=self.time_limit, threads=self.threads
-        )
+            agg, aw, p, starts=[start], time_limit=self.time_limit, threads=self.threads,
+            groups=self._cut_groups, n_groups=BENDERS_GROUPS,
+        )  # fmt: skip
         details.update(
             benders_cuts=res.cuts, benders_restarts=res.restarts, fixed_by_reduced_cost=res.fixed,
             root_bound=base + res.root_bound, bound_method="Benders",
