@@ -346,7 +346,8 @@ def _mip_loop(master: _Master, best: _Incumbent, deadline: float | None) -> tupl
             continue
         st = hs.HighsModelStatus
         if status == st.kInfeasible:  # nothing beats the incumbent (the cutoff row)
-            return best.value + _step(master, best), restarts
+            # max: nothing covers more than L + step; partial: nothing uses fewer sites.
+            return best.value + (_step(master, best) if master.mode == "max" else 0.0), restarts
         if h.getInfo().primal_solution_status == 2:
             x = np.asarray(h.getSolution().col_value, dtype=float)
             best.offer((x[:m] > 0.5).astype(float))
