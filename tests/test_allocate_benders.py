@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from dongne.allocate import MCLP, benders
+from dongne.allocate import LSCP, MCLP, benders
 from dongne.allocate._model import _aggregate, _Builder
 from dongne.allocate.instances import INSTANCE_KINDS, generate
+from dongne.errors import InfeasibleProblemError, SpecificationError
 
 
 def _agg(problem, reach_radius=None):
@@ -127,3 +128,56 @@ def test_mclp_time_limit_reports_gap():
     assert m.objective_ <= 503235.0 <= m.bound_ + 1e-6
     if m.status_ == "time_limit":
         assert m.gap_ > 1e-9
+
+
+# ----------------------------------------------------------------------- LSCP / PSCLP
+@pytest.mark.parametrize("kind", ["uniform", "city"])
+def test_lscp_partial_coverage_equals_plain_mip(kind):
+    problem = generate(kind, 800, 80, seed=4, reach=8)
+    r = problem.notes["radius"]
+    model = LSCP(radius=r, coverage=0.8).fit(problem)
+    cover = problem.covering(r)
+    rows = np.flatnonzero(np.diff(cover.indptr) > 0)
+    agg, aw, _, _ = _aggregate(cover[rows], problem.weights[rows], None)
+    expected = _plain_mip(agg, aw, target=0.8 * problem.weights.sum())
+    assert model.status_ == "optimal" and model.objective_ == pytest.approx(expected)
+    assert len(model.selected_) == round(expected)
+    assert model.coverage_ >= 0.8 - 1e-12
+    assert model.details_["covered_recomputed"] >= 0.8 * problem.weights.sum() * (1 - 1e-9)
+
+
+def test_lscp_partial_coverage_counts_existing_sites():
+    problem = generate("uniform", 600, 60, seed=6, reach=8)
+    problem.existing[:5] = True
+    r = problem.notes["radius"]
+    with_existing = LSCP(radius=r, coverage=0.7).fit(problem)
+    assert with_existing.coverage_ >= 0.7 - 1e-12
+    # Fewer new sites than with nothing open (the existing five already cover some demand).
+    problem.existing[:5] = False
+    problem._cover_cache.clear()
+    without = LSCP(radius=r, coverage=0.7).fit(problem)
+    assert with_existing.objective_ <= without.objective_
+
+
+def test_lscp_partial_coverage_refusals():
+    problem = generate("uniform", 300, 30, seed=1, reach=1)
+    r = problem.notes["radius"]
+    with pytest.raises(SpecificationError, match="coverage"):
+        LSCP(radius=r, coverage=1.5).fit(problem)
+    with pytest.raises(InfeasibleProblemError, match="Fix: lower coverage"):
+        LSCP(radius=r / 10, coverage=0.99).fit(problem)
+
+
+@pytest.mark.parametrize("kind", INSTANCE_KINDS)
+def test_lscp_heuristic_is_a_cover_near_the_optimum(kind):
+    problem = generate(kind, 1500, 150, seed=0, reach=6)
+    r = problem.notes["radius"]
+    cover = problem.covering(r)
+    keep = np.diff(cover.indptr) > 0
+    problem = problem.restrict(keep)
+    exact = LSCP(radius=r, method="exact").fit(problem)
+    heur = LSCP(radius=r, method="heuristic").fit(problem)
+    assert exact.status_ == "optimal"
+    assert heur.coverage_ == 1.0  # every demand unit within the radius of an open site
+    assert heur.bound_ <= exact.objective_ <= heur.objective_
+    assert heur.objective_ <= 1.05 * exact.objective_

@@ -456,6 +456,7 @@ def partial_cover(
     threads: int | None = None,
     groups: np.ndarray | None = None,
     n_groups: int = 256,
+    root_only: bool = False,
 ) -> CoverResult:
     """Partial set covering: the fewest columns of ``agg`` that cover at least ``target``.
 
@@ -463,10 +464,11 @@ def partial_cover(
     ``target = aw.sum()`` this is the set covering problem (LSCP). ``starts`` are feasible
     solutions (column positions), e.g. a greedy cover. Parameters and result as in
     :func:`max_cover`; ``objective`` is the number of sites and ``bound`` a proven lower bound.
+    ``root_only`` stops after the root cut loop (the best start and the LP bound).
     """
     return _solve(
         agg, aw, "partial", None, float(target), list(starts), time_limit, threads, groups,
-        n_groups,
+        n_groups, root_only,
     )  # fmt: skip
 
 
@@ -497,7 +499,9 @@ def spatial_groups(xy: np.ndarray, n_groups: int) -> np.ndarray:
     return out.ravel()
 
 
-def _solve(agg, aw, mode, p, target, starts, time_limit, threads, groups, n_groups) -> CoverResult:
+def _solve(
+    agg, aw, mode, p, target, starts, time_limit, threads, groups, n_groups, root_only=False
+) -> CoverResult:
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
     agg = sparse.csr_array(agg)
@@ -530,7 +534,7 @@ def _solve(agg, aw, mode, p, target, starts, time_limit, threads, groups, n_grou
         lp = again
         root = min(root, _sense(master, lp[1]))
     bound, restarts = root, 0
-    if not _meets(best.value, root):
+    if not root_only and not _meets(best.value, root):
         bound, restarts = _mip_loop(master, best, deadline)
         bound = min(bound, root)
     return _result(master, best, bound, root, fixed, restarts, time.perf_counter() - t0)
