@@ -30,7 +30,7 @@ def lagrangian_cover(
     agg: sparse.csr_array,
     *,
     iterations: int = 400,
-    rounds: int = 200,
+    rounds: int = 3000,
     seed: int = 0,
     time_limit: float | None = None,
 ) -> tuple[np.ndarray, float]:
@@ -41,7 +41,7 @@ def lagrangian_cover(
     agg : sparse matrix, shape (rows, sites)
         0/1 coverage; every row must have at least one column.
     iterations : int
-        Subgradient iterations (a cover is built every 5).
+        Subgradient iterations (a cover is built every 20).
     rounds : int
         Drop-and-repair rounds of the local search.
     seed : int
@@ -79,7 +79,7 @@ def lagrangian_cover(
             stall += 1
             if stall >= 20:
                 f, stall = f / 2, 0
-        if it % 5 == 0:
+        if it % 20 == 0:
             cover = _complete(a, at, x, rc)
             if len(cover) < len(best):
                 best = cover
@@ -138,22 +138,67 @@ def _drop_redundant(at, chosen: np.ndarray, count: np.ndarray, rc: np.ndarray) -
 
 
 def _local_search(a, at, best, rc, rounds, seed, deadline, lower) -> np.ndarray:
-    """Drop-and-repair: close a few sites of the current cover, repair, drop redundant."""
+    """Drop-and-repair on neighbourhoods: close an open site and open sites that share rows
+    with it, repair greedily (noisy Lagrangian costs) and drop sites made redundant; keep the
+    cover when it is no larger (plateau moves), so the search walks across the map. Each move
+    touches only the rows near the closed sites."""
     rng = np.random.default_rng(seed)
     m = a.shape[1]
-    current = best
+    open_ = np.zeros(m, dtype=bool)
+    open_[best] = True
+    count = a @ open_.astype(float)
+    size = best_size = len(best)
     for _ in range(rounds):
-        if len(best) <= lower or (deadline is not None and time.perf_counter() > deadline):
+        if best_size <= lower or (deadline is not None and time.perf_counter() > deadline):
             break
-        drop = rng.choice(current, size=min(len(current), int(rng.integers(2, 5))), replace=False)
-        start = np.zeros(m, dtype=bool)
-        start[current] = True
-        start[drop] = False
-        noisy = rc + rng.uniform(0.0, 0.2, m)
-        noisy[drop] = 1.0  # do not reopen what was just closed unless needed
-        cover = _complete(a, at, start, noisy)
-        if len(cover) <= len(current):
-            current = cover
-            if len(cover) < len(best):
-                best = cover
+        j = int(rng.choice(np.flatnonzero(open_)))
+        drop = _neighbourhood(a, at, open_, j, rng)
+        noisy = rc + rng.uniform(0.0, 0.3, m)
+        noisy[drop] += 0.5  # prefer other sites than those just closed
+        trial_open, trial_count = open_.copy(), count.copy()
+        new_size = _move(a, at, trial_open, trial_count, drop, noisy, size)
+        if new_size <= size:
+            open_, count, size = trial_open, trial_count, new_size
+            if size < best_size:
+                best, best_size = np.flatnonzero(open_), size
     return best
+
+
+def _move(a, at, open_, count, drop, cost, size) -> int:
+    """Close ``drop``, repair the rows left uncovered, drop redundant sites; the new size."""
+    for j in drop:
+        open_[j] = False
+        count[at.indices[at.indptr[j] : at.indptr[j + 1]]] -= 1
+    rows = np.unique(np.concatenate([at.indices[at.indptr[j] : at.indptr[j + 1]] for j in drop]))
+    todo = rows[count[rows] < 0.5]
+    added = []
+    weight = 1.0 + np.clip(cost, -0.99, None)
+    while len(todo):
+        sub = a[todo]
+        gain = np.bincount(sub.indices, minlength=a.shape[1]).astype(float)
+        j = int(np.argmax(gain / weight))
+        open_[j] = True
+        added.append(j)
+        covered = at.indices[at.indptr[j] : at.indptr[j + 1]]
+        count[covered] += 1
+        todo = todo[count[todo] < 0.5]
+    size += len(added) - len(drop)
+    near = np.unique(a[np.unique(np.concatenate(
+        [at.indices[at.indptr[j] : at.indptr[j + 1]] for j in added] or [rows]
+    ))].indices)  # fmt: skip
+    for j in near[open_[near]][np.argsort(-cost[near[open_[near]]], kind="stable")]:
+        r = at.indices[at.indptr[j] : at.indptr[j + 1]]
+        if (count[r] >= 2).all():
+            open_[j] = False
+            count[r] -= 1
+            size -= 1
+    return size
+
+
+def _neighbourhood(a, at, open_: np.ndarray, j: int, rng) -> np.ndarray:
+    """``j`` and up to 3 other open sites that cover rows also reachable from ``j``'s rows."""
+    rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
+    near = np.unique(a[rows].indices) if len(rows) else np.zeros(0, dtype=np.int64)
+    others = near[open_[near] & (near != j)]
+    take = rng.choice(others, size=min(len(others), int(rng.integers(1, 4))), replace=False)
+    return np.concatenate([[j], take]).astype(np.int64)
