@@ -170,7 +170,7 @@ def test_lscp_partial_coverage_refusals():
 
 @pytest.mark.parametrize("kind", INSTANCE_KINDS)
 def test_lscp_heuristic_is_a_cover_near_the_optimum(kind):
-    problem = generate(kind, 1500, 150, seed=0, reach=6)
+    problem = generate(kind, 1000, 100, seed=0, reach=6)
     r = problem.notes["radius"]
     cover = problem.covering(r)
     keep = np.diff(cover.indptr) > 0
