@@ -31,8 +31,8 @@ CBC with ``gapRel=0`` so that "Optimal" means optimal; PuLP's ``sol_status`` is 
 because PuLP says "Optimal" for a CBC run stopped by its time limit. spopt needs a dense
 demand × candidate matrix (8 GB at 10⁶ × 10³): it is not run there. Targets: MCLP/PSCLP
 10⁴ × 10³ proven optimal < 10 s; 10⁶ × 10³ < 5 minutes and < 4 GB (peak resident memory of
-the worker, ``ru_maxrss``). ``--gen-sizes 10000`` limits the sizes, ``--gen-timeout`` the
-seconds per run (default 600).
+the worker, ``ru_maxrss``). ``--gen-sizes 10000`` limits the sizes, ``--gen-models mclp`` the
+models, ``--gen-timeout`` the seconds per run (default 600).
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def main_generators(args):
     sizes = [int(x) for x in args.gen_sizes.split(",")]
     rows = []
     for n in sizes:
-        for model in ("mclp", "psclp", "lscp"):
+        for model in args.gen_models.split(","):
             for kind in INSTANCE_KINDS:
                 impls = ["dongne", "dongne-heuristic", "highs-mip"]
                 if not args.skip_spopt and model != "psclp" and n * 1000 <= 50_000_000:
@@ -275,6 +275,7 @@ def main():
     )
     ap.add_argument("--gen-sizes", default="10000,1000000", help="demand sizes (--generators)")
     ap.add_argument("--gen-timeout", type=float, default=600.0, help="seconds per run")
+    ap.add_argument("--gen-models", default="mclp,psclp,lscp", help="models (--generators)")
     args = ap.parse_args()
     if args.generators:
         main_generators(args)

@@ -413,6 +413,7 @@ def max_cover(
     threads: int | None = None,
     groups: np.ndarray | None = None,
     n_groups: int = 256,
+    floor: float | None = None,
 ) -> CoverResult:
     """Maximal covering: the ``p`` columns of ``agg`` that cover the most row weight ``aw``.
 
@@ -437,13 +438,21 @@ def max_cover(
         covering site into ``n_groups`` groups.
     n_groups : int
         Number of default groups (1: the single aggregated cut).
+    floor : float, optional
+        Only solutions covering at least ``floor`` are of interest (a partial covering
+        target): sites are fixed and the search cut off against it. The result then either
+        covers at least ``floor``, or has ``bound < floor`` (proof that no ``p`` sites reach
+        it), or neither when the time ran out.
 
     Returns
     -------
     CoverResult
         ``objective`` and ``covered`` are the covered weight; ``bound`` a proven upper bound.
     """
-    return _solve(agg, aw, "max", p, None, list(starts), time_limit, threads, groups, n_groups)
+    return _solve(
+        agg, aw, "max", p, None, list(starts), time_limit, threads, groups, n_groups,
+        floor=floor,
+    )  # fmt: skip
 
 
 def partial_cover(
@@ -500,8 +509,9 @@ def spatial_groups(xy: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def _solve(
-    agg, aw, mode, p, target, starts, time_limit, threads, groups, n_groups, root_only=False
-) -> CoverResult:
+    agg, aw, mode, p, target, starts, time_limit, threads, groups, n_groups, root_only=False,
+    floor=None,
+) -> CoverResult:  # fmt: skip
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
     agg = sparse.csr_array(agg)
@@ -515,6 +525,8 @@ def _solve(
         best.offer(y)
         coef, const = master.cuts_at(y)
         master.add_cuts(coef, const, np.arange(master.n_groups))
+    if floor is not None and best.value < floor:
+        best.value = floor - 0.5 * REL_TOL * max(1.0, abs(floor))  # a pseudo-incumbent
     if mode == "max":
         core = np.full(m, p / m) if m else np.zeros(0)
     else:

@@ -6,10 +6,13 @@ the radius. Formulation in the class docstring; notation in :mod:`dongne.allocat
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy import sparse
 
 from dongne.allocate import benders
+from dongne.allocate import heuristics as heur
 from dongne.allocate._model import (
     _INF,
     _aggregate,
@@ -265,19 +268,68 @@ def _partial_cover(problem: LocationProblem, radius: float, model: LSCP) -> _Sol
         first = np.zeros(agg.shape[0], dtype=np.int64)
         first[where[::-1]] = rows[::-1]
         groups = benders.spatial_groups(problem.demand_xy[first], 256)
-    start = _greedy_partial(agg, aw, need)
+    start = _shrink(agg, aw, need, _greedy_partial(agg, aw, need))
     res = benders.partial_cover(
         agg, aw, need, starts=[start], time_limit=model.time_limit, threads=model.threads,
-        groups=groups, root_only=model.method == "heuristic",
+        groups=groups, root_only=True,
     )  # fmt: skip
-    details.update(covered_weight=base + res.covered, benders_cuts=res.cuts,
-                   fixed_by_reduced_cost=res.fixed, root_bound=res.root_bound)  # fmt: skip
-    _certify_partial(problem, cand[res.chosen], radius, model.coverage * total, details)
-    method = "exact" if model.method != "heuristic" or res.status == OPTIMAL else "heuristic"
+    details["root_bound"] = res.root_bound
+    chosen, bound, seconds = res.chosen, res.bound, res.runtime
+    if model.method != "heuristic":
+        chosen, bound, seconds = _descend(agg, aw, need, chosen, bound, groups, model, details)
+    details["covered_weight"] = base + benders.covered_weight(agg, aw, chosen)
+    _certify_partial(problem, cand[chosen], radius, model.coverage * total, details)
+    n = float(len(chosen))
+    status = OPTIMAL if n <= bound else ("time_limit" if model.method != "heuristic" else
+                                         "heuristic")  # fmt: skip
     return _Solution(
-        cand[res.chosen], res.status if method == "exact" else "heuristic", res.objective,
-        res.bound, res.gap, method, res.backend, res.runtime, details=details,
+        cand[chosen], status, n, bound, _gap(n, bound),
+        "exact" if status != "heuristic" else "heuristic", res.backend, seconds, details=details,
     )  # fmt: skip
+
+
+def _descend(agg, aw, need, chosen, bound, groups, model, details):
+    """Exact PSCLP through maximal covering: for p = (sites in hand) − 1, Benders MCLP either
+    finds p sites covering ``need`` (the new incumbent) or proves that none do (then the
+    incumbent is optimal: the best coverage never grows when p shrinks)."""
+    t0 = time.perf_counter()
+    steps = 0
+    while len(chosen) - 1 >= bound:
+        left = None if model.time_limit is None else model.time_limit - (time.perf_counter() - t0)
+        if left is not None and left <= 0:
+            break
+        p = len(chosen) - 1
+        r = benders.max_cover(
+            agg, aw, p, starts=[_drop_weakest(agg, aw, chosen)], time_limit=left,
+            threads=model.threads, groups=groups, floor=need,
+        )  # fmt: skip
+        steps += 1
+        if r.covered >= need * (1 - 1e-12) and len(r.chosen) == p:
+            chosen = r.chosen
+        elif r.bound < need:
+            bound = float(len(chosen))
+        else:
+            break
+    details["mclp_steps"] = steps
+    return chosen, bound, time.perf_counter() - t0
+
+
+def _drop_weakest(agg, aw, chosen: np.ndarray) -> np.ndarray:
+    """``chosen`` without the site whose removal loses the least covered weight."""
+    a = sparse.csr_array(agg[:, chosen], dtype=float)
+    count = a @ np.ones(len(chosen))
+    alone = a.T @ np.where(count == 1, aw, 0.0)
+    return np.delete(chosen, int(np.argmin(alone)))
+
+
+def _shrink(agg, aw, need: float, chosen: np.ndarray) -> np.ndarray:
+    """Drop the weakest site and repair by 1-swaps while the cover still reaches ``need``."""
+    while len(chosen) > 1:
+        trial = np.sort(heur.coverage_swap(agg, aw, _drop_weakest(agg, aw, chosen)))
+        if benders.covered_weight(agg, aw, trial) < need * (1 - 1e-12):
+            break
+        chosen = trial
+    return chosen
 
 
 def _greedy_partial(agg: sparse.csr_array, aw: np.ndarray, need: float) -> np.ndarray:
