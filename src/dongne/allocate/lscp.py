@@ -62,8 +62,11 @@ class LSCP(_LocationModel):
        \min \sum_{j \in C} y_j \quad \text{s.t.} \quad \sum_i a_i z_i \ge s \sum_i a_i, \;\;
        z_i \le \sum_{j \in N_i} y_j, \; z_i \in [0, 1],
 
-    solved exactly by Benders decomposition (:mod:`dongne.allocate.benders`, Cordeau, Furini
-    & Ljubić 2019) from a greedy start; units no site can reach are simply left uncovered.
+    solved exactly with Benders decomposition (:mod:`dongne.allocate.benders`, Cordeau,
+    Furini & Ljubić 2019): a greedy cover shrunk by 1-swaps, the lower bound of the
+    partial-covering master's root, then Benders MCLPs with the target as a floor for one
+    site fewer at a time until one proves that no smaller set reaches the target. Units no
+    site can reach are left uncovered.
 
     Parameters
     ----------

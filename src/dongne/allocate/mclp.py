@@ -84,7 +84,8 @@ class MCLP(_LocationModel):
     objective : {"coverage", "maxmin"}
         Total coverage, or the lexicographic max–min group coverage.
     method : {"auto", "exact", "heuristic"}
-        ``exact``: HiGHS MIP (proven optimum unless ``time_limit`` stops it). ``heuristic``:
+        ``exact``: proven optimum unless ``time_limit`` stops it (Benders decomposition or
+        the full HiGHS MIP, see ``exact_solver``). ``heuristic``:
         greedy, Lagrangian and GRASP starts + 1-swap local search, with a Lagrangian or LP
         bound (uncapacitated, ``objective="coverage"``, no ``min_share``). ``auto``: exact
         unless the reduced coverage matrix has more than ``max_exact_nnz`` non-zeros.
