@@ -6,6 +6,7 @@ class docstring; notation in :mod:`dongne.allocate._model`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -195,6 +196,7 @@ class MCLP(_LocationModel):
         self.exact_solver = exact_solver
 
     def _solve(self, problem: LocationProblem) -> _Solution:
+        self._t0 = time.perf_counter()
         p = self._check_p(problem)
         if self.objective not in ("coverage", "maxmin"):
             raise SpecificationError(
@@ -366,8 +368,11 @@ class MCLP(_LocationModel):
 
     def _benders(self, agg, aw, p, start, base, cand, details) -> _Solution:
         """Benders decomposition from the heuristic's sites (:func:`benders.max_cover`)."""
+        left = None
+        if self.time_limit is not None:  # the heuristics took part of it
+            left = max(self.time_limit - (time.perf_counter() - self._t0), 1e-3)
         res = benders.max_cover(
-            agg, aw, p, starts=[start], time_limit=self.time_limit, threads=self.threads,
+            agg, aw, p, starts=[start], time_limit=left, threads=self.threads,
             groups=self._cut_groups, n_groups=BENDERS_GROUPS,
         )  # fmt: skip
         details.update(
