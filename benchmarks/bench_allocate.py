@@ -201,14 +201,14 @@ def main_generators(args):
                     row[impl] = run_generated(impl, model, kind, n, 1000, 10, args.gen_timeout)
                     print(f"{model:5} {kind:9} {n:>9,} x 1,000 {impl:16} {_gen_cell(row[impl])}",
                           flush=True)  # fmt: skip
-                _print_targets(row)
+                _print_targets(row, args.gen_timeout)
                 rows.append(row)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(rows, fh, indent=1, default=str)
 
 
-def _print_targets(row):
+def _print_targets(row, limit):
     ex = row["dongne"]
     proven = ex.get("status") == "optimal"
     line = f"{'':6}-> dongne exact: {ex.get('status')} in {fmt_time(ex['seconds'])} s"
@@ -221,7 +221,10 @@ def _print_targets(row):
         line += f"; heuristic {100 * abs(h['objective'] - best) / abs(best):.2f} % from exact"
     for peer in ("highs-mip", "spopt"):
         if peer in row and row[peer].get("seconds"):
-            line += f"; {peer} / dongne time {row[peer]['seconds'] / ex['seconds']:.1f}x"
+            secs, more = row[peer]["seconds"], ""
+            if secs == float("inf"):  # stopped: it took at least the time it was given
+                secs, more = limit + 120, "≥ "
+            line += f"; {peer} / dongne time {more}{secs / ex['seconds']:.1f}x"
     print(line, flush=True)
 
 
