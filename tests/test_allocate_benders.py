@@ -181,3 +181,14 @@ def test_lscp_heuristic_is_a_cover_near_the_optimum(kind):
     assert heur.coverage_ == 1.0  # every demand unit within the radius of an open site
     assert heur.bound_ <= exact.objective_ <= heur.objective_
     assert heur.objective_ <= 1.05 * exact.objective_
+
+
+def test_lscp_partial_coverage_time_limit_reports_gap():
+    # The shrunk greedy cover (42 sites) is above the LP bound (40): the descent needs more
+    # than the 0.5 s it is given, and the result says so with its proven gap.
+    problem = generate("uniform", 5000, 500, seed=0)
+    model = LSCP(radius=problem.notes["radius"], coverage=0.8, time_limit=0.5).fit(problem)
+    assert model.status_ == "time_limit"
+    assert model.bound_ < model.objective_ == len(model.selected_)
+    assert model.gap_ == pytest.approx((model.objective_ - model.bound_) / model.objective_)
+    assert model.coverage_ >= 0.8 - 1e-12

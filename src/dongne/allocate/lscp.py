@@ -240,6 +240,7 @@ def _set_cover(problem: LocationProblem, radius: float, model: _LocationModel, p
 
 def _partial_cover(problem: LocationProblem, radius: float, model: LSCP) -> _Solution:
     """PSCLP: fewest new sites covering the share ``model.coverage`` of the demand weight."""
+    t_start = time.perf_counter()
     cover = problem.covering(radius)
     w = problem.weights
     ex = problem.existing
@@ -279,7 +280,9 @@ def _partial_cover(problem: LocationProblem, radius: float, model: LSCP) -> _Sol
     details["root_bound"] = res.root_bound
     chosen, bound, seconds = res.chosen, res.bound, res.runtime
     if model.method != "heuristic":
-        chosen, bound, seconds = _descend(agg, aw, need, chosen, bound, groups, model, details)
+        chosen, bound, seconds = _descend(
+            agg, aw, need, chosen, bound, groups, model, details, t_start
+        )
     details["covered_weight"] = base + benders.covered_weight(agg, aw, chosen)
     _certify_partial(problem, cand[chosen], radius, model.coverage * total, details)
     n = float(len(chosen))
@@ -291,14 +294,15 @@ def _partial_cover(problem: LocationProblem, radius: float, model: LSCP) -> _Sol
     )  # fmt: skip
 
 
-def _descend(agg, aw, need, chosen, bound, groups, model, details):
+def _descend(agg, aw, need, chosen, bound, groups, model, details, t_start):
     """Exact PSCLP through maximal covering: for p = (sites in hand) − 1, Benders MCLP either
     finds p sites covering ``need`` (the new incumbent) or proves that none do (then the
     incumbent is optimal: the best coverage never grows when p shrinks)."""
     t0 = time.perf_counter()
     steps = 0
     while len(chosen) - 1 >= bound:
-        left = None if model.time_limit is None else model.time_limit - (time.perf_counter() - t0)
+        spent = time.perf_counter() - t_start  # time_limit counts from the start of the fit
+        left = None if model.time_limit is None else model.time_limit - spent
         if left is not None and left <= 0:
             break
         p = len(chosen) - 1
