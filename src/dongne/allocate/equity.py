@@ -149,3 +149,9 @@ def min_share_by_group(
     if bad:
         raise SpecificationError(f"min_share must be a share in [0, 1]. Got {bad}.")
     return shares
+
+
+
+
+
+

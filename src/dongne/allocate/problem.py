@@ -319,7 +319,8 @@ def spread_demand(
     """
     if method not in DEMAND_METHODS:
         raise SpecificationError(
-            f"The demand method must be one of {', '.join(DEMAND_METHODS)}. Got {method!r} instead."
+            f"The demand method must be one of {', '.join(DEMAND_METHODS)}. Got {method!r} "
+            "instead."
         )
     require_crs(areas, "areas")
     _check_nonempty(areas, "areas")
@@ -348,11 +349,17 @@ def spread_demand(
                 "a population grid or building points) with points_weight=."
             )
         pos, share, geom, fallback, outside = _point_pieces(metric, points, points_weight, step)
-        meta.update(grid_fallback=[str(labels[i]) for i in fallback], points_outside=int(outside))
+        meta.update(
+            grid_fallback=[str(labels[i]) for i in fallback], points_outside=int(outside)
+        )
         how = (
             f"spread over {len(points):,} given points"
             + (f" weighted by {points_weight}" if points_weight else "")
-            + (f" ({len(fallback)} areas without points: {step:g} m grid)" if len(fallback) else "")
+            + (
+                f" ({len(fallback)} areas without points: {step:g} m grid)"
+                if len(fallback)
+                else ""
+            )
         )
     frame = pd.DataFrame(metric.drop(columns=metric.geometry.name)).iloc[pos]
     frame = frame.reset_index(drop=True)

@@ -607,7 +607,8 @@ def _maps(
         "centroid": "demand at one centroid per area (all-or-nothing)",
     }[res.demand_method]
     note = (
-        f"dongne {est.provenance_['dongne_version']}; {est.method_}, {est.status_}; {demand_text}"
+        f"dongne {est.provenance_['dongne_version']}; {est.method_}, {est.status_}; "
+        f"{demand_text}"
     ) + (f"\nData: {source}" if source else "")
     centroid = res.demand_method == "centroid"
     for when, label_en, label_ko in (("before", "before", "현재"), ("after", "after", "배치 후")):
