@@ -20,6 +20,19 @@ objective, dongne's relative gap to its proven bound, the heuristic's gap to the
 optimum, and time ratios spopt / dongne.
 
 Peers are test/benchmark-only dependencies: ``pip install spopt pulp``.
+
+``--generators`` runs the covering section instead (issue 23, part A): MCLP (p = 10), partial
+set covering (PSCLP, 80 % of the demand weight) and LSCP on every generator of
+:mod:`dongne.allocate.instances` (uniform, clustered, city-like Seoul 100 m cells, random
+radii; suggested radius, seed 0) at 10,000 and 1,000,000 demand points × 1,000 candidates.
+Beside dongne (Benders for MCLP/PSCLP, the set-cover MIP for LSCP, and the heuristics): HiGHS
+on the plain textbook MIP (one variable per demand point, no aggregation, gap 0) and spopt +
+CBC with ``gapRel=0`` so that "Optimal" means optimal; PuLP's ``sol_status`` is printed
+because PuLP says "Optimal" for a CBC run stopped by its time limit. spopt needs a dense
+demand × candidate matrix (8 GB at 10⁶ × 10³): it is not run there. Targets: MCLP/PSCLP
+10⁴ × 10³ proven optimal < 10 s; 10⁶ × 10³ < 5 minutes and < 4 GB (peak resident memory of
+the worker, ``ru_maxrss``). ``--gen-sizes 10000`` limits the sizes, ``--gen-models mclp`` the
+models, ``--gen-timeout`` the seconds per run (default 600).
 """
 
 from __future__ import annotations
@@ -78,6 +91,143 @@ print(json.dumps(out))
 """
 
 
+GEN_WORKER = r"""
+import json, resource, sys, time
+impl, model, kind = sys.argv[1], sys.argv[2], sys.argv[3]
+n, m, p, limit = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+import numpy as np
+from dongne.allocate.instances import generate
+problem = generate(kind, n, m, seed=0)
+radius = problem.notes["radius"]
+out = {}
+t0 = time.perf_counter()
+if impl.startswith("dongne"):
+    from dongne.allocate import LSCP, MCLP
+    method = "heuristic" if impl == "dongne-heuristic" else "exact"
+    if model == "mclp":
+        est = MCLP(p=p, radius=radius, method=method, time_limit=limit)
+    else:
+        est = LSCP(radius=radius, coverage=0.8 if model == "psclp" else 1.0, method=method,
+                   time_limit=limit)
+    est.fit(problem)
+    out.update(objective=est.objective_, bound=est.bound_, gap=est.gap_, status=est.status_,
+               solver=est.solver_)
+elif impl == "highs-mip":
+    from scipy import sparse
+    from dongne.allocate._model import _Builder
+    cover = problem.covering(radius)
+    keep = np.diff(cover.indptr) > 0
+    a, w = sparse.coo_array(cover[keep]), problem.weights[keep]
+    k = a.shape[0]
+    b = _Builder()
+    b.add_cols(m, 1.0 if model != "mclp" else 0.0, 0.0, 1.0, integer=True)
+    if model == "lscp":
+        b.add_rows(a.row, a.col, 1.0, 1.0, np.inf, k)
+    else:
+        z0 = b.add_cols(k, w if model == "mclp" else 0.0, 0.0, 1.0)
+        rows = np.concatenate([a.row, np.arange(k)])
+        cols = np.concatenate([a.col, z0 + np.arange(k)])
+        b.add_rows(rows, cols, np.concatenate([-np.ones(a.nnz), np.ones(k)]), -np.inf, 0.0, k)
+        if model == "mclp":
+            b.add_rows(np.zeros(m), np.arange(m), 1.0, p, p, 1)
+        else:
+            b.add_rows(np.zeros(k), z0 + np.arange(k), w, 0.8 * problem.weights.sum(), np.inf, 1)
+    res = b.solve(maximize=model == "mclp", time_limit=limit, mip_rel_gap=0.0)
+    out.update(objective=res.objective, bound=res.bound, gap=res.gap, status=res.status,
+               solver=res.backend)
+else:
+    import pulp
+    from scipy.spatial.distance import cdist
+    from spopt.locate import LSCP, MCLP
+    cost = cdist(problem.demand_xy, problem.site_xy)
+    if model == "mclp":
+        est = MCLP.from_cost_matrix(cost, problem.weights, service_radius=radius, p_facilities=p)
+    else:
+        est = LSCP.from_cost_matrix(cost, service_radius=radius)
+    est = est.solve(pulp.PULP_CBC_CMD(msg=False, gapRel=0, timeLimit=limit))
+    out.update(objective=float(est.problem.objective.value()),
+               status=pulp.LpStatus[est.problem.status],
+               sol_status=pulp.LpSolution[est.problem.sol_status], solver="spopt + CBC")
+out["seconds"] = time.perf_counter() - t0
+out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def run_generated(impl, model, kind, n, m, p, limit):
+    """One covering run in a fresh subprocess; the process is stopped at limit + 120 s."""
+    t = time.perf_counter()
+    args = [impl, model, kind, str(n), str(m), str(p), str(limit)]
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", GEN_WORKER, *args],
+            capture_output=True,
+            text=True,
+            timeout=limit + 120,
+        )
+    except subprocess.TimeoutExpired:
+        return {"seconds": float("inf"), "status": f"stopped after {limit + 120:.0f} s"}
+    if proc.returncode != 0:
+        return {"seconds": float("nan"), "status": "error: " + proc.stderr.strip()[-300:]}
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["wall_s"] = time.perf_counter() - t
+    return res
+
+
+def _gen_cell(res):
+    obj = res.get("objective", float("nan"))
+    status = res.get("status", "")
+    if "sol_status" in res:
+        status += f"/{res['sol_status']}"
+    mem = res.get("max_rss_mb", float("nan"))
+    return f"{fmt_time(res['seconds'])} s {obj:14,.1f} {status:22} {mem:7,.0f} MB"
+
+
+def main_generators(args):
+    """MCLP / PSCLP / LSCP on every generator beside HiGHS on the plain MIP and spopt + CBC."""
+    from dongne.allocate.instances import INSTANCE_KINDS
+
+    print("versions:", versions())
+    sizes = [int(x) for x in args.gen_sizes.split(",")]
+    rows = []
+    for n in sizes:
+        for model in args.gen_models.split(","):
+            for kind in INSTANCE_KINDS:
+                impls = ["dongne", "dongne-heuristic", "highs-mip"]
+                if not args.skip_spopt and model != "psclp" and n * 1000 <= 50_000_000:
+                    impls.append("spopt")
+                row = {"model": model, "kind": kind, "n": n, "m": 1000, "p": 10}
+                for impl in impls:
+                    row[impl] = run_generated(impl, model, kind, n, 1000, 10, args.gen_timeout)
+                    print(f"{model:5} {kind:9} {n:>9,} x 1,000 {impl:16} {_gen_cell(row[impl])}",
+                          flush=True)  # fmt: skip
+                _print_targets(row, args.gen_timeout)
+                rows.append(row)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(rows, fh, indent=1, default=str)
+
+
+def _print_targets(row, limit):
+    ex = row["dongne"]
+    proven = ex.get("status") == "optimal"
+    line = f"{'':6}-> dongne exact: {ex.get('status')} in {fmt_time(ex['seconds'])} s"
+    if row["model"] in ("mclp", "psclp"):
+        limit, what = (10, "< 10 s") if row["n"] <= 10_000 else (300, "< 5 min and < 4 GB")
+        ok = proven and ex["seconds"] < limit and ex.get("max_rss_mb", 1e9) < 4096
+        line += f"; target proven optimal {what}: {'met' if ok else 'NOT met'}"
+    h, best = row["dongne-heuristic"], ex.get("objective", float("nan"))
+    if h.get("objective") is not None and best == best and best:
+        line += f"; heuristic {100 * abs(h['objective'] - best) / abs(best):.2f} % from exact"
+    for peer in ("highs-mip", "spopt"):
+        if peer in row and row[peer].get("seconds"):
+            secs, more = row[peer]["seconds"], ""
+            if secs == float("inf"):  # stopped: it took at least the time it was given
+                secs, more = limit + 120, "≥ "
+            line += f"; {peer} / dongne time {more}{secs / ex['seconds']:.1f}x"
+    print(line, flush=True)
+
+
 def run(impl, n, m, p, radius, model, timeout):
     t = time.perf_counter()
     try:
@@ -123,7 +273,16 @@ def main():
         "--only",
         help="run only these MCLP instances, e.g. 10000x1000x50,10000x100x10 (demand x cand x p)",
     )
+    ap.add_argument(
+        "--generators", action="store_true", help="MCLP/PSCLP/LSCP on every instance generator"
+    )
+    ap.add_argument("--gen-sizes", default="10000,1000000", help="demand sizes (--generators)")
+    ap.add_argument("--gen-timeout", type=float, default=600.0, help="seconds per run")
+    ap.add_argument("--gen-models", default="mclp,psclp,lscp", help="models (--generators)")
     args = ap.parse_args()
+    if args.generators:
+        main_generators(args)
+        return
     print("versions:", versions())
     rows = []
     grid = [

@@ -6,9 +6,13 @@ the radius. Formulation in the class docstring; notation in :mod:`dongne.allocat
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy import sparse
 
+from dongne.allocate import benders
+from dongne.allocate import heuristics as heur
 from dongne.allocate._model import (
     _INF,
     _aggregate,
@@ -23,7 +27,9 @@ from dongne.allocate._model import (
 )
 from dongne.allocate._solver import OPTIMAL, SolveResult
 from dongne.allocate.problem import LocationProblem
+from dongne.allocate.setcover import lagrangian_cover
 from dongne.errors import (
+    DongneError,
     InfeasibleProblemError,
     SpecificationError,
 )
@@ -48,12 +54,32 @@ class LSCP(_LocationModel):
     :math:`\sum_{j \in N_i} x_{ij} = 1`, :math:`\sum_i a_i x_{ij} \le c_j y_j`,
     :math:`x_{ij} \le y_j`.
 
+    Partial set covering (PSCLP), ``coverage < 1``: the fewest new sites such that at least the
+    share ``coverage`` of the total demand weight lies within the radius of an open site,
+
+    .. math::
+
+       \min \sum_{j \in C} y_j \quad \text{s.t.} \quad \sum_i a_i z_i \ge s \sum_i a_i, \;\;
+       z_i \le \sum_{j \in N_i} y_j, \; z_i \in [0, 1],
+
+    solved exactly with Benders decomposition (:mod:`dongne.allocate.benders`, Cordeau,
+    Furini & Ljubić 2019): a greedy cover shrunk by 1-swaps, the lower bound of the
+    partial-covering master's root, then Benders MCLPs with the target as a floor for one
+    site fewer at a time until one proves that no smaller set reaches the target. Units no
+    site can reach are left uncovered.
+
     Parameters
     ----------
     radius : float or str
         Service radius (``"500m"``, ``"10min"``).
+    coverage : float
+        Share of the total demand weight to cover, in (0, 1]; 1 (default) is the LSCP.
     method : {"auto", "exact", "heuristic"}
-        ``heuristic``: greedy set cover with redundant sites dropped, LP bound (uncapacitated).
+        ``heuristic``: Lagrangian set-cover heuristic (subgradient bound, Lagrangian-cost
+        greedy, redundancy removal and drop-and-repair local search;
+        :func:`~dongne.allocate.setcover.lagrangian_cover`) with the LP bound; for
+        ``coverage < 1`` greedy partial cover with the LP bound of the Benders master
+        (uncapacitated).
     time_limit, mip_gap, threads, backend :
         As in :class:`MCLP`.
 
@@ -89,6 +115,7 @@ class LSCP(_LocationModel):
         self,
         radius: float | str,
         *,
+        coverage: float = 1.0,
         method: str = "auto",
         time_limit: float | None = None,
         mip_gap: float = 0.0,
@@ -96,6 +123,7 @@ class LSCP(_LocationModel):
         backend: str = "auto",
     ) -> None:
         self.radius = radius
+        self.coverage = coverage
         self.method = method
         self.time_limit = time_limit
         self.mip_gap = mip_gap
@@ -112,6 +140,18 @@ class LSCP(_LocationModel):
         if self.radius is None:
             raise SpecificationError("LSCP needs a radius, e.g. radius='500m'.")
         radius = self._radius(problem)
+        c = self.coverage
+        if not (isinstance(c, (int, float)) and not isinstance(c, bool) and 0 < c <= 1):
+            raise SpecificationError(
+                f"The 'coverage' parameter must be a share in (0, 1]. Got {c!r} instead."
+            )
+        if c < 1:
+            if problem.capacities is not None:
+                raise SpecificationError(
+                    "Partial covering (coverage < 1) is uncapacitated. Fix: pass coverage=1 "
+                    "for the capacitated LSCP, or drop the capacities."
+                )
+            return _partial_cover(problem, radius, self)
         return _set_cover(problem, radius, self, p=None)
 
 
@@ -175,9 +215,9 @@ def _set_cover(problem: LocationProblem, radius: float, model: _LocationModel, p
         return None
     method = model.method
     if method == "heuristic" and p is None:
-        chosen = _greedy_set_cover(agg)
+        chosen, lag = lagrangian_cover(agg, time_limit=model.time_limit)
         lp = _cover_builder(agg, None).solve(maximize=False, mip=False, backend=model.backend)
-        bound = float(np.ceil(lp.objective - 1e-9))
+        bound = float(np.ceil(max(lp.objective, lag) - 1e-6))
         return _Solution(
             cand[chosen], OPTIMAL if len(chosen) <= bound else "heuristic", float(len(chosen)),
             bound, _gap(len(chosen), bound), "heuristic", lp.backend + " (LP bound)", lp.runtime,
@@ -198,6 +238,149 @@ def _set_cover(problem: LocationProblem, radius: float, model: _LocationModel, p
     )  # fmt: skip
 
 
+def _partial_cover(problem: LocationProblem, radius: float, model: LSCP) -> _Solution:
+    """PSCLP: fewest new sites covering the share ``model.coverage`` of the demand weight."""
+    t_start = time.perf_counter()
+    cover = problem.covering(radius)
+    w = problem.weights
+    ex = problem.existing
+    by_existing = (
+        np.asarray(cover[:, np.flatnonzero(ex)].sum(axis=1)).ravel() > 0
+        if ex.any()
+        else np.zeros(problem.n_demand, dtype=bool)
+    )
+    cand = problem.candidates
+    c_sub = sparse.csr_array(cover[:, cand])
+    rows = np.flatnonzero(~by_existing & (w > 0) & (np.diff(c_sub.indptr) > 0))
+    total, base = float(w.sum()), float(w[by_existing].sum())
+    need = model.coverage * total - base
+    reach = base + float(w[rows].sum())
+    if model.coverage * total > reach * (1 + 1e-12):
+        raise InfeasibleProblemError(
+            f"{model._name}: even with every candidate open only {100 * reach / total:.2f}% "
+            f"of the demand weight is within {radius:g} {problem.unit}, less than "
+            f"coverage={model.coverage:g}. Fix: lower coverage to at most "
+            f"{reach / total:.4f}, raise the radius or add candidates."
+        )
+    details = {"coverage_target": model.coverage, "covered_by_existing": base}
+    if need <= 1e-12 * max(1.0, total):
+        return _Solution(np.zeros(0, dtype=np.int64), OPTIMAL, 0.0, 0.0, 0.0, "exact", "none",
+                         0.0, details=details)  # fmt: skip
+    agg, aw, _, where = _aggregate(c_sub[rows], w[rows], None)
+    groups = None
+    if problem.demand_xy is not None:
+        first = np.zeros(agg.shape[0], dtype=np.int64)
+        first[where[::-1]] = rows[::-1]
+        groups = benders.spatial_groups(problem.demand_xy[first], 256)
+    start = _shrink(agg, aw, need, _greedy_partial(agg, aw, need))
+    res = benders.partial_cover(
+        agg, aw, need, starts=[start], time_limit=model.time_limit, threads=model.threads,
+        groups=groups, root_only=True,
+    )  # fmt: skip
+    details["root_bound"] = res.root_bound
+    chosen, bound, seconds = res.chosen, res.bound, res.runtime
+    if model.method != "heuristic":
+        chosen, bound, seconds = _descend(
+            agg, aw, need, chosen, bound, groups, model, details, t_start
+        )
+    details["covered_weight"] = base + benders.covered_weight(agg, aw, chosen)
+    _certify_partial(problem, cand[chosen], radius, model.coverage * total, details)
+    n = float(len(chosen))
+    status = OPTIMAL if n <= bound else ("time_limit" if model.method != "heuristic" else
+                                         "heuristic")  # fmt: skip
+    return _Solution(
+        cand[chosen], status, n, bound, _gap(n, bound),
+        "exact" if status != "heuristic" else "heuristic", res.backend, seconds, details=details,
+    )  # fmt: skip
+
+
+def _descend(agg, aw, need, chosen, bound, groups, model, details, t_start):
+    """Exact PSCLP through maximal covering: for p = (sites in hand) − 1, Benders MCLP either
+    finds p sites covering ``need`` (the new incumbent) or proves that none do (then the
+    incumbent is optimal: the best coverage never grows when p shrinks)."""
+    t0 = time.perf_counter()
+    steps = 0
+    while len(chosen) - 1 >= bound:
+        spent = time.perf_counter() - t_start  # time_limit counts from the start of the fit
+        left = None if model.time_limit is None else model.time_limit - spent
+        if left is not None and left <= 0:
+            break
+        p = len(chosen) - 1
+        r = benders.max_cover(
+            agg, aw, p, starts=[_drop_weakest(agg, aw, chosen)], time_limit=left,
+            threads=model.threads, groups=groups, floor=need,
+        )  # fmt: skip
+        steps += 1
+        if r.covered >= need * (1 - 1e-12) and len(r.chosen) == p:
+            chosen = r.chosen
+        elif r.bound < need:
+            bound = float(len(chosen))
+        else:
+            break
+    details["mclp_steps"] = steps
+    return chosen, bound, time.perf_counter() - t0
+
+
+def _drop_weakest(agg, aw, chosen: np.ndarray) -> np.ndarray:
+    """``chosen`` without the site whose removal loses the least covered weight."""
+    a = sparse.csr_array(agg[:, chosen], dtype=float)
+    count = a @ np.ones(len(chosen))
+    alone = a.T @ np.where(count == 1, aw, 0.0)
+    return np.delete(chosen, int(np.argmin(alone)))
+
+
+def _shrink(agg, aw, need: float, chosen: np.ndarray) -> np.ndarray:
+    """Drop the weakest site and repair by 1-swaps while the cover still reaches ``need``."""
+    while len(chosen) > 1:
+        trial = np.sort(heur.coverage_swap(agg, aw, _drop_weakest(agg, aw, chosen)))
+        if benders.covered_weight(agg, aw, trial) < need * (1 - 1e-12):
+            break
+        chosen = trial
+    return chosen
+
+
+def _greedy_partial(agg: sparse.csr_array, aw: np.ndarray, need: float) -> np.ndarray:
+    """Sites by most uncovered weight until ``need`` is covered, then redundant ones dropped."""
+    a = sparse.csr_array(agg, dtype=float)
+    at = sparse.csr_array(a.T)
+    count = np.zeros(a.shape[0])
+    chosen: list[int] = []
+    got = 0.0
+    while got < need * (1 - 1e-12):
+        gain = at @ np.where(count < 0.5, aw, 0.0)
+        gain[chosen] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen.append(j)
+        rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
+        got += float(aw[rows][count[rows] < 0.5].sum())
+        count[rows] += 1
+    for j in chosen[::-1]:  # drop sites whose loss keeps the target
+        rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
+        loss = float(aw[rows][count[rows] < 1.5].sum())
+        if got - loss >= need * (1 - 1e-12):
+            count[rows] -= 1
+            got -= loss
+            chosen.remove(j)
+    return np.sort(np.asarray(chosen, dtype=np.int64))
+
+
+def _certify_partial(problem, new, radius, target, details) -> None:
+    """Recompute the covered weight from the chosen sites alone; refuse a shortfall."""
+    open_ = problem.existing.copy()
+    open_[new] = True
+    d, _ = problem.nearest(open_)
+    again = float(problem.weights[d <= radius].sum())
+    details["covered_recomputed"] = again
+    if again < target * (1 - 1e-9):
+        raise DongneError(
+            f"Internal check failed: the chosen sites cover {again!r}, below the target "
+            f"{target!r}. Please report this with the input; Fix: meanwhile use "
+            "method='heuristic'."
+        )
+
+
 def _count_bound(res: SolveResult) -> float:
     return float(np.ceil(res.bound - 1e-6)) if np.isfinite(res.bound) else res.bound
 
@@ -211,30 +394,3 @@ def _cover_builder(agg: sparse.csr_array, p: int | None) -> _Builder:
     if p is not None:
         b.add_rows(np.zeros(mc), y0 + np.arange(mc), 1.0, -_INF, p, 1)
     return b
-
-
-def _greedy_set_cover(agg: sparse.csr_array) -> np.ndarray:
-    """Greedy set cover (most uncovered rows first), then drop redundant sites."""
-    agg = sparse.csr_array(agg, dtype=float)
-    at = sparse.csc_array(agg)
-    uncovered = np.ones(agg.shape[0], dtype=bool)
-    gains = np.asarray(agg.sum(axis=0)).ravel()
-    chosen: list[int] = []
-    while uncovered.any():
-        j = int(np.argmax(gains))
-        if gains[j] <= 0:
-            break
-        chosen.append(j)
-        rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
-        rows = rows[uncovered[rows]]
-        uncovered[rows] = False
-        gains = gains - agg[rows].T @ np.ones(len(rows))
-    chosen_arr = np.asarray(chosen, dtype=np.int64)
-    # Drop sites whose rows are all covered by others (last added first).
-    for j in chosen[::-1]:
-        y = np.zeros(agg.shape[1])
-        y[chosen_arr] = 1.0
-        y[j] = 0.0
-        if (agg @ y >= 1).all():
-            chosen_arr = chosen_arr[chosen_arr != j]
-    return np.sort(chosen_arr)

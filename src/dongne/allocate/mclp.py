@@ -6,12 +6,14 @@ class docstring; notation in :mod:`dongne.allocate._model`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
+from dongne.allocate import benders
 from dongne.allocate import heuristics as heur
 from dongne.allocate._model import (
     _INF,
@@ -28,11 +30,15 @@ from dongne.allocate._solver import OPTIMAL, backend_name
 from dongne.allocate.equity import min_share_by_group
 from dongne.allocate.problem import LocationProblem
 from dongne.errors import (
+    DongneError,
     InfeasibleProblemError,
     SpecificationError,
 )
 
 __all__ = ["MCLP"]
+
+#: Groups of demand rows with their own Benders cut (multi-cut master).
+BENDERS_GROUPS = 256
 
 
 # =============================================================================== MCLP
@@ -79,7 +85,8 @@ class MCLP(_LocationModel):
     objective : {"coverage", "maxmin"}
         Total coverage, or the lexicographic max–min group coverage.
     method : {"auto", "exact", "heuristic"}
-        ``exact``: HiGHS MIP (proven optimum unless ``time_limit`` stops it). ``heuristic``:
+        ``exact``: proven optimum unless ``time_limit`` stops it (Benders decomposition or
+        the full HiGHS MIP, see ``exact_solver``). ``heuristic``:
         greedy, Lagrangian and GRASP starts + 1-swap local search, with a Lagrangian or LP
         bound (uncapacitated, ``objective="coverage"``, no ``min_share``). ``auto``: exact
         unless the reduced coverage matrix has more than ``max_exact_nnz`` non-zeros.
@@ -171,6 +178,7 @@ class MCLP(_LocationModel):
         bound: str = "lagrangian",
         restarts: int = 10,
         ils_rounds: int = 300,
+        exact_solver: str = "benders",
     ) -> None:
         self.p = p
         self.radius = radius
@@ -185,8 +193,10 @@ class MCLP(_LocationModel):
         self.bound = bound
         self.restarts = restarts
         self.ils_rounds = ils_rounds
+        self.exact_solver = exact_solver
 
     def _solve(self, problem: LocationProblem) -> _Solution:
+        self._t0 = time.perf_counter()
         p = self._check_p(problem)
         if self.objective not in ("coverage", "maxmin"):
             raise SpecificationError(
@@ -195,6 +205,11 @@ class MCLP(_LocationModel):
             )
         if self.radius is None:
             raise SpecificationError("MCLP needs a radius, e.g. radius='500m'.")
+        if self.exact_solver not in ("benders", "mip"):
+            raise SpecificationError(
+                "The 'exact_solver' parameter must be 'benders' or 'mip'. "
+                f"Got {self.exact_solver!r} instead."
+            )
         if self.bound not in ("lagrangian", "lp"):
             raise SpecificationError(
                 f"The 'bound' parameter must be 'lagrangian' or 'lp'. Got {self.bound!r} instead."
@@ -207,7 +222,9 @@ class MCLP(_LocationModel):
             )
         if problem.capacities is not None:
             return self._solve_capacitated(problem, p, radius, shares)
-        return self._solve_uncapacitated(problem, p, radius, shares)
+        sol = self._solve_uncapacitated(problem, p, radius, shares)
+        _certify(problem, sol, radius)
+        return sol
 
     # ------------------------------------------------------------------ uncapacitated
     def _solve_uncapacitated(self, problem, p, radius, shares) -> _Solution:
@@ -226,9 +243,14 @@ class MCLP(_LocationModel):
         base = float(w[by_existing].sum())
         g_codes, g_labels = _group_codes(problem.groups)
         rows = np.flatnonzero(free)
-        agg, aw, ag, _ = _aggregate(
+        agg, aw, ag, where = _aggregate(
             c_sub[rows], w[rows], None if g_codes is None else g_codes[rows]
         )
+        self._cut_groups = None
+        if problem.demand_xy is not None and len(rows):
+            first = np.zeros(agg.shape[0], dtype=np.int64)
+            first[where[::-1]] = rows[::-1]
+            self._cut_groups = benders.spatial_groups(problem.demand_xy[first], BENDERS_GROUPS)
         details: dict[str, Any] = {
             "demand_rows_in_model": int(agg.shape[0]),
             "demand_units_reduced": len(rows),
@@ -255,7 +277,9 @@ class MCLP(_LocationModel):
             # meet, the LP relaxation by interior point + crossover (seconds where dual simplex
             # takes minutes) with LP rounding as one more start. Whenever the best solution
             # reaches a bound it is optimal and no branching is needed.
-            chosen, cov, bound, how = self._heuristic(agg, aw, p, method)
+            benders_exact = method == "exact" and self.exact_solver == "benders"
+            lp = not benders_exact and (method == "exact" or self.bound == "lp")
+            chosen, cov, bound, how = self._heuristic(agg, aw, p, method, lp=lp)
             details["heuristic_objective"] = base + cov
             details["bound_method"] = how
             proven = cov >= bound - 1e-9 * max(1.0, abs(bound))
@@ -266,6 +290,8 @@ class MCLP(_LocationModel):
                     0.0 if proven else _gap(obj, ub), "exact" if proven else "heuristic",
                     backend_name(self.backend) + f" ({how} bound)", 0.0, details=details,
                 )  # fmt: skip
+            if benders_exact:
+                return self._benders(agg, aw, p, chosen, base, cand, details)
         else:
             chosen, cov = np.zeros(0, dtype=np.int64), -_INF
         builder = self._model(agg, aw, p, shares, ag, g_labels, total_g, base_g)
@@ -290,12 +316,12 @@ class MCLP(_LocationModel):
             res.runtime, details=details,
         )  # fmt: skip
 
-    def _heuristic(self, agg, aw, p, method) -> tuple[np.ndarray, float, float, str]:
-        """Best of greedy, Lagrangian and LP-rounding starts, each improved by 1-swaps.
+    def _heuristic(self, agg, aw, p, method, lp) -> tuple[np.ndarray, float, float, str]:
+        """Best of greedy, Lagrangian and (``lp``) LP-rounding starts, improved by 1-swaps.
 
         Returns the sites, their covered weight, an upper bound and how it was obtained:
-        ``"Lagrangian"``, or ``"LP"`` when the LP relaxation was needed (exact method, or
-        ``bound="lp"``).
+        ``"Lagrangian"``, or ``"LP"`` when the LP relaxation was solved (``lp``: the full
+        MIP's exact method, or ``bound="lp"``). The exact method adds iterated local search.
         """
         if p == 0 or agg.shape[1] == 0:
             return np.zeros(0, dtype=np.int64), 0.0, 0.0, "trivial"
@@ -322,14 +348,14 @@ class MCLP(_LocationModel):
                 best, best_cov = chosen, cov
         how = "Lagrangian"
         tol = 1e-9 * max(1.0, abs(bound))
-        if best_cov < bound - tol and (method == "exact" or self.bound == "lp"):
+        if best_cov < bound - tol and lp:
             lp = self._model(agg, aw, p, {}, None, None, None, None).solve(
                 maximize=True, mip=False, lp_method="ipm", **self._solver_options()
             )
             if lp.x is not None:
                 bound, how = min(bound, lp.objective), "LP"
                 improve(np.argsort(-lp.x[: agg.shape[1]], kind="stable")[:p])
-        if best_cov < bound - tol and method == "exact" and self.ils_rounds:
+        if best_cov < bound - tol and lp and method == "exact" and self.ils_rounds:
             # Before branching: iterated local search towards the bound. Reaching it proves
             # optimality and saves the branch and bound (often minutes on 10,000 × 1,000).
             chosen, cov = heur.coverage_ils(
@@ -339,6 +365,26 @@ class MCLP(_LocationModel):
             if cov > best_cov + 1e-12 * max(1.0, abs(cov)):
                 best, best_cov = chosen, cov
         return best, best_cov, max(bound, best_cov), how
+
+    def _benders(self, agg, aw, p, start, base, cand, details) -> _Solution:
+        """Benders decomposition from the heuristic's sites (:func:`benders.max_cover`)."""
+        left = None
+        if self.time_limit is not None:  # the heuristics took part of it
+            left = max(self.time_limit - (time.perf_counter() - self._t0), 1e-3)
+        res = benders.max_cover(
+            agg, aw, p, starts=[start], time_limit=left, threads=self.threads,
+            groups=self._cut_groups, n_groups=BENDERS_GROUPS,
+        )  # fmt: skip
+        details.update(
+            benders_cuts=res.cuts, benders_restarts=res.restarts, fixed_by_reduced_cost=res.fixed,
+            root_bound=base + res.root_bound, bound_method="Benders",
+            benders_seconds=res.runtime,
+        )  # fmt: skip
+        obj, ub = base + res.covered, base + res.bound
+        return _Solution(
+            cand[res.chosen], res.status, obj, ub, _gap(obj, ub), "exact", res.backend,
+            res.runtime, details=details,
+        )  # fmt: skip
 
     def _model(self, agg, aw, p, shares, ag, g_labels, total_g, base_g, t_floor=None) -> _Builder:
         k, mc = agg.shape
@@ -423,6 +469,22 @@ class MCLP(_LocationModel):
             res.backend, res.runtime, assignment=assignment, covered=covered, load=load,
             details={"covered_before": before, "assignment": "fractional (system optimal)"},
         )  # fmt: skip
+
+
+def _certify(problem: LocationProblem, sol: _Solution, radius: float) -> None:
+    """Recompute the covered weight from the chosen sites alone (nearest open site within the
+    radius, no coverage matrix or aggregation) and refuse a result that disagrees."""
+    open_ = problem.existing.copy()
+    open_[sol.new] = True
+    d, _ = problem.nearest(open_)
+    again = float(problem.weights[d <= radius].sum())
+    sol.details["objective_recomputed"] = again
+    if abs(again - sol.objective) > 1e-9 * max(1.0, abs(again)):
+        raise DongneError(
+            f"Internal check failed: the solver reports a covered weight of {sol.objective!r} "
+            f"but the chosen sites cover {again!r}. Please report this with the input; "
+            "Fix: meanwhile use exact_solver='mip' or method='heuristic'."
+        )
 
 
 def _covered(agg: sparse.csr_array, aw: np.ndarray, chosen: np.ndarray) -> float:
