@@ -3,7 +3,10 @@
 Reference: the changes between the 2013 census dongs and the administrative dongs of
 2021-04-01 reported by KOSTAT / the districts (오류2동 → 오류2동 + 항동; 장지동 → 장지동 +
 위례동, 위례동 also taking part of 거여2동; 답십리1동 given a new code), and small layers
-whose answer is known by construction.
+whose answer is known by construction. For the 2022 vintage (MOIS road-name address map,
+from 2022-12-23): the 2021-07-01 split of 강일동 (강일동 + 상일제2동) with 상일동 becoming
+상일제1동, and the 2022-12-23 rename of 일원2동 to 개포3동 (강동구 and 강남구 notices, as listed
+in issue 21).
 """
 
 from __future__ import annotations
@@ -41,6 +44,68 @@ def test_seoul_splits_and_recodes_recovered(seoul_changes):
     new = seoul_changes.new_areas.set_index("new_name")
     assert new.loc["위례동", "from_names"] == "장지동 + 거여2동"
     assert new.loc["항동", "from_names"] == "오류2동"
+
+
+@pytest.fixture(scope="module")
+def seoul_changes_2022():
+    return change_table(
+        datasets.seoul_dongs(indicators=False), datasets.seoul_dongs_2022(),
+        old_id="dong_code", new_id="dong_code", old_name="dong_name", new_name="dong_name",
+    )  # fmt: skip
+
+
+def test_seoul_2013_to_2022_splits_and_renames_recovered(seoul_changes_2022):
+    rel = seoul_changes_2022.relations.set_index("old_name")
+    expected = {
+        "오류2동": ("split", "오류2동 + 항동"),
+        "장지동": ("split", "장지동 + 위례동"),
+        "거여2동": ("split", "거여2동 + 위례동"),
+        "강일동": ("split", "강일동 + 상일제2동"),
+        "상일동": ("renamed", "상일제1동"),
+        "일원2동": ("renamed", "개포3동"),
+        "답십리1동": ("recoded", "답십리1동"),
+    }
+    for old_name, (relation, new_names) in expected.items():
+        assert (rel.loc[old_name, "relation"], rel.loc[old_name, "new_names"]) == (
+            relation, new_names), old_name  # fmt: skip
+    assert rel.loc["강일동", "new_codes"] == "1125075 + 1125077"
+    assert rel.loc["상일동", "new_codes"] == "1125076"
+    counts = seoul_changes_2022.relations["relation"].value_counts()
+    assert counts["split"] == 4 and counts["renamed"] == 2 and counts["recoded"] == 1
+    assert "merged" not in counts and "dissolved" not in counts
+    # the rest is one to one: unchanged, or a boundary drawn differently (the Han)
+    assert counts["unchanged"] + counts["boundary change"] == 423 - 7
+    new = seoul_changes_2022.new_areas.set_index("new_name")
+    assert new.loc["상일제2동", "from_names"] == "강일동"
+    assert new.loc["위례동", "from_names"] == "장지동 + 거여2동"
+    cw = seoul_changes_2022.crosswalk()
+    gangil = cw[cw["old_code"] == "1125051"].set_index("new_code")["weight"]
+    assert gangil.sum() == pytest.approx(1.0)
+    # 상일제2동's share of the 2013 강일동, checked against a direct GEOS intersection
+    old_poly = datasets.seoul_dongs(indicators=False).to_crs(5179).set_index("dong_code")
+    new_poly = datasets.seoul_dongs_2022().to_crs(5179).set_index("dong_code")
+    a = old_poly.geometry["1125051"]
+    direct = a.intersection(new_poly.geometry["1125077"]).area / a.area
+    links = seoul_changes_2022.links.set_index(["old_code", "new_code"])["share_of_old"]
+    assert links[("1125051", "1125077")] == pytest.approx(direct, rel=1e-6)
+    assert 0.25 < direct < 0.45
+    # the crosswalk rescales the links of 강일동 (the rest are slivers) to sum to 1
+    kept = links[("1125051", "1125075")]
+    assert gangil["1125077"] == pytest.approx(direct / (direct + kept), rel=1e-9)
+
+
+def test_seoul_2021_to_2022_only_the_2021_07_and_2022_12_changes():
+    ch = change_table(
+        datasets.seoul_dongs_2021(), datasets.seoul_dongs_2022(),
+        old_id="dong_code", new_id="dong_code", old_name="dong_name", new_name="dong_name",
+    )  # fmt: skip
+    changed = ch.relations.set_index("old_name")
+    changed = changed[changed["relation"].isin(["split", "renamed", "recoded", "merged"])]
+    assert changed[["relation", "new_names"]].to_dict("index") == {
+        "강일동": {"relation": "split", "new_names": "강일동 + 상일제2동"},
+        "상일동": {"relation": "renamed", "new_names": "상일제1동"},
+        "일원2동": {"relation": "renamed", "new_names": "개포3동"},
+    }
 
 
 def test_crosswalk_conserves_and_hint_names_new_codes(seoul_changes):

@@ -38,6 +38,7 @@ __all__ = [
     "seoul_dong_indicators_2010",
     "seoul_dongs",
     "seoul_dongs_2021",
+    "seoul_dongs_2022",
     "seoul_gu",
     "seoul_heat_shelters",
 ]
@@ -93,6 +94,11 @@ CATALOGUE: tuple[BundledDataset, ...] = (
                    "KOSTAT/SGIS via vuski/admdongkor ver20210401 (raqoon886/Local_HangJeongDong)",
                    "KOGL Type 1 (SGIS attribution); vuski/admdongkor adds no restriction",
                    "9"),
+    BundledDataset("seoul-dong-2022", "seoul_dong_2022.geojson",
+                   "426 administrative dong boundaries from 2022-12-23, EPSG:4326 (vintage)",
+                   "MOIS road-name address map (TL_SCCO_GEMD) via gaba-tope/Visualizations",
+                   "MOIS public address data, attribution to 행정안전부; repository MIT",
+                   "9b"),
     BundledDataset("seoul-vote-2022-president", "seoul_vote_2022_president_dong.csv",
                    "2022 presidential election by dong, 2022-03 codes (426 rows)",
                    "National Election Commission via vuski/admdongkor ver20220309",
@@ -260,6 +266,21 @@ def seoul_dongs_2021() -> gpd.GeoDataFrame:
     licence and processing: README section 9.
     """
     return read_areas(data_path("seoul_dong_2021.geojson"))
+
+
+def seoul_dongs_2022() -> gpd.GeoDataFrame:
+    """Seoul's 426 administrative dongs as in force from 2022-12-23 (EPSG:4326): the vintage
+    after the 2021-07 split of 강일동 (→ 강일동 + 상일제2동, 상일동 → 상일제1동) and the
+    2022-12 rename of 일원2동 to 개포3동.
+
+    Same columns as :func:`seoul_dongs_2021` plus ``dong_name_mois`` (the MOIS spelling,
+    e.g. 창신제1동 for KOSTAT's 창신1동). ``dong_code`` is KOSTAT's 7-digit code where the
+    2022-03 code table has it; 개포3동, created after that table, keeps its 10-digit MOIS code.
+    The boundaries come from the MOIS road-name address map, not SGIS: along the Han they
+    share out the river differently from the 2013 and 2021 files. Source, licence and
+    processing: README section 9b.
+    """
+    return read_areas(data_path("seoul_dong_2022.geojson"))
 
 
 def seoul_gu(indicators: bool = True) -> gpd.GeoDataFrame:
