@@ -70,9 +70,7 @@ def test_clustered_is_clustered_and_radii_vary():
     assert len(radii) == 5
 
 
-@pytest.mark.parametrize(
-    "args", [("moon", 10, 10), ("uniform", 0, 10), ("uniform", 10, 2.5)]
-)
+@pytest.mark.parametrize("args", [("moon", 10, 10), ("uniform", 0, 10), ("uniform", 10, 2.5)])
 def test_bad_arguments_are_refused(args):
     with pytest.raises(SpecificationError):
         generate(*args)

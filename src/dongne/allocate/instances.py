@@ -149,7 +149,6 @@ def generate(
             },
         },
     )
-    return problem
 
 
 def _check(kind, n_demand, n_candidates, weights, reach, side, clusters) -> None:
