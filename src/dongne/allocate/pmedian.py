@@ -21,7 +21,8 @@ from dongne.allocate._model import (
     _raise_if_infeasible,
     _Solution,
 )
-from dongne.allocate._solver import OPTIMAL
+from dongne.allocate._radius import solve_median_radius
+from dongne.allocate._solver import OPTIMAL, backend_name
 from dongne.allocate.equity import min_share_by_group
 from dongne.allocate.problem import LocationProblem
 from dongne.errors import (
@@ -29,6 +30,7 @@ from dongne.errors import (
     SpecificationError,
     format_rows,
 )
+from dongne.io.write import jsonable
 
 __all__ = ["PMedian"]
 
@@ -166,6 +168,8 @@ class PMedian(_LocationModel):
         ww = w[rows]
         if method == "heuristic" or p == 0:
             return self._heuristic(problem, p, rows, d_cand, base, ww)
+        if not shares:
+            return self._radius_exact(problem, p, d_cand, base, ww)
         g_codes, g_labels = _group_codes(problem.groups)
         total_g = None if g_codes is None else np.bincount(g_codes, w, minlength=len(g_labels))
         b = _Builder()
@@ -218,6 +222,23 @@ class PMedian(_LocationModel):
         return _Solution(
             cand[chosen], res.status, obj, bound, _gap(obj, bound), "exact", res.backend,
             res.runtime, details={"assignment_columns": len(ri)},
+        )  # fmt: skip
+
+    def _radius_exact(self, problem, p, d_cand, base, ww) -> _Solution:
+        res = solve_median_radius(
+            d_cand, ww, p, base, time_limit=self.time_limit, mip_gap=self.mip_gap,
+            threads=self.threads, backend=self.backend,
+        )  # fmt: skip
+        if not np.isfinite(res.objective):
+            raise InfeasibleProblemError(
+                f"p-median: {'no' if res.status == 'infeasible' else 'within the time limit no'}"
+                f" set of p={p} new sites gives every demand unit a finite cost. Fix: raise p, "
+                "give the units finite costs to more sites, or raise time_limit."
+            )
+        return _Solution(
+            problem.candidates[res.chosen], res.status, res.objective, res.bound, res.gap,
+            "exact", backend_name(self.backend) + " (radius formulation)", res.runtime,
+            details={k: jsonable(v) for k, v in res.details.items()},
         )  # fmt: skip
 
     def _heuristic(self, problem, p, rows, d_cand, base, ww) -> _Solution:
