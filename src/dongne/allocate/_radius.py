@@ -362,6 +362,8 @@ class _Search:
         while True:
             keep = np.minimum(_level_of(lv, self.reach) + 1, lv.end)
             model = _build(lv, keep, self.w, p2, len(free))
+            if not self.lp_done and len(free) <= 4 * p2 + 20:
+                self.lp_done = True  # few sites left: the MIP is small, LP rounds cost more
             if not self.lp_done:
                 stop = self.lp_round(lv, keep, model, free, fixed, p2)
             else:
@@ -381,6 +383,7 @@ class _Search:
         lower = res.objective + const
         self.lb = max(self.lb, min(self.ub, lower))
         y = res.x[: len(free)]
+        before = self.ub
         self.offer(np.concatenate([fixed, free[np.argsort(-y, kind="stable")[:p2]]]))
         if self.closed():
             return OPTIMAL
@@ -389,10 +392,10 @@ class _Search:
         z_last[cut] = res.x[z0[:-1][cut] + keep[cut] - 1]
         grow = cut & (z_last > 1e-9)
         if grow.any():
-            new = np.minimum(2 * keep[grow], lv.end[grow])
+            new = np.minimum(4 * keep[grow], lv.end[grow])
             rows = np.flatnonzero(grow)
             self.reach[rows] = lv.value[rows, lv.start[rows, new - 1]]
-            return "again"
+            return None if self.ub < before else "again"  # a better incumbent: fix again
         self.lp_done = True
         rc = res.col_duals[: len(free)]
         tol = 1e-6 * max(abs(self.ub), 1.0)
