@@ -58,6 +58,13 @@ class PMedian(_LocationModel):
     assignment). ``min_share`` (with ``radius``) adds group coverage constraints as in
     :class:`MCLP`.
 
+    ``method="exact"`` without capacities or ``min_share`` solves the radius formulation
+    (García, Labbé & Marín 2011) with the sorted-distance reduction, Lagrangian and LP
+    reduced-cost fixing and distance levels added on demand (:mod:`dongne.allocate._radius`);
+    the MIP above is solved with capacities or ``min_share``. The objective is recomputed from
+    the chosen sites; ``status_`` is ``"optimal"`` only at a proven relative gap ≤ 1e-9,
+    else ``"time_limit"`` or ``"gap_limit"`` (a positive ``mip_gap``).
+
     For large instances ``method="heuristic"`` runs greedy addition and vertex substitution
     (Teitz & Bart 1968) with fast-interchange bookkeeping, and reports the gap to a
     Lagrangian lower bound (Beasley 1993).
@@ -89,7 +96,9 @@ class PMedian(_LocationModel):
     medians of a graph. Operations Research 12(3):450–459. ReVelle, C. S. & Swain, R. W.
     (1970). Central facilities location. Geographical Analysis 2(1):30–42. Teitz, M. B. &
     Bart, P. (1968). Heuristic methods for estimating the generalized vertex median of a
-    weighted graph. Operations Research 16(5):955–961. Beasley, J. E. (1993). Lagrangean
+    weighted graph. Operations Research 16(5):955–961. García, S., Labbé, M. & Marín, A.
+    (2011). Solving large p-median problems with a radius formulation. INFORMS Journal on
+    Computing 23(4):546–556. Beasley, J. E. (1993). Lagrangean
     heuristics for location problems. EJOR 65:383–399. Daskin, M. S. (2013). Network and
     Discrete Location, 2nd ed. Wiley.
 
