@@ -155,19 +155,28 @@ for item in sys.argv[2:]:
 """
 
 
-def _dongne_pmedian(method, items, timeout):
-    """Run dongne's PMedian on the instance files, one JSON row per instance."""
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", PMED_WORKER, method, *map(str, items)],
-            capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired as exc:
-        done = (exc.stdout or b"").decode().strip().splitlines()
-        return [json.loads(x) for x in done] + [{"status": f"> {timeout:.0f} s (stopped)"}]
-    if proc.returncode != 0:
-        return [{"status": "error: " + proc.stderr.strip()[-300:]}]
-    return [json.loads(x) for x in proc.stdout.strip().splitlines()]
+def _dongne_pmedian(method, items, timeout, show=None):
+    """Run dongne's PMedian on the instance files, one JSON row per instance.
+
+    ``show(row)`` is called as each instance finishes (rows stream from the worker).
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PMED_WORKER, method, *map(str, items)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    rows, t0 = [], time.perf_counter()
+    for line in proc.stdout:
+        rows.append(json.loads(line))
+        if show is not None:
+            show(len(rows) - 1, rows[-1])
+        if time.perf_counter() - t0 > timeout:
+            proc.kill()
+            rows.append({"status": f"> {timeout:.0f} s (stopped)"})
+            break
+    proc.wait()
+    if proc.returncode not in (0, -9) and len(rows) < len(items):
+        rows.append({"status": "error: " + proc.stderr.read().strip()[-300:]})
+    return rows
 
 
 def _peer(python, peer, path, timeout):
@@ -196,19 +205,23 @@ def pmedian_orlib(args):
     """OR-Library pmed1–40: seconds to a proven optimum, checked against the published value."""
     opt = _optima()
     ks = range(1, 41) if not args.quick else range(1, 16)
-    rows = _dongne_pmedian("exact", [PMED_DIR / f"pmed{k}.txt" for k in ks], args.pmed_timeout)
     print(f"{'inst':7} {'status':>10} {'objective':>9} {'published':>9} {'wall s':>8} {'cpu s':>8}")
-    total = cpu = 0.0
-    for k, r in zip(ks, rows, strict=False):
-        total += r.get("seconds", float("nan"))
-        cpu += r.get("cpu_s", float("nan"))
+    nan = float("nan")
+
+    def show(i, r):
+        k = ks[i]
         mark = "" if r.get("objective") == opt[k] else "  MISMATCH"
-        nan = float("nan")
         sec, cs, obj = r.get("seconds", nan), r.get("cpu_s", nan), r.get("objective", nan)
         print(
             f"pmed{k:<3} {r.get('status'):>10} {obj:9.0f} {opt[k]:9d} {sec:8.2f} {cs:8.2f}{mark}",
             flush=True,
         )
+
+    rows = _dongne_pmedian(
+        "exact", [PMED_DIR / f"pmed{k}.txt" for k in ks], args.pmed_timeout, show
+    )
+    total = sum(r.get("seconds", nan) for r in rows)
+    cpu = sum(r.get("cpu_s", nan) for r in rows)
     proven = sum(r.get("status") == "optimal" for r in rows)
     print(f"pmed{ks[0]}–{ks[-1]}: {proven}/{len(ks)} proven optimal, total {total:.1f} s wall, "
           f"{cpu:.1f} s CPU (target: all 40 in < 60 s)")  # fmt: skip

@@ -8,7 +8,8 @@ Usage (with the peer's interpreter, see ``benchmarks/README.md``)::
 ``gapRel=0``) or ``highs`` (the classical strong p-median MIP of ReVelle & Swain 1970 solved by
 highspy with ``mip_rel_gap=0``). ``INSTANCE.npz`` holds ``cost`` (demand × candidates),
 ``weights`` and ``p``. Prints one JSON line: seconds (model build and solve, after imports),
-objective, the peer's own proof status and whether it proves optimality, and the versions.
+CPU seconds (with the CBC child process), objective, the peer's own proof status and whether
+it proves optimality, and the versions.
 
 Proof status, honestly: PuLP's ``LpStatus`` says "Optimal" also for a CBC run stopped by its
 time limit with a feasible solution; only ``sol_status == LpSolutionOptimal`` means proven.
@@ -99,7 +100,18 @@ def main() -> None:
     peer, path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
     data = np.load(path)
     run = {"spopt": run_spopt, "highs": run_highs}[peer]
-    print(json.dumps(run(data["cost"], data["weights"], int(data["p"]), limit)))
+    c0 = _cpu()
+    out = run(data["cost"], data["weights"], int(data["p"]), limit)
+    out["cpu_s"] = _cpu() - c0  # this process and its finished children (CBC runs apart)
+    print(json.dumps(out))
+
+
+def _cpu() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 if __name__ == "__main__":
