@@ -42,6 +42,9 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import numpy as np
 
 WORKER = r"""
 import json, sys, time
@@ -262,6 +265,168 @@ def fmt_time(s):
     return "n/a" if s != s else ("stopped" if s == float("inf") else f"{s:8.2f}")
 
 
+# ------------------------------------------------------------------------------ p-median
+# ``--pmedian``: OR-Library pmed1–40 (time to proven optimum per instance), and random
+# p-median instances 10³ × 10² and 10⁴ × 10³ (allocate.instances, uniform, integer weights)
+# beside the peers, each run by its own interpreter (benchmarks/peers/, see README.md).
+PMED_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "orlib_pmed"
+PEER_SCRIPT = Path(__file__).resolve().parent / "peers" / "run_peer.py"
+
+PMED_WORKER = r"""
+import json, sys, time
+import numpy as np
+from scipy.sparse.csgraph import shortest_path
+from dongne.allocate import LocationProblem, PMedian
+
+def pmed(path):
+    lines = open(path).read().split("\n")
+    n, m, p = map(int, lines[0].split())
+    g = np.full((n, n), np.inf)
+    for line in lines[1 : 1 + m]:
+        i, j, c = map(int, line.split())
+        g[i - 1, j - 1] = g[j - 1, i - 1] = c
+    np.fill_diagonal(g, 0)
+    return shortest_path(g, method="FW", directed=False), p
+
+for item in sys.argv[2:]:
+    if item.endswith(".txt"):
+        cost, p = pmed(item)
+        w = np.ones(len(cost))
+    else:
+        data = np.load(item)
+        cost, w, p = data["cost"], data["weights"], int(data["p"])
+    problem = LocationProblem.from_cost_matrix(cost, w)
+    t0, c0 = time.perf_counter(), time.process_time()
+    est = PMedian(p=p, method=sys.argv[1]).fit(problem)
+    out = dict(seconds=time.perf_counter() - t0, cpu_s=time.process_time() - c0,
+               objective=est.objective_, bound=est.bound_, gap=est.gap_, status=est.status_,
+               details={k: v for k, v in est.details_.items() if k.endswith(("_s", "rounds"))})
+    print(json.dumps(out), flush=True)
+"""
+
+
+def _dongne_pmedian(method, items, timeout, show=None):
+    """Run dongne's PMedian on the instance files, one JSON row per instance.
+
+    ``show(row)`` is called as each instance finishes (rows stream from the worker).
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PMED_WORKER, method, *map(str, items)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    rows, t0 = [], time.perf_counter()
+    for line in proc.stdout:
+        rows.append(json.loads(line))
+        if show is not None:
+            show(len(rows) - 1, rows[-1])
+        if time.perf_counter() - t0 > timeout:
+            proc.kill()
+            rows.append({"status": f"> {timeout:.0f} s (stopped)"})
+            break
+    proc.wait()
+    if proc.returncode not in (0, -9) and len(rows) < len(items):
+        rows.append({"status": "error: " + proc.stderr.read().strip()[-300:]})
+    return rows
+
+
+def _peer(python, peer, path, timeout):
+    """One peer run in its own interpreter; the peer's own proof status is reported."""
+    t = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [python, str(PEER_SCRIPT), peer, str(path), str(timeout)],
+            capture_output=True, text=True, timeout=timeout + 60,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {"seconds": float("inf"), "status": f"> {timeout:.0f} s (killed)", "proven": False}
+    if proc.returncode != 0:
+        return {"seconds": float("nan"), "status": "error: " + proc.stderr.strip()[-300:]}
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["wall_s"] = time.perf_counter() - t
+    return res
+
+
+def _optima():
+    rows = (PMED_DIR / "pmedopt.txt").read_text().split("\n")[1:]
+    return {int(r.split()[0][4:]): int(r.split()[1]) for r in rows if len(r.split()) == 2}
+
+
+def pmedian_orlib(args):
+    """OR-Library pmed1–40: seconds to a proven optimum, checked against the published value."""
+    opt = _optima()
+    ks = range(1, 41) if not args.quick else range(1, 16)
+    print(f"{'inst':7} {'status':>10} {'objective':>9} {'published':>9} {'wall s':>8} {'cpu s':>8}")
+    nan = float("nan")
+
+    def show(i, r):
+        k = ks[i]
+        mark = "" if r.get("objective") == opt[k] else "  MISMATCH"
+        sec, cs, obj = r.get("seconds", nan), r.get("cpu_s", nan), r.get("objective", nan)
+        print(
+            f"pmed{k:<3} {r.get('status'):>10} {obj:9.0f} {opt[k]:9d} {sec:8.2f} {cs:8.2f}{mark}",
+            flush=True,
+        )
+
+    rows = _dongne_pmedian(
+        "exact", [PMED_DIR / f"pmed{k}.txt" for k in ks], args.pmed_timeout, show
+    )
+    total = sum(r.get("seconds", nan) for r in rows)
+    cpu = sum(r.get("cpu_s", nan) for r in rows)
+    proven = sum(r.get("status") == "optimal" for r in rows)
+    print(f"pmed{ks[0]}–{ks[-1]}: {proven}/{len(ks)} proven optimal, total {total:.1f} s wall, "
+          f"{cpu:.1f} s CPU (target: all 40 in < 60 s)")  # fmt: skip
+    return rows
+
+
+def pmedian_random(args, tmp):
+    """p-median 10³ × 10² (p = 10) and 10⁴ × 10³ (p = 50) beside the peers."""
+    from dongne.allocate.instances import generate
+
+    peers = dict(x.split("=", 1) for x in args.peer_python.split(",")) if args.peer_python else {}
+    sizes = [(1000, 100, 10)] + ([] if args.quick else [(10000, 1000, 50)])
+    rows = []
+    for n, m, p in sizes:
+        problem = generate("uniform", n, m, seed=0, weights="integer")
+        path = Path(tmp) / f"pmedian_{n}x{m}.npz"
+        np.savez(path, cost=problem.distances(), weights=problem.weights, p=p)
+        exact = _dongne_pmedian("exact", [path], args.pmed_timeout)[0]
+        heur = _dongne_pmedian("heuristic", [path], args.pmed_timeout)[0]
+        nan = float("nan")
+        print(
+            f"p-median {n} x {m}, p = {p}: dongne exact {exact.get('seconds', nan):.2f} s "
+            f"({exact.get('status')}, objective {exact.get('objective', nan):,.1f}, gap "
+            f"{exact.get('gap', nan):.1e}, CPU {exact.get('cpu_s', nan):.2f} s); heuristic "
+            f"{heur.get('seconds', nan):.2f} s at {heur.get('objective', nan):,.1f} "
+            f"(target: {'< 2 s, >= 100x spopt + CBC' if n <= 1000 else 'proven optimal < 5 min'})",
+            flush=True,
+        )
+        row = {"n": n, "m": m, "p": p, "exact": exact, "heuristic": heur}
+        for name, python in peers.items():
+            if n * m > args.peer_max_columns:
+                print(f"   {name}: not run ({n * m:,} assignment columns > --peer-max-columns)")
+                continue
+            res = _peer(python, name, path, args.peer_timeout)
+            row[name] = res
+            ratio = res.get("seconds", float("nan")) / exact.get("seconds", float("nan"))
+            print(f"   {name}: {res.get('seconds', float('nan')):.2f} s, objective "
+                  f"{res.get('objective', float('nan')):,.1f}, status {res.get('status')}, proven "
+                  f"{res.get('proven')} {res.get('versions', '')}; {name} / dongne = {ratio:.1f}x",
+                  flush=True)  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def pmedian_main(args):
+    import tempfile
+
+    print("versions:", versions())
+    with tempfile.TemporaryDirectory() as tmp:
+        out = {"orlib": pmedian_orlib(args), "random": pmedian_random(args, tmp)}
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=1, default=str)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="demand 1,000 only")
@@ -279,7 +444,17 @@ def main():
     ap.add_argument("--gen-sizes", default="10000,1000000", help="demand sizes (--generators)")
     ap.add_argument("--gen-timeout", type=float, default=600.0, help="seconds per run")
     ap.add_argument("--gen-models", default="mclp,psclp,lscp", help="models (--generators)")
+    ap.add_argument("--pmedian", action="store_true", help="the p-median suite instead")
+    ap.add_argument("--pmed-timeout", type=float, default=1800.0)
+    ap.add_argument(
+        "--peer-python",
+        help="peer interpreters, e.g. spopt=/tmp/spopt/bin/python,highs=/tmp/highs/bin/python",
+    )
+    ap.add_argument("--peer-timeout", type=float, default=600.0)
+    ap.add_argument("--peer-max-columns", type=float, default=2e6)
     args = ap.parse_args()
+    if args.pmedian:
+        return pmedian_main(args)
     if args.generators:
         main_generators(args)
         return

@@ -109,6 +109,7 @@ def solve_highs(
     threads: int | None = None,
     backend: str = "auto",
     lp_method: str = "simplex",
+    cutoff: float | None = None,
 ) -> SolveResult:
     """Solve ``max/min c·x  s.t. row_lower <= A x <= row_upper, lower <= x <= upper``.
 
@@ -135,6 +136,10 @@ def solve_highs(
     lp_method : {"simplex", "ipm"}
         Algorithm for an LP (ignored for a MIP): dual simplex, or interior point followed by
         crossover (much faster on large covering relaxations; the answer is still a vertex).
+    cutoff : float, optional
+        MIP only, highspy only (SciPy ignores it): prune every node whose bound reaches this
+        objective value (HiGHS' ``objective_bound``). A MIP with no solution better than the
+        cutoff ends "infeasible".
     """
     c = np.asarray(c, dtype=float)
     a = sparse.csc_array(a, dtype=float)
@@ -150,7 +155,7 @@ def solve_highs(
     if hs is not None:
         return _solve_highspy(
             hs, c, a, row_lower, row_upper, lower, upper, integrality, maximize, time_limit,
-            mip_rel_gap, threads, lp_method,
+            mip_rel_gap, threads, lp_method, cutoff,
         )  # fmt: skip
     return _solve_scipy(
         c, a, row_lower, row_upper, lower, upper, integrality, maximize, time_limit, mip_rel_gap,
@@ -160,7 +165,7 @@ def solve_highs(
 
 def _solve_highspy(
     hs, c, a, row_lower, row_upper, lower, upper, integrality, maximize, time_limit, gap, threads,
-    lp_method,
+    lp_method, cutoff=None,
 ) -> SolveResult:  # fmt: skip
     from importlib.metadata import version
 
@@ -176,6 +181,8 @@ def _solve_highspy(
         h.setOptionValue("time_limit", float(time_limit))
     if threads is not None:
         h.setOptionValue("threads", int(threads))
+    if cutoff is not None and integrality.any():
+        h.setOptionValue("objective_bound", float(cutoff))
     if lp_method == "ipm" and not integrality.any():
         h.setOptionValue("solver", "ipm")
     n_col, n_row = len(c), a.shape[0]

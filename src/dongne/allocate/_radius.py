@@ -1,0 +1,441 @@
+r"""Exact p-median by the radius formulation, with reductions, Lagrangian fixing and levels
+added on demand (García, Labbé & Marín 2011; Elloumi 2010).
+
+For demand unit i let :math:`D_i^1 < D_i^2 < \dots < D_i^{G_i}` be its distinct costs to the
+free candidates that are closer than its nearest fixed-open site (cost :math:`b_i`, ``inf``
+for none), and :math:`z_i^k = 1` when no open site lies within :math:`D_i^k`. Then
+
+.. math::
+
+   \min \sum_i w_i \Big(D_i^1 + \sum_{k} (D_i^{k+1} - D_i^k)\, z_i^k\Big)
+   \quad\text{s.t.}\quad z_i^k - z_i^{k-1} + \sum_{j:\, d_{ij} = D_i^k} y_j \ge 0,
+   \; z_i^0 = 1, \; \sum_j y_j = p, \; y \in \{0, 1\}, \; z \ge 0,
+
+with :math:`D_i^{G_i + 1} = b_i`. The rows in difference form (Elloumi 2010) keep the model at
+one non-zero per (unit, site) pair; its LP bound is that of the radius and of the classical
+formulation. Three reductions make it small:
+
+* **sorted distances**: with at most p − 1 sites outside the m − p + 1 nearest, a unit is
+  always served within the cost of its (m − p + 1)-th nearest candidate; deeper levels go;
+* **Lagrangian fixing**: relaxing the assignment rows (Beasley 1993) gives a bound
+  :math:`L(\lambda)` and site scores :math:`\rho_j`; a site whose forced opening (closing)
+  lifts the bound above the incumbent is fixed closed (open);
+* **levels on demand**: unit i keeps only its first :math:`L_i` levels, the last one
+  charging :math:`D_i^{L_i+1} - D_i^{L_i}` — a relaxation, so its MIP bound is a valid lower
+  bound. Where a solution serves a unit beyond :math:`D_i^{L_i+1}` the unit gets more levels
+  and the MIP is solved again; where it does not, the relaxation is exact.
+
+Every answer is certified by :func:`median_objective` on the original costs: the upper bound
+is the best recomputed objective, the lower bound the best relaxation bound, and the status is
+"optimal" only at a relative gap of at most 1e-9.
+
+References
+----------
+García, S., Labbé, M. & Marín, A. (2011). Solving large p-median problems with a radius
+formulation. INFORMS Journal on Computing 23(4):546–556.
+Elloumi, S. (2010). A tighter formulation of the p-median problem. Journal of Combinatorial
+Optimization 19:69–83.
+Beasley, J. E. (1993). Lagrangean heuristics for location problems. European Journal of
+Operational Research 65:383–399.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+from scipy import sparse
+
+from dongne.allocate import heuristics as heur
+from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, solve_highs
+
+#: Relative gap at or below which a result is called optimal.
+OPTIMAL_GAP = 1e-9
+#: Status of a search stopped by a positive ``mip_gap`` before the gap fell to OPTIMAL_GAP.
+GAP_LIMIT = "gap_limit"
+
+
+@dataclass
+class RadiusResult:
+    """Outcome of :func:`solve_median_radius` (positions are columns of ``d``)."""
+
+    chosen: np.ndarray
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    runtime: float
+    details: dict = field(default_factory=dict)
+
+
+def _rel_gap(upper: float, lower: float) -> float:
+    if not (np.isfinite(upper) and np.isfinite(lower)):
+        return float("inf")
+    return max(upper - lower, 0.0) / max(abs(upper), 1e-9)
+
+
+# ------------------------------------------------------------------------ Lagrangian
+@njit(cache=True)
+def _rho(wdt, lam):  # pragma: no cover - numba
+    """ρ_j = Σ_i min(0, w_i d_ij − λ_i) from the sites × units array.
+
+    Serial on purpose: one call is a few milliseconds even at 10⁴ × 10³, and a parallel
+    region per subgradient step cost more than it saved on a loaded two-core machine.
+    """
+    m, n = wdt.shape
+    out = np.zeros(m)
+    for j in range(m):
+        s = 0.0
+        for i in range(n):
+            v = wdt[j, i] - lam[i]
+            if v < 0.0:
+                s += v
+        out[j] = s
+    return out
+
+
+@njit(cache=True)
+def _served(wdt, lam, pick):  # pragma: no cover - numba
+    """Number of picked sites that unit i would take at multipliers λ."""
+    out = np.zeros(wdt.shape[1])
+    for j in pick:
+        for i in range(wdt.shape[1]):
+            if wdt[j, i] < lam[i]:
+                out[i] += 1.0
+    return out
+
+
+def lagrangian(
+    wd: np.ndarray,
+    wb: np.ndarray,
+    p: int,
+    upper: float,
+    lam: np.ndarray,
+    max_iter: int = 400,
+    deadline: float | None = None,
+) -> tuple[float, np.ndarray]:
+    """Best Lagrangian bound by subgradient steps, and the site scores ρ at its multipliers.
+
+    ``wd`` is w_i·d_ij (``inf`` where unreachable), ``wb`` w_i·b_i, ``upper`` an incumbent
+    for the Polyak step, ``lam`` the starting multipliers. Every value is a valid bound; the
+    steps stop after ``max_iter`` or at ``deadline`` (``time.perf_counter()`` seconds).
+    """
+    m = wd.shape[1]
+    wdt = np.ascontiguousarray(wd.T)
+    best, best_rho = -np.inf, np.zeros(m)
+    theta, stall = 2.0, 0
+    for _ in range(max_iter):
+        rho = _rho(wdt, lam)
+        pick = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
+        value = float(lam.sum() + np.minimum(wb - lam, 0.0).sum() + rho[pick].sum())
+        if value > best + 1e-12 * max(abs(best), 1.0) or not np.isfinite(best):
+            best, best_rho, stall = value, rho, 0
+        else:
+            stall += 1
+            if stall >= 20:
+                theta, stall = theta / 2, 0
+        g = 1.0 - _served(wdt, lam, pick.astype(np.int64)) - (wb < lam)
+        norm = float(g @ g)
+        if norm == 0 or theta < 1e-3 or upper - best <= OPTIMAL_GAP * max(abs(upper), 1.0):
+            break
+        lam = lam + theta * (upper - value) / norm * g
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    return best, best_rho
+
+
+def fix_sites(bound: float, rho: np.ndarray, p: int, upper: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sites that every solution better than ``upper`` must close / must open.
+
+    Forcing site j open (closed) changes the Lagrangian bound by ρ_j − ρ_(p) (by
+    ρ_(p+1) − ρ_j); when the new bound exceeds ``upper`` the site's value is settled.
+    """
+    m = len(rho)
+    if p >= m or p == 0:
+        return np.zeros(m, bool), np.zeros(m, bool)
+    srt = np.sort(rho)
+    tol = 1e-9 * max(abs(upper), 1.0)
+    picked = rho <= srt[p - 1]
+    close = ~picked & (bound + rho - srt[p - 1] > upper + tol)
+    open_ = picked & (bound - rho + srt[p] > upper + tol)
+    if np.count_nonzero(rho <= srt[p - 1]) > p:  # ties at the p-th score: settle nothing open
+        open_[:] = False
+    return close, open_
+
+
+# ------------------------------------------------------------------------ levels
+@dataclass
+class _Levels:
+    """Sorted costs of each unit to the free candidates, cut at its serving level."""
+
+    order: np.ndarray  # n × m column positions by increasing cost
+    value: np.ndarray  # n × m sorted costs
+    level: np.ndarray  # n × m level index (0-based) of each sorted entry
+    start: np.ndarray  # n × (max levels + 1): first sorted entry of each level
+    n_levels: np.ndarray  # G_i: levels below the fixed-open cost
+    end: np.ndarray  # E_i: levels kept at most (the last is served for sure if forced)
+    forced: np.ndarray  # bool: the unit is served by level E_i (its z is 0)
+    base: np.ndarray
+
+
+def _levels(d: np.ndarray, base: np.ndarray, p: int) -> _Levels:
+    n, m = d.shape
+    order = np.argsort(d, axis=1, kind="stable")
+    value = np.take_along_axis(d, order, axis=1)
+    valid = np.isfinite(value) & (value < base[:, None])
+    new = np.ones((n, m), bool)
+    new[:, 1:] = value[:, 1:] != value[:, :-1]
+    level = np.cumsum(new, axis=1) - 1
+    n_levels = np.where(valid.any(axis=1), np.where(valid, level + 1, 0).max(axis=1), 0)
+    q = m - p  # the (m − p + 1)-th nearest candidate (0-based position)
+    cut = valid[:, q] if 0 < p <= m else np.zeros(n, bool)
+    end = np.where(cut, level[:, q] + 1, n_levels)
+    forced = cut | ~np.isfinite(base)
+    start = np.full((n, int(level.max(initial=0)) + 2), m, dtype=np.int64)
+    rows = np.repeat(np.arange(n), m)
+    first = new.ravel()
+    start[rows[first], level.ravel()[first]] = np.tile(np.arange(m), n)[first]
+    return _Levels(order, value, level, start, n_levels, end, forced, base)
+
+
+def _level_of(lv: _Levels, t: np.ndarray) -> np.ndarray:
+    """Number of levels with cost below ``t`` per unit."""
+    below = (lv.value < t[:, None]) & np.isfinite(lv.value)
+    return np.where(below.any(axis=1), np.where(below, lv.level + 1, 0).max(axis=1), 0)
+
+
+def _build(lv: _Levels, keep: np.ndarray, w: np.ndarray, p: int, m: int):
+    """The relaxed radius MIP with ``keep[i]`` levels per unit: costs, rows, constant and
+    the first z column of every unit."""
+    n = len(keep)
+    n_z = np.where((keep >= lv.end) & lv.forced, keep - 1, keep).clip(0)
+    z0 = m + np.concatenate([[0], np.cumsum(n_z)])
+    row0 = np.concatenate([[0], np.cumsum(keep)])
+    # y entries: the sorted entries of the kept levels, in the row of their level
+    cnt = lv.start[np.arange(n), keep]
+    r_y = np.repeat(np.arange(n), cnt)
+    k_y = np.arange(len(r_y)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    rows_y = row0[r_y] + lv.level[r_y, k_y]
+    # z entries: +z_ik in row k, −z_ik in row k + 1
+    r_z = np.repeat(np.arange(n), n_z)
+    k_z = np.arange(len(r_z)) - np.repeat(np.cumsum(n_z) - n_z, n_z)
+    cols_z = z0[r_z] + k_z
+    nxt = k_z + 1 < keep[r_z]
+    n_row = int(row0[-1])
+    rows = np.concatenate(
+        [rows_y, row0[r_z] + k_z, row0[r_z[nxt]] + k_z[nxt] + 1, np.full(m, n_row)]
+    )
+    cols = np.concatenate([lv.order[r_y, k_y], cols_z, cols_z[nxt], np.arange(m)])
+    vals = np.concatenate([np.ones(len(r_y) + len(r_z)), -np.ones(int(nxt.sum())), np.ones(m)])
+    a = sparse.csc_array((vals, (rows, cols)), shape=(n_row + 1, int(z0[-1])))
+    rl = np.zeros(n_row + 1)
+    rl[row0[:-1][keep > 0]] = 1.0
+    rl[-1] = p
+    ru = np.full(n_row + 1, np.inf)
+    ru[-1] = p
+    # costs w_i (D^{k+1} − D^k), with D^{G+1} = b_i after a unit's last level
+    lvl_val = np.take_along_axis(lv.value, np.minimum(lv.start[:, :-1], lv.value.shape[1] - 1), 1)
+    k1 = np.minimum(k_z + 1, lvl_val.shape[1] - 1)
+    upper = np.where(k_z + 1 < lv.n_levels[r_z], lvl_val[r_z, k1], lv.base[r_z])
+    c = np.concatenate([np.zeros(m), w[r_z] * (upper - lvl_val[r_z, k_z])])
+    constant = float(w @ np.where(lv.n_levels > 0, lvl_val[:, 0], lv.base))
+    return c, a, rl, ru, constant, z0
+
+
+# ------------------------------------------------------------------------ driver
+def solve_median_radius(
+    d: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    base: np.ndarray,
+    *,
+    time_limit: float | None = None,
+    mip_gap: float = 0.0,
+    threads: int | None = None,
+    backend: str = "auto",
+) -> RadiusResult:
+    """Exact p-median over the columns of ``d`` (units × candidates, ``inf``: unreachable).
+
+    ``w`` are positive unit weights, ``base`` each unit's cost to its nearest fixed-open
+    site (``inf`` for none), ``0 < p <= d.shape[1]``. Stops at relative gap ``mip_gap``
+    (0: proven optimum) or after ``time_limit`` seconds with the incumbent and its proven gap.
+    """
+    t0 = time.perf_counter()
+    s = _Search(d, w, p, base, time_limit, {"mip_rel_gap": mip_gap, "threads": threads,
+                                            "backend": backend})  # fmt: skip
+    stop = s.run()
+    ub = heur.median_objective(d, w, s.best, base)  # recomputed from the sites alone
+    gap = _rel_gap(ub, s.lb)
+    # "optimal" only at a proven gap of 1e-9; a gap closed only to mip_gap is "gap_limit".
+    status = OPTIMAL if gap <= OPTIMAL_GAP else (GAP_LIMIT if stop == OPTIMAL else stop)
+    if not np.isfinite(ub):  # no p sites reach every unit, or none found in time
+        status = INFEASIBLE if stop == OPTIMAL else stop
+    return RadiusResult(np.sort(s.best), status, ub, s.lb, gap, time.perf_counter() - t0, s.info)
+
+
+class _Search:
+    """State of one exact solve: incumbent, bounds, fixings and the kept levels."""
+
+    def __init__(self, d, w, p, base, time_limit, options) -> None:
+        self.d, self.w, self.p, self.base, self.options = d, w, p, base, options
+        t0 = time.perf_counter()
+        self.deadline = None if time_limit is None else t0 + time_limit
+        finite = np.isfinite(d)
+        big = 2.0 * float(d[finite].max(initial=1.0)) + 1.0
+        dh = np.where(finite, d, big)
+        chosen = heur.median_greedy(dh, w, p, base)
+        self.best = heur.median_interchange(dh, w, chosen, base, time_limit=self.left())
+        self.ub = heur.median_objective(d, w, self.best, base)
+        lam = w * np.minimum(base, dh[:, self.best].min(axis=1))
+        t1 = time.perf_counter()
+        target = self.ub if np.isfinite(self.ub) else float(w @ dh.max(axis=1))
+        self.lag, self.rho = lagrangian(
+            w[:, None] * d, w * base, p, target, lam, deadline=self.deadline
+        )
+        self.lb = min(self.lag, self.ub)
+        # Each unit keeps the levels below this cost (plus one): exact where served within.
+        self.reach = self.serving(self.best)
+        self.lp_closed = np.zeros(d.shape[1], bool)  # settled by LP reduced costs
+        self.lp_open = np.zeros(d.shape[1], bool)
+        self.lp_done = False
+        self.info = {
+            "heuristic_objective": self.ub,
+            "heuristic_s": t1 - t0,
+            "lagrangian_bound": self.lag,
+            "lagrangian_s": time.perf_counter() - t1,
+            "rounds": 0,
+            "mip_s": 0.0,
+        }
+
+    def left(self) -> float | None:
+        return None if self.deadline is None else max(self.deadline - time.perf_counter(), 0.01)
+
+    def serving(self, sites: np.ndarray) -> np.ndarray:
+        return np.minimum(self.base, self.d[:, sites].min(axis=1)) if len(sites) else self.base
+
+    def offer(self, sites: np.ndarray) -> None:
+        """Take ``sites`` (after a vertex-substitution polish) if it beats the incumbent."""
+        sites = np.asarray(sites, dtype=np.int64)
+        if len(sites) and np.isfinite(self.ub):
+            sites = heur.median_interchange(
+                self.d, self.w, sites, self.base, time_limit=self.left()
+            )
+        obj = heur.median_objective(self.d, self.w, sites, self.base)
+        if obj < self.ub:
+            self.ub, self.best = obj, sites
+
+    def closed(self) -> bool:
+        return _rel_gap(self.ub, self.lb) <= max(OPTIMAL_GAP, self.options["mip_rel_gap"])
+
+    def run(self) -> str:
+        """Alternate fixing and relaxed MIPs; the status to report if the gap stays open."""
+        while not self.closed():
+            m = self.d.shape[1]
+            none = np.zeros(m, bool)
+            close, open_ = fix_sites(self.lag, self.rho, self.p, self.ub) if np.isfinite(
+                self.ub) else (none, none)  # fmt: skip
+            close |= self.lp_closed
+            open_ |= self.lp_open & ~close
+            free, fixed = np.flatnonzero(~close & ~open_), np.flatnonzero(open_)
+            self.info.update(fixed_closed=int(close.sum()), fixed_open=len(fixed))
+            p2 = self.p - len(fixed)
+            if p2 < 0 or len(free) < p2:  # no solution better than the incumbent exists
+                self.lb = self.ub
+                return OPTIMAL
+            if p2 == 0 or len(free) == p2:
+                self.offer(np.concatenate([fixed, free[:p2]]))
+                self.lb = self.ub
+                return OPTIMAL
+            stop = self.rounds(free, fixed, p2)
+            if stop is not None:
+                return stop
+        return OPTIMAL
+
+    def rounds(self, free, fixed, p2) -> str | None:
+        """Relaxed LPs, then MIPs, over ``free`` until the gap closes. None: the incumbent
+        improved or sites were settled, and the fixing is worth redoing; else the status."""
+        base2 = self.serving(fixed)
+        dd = self.d[:, free]
+        lv = _levels(dd, base2, p2)
+        while True:
+            keep = np.minimum(_level_of(lv, self.reach) + 1, lv.end)
+            model = _build(lv, keep, self.w, p2, len(free))
+            if not self.lp_done and len(free) <= 4 * p2 + 20:
+                self.lp_done = True  # few sites left: the MIP is small, LP rounds cost more
+            if not self.lp_done:
+                stop = self.lp_round(lv, keep, model, free, fixed, p2)
+            else:
+                stop = self.mip_round(lv, keep, model, free, fixed, dd, base2)
+            if stop != "again":
+                return stop
+
+    def lp_round(self, lv, keep, model, free, fixed, p2) -> str | None:
+        """One LP of the relaxed model: grow the units it undercharges; when none is left,
+        settle sites by reduced costs (valid for every solution better than the incumbent)."""
+        c, a, rl, ru, const, z0 = model
+        res = solve_highs(c, a, rl, ru, np.zeros(len(c)), np.ones(len(c)), None,
+                          time_limit=self.left(), backend=self.options["backend"])  # fmt: skip
+        self.info["lp_rounds"] = self.info.get("lp_rounds", 0) + 1
+        if res.x is None:
+            return TIME_LIMIT if res.status != "infeasible" else self._settled()
+        lower = res.objective + const
+        self.lb = max(self.lb, min(self.ub, lower))
+        y = res.x[: len(free)]
+        before = self.ub
+        self.offer(np.concatenate([fixed, free[np.argsort(-y, kind="stable")[:p2]]]))
+        if self.closed():
+            return OPTIMAL
+        cut = keep < lv.end
+        z_last = np.zeros(len(keep))
+        z_last[cut] = res.x[z0[:-1][cut] + keep[cut] - 1]
+        grow = cut & (z_last > 1e-9)
+        if grow.any():
+            new = np.minimum(4 * keep[grow], lv.end[grow])
+            rows = np.flatnonzero(grow)
+            self.reach[rows] = lv.value[rows, lv.start[rows, new - 1]]
+            return None if self.ub < before else "again"  # a better incumbent: fix again
+        self.lp_done = True
+        rc = res.col_duals[: len(free)]
+        tol = 1e-6 * max(abs(self.ub), 1.0)
+        close = (y < 1e-9) & (lower + rc > self.ub + tol)
+        open_ = (y > 1 - 1e-9) & (lower - rc > self.ub + tol)
+        self.lp_closed[free[close]] = True
+        self.lp_open[free[open_]] = True
+        self.info.update(lp_bound=lower, lp_fixed_closed=int(close.sum()))
+        return None if (close.any() or open_.any()) else "again"
+
+    def _settled(self) -> str:
+        self.lb = self.ub  # the fixings leave nothing better than the incumbent
+        return OPTIMAL
+
+    def mip_round(self, lv, keep, model, free, fixed, dd, base2) -> str | None:
+        """One relaxed MIP: its bound is valid; grow the units its solution serves too far."""
+        c, a, rl, ru, const, _ = model
+        integer = np.arange(len(c)) < len(free)
+        # Only solutions better than the incumbent matter: HiGHS prunes the rest.
+        cutoff = (
+            self.ub - const - 0.5 * OPTIMAL_GAP * abs(self.ub) if np.isfinite(self.ub) else None
+        )
+        res = solve_highs(c, a, rl, ru, np.zeros(len(c)), np.ones(len(c)), integer,
+                          time_limit=self.left(), cutoff=cutoff, **self.options)  # fmt: skip
+        self.info["rounds"] += 1
+        self.info["mip_s"] += res.runtime
+        self.info.update(mip_columns=len(c), mip_rows=a.shape[0], mip_nonzeros=a.nnz)
+        if res.x is None:
+            return TIME_LIMIT if res.status != "infeasible" else self._settled()
+        self.lb = max(self.lb, min(self.ub, res.bound + const))
+        sel = res.x[: len(free)] > 0.5
+        before = self.ub
+        self.offer(np.concatenate([fixed, free[sel]]))
+        if self.closed():
+            return OPTIMAL
+        if res.status != OPTIMAL:
+            return TIME_LIMIT
+        t = np.minimum(base2, dd[:, sel].min(axis=1))
+        grow = (_level_of(lv, t) > keep) & (keep < lv.end)
+        if not grow.any():  # exact at its own optimum: only a positive mip_gap stops here
+            return GAP_LIMIT
+        self.reach[grow] = t[grow]
+        return None if self.ub < before else "again"

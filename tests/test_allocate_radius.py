@@ -1,0 +1,176 @@
+"""Exact p-median by the radius formulation: OR-Library pmed1–40, the plain MIP, certificates.
+
+References: the published optima of OR-Library (Beasley 1990; ``tests/data/orlib_pmed``) and
+the classical strong formulation (ReVelle & Swain 1970) solved here by SciPy's HiGHS MIP,
+built independently of dongne's model code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import shortest_path
+
+from dongne.allocate import LocationProblem, PMedian
+from dongne.allocate._radius import fix_sites, lagrangian, solve_median_radius
+from dongne.allocate.instances import generate
+
+ORLIB = Path(__file__).resolve().parent / "data" / "orlib_pmed"
+# pmed16–40 (n >= 400) and the p <= 10 instances of n = 200–300 run in the slow set.
+SLOW = {6, 11, 12, *range(16, 41)}
+
+
+def _pmed(k: int) -> tuple[np.ndarray, int]:
+    """OR-Library pmed file → complete distance matrix (Floyd–Warshall), p."""
+    lines = (ORLIB / f"pmed{k}.txt").read_text().split("\n")
+    n, m, p = map(int, lines[0].split())
+    graph = np.full((n, n), np.inf)
+    for line in lines[1 : 1 + m]:
+        i, j, c = map(int, line.split())
+        graph[i - 1, j - 1] = graph[j - 1, i - 1] = c  # the last duplicate edge wins
+    np.fill_diagonal(graph, 0)
+    return shortest_path(graph, method="FW", directed=False), p
+
+
+def _optima() -> dict[int, int]:
+    out = {}
+    for row in (ORLIB / "pmedopt.txt").read_text().split("\n")[1:]:
+        parts = row.split()
+        if len(parts) == 2:
+            out[int(parts[0][4:])] = int(parts[1])
+    return out
+
+
+OPTIMA = _optima()
+
+
+def test_pmedopt_has_the_published_values():
+    assert len(OPTIMA) == 40
+    assert [OPTIMA[k] for k in (1, 15, 35, 40)] == [5819, 1729, 10400, 5128]
+
+
+@pytest.mark.parametrize(
+    "k", [pytest.param(k, marks=pytest.mark.slow) if k in SLOW else k for k in range(1, 41)]
+)
+def test_orlib_pmed_optimum(k):
+    d, p = _pmed(k)
+    model = PMedian(p=p, method="exact").fit(LocationProblem.from_cost_matrix(d))
+    assert model.status_ == "optimal"
+    assert model.objective_ == OPTIMA[k]
+    assert model.bound_ <= OPTIMA[k] + 1e-9 * OPTIMA[k]
+    assert model.gap_ <= 1e-9
+    assert len(model.selected_) == p
+    # Certificate: the objective is the assignment's own total cost.
+    assert model.objective_ == pytest.approx(model.distance_.sum(), rel=1e-12)
+
+
+# ------------------------------------------------------------------ plain MIP reference
+def _plain_mip(cost: np.ndarray, w: np.ndarray, p: int, existing: np.ndarray) -> float:
+    """min Σ w_i d_ij x_ij, Σ_j x_ij = 1, x_ij <= y_j, Σ_candidates y = p, y_existing = 1."""
+    n, m = cost.shape
+    ok = np.isfinite(cost)
+    ri, cj = np.nonzero(ok)
+    k = len(ri)
+    c = np.concatenate([np.zeros(m), w[ri] * cost[ri, cj]])
+    assign = sparse.coo_array((np.ones(k), (ri, m + np.arange(k))), shape=(n, m + k))
+    link = sparse.coo_array(
+        (
+            np.r_[np.ones(k), -np.ones(k)],
+            (np.r_[np.arange(k), np.arange(k)], np.r_[m + np.arange(k), cj]),
+        ),
+        shape=(k, m + k),
+    )
+    count = sparse.coo_array((np.ones(m), (np.zeros(m), np.arange(m))), shape=(1, m + k))
+    lower = np.zeros(m + k)
+    lower[:m][existing] = 1
+    res = milp(
+        c,
+        constraints=[
+            LinearConstraint(assign, 1, 1),
+            LinearConstraint(link, -np.inf, 0),
+            LinearConstraint(count, p + existing.sum(), p + existing.sum()),
+        ],
+        integrality=np.r_[np.ones(m), np.zeros(k)],
+        bounds=Bounds(lower, np.ones(m + k)),
+        options={"mip_rel_gap": 0},
+    )
+    assert res.status == 0
+    return float(res.fun)
+
+
+CASES = [
+    (kind, wk) for kind in ("uniform", "clustered", "city", "radii") for wk in ("integer", "heavy")
+]
+
+
+@pytest.mark.parametrize(("kind", "weights"), CASES)
+@pytest.mark.parametrize("p", [3, 8])
+def test_radius_equals_plain_mip_on_every_generator(kind, weights, p):
+    problem = generate(kind, 70, 25, seed=3, weights=weights)
+    cost = problem.distances()
+    model = PMedian(p=p, method="exact").fit(problem)
+    ref = _plain_mip(cost, problem.weights, p, np.zeros(25, bool))
+    assert model.status_ == "optimal"
+    assert model.objective_ == pytest.approx(ref, rel=1e-9)
+    assert model.objective_ == pytest.approx(problem.weights @ model.distance_, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_radius_with_existing_sites_and_unreachable_pairs(seed):
+    rng = np.random.default_rng(seed)
+    cost = np.round(rng.uniform(1, 100, (50, 18)))
+    cost[rng.random(cost.shape) < 0.25] = np.inf
+    cost[:, 0] = np.where(np.isinf(cost[:, 0]), 150.0, cost[:, 0])  # every unit reaches site 0
+    w = rng.integers(1, 30, 50).astype(float)
+    existing = np.zeros(18, bool)
+    existing[[0, 5]] = True
+    model = PMedian(p=4, method="exact").fit(
+        LocationProblem.from_cost_matrix(cost, w, existing=existing)
+    )
+    assert model.status_ == "optimal"
+    assert model.objective_ == pytest.approx(_plain_mip(cost, w, 4, existing), rel=1e-9)
+    assert np.isfinite(model.distance_).all()
+
+
+def test_time_limited_run_reports_its_proven_gap():
+    d, p = _pmed(35)  # a 1 % LP gap: no proof within half a second
+    model = PMedian(p=p, method="exact", time_limit=0.5).fit(LocationProblem.from_cost_matrix(d))
+    assert model.status_ == "time_limit"
+    assert model.bound_ <= OPTIMA[35] <= model.objective_
+    assert model.gap_ == pytest.approx((model.objective_ - model.bound_) / model.objective_)
+    assert 0 < model.gap_ < 0.2
+
+
+def test_positive_mip_gap_is_not_called_optimal():
+    d, p = _pmed(35)
+    model = PMedian(p=p, method="exact", mip_gap=0.02).fit(LocationProblem.from_cost_matrix(d))
+    assert model.status_ == "gap_limit"  # the Lagrangian bound is within 2 %, not proven
+    assert model.bound_ <= OPTIMA[35] <= model.objective_
+    assert 1e-9 < model.gap_ <= 0.02
+
+
+# ------------------------------------------------------------------ parts
+def test_lagrangian_bound_is_valid_and_fixing_keeps_the_optimum():
+    d, p = _pmed(7)
+    n = len(d)
+    w = np.ones(n)
+    lam = np.sort(d, axis=1)[:, 1]
+    bound, rho = lagrangian(d, np.full(n, np.inf), p, OPTIMA[7], lam)
+    assert OPTIMA[7] - 10 < bound <= OPTIMA[7]
+    close, open_ = fix_sites(bound, rho, p, OPTIMA[7] + 1)
+    assert close.sum() > n // 2  # the bound is tight: most sites are settled
+    res = solve_median_radius(d, w, p, np.full(n, np.inf))
+    assert not close[res.chosen].any()
+    assert np.isin(np.flatnonzero(open_), res.chosen).all()
+
+
+def test_same_answer_every_run():
+    problem = generate("clustered", 300, 60, seed=4, weights="heavy")
+    a = PMedian(p=6, method="exact").fit(problem)
+    b = PMedian(p=6, method="exact").fit(problem)
+    assert a.selected_.tolist() == b.selected_.tolist()
+    assert a.objective_ == b.objective_
