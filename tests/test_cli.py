@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -465,3 +466,28 @@ def test_warnings_name_the_commands_flags(tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     said = [str(w.message) for w in caught if "outside" in str(w.message)]
     assert said and all("--outside keep" in s and "outside='" not in s for s in said), said
+
+
+def test_warnings_print_as_one_line_of_the_command(tmp_path):
+    """Through the console script a warning is one line "dongne CMD: warning: ...", not
+    Python's "file:line: Category: ..." with a source line (a DongneWarning pointed at the
+    console script's own "sys.exit(main())")."""
+    areas = tmp_path / "areas.geojson"
+    gpd.GeoDataFrame(
+        {"code": ["a"]}, geometry=[box(195_000, 545_000, 197_000, 547_000)], crs=5186
+    ).to_file(areas)
+    points = tmp_path / "points.csv"
+    rows = [(195_100 + 37 * i % 1800, 545_100 + 53 * i % 1800) for i in range(60)]
+    points.write_text(
+        "x,y\n" + "".join(f"{x},{y}\n" for x, y in rows) + "250000,600000\n", encoding="utf-8"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "dongne.cli", "points", "kde", str(points), "--areas", str(areas),
+         "--x", "x", "--y", "y", "--crs", "EPSG:5186", "--out", str(tmp_path / "kde"),
+         "--quiet"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "always"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "outside" in line]
+    assert lines and all(line.startswith("dongne points: warning: ") for line in lines), lines
+    assert "--outside keep" in lines[0] and "sys.exit" not in done.stderr

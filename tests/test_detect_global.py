@@ -1,5 +1,6 @@
 """Global Moran's I against published numbers (esda tests) and esda itself."""
 
+import re
 import warnings
 
 import esda
@@ -60,6 +61,9 @@ def test_seoul_equals_esda():
     assert m.simulations_.std() == pytest.approx(ref.seI_sim, rel=0.1)
     assert m.p_value_ == pytest.approx(2 / 1000)  # two-sided floor: I far above any permutation
     assert "similar values cluster" in m.summary()
+    ko = m.summary(lang="ko")  # Korean without English words ("two-sided", "seed")
+    assert "양측 검정, 순열 999회, 시드" in ko and "비슷한 값이 공간적으로 모여" in ko
+    assert not re.search(r"[a-z]{4,}", ko.replace("pseudo", "")), ko
 
 
 def test_permutations_reproducible_and_batch_invariant():

@@ -16,11 +16,12 @@ run created is removed; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import re
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 __all__ = ["build_parser", "main"]
@@ -176,21 +177,34 @@ def warning_hints(message: str, options: frozenset[str], hints: dict[str, str]) 
     return command_line_hints(_PASS.sub(flag, message), options, hints)
 
 
-def _speak_flags_in_warnings(options: frozenset[str], hints: dict[str, str]) -> None:
-    """Route the warnings of this run through :func:`warning_hints` (inside catch_warnings)."""
+@contextlib.contextmanager
+def _warnings_in_flags(
+    command: str, options: frozenset[str], hints: dict[str, str]
+) -> Iterator[None]:
+    """During a command, warnings speak its flags (:func:`warning_hints`) and print as one line,
+    ``dongne COMMAND: warning: ...``, like its errors (not Python's file:line and source line)."""
     import warnings
 
-    shown = warnings.showwarning
+    formatted = warnings.formatwarning
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
 
-    def show(message, category, filename, lineno, file=None, line=None):
-        text = warning_hints(str(message), options, hints)
+        def show(message, category, filename, lineno, file=None, line=None):
+            text = warning_hints(str(message), options, hints)
+            try:
+                message = category(text)
+            except TypeError:  # a warning class with its own arguments: show the text
+                message = text
+            shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        warnings.formatwarning = lambda message, *_args, **_kw: (
+            f"dongne {command}: warning: {' '.join(str(message).split())}\n"
+        )
         try:
-            message = category(text)
-        except TypeError:  # a warning class with its own arguments: show the text
-            message = text
-        shown(message, category, filename, lineno, file, line)
-
-    warnings.showwarning = show
+            yield
+        finally:
+            warnings.formatwarning = formatted
 
 
 def _output_of(args: argparse.Namespace) -> Path | None:
@@ -235,10 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"dongne {args.command} does not spread work over a scheduler. "
                 "Fix: remove --scheduler (it is used by detect, scan, points and allocate)."
             )
-        import warnings
-
-        with warnings.catch_warnings():
-            _speak_flags_in_warnings(args.options, args.hints)
+        with _warnings_in_flags(args.command, args.options, args.hints):
             return int(args.func(args))
     except DongneError as exc:
         if args.debug:

@@ -239,6 +239,15 @@ def significance_floor(
     return SignificanceFloor(min_p, cutoff, reachable, needed, en, ko)
 
 
+#: The alternatives in Korean, for the summaries.
+ALTERNATIVES_KO = {
+    "two-sided": "양측 검정",
+    "greater": "단측 검정(큰 쪽)",
+    "less": "단측 검정(작은 쪽)",
+    "directed": "방향 선택 단측 검정(esda 방식)",
+}
+
+
 #: The round permutation counts that ``permutations="auto"`` chooses from, smallest first.
 AUTO_PERMUTATIONS: tuple[int, ...] = (999, 9_999, 19_999, 49_999, 99_999)
 

@@ -28,6 +28,7 @@ from dongne.detect._kernels import local_permutation_counts
 from dongne.detect.chunked import local_permutation_sums
 from dongne.detect.inference import (
     ALTERNATIVES,
+    ALTERNATIVES_KO,
     CORRECTIONS,
     Alternative,
     Correction,
@@ -49,12 +50,6 @@ WeightsTransform = Literal["row", "binary", "as_is"]
 
 
 #: Korean names of the alternatives and corrections, for the Korean summaries.
-_ALTERNATIVES_KO = {
-    "two-sided": "양측 검정",
-    "greater": "단측 검정(큰 쪽)",
-    "less": "단측 검정(작은 쪽)",
-    "directed": "방향 선택 단측 검정(esda 방식)",
-}
 _CORRECTIONS_KO = {
     "fdr_bh": "FDR(벤자미니–호흐베르크)",
     "fdr_by": "FDR(벤자미니–예쿠티엘리)",
@@ -298,7 +293,7 @@ class _LocalStatistic:
             )
         ko = [
             f"{self._statistic_name_ko}: {prov['n_computed']}개 지역, 조건부 순열 "
-            f"{self.permutations_:,}회{auto_ko}, {_ALTERNATIVES_KO[self.alternative]}, "
+            f"{self.permutations_:,}회{auto_ko}, {ALTERNATIVES_KO[self.alternative]}, "
             "다중검정 보정 "
             f"{_CORRECTIONS_KO[self.correction]}, "
             f"유의수준 {self.alpha}."

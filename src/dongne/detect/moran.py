@@ -12,7 +12,13 @@ from dongne import __version__
 from dongne._vocab import Lang, check_lang, pick_language
 from dongne.detect import _prepare as prep
 from dongne.detect._kernels import global_moran_permutations
-from dongne.detect.inference import ALTERNATIVES, Alternative, check_choice, permutation_pvalues
+from dongne.detect.inference import (
+    ALTERNATIVES,
+    ALTERNATIVES_KO,
+    Alternative,
+    check_choice,
+    permutation_pvalues,
+)
 from dongne.errors import DongneError, SpecificationError
 from dongne.io.write import jsonable
 from dongne.parallel.scheduler import map_batches
@@ -241,9 +247,16 @@ class GlobalMoran:
             f"{self.statistic_:.4f} (expected {self.expected_:.4f} without pattern), z = "
             f"{self.z_randomisation_:.2f} under randomisation, {p_text}: {verdict_en}."
         )
+        alternative_ko = ALTERNATIVES_KO[self.alternative]
+        p_ko = (
+            f"유사 p값 = {self.p_value_:.4g} ({alternative_ko}, 순열 {self.permutations:,}회, "
+            f"시드 {self.seed_})"
+            if self.permutations
+            else f"p = {self.p_randomisation_:.4g} ({alternative_ko})"
+        )
         ko = (
             f"전역 모란 I = {self.statistic_:.4f} (패턴이 없을 때 기대값 {self.expected_:.4f}), "
-            f"{p_text.replace('permutations', '회 순열')}: {verdict_ko}."
+            f"{p_ko}: {verdict_ko}."
         )
         return f"{en}\n{ko}" if lang == "both" else pick_language(lang, en, ko)
 
