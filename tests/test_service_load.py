@@ -139,8 +139,10 @@ def test_admission_limit_refuses_at_once_what_it_could_not_serve_in_time():
     at_once = [seconds for _, seconds, _, _ in busy if seconds < 0.1]
     assert len(at_once) >= 15  # before: none; every one of them waited the 1 s
     assert max(seconds for _, seconds, _, _ in ok) < 1.0 + 0.3 + 0.25
-    detail = busy[0][3].json()["detail"]
-    assert "at the current rate" in detail and busy[0][2]["retry-after"] == "1"
+    # the quick refusals say why (a slow one may be a queued request that timed out instead)
+    quick = [a for a in busy if a[1] < 0.1]
+    assert all("at the current rate" in a[3].json()["detail"] for a in quick)
+    assert all(a[2]["retry-after"] == "1" for a in quick)
 
 
 def test_busy_detail_rounds_retry_after_up_to_whole_seconds():
