@@ -201,3 +201,38 @@ def require_columns(frame, source: str, flags: dict[str, str | list[str] | None]
                 f"{source} has no column {name!r} (given as {flag}). Columns: "
                 f"{', '.join(columns)}. Fix: {suggestion}."
             )
+
+
+def add_network_options(parser: argparse.ArgumentParser, title: str) -> None:
+    """The ``--network`` flags of the commands that measure costs along roads."""
+    network = parser.add_argument_group(title)
+    network.add_argument(
+        "--network", help="road lines (GeoPackage, Shapefile, GeoParquet) or OSM .osm/.osm.pbf"
+    )
+    network.add_argument("--profile", default="walk", choices=["walk", "bike", "drive"])
+    network.add_argument("--network-layer", help="layer of --network")
+    network.add_argument("--network-crs", help="CRS of --network when the file declares none")
+    network.add_argument("--oneway", help="one-way column of --network (bike, drive)")
+    network.add_argument("--speed-column", help="speed column (km/h) of --network (drive)")
+    network.add_argument(
+        "--max-snap", type=float, default=500.0,
+        help="points farther from the network (metres) are unreachable",
+    )  # fmt: skip
+    network.add_argument("--cache-dir", help="where built networks are cached")
+    network.add_argument(
+        "--densify", type=float,
+        help="add network vertices every this many metres (points snap to vertices)",
+    )  # fmt: skip
+
+
+def network_option(args: argparse.Namespace, unit: str):
+    """The network of ``--network`` with costs in ``unit`` ("m" or "min"); None without it."""
+    if not args.network:
+        return None
+    from dongne.access import read_network
+
+    return read_network(
+        args.network, layer=args.network_layer, profile=args.profile, unit=unit,
+        oneway=args.oneway, speed=args.speed_column, crs=args.network_crs,
+        cache_dir=args.cache_dir, densify=args.densify,
+    )  # fmt: skip

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dongne.cli._common import print_outputs, progress_steps
+from dongne.cli._common import add_network_options, network_option, print_outputs, progress_steps
 
 HELP = "spatial accessibility: 2SFCA, E2SFCA, 3SFCA, gravity, RAAM along a street network"
 DESCRIPTION = """\
@@ -79,24 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crs", help="CRS of DEMAND when the file declares none")
     for flag, what in (("x", "x / longitude"), ("y", "y / latitude"), ("crs", "CRS")):
         parser.add_argument(f"--supply-{flag}", help=f"{what} of a SUPPLY table's coordinates")
-    network = parser.add_argument_group("street network")
-    network.add_argument(
-        "--network", help="road lines (GeoPackage, Shapefile, GeoParquet) or OSM .osm/.osm.pbf"
-    )
-    network.add_argument("--profile", default="walk", choices=["walk", "bike", "drive"])
-    network.add_argument("--network-layer", help="layer of --network")
-    network.add_argument("--network-crs", help="CRS of --network when the file declares none")
-    network.add_argument("--oneway", help="one-way column of --network (bike, drive)")
-    network.add_argument("--speed-column", help="speed column (km/h) of --network (drive)")
-    network.add_argument(
-        "--max-snap", type=float, default=500.0,
-        help="points farther from the network (metres) are unreachable",
-    )  # fmt: skip
-    network.add_argument("--cache-dir", help="where built networks are cached")
-    network.add_argument(
-        "--densify", type=float,
-        help="add network vertices every this many metres (points snap to vertices)",
-    )  # fmt: skip
+    add_network_options(parser, "street network")
     demand = parser.add_argument_group("demand from areas")
     demand.add_argument("--demand-method", default=None, choices=["grid", "points", "centroid"])
     demand.add_argument("--demand-spacing", default="100m", help="grid spacing (default 100m)")
@@ -193,16 +176,7 @@ def _demand_points(args: argparse.Namespace) -> Any:
 
 
 def _network(args: argparse.Namespace) -> Any:
-    if not args.network:
-        return None
-    from dongne.access import read_network
-
-    return read_network(
-        args.network, layer=args.network_layer, profile=args.profile,
-        unit=_unit(args.threshold),
-        oneway=args.oneway, speed=args.speed_column, crs=args.network_crs,
-        cache_dir=args.cache_dir, densify=args.densify,
-    )  # fmt: skip
+    return network_option(args, _unit(args.threshold))
 
 
 def _unit(threshold: str) -> str:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dongne.cli._common import print_outputs, progress_steps
+from dongne.cli._common import add_network_options, network_option, print_outputs, progress_steps
 
 HELP = "where should p new facilities go (MCLP, LSCP, p-median, p-center, equity)?"
 USES_SCHEDULER = True
@@ -113,24 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             type=float,
             help=f"multiply the {what}' coordinates, e.g. 0.01 for centimetres",
         )
-    network = parser.add_argument_group("street network (costs along the roads)")
-    network.add_argument(
-        "--network", help="road lines (GeoPackage, Shapefile, GeoParquet) or OSM .osm/.osm.pbf"
-    )
-    network.add_argument("--profile", default="walk", choices=["walk", "bike", "drive"])
-    network.add_argument("--network-layer", help="layer of --network")
-    network.add_argument("--network-crs", help="CRS of --network when the file declares none")
-    network.add_argument("--oneway", help="one-way column of --network (bike, drive)")
-    network.add_argument("--speed-column", help="speed column (km/h) of --network (drive)")
-    network.add_argument(
-        "--max-snap", type=float, default=500.0,
-        help="points farther from the network (metres) are unreachable",
-    )  # fmt: skip
-    network.add_argument("--cache-dir", help="where built networks are cached")
-    network.add_argument(
-        "--densify", type=float,
-        help="add network vertices every this many metres (points snap to vertices)",
-    )  # fmt: skip
+    add_network_options(parser, "street network (costs along the roads)")
     parser.add_argument("--out", default="dongne-allocate", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -203,17 +186,13 @@ def _network_cost(args: argparse.Namespace) -> tuple[Any, str]:
     """The cost callable of ``--network`` (None without it) and its unit."""
     if not args.network:
         return None, "min"
-    from dongne.access import network_costs, read_network
+    from dongne.access import network_costs
 
     metres = bool(args.radius) and args.radius.strip().lower().endswith(("m", "km")) and not (
         args.radius.strip().lower().endswith("min")
     )
     unit = "m" if metres else "min"
-    net = read_network(
-        args.network, layer=args.network_layer, profile=args.profile, unit=unit,
-        oneway=args.oneway, speed=args.speed_column, crs=args.network_crs,
-        cache_dir=args.cache_dir, densify=args.densify,
-    )  # fmt: skip
+    net = network_option(args, unit)
 
     def cost(demand: Any, sites: Any) -> Any:
         import geopandas as gpd
