@@ -9,9 +9,10 @@ module counts the frames instead, as pandas' ``find_stack_level`` does.
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
+import os
 
-_PACKAGE = str(Path(__file__).resolve().parent)
+#: The package folder as Python imported it: code objects carry the same spelling of their path.
+_PACKAGE = os.path.dirname(__file__) + os.sep
 
 
 def user_stacklevel() -> int:
@@ -31,7 +32,7 @@ def user_stacklevel() -> int:
     """
     frame = inspect.currentframe()
     level = 0
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame = frame.f_back
         level += 1
     return level if frame is not None else max(1, level - 1)
