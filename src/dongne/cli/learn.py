@@ -250,8 +250,7 @@ def run(args: argparse.Namespace) -> int:
     audit   spatial-fairness audit of predictions over grids and districts (SPAD)
     regret  coverage lost by siting facilities on predicted instead of true need
     """
-    from threadpoolctl import threadpool_limits
-
+    from dongne._threads import one_thread
     from dongne.errors import SpecificationError
     from dongne.learn import workflow
 
@@ -266,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
     bar, step = progress_steps(steps.get(command, 3), args.quiet)
     # Small dense problems: BLAS threads only add contention (several times slower on a busy
     # machine), and one thread keeps the numbers independent of the machine.
-    with bar, threadpool_limits(limits=1):
+    with bar, one_thread():
         if command == "cv":
             _require(args, "target", "features")
             result = workflow.run_learn_cv(

@@ -115,11 +115,11 @@ def run_demo_learning(
     progress : callable, optional
         Called with a short description before each of its 4 steps.
     """
-    from threadpoolctl import threadpool_limits
+    from dongne._threads import one_thread
 
     # Small dense problems: BLAS threads only add contention (several times slower on a busy
     # machine), and one thread keeps the numbers independent of the machine.
-    with threadpool_limits(limits=1):
+    with one_thread():
         return _demo_learning(Path(out_dir), progress or (lambda _m: None))
 
 

@@ -120,10 +120,9 @@ class Typology:
 
         The fits run with one BLAS/OpenMP thread: on small tables many threads only wait for
         each other (a 423-row mixture took minutes on a loaded machine, a second with one)."""
-        from threadpoolctl import threadpool_limits
+        from dongne._threads import one_thread
 
-        _model("kmeans", 2, 0, 1)  # load scikit-learn's OpenMP runtime before limiting it
-        with threadpool_limits(1):
+        with one_thread():
             return self._fit(X)
 
     def _fit(self, X: pd.DataFrame) -> Typology:
