@@ -25,6 +25,7 @@ __all__ = [
     "UnmatchedWarning",
     "format_rows",
     "rewrite_fix_arguments",
+    "unquoted",
 ]
 
 
@@ -94,6 +95,17 @@ def format_rows(rows: Iterable[object], limit: int = 10) -> str:
 FIX_ARGUMENT = re.compile(r"\b([a-z][a-z_]*)=('[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|[\w.:\-]+)")
 
 
+def unquoted(value: str) -> str:
+    """A fix argument's value without its quotes: ``'EPSG:5186'`` → ``EPSG:5186``.
+
+    >>> unquoted("'keep'"), unquoted('"a b"'), unquoted("[1, 2]")
+    ('keep', 'a b', '[1, 2]')
+    """
+    if len(value) >= 2 and value[0] in "'\"" and value[-1] == value[0]:
+        return value[1:-1]
+    return value
+
+
 def rewrite_fix_arguments(message: str, spell: Callable[[str, str], str | None]) -> str:
     """Say the Python arguments after ``Fix:`` the way the caller's user gives them.
 
@@ -105,7 +117,7 @@ def rewrite_fix_arguments(message: str, spell: Callable[[str, str], str | None])
     Examples
     --------
     >>> rewrite_fix_arguments("Bad CRS. Fix: pass crs='EPSG:5186'.",
-    ...                       lambda name, value: f"--{name} {value.strip(chr(39))}")
+    ...                       lambda name, value: f"--{name} {unquoted(value)}")
     'Bad CRS. Fix: pass --crs EPSG:5186.'
     """
     head, sep, fix = message.partition("Fix:")

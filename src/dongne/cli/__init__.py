@@ -141,7 +141,7 @@ def command_line_hints(message: str, options: frozenset[str], hints: dict[str, s
     spelling to a flag of another name (``"extra='drop'": "--drop-extra"``). What the
     command cannot do stays as it was, and ``tests/test_cli_catalogue.py`` fails on it.
     """
-    from dongne.errors import rewrite_fix_arguments
+    from dongne.errors import rewrite_fix_arguments, unquoted
 
     head, sep, fix = message.partition("Fix:")
     if not sep:
@@ -157,9 +157,7 @@ def command_line_hints(message: str, options: frozenset[str], hints: dict[str, s
             return None
         if value == "True":
             return flag
-        if value[:1] in "'\"" and value[-1:] == value[:1]:
-            value = value[1:-1]
-        return f"{flag} {value}"
+        return f"{flag} {unquoted(value)}"
 
     return rewrite_fix_arguments(head + sep + fix, flag_for)
 

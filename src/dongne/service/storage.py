@@ -38,7 +38,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from dongne.errors import DataError, DongneError, rewrite_fix_arguments
+from dongne.errors import DataError, DongneError, rewrite_fix_arguments, unquoted
 from dongne.io._files import GEO_SUFFIXES, TABLE_SUFFIXES
 from dongne.io.provenance import attach
 from dongne.io.write import jsonable
@@ -462,7 +462,7 @@ def _as_query(name: str, value: str) -> str | None:
     """``crs='EPSG:5186'`` in a reader's fix as the upload's query parameter ``?crs=EPSG:5186``."""
     if name not in UPLOAD_OPTIONS:
         return None
-    return f"?{name}={value.strip(chr(39) + chr(34))}"
+    return f"?{name}={unquoted(value)}"
 
 
 def _pick(options: dict[str, Any], *names: str) -> dict[str, Any]:

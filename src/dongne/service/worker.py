@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dongne import __version__
-from dongne.errors import DongneError, UnmatchedWarning, rewrite_fix_arguments
+from dongne.errors import DongneError, UnmatchedWarning, rewrite_fix_arguments, unquoted
 from dongne.io.atomic import atomic_write_text
 from dongne.io.write import jsonable, write_layer, write_table
 from dongne.service.storage import read_dataset
@@ -180,8 +180,8 @@ def request_fixes(message: str, parameters: dict[str, Any]) -> str:
     def as_field(name: str, value: str) -> str | None:
         if name not in parameters:
             return None
-        if value[:1] in "'\"" and value[-1:] == value[:1]:
-            value = '"' + value[1:-1] + '"'
+        if unquoted(value) != value:  # a Python string: a JSON string
+            value = f'"{unquoted(value)}"'
         return f'"{name}": {value}'
 
     return rewrite_fix_arguments(message, as_field)
