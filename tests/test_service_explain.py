@@ -5,6 +5,7 @@ tables as JSON. In-process with the real job manager and worker."""
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ def service(tmp_path_factory) -> Iterator[Service]:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> dict[str, Path]:
-    """A 10 × 10 grid whose effect of x1 goes from -1 in the west to 1 in the east; x2 comes in a table."""
+    """A 10 × 10 grid where the effect of x1 goes from -1 (west) to 1 (east); x2 in a table."""
     folder = tmp_path_factory.mktemp("in")
     rng = np.random.default_rng(3)
     i, j = np.divmod(np.arange(SIDE * SIDE), SIDE)
@@ -147,9 +148,7 @@ def test_lag_run_gives_the_library_coefficients_and_impacts(service, inputs, tmp
     want_impacts = expected.result.impacts_.reset_index()
     for column in ("direct", "indirect", "total", "total_se"):  # same seed, same draws
         np.testing.assert_allclose(impacts[column], want_impacts[column], rtol=1e-10)
-    csv = pd.read_csv(
-        pd.io.common.StringIO(_file(s, run, "impacts.csv").text.lstrip("\ufeff"))
-    )
+    csv = pd.read_csv(io.StringIO(_file(s, run, "impacts.csv").text.lstrip("\ufeff")))
     np.testing.assert_allclose(csv["total"], want_impacts["total"], rtol=1e-12)
 
 
