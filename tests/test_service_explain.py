@@ -38,8 +38,11 @@ def service(tmp_path_factory) -> Iterator[Service]:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> dict[str, Path]:
+    return write_inputs(tmp_path_factory.mktemp("in"))
+
+
+def write_inputs(folder: Path) -> dict[str, Path]:
     """A 10 × 10 grid where the effect of x1 goes from -1 (west) to 1 (east); x2 in a table."""
-    folder = tmp_path_factory.mktemp("in")
     rng = np.random.default_rng(3)
     i, j = np.divmod(np.arange(SIDE * SIDE), SIDE)
     x1, x2 = rng.normal(size=SIDE * SIDE), rng.normal(size=SIDE * SIDE)
@@ -61,7 +64,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
-def _library(paths: dict[str, Path], model: str, out: Path, **kw):
+def library_fit(paths: dict[str, Path], model: str, out: Path, **kw):
     """The library on the same files, joined as the service joins them."""
     areas, table = read_areas(paths["areas"]), read_table(paths["table"])
     with warnings.catch_warnings():
@@ -96,7 +99,7 @@ def test_gwr_run_gives_the_library_local_coefficients_and_greys_the_rest(service
 
     run = _run(s, {**body, "missing": "drop"})
     assert run["status"] == "done", run["message"]
-    expected = _library(inputs, "gwr", tmp_path, missing="drop", rng=4)
+    expected = library_fit(inputs, "gwr", tmp_path, missing="drop", rng=4)
     gj = s.client.get(f"/runs/{run['id']}/result", params={"layer": "areas"}, headers=s.h).json()
     got = pd.DataFrame([f["properties"] for f in gj["features"]]).set_index("code")
     want = expected.frame.set_index("code")
@@ -136,7 +139,7 @@ def test_lag_run_gives_the_library_coefficients_and_impacts(service, inputs, tmp
     }  # fmt: skip
     run = _run(s, body)
     assert run["status"] == "done", run["message"]
-    expected = _library(
+    expected = library_fit(
         inputs, "lag", tmp_path, missing="drop", rng=11, replications=200, weights="rook"
     )
     coefficients = pd.DataFrame(json.loads(_file(s, run, "coefficients.json").text))
