@@ -175,3 +175,17 @@ def test_each_method_names_the_fields_it_needs(service):
         assert r.status_code == 422, r.text
         message = " ".join(e["msg"] for e in r.json()["detail"])
         assert f"give {field}" in message, (extra, message)
+
+
+def test_a_floor_that_cannot_be_met_is_refused_with_the_request_field(service, inputs):
+    s = service
+    areas = s.upload(inputs["source"], "areas", "source.geojson")
+    body = {
+        "analysis": "regions", "method": "maxp", "areas": areas, "id_column": "code",
+        "attributes": ["old_pct"], "floor_column": "households", "floor": 10**9,
+    }  # fmt: skip
+    run = s.wait(s.start(body), lambda r: r["status"] not in ("queued", "running"), timeout=180)
+    assert run["status"] == "failed"
+    total = int(read_areas(inputs["source"])["households"].sum())
+    assert "cannot be met" in run["message"], run["message"]
+    assert f'"floor": {total}' in run["message"], run["message"]  # not floor=...
