@@ -43,6 +43,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
 
 def write_inputs(folder: Path) -> dict[str, Path]:
     """A 10 × 10 grid where the effect of x1 goes from -1 (west) to 1 (east); x2 in a table."""
+    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(3)
     i, j = np.divmod(np.arange(SIDE * SIDE), SIDE)
     x1, x2 = rng.normal(size=SIDE * SIDE), rng.normal(size=SIDE * SIDE)
