@@ -392,3 +392,53 @@ def test_shared_models_list_opens_the_model_card_page(page, served):
     assert tampered.status_code == 403
     assert all(urlsplit(u).hostname == "127.0.0.1" for u in page.requests), page.requests
     assert not page.errors, page.errors
+
+
+def test_local_coefficients_and_regions_are_drawn_as_the_run_maps_them(page, tmp_path):
+    """An explain (GWR) layer: one view per covariate, red above 0 and blue below, grey
+    exactly where the corrected test is not significant; a regions layer: each region in its
+    ``region_colour``, one legend entry per region (issues 20, 21)."""
+    from test_service_explain import library_fit, write_inputs
+
+    fit = library_fit(write_inputs(tmp_path), "gwr", tmp_path / "gwr", missing="drop")
+    frame = fit.frame.to_crs(4326)
+    frame["region"] = 1 + (frame["local_x1"] > 0).astype(int)
+    frame["region_colour"] = frame["region"].map({1: "#1f77b4", 2: "#aec7e8"})
+    features = [{"type": "Feature", "properties": p} for p in frame.drop(columns="geometry")
+                .astype(object).where(frame.drop(columns="geometry").notna(), None)
+                .to_dict(orient="records")]  # fmt: skip
+    js = page.evaluate(
+        """async (features) => {
+            const m = await import('./js/layers.js');
+            const palettes = await (await fetch('palettes.json')).json();
+            const draw = (view) => {
+                const { styles, legend } = m.styleLayer(features, (f) => f.properties.code,
+                    { view, column: m.viewColumn(view), scheme: 'quantiles', k: 5 }, palettes);
+                return { fills: Object.fromEntries([...styles].map(([k, s]) => [k, s.fill])),
+                         legend };
+            };
+            return { views: m.availableViews(features), label: m.viewLabel('local:x1'),
+                     local: draw('local:x1'), region: draw('region') };
+        }""",
+        features,
+    )
+    assert js["views"][:4] == ["local:x1", "local:x2", "local:const", "region"]
+    assert js["label"] == "Local coefficient: x1"
+    props = {p["code"]: p for p in (f["properties"] for f in features)}
+    for code, fill in js["local"]["fills"].items():
+        p = props[code]
+        if not p["local_x1_significant"]:
+            assert fill == "#bdbdbd", code
+        elif p["local_x1"] > 0:
+            assert fill in ("#fddbc7", "#d6604d", "#67001f"), code  # RdBu_r, red half
+        else:
+            assert fill in ("#053061", "#4393c3", "#d1e5f0"), code
+    grey = [e for e in js["local"]["legend"] if e["colour"] == "#bdbdbd"]
+    n_grey = sum(not p["local_x1_significant"] for p in props.values())
+    assert grey[0]["count"] == n_grey > 0
+    assert js["region"]["fills"] == {c: p["region_colour"] for c, p in props.items()}
+    assert [(e["text"], e["count"]) for e in js["region"]["legend"]] == [
+        ("Region 1", int((frame["region"] == 1).sum())),
+        ("Region 2", int((frame["region"] == 2).sum())),
+    ]
+    assert page.errors == []

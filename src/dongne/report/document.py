@@ -55,6 +55,7 @@ from dongne.io.atomic import atomic_path, atomic_write_text
 from dongne.report import sections_detect, sections_scan, sections_allocate  # noqa: F401
 from dongne.report import sections_evaluate, sections_learn  # noqa: F401
 from dongne.report import sections_spacetime  # noqa: F401
+from dongne.report import sections_points, sections_explain, sections_regions  # noqa: F401
 
 # isort: on
 from dongne.report.run import _SIDECAR, AnalysisRun, read_run

@@ -13,6 +13,7 @@ __all__ = [
     "DatasetOut",
     "DetectRequest",
     "ErrorOut",
+    "ExplainRequest",
     "HealthOut",
     "InvitationOut",
     "MatchReportOut",
@@ -23,6 +24,7 @@ __all__ = [
     "NewTokenOut",
     "NewUserOut",
     "OfferOut",
+    "RegionsRequest",
     "RunOut",
     "RunRequest",
     "ScanRequest",
@@ -350,15 +352,147 @@ class AllocateRequest(_AreasInput):
     )
 
 
+_WEIGHTS_SPEC = r"^((queen|rook)(:\d+(\.\d+)?)?|knn:\d+|band:\d+(\.\d+)?)$"
+
+
+class ExplainRequest(_AreasInput):
+    """Spatial regression, spatial models, GWR and MGWR (``dongne explain``).
+
+    The fields are the command's: ``model`` its first argument, ``y``, ``x`` (a list),
+    ``weights``, ``missing``, ``robust``, ``kernel``, ``fixed``, ``criterion``, ``alpha``,
+    ``impact_replications`` (``--impact-replications``), ``seed``.
+    """
+
+    analysis: Literal["explain"]
+    id_column: Column
+    model: Literal["ols", "slx", "lag", "gm_lag", "error", "durbin", "gwr", "mgwr"] = "ols"
+    y: Column = Field(description="The variable to explain.")
+    x: list[Column] = Field(min_length=1, max_length=50, description="Covariates.")
+    weights: str = Field(
+        "queen",
+        pattern=_WEIGHTS_SPEC,
+        description="Weights of the spatial models and diagnostics (row-standardised).",
+    )
+    missing: Literal["raise", "drop"] = "raise"
+    robust: Literal["none", "white"] = Field("none", description="OLS standard errors.")
+    kernel: Literal["bisquare", "gaussian"] = "bisquare"
+    fixed: bool = Field(
+        False, description="GWR/MGWR: fixed bandwidth in metres (default adaptive, neighbours)."
+    )
+    criterion: Literal["AICc", "CV"] = "AICc"
+    alpha: float = Field(0.05, gt=0, lt=1)
+    impact_replications: int = Field(
+        1000, ge=0, le=100_000, description="Draws for the impacts' simulated inference."
+    )
+    label: str | None = Field(None, max_length=200, description="Readable name of y.")
+
+    @model_validator(mode="after")
+    def _y_not_in_x(self) -> ExplainRequest:
+        if self.y in self.x:
+            raise ValueError(f"x must not contain y ({self.y!r}): remove it from x")
+        if len(set(self.x)) != len(self.x):
+            raise ValueError("x names a column twice: list each covariate once")
+        return self
+
+
+_REGION_FIELDS = {
+    "maxp": ("attributes", "floor_column", "floor"),
+    "skater": ("attributes", "n_regions"),
+    "azp": ("attributes", "n_regions"),
+    "ward": ("attributes", "n_regions"),
+    "typology": ("indicators",),
+    "interpolate": ("target", "target_id"),
+}
+
+
+class RegionsRequest(_AreasInput):
+    """Regions, typologies and areal interpolation (``dongne regions``).
+
+    ``method`` is the command's METHOD. ``maxp``/``skater``/``azp``/``ward`` build contiguous
+    regions of ``areas`` similar in ``attributes`` (max-p needs ``floor_column`` and
+    ``floor``; the others ``n_regions``); ``typology`` classifies them by ``indicators``
+    (``typology_method`` is the command's ``--method``); ``interpolate`` moves ``columns`` of
+    ``areas`` (the source; ``id_column`` is ``--source-id``) onto the areas dataset
+    ``target`` (``target_id``).
+    """
+
+    analysis: Literal["regions"]
+    id_column: Column
+    method: Literal["maxp", "skater", "azp", "ward", "typology", "interpolate"]
+    attributes: list[Column] | None = Field(
+        None, min_length=1, description="Attributes the regions are similar in (z-scored)."
+    )
+    floor_column: Column | None = Field(
+        None, description="Column every region must reach floor in."
+    )
+    floor: float | None = Field(None, gt=0, examples=[20000])
+    n_regions: int | None = Field(None, ge=1, description="Number of regions (skater, azp, ward).")
+    iterations: int = Field(99, ge=1, le=10_000, description="Max-p constructions.")
+    rounds: int = Field(10, ge=0, le=1000, description="Simulated-annealing rounds (max-p, azp).")
+    attach_islands: bool = Field(
+        False, description="Join areas without neighbours to their nearest area."
+    )
+    indicators: list[Column] | None = Field(
+        None, min_length=1, description="Typology: indicator columns."
+    )
+    typology_method: Literal["kmeans", "gmm", "ward"] = "kmeans"
+    k: int | None = Field(None, ge=2, le=50, description="Typology: number of types.")
+    k_range: tuple[int, int] = Field(
+        (2, 8), description="Typology: smallest and largest k tried when k is not given."
+    )
+    target: DatasetId | None = Field(
+        None, description="Interpolate: id of the areas dataset the columns move to."
+    )
+    target_id: Column | None = Field(None, description="Interpolate: id column of target.")
+    target_name: Column | None = None
+    source_name: Column | None = Field(None, description="Interpolate: name column of areas.")
+    columns: list[Column] = Field(
+        [], description="Interpolate: columns to move (kind from column_kind)."
+    )
+    extensive: list[Column] = Field([], description="Interpolate: count columns (shared out).")
+    intensive: list[Column] = Field([], description="Interpolate: rate/mean columns (averaged).")
+    categorical: list[Column] = Field([], description="Interpolate: category columns.")
+    column_kind: dict[Column, Literal["count", "rate", "mean", "text"]] = Field(
+        {}, description="Interpolate: kind of a columns entry."
+    )
+    rate: list[Annotated[str, Field(max_length=300)]] = Field(
+        [],
+        examples=[["pop_pct=elderly/population*100"]],
+        description="Interpolate: COL=NUM/DEN[*SCALE], recomputed from moved counts.",
+    )
+    map_column: Column | None = None
+
+    @model_validator(mode="after")
+    def _method_fields(self) -> RegionsRequest:
+        absent = [f for f in _REGION_FIELDS[self.method] if getattr(self, f) is None]
+        if absent:
+            raise ValueError(
+                f"method {self.method!r} needs {', '.join(absent)}: give "
+                + " and ".join(f'"{f}"' for f in absent)
+            )
+        if self.method == "interpolate" and not (
+            self.columns or self.extensive or self.intensive or self.categorical
+        ):
+            raise ValueError(
+                'interpolate needs columns to move: give "columns" (with "column_kind"), '
+                '"extensive", "intensive" or "categorical"'
+            )
+        lo, hi = self.k_range
+        if not 2 <= lo <= hi:
+            raise ValueError(f"k_range must be two numbers 2 <= lo <= hi, got [{lo}, {hi}]")
+        return self
+
+
 RunRequest = Annotated[
-    DetectRequest | ScanRequest | AllocateRequest, Field(discriminator="analysis")
+    DetectRequest | ScanRequest | AllocateRequest | ExplainRequest | RegionsRequest,
+    Field(discriminator="analysis"),
 ]
 
 
 class RunOut(BaseModel):
     id: int
     workspace: str
-    analysis: Literal["detect", "scan", "allocate"]
+    analysis: Literal["detect", "scan", "allocate", "explain", "regions"]
     parameters: dict[str, Any]
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: float = Field(ge=0, le=1)

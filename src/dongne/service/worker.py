@@ -173,6 +173,167 @@ def _allocate(spec: dict[str, Any], demand: Any, out: Path, report: Report) -> d
 _ANALYSES = {"detect": _detect, "scan": _scan, "allocate": _allocate}
 
 
+# ------------------------------------------------------------------ explain and regions
+
+
+def _steps(report: Report, total: int) -> Callable[[str], None]:
+    """A progress callback for ``total`` library steps between reading and writing."""
+    done: list[str] = []
+
+    def step(message: str) -> None:
+        report(_READ_SHARE + (1 - _READ_SHARE - _WRITE_SHARE) * len(done) / total, message)
+        done.append(message)
+
+    return step
+
+
+def _json_table(frame: Any, path: Path) -> None:
+    """A result table as a JSON list of records (NaN as null), written atomically."""
+    import numpy as np
+
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    clean = [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+        for r in jsonable(records)
+    ]
+    atomic_write_text(path, json.dumps(clean, ensure_ascii=False, indent=1) + "\n")
+
+
+def _explain(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
+    """``dongne explain``: the per-area layer (residuals; local coefficients with their
+    corrected significance for GWR/MGWR) and the tables as CSV (written by the workflow) and
+    JSON."""
+    from dongne.explain.local import GWRResult
+    from dongne.explain.ols import OLSResult
+    from dongne.explain.spatial import SpatialModelResult
+    from dongne.explain.workflow import run_explain
+
+    p = spec["parameters"]
+    outputs = run_explain(
+        areas,
+        p["id_column"],
+        p["y"],
+        p["x"],
+        p["model"],
+        out,
+        weights=p["weights"],
+        missing=p["missing"],
+        robust=p["robust"],
+        kernel=p["kernel"],
+        fixed=p["fixed"],
+        criterion=p["criterion"],
+        alpha=p["alpha"],
+        replications=p["impact_replications"],
+        rng=p["seed"],
+        label=p.get("label"),
+        source=spec["inputs"]["areas"]["name"],
+        progress=_steps(report, 3),
+    )
+    result = outputs.result
+    tables = {"model_comparison": outputs.comparison}
+    if not isinstance(result, GWRResult):
+        tables["coefficients"] = result.to_frame().reset_index()
+    if isinstance(result, OLSResult):
+        tables["diagnostics"] = result.diagnostics_frame().reset_index()
+    if isinstance(result, SpatialModelResult) and result.impacts_ is not None:
+        tables["impacts"] = result.impacts_.reset_index()
+    for name, frame in tables.items():
+        _json_table(frame, out / f"{name}.json")
+    return {"layers": {"areas": outputs.frame}, "summary": outputs.summary}
+
+
+#: Library argument names in the regions workflows' fixes -> the request's fields.
+_REGIONS_FIELDS = {
+    "source_id": "id_column",
+    "old_name": "source_name",
+    "new_name": "target_name",
+    "rates": "rate",
+    "kinds": "column_kind",
+}
+
+
+def _regions(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
+    """``dongne regions``: regions or types of the areas (a categorical layer with the colours
+    of the run's map), or the areas' columns moved onto the target areas."""
+    method = spec["parameters"]["method"]
+    names = dict(_REGIONS_FIELDS)
+    if method == "typology":
+        names["method"] = "typology_method"
+    run = {"interpolate": _interpolate, "typology": _typology}.get(method, _regionalise)
+    try:
+        return run(spec, areas, out, report)
+    except DongneError as exc:
+        message = rewrite_fix_arguments(
+            str(exc), lambda name, value: f"{names[name]}={value}" if name in names else None
+        )
+        if message == str(exc):
+            raise
+        raise type(exc)(message) from None
+
+
+def _regionalise(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
+    import matplotlib
+    import pandas as pd
+    from matplotlib.colors import to_hex
+
+    from dongne.regions.workflow import run_regions
+
+    p = spec["parameters"]
+    report(_READ_SHARE, f"building {p['method']} regions")
+    outputs = run_regions(
+        areas, p["id_column"], p["attributes"], out, method=p["method"],
+        floor_column=p.get("floor_column"), floor=p.get("floor"), n_regions=p.get("n_regions"),
+        iterations=p["iterations"], rounds=p["rounds"], rng=p["seed"],
+        attach_islands=p["attach_islands"], label=spec["inputs"]["areas"]["name"],
+    )  # fmt: skip
+    colours = matplotlib.colormaps["tab20"].colors  # as the regions map draws them
+    frame = outputs.frame
+    frame["region_colour"] = [to_hex(colours[int(r) % 20]) for r in frame["region"]]
+    table = pd.read_csv(outputs.files["table"], encoding="utf-8-sig")
+    _json_table(table, out / "regions_table.json")
+    return {"layers": {"areas": frame}, "summary": outputs.summary}
+
+
+def _typology(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
+    from matplotlib.colors import to_hex
+
+    from dongne.regions._plots import palette
+    from dongne.regions.workflow import run_typology
+
+    p = spec["parameters"]
+    report(_READ_SHARE, "classifying the areas")
+    outputs = run_typology(
+        areas, p["id_column"], p["indicators"], out, method=p["typology_method"], k=p.get("k"),
+        k_range=tuple(p["k_range"]), rng=p["seed"], label=spec["inputs"]["areas"]["name"],
+    )  # fmt: skip
+    model = outputs.result
+    colours = palette(model.k_)  # as the types map draws them
+    frame = outputs.frame
+    frame["type_colour"] = [to_hex(colours[int(t) - 1]) for t in frame["type"]]
+    _json_table(model.profiles_.reset_index(), out / "profiles.json")
+    _json_table(model.scores_, out / "model_selection.json")
+    return {"layers": {"areas": frame}, "summary": outputs.summary}
+
+
+def _interpolate(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
+    from dongne.regions.workflow import run_interpolate
+
+    p = spec["parameters"]
+    report(_READ_SHARE, "overlaying the source and target areas")
+    outputs = run_interpolate(
+        areas, _load(spec, "target"), out, source_id=p["id_column"], target_id=p["target_id"],
+        columns=p["columns"], extensive=p["extensive"], intensive=p["intensive"],
+        categorical=p["categorical"], kinds=p["column_kind"], rates=p["rate"],
+        source_name=p.get("source_name"), target_name=p.get("target_name"),
+        map_column=p.get("map_column"), source_label=spec["inputs"]["areas"]["name"],
+    )  # fmt: skip
+    _json_table(outputs.result_changes.relations, out / "changes.json")
+    return {"layers": {"areas": outputs.frame}, "summary": outputs.summary}
+
+
+_ANALYSES.update(explain=_explain, regions=_regions)
+
+
 def request_fixes(message: str, parameters: dict[str, Any]) -> str:
     """A library error's fixes as fields of the run request: ``outside='keep'`` becomes
     ``"outside": "keep"`` where the request has that field; others stay as they are."""

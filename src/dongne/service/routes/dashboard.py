@@ -58,6 +58,8 @@ def _dashboard_palettes() -> dict[str, Any]:
         "sequential": {
             str(k): [to_hex(c) for c in ramp.resampled(k)(range(k))] for k in range(2, 8)
         },
+        # local coefficients (dongne explain): blue below 0, red above, as the report's maps
+        "diverging": {"6": [to_hex(c) for c in colormaps["RdBu_r"].resampled(6)(range(6))]},
     }
 
 

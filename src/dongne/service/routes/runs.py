@@ -265,6 +265,8 @@ def _inputs(session: Session, ws: Workspace, parameters: dict[str, Any]) -> dict
         for role in ("existing", "demand_points"):
             if parameters.get(role) is not None:
                 inputs[role] = usable_dataset(session, ws, parameters[role], ("points",))
+    if parameters["analysis"] == "regions" and parameters.get("target") is not None:
+        inputs["target"] = usable_dataset(session, ws, parameters["target"], ("areas",))
     return inputs
 
 

@@ -1,5 +1,6 @@
 // What a result layer can show (choropleth of a numeric column, LISA clusters, Gi* hot and
-// cold spots, scan clusters, allocation coverage) and the colour, category and legend of each
+// cold spots, scan clusters, allocation coverage, local regression coefficients, regions and
+// neighbourhood types) and the colour, category and legend of each
 // area for the chosen view. Colours of LISA and Gi* come from dongne.report (palettes.json).
 
 import { classBreaks, classOf, decimals } from "./classify.js";
@@ -50,7 +51,8 @@ export function numericColumns(features) {
 /** The views a layer supports, e.g. ["lisa", "gistar", "value"]. */
 export function availableViews(features) {
   const props = features[0]?.properties ?? {};
-  const views = CATEGORY_VIEWS.filter((v) => v.column in props).map((v) => v.id);
+  const views = [...localViews(props), ...GROUP_VIEWS.filter((v) => v.column in props).map((v) => v.id)];
+  views.push(...CATEGORY_VIEWS.filter((v) => v.column in props).map((v) => v.id));
   if ("coverage_before" in props && "coverage_after" in props) views.push("coverage");
   views.push("value");
   return views;
@@ -59,6 +61,8 @@ export function availableViews(features) {
 /** The significance column used by "significant only" for `view` (null if none). */
 export function significanceColumn(view, features) {
   const props = features[0]?.properties ?? {};
+  const local = localName(view);
+  if (local !== null) return `local_${local}_significant` in props ? `local_${local}_significant` : null;
   const own = CATEGORY_VIEWS.find((v) => v.id === view);
   if (own) return own.significant in props ? own.significant : null;
   const first = CATEGORY_VIEWS.find((v) => v.significant in props);
@@ -78,7 +82,120 @@ export function pValueColumn(view, features) {
 
 /** The label column of a category view ("lisa" -> "lisa_label"), null for other views. */
 export function categoryColumn(view) {
-  return CATEGORY_VIEWS.find((v) => v.id === view)?.column ?? null;
+  return [...CATEGORY_VIEWS, ...GROUP_VIEWS].find((v) => v.id === view)?.column ?? null;
+}
+
+// ------------------------------------------------------------ explain and regions layers
+
+/** The covariate of a local-coefficient view ("local:x1" -> "x1"), null for other views. */
+export function localName(view) {
+  return typeof view === "string" && view.startsWith("local:") ? view.slice(6) : null;
+}
+
+/** The name of a view in the current language ("local:x1" -> "Local coefficient: x1"). */
+export function viewLabel(view) {
+  const local = localName(view);
+  return local === null ? t(`view_${view}`) : t("view_local", { name: local });
+}
+
+/** The value column a view maps (the local coefficient), null when the view has none. */
+export function viewColumn(view) {
+  const local = localName(view);
+  return local === null ? null : `local_${local}`;
+}
+
+// GWR/MGWR layers (dongne explain) carry local_<name> and local_<name>_significant (the
+// Fotheringham–Byrne corrected test); one view per covariate, the intercept last.
+function localViews(props) {
+  const names = Object.keys(props)
+    .map((k) => /^local_(.+)_significant$/.exec(k)?.[1])
+    .filter((n) => n !== undefined && `local_${n}` in props);
+  names.sort((a, b) => (a === "const") - (b === "const"));
+  return names.map((n) => `local:${n}`);
+}
+
+// Regions and neighbourhood types (dongne regions): one colour per region or type, the colour
+// of the run's own map (region_colour, type_colour written by the service).
+const GROUP_VIEWS = [
+  { id: "region", column: "region", colour: "region_colour" },
+  { id: "type", column: "type", colour: "type_colour" },
+];
+
+function groupText(view, props) {
+  const value = props[view.column];
+  if (view.id === "region") return t("region_n", { n: value });
+  const name = lang() === "ko" ? (props.type_name_ko ?? props.type_name) : props.type_name;
+  return name ? `${t("type_n", { n: value })}: ${name}` : t("type_n", { n: value });
+}
+
+function styleGroups(features, keyOf, view, base, styles, legend) {
+  const counts = new Map();
+  let missing = 0;
+  for (const f of features) {
+    const value = f.properties[view.column];
+    const colour = f.properties[view.colour];
+    const ok = value !== null && value !== undefined;
+    const key = ok ? `${view.id} ${value}` : null;
+    if (!ok) missing += 1;
+    else {
+      const entry = counts.get(key) ?? { value, colour: colour ?? "#888888", text: groupText(view, f.properties), count: 0 };
+      entry.count += 1;
+      counts.set(key, entry);
+    }
+    styles.set(keyOf(f), {
+      ...base(f),
+      fill: ok ? (colour ?? "#888888") : MISSING,
+      category: key,
+      categoryText: ok ? groupText(view, f.properties) : null,
+    });
+  }
+  const order = [...counts.entries()].sort((a, b) => Number(a[1].value) - Number(b[1].value));
+  for (const [category, { colour, text, count }] of order) legend.push({ colour, text, count, category });
+  return missing;
+}
+
+// Local coefficients: classes symmetric around 0 (blue below, red above, as the report's
+// coefficient maps), grey where the coefficient is not significant, hatched where missing.
+function styleLocal(features, keyOf, name, options, palettes, base, styles, legend) {
+  const column = `local_${name}`;
+  const sigColumn = `local_${name}_significant`;
+  const values = features.map((f) => f.properties[column]).map((v) => (typeof v === "number" ? v : NaN));
+  const shown = values.filter((v, i) => Number.isFinite(v) && isTrue(features[i].properties[sigColumn]));
+  const top = shown.length ? Math.max(...shown.map(Math.abs)) : 0;
+  const k = 6;
+  const colours = palettes.diverging?.[String(k)] ?? ["#2166ac", "#67a9cf", "#d1e5f0", "#fddbc7", "#ef8a62", "#b2182b"];
+  const edges = top > 0 ? Array.from({ length: k + 1 }, (_, i) => -top + (2 * top * i) / k) : [];
+  const counts = new Array(k).fill(0);
+  let grey = 0;
+  let missing = 0;
+  features.forEach((f, i) => {
+    const v = values[i];
+    const significant = isTrue(f.properties[sigColumn]);
+    let fill = MISSING;
+    let category = null;
+    let categoryText = null;
+    if (!Number.isFinite(v)) missing += 1;
+    else if (!significant || !edges.length) {
+      grey += 1;
+      fill = NOT_SIGNIFICANT;
+      category = "not significant";
+      categoryText = t("local_not_significant");
+    } else {
+      const c = Math.min(Math.max(Math.floor(((v + top) / (2 * top)) * k), 0), k - 1);
+      counts[c] += 1;
+      fill = colours[c];
+      category = v > 0 ? "positive" : "negative";
+      categoryText = t(v > 0 ? "local_positive" : "local_negative");
+    }
+    styles.set(keyOf(f), { ...base(f), value: v, significant, fill, category, categoryText });
+  });
+  const d = edges.length ? Math.max(0, 2 - Math.floor(Math.log10(top))) : 0;
+  counts.forEach((count, i) => {
+    if (!count) return;
+    legend.push({ colour: colours[i], text: `${formatNumber(edges[i], d)} – ${formatNumber(edges[i + 1], d)}`, count });
+  });
+  if (grey) legend.push({ colour: NOT_SIGNIFICANT, text: t("local_not_significant"), count: grey, category: "not significant" });
+  return missing;
 }
 
 function scanCategory(label) {
@@ -114,7 +231,12 @@ export function styleLayer(features, keyOf, options, palettes) {
   });
   let missing = 0;
 
-  if (options.view === "value") {
+  const group = GROUP_VIEWS.find((v) => v.id === options.view);
+  if (localName(options.view) !== null) {
+    missing = styleLocal(features, keyOf, localName(options.view), options, palettes, base, styles, legend);
+  } else if (group) {
+    missing = styleGroups(features, keyOf, group, base, styles, legend);
+  } else if (options.view === "value") {
     const values = features.map((f) => f.properties[options.column]).map((v) => (typeof v === "number" ? v : NaN));
     const edges = classBreaks(values, options.scheme, options.k);
     const n = Math.max(edges.length - 1, 1);

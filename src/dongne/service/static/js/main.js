@@ -10,6 +10,8 @@ import {
   pValueColumn,
   significanceColumn,
   styleLayer,
+  viewColumn,
+  viewLabel,
 } from "./layers.js";
 import { AreaMap } from "./map.js";
 import { renderDetails } from "./details.js";
@@ -296,6 +298,63 @@ function refreshRunForm() {
     ...points,
   ]);
   fillSelect($("run-existing"), [["", t("none_option")], ...points]);
+  refreshExplainRegions(areaCols, numeric);
+}
+
+/** The explain and regions fields: columns of the areas (and table), the target areas. */
+function refreshExplainRegions(areaCols, numeric) {
+  fillSelect($("run-y"), numeric, numeric.find(([n]) => /pct|rate|share/.test(n))?.[0]);
+  fillSelect($("run-x"), numeric);
+  fillSelect($("run-attributes"), numeric);
+  fillSelect($("run-floor-column"), numeric, numeric.find(([n]) => /household|pop/.test(n))?.[0]);
+  fillSelect($("run-extensive"), numeric);
+  fillSelect($("run-intensive"), numeric);
+  const targets = datasetsOf("areas").filter((d) => String(d.id) !== $("run-areas").value);
+  fillSelect($("run-target"), targets.map((d) => [String(d.id), `#${d.id} ${d.name}`]), String(targets.at(-1)?.id ?? ""));
+  const target = state.datasets.find((d) => String(d.id) === $("run-target").value);
+  const targetNames = columnsOf(target).map((c) => c.name);
+  fillSelect($("run-target-id"), targetNames.map((n) => [n, n]), guessKey(targetNames));
+  const method = $("run-regions-method").value;
+  for (const div of document.querySelectorAll("#fs-regions [data-methods]")) {
+    div.hidden = !div.dataset.methods.split(" ").includes(method);
+  }
+}
+
+function selectedValues(id) {
+  return [...$(id).selectedOptions].map((o) => o.value);
+}
+
+/** The fields of an explain run (`dongne explain`) or a regions run (`dongne regions`). */
+function explainRegionsBody(analysis) {
+  const v = (id) => $(id).value.trim();
+  if (analysis === "explain") {
+    return {
+      model: v("run-explain-model"),
+      y: v("run-y"),
+      x: selectedValues("run-x").filter((n) => n !== v("run-y")),
+      weights: v("run-explain-weights"),
+      alpha: Number(v("run-explain-alpha")),
+      missing: $("run-explain-drop").checked ? "drop" : "raise",
+    };
+  }
+  const method = v("run-regions-method");
+  const body = { method };
+  if (["maxp", "skater", "azp", "ward"].includes(method)) body.attributes = selectedValues("run-attributes");
+  if (method === "maxp") Object.assign(body, { floor_column: v("run-floor-column"), floor: Number(v("run-floor")) });
+  if (["skater", "azp", "ward"].includes(method)) body.n_regions = Number(v("run-n-regions"));
+  if (method === "typology") {
+    Object.assign(body, { indicators: selectedValues("run-attributes"), typology_method: v("run-typology-method") });
+    if (v("run-k")) body.k = Number(v("run-k"));
+  }
+  if (method === "interpolate") {
+    Object.assign(body, {
+      target: Number(v("run-target")),
+      target_id: v("run-target-id"),
+      extensive: selectedValues("run-extensive"),
+      intensive: selectedValues("run-intensive"),
+    });
+  }
+  return body;
 }
 
 function runBody() {
@@ -325,6 +384,9 @@ function runBody() {
       const chosen = [...$("run-indicators").selectedOptions].map((o) => o.value);
       body.indicators = Object.fromEntries((chosen.length ? chosen : [body.variable]).map((c) => [c, "+"]));
     }
+  } else if (analysis === "explain" || analysis === "regions") {
+    delete body.name_column;
+    Object.assign(body, explainRegionsBody(analysis));
   } else if (analysis === "scan") {
     Object.assign(body, { cases: v("run-cases"), scan: v("run-scan-side"), replications: num("run-replications") });
     if (v("run-population")) body.population = v("run-population");
@@ -426,7 +488,7 @@ async function loadRuns() {
 
 function runTitle(run) {
   const p = run.parameters;
-  return [p.variable, p.cases, p.model].filter(Boolean).join(", ");
+  return [p.variable, p.cases, p.y, p.model, p.method].filter(Boolean).join(", ");
 }
 
 function renderRuns() {
@@ -478,8 +540,8 @@ async function showRun(run) {
     setLayer({
       title: `#${run.id} ${run.analysis}${runTitle(run) ? `: ${runTitle(run)}` : ""}`,
       features: gj.features,
-      key: run.parameters.id_column ?? guessKey(names),
-      name: run.parameters.name_column ?? null,
+      key: run.parameters.target_id ?? run.parameters.id_column ?? guessKey(names),
+      name: run.parameters.target_name ?? run.parameters.name_column ?? null,
       run,
       points,
     });
@@ -498,8 +560,9 @@ function setLayer(layer) {
   const numeric = numericColumns(layer.features);
   state.options.view = views[0];
   const p = layer.run?.parameters ?? {};
-  const preferred = [p.variable, p.cases, "coverage_after", p.weight, "index"].find((n) => numeric.includes(n));
-  state.options.column = preferred ?? numeric.find((n) => !/year|code|_id$/i.test(n)) ?? numeric[0] ?? null;
+  const moved = [...(p.intensive ?? []), ...(p.extensive ?? [])];
+  const preferred = [p.variable, p.cases, "coverage_after", p.weight, "index", "residual", ...moved].find((n) => numeric.includes(n));
+  state.options.column = viewColumn(views[0]) ?? preferred ?? numeric.find((n) => !/year|code|_id$/i.test(n)) ?? numeric[0] ?? null;
   $("map-empty").hidden = layer.features.length > 0;
   map.setAreas(layer.features, (f) => String(f.properties[layer.key]));
   map.setPoints(layer.points ?? []);
@@ -517,7 +580,7 @@ function fillViewControls() {
   const layer = state.layer;
   if (!layer) return;
   const views = availableViews(layer.features);
-  fillSelect($("view"), views.map((v) => [v, t(`view_${v}`)]), state.options.view);
+  fillSelect($("view"), views.map((v) => [v, viewLabel(v)]), state.options.view);
   $("view").value = state.options.view;
   fillSelect($("column"), numericColumns(layer.features).map((n) => [n, columnLabel(n)]), state.options.column);
   if (state.options.column) $("column").value = state.options.column;
@@ -608,7 +671,7 @@ function renderLegend(entries) {
     items.push(li);
   }
   $("legend-items").replaceChildren(...items);
-  const title = state.options.view === "value" ? columnLabel(state.options.column) : t(`view_${state.options.view}`);
+  const title = state.options.view === "value" ? columnLabel(state.options.column) : viewLabel(state.options.view);
   $("legend-h").textContent = `${t("legend_title")}: ${title ?? ""}`;
 }
 
@@ -764,11 +827,13 @@ function bind() {
   });
   $("upload-form").addEventListener("submit", upload);
   for (const id of ["run-analysis", "run-areas", "run-table"]) $(id).addEventListener("change", refreshRunForm);
+  for (const id of ["run-regions-method", "run-target"]) $(id).addEventListener("change", refreshRunForm);
   $("match-button").addEventListener("click", checkMatch);
   $("run-form").addEventListener("submit", startRun);
   $("cancel-button").addEventListener("click", cancelRun);
   $("view").addEventListener("change", (e) => {
     state.options.view = e.target.value;
+    state.options.column = viewColumn(e.target.value) ?? state.options.column;
     fillViewControls();
     render();
   });
