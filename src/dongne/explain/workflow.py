@@ -306,5 +306,5 @@ def _coefficient_maps(frame, result: GWRResult, out: Path, label: str, source) -
             missing_label="유의하지 않음 · not significant",
             note=note,
         ).path
-        frame.drop(columns=column, inplace=True)
+        del frame[column]
     return files

@@ -71,10 +71,9 @@ def regions_map(
     frame = to_metric(gpd.GeoDataFrame({"region": list(labels)}, geometry=areas.geometry.values,
                                        crs=areas.crs))  # fmt: skip
     regions = frame.dissolve("region").reset_index()
-    colours = matplotlib.colormaps["tab20"].colors
     with matplotlib.rc_context({"font.family": [korean_font(), "DejaVu Sans"]}):
         fig, ax = plt.subplots(figsize=(9, 8))
-        frame.plot(ax=ax, color=[colours[int(r) % 20] for r in frame["region"]],
+        frame.plot(ax=ax, color=region_colours(frame["region"]),
                    edgecolor="white", linewidth=0.2)  # fmt: skip
         regions.boundary.plot(ax=ax, color="#333333", linewidth=0.6)
         small = len(regions) > 60
@@ -90,6 +89,19 @@ def regions_map(
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, dpi=150, format="png", facecolor="white")
     return fig
+
+
+def region_colours(regions: Any) -> list[Any]:
+    """The colour of each region label as the regions map draws it (tab20, cycled)."""
+    colours = matplotlib.colormaps["tab20"].colors
+    return [colours[int(r) % 20] for r in regions]
+
+
+def hex_colours(colours: Any) -> list[str]:
+    """Matplotlib colours as ``#rrggbb`` (for tables and the dashboard)."""
+    from matplotlib.colors import to_hex
+
+    return [to_hex(c) for c in colours]
 
 
 def palette(n: int) -> list[Any]:

@@ -186,6 +186,9 @@ def run_regions(
                              out / "regions_map.png", frame, **params)  # fmt: skip
     summary = _regions_summary(model, table, floor_column, label)
     files["summary"] = atomic_write_text(out / "summary.txt", summary + "\n")
+    from dongne.regions._plots import hex_colours, region_colours
+
+    frame["region_colour"] = hex_colours(region_colours(frame["region"]))  # as the map draws them
     return RegionsOutputs(frame, model, files, summary)
 
 
@@ -270,7 +273,7 @@ def run_typology(
         "profiles": write_table(model.profiles_.reset_index(), out / "profiles.csv", **params),
         "selection": write_table(model.scores_, out / "model_selection.csv", **params),
     }
-    from dongne.regions._plots import palette
+    from dongne.regions._plots import hex_colours, palette
 
     colours = palette(model.k_)
     frame["type_label"] = types.map(lambda t: f"{t}: {model.names_[t][1]}").to_numpy()
@@ -282,6 +285,7 @@ def run_typology(
                                         out / "profiles.png", frame, **params)  # fmt: skip
     summary = _both_languages(model, label)
     files["summary"] = atomic_write_text(out / "summary.txt", summary + "\n")
+    frame["type_colour"] = hex_colours([colours[t - 1] for t in types])  # as the map draws them
     return RegionsOutputs(frame, model, files, summary)
 
 

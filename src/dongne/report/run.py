@@ -141,8 +141,9 @@ def read_run(run_dir: str | os.PathLike[str], *, exclude: Iterable[Path] = ()) -
     if not sidecars:
         raise DataError(
             f"{root} is not a dongne run: it has no *.provenance.json file, so its parameters "
-            "and inputs are unknown. Fix: give the --out folder of 'dongne demo', 'detect', "
-            "'scan', 'allocate', 'evaluate' or 'learn'."
+            "and inputs are unknown. Fix: give the --out folder of a dongne command ('dongne "
+            "demo', 'detect', 'scan', 'spacetime', 'points', 'allocate', 'access', 'evaluate', "
+            "'regions', 'learn' or 'explain')."
         )
     provenance: dict[str, dict[str, Any]] = {}
     for rel in sidecars:

@@ -272,9 +272,7 @@ def _regions(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dic
 
 
 def _regionalise(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
-    import matplotlib
     import pandas as pd
-    from matplotlib.colors import to_hex
 
     from dongne.regions.workflow import run_regions
 
@@ -286,18 +284,13 @@ def _regionalise(spec: dict[str, Any], areas: Any, out: Path, report: Report) ->
         iterations=p["iterations"], rounds=p["rounds"], rng=p["seed"],
         attach_islands=p["attach_islands"], label=spec["inputs"]["areas"]["name"],
     )  # fmt: skip
-    colours = matplotlib.colormaps["tab20"].colors  # as the regions map draws them
-    frame = outputs.frame
-    frame["region_colour"] = [to_hex(colours[int(r) % 20]) for r in frame["region"]]
+    frame = outputs.frame  # with each region's colour as the map draws it (region_colour)
     table = pd.read_csv(outputs.files["table"], encoding="utf-8-sig")
     _json_table(table, out / "regions_table.json")
     return {"layers": {"areas": frame}, "summary": outputs.summary}
 
 
 def _typology(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
-    from matplotlib.colors import to_hex
-
-    from dongne.regions._plots import palette
     from dongne.regions.workflow import run_typology
 
     p = spec["parameters"]
@@ -307,9 +300,7 @@ def _typology(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> di
         k_range=tuple(p["k_range"]), rng=p["seed"], label=spec["inputs"]["areas"]["name"],
     )  # fmt: skip
     model = outputs.result
-    colours = palette(model.k_)  # as the types map draws them
-    frame = outputs.frame
-    frame["type_colour"] = [to_hex(colours[int(t) - 1]) for t in frame["type"]]
+    frame = outputs.frame  # with each type's colour as the map draws it (type_colour)
     _json_table(model.profiles_.reset_index(), out / "profiles.json")
     _json_table(model.scores_, out / "model_selection.json")
     return {"layers": {"areas": frame}, "summary": outputs.summary}
