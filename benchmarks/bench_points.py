@@ -15,9 +15,14 @@ an L (two 400 m × 50 m bars, 60 points, about 4×). Methods:
 * ``dbscan_<scale>_calibrated`` — the same DBSCAN with the size threshold set, after the
   fact, to the 95th percentile of the largest cluster on the null datasets (the best a size
   threshold can do at the same false-positive rate; a user does not have it).
+* ``scan_<share>`` — Kulldorff's circular scan (:class:`dongne.detect.ScanStatistic`,
+  Poisson, high rates, the same replications) on the points counted in 25 m cells, expected
+  counts proportional to area, windows up to ``share`` of the square (0.5, SaTScan's default,
+  and 0.1); every significant cluster reported as the points in its cells.
 
 A planted cluster counts as detected when one reported cluster has at least half of its
-points and at least half of its own points are planted ones. The false-positive rate is the
+points and at least half of its own points are planted ones; it is *hit* (``on``) when a
+reported cluster has at least half of its own points from it. The false-positive rate is the
 share of null datasets on which anything is reported. Monte Carlo error: a rate p from m
 datasets has standard error sqrt(p (1 − p) / m).
 
