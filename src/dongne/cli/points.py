@@ -280,6 +280,15 @@ def _dbscan_options(args: argparse.Namespace) -> dict:
 def _kde(args: argparse.Namespace, points, out: Path, common: dict):
     from dongne.points import workflow
 
+    if args.geotiff:  # before the work: a missing rasterio is known now
+        from dongne._optional import import_optional
+
+        import_optional(
+            "rasterio",
+            "raster",
+            "dongne points kde --geotiff",
+            alternative="or leave out --geotiff",
+        )
     bandwidth = args.bandwidth
     if bandwidth not in ("scott", "silverman", "cv"):
         bandwidth = _floats(bandwidth, "--bandwidth")[0]
