@@ -15,9 +15,14 @@ an L (two 400 m × 50 m bars, 60 points, about 4×). Methods:
 * ``dbscan_<scale>_calibrated`` — the same DBSCAN with the size threshold set, after the
   fact, to the 95th percentile of the largest cluster on the null datasets (the best a size
   threshold can do at the same false-positive rate; a user does not have it).
+* ``scan_<share>`` — Kulldorff's circular scan (:class:`dongne.detect.ScanStatistic`,
+  Poisson, high rates, the same replications) on the points counted in 25 m cells, expected
+  counts proportional to area, windows up to ``share`` of the square (0.5, SaTScan's default,
+  and 0.1); every significant cluster reported as the points in its cells.
 
 A planted cluster counts as detected when one reported cluster has at least half of its
-points and at least half of its own points are planted ones. The false-positive rate is the
+points and at least half of its own points are planted ones; it is *hit* (``on``) when a
+reported cluster has at least half of its own points from it. The false-positive rate is the
 share of null datasets on which anything is reported. Monte Carlo error: a rate p from m
 datasets has standard error sqrt(p (1 − p) / m).
 
@@ -40,6 +45,11 @@ from sklearn.cluster import DBSCAN
 
 SIDE = 1000.0
 BACKGROUND = 400
+#: The circular scan counts the points in square cells of this side (metres): 1,600 cells,
+#: finer than the planted clusters' widths (30 and 50 m).
+SCAN_CELL = 25.0
+#: Largest scan windows, as shares of the square's area: SaTScan's default 50 %, and 10 %.
+SCAN_SHARES = (0.5, 0.1)
 
 
 def arc(g: np.random.Generator, n: int = 60) -> np.ndarray:
@@ -105,39 +115,86 @@ def _dbscan(xy: np.ndarray, eps: float) -> list[np.ndarray]:
     return sorted(clusters, key=len, reverse=True)
 
 
-def study(n_datasets: int = 200, replications: int = 199, alpha: float = 0.05) -> dict:
+def _on(clusters: list[np.ndarray], planted: list[np.ndarray]) -> list[bool]:
+    """Per planted cluster: does a reported cluster lie mostly on it (at least half of the
+    reported cluster's points are its points), however little of it that cluster covers?"""
+    return [any(len(np.intersect1d(c, p)) >= 0.5 * len(c) for c in clusters) for p in planted]
+
+
+def _scan(
+    xy: np.ndarray, replications: int, seed: int, share: float, alpha: float = 0.05
+) -> list[np.ndarray]:
+    """Kulldorff's circular scan (:class:`dongne.detect.ScanStatistic`, Poisson, high rates)
+    on the points counted in SCAN_CELL-metre cells, expected counts proportional to area; the
+    significant clusters (p ≤ alpha), each as the points in its cells."""
+    from dongne.detect import ScanStatistic
+
+    k = round(SIDE / SCAN_CELL)
+    ij = np.clip((xy // SCAN_CELL).astype(int), 0, k - 1)
+    cell = ij[:, 1] * k + ij[:, 0]
+    counts = np.bincount(cell, minlength=k * k)
+    cx, cy = np.meshgrid((np.arange(k) + 0.5) * SCAN_CELL, (np.arange(k) + 0.5) * SCAN_CELL)
+    fit = ScanStatistic(
+        replications=replications, rng=seed, max_population_share=share, alpha=alpha
+    ).fit(
+        counts,
+        None,
+        np.column_stack([cx.ravel(), cy.ravel()]),
+        expected=np.full(k * k, len(xy) / k**2),
+    )
+    found = fit.clusters_[fit.clusters_["p_value"] <= alpha]
+    return [np.flatnonzero(np.isin(cell, np.asarray(m))) for m in found["members"]]
+
+
+def study(
+    n_datasets: int = 200,
+    replications: int = 199,
+    alpha: float = 0.05,
+    scan_shares: tuple[float, ...] = SCAN_SHARES,
+) -> dict:
     """Run the study on ``n_datasets`` null and ``n_datasets`` planted datasets.
 
-    Returns, per method, the false-positive rate on null data (``fpr``) and the detection
-    rate of the planted clusters (``power``, over both clusters of every planted dataset).
-    Plain DBSCAN is run at each of the three scales of the significant method.
+    Returns, per method, the false-positive rate on null data (``fpr``), the detection rate
+    of the planted clusters (``power``, over both clusters of every planted dataset) and the
+    share of planted clusters with a reported cluster lying mostly on them (``on``). Plain
+    DBSCAN is run at each of the three scales of the significant method; the circular scan
+    with each largest window (``scan_shares``, shares of the square's area).
     """
     null, planted = [], []
     for s in range(n_datasets):
         xy, _ = dataset(s, planted=False)
         sig, eps = _significant(xy, replications, s)
-        null.append((sig, [_dbscan(xy, e) for e in eps]))
+        scans = [_scan(xy, replications, s, share, alpha) for share in scan_shares]
+        null.append((sig, [_dbscan(xy, e) for e in eps], scans))
     for s in range(n_datasets):
         xy, truth = dataset(s, planted=True)
         sig, eps = _significant(xy, replications, 10_000 + s)
-        planted.append((truth, sig, [_dbscan(xy, e) for e in eps]))
+        scans = [_scan(xy, replications, 10_000 + s, share, alpha) for share in scan_shares]
+        planted.append((truth, sig, [_dbscan(xy, e) for e in eps], scans))
     out = {
         "significant": {
-            "fpr": float(np.mean([len(sig) > 0 for sig, _ in null])),
-            "power": float(np.mean([_detected(sig, truth) for truth, sig, _ in planted])),
+            "fpr": float(np.mean([len(n[0]) > 0 for n in null])),
+            "power": float(np.mean([_detected(p[1], p[0]) for p in planted])),
+            "on": float(np.mean([_on(p[1], p[0]) for p in planted])),
         }
     }
+    for j, share in enumerate(scan_shares):
+        out[f"scan_{share:g}"] = {
+            "fpr": float(np.mean([len(n[2][j]) > 0 for n in null])),
+            "power": float(np.mean([_detected(p[3][j], p[0]) for p in planted])),
+            "on": float(np.mean([_on(p[3][j], p[0]) for p in planted])),
+            "cell_m": SCAN_CELL,
+        }
     for i, scale in enumerate(("fine", "middle", "coarse")):
-        largest = [max((len(c) for c in d[i]), default=0) for _, d in null]
+        largest = [max((len(c) for c in n[1][i]), default=0) for n in null]
         calibrated = int(np.quantile(largest, 1 - alpha)) + 1
         for name, size in (("adhoc", 20), ("calibrated", calibrated)):
-            fp = [any(len(c) >= size for c in d[i]) for _, d in null]
-            hits = [
-                _detected([c for c in d[i] if len(c) >= size], truth) for truth, _, d in planted
-            ]
+            fp = [any(len(c) >= size for c in n[1][i]) for n in null]
+            kept = [([c for c in p[2][i] if len(c) >= size], p[0]) for p in planted]
             out[f"dbscan_{scale}_{name}"] = {
                 "fpr": float(np.mean(fp)),
-                "power": float(np.mean(hits)),
+                "power": float(np.mean([_detected(k, truth) for k, truth in kept])),
+                "on": float(np.mean([_on(k, truth) for k, truth in kept])),
                 "min_size": size,
             }
     out["settings"] = {"datasets": n_datasets, "replications": replications, "alpha": alpha}

@@ -70,7 +70,7 @@ def test_catalogue_lists_every_bundled_file_with_a_licence(tmp_path):
     from dongne.datasets import CATALOGUE, catalogue, data_path, export
 
     table = catalogue()
-    assert len(table) == len(CATALOGUE) == 14
+    assert len(table) == len(CATALOGUE) == 15
     assert table["licence"].str.len().gt(5).all() and table["source"].str.len().gt(5).all()
     assert all(Path(p).is_file() for p in table["path"])
     copied = export("seoul-dong-2013", tmp_path / "data")

@@ -219,7 +219,7 @@ def test_likelihood_cv_bandwidth_is_smaller_for_a_clumped_pattern():
     assert 3 < h_cv < select_bandwidth(clumps, "scott")
 
 
-def test_relative_risk_marks_the_planted_excess():
+def test_relative_risk_marks_the_planted_excess(tmp_path):
     g = np.random.default_rng(8)
     controls = _pattern(g.uniform(0, 1000, (400, 2)))
     cases = _pattern(
@@ -232,3 +232,14 @@ def test_relative_risk_marks_the_planted_excess():
     centre = shapely.Point(750, 750)
     assert hot.distance(centre).median() < 150
     assert rr.provenance_["replications"] == 39
+    # GeoTIFF: band 1 the log relative risk, band 2 the contour, north-up (row 0 at the top)
+    rasterio = pytest.importorskip("rasterio")
+    path = rr.to_geotiff(tmp_path / "rr.tif")
+    with rasterio.open(path) as src:
+        assert src.descriptions == ("log_relative_risk", "significant")
+        assert src.crs.to_epsg() == 5179 and src.transform.a == 50 and src.transform.e == -50
+        centre_xy = frame.geometry.centroid
+        rows, cols = rasterio.transform.rowcol(src.transform, centre_xy.x, centre_xy.y)
+        values = src.read()[:, np.asarray(rows), np.asarray(cols)]
+    np.testing.assert_allclose(values[0], frame["log_relative_risk"], rtol=1e-12, atol=0)
+    assert (values[1] == frame["significant"].astype(float)).all()

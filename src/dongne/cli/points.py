@@ -40,7 +40,8 @@ _WRITES = {
     "points, expected, ratio, LLR, p), points_clusters.csv (every point's cluster), "
     "cluster_areas.csv (the areas each cluster touches, with --id), summary.txt.",
     "ripley": "Writes into --out: <function>_envelope.png/.csv, ellipse.gpkg, summary.txt.",
-    "kde": "Writes into --out: kde_map.png, kde_grid.gpkg (one square per cell), summary.txt.",
+    "kde": "Writes into --out: kde_map.png, kde_grid.gpkg (one square per cell), kde.tif "
+    "(with --geotiff), summary.txt.",
 }
 
 
@@ -139,6 +140,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     k.add_argument("--controls", help="control points: draw the log relative risk")
     k.add_argument("--alpha", type=float, default=0.05)
     k.add_argument("--replications", type=int, default=99)
+    k.add_argument(
+        "--geotiff",
+        action="store_true",
+        help="also write the surface as kde.tif (GeoTIFF; needs dongne[raster])",
+    )
     k.add_argument("--out", default="dongne-points-kde", help="output folder")
 
 
@@ -274,6 +280,15 @@ def _dbscan_options(args: argparse.Namespace) -> dict:
 def _kde(args: argparse.Namespace, points, out: Path, common: dict):
     from dongne.points import workflow
 
+    if args.geotiff:  # before the work: a missing rasterio is known now
+        from dongne._optional import import_optional
+
+        import_optional(
+            "rasterio",
+            "raster",
+            "dongne points kde --geotiff",
+            alternative="or leave out --geotiff",
+        )
     bandwidth = args.bandwidth
     if bandwidth not in ("scott", "silverman", "cv"):
         bandwidth = _floats(bandwidth, "--bandwidth")[0]
@@ -288,4 +303,5 @@ def _kde(args: argparse.Namespace, points, out: Path, common: dict):
         alpha=args.alpha,
         replications=args.replications,
         source=args.source,
+        geotiff=args.geotiff,
     )

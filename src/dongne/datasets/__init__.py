@@ -39,6 +39,7 @@ __all__ = [
     "seoul_dongs",
     "seoul_dongs_2021",
     "seoul_dongs_2022",
+    "seoul_fatal_accidents",
     "seoul_gu",
     "seoul_heat_shelters",
 ]
@@ -126,6 +127,11 @@ CATALOGUE: tuple[BundledDataset, ...] = (
     BundledDataset("seoul-cctv-2023", "seoul_cctv_2023.csv",
                    "safety CCTV sites with lat/lon, 2023 (83,734 rows)",
                    _SEOUL_OPEN_DATA, _KOGL, "7"),
+    BundledDataset("seoul-fatal-accidents-2020", "seoul_fatal_accidents_2020.csv",
+                   "fatal road accidents with UTM-K and lon/lat, 2020 (218 rows)",
+                   "KoROAD (도로교통공단) 사망교통사고정보, data.go.kr 15070340, via "
+                   "statgarten/datatoys", "data.go.kr: no restriction listed (이용허락범위 "
+                   "제한 없음); repository CC0", "11"),
     BundledDataset("seoul-dong-facilities-2023", "seoul_dong_facility_counts_2023.csv",
                    "heat shelters and CCTV counted per 2013 dong (derived, 423 rows)",
                    "dongne, from seoul-heat-shelters-2023 and seoul-cctv-2023", _KOGL, "8"),
@@ -322,3 +328,16 @@ def seoul_heat_shelters() -> gpd.GeoDataFrame:
 def seoul_cctv() -> gpd.GeoDataFrame:
     """Seoul's 83,734 safety-CCTV sites (안심이 CCTV), 2023, as points (EPSG:4326)."""
     return read_points(data_path("seoul_cctv_2023.csv"), x="lon", y="lat", crs=4326)
+
+
+def seoul_fatal_accidents() -> gpd.GeoDataFrame:
+    """Seoul's 218 fatal road accidents of 2020 (KoROAD), as points in UTM-K (EPSG:5179).
+
+    One row per accident: deaths and injuries, gu, accident class and type (e.g. 차대사람 /
+    횡단중: a pedestrian crossing), the offender's violation, road type, vehicle and victim.
+    The published ``lon``/``lat`` columns are kept; they agree with the UTM-K coordinates to
+    within 5 mm.
+    """
+    return read_points(
+        data_path("seoul_fatal_accidents_2020.csv"), x="x_utmk", y="y_utmk", crs=5179
+    )

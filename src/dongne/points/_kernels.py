@@ -29,17 +29,45 @@ def _uniform(key, counter):
 
 
 @njit(cache=True)
-def simulate_points(n, cum, cells, x0, y0, h, nx, seed, rep):
+def guide_table(cum):
+    """Where ``u`` lands in ``cum``, by bucket: ``guide[j]`` = ``searchsorted(cum, j/m,
+    "right")`` for m = len(cum) buckets, plus ``len(cum)`` at the end (Chen & Asau's
+    guide table: a draw searches one bucket or three instead of all of ``cum``)."""
+    m = len(cum)
+    guide = np.empty(m + 1, np.int64)
+    for j in range(m):
+        guide[j] = np.searchsorted(cum, j / m, side="right")
+    guide[m] = m
+    return guide
+
+
+@njit(inline="always", cache=True)
+def _draw_cell(cum, guide, u):
+    """``searchsorted(cum, u, "right")`` exactly, searching only the guide table's buckets
+    around ``u`` (one bucket either side covers the rounding of ``u × m``)."""
+    m = len(cum)
+    j = min(int(u * m), m - 1)
+    lo = guide[max(j - 1, 0)]
+    hi = guide[min(j + 2, m)]
+    return lo + np.searchsorted(cum[lo:hi], u, side="right")
+
+
+@njit(cache=True)
+def simulate_points(n, cum, cells, x0, y0, h, nx, seed, rep, guide=None):
     """``n`` points of replication ``rep``: a raster cell drawn with probability ∝ its weight
     (``cum``: cumulative weights of the ``cells`` inside the study area, ending in 1), then a
-    uniform position inside the cell."""
+    uniform position inside the cell. ``guide`` (:func:`guide_table` of ``cum``) makes the
+    cell draw O(1) with the same result."""
     key = _stream_key(np.uint64(seed), -1, rep)
     x = np.empty(n)
     y = np.empty(n)
     counter = 0
     for i in range(n):
         u, counter = _uniform(key, counter)
-        k = np.searchsorted(cum, u, side="right")
+        if guide is None:
+            k = np.searchsorted(cum, u, side="right")
+        else:
+            k = _draw_cell(cum, guide, u)
         if k >= len(cells):
             k = len(cells) - 1
         c = cells[k]
@@ -95,78 +123,89 @@ def dbscan(x, y, eps, min_pts):
     """DBSCAN (Ester et al. 1996): labels (-1 noise, clusters 0, 1, … numbered by their first
     point) and the core flags. A point is core when at least ``min_pts`` points, itself
     included, lie within ``eps``; a border point joins the cluster of its nearest core point
-    (ties: the lowest index). Counting stops at ``min_pts``; the second pass skips cells
-    without core points (most cells of a null pattern). It is long because the grid search,
-    the union of core points and the labelling are one pass each over the same cells, kept
-    together so numba fuses them."""
+    (ties: the lowest index). The points are copied in the order of the grid's cells, so
+    the three neighbouring cells of a row are one contiguous run of memory; counting stops
+    at ``min_pts``; the second pass skips runs without core points (most of a null pattern).
+    It is long because the grid search, the union of core points and the labelling are one
+    pass each over the same cells, kept together so numba fuses them."""
     n = len(x)
     labels = np.full(n, -1, np.int64)
     core = np.zeros(n, np.bool_)
     if n == 0:
         return labels, core
-    order, start, gx, gy, nx, ny, _, _, _ = _grid(x, y, eps)
+    order, start, _, _, nx, ny, _, _, _ = _grid(x, y, eps)
+    xs = x[order]
+    ys = y[order]
     e2 = eps * eps
-    for i in range(n):
-        c = 0
-        for a in range(max(gx[i] - 1, 0), min(gx[i] + 2, nx)):
-            for b in range(max(gy[i] - 1, 0), min(gy[i] + 2, ny)):
-                k = b * nx + a
-                for t in range(start[k], start[k + 1]):
-                    j = order[t]
-                    ddx = x[j] - x[i]
-                    ddy = y[j] - y[i]
-                    if ddx * ddx + ddy * ddy <= e2:
-                        c += 1
-                if c >= min_pts:
-                    break
-            if c >= min_pts:
-                break
-        core[i] = c >= min_pts
-    cores_in = np.zeros(nx * ny, np.int64)
-    for i in range(n):
-        if core[i]:
-            cores_in[gy[i] * nx + gx[i]] += 1
+    cs = np.zeros(n, np.bool_)  # core flags in cell order
+    for b in range(ny):
+        b0, b1 = max(b - 1, 0), min(b + 2, ny)
+        for a in range(nx):
+            a0, a1 = max(a - 1, 0), min(a + 2, nx)
+            for p in range(start[b * nx + a], start[b * nx + a + 1]):
+                c = 0
+                for bb in range(b0, b1):
+                    for t in range(start[bb * nx + a0], start[bb * nx + a1]):
+                        ddx = xs[t] - xs[p]
+                        ddy = ys[t] - ys[p]
+                        if ddx * ddx + ddy * ddy <= e2:
+                            c += 1
+                    if c >= min_pts:
+                        break
+                cs[p] = c >= min_pts
+    cores_before = np.zeros(n + 1, np.int64)
+    for p in range(n):
+        cores_before[p + 1] = cores_before[p] + cs[p]
     parent = np.arange(n)
-    nearest = np.full(n, -1, np.int64)
+    nearest = np.full(n, -1, np.int64)  # a border point's nearest core, in cell order
     best = np.full(n, np.inf)
-    for i in range(n):
-        for a in range(max(gx[i] - 1, 0), min(gx[i] + 2, nx)):
-            for b in range(max(gy[i] - 1, 0), min(gy[i] + 2, ny)):
-                k = b * nx + a
-                if cores_in[k] == 0:
-                    continue
-                for t in range(start[k], start[k + 1]):
-                    j = order[t]
-                    if not core[j] or j == i:
+    for b in range(ny):
+        b0, b1 = max(b - 1, 0), min(b + 2, ny)
+        for a in range(nx):
+            a0, a1 = max(a - 1, 0), min(a + 2, nx)
+            for p in range(start[b * nx + a], start[b * nx + a + 1]):
+                for bb in range(b0, b1):
+                    lo, hi = start[bb * nx + a0], start[bb * nx + a1]
+                    if cores_before[hi] == cores_before[lo]:
                         continue
-                    ddx = x[j] - x[i]
-                    ddy = y[j] - y[i]
-                    d2 = ddx * ddx + ddy * ddy
-                    if d2 > e2:
-                        continue
-                    if core[i]:
-                        ri = _find(parent, i)
-                        rj = _find(parent, j)
-                        if ri != rj:
-                            if ri < rj:
-                                parent[rj] = ri
-                            else:
-                                parent[ri] = rj
-                    elif d2 < best[i] or (d2 == best[i] and j < nearest[i]):
-                        best[i] = d2
-                        nearest[i] = j
+                    for t in range(lo, hi):
+                        if not cs[t] or t == p:
+                            continue
+                        ddx = xs[t] - xs[p]
+                        ddy = ys[t] - ys[p]
+                        d2 = ddx * ddx + ddy * ddy
+                        if d2 > e2:
+                            continue
+                        if cs[p]:
+                            if t < p:
+                                continue  # the pair was joined from t
+                            rp = _find(parent, p)
+                            rt = _find(parent, t)
+                            if rp != rt:
+                                if rp < rt:
+                                    parent[rt] = rp
+                                else:
+                                    parent[rp] = rt
+                        elif d2 < best[p] or (d2 == best[p] and order[t] < order[nearest[p]]):
+                            best[p] = d2
+                            nearest[p] = t
+    where = np.empty(n, np.int64)
+    for p in range(n):
+        where[order[p]] = p
     ids = np.full(n, -1, np.int64)
     next_id = 0
     for i in range(n):
-        if core[i]:
-            r = _find(parent, i)
+        p = where[i]
+        if cs[p]:
+            core[i] = True
+            r = _find(parent, p)
             if ids[r] < 0:
                 ids[r] = next_id
                 next_id += 1
             labels[i] = ids[r]
-    for i in range(n):
-        if not core[i] and nearest[i] >= 0:
-            labels[i] = labels[nearest[i]]
+    for p in range(n):
+        if not cs[p] and nearest[p] >= 0:
+            labels[order[p]] = labels[order[nearest[p]]]
     return labels, core
 
 
@@ -193,35 +232,23 @@ def footprints(x, y, labels, core, n_clusters, eps, x0, y0, h, nx, ny, weight):
     r = int(np.ceil(eps / h))
     e2 = eps * eps
     mass = np.zeros(n_clusters)
-    start = 0
-    while start < n_core:
-        lab = labels[idx[start]]
-        stop = start
-        while stop < n_core and labels[idx[stop]] == lab:
-            stop += 1
-        cand = np.empty((stop - start) * (2 * r + 1) * (2 * r + 1), np.int64)
-        m = 0
-        for t in range(start, stop):
-            i = idx[t]
-            ci = int(np.floor((x[i] - x0) / h))
-            cj = int(np.floor((y[i] - y0) / h))
-            for a in range(ci - r, ci + r + 1):
-                if a < 0 or a >= nx:
-                    continue
+    if n_core == 0:
+        return members, mass
+    # stamp[c] = the last cluster that counted cell c: each cell once per cluster, in O(1)
+    stamp = np.full(nx * ny, -1, np.int64)
+    for t in range(n_core):
+        i = idx[t]
+        lab = labels[i]
+        ci = int(np.floor((x[i] - x0) / h))
+        cj = int(np.floor((y[i] - y0) / h))
+        for b in range(max(cj - r, 0), min(cj + r + 1, ny)):
+            cy = y0 + (b + 0.5) * h - y[i]
+            for a in range(max(ci - r, 0), min(ci + r + 1, nx)):
                 cx = x0 + (a + 0.5) * h - x[i]
-                for b in range(cj - r, cj + r + 1):
-                    if b < 0 or b >= ny:
-                        continue
-                    cy = y0 + (b + 0.5) * h - y[i]
-                    if cx * cx + cy * cy <= e2:
-                        cand[m] = b * nx + a
-                        m += 1
-        cells = np.unique(cand[:m])
-        total = 0.0
-        for c in cells:
-            total += weight[c]
-        mass[lab] = total
-        start = stop
+                c = b * nx + a
+                if cx * cx + cy * cy <= e2 and stamp[c] != lab:
+                    stamp[c] = lab
+                    mass[lab] += weight[c]
     return members, mass
 
 
@@ -256,8 +283,9 @@ def null_maxima(n, cum, cells, x0, y0, h, nx, ny, weight, eps, min_pts, seed, fi
     """Maximum LLR over the clusters of each scale (columns) in replications ``first …
     first+count-1`` (rows) of the null process (``n`` points drawn from the raster weights)."""
     out = np.zeros((count, len(eps)))
+    guide = guide_table(cum)
     for t in prange(count):
-        x, y = simulate_points(n, cum, cells, x0, y0, h, nx, seed, first + t)
+        x, y = simulate_points(n, cum, cells, x0, y0, h, nx, seed, first + t, guide)
         for s in range(len(eps)):
             _, _, _, _, llr = scale_statistics(x, y, eps[s], min_pts[s], x0, y0, h, nx, ny, weight)
             if len(llr):

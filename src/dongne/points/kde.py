@@ -18,17 +18,21 @@ above that of all but a share ``alpha`` of the relabelled patterns (Hazelton & D
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from dongne import __version__
+from dongne._optional import import_optional
 from dongne._validation import check_probability
 from dongne._vocab import Lang, bilingual, in_process_only, pick_language, resolve_rng
 from dongne.errors import SpecificationError
+from dongne.io.atomic import atomic_path
 from dongne.points._kernels import gaussian_density
 from dongne.points.pattern import PointPattern
 
@@ -96,6 +100,49 @@ class DensitySurface:
             data["log_relative_risk"] = self.density[rows, cols]
             data["significant"] = self.significant[rows, cols]
         return gpd.GeoDataFrame(data, geometry=boxes, crs=self.crs)
+
+    def to_geotiff(self, path: Any) -> Path:
+        """Write the surface as a GeoTIFF (atomically; needs the ``raster`` extra).
+
+        North-up, one pixel per cell, the CRS and the affine transform of the grid (upper-left
+        corner ``(x0, y0 + ny × cell)``, pixel ``cell × −cell``), float64 with NaN as nodata
+        outside the study area. Density: one band, points per km² (the values of
+        :meth:`to_geodataframe`); relative risk: band 1 the log relative risk, band 2 the
+        tolerance contour (1 inside, 0 outside it). Band descriptions name them; the
+        provenance goes into the file's tags. Returns ``path``.
+        """
+        rasterio = import_optional(
+            "rasterio", "raster", "GeoTIFF surfaces", alternative="or write to_geodataframe()"
+        )
+        ny, nx = self.inside.shape
+        x0, y0 = self.origin
+        h = self.cell_size
+        if self.significant is None:
+            bands = {"density_per_km2": self.density * 1e6}
+        else:
+            bands = {
+                "log_relative_risk": self.density,
+                "significant": self.significant.astype(float),
+            }
+        stack = np.stack([np.where(self.inside, v, np.nan)[::-1] for v in bands.values()])
+        profile = {
+            "driver": "GTiff",
+            "width": nx,
+            "height": ny,
+            "count": len(bands),
+            "dtype": "float64",
+            "nodata": np.nan,
+            "crs": None if self.crs is None else pyproj.CRS.from_user_input(self.crs).to_wkt(),
+            "transform": rasterio.Affine(h, 0.0, x0, 0.0, -h, y0 + ny * h),
+            "compress": "deflate",
+        }
+        target = Path(path)
+        with atomic_path(target) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(stack)
+            for i, name in enumerate(bands, start=1):
+                dst.set_band_description(i, name)
+            dst.update_tags(**{k: str(v) for k, v in self.provenance_.items()})
+        return target
 
     def to_frame(self) -> pd.DataFrame:
         """The cells as a table (no geometry)."""

@@ -216,9 +216,11 @@ def run_kde(
     cell_size: float | None = None,
     outside: str = "drop",
     source: str | None = None,
+    geotiff: bool = False,
 ) -> PointsRun:
     """Kernel density of ``points`` (or, with ``controls``, the log relative risk with its
-    tolerance contour): a map, the grid as GeoPackage and summary.txt."""
+    tolerance contour): a map, the grid as GeoPackage (and with ``geotiff`` as GeoTIFF,
+    ``kde.tif``, :meth:`DensitySurface.to_geotiff`) and summary.txt."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pattern = _pattern(points, areas, None, None, cell_size, outside)
@@ -237,6 +239,9 @@ def run_kde(
         "map": out / "kde_map.png",
         "grid": write_layer(grid, out / "kde_grid.gpkg", **surface.provenance_),
     }
+    if geotiff:
+        files["geotiff"] = surface.to_geotiff(out / "kde.tif")
+        write_provenance(files["geotiff"], pattern.points, **surface.provenance_)
     surface.plot(areas=areas, path=files["map"], title=title, source=source)
     write_provenance(files["map"], pattern.points, **surface.provenance_)
     files["summary"] = _write_summary(out, surface.summary("en"), surface.summary("ko"), pattern)
