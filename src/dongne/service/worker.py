@@ -347,7 +347,22 @@ def _kde_cell(pattern: Any, bandwidth: Any, cells: int) -> float:
 
 
 def _points(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
-    """Significant DBSCAN+ clusters, the kernel density grid and Ripley's summaries."""
+    """Significant DBSCAN+ clusters, the kernel density grid and Ripley's summaries.
+
+    Points left out (outside the study area, no coordinates, not passing ``filter``) are
+    counted at the top of the summary rather than only warned about on the server's log.
+    """
+    from dongne.points.workflow import _selection_text
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmatchedWarning)  # the summary says it
+        outcome, pattern = _points_fit(spec, areas, out, report)
+    selection = [t for t in _selection_text(pattern) if t]
+    outcome["summary"] = "\n\n".join([*selection, outcome["summary"]])
+    return outcome
+
+
+def _points_fit(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> tuple:
     import numpy as np
 
     from dongne.io import select_points
@@ -371,8 +386,8 @@ def _points(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict
                                    f"{what}: Monte Carlo replication {k} of {n}")  # fmt: skip
 
     common = {"cell_size": p.get("cell_size"), "outside": p["outside"]}
+    pattern = point_pattern(points, areas, **common)
     if "kde" in methods:
-        pattern = point_pattern(points, areas, **common)
         cell = _kde_cell(pattern, p["bandwidth"], p["kde_cells"])
         if p.get("controls") is None:
             surface = kernel_density(pattern, bandwidth=p["bandwidth"], weights=p.get("weights"),
@@ -392,17 +407,19 @@ def _points(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict
     if "dbscan" in methods:
         i = methods.index("dbscan")
         background = _load(spec, "background")
-        pattern = point_pattern(points, areas, background=background,
-                                population=p.get("population"), **common)  # fmt: skip
+        null = pattern
+        if background is not None:
+            null = point_pattern(points, areas, background=background,
+                                 population=p.get("population"), **common)  # fmt: skip
         fit = SignificantDBSCAN(
             p.get("eps"), p["min_pts"], alpha=p["alpha"], prefer=p["prefer"],
             replications=p["replications"], rng=seed,
-        ).fit(pattern, progress=tick(i, "Significant DBSCAN+"))  # fmt: skip
+        ).fit(null, progress=tick(i, "Significant DBSCAN+"))  # fmt: skip
         clusters = fit.clusters_.copy()
         clusters["significant"] = clusters["p_value"] <= p["alpha"]
         layers["clusters"] = clusters
-        labelled = pattern.points[["geometry"]].copy()
-        labelled.insert(0, "row", np.arange(1, pattern.n + 1))
+        labelled = null.points[["geometry"]].copy()
+        labelled.insert(0, "feature", np.asarray(null.points.index) + 1)  # 1-based, as read
         labelled.insert(1, "cluster", fit.labels_)
         layers["points"] = labelled
         provenance["dbscan"] = fit.provenance_
@@ -424,7 +441,8 @@ def _points(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict
         provenance["ripley"] = {"functions": p["functions"], "replications":
                                 p["ripley_replications"], "rng": seed}  # fmt: skip
         summaries.append(result.summary)
-    return {"layers": layers, "summary": "\n\n".join(summaries), "provenance": provenance}
+    outcome = {"layers": layers, "summary": "\n\n".join(summaries), "provenance": provenance}
+    return outcome, pattern
 
 
 _ANALYSES = {
