@@ -392,3 +392,79 @@ def test_shared_models_list_opens_the_model_card_page(page, served):
     assert tampered.status_code == 403
     assert all(urlsplit(u).hostname == "127.0.0.1" for u in page.requests), page.requests
     assert not page.errors, page.errors
+
+
+def test_time_slider_recolours_the_map_by_step_and_rings_clusters_in_their_span(
+    page, server, tmp_path
+):
+    """A space-time run started from the form: the slider (keyboard) recolours every area by
+    the chosen step's count in the classes of the series, and rings the outbreak's areas
+    only in the steps of its time span; Gi* colours hot spots of the step."""
+    from test_service_spacetime import _inputs
+
+    url, token = server
+    areas_path, table_path, _, _ = _inputs(tmp_path / "st")
+    page.fill("#token", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#app:not([hidden])")
+    _upload(page, "areas", areas_path)
+    _upload(page, "table", table_path)
+    page.select_option("#run-analysis", "spacetime")
+    page.select_option("#run-id-column", "code")
+    page.select_option("#run-table", "")
+    page.select_option("#run-st-area", "dong")
+    page.select_option("#run-st-time", "date")
+    page.select_option("#run-st-value", "cases")
+    page.fill("#run-st-max-steps", "5")
+    page.fill("#run-st-max-pop", "0.5")
+    page.fill("#run-st-replications", "99")
+    page.fill("#run-seed", "3")
+    page.click("#run-button")
+    page.wait_for_selector("#time-control:not([hidden])", timeout=120_000)
+
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        run = c.get("/workspaces/city/runs").json()[0]
+        assert run["analysis"] == "spacetime" and run["status"] == "done", run
+        assert run["parameters"]["long_table"] and run["parameters"].get("table") is None
+        series = c.get(f"/runs/{run['id']}/files/series.json").json()
+        palettes = c.get("/dashboard/palettes.json").json()
+    values = np.asarray(series["measures"]["value"])
+    outbreak = set(series["clusters"][0]["members"])
+    assert outbreak == {"A10", "A11", "A14", "A15"}
+
+    def check(step: int) -> dict[str, str]:
+        fills = _keys_and(page, "path.area", "getAttribute('fill')")
+        ringed = set(_keys_and(page, "path.area.in-cluster", "id"))
+        assert ringed == (outbreak if 9 <= step <= 11 else set()), (step, ringed)
+        # same classes as the series: a larger count never gets a lighter colour
+        colours = palettes["sequential"]["5"]
+        rank = {k: colours.index(v) for k, v in fills.items()}
+        by_value = sorted(series["areas"], key=lambda a: values[series["areas"].index(a), step])
+        assert [rank[a] for a in by_value] == sorted(rank[a] for a in by_value)
+        assert series["steps"][step] in page.inner_text("#time-step-text")
+        return fills
+
+    slider = page.locator("#time-step")
+    assert page.get_attribute("#time-step", "aria-valuetext").startswith("2024-03-12")
+    assert page.inner_text("label[for=time-step]") == "Time step"
+    last = check(11)
+    slider.focus()
+    page.keyboard.press("Home")
+    first = check(0)
+    assert first != last  # the map recoloured
+    assert all(first[a] != last[a] for a in outbreak if values[series["areas"].index(a), 11]
+               > values[series["areas"].index(a), 0] + 8)  # fmt: skip
+    for _ in range(9):
+        page.keyboard.press("ArrowRight")
+    check(9)
+    assert "Space-time cluster 1" in page.inner_text("#legend-items")
+    # Gi*: the step's significant hot spots in the hot colour
+    page.select_option("#time-measure", "gi_star")
+    hot = {a for a, s in zip(series["areas"], series["measures"]["state"], strict=True)
+           if s[9] == 1}  # fmt: skip
+    fills = _keys_and(page, "path.area", "getAttribute('fill')")
+    assert {k for k, v in fills.items() if v == "#d7301f"} == hot
+    page.click("#lang")
+    assert page.inner_text("label[for=time-step]") == "시점"
+    assert "시공간 군집 1" in page.inner_text("#legend-items")
+    assert page.errors == []
