@@ -195,9 +195,14 @@ def _spacetime_cube(spec: dict[str, Any], kind: str) -> Any:
 
 
 def _spacetime_areas(spec: dict[str, Any], areas: Any, cube: Any) -> Any:
-    """The areas indexed by their code, of the cube's type; every area in the cube."""
-    from dongne.cli.spacetime import _last, _with_all_areas
+    """The areas indexed by their code, of the cube's type; every area in the cube.
+
+    As ``dongne spacetime``: areas without any event count zero, and ``last`` keeps the last
+    steps only."""
+    import numpy as np
+
     from dongne.errors import DataError
+    from dongne.spacetime import SpaceTimeCube
 
     key = spec["parameters"]["id_column"]
     if key not in areas.columns:
@@ -216,8 +221,17 @@ def _spacetime_areas(spec: dict[str, Any], areas: Any, cube: Any) -> Any:
             f"{shown}. Fix: pass area with the code column of the counts that matches "
             "id_column, or upload areas that cover them."
         )
-    cube = _with_all_areas(cube, areas)
-    return areas, _last(cube, spec["parameters"].get("last"))
+    missing = areas.index.difference(cube.areas)
+    if cube.kind == "counts" and len(missing):
+        ids = cube.areas.append(missing)
+        values = np.vstack([cube.values, np.zeros((len(missing), cube.shape[1]))])
+        order = np.argsort(ids.to_numpy(), kind="stable")
+        cube = SpaceTimeCube(values[order], ids[order], cube.steps, cube.freq, cube.kind, cube.name)
+    last = spec["parameters"].get("last")
+    if last and last < cube.shape[1]:
+        cube = SpaceTimeCube(cube.values[:, -last:], cube.areas, cube.steps[-last:], cube.freq,
+                             cube.kind, cube.name)  # fmt: skip
+    return areas, cube
 
 
 def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
@@ -352,12 +366,11 @@ def _points(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict
     Points left out (outside the study area, no coordinates, not passing ``filter``) are
     counted at the top of the summary rather than only warned about on the server's log.
     """
-    from dongne.points.workflow import _selection_text
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedWarning)  # the summary says it
         outcome, pattern = _points_fit(spec, areas, out, report)
-    selection = [t for t in _selection_text(pattern) if t]
+    chosen = pattern.points.attrs.get("dongne", {}).get("selection", {})
+    selection = [t for t in (chosen.get("text"), chosen.get("text_ko")) if t]
     outcome["summary"] = "\n\n".join([*selection, outcome["summary"]])
     return outcome
 
