@@ -410,6 +410,12 @@ def test_time_slider_recolours_the_map_by_step_and_rings_clusters_in_their_span(
     _upload(page, "areas", areas_path)
     _upload(page, "table", table_path)
     page.select_option("#run-analysis", "spacetime")
+    last = (
+        "s => { s.value = s.options[s.options.length - 1].value;"
+        " s.dispatchEvent(new Event('change')); }"
+    )
+    page.eval_on_selector("#run-areas", last)  # the datasets just uploaded (newest last)
+    page.eval_on_selector("#run-st-counts", last)
     page.select_option("#run-id-column", "code")
     page.select_option("#run-table", "")
     page.select_option("#run-st-area", "dong")

@@ -161,3 +161,19 @@ def test_spacetime_events_and_field_errors(service, tmp_path):
             "methods": ["emerging"]}  # fmt: skip
     run = _done(s, body)
     assert run["layers"] == ["areas"]
+    # emerging alone reads a long table as values: rates per 1,000 people, not counts
+    rates = table.assign(rate=table["cases"] / 7.0)
+    rates_path = tmp_path / "rates.csv"
+    rates.to_csv(rates_path, index=False)
+    body = {**base, "long_table": s.upload(rates_path, "table", "rates.csv"), "value": "rate",
+            "now": "none", "methods": ["emerging"], "k": 0}  # fmt: skip
+    run = _done(s, body)
+    ehsa = emerging_hot_spots(
+        cube_from_long(rates, "dong", "date", "rate", now=False, kind="values"),
+        queen(gpd.read_file(areas_path), ids="code"), k=0,
+    )  # fmt: skip
+    feats = s.client.get(f"/runs/{run['id']}/result", headers=s.h).json()["features"]
+    got = {f["properties"]["code"]: f["properties"]["last_z"] for f in feats}
+    want = ehsa.to_frame()["last_z"]
+    assert got == pytest.approx(want.to_dict(), rel=1e-12)
+    assert "total" not in feats[0]["properties"]  # a sum of rates means nothing

@@ -175,6 +175,14 @@ def _allocate(spec: dict[str, Any], demand: Any, out: Path, report: Report) -> d
 SERIES_CELLS = 1_000_000
 
 
+def _json_matrix(values: Any) -> list:
+    """Rows of ``values`` rounded to 4 decimals, with null where there is no number."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(values), np.round(values, 4), None).tolist()
+
+
 def _spacetime_cube(spec: dict[str, Any], kind: str) -> Any:
     """The cube of ``events`` or ``long_table``, as ``dongne spacetime`` builds it."""
     from dongne.spacetime import cube_from_events, cube_from_long
@@ -241,6 +249,7 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
     import numpy as np
     import pandas as pd
 
+    from dongne.errors import DataError
     from dongne.spacetime.emerging import emerging_hot_spots
     from dongne.spacetime.scan import SpaceTimeScan
     from dongne.weights import queen
@@ -248,13 +257,16 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
     p = spec["parameters"]
     key, methods = p["id_column"], p["methods"]
     span = 1 - _READ_SHARE - _WRITE_SHARE
-    cube = _spacetime_cube(spec, "counts")
+    # the scan needs counts; emerging alone reads a long table as values (rates, shares)
+    counts = "scan" in methods or p.get("events") is not None
+    cube = _spacetime_cube(spec, "counts" if counts else "values")
     areas, cube = _spacetime_areas(spec, areas, cube)
-    areas = areas.loc[cube.areas]
+    areas = areas.loc[areas.index.isin(cube.areas)]
     names = areas[p["name_column"]] if p.get("name_column") in areas.columns else None
     steps = cube.step_labels()
     frame = areas.reset_index(drop=True)
-    frame["total"] = cube.values.sum(axis=1)
+    if counts:
+        frame["total"] = cube.values.sum(axis=1)
     series = pd.DataFrame(
         {"area": np.repeat(cube.areas.to_numpy(), len(steps)),
          "step": np.tile(np.asarray(steps, dtype=object), len(cube.areas)),
@@ -265,6 +277,11 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
     measures: dict[str, Any] = {"value": cube.values}
     clusters: list[dict[str, Any]] = []
     if "scan" in methods:
+        if p["model"] == "poisson" and p["population"] not in areas.columns:
+            raise DataError(
+                f"The areas have no column {p['population']!r}. Fix: pass population with one "
+                f"of {', '.join(c for c in areas.columns if c != 'geometry')[:200]}."
+            )
         population = areas[p["population"]] if p["model"] == "poisson" else None
         share = span * (0.8 if "emerging" in methods else 1.0)
         scan = SpaceTimeScan(
@@ -303,10 +320,12 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
             layers["clusters"] = gpd.GeoDataFrame(table, geometry=shapes, crs=areas.crs)
     if "emerging" in methods:
         report(_READ_SHARE + span * (0.8 if "scan" in methods else 0.0), "emerging hot spots")
-        ecube = cube if p.get("events") is not None else _spacetime_cube(spec, "values")
-        if ecube is not cube:
-            ecube = _spacetime_areas(spec, areas, ecube)[1]
-        w = queen(areas.reset_index(drop=True), ids=key)
+        ecube = cube
+        if counts and p.get("events") is None:  # the long table's values, as the command
+            ecube = _spacetime_areas(spec, areas, _spacetime_cube(spec, "values"))[1]
+        # values name only the areas that have rows (counts were filled with zeros)
+        shown = areas.loc[areas.index.isin(ecube.areas)]
+        w = queen(shown.reset_index(drop=True), ids=key)
         ehsa = emerging_hot_spots(
             ecube, w, k=p["k"], permutations=p["permutations"], correction=p["correction"],
             alpha=p["alpha"], rng=p["seed"],
@@ -323,10 +342,12 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
             return pd.DataFrame(values, index=ehsa.areas).reindex(cube.areas).to_numpy()
 
         gi = by_area(ehsa.gi_star)
-        state = by_area(np.where(ehsa.significant, np.sign(ehsa.gi_star), 0)).astype(int)
+        # +1 hot, -1 cold, 0 neither; NaN for an area without values (null in series.json)
+        state = by_area(np.where(ehsa.significant, np.sign(ehsa.gi_star), 0).astype(float))
         series["gi_star"] = gi.ravel()
         series["p_value"] = by_area(ehsa.p_values).ravel()
-        series["state"] = np.asarray(["cold", "-", "hot"], dtype=object)[state.ravel() + 1]
+        flat = state.ravel()
+        series["state"] = np.select([flat == 1, flat == -1, flat == 0], ["hot", "cold", "-"], "")
         measures["gi_star"], measures["state"] = gi, state
     layers = {"areas": frame, **layers}
     series.attrs = frame.attrs
@@ -335,7 +356,7 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
         payload = {
             "id_column": key, "steps": steps, "freq": cube.freq,
             "areas": [str(a) for a in cube.areas], "value_name": cube.name,
-            "measures": {k: np.round(v, 4).tolist() for k, v in measures.items()},
+            "measures": {k: _json_matrix(v) for k, v in measures.items()},
             "clusters": clusters,
         }  # fmt: skip
         atomic_write_text(out / "series.json", json.dumps(jsonable(payload)) + "\n")
