@@ -126,6 +126,22 @@ def test_spacetime_run_equals_the_library_and_writes_the_slider_series(service, 
     )
     first = series["clusters"][0]
     assert (first["start"], first["end"]) == (9, 11) and first["cluster"] == 1
+    # the scan alone also takes a points dataset (a coordinates table, as SaTScan's): the
+    # areas' centroids give the same circles, so the same clusters
+    centres = areas.assign(geometry=areas.geometry.centroid)
+    centres.to_file(tmp_path / "centres.geojson", driver="GeoJSON")
+    on_points = _done(
+        s,
+        {
+            **body,
+            "methods": ["scan"],
+            "areas": s.upload(tmp_path / "centres.geojson", "points", "c.geojson"),
+        },
+    )
+    again = s.client.get(
+        f"/runs/{on_points['id']}/result", params={"layer": "clusters"}, headers=s.h
+    ).json()["features"]
+    assert [f["properties"]["llr"] for f in again] == [f["properties"]["llr"] for f in got]
     prov = s.client.get(f"/runs/{run['id']}/provenance", headers=s.h).json()
     assert prov["methods"]["scan"]["seed"] == 3
     assert prov["parameters"]["seed"] == 3
@@ -170,10 +186,12 @@ def test_spacetime_events_and_field_errors(service, tmp_path):
     run = _done(s, body)
     ehsa = emerging_hot_spots(
         cube_from_long(rates, "dong", "date", "rate", now=False, kind="values"),
-        queen(gpd.read_file(areas_path), ids="code"), k=0,
+        queen(gpd.read_file(areas_path), ids="code"), k=0, permutations=0,
     )  # fmt: skip
     feats = s.client.get(f"/runs/{run['id']}/result", headers=s.h).json()["features"]
     got = {f["properties"]["code"]: f["properties"]["last_z"] for f in feats}
-    want = ehsa.to_frame()["last_z"]
-    assert got == pytest.approx(want.to_dict(), rel=1e-12)
+    want = ehsa.to_frame()
+    assert got == pytest.approx(want["last_z"].to_dict(), rel=1e-12)
+    cats = {f["properties"]["code"]: f["properties"]["emerging_category"] for f in feats}
+    assert cats == want["category"].to_dict()
     assert "total" not in feats[0]["properties"]  # a sum of rates means nothing

@@ -356,8 +356,9 @@ class SpacetimeRequest(_AreasInput):
     """Space-time scan and emerging hot spots (``dongne spacetime scan|emerging``).
 
     ``areas`` are the polygons (joined to ``table`` by ``id_column`` when given, e.g. for a
-    population); the counts come from ``events`` (one row per event or count, binned by
-    ``freq``: the command's ``--events``) or ``long_table`` (one row per area and step: the
+    population), or for the scan alone a points dataset (a coordinates table, as SaTScan's);
+    the counts come from ``events`` (one row per event or count, binned by ``freq``: the
+    command's ``--events``) or ``long_table`` (one row per area and step: the
     command's ``--table``; named so because ``table`` is the table joined to the areas).
     """
 

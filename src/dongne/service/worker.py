@@ -319,6 +319,12 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
             table["members"] = [";".join(map(str, m)) for m in table["members"]]
             layers["clusters"] = gpd.GeoDataFrame(table, geometry=shapes, crs=areas.crs)
     if "emerging" in methods:
+        if not areas.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+            raise DataError(
+                f"{spec['inputs']['areas']['name']} holds points: emerging hot spots need "
+                "area polygons (their neighbours share a boundary). Fix: pass methods "
+                '["scan"], or areas with polygons.'
+            )
         report(_READ_SHARE + span * (0.8 if "scan" in methods else 0.0), "emerging hot spots")
         ecube = cube
         if counts and p.get("events") is None:  # the long table's values, as the command

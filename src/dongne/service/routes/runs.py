@@ -275,7 +275,7 @@ def _inputs(session: Session, ws: Workspace, parameters: dict[str, Any]) -> dict
 #: Analyses whose inputs are listed by role: (role = request field, the kinds it takes).
 _OWN_ROLES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "spacetime": (
-        ("areas", ("areas",)),
+        ("areas", ("areas", "points")),  # points: a coordinates table, as SaTScan's (scan)
         ("table", ("table",)),
         ("events", ("table",)),
         ("long_table", ("table",)),
