@@ -242,6 +242,53 @@ def _spacetime_areas(spec: dict[str, Any], areas: Any, cube: Any) -> Any:
     return areas, cube
 
 
+def _spacetime_scan(
+    p: dict[str, Any], cube: Any, areas: Any, frame: Any, steps: list, report: Report, share: float
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Fit the scan; mark each area's cluster in ``frame``; the clusters for series.json."""
+    import numpy as np
+    import pandas as pd
+
+    from dongne.errors import DataError
+    from dongne.spacetime.scan import SpaceTimeScan
+
+    if p["model"] == "poisson" and p["population"] not in areas.columns:
+        raise DataError(
+            f"The areas have no column {p['population']!r}. Fix: pass population with one "
+            f"of {', '.join(c for c in areas.columns if c != 'geometry')[:200]}."
+        )
+    population = areas[p["population"]] if p["model"] == "poisson" else None
+    scan = SpaceTimeScan(
+        p["model"], analysis=p["scan_analysis"], max_population_share=p["max_pop"],
+        max_duration=p["max_steps"], replications=p["replications"], rng=p["seed"],
+    ).fit(
+        cube, areas, **({"population": population} if population is not None else {}),
+        progress=lambda k, n: report(_READ_SHARE + share * k / max(n, 1),
+                                     f"Monte Carlo replication {k} of {n}"),
+    )  # fmt: skip
+    frame["cluster"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    for col in ("cluster_start", "cluster_end"):
+        frame[col] = pd.Series([None] * len(frame), dtype=object)
+    frame["cluster_p"] = np.nan
+    frame["cluster_significant"] = False
+    index = pd.Index(frame[p["id_column"]])
+    position = {label: i for i, label in enumerate(steps)}
+    clusters = []
+    for row in scan.clusters_.itertuples():
+        rows = index.get_indexer(row.members)
+        frame.loc[rows, "cluster"] = row.cluster
+        frame.loc[rows, "cluster_start"] = row.start
+        frame.loc[rows, "cluster_end"] = row.end
+        frame.loc[rows, "cluster_p"] = row.p_value
+        frame.loc[rows, "cluster_significant"] = bool(row.significant)
+        clusters.append(
+            {"cluster": int(row.cluster), "members": [str(m) for m in row.members],
+             "start": position[row.start], "end": position[row.end],
+             "p_value": float(row.p_value), "significant": bool(row.significant)}
+        )  # fmt: skip
+    return scan, clusters
+
+
 def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
     """Space-time scan and/or emerging hot spots; the clusters and the categories as layers,
     the area x step series as ``series.csv`` and (bounded) ``series.json`` for the slider."""
@@ -251,7 +298,6 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
 
     from dongne.errors import DataError
     from dongne.spacetime.emerging import emerging_hot_spots
-    from dongne.spacetime.scan import SpaceTimeScan
     from dongne.weights import queen
 
     p = spec["parameters"]
@@ -277,44 +323,12 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
     measures: dict[str, Any] = {"value": cube.values}
     clusters: list[dict[str, Any]] = []
     if "scan" in methods:
-        if p["model"] == "poisson" and p["population"] not in areas.columns:
-            raise DataError(
-                f"The areas have no column {p['population']!r}. Fix: pass population with one "
-                f"of {', '.join(c for c in areas.columns if c != 'geometry')[:200]}."
-            )
-        population = areas[p["population"]] if p["model"] == "poisson" else None
         share = span * (0.8 if "emerging" in methods else 1.0)
-        scan = SpaceTimeScan(
-            p["model"], analysis=p["scan_analysis"], max_population_share=p["max_pop"],
-            max_duration=p["max_steps"], replications=p["replications"], rng=p["seed"],
-        ).fit(
-            cube, areas, **({"population": population} if population is not None else {}),
-            progress=lambda k, n: report(_READ_SHARE + share * k / max(n, 1),
-                                         f"Monte Carlo replication {k} of {n}"),
-        )  # fmt: skip
-        table = scan.to_frame()
+        scan, clusters = _spacetime_scan(p, cube, areas, frame, steps, report, share)
         provenance["scan"] = scan.provenance_
         summaries.append(scan.summary(names))
-        frame["cluster"] = pd.array([pd.NA] * len(frame), dtype="Int64")
-        for col in ("cluster_start", "cluster_end"):
-            frame[col] = pd.Series([None] * len(frame), dtype=object)
-        frame["cluster_p"] = np.nan
-        frame["cluster_significant"] = False
-        index = pd.Index(frame[key])
-        position = {label: i for i, label in enumerate(steps)}
-        for row in table.itertuples():
-            rows = index.get_indexer(row.members)
-            frame.loc[rows, "cluster"] = row.cluster
-            frame.loc[rows, "cluster_start"] = row.start
-            frame.loc[rows, "cluster_end"] = row.end
-            frame.loc[rows, "cluster_p"] = row.p_value
-            frame.loc[rows, "cluster_significant"] = bool(row.significant)
-            clusters.append(
-                {"cluster": int(row.cluster), "members": [str(m) for m in row.members],
-                 "start": position[row.start], "end": position[row.end],
-                 "p_value": float(row.p_value), "significant": bool(row.significant)}
-            )  # fmt: skip
-        if len(table):
+        if len(scan.clusters_):
+            table = scan.to_frame()
             shapes = [areas.loc[m].geometry.union_all() for m in table["members"]]
             table["members"] = [";".join(map(str, m)) for m in table["members"]]
             layers["clusters"] = gpd.GeoDataFrame(table, geometry=shapes, crs=areas.crs)
