@@ -220,8 +220,11 @@ export function styleTimeStep(features, keyOf, series, options, palettes) {
   const styles = new Map();
   const row = new Map(series.areas.map((a, i) => [String(a), i]));
   const step = Math.min(Math.max(options.step ?? 0, 0), series.steps.length - 1);
+  // Only significant clusters are ringed: a ring must not suggest a cluster that chance explains.
+  const alive = clustersAt(series, step);
   const ring = new Map();
-  for (const c of clustersAt(series, step)) for (const m of c.members) ring.set(String(m), c);
+  for (const c of alive.filter((x) => x.significant)) for (const m of c.members) ring.set(String(m), c);
+  const notSignificant = alive.filter((x) => !x.significant).length;
   const gi = options.measure === "gi_star" && "gi_star" in series.measures;
   const values = series.measures[gi ? "gi_star" : "value"];
   let classify; // (row) -> {fill, category, categoryText} or null (no value)
@@ -272,19 +275,20 @@ export function styleTimeStep(features, keyOf, series, options, palettes) {
       ...(got ?? { fill: MISSING, category: null, categoryText: null }),
       value: i === undefined ? null : values[i][step],
       significant: Boolean(cluster?.significant),
-      ring: cluster ? (cluster.significant ? "in-cluster" : "in-cluster-ns") : null,
+      ring: cluster ? "in-cluster" : null,
       cluster: cluster?.cluster ?? null,
     });
   }
   const legend = entries();
-  for (const [c, count] of ringCounts) {
+  for (const [c, count] of [...ringCounts].sort((a, b) => a[0].cluster - b[0].cluster)) {
     legend.push({
       colour: "none",
-      ring: c.significant ? "in-cluster" : "in-cluster-ns",
-      text: t(c.significant ? "step_cluster" : "step_cluster_ns", { n: c.cluster, p: formatNumber(c.p_value, 3) }),
+      ring: "in-cluster",
+      text: t("step_cluster", { n: c.cluster, p: formatNumber(c.p_value, 3) }),
       count,
     });
   }
+  if (notSignificant) legend.push({ colour: "none", text: t("step_clusters_ns"), count: notSignificant });
   if (missing) legend.push({ colour: MISSING, text: t("no_data"), count: missing });
   return { styles, legend };
 }
