@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from shapely import box
-from test_service_jobs import Service, _settings
+from test_service_jobs import Service, _settings, database, pg_url  # noqa: F401 (fixtures)
 
 from dongne.points import SignificantDBSCAN, kernel_density, point_pattern
 from dongne.points.distance import nearest_neighbour_index
@@ -133,3 +133,29 @@ def test_points_request_errors_name_the_field(service, tmp_path):
     run = s.wait(s.start(body), lambda r: r["status"] not in ("queued", "running"), timeout=180)
     assert run["status"] == "failed"
     assert '"outside": "drop"' in run["message"], run["message"]
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_points_run_on_postgresql(tmp_path, database):  # noqa: F811 (the fixture)
+    """The request's lists, unions and nested options survive PostgreSQL's JSON column."""
+    settings = _settings(tmp_path, database, max_jobs=1)
+    admin = create_user(settings, "admin", workspace="city")
+    points_path, areas_path, points, areas = _inputs(tmp_path / "in")
+    with TestClient(create_app(settings)) as client:
+        s = Service(client, admin.token)
+        body = {
+            "analysis": "points", "points": s.upload(points_path, "points", "points.geojson"),
+            "areas": s.upload(areas_path, "areas", "areas.geojson"), "methods": ["kde"],
+            "bandwidth": 150.0, "kde_cells": 300, "eps": [60.0, 90.0], "seed": 2,
+        }  # fmt: skip
+        run = _done(s, body)
+        assert run["parameters"]["bandwidth"] == 150.0 and run["parameters"]["eps"] == [60, 90]
+        cells = _layer(s, run, "density")
+    with pytest.warns(UserWarning):
+        pattern = point_pattern(points, areas)
+    surface = kernel_density(pattern, bandwidth=150.0, cell_size=_kde_cell(pattern, 150.0, 300))
+    np.testing.assert_allclose(
+        [c["properties"]["density_per_km2"] for c in cells],
+        surface.to_geodataframe()["density_per_km2"],
+        rtol=1e-12,
+    )
