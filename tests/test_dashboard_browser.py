@@ -479,35 +479,37 @@ def test_time_slider_recolours_the_map_by_step_and_rings_clusters_in_their_span(
 def test_points_run_draws_the_density_grid_with_the_significant_clusters_outlined(
     page, server, tmp_path
 ):
+    """A points run started from the form (no study area: the points' convex hull) shows
+    its density grid as the areas and the significant clusters outlined over it."""
     from test_service_points import _inputs
 
     url, token = server
-    points_path, areas_path, _, _ = _inputs(tmp_path / "pts")
+    points_path, _, _, _ = _inputs(tmp_path / "pts")
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
-        ids = []
-        for kind, path in (("points", points_path), ("areas", areas_path)):
-            r = c.post("/workspaces/city/datasets", params={"kind": kind, "filename": path.name},
-                       content=path.read_bytes())  # fmt: skip
-            ids.append(r.json()["id"])
-        body = {"analysis": "points", "points": ids[0], "areas": ids[1], "eps": [60.0],
-                "methods": ["dbscan", "kde"], "replications": 19, "kde_cells": 200}  # fmt: skip
-        run = c.post("/workspaces/city/runs", json=body).json()
-        for _ in range(600):
-            run = c.get(f"/runs/{run['id']}").json()
-            if run["status"] not in ("queued", "running"):
-                break
-            page.wait_for_timeout(200)
-        assert run["status"] == "done", run
-        density = c.get(f"/runs/{run['id']}/result", params={"layer": "density"}).json()
-        clusters = c.get(f"/runs/{run['id']}/result", params={"layer": "clusters"}).json()
-    assert len(clusters["features"]) >= 1
+        r = c.post("/workspaces/city/datasets", params={"kind": "points", "filename": "p.geojson"},
+                   content=points_path.read_bytes())  # fmt: skip
+        assert r.status_code == 201, r.text
     page.fill("#token", token)
     page.click("#signin-form button[type=submit]")
     page.wait_for_selector("#app:not([hidden])")
-    page.click(f"#run-list button[aria-label*='{run['id']}']")
-    page.wait_for_function(
-        f"() => document.querySelectorAll('path.area').length === {len(density['features'])}"
-    )
+    page.select_option("#run-analysis", "points")
+    page.select_option("#run-pt-points", str(r.json()["id"]))
+    page.select_option("#run-areas", "")
+    page.uncheck("#fs-points input[value=ripley]")
+    page.fill("#run-pt-eps", "60")
+    page.fill("#run-pt-replications", "19")
+    page.click("#run-button")
+    page.wait_for_selector("#overlay path.point-cluster", timeout=120_000)
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        run = c.get("/workspaces/city/runs").json()[0]
+        assert run["status"] == "done", run
+        p = run["parameters"]
+        assert (p["eps"], p["replications"], p["methods"]) == ([60.0], 19, ["dbscan", "kde"])
+        assert p["areas"] is None and p.get("table") is None
+        density = c.get(f"/runs/{run['id']}/result", params={"layer": "density"}).json()
+        clusters = c.get(f"/runs/{run['id']}/result", params={"layer": "clusters"}).json()
+    assert len(clusters["features"]) >= 1
+    assert page.locator("path.area").count() == len(density["features"])
     assert page.locator("#overlay path.point-cluster").count() == len(clusters["features"])
     assert f"Significant point cluster ({len(clusters['features'])})" in page.inner_text(
         "#legend-items"
