@@ -265,7 +265,8 @@ function refreshRunForm() {
       ...(optionalAreas ? [["", t("no_study_area")]] : []),
       ...areaSets.map((d) => [String(d.id), `#${d.id} ${d.name}`]),
     ],
-    String(areaSets.at(-1)?.id ?? ""),
+    // an optional study area starts as none, and "none" stays chosen once chosen
+    optionalAreas ? "" : String(areaSets.at(-1)?.id ?? ""),
   );
   const tables = datasetsOf("table");
   fillSelect(
