@@ -442,3 +442,127 @@ def test_local_coefficients_and_regions_are_drawn_as_the_run_maps_them(page, tmp
         ("Region 2", int((frame["region"] == 2).sum())),
     ]
     assert page.errors == []
+
+
+def test_time_slider_recolours_the_map_by_step_and_rings_clusters_in_their_span(
+    page, server, tmp_path
+):
+    """A space-time run started from the form: the slider (keyboard) recolours every area by
+    the chosen step's count in the classes of the series, and rings the outbreak's areas
+    only in the steps of its time span; Gi* colours hot spots of the step."""
+    from test_service_spacetime import _inputs
+
+    url, token = server
+    areas_path, table_path, _, _ = _inputs(tmp_path / "st")
+    page.fill("#token", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#app:not([hidden])")
+    _upload(page, "areas", areas_path)
+    _upload(page, "table", table_path)
+    page.select_option("#run-analysis", "spacetime")
+    last = (
+        "s => { s.value = s.options[s.options.length - 1].value;"
+        " s.dispatchEvent(new Event('change')); }"
+    )
+    page.eval_on_selector("#run-areas", last)  # the datasets just uploaded (newest last)
+    page.eval_on_selector("#run-st-counts", last)
+    page.select_option("#run-id-column", "code")
+    page.select_option("#run-table", "")
+    page.select_option("#run-st-area", "dong")
+    page.select_option("#run-st-time", "date")
+    page.select_option("#run-st-value", "cases")
+    page.fill("#run-st-max-steps", "5")
+    page.fill("#run-st-max-pop", "0.5")
+    page.fill("#run-st-replications", "99")
+    page.fill("#run-seed", "3")
+    page.click("#run-button")
+    page.wait_for_selector("#time-control:not([hidden])", timeout=120_000)
+
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        run = c.get("/workspaces/city/runs").json()[0]
+        assert run["analysis"] == "spacetime" and run["status"] == "done", run
+        assert run["parameters"]["long_table"] and run["parameters"].get("table") is None
+        series = c.get(f"/runs/{run['id']}/files/series.json").json()
+        palettes = c.get("/dashboard/palettes.json").json()
+    values = np.asarray(series["measures"]["value"])
+    outbreak = set(series["clusters"][0]["members"])
+    assert outbreak == {"A10", "A11", "A14", "A15"}
+
+    def check(step: int) -> dict[str, str]:
+        fills = _keys_and(page, "path.area", "getAttribute('fill')")
+        ringed = set(_keys_and(page, "path.area.in-cluster", "id"))
+        assert ringed == (outbreak if 9 <= step <= 11 else set()), (step, ringed)
+        # same classes as the series: a larger count never gets a lighter colour
+        colours = palettes["sequential"]["5"]
+        rank = {k: colours.index(v) for k, v in fills.items()}
+        by_value = sorted(series["areas"], key=lambda a: values[series["areas"].index(a), step])
+        assert [rank[a] for a in by_value] == sorted(rank[a] for a in by_value)
+        assert series["steps"][step] in page.inner_text("#time-step-text")
+        return fills
+
+    slider = page.locator("#time-step")
+    assert page.get_attribute("#time-step", "aria-valuetext").startswith("2024-03-12")
+    assert page.inner_text("label[for=time-step]") == "Time step"
+    last = check(11)
+    slider.focus()
+    page.keyboard.press("Home")
+    first = check(0)
+    assert first != last  # the map recoloured
+    assert all(first[a] != last[a] for a in outbreak if values[series["areas"].index(a), 11]
+               > values[series["areas"].index(a), 0] + 8)  # fmt: skip
+    for _ in range(9):
+        page.keyboard.press("ArrowRight")
+    check(9)
+    assert "Space-time cluster 1" in page.inner_text("#legend-items")
+    # Gi*: the step's significant hot spots in the hot colour
+    page.select_option("#time-measure", "gi_star")
+    hot = {a for a, s in zip(series["areas"], series["measures"]["state"], strict=True)
+           if s[9] == 1}  # fmt: skip
+    fills = _keys_and(page, "path.area", "getAttribute('fill')")
+    assert {k for k, v in fills.items() if v == "#d7301f"} == hot
+    page.click("#lang")
+    assert page.inner_text("label[for=time-step]") == "시점"
+    assert "시공간 군집 1" in page.inner_text("#legend-items")
+    assert page.errors == []
+
+
+def test_points_run_draws_the_density_grid_with_the_significant_clusters_outlined(
+    page, server, tmp_path
+):
+    """A points run started from the form (no study area: the points' convex hull) shows
+    its density grid as the areas and the significant clusters outlined over it."""
+    from test_service_points import _inputs
+
+    url, token = server
+    points_path, _, _, _ = _inputs(tmp_path / "pts")
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        r = c.post("/workspaces/city/datasets", params={"kind": "points", "filename": "p.geojson"},
+                   content=points_path.read_bytes())  # fmt: skip
+        assert r.status_code == 201, r.text
+    page.fill("#token", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#app:not([hidden])")
+    page.select_option("#run-analysis", "points")
+    page.select_option("#run-pt-points", str(r.json()["id"]))
+    page.select_option("#run-areas", "")
+    page.uncheck("#fs-points input[value=ripley]")
+    page.fill("#run-pt-eps", "60")
+    page.fill("#run-pt-replications", "19")
+    page.click("#run-button")
+    page.wait_for_selector("#overlay path.point-cluster", timeout=120_000)
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        run = c.get("/workspaces/city/runs").json()[0]
+        assert run["status"] == "done", run
+        p = run["parameters"]
+        assert (p["eps"], p["replications"], p["methods"]) == ([60.0], 19, ["dbscan", "kde"])
+        assert p["areas"] is None and p.get("table") is None
+        density = c.get(f"/runs/{run['id']}/result", params={"layer": "density"}).json()
+        clusters = c.get(f"/runs/{run['id']}/result", params={"layer": "clusters"}).json()
+    assert len(clusters["features"]) >= 1
+    assert page.locator("path.area").count() == len(density["features"])
+    assert page.locator("#overlay path.point-cluster").count() == len(clusters["features"])
+    assert f"Significant point cluster ({len(clusters['features'])})" in page.inner_text(
+        "#legend-items"
+    )
+    assert page.locator("#time-control").is_hidden()
+    assert page.errors == []

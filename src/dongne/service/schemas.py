@@ -24,6 +24,7 @@ __all__ = [
     "NewTokenOut",
     "NewUserOut",
     "OfferOut",
+    "PointsRequest",
     "RegionsRequest",
     "RunOut",
     "RunRequest",
@@ -31,6 +32,7 @@ __all__ = [
     "SentInvitationOut",
     "ShareIn",
     "ShareOut",
+    "SpacetimeRequest",
     "TokenIn",
     "TokenOut",
     "UserIn",
@@ -483,8 +485,160 @@ class RegionsRequest(_AreasInput):
         return self
 
 
+class SpacetimeRequest(_AreasInput):
+    """Space-time scan and emerging hot spots (``dongne spacetime scan|emerging``).
+
+    ``areas`` are the polygons (joined to ``table`` by ``id_column`` when given, e.g. for a
+    population), or for the scan alone a points dataset (a coordinates table, as SaTScan's);
+    the counts come from ``events`` (one row per event or count, binned by ``freq``: the
+    command's ``--events``) or ``long_table`` (one row per area and step: the
+    command's ``--table``; named so because ``table`` is the table joined to the areas).
+    """
+
+    analysis: Literal["spacetime"]
+    id_column: Column = Field(description="Code column of the areas (the command's --id).")
+    events: DatasetId | None = Field(
+        None, description="Id of a table dataset of events or counts (--events)."
+    )
+    long_table: DatasetId | None = Field(
+        None, description="Id of a table dataset with one row per area and step (--table)."
+    )
+    methods: list[Literal["scan", "emerging"]] = Field(default=["scan", "emerging"], min_length=1)
+    area: Column | None = Field(
+        None, description="Area code column of events/long_table (default: id_column)."
+    )
+    time: Column = Field("date", description="Time column (dates or whole numbers).")
+    count: Column | None = Field(None, description="Count column of events (default: one per row).")
+    value: Column | None = Field(
+        None, description="Value (or count) column of long_table; required with it."
+    )
+    freq: str | None = Field(
+        None,
+        max_length=20,
+        pattern=r"^[A-Za-z0-9-]+$",
+        examples=["D", "W-SUN", "MS", "YS"],
+        description="Step length (pandas frequency); required with events.",
+    )
+    duplicates: Literal["raise", "sum"] = Field(
+        "raise", description="Repeated (area, time) rows of long_table: an error or added up."
+    )
+    now: str | None = Field(
+        None,
+        max_length=40,
+        description="Latest allowed time (default: the clock); 'none' skips the check.",
+    )
+    last: int | None = Field(None, ge=1, description="Analyse only the last N steps.")
+    model: Literal["permutation", "poisson"] = "permutation"
+    population: Column | None = Field(
+        None, description="Population column of the areas (or of table): Poisson model."
+    )
+    scan_analysis: Literal["prospective", "retrospective"] = Field(
+        "prospective", description="The command's --analysis (prospective surveillance)."
+    )
+    max_pop: float = Field(
+        0.1, gt=0, le=1, description="Largest circle as a share of the cases/population."
+    )
+    max_steps: int = Field(14, ge=1, description="Longest cluster in steps.")
+    replications: int = Field(999, ge=0, le=99_999, description="Scan Monte Carlo runs.")
+    k: int = Field(1, ge=0, le=50, description="Emerging: earlier steps in the neighbourhood.")
+    permutations: int = Field(
+        0, ge=0, le=99_999, description="Emerging: permutations per bin (0: normal p-values)."
+    )
+    correction: Literal["fdr_bh", "fdr_by", "bonferroni", "none"] = "fdr_bh"
+    alpha: float = Field(0.05, gt=0, lt=1)
+    name_column: Column | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SpacetimeRequest:
+        if (self.events is None) == (self.long_table is None):
+            raise ValueError(
+                "give exactly one of 'events' (one row per event or count) and 'long_table' "
+                "(one row per area and step)"
+            )
+        if self.events is not None and not self.freq:
+            raise ValueError("'events' needs 'freq', the step length (e.g. \"D\", \"W-SUN\")")
+        if self.long_table is not None and not self.value:
+            raise ValueError("'long_table' needs 'value', its column of counts or values")
+        if "scan" in self.methods and self.model == "poisson" and not self.population:
+            raise ValueError(
+                "'model': \"poisson\" needs 'population' (a column of the areas), or use "
+                "'model': \"permutation\""
+            )
+        return self
+
+
+class PointsRequest(_AreasInput):
+    """Point statistics (``dongne points dbscan|kde|ripley``) in one run.
+
+    ``points`` is the point layer; ``areas`` the optional study area (default: the convex
+    hull of the points). ``replications`` is ``points dbscan``'s; ``ripley_replications`` and
+    ``kde_replications`` are the ``--replications`` of ``points ripley`` and ``points kde``.
+    """
+
+    analysis: Literal["points"]
+    points: DatasetId = Field(description="Id of a points dataset (events or sites).")
+    areas: DatasetId | None = Field(  # type: ignore[assignment]
+        None, description="Id of an areas dataset: the study area (--areas)."
+    )
+    methods: list[Literal["dbscan", "kde", "ripley"]] = Field(
+        default=["dbscan", "kde", "ripley"], min_length=1
+    )
+    filter: str | None = Field(
+        None, max_length=500, examples=["kind == 'A'"], description="Keep only these points."
+    )
+    outside: Literal["drop", "keep", "raise"] = "drop"
+    cell_size: float | None = Field(None, gt=0, description="Raster cell of the study area (m).")
+    name_column: Column | None = None
+    eps: list[Annotated[float, Field(gt=0)]] | None = Field(
+        None, min_length=1, max_length=10, description="DBSCAN radii in metres, one per scale."
+    )
+    min_pts: int = Field(10, ge=2, le=10_000)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    replications: int = Field(999, ge=1, le=99_999)
+    prefer: Literal["largest", "strongest"] = "largest"
+    background: DatasetId | None = Field(
+        None, description="Id of an areas dataset with a population column: the null."
+    )
+    population: Column | None = Field(None, description="Population column of background.")
+    functions: list[Literal["K", "L", "G", "F", "J", "cross-K"]] = Field(
+        default=["L", "G"], min_length=1
+    )
+    other: DatasetId | None = Field(None, description="Id of a points dataset: cross-K's type.")
+    edge_correction: Literal["border", "none"] = "border"
+    ripley_replications: int = Field(99, ge=1, le=9_999)
+    quadrats: int = Field(5, ge=1, le=100)
+    bandwidth: Literal["scott", "silverman", "cv"] | Annotated[float, Field(gt=0)] = "scott"
+    weights: Column | None = Field(None, description="Column of the points to weight by.")
+    controls: DatasetId | None = Field(
+        None, description="Id of a points dataset of controls: log relative risk."
+    )
+    kde_replications: int = Field(99, ge=1, le=9_999)
+    kde_cells: int = Field(
+        4000,
+        ge=100,
+        le=40_000,
+        description="Most grid cells of the density layer (the cell grows to stay under it).",
+    )
+
+    @model_validator(mode="after")
+    def _pairs(self) -> PointsRequest:
+        if self.background is not None and not self.population:
+            raise ValueError("'background' needs 'population', its population column")
+        if self.population and self.background is None:
+            raise ValueError("'population' needs 'background', the polygons that hold it")
+        if "cross-K" in self.functions and self.other is None:
+            raise ValueError("'functions' with \"cross-K\" needs 'other', the second point type")
+        return self
+
+
 RunRequest = Annotated[
-    DetectRequest | ScanRequest | AllocateRequest | ExplainRequest | RegionsRequest,
+    DetectRequest
+    | ScanRequest
+    | AllocateRequest
+    | ExplainRequest
+    | RegionsRequest
+    | SpacetimeRequest
+    | PointsRequest,
     Field(discriminator="analysis"),
 ]
 
@@ -492,7 +646,9 @@ RunRequest = Annotated[
 class RunOut(BaseModel):
     id: int
     workspace: str
-    analysis: Literal["detect", "scan", "allocate", "explain", "regions"]
+    analysis: Literal[
+        "detect", "scan", "allocate", "explain", "regions", "spacetime", "points"
+    ]
     parameters: dict[str, Any]
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: float = Field(ge=0, le=1)

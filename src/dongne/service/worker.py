@@ -170,7 +170,333 @@ def _allocate(spec: dict[str, Any], demand: Any, out: Path, report: Report) -> d
     return {"layers": layers, "summary": result.summary}
 
 
-_ANALYSES = {"detect": _detect, "scan": _scan, "allocate": _allocate}
+# ------------------------------------------------------------------------------ spacetime
+#: Most area x step cells of the dashboard's series.json (larger cubes: series.csv only).
+SERIES_CELLS = 1_000_000
+
+
+def _json_matrix(values: Any) -> list:
+    """Rows of ``values`` rounded to 4 decimals, with null where there is no number."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(values), np.round(values, 4), None).tolist()
+
+
+def _spacetime_cube(spec: dict[str, Any], kind: str) -> Any:
+    """The cube of ``events`` or ``long_table``, as ``dongne spacetime`` builds it."""
+    from dongne.spacetime import cube_from_events, cube_from_long
+
+    p = spec["parameters"]
+    area = p.get("area") or p["id_column"]
+    now = p.get("now")
+    now = False if isinstance(now, str) and now.lower() == "none" else now
+    if p.get("events") is not None:
+        d = spec["inputs"]["events"]
+        return cube_from_events(_load(spec, "events"), area, p["time"], freq=p["freq"],
+                                weight=p.get("count"), now=now, source=d["name"])  # fmt: skip
+    d = spec["inputs"]["long_table"]
+    return cube_from_long(
+        _load(spec, "long_table"), area, p["time"], p["value"], freq=p.get("freq"), kind=kind,
+        duplicates=p["duplicates"], now=now, source=d["name"],
+    )  # fmt: skip
+
+
+def _spacetime_areas(spec: dict[str, Any], areas: Any, cube: Any) -> Any:
+    """The areas indexed by their code, of the cube's type; every area in the cube.
+
+    As ``dongne spacetime``: areas without any event count zero, and ``last`` keeps the last
+    steps only."""
+    import numpy as np
+
+    from dongne.errors import DataError
+    from dongne.spacetime import SpaceTimeCube
+
+    key = spec["parameters"]["id_column"]
+    if key not in areas.columns:
+        raise DataError(
+            f"{spec['inputs']['areas']['name']} has no column {key!r}. Fix: pass id_column "
+            f"with one of {', '.join(c for c in areas.columns if c != 'geometry')[:200]}."
+        )
+    areas = areas.copy()
+    areas[key] = areas[key].astype(type(cube.areas[0]))
+    areas = areas.set_index(key, drop=False)
+    unknown = cube.areas.difference(areas.index)
+    if len(unknown):
+        shown = ", ".join(map(str, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
+        raise DataError(
+            f"{len(unknown)} area code(s) of the counts are not in the areas' {key!r}: "
+            f"{shown}. Fix: pass area with the code column of the counts that matches "
+            "id_column, or upload areas that cover them."
+        )
+    missing = areas.index.difference(cube.areas)
+    if cube.kind == "counts" and len(missing):
+        ids = cube.areas.append(missing)
+        values = np.vstack([cube.values, np.zeros((len(missing), cube.shape[1]))])
+        order = np.argsort(ids.to_numpy(), kind="stable")
+        cube = SpaceTimeCube(values[order], ids[order], cube.steps, cube.freq, cube.kind, cube.name)
+    last = spec["parameters"].get("last")
+    if last and last < cube.shape[1]:
+        cube = SpaceTimeCube(cube.values[:, -last:], cube.areas, cube.steps[-last:], cube.freq,
+                             cube.kind, cube.name)  # fmt: skip
+    return areas, cube
+
+
+def _spacetime_scan(
+    p: dict[str, Any], cube: Any, areas: Any, frame: Any, steps: list, report: Report, share: float
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Fit the scan; mark each area's cluster in ``frame``; the clusters for series.json."""
+    import numpy as np
+    import pandas as pd
+
+    from dongne.errors import DataError
+    from dongne.spacetime.scan import SpaceTimeScan
+
+    if p["model"] == "poisson" and p["population"] not in areas.columns:
+        raise DataError(
+            f"The areas have no column {p['population']!r}. Fix: pass population with one "
+            f"of {', '.join(c for c in areas.columns if c != 'geometry')[:200]}."
+        )
+    population = areas[p["population"]] if p["model"] == "poisson" else None
+    scan = SpaceTimeScan(
+        p["model"], analysis=p["scan_analysis"], max_population_share=p["max_pop"],
+        max_duration=p["max_steps"], replications=p["replications"], rng=p["seed"],
+    ).fit(
+        cube, areas, **({"population": population} if population is not None else {}),
+        progress=lambda k, n: report(_READ_SHARE + share * k / max(n, 1),
+                                     f"Monte Carlo replication {k} of {n}"),
+    )  # fmt: skip
+    frame["cluster"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    for col in ("cluster_start", "cluster_end"):
+        frame[col] = pd.Series([None] * len(frame), dtype=object)
+    frame["cluster_p"] = np.nan
+    frame["cluster_significant"] = False
+    index = pd.Index(frame[p["id_column"]])
+    position = {label: i for i, label in enumerate(steps)}
+    clusters = []
+    for row in scan.clusters_.itertuples():
+        rows = index.get_indexer(row.members)
+        frame.loc[rows, "cluster"] = row.cluster
+        frame.loc[rows, "cluster_start"] = row.start
+        frame.loc[rows, "cluster_end"] = row.end
+        frame.loc[rows, "cluster_p"] = row.p_value
+        frame.loc[rows, "cluster_significant"] = bool(row.significant)
+        clusters.append(
+            {"cluster": int(row.cluster), "members": [str(m) for m in row.members],
+             "start": position[row.start], "end": position[row.end],
+             "p_value": float(row.p_value), "significant": bool(row.significant)}
+        )  # fmt: skip
+    return scan, clusters
+
+
+def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
+    """Space-time scan and/or emerging hot spots; the clusters and the categories as layers,
+    the area x step series as ``series.csv`` and (bounded) ``series.json`` for the slider."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+
+    from dongne.errors import DataError
+    from dongne.spacetime.emerging import emerging_hot_spots
+    from dongne.weights import queen
+
+    p = spec["parameters"]
+    key, methods = p["id_column"], p["methods"]
+    span = 1 - _READ_SHARE - _WRITE_SHARE
+    # the scan needs counts; emerging alone reads a long table as values (rates, shares)
+    counts = "scan" in methods or p.get("events") is not None
+    cube = _spacetime_cube(spec, "counts" if counts else "values")
+    areas, cube = _spacetime_areas(spec, areas, cube)
+    areas = areas.loc[areas.index.isin(cube.areas)]
+    names = areas[p["name_column"]] if p.get("name_column") in areas.columns else None
+    steps = cube.step_labels()
+    frame = areas.reset_index(drop=True)
+    if counts:
+        frame["total"] = cube.values.sum(axis=1)
+    series = pd.DataFrame(
+        {"area": np.repeat(cube.areas.to_numpy(), len(steps)),
+         "step": np.tile(np.asarray(steps, dtype=object), len(cube.areas)),
+         "value": cube.values.ravel()}
+    )  # fmt: skip
+    layers: dict[str, Any] = {}
+    summaries, provenance = [], {}
+    measures: dict[str, Any] = {"value": cube.values}
+    clusters: list[dict[str, Any]] = []
+    if "scan" in methods:
+        share = span * (0.8 if "emerging" in methods else 1.0)
+        scan, clusters = _spacetime_scan(p, cube, areas, frame, steps, report, share)
+        provenance["scan"] = scan.provenance_
+        summaries.append(scan.summary(names))
+        if len(scan.clusters_):
+            table = scan.to_frame()
+            shapes = [areas.loc[m].geometry.union_all() for m in table["members"]]
+            table["members"] = [";".join(map(str, m)) for m in table["members"]]
+            layers["clusters"] = gpd.GeoDataFrame(table, geometry=shapes, crs=areas.crs)
+    if "emerging" in methods:
+        if not areas.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+            raise DataError(
+                f"{spec['inputs']['areas']['name']} holds points: emerging hot spots need "
+                "area polygons (their neighbours share a boundary). Fix: pass methods "
+                '["scan"], or areas with polygons.'
+            )
+        report(_READ_SHARE + span * (0.8 if "scan" in methods else 0.0), "emerging hot spots")
+        ecube = cube
+        if counts and p.get("events") is None:  # the long table's values, as the command
+            ecube = _spacetime_areas(spec, areas, _spacetime_cube(spec, "values"))[1]
+        # values name only the areas that have rows (counts were filled with zeros)
+        shown = areas.loc[areas.index.isin(ecube.areas)]
+        w = queen(shown.reset_index(drop=True), ids=key)
+        ehsa = emerging_hot_spots(
+            ecube, w, k=p["k"], permutations=p["permutations"], correction=p["correction"],
+            alpha=p["alpha"], rng=p["seed"],
+        )  # fmt: skip
+        provenance["emerging"] = ehsa.provenance_
+        summaries.append(ehsa.summary(names))
+        cats = ehsa.to_frame().reindex(frame[key].to_numpy())
+        cats = cats.rename(columns={"category": "emerging_category",
+                                    "category_ko": "emerging_category_ko"})  # fmt: skip
+        for col in cats.columns:
+            frame[col] = cats[col].to_numpy()
+
+        def by_area(values: Any) -> Any:
+            return pd.DataFrame(values, index=ehsa.areas).reindex(cube.areas).to_numpy()
+
+        gi = by_area(ehsa.gi_star)
+        # +1 hot, -1 cold, 0 neither; NaN for an area without values (null in series.json)
+        state = by_area(np.where(ehsa.significant, np.sign(ehsa.gi_star), 0).astype(float))
+        series["gi_star"] = gi.ravel()
+        series["p_value"] = by_area(ehsa.p_values).ravel()
+        flat = state.ravel()
+        series["state"] = np.select([flat == 1, flat == -1, flat == 0], ["hot", "cold", "-"], "")
+        measures["gi_star"], measures["state"] = gi, state
+    layers = {"areas": frame, **layers}
+    series.attrs = frame.attrs
+    write_table(series, out / "series.csv", analysis="spacetime", result_layer="series")
+    if cube.values.size <= SERIES_CELLS:
+        payload = {
+            "id_column": key, "steps": steps, "freq": cube.freq,
+            "areas": [str(a) for a in cube.areas], "value_name": cube.name,
+            "measures": {k: _json_matrix(v) for k, v in measures.items()},
+            "clusters": clusters,
+        }  # fmt: skip
+        atomic_write_text(out / "series.json", json.dumps(jsonable(payload)) + "\n")
+    else:
+        summaries.append(
+            f"The area x step series ({cube.values.size:,} cells) is in series.csv only: "
+            f"larger than the dashboard's time slider takes ({SERIES_CELLS:,}); analyse "
+            "fewer steps with last.\n시점별 값({cube.values.size:,}칸)은 series.csv에만 "
+            f"있습니다(대시보드 시간 슬라이더 한도 {SERIES_CELLS:,}칸 초과)."
+        )
+    return {"layers": layers, "summary": "\n\n".join(summaries), "provenance": provenance}
+
+
+# ------------------------------------------------------------------------------ points
+def _kde_cell(pattern: Any, bandwidth: Any, cells: int) -> float:
+    """The library's default KDE cell, grown so that the study area holds at most ``cells``."""
+    import math
+
+    from dongne.points.kde import select_bandwidth
+
+    h = select_bandwidth(pattern.xy, bandwidth)
+    return max(pattern.cell_size, h / 3, math.sqrt(pattern.area / cells))
+
+
+def _points(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
+    """Significant DBSCAN+ clusters, the kernel density grid and Ripley's summaries.
+
+    Points left out (outside the study area, no coordinates, not passing ``filter``) are
+    counted at the top of the summary rather than only warned about on the server's log.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmatchedWarning)  # the summary says it
+        outcome, pattern = _points_fit(spec, areas, out, report)
+    chosen = pattern.points.attrs.get("dongne", {}).get("selection", {})
+    selection = [t for t in (chosen.get("text"), chosen.get("text_ko")) if t]
+    outcome["summary"] = "\n\n".join([*selection, outcome["summary"]])
+    return outcome
+
+
+def _points_fit(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> tuple:
+    import numpy as np
+
+    from dongne.io import select_points
+    from dongne.points import point_pattern
+    from dongne.points.dbscan import SignificantDBSCAN
+    from dongne.points.kde import kernel_density, relative_risk
+    from dongne.points.workflow import run_ripley
+
+    p = spec["parameters"]
+    methods, seed = p["methods"], p["seed"]
+    points = _load(spec, "points")
+    if p.get("filter"):
+        points = select_points(points, query=p["filter"], argument_names={"query": "filter"})
+    span = 1 - _READ_SHARE - _WRITE_SHARE
+    share = span / len(methods)
+    layers: dict[str, Any] = {}
+    summaries, provenance = [], {}
+
+    def tick(i: int, what: str) -> Any:
+        return lambda k, n: report(_READ_SHARE + share * (i + k / max(n, 1)),
+                                   f"{what}: Monte Carlo replication {k} of {n}")  # fmt: skip
+
+    common = {"cell_size": p.get("cell_size"), "outside": p["outside"]}
+    pattern = point_pattern(points, areas, **common)
+    if "kde" in methods:
+        cell = _kde_cell(pattern, p["bandwidth"], p["kde_cells"])
+        if p.get("controls") is None:
+            surface = kernel_density(pattern, bandwidth=p["bandwidth"], weights=p.get("weights"),
+                                     cell_size=cell)  # fmt: skip
+        else:
+            controls = point_pattern(_load(spec, "controls"), areas, **common)
+            surface = relative_risk(
+                pattern, controls, bandwidth=p["bandwidth"], alpha=p["alpha"],
+                replications=p["kde_replications"], rng=seed, cell_size=cell,
+            )  # fmt: skip
+        grid = surface.to_geodataframe()
+        grid.insert(0, "cell", grid["row"] * surface.density.shape[1] + grid["column"])
+        grid.attrs = pattern.points.attrs
+        layers["density"] = grid
+        provenance["kde"] = {**surface.provenance_, "cell_size_m": surface.cell_size}
+        summaries.append(surface.summary("both"))
+    if "dbscan" in methods:
+        i = methods.index("dbscan")
+        background = _load(spec, "background")
+        null = pattern
+        if background is not None:
+            null = point_pattern(points, areas, background=background,
+                                 population=p.get("population"), **common)  # fmt: skip
+        fit = SignificantDBSCAN(
+            p.get("eps"), p["min_pts"], alpha=p["alpha"], prefer=p["prefer"],
+            replications=p["replications"], rng=seed,
+        ).fit(null, progress=tick(i, "Significant DBSCAN+"))  # fmt: skip
+        clusters = fit.clusters_.copy()
+        clusters["significant"] = clusters["p_value"] <= p["alpha"]
+        layers["clusters"] = clusters
+        labelled = null.points[["geometry"]].copy()
+        labelled.insert(0, "feature", np.asarray(null.points.index) + 1)  # 1-based, as read
+        labelled.insert(1, "cluster", fit.labels_)
+        layers["points"] = labelled
+        provenance["dbscan"] = fit.provenance_
+        summaries.append(fit.summary("both"))
+        if areas is not None and p.get("id_column") and len(clusters):
+            touched = fit.in_areas(areas, p["id_column"], p.get("name_column"))
+            write_table(touched, out / "cluster_areas.csv", **fit.provenance_)
+    if "ripley" in methods:
+        i = methods.index("ripley")
+        other = _load(spec, "other")
+        result = run_ripley(
+            points, out, areas=areas, functions=p["functions"], other=other,
+            edge_correction=p["edge_correction"], replications=p["ripley_replications"],
+            rng=seed, quadrats=p["quadrats"], progress=tick(i, "Ripley envelopes"), **common,
+        )  # fmt: skip
+        import geopandas as gpd
+
+        layers["ellipse"] = gpd.read_file(result.files["ellipse"])
+        provenance["ripley"] = {"functions": p["functions"], "replications":
+                                p["ripley_replications"], "rng": seed}  # fmt: skip
+        summaries.append(result.summary)
+    outcome = {"layers": layers, "summary": "\n\n".join(summaries), "provenance": provenance}
+    return outcome, pattern
 
 
 # ------------------------------------------------------------------ explain and regions
@@ -322,7 +648,15 @@ def _interpolate(spec: dict[str, Any], areas: Any, out: Path, report: Report) ->
     return {"layers": {"areas": outputs.frame}, "summary": outputs.summary}
 
 
-_ANALYSES.update(explain=_explain, regions=_regions)
+_ANALYSES = {
+    "detect": _detect,
+    "scan": _scan,
+    "allocate": _allocate,
+    "spacetime": _spacetime,
+    "points": _points,
+    "explain": _explain,
+    "regions": _regions,
+}
 
 
 def request_fixes(message: str, parameters: dict[str, Any]) -> str:
@@ -368,6 +702,7 @@ def execute(spec: dict[str, Any], report: Report) -> dict[str, Any]:
         write_layer(layer, out / f"{name}.geojson", layer=name, **params)
         write_table(layer, out / f"{name}.csv", **params)
     atomic_write_text(out / "summary.txt", outcome["summary"] + "\n")
+    prov.update({"methods": outcome["provenance"]} if "provenance" in outcome else {})
     prov["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
     prov["layers"] = list(outcome["layers"])
     atomic_write_text(

@@ -60,7 +60,9 @@ def start_run(
     user: UserDep,
     settings: SettingsDep,
 ) -> RunOut:
-    """Queue an analysis (detect: Moran/LISA/Gi*/index; scan; allocate) as a background job.
+    """Queue an analysis (detect: Moran/LISA/Gi*/index; scan; allocate; spacetime: space-time
+    scan and emerging hot spots; points: significant DBSCAN+, kernel density, Ripley) as a
+    background job.
 
     Input datasets must belong to or be shared with this workspace. Poll ``GET
     /runs/{id}`` for ``status`` and ``progress``.
@@ -252,6 +254,8 @@ def _run_out(session: Session, run: Run) -> RunOut:
 
 def _inputs(session: Session, ws: Workspace, parameters: dict[str, Any]) -> dict[str, Dataset]:
     """The run's input datasets by role, each usable by ``ws`` and of the kind its role needs."""
+    if parameters["analysis"] in _OWN_ROLES:
+        return _role_inputs(session, ws, parameters, _OWN_ROLES[parameters["analysis"]])
     allocate = parameters["analysis"] == "allocate"
     areas_kinds = ("areas", "points") if allocate else ("areas",)
     inputs = {"areas": usable_dataset(session, ws, parameters["areas"], areas_kinds)}
@@ -265,9 +269,37 @@ def _inputs(session: Session, ws: Workspace, parameters: dict[str, Any]) -> dict
         for role in ("existing", "demand_points"):
             if parameters.get(role) is not None:
                 inputs[role] = usable_dataset(session, ws, parameters[role], ("points",))
-    if parameters["analysis"] == "regions" and parameters.get("target") is not None:
-        inputs["target"] = usable_dataset(session, ws, parameters["target"], ("areas",))
     return inputs
+
+
+#: Analyses whose inputs are listed by role: (role = request field, the kinds it takes).
+_OWN_ROLES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "spacetime": (
+        ("areas", ("areas", "points")),  # points: a coordinates table, as SaTScan's (scan)
+        ("table", ("table",)),
+        ("events", ("table",)),
+        ("long_table", ("table",)),
+    ),
+    "regions": (("areas", ("areas",)), ("table", ("table",)), ("target", ("areas",))),
+    "points": (
+        ("points", ("points",)),
+        ("areas", ("areas",)),
+        ("table", ("table",)),
+        ("background", ("areas",)),
+        ("other", ("points",)),
+        ("controls", ("points",)),
+    ),
+}
+
+
+def _role_inputs(
+    session: Session, ws: Workspace, parameters: dict[str, Any], roles: tuple
+) -> dict[str, Dataset]:
+    return {
+        role: usable_dataset(session, ws, parameters[role], kinds)
+        for role, kinds in roles
+        if parameters.get(role) is not None
+    }
 
 
 def _spec(settings: Settings, run: Run, inputs: dict[str, Dataset]) -> dict[str, Any]:

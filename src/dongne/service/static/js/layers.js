@@ -312,3 +312,105 @@ export function styleLayer(features, keyOf, options, palettes) {
   if (missing) legend.push({ colour: MISSING, text: t("no_data"), count: missing });
   return { styles, legend };
 }
+
+// ------------------------------------------------------------------ space-time series
+
+/** Gi* state of a bin: hot (+1) and cold (-1) spots significant after the FDR, or neither. */
+const STEP_STATES = [
+  { state: 1, colour: "#d7301f", key: "step_hot" },
+  { state: -1, colour: "#2166ac", key: "step_cold" },
+  { state: 0, colour: "#f0f0f0", key: "step_not_significant" },
+];
+
+/** The measures of a space-time series that the time slider can show. */
+export function seriesMeasures(series) {
+  return ["value", "gi_star"].filter((m) => m in (series?.measures ?? {}));
+}
+
+/** The clusters of `series` alive at `step` (their time span holds it). */
+export function clustersAt(series, step) {
+  return (series?.clusters ?? []).filter((c) => c.start <= step && step <= c.end);
+}
+
+/**
+ * Colour every area by its value at time step `options.step` of `series` (a run's
+ * series.json) and ring the areas of the clusters alive at that step.
+ * `options.measure`: "value" (classes over all steps, so that colours compare across steps)
+ * or "gi_star" (hot and cold spots of that step). Same return value as styleLayer.
+ */
+export function styleTimeStep(features, keyOf, series, options, palettes) {
+  const styles = new Map();
+  const row = new Map(series.areas.map((a, i) => [String(a), i]));
+  const step = Math.min(Math.max(options.step ?? 0, 0), series.steps.length - 1);
+  // Only significant clusters are ringed: a ring must not suggest a cluster that chance explains.
+  const alive = clustersAt(series, step);
+  const ring = new Map();
+  for (const c of alive.filter((x) => x.significant)) for (const m of c.members) ring.set(String(m), c);
+  const notSignificant = alive.filter((x) => !x.significant).length;
+  const gi = options.measure === "gi_star" && "gi_star" in series.measures;
+  const values = series.measures[gi ? "gi_star" : "value"];
+  let classify; // (row) -> {fill, category, categoryText} or null (no value)
+  let entries; // () -> legend entries of the classes
+  if (gi) {
+    const states = series.measures.state;
+    const counts = new Map(STEP_STATES.map((s) => [s.state, 0]));
+    classify = (i) => {
+      const s = STEP_STATES.find((x) => x.state === states[i][step]);
+      if (!s) return null;
+      counts.set(s.state, counts.get(s.state) + 1);
+      return { fill: s.colour, category: s.key, categoryText: t(s.key) };
+    };
+    entries = () => STEP_STATES.map((s) => ({ colour: s.colour, text: t(s.key), count: counts.get(s.state), category: s.key }));
+  } else {
+    const all = values.flat();
+    // Fisher's natural breaks are quadratic in the number of values: quantiles for long series
+    const scheme = options.scheme === "natural_breaks" && all.length > 4000 ? "quantiles" : options.scheme;
+    const edges = classBreaks(all, scheme, options.k);
+    const n = Math.max(edges.length - 1, 1);
+    const colours = palettes.sequential[String(Math.min(Math.max(n, 2), 7))] ?? palettes.sequential["5"];
+    const counts = new Array(n).fill(0);
+    classify = (i) => {
+      const c = edges.length ? classOf(values[i][step], edges) : -1;
+      if (c < 0) return null;
+      counts[c] += 1;
+      return { fill: colours[c], category: null, categoryText: null };
+    };
+    const d = decimals(edges);
+    const fmt = (v) => formatNumber(Number(v.toFixed(d)), d);
+    entries = () =>
+      counts.map((count, i) => ({
+        colour: colours[i],
+        text: fmt(edges[i]) === fmt(edges[i + 1]) ? fmt(edges[i]) : `${fmt(edges[i])} – ${fmt(edges[i + 1])}`,
+        count,
+      }));
+  }
+  let missing = 0;
+  const ringCounts = new Map();
+  for (const f of features) {
+    const key = keyOf(f);
+    const i = row.get(key);
+    const got = i === undefined ? null : classify(i);
+    if (!got) missing += 1;
+    const cluster = ring.get(key) ?? null;
+    if (cluster) ringCounts.set(cluster, (ringCounts.get(cluster) ?? 0) + 1);
+    styles.set(key, {
+      ...(got ?? { fill: MISSING, category: null, categoryText: null }),
+      value: i === undefined ? null : values[i][step],
+      significant: Boolean(cluster?.significant),
+      ring: cluster ? "in-cluster" : null,
+      cluster: cluster?.cluster ?? null,
+    });
+  }
+  const legend = entries();
+  for (const [c, count] of [...ringCounts].sort((a, b) => a[0].cluster - b[0].cluster)) {
+    legend.push({
+      colour: "none",
+      ring: "in-cluster",
+      text: t("step_cluster", { n: c.cluster, p: formatNumber(c.p_value, 3) }),
+      count,
+    });
+  }
+  if (notSignificant) legend.push({ colour: "none", text: t("step_clusters_ns"), count: notSignificant });
+  if (missing) legend.push({ colour: MISSING, text: t("no_data"), count: missing });
+  return { styles, legend };
+}

@@ -8,10 +8,12 @@ import {
   categoryColumn,
   numericColumns,
   pValueColumn,
+  seriesMeasures,
   significanceColumn,
   styleLayer,
   viewColumn,
   viewLabel,
+  styleTimeStep,
 } from "./layers.js";
 import { AreaMap } from "./map.js";
 import { renderDetails } from "./details.js";
@@ -31,7 +33,7 @@ const state = {
   models: [],
   palettes: null,
   layer: null, // {title, features, key, name, run}
-  options: { view: "value", column: null, scheme: "quantiles", k: 5 },
+  options: { view: "value", column: null, scheme: "quantiles", k: 5, step: 0, measure: "value" },
   styled: null,
   selected: null,
   polling: null,
@@ -256,10 +258,17 @@ function refreshRunForm() {
   }
   const areaKinds = analysis === "allocate" ? ["areas", "points"] : ["areas"];
   const areaSets = datasetsOf(...areaKinds);
+  // points: the areas are an optional study area (default: the convex hull of the points)
+  const optionalAreas = analysis === "points";
+  $("run-areas").required = !optionalAreas;
   fillSelect(
     $("run-areas"),
-    areaSets.map((d) => [String(d.id), `#${d.id} ${d.name}`]),
-    String(areaSets.at(-1)?.id ?? ""),
+    [
+      ...(optionalAreas ? [["", t("no_study_area")]] : []),
+      ...areaSets.map((d) => [String(d.id), `#${d.id} ${d.name}`]),
+    ],
+    // an optional study area starts as none, and "none" stays chosen once chosen
+    optionalAreas ? "" : String(areaSets.at(-1)?.id ?? ""),
   );
   const tables = datasetsOf("table");
   fillSelect(
@@ -299,6 +308,8 @@ function refreshRunForm() {
   ]);
   fillSelect($("run-existing"), [["", t("none_option")], ...points]);
   refreshExplainRegions(areaCols, numeric);
+  fillSelect($("run-pt-points"), points, points.at(-1)?.[0]);
+  refreshSpacetimeForm(tables);
 }
 
 /** The explain and regions fields: columns of the areas (and table), the target areas. */
@@ -357,6 +368,27 @@ function explainRegionsBody(analysis) {
   return body;
 }
 
+/** The counts table of a space-time run and its columns (area code, time, count). */
+function refreshSpacetimeForm(tables) {
+  fillSelect(
+    $("run-st-counts"),
+    tables.map((d) => [String(d.id), `#${d.id} ${d.name}`]),
+    String(tables.at(-1)?.id ?? ""),
+  );
+  const counts = state.datasets.find((d) => String(d.id) === $("run-st-counts").value);
+  const cols = columnsOf(counts);
+  const names = cols.map((c) => c.name);
+  fillSelect($("run-st-area"), names.map((n) => [n, n]), guessKey(names));
+  fillSelect($("run-st-time"), names.map((n) => [n, n]), names.find((n) => /date|time|day|week|month|year/i.test(n)));
+  const numeric = cols.filter((c) => NUMERIC_DTYPE.test(c.dtype)).map((c) => [c.name, c.name]);
+  const events = $("run-st-source").value === "events";
+  fillSelect(
+    $("run-st-value"),
+    [...(events ? [["", t("st_one_per_row")]] : []), ...numeric],
+    numeric.find(([n]) => /count|cases|n$/i.test(n))?.[0],
+  );
+}
+
 function runBody() {
   const v = (id) => $(id).value.trim();
   const num = (id) => Number($(id).value);
@@ -390,6 +422,40 @@ function runBody() {
   } else if (analysis === "scan") {
     Object.assign(body, { cases: v("run-cases"), scan: v("run-scan-side"), replications: num("run-replications") });
     if (v("run-population")) body.population = v("run-population");
+  } else if (analysis === "spacetime") {
+    const source = v("run-st-source");
+    const counts = num("run-st-counts");
+    if (body.table === counts) delete body.table; // the counts are not joined to the areas
+    Object.assign(body, {
+      [source]: counts,
+      area: v("run-st-area"),
+      time: v("run-st-time"),
+      freq: v("run-st-freq") || null,
+      methods: [...document.querySelectorAll("#fs-spacetime input[name=st_methods]:checked")].map((el) => el.value),
+      scan_analysis: v("run-st-analysis"),
+      max_steps: num("run-st-max-steps"),
+      max_pop: num("run-st-max-pop"),
+      replications: num("run-st-replications"),
+      k: num("run-st-k"),
+      now: "none",
+    });
+    if (v("run-st-value")) body[source === "events" ? "count" : "value"] = v("run-st-value");
+  } else if (analysis === "points") {
+    delete body.table;
+    delete body.table_key;
+    if (!v("run-areas")) {
+      delete body.areas;
+      delete body.id_column;
+    }
+    const eps = v("run-pt-eps");
+    Object.assign(body, {
+      points: num("run-pt-points"),
+      methods: [...document.querySelectorAll("#fs-points input[name=pt_methods]:checked")].map((el) => el.value),
+      eps: eps ? eps.split(",").map(Number) : null,
+      min_pts: num("run-pt-min-pts"),
+      replications: num("run-pt-replications"),
+      bandwidth: v("run-pt-bandwidth"),
+    });
   } else {
     const candidates = v("run-candidates");
     Object.assign(body, {
@@ -525,8 +591,16 @@ function renderRuns() {
 async function showRun(run) {
   setStatus(t("loading"));
   try {
-    const layer = run.layers.includes("areas") ? "areas" : run.layers[0];
+    const main = run.analysis === "points" ? ["density", "clusters", "ellipse"] : ["areas"];
+    const layer = main.find((name) => run.layers.includes(name)) ?? run.layers[0];
     const gj = await api(`runs/${run.id}/result`, { query: { format: "geojson", layer } });
+    // space-time: the area x step series behind the time slider (absent when too large)
+    const series = run.files.includes("series.json") ? await api(`runs/${run.id}/files/series.json`) : null;
+    // points: the significant clusters drawn over the density grid
+    const outlines =
+      run.analysis === "points" && layer !== "clusters" && run.layers.includes("clusters")
+        ? (await api(`runs/${run.id}/result`, { query: { format: "geojson", layer: "clusters" } })).features
+        : [];
     const points = [];
     if (run.layers.includes("sites")) {
       const sites = await api(`runs/${run.id}/result`, { query: { format: "geojson", layer: "sites" } });
@@ -540,10 +614,12 @@ async function showRun(run) {
     setLayer({
       title: `#${run.id} ${run.analysis}${runTitle(run) ? `: ${runTitle(run)}` : ""}`,
       features: gj.features,
-      key: run.parameters.target_id ?? run.parameters.id_column ?? guessKey(names),
+      key: { density: "cell", clusters: "cluster" }[layer] ?? run.parameters.target_id ?? run.parameters.id_column ?? guessKey(names),
       name: run.parameters.target_name ?? run.parameters.name_column ?? null,
       run,
       points,
+      series,
+      outlines,
     });
     setStatus("");
   } catch (err) {
@@ -553,10 +629,15 @@ async function showRun(run) {
 
 // ------------------------------------------------------------------ the layer on the map
 
+/** The views of a layer: the time slider's first where the run has a series. */
+function viewsOf(layer) {
+  return [...(layer.series ? ["timestep"] : []), ...availableViews(layer.features)];
+}
+
 function setLayer(layer) {
   state.layer = layer;
   state.selected = null;
-  const views = availableViews(layer.features);
+  const views = viewsOf(layer);
   const numeric = numericColumns(layer.features);
   state.options.view = views[0];
   const p = layer.run?.parameters ?? {};
@@ -566,6 +647,8 @@ function setLayer(layer) {
   $("map-empty").hidden = layer.features.length > 0;
   map.setAreas(layer.features, (f) => String(f.properties[layer.key]));
   map.setPoints(layer.points ?? []);
+  map.setOutlines(layer.outlines ?? [], "point-cluster");
+  setTimeControl(layer.series);
   $("filter").value = "";
   $("significant-only").checked = false;
   fillViewControls();
@@ -576,18 +659,48 @@ function setLayer(layer) {
   document.querySelector(".map-area").scrollIntoView({ block: "nearest" });
 }
 
+/** Show the time slider for a space-time series (at its last step: surveillance looks at now). */
+function setTimeControl(series) {
+  $("time-control").hidden = !series;
+  if (!series) return;
+  const slider = $("time-step");
+  slider.max = String(series.steps.length - 1);
+  state.options.step = series.steps.length - 1;
+  slider.value = String(state.options.step);
+  const measures = seriesMeasures(series);
+  if (!measures.includes(state.options.measure)) state.options.measure = measures[0];
+  fillTimeMeasure();
+  showStep();
+}
+
+function fillTimeMeasure() {
+  const series = state.layer?.series;
+  if (!series) return;
+  fillSelect($("time-measure"), seriesMeasures(series).map((m) => [m, m === "value" ? `${t("measure_value")}: ${series.value_name}` : t(`measure_${m}`)]), state.options.measure);
+  $("time-measure").value = state.options.measure;
+}
+
+function showStep() {
+  const series = state.layer?.series;
+  if (!series) return;
+  const text = t("time_step_text", { label: series.steps[state.options.step], i: state.options.step + 1, n: series.steps.length });
+  $("time-step-text").textContent = text;
+  $("time-step").setAttribute("aria-valuetext", text);
+}
+
 function fillViewControls() {
   const layer = state.layer;
   if (!layer) return;
-  const views = availableViews(layer.features);
+  const views = viewsOf(layer);
   fillSelect($("view"), views.map((v) => [v, viewLabel(v)]), state.options.view);
   $("view").value = state.options.view;
   fillSelect($("column"), numericColumns(layer.features).map((n) => [n, columnLabel(n)]), state.options.column);
   if (state.options.column) $("column").value = state.options.column;
-  const valueView = state.options.view === "value";
+  const valueView = state.options.view === "value" || state.options.view === "timestep";
   $("scheme").disabled = !valueView;
   $("classes").disabled = !valueView;
-  const sig = significanceColumn(state.options.view, layer.features) || state.options.view === "coverage";
+  const sig =
+    significanceColumn(state.options.view, layer.features) || ["coverage", "timestep"].includes(state.options.view);
   $("significant-only").disabled = !sig;
   if (!sig) $("significant-only").checked = false;
 }
@@ -599,7 +712,10 @@ function keyOf(f) {
 function render() {
   const layer = state.layer;
   if (!layer) return;
-  const { styles, legend } = styleLayer(layer.features, keyOf, state.options, state.palettes);
+  const timestep = state.options.view === "timestep" && layer.series;
+  const { styles, legend } = timestep
+    ? styleTimeStep(layer.features, keyOf, layer.series, state.options, state.palettes)
+    : styleLayer(layer.features, keyOf, state.options, state.palettes);
   state.styled = styles;
   const query = $("filter").value.trim().toLowerCase();
   const sigOnly = $("significant-only").checked;
@@ -613,7 +729,10 @@ function render() {
     const haystack = `${name} ${key} ${style.category ?? ""} ${style.categoryText ?? ""}`.toLowerCase();
     style.shown = (!query || haystack.includes(query)) && (!sigOnly || style.significant);
     const valueText = state.options.column ? formatNumber(f.properties[state.options.column]) : "";
-    style.label = `${name ? `${name} (${key})` : key}: ${state.options.column ?? ""} ${valueText}${style.categoryText ? `, ${style.categoryText}` : ""}`;
+    const what = timestep
+      ? `${layer.series.steps[state.options.step]} ${formatNumber(style.value)}${style.cluster ? `, ${t("step_in_cluster", { n: style.cluster })}` : ""}`
+      : `${state.options.column ?? ""} ${valueText}`;
+    style.label = `${name ? `${name} (${key})` : key}: ${what}${style.categoryText ? `, ${style.categoryText}` : ""}`;
     if (style.shown) rows.push({ key, name, feature: f, style });
   }
   map.restyle((key) => styles.get(key));
@@ -655,14 +774,26 @@ function swatch(colour, shape = "rect") {
 }
 
 function renderLegend(entries) {
-  const items = entries.map(({ colour, text, count, category }) => {
+  const items = entries.map(({ colour, text, count, category, ring }) => {
     const li = document.createElement("li");
     if (category) li.dataset.category = category;
     const label = document.createElement("span");
     label.textContent = `${text} (${count})`;
-    li.append(swatch(colour), label);
+    const mark = swatch(colour);
+    if (ring) mark.firstChild.setAttribute("class", `swatch-${ring}`);
+    li.append(mark, label);
     return li;
   });
+  const outlines = state.layer.outlines ?? [];
+  if (outlines.length) {
+    const li = document.createElement("li");
+    const label = document.createElement("span");
+    label.textContent = `${t("point_cluster")} (${outlines.length})`;
+    const mark = swatch("none");
+    mark.firstChild.setAttribute("class", "swatch-point-cluster");
+    li.append(mark, label);
+    items.push(li);
+  }
   for (const { kind } of state.layer.points ?? []) {
     const li = document.createElement("li");
     const label = document.createElement("span");
@@ -671,7 +802,12 @@ function renderLegend(entries) {
     items.push(li);
   }
   $("legend-items").replaceChildren(...items);
-  const title = state.options.view === "value" ? columnLabel(state.options.column) : viewLabel(state.options.view);
+  const series = state.options.view === "timestep" ? state.layer.series : null;
+  const title = series
+    ? `${state.options.measure === "value" ? series.value_name : t(`measure_${state.options.measure}`)}, ${series.steps[state.options.step]}`
+    : state.options.view === "value"
+      ? columnLabel(state.options.column)
+      : viewLabel(state.options.view);
   $("legend-h").textContent = `${t("legend_title")}: ${title ?? ""}`;
 }
 
@@ -803,6 +939,8 @@ function applyLanguage(code) {
     if (state.activeRun) showProgress(state.activeRun);
   }
   if (state.layer) {
+    fillTimeMeasure();
+    showStep();
     fillViewControls();
     renderFindings();
     renderSites();
@@ -826,8 +964,23 @@ function bind() {
     $("upload-xy").hidden = e.target.value !== "points";
   });
   $("upload-form").addEventListener("submit", upload);
-  for (const id of ["run-analysis", "run-areas", "run-table"]) $(id).addEventListener("change", refreshRunForm);
+  for (const id of ["run-analysis", "run-areas", "run-table", "run-st-counts", "run-st-source"]) {
+    $(id).addEventListener("change", refreshRunForm);
+  }
   for (const id of ["run-regions-method", "run-target"]) $(id).addEventListener("change", refreshRunForm);
+  $("time-step").addEventListener("input", (e) => {
+    state.options.step = Number(e.target.value);
+    if (state.options.view !== "timestep") {
+      state.options.view = "timestep";
+      fillViewControls();
+    }
+    showStep();
+    render();
+  });
+  $("time-measure").addEventListener("change", (e) => {
+    state.options.measure = e.target.value;
+    render();
+  });
   $("match-button").addEventListener("click", checkMatch);
   $("run-form").addEventListener("submit", startRun);
   $("cancel-button").addEventListener("click", cancelRun);

@@ -44,6 +44,7 @@ export class AreaMap {
     this.highlight = svg.querySelector("#highlight");
     this.groups = svg.querySelector("#groups");
     this.points = svg.querySelector("#points");
+    this.overlay = svg.querySelector("#overlay");
     this.onActivate = onActivate;
     this.paths = new Map();
     this.height = 700;
@@ -83,6 +84,7 @@ export class AreaMap {
     this.areas.replaceChildren();
     this.highlight.replaceChildren();
     this.points.replaceChildren();
+    this.overlay?.replaceChildren();
     this.paths.clear();
     features.forEach((f, i) => {
       const d = [];
@@ -181,6 +183,7 @@ export class AreaMap {
         } else {
           delete path.dataset.category;
         }
+        if (style.ring) classes.push(style.ring); // e.g. "in-cluster": a space-time cluster
         path.setAttribute("fill", style.fill);
         path.setAttribute("tabindex", "0");
         path.removeAttribute("aria-hidden");
@@ -198,6 +201,29 @@ export class AreaMap {
     if (!path) return;
     this.selectedRing = this.#ring(path, "selected-ring");
     this.reveal(path);
+  }
+
+  /**
+   * Outlines drawn over the areas (not interactive): `features` (GeoJSON polygons, EPSG:4326)
+   * with the class `className`, e.g. the significant point clusters over a density grid.
+   */
+  setOutlines(features, className) {
+    this.overlay.replaceChildren();
+    if (!this.project) return;
+    for (const f of features) {
+      const d = [];
+      for (const poly of polygons(f.geometry)) {
+        for (const ring of poly) {
+          const pts = ring.map(([lon, lat]) => this.project(lon, lat));
+          d.push(`M${pts.map(([x, y]) => `${x.toFixed(2)} ${y.toFixed(2)}`).join("L")}Z`);
+        }
+      }
+      const path = document.createElementNS(SVG, "path");
+      path.setAttribute("d", d.join(""));
+      path.setAttribute("fill-rule", "evenodd");
+      path.setAttribute("class", className);
+      this.overlay.append(path);
+    }
   }
 
   /** Point symbols: layers of {features, kind: "existing" | "new"} in EPSG:4326. */
