@@ -731,7 +731,11 @@ def main() -> int:
     matplotlib.use("Agg")
     # Import the analyses before the spec arrives: a spare process waits with them loaded.
     import dongne.allocate.workflow
-    import dongne.detect.workflow  # noqa: F401
+    import dongne.detect.workflow
+    import dongne.explain.workflow
+    import dongne.points.workflow
+    import dongne.regions.workflow
+    import dongne.spacetime.workflow  # noqa: F401
 
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
