@@ -167,6 +167,7 @@ EXEMPT = {
     "DetectedEncoding": "a description of an input file",
     "FileInfo": "a description of an input file (English)",
     "JoinResult": "a pair (frame, report)",
+    "VintageJoin": "a triple (frame, report, interpolation), each held to its own contract",
     "MatchReport": "a report on the input join; summary(lang=) checked below",
     "SpatialWeights": "input: weights (their summary describes them, in English)",
     "SpaceTimeCube": "input: the areas × steps data model",

@@ -51,3 +51,34 @@ def test_election_case_compares_interpolation_with_the_code_crosswalk(tmp_path, 
     assert abs(comparison["valid_votes_interpolated"].sum() - 5_573_471) < 1e-6
     assert comparison["difference_pct_points"].abs().max() < 10
     assert "코드 대응표" in capsys.readouterr().out
+
+
+def test_join_offers_and_does_the_interpolation_from_another_vintage(tmp_path, capsys):
+    """``dongne join`` of the 2022 election (2022 codes) onto the 2013 dongs: the report names
+    the vintage and the flag; ``--from-vintage 2022`` moves the votes by area, conserving them."""
+    import json
+
+    from dongne.datasets import data_path
+
+    areas, votes = str(data_path("seoul_dong_2013.geojson")), str(
+        data_path("seoul_vote_2022_president_dong.csv"))  # fmt: skip
+    plain = tmp_path / "plain.gpkg"
+    assert main(["join", areas, votes, "--key", "dong_code", "--out", str(plain)]) == 0
+    text = capsys.readouterr().out
+    assert "8 of 8 unplaced codes are dong codes of a boundary vintage" in text
+    assert "(command line: dongne join --from-vintage 2022)" in text
+    moved = tmp_path / "moved.gpkg"
+    kinds = [a for c in ("valid_votes", "votes_yoon_sukyeol")
+             for a in ("--column-kind", f"{c}=count")]  # fmt: skip
+    assert main(["join", areas, votes, "--key", "dong_code", "--from-vintage", "2022",
+                 "--columns", "valid_votes,votes_yoon_sukyeol", "--out", str(moved),
+                 *kinds]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "1123074 일원2동: renamed → 1168067500 개포3동" in text
+    assert "426 source areas were interpolated onto 423 target areas" in text
+    report = json.loads((tmp_path / "moved.gpkg.match.json").read_text(encoding="utf-8"))
+    assert report["complete"] and report["crosswalk"]["translated"] == 1
+    import geopandas as gpd
+
+    frame = gpd.read_file(moved)
+    assert len(frame) == 423 and abs(frame["valid_votes"].sum() - 5_573_471) < 1e-6
