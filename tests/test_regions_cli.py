@@ -41,6 +41,17 @@ def test_maxp_and_typology_seoul_cases(tmp_path, capsys):
     assert "유형" in capsys.readouterr().out
 
 
+def test_spectral_seoul_case(tmp_path, capsys):
+    out = tmp_path / "spectral"
+    assert main(["regions", "spectral", "--n-regions", "12", "--out", str(out)]) == 0
+    regions = pd.read_csv(out / "regions_table.csv")
+    # the discretisation of 12 eigenvectors leaves one cluster empty on seed 0 (as spopt's)
+    assert len(regions) == 11 and regions["areas"].sum() == 423
+    text = (out / "summary.txt").read_text(encoding="utf-8")
+    assert "spectral (contiguous): 11 contiguous regions of 423 areas" in text
+    assert (out / "regions_map.png").is_file()
+
+
 def test_election_case_compares_interpolation_with_the_code_crosswalk(tmp_path, capsys):
     out = tmp_path / "election"
     assert main(["regions", "interpolate", "--seoul-case", "election", "--out", str(out)]) == 0

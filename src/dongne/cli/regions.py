@@ -1,4 +1,5 @@
-"""``dongne regions``: ``interpolate``, ``maxp``, ``skater``, ``azp``, ``ward``, ``typology``.
+"""``dongne regions``: ``interpolate``, ``maxp``, ``skater``, ``azp``, ``ward``, ``spectral``,
+``typology``.
 
 Without input files every method runs on the bundled Seoul cases
 (:mod:`dongne.demo.regions`); with files, the areas are read (and a TABLE joined by ``--id``)
@@ -28,6 +29,8 @@ methods:
   skater       N contiguous regions by pruning a minimum spanning tree (SKATER)
   azp          N contiguous regions by local search (automatic zoning)
   ward         N contiguous regions by Ward's clustering with contiguity
+  spectral     N contiguous regions by spectral clustering of the contiguity graph weighted
+               by attribute similarity (normalised cuts, spopt's SPENC)
   typology     neighbourhood types: k-means / Gaussian mixture / Ward on standardised
                indicators, number of types chosen by silhouette or BIC, profiles and names
 
@@ -93,14 +96,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "the 2022 election 2021 -> 2013 dongs vs a code crosswalk")  # fmt: skip
     interp.add_argument("--out", default="regions-interpolate", help="output folder")
     methods = (("maxp", "max-p regions above a floor"), ("skater", "SKATER regions"),
-               ("azp", "AZP regions"), ("ward", "Ward regions with contiguity"))  # fmt: skip
+               ("azp", "AZP regions"), ("ward", "Ward regions with contiguity"),
+               ("spectral", "spectral regions with contiguity"))  # fmt: skip
     for name, text in methods:
         p = sub.add_parser(name, formatter_class=fmt, help=text)
         _areas_options(p)
         p.add_argument("--attributes", help="attributes the regions are similar in (z-scored)")
         p.add_argument("--floor-column", help="column every region must reach --floor in")
         p.add_argument("--floor", type=float, help="the floor (e.g. 20000 households)")
-        p.add_argument("--n-regions", type=int, help="number of regions (skater, azp, ward)")
+        p.add_argument("--n-regions", type=int,
+                       help="number of regions (skater, azp, ward, spectral)")  # fmt: skip
         p.add_argument("--iterations", type=int, default=99, help="max-p constructions")
         p.add_argument("--rounds", type=int, default=10, help="simulated-annealing rounds")
     typ = sub.add_parser("typology", formatter_class=fmt, help="neighbourhood types")
@@ -119,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if method is None:
         raise SpecificationError(
             "dongne regions needs a method. Fix: dongne regions interpolate (or maxp, skater, "
-            "azp, ward, typology); see dongne regions --help."
+            "azp, ward, spectral, typology); see dongne regions --help."
         )
     if method == "interpolate":
         return _interpolate(args)
