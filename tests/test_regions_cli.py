@@ -61,7 +61,11 @@ def test_election_case_compares_interpolation_with_the_code_crosswalk(tmp_path, 
     assert comparison["valid_votes_crosswalk"].sum() == 5_573_471
     assert abs(comparison["valid_votes_interpolated"].sum() - 5_573_471) < 1e-6
     assert comparison["difference_pct_points"].abs().max() < 10
-    assert "코드 대응표" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "코드 대응표" in text
+    # from the votes' own 2022 dongs: 일원2동's 2022-03 code joins 개포3동 by the change table
+    assert "1123074 일원2동 → 1168067500 개포3동" in text
+    assert "426 source areas were interpolated onto 423 target areas" in text
 
 
 def test_join_offers_and_does_the_interpolation_from_another_vintage(tmp_path, capsys):

@@ -91,9 +91,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     interp.add_argument("--population", help="points or polygons of population (dasymetric)")
     interp.add_argument("--population-column", help="population column of --population")
     interp.add_argument("--map-column", help="column to map (default: the first rate)")
-    interp.add_argument("--seoul-case", choices=("census", "election"), default="census",
+    interp.add_argument("--seoul-case", choices=("census", "election", "election-2021"),
+                        default="census",
                         help="without files: 2010 census 2013 -> 2021 dongs (census), or "
-                        "the 2022 election 2021 -> 2013 dongs vs a code crosswalk")  # fmt: skip
+                        "the 2022 election 2022 -> 2013 dongs vs a code crosswalk (election; "
+                        "election-2021: from the 2021 dongs)")  # fmt: skip
     interp.add_argument("--out", default="regions-interpolate", help="output folder")
     methods = (("maxp", "max-p regions above a floor"), ("skater", "SKATER regions"),
                ("azp", "AZP regions"), ("ward", "Ward regions with contiguity"),
@@ -146,10 +148,10 @@ def _interpolate(args: argparse.Namespace) -> int:
     from dongne.regions.workflow import run_interpolate
 
     seoul = not (args.source or args.target)
-    if seoul and args.seoul_case == "election":
+    if seoul and args.seoul_case.startswith("election"):
         from dongne.demo.regions import run_election_case
 
-        result = run_election_case(args.out)
+        result = run_election_case(args.out, vintage=args.seoul_case[9:] or "2022")
         return print_outputs(result.summary, Path(args.out), result.files)
     if seoul:
         source, target = datasets.seoul_dongs(), datasets.seoul_dongs_2021()
