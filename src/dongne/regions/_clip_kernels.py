@@ -118,34 +118,68 @@ def convex_rings(xy, off):
     return out
 
 
+@njit(cache=True)
+def _clip_half(inx, iny, n, ax, ay, qx, qy, orient, outx, outy):
+    """One Sutherland–Hodgman pass: the ring (inx, iny)[:n] cut by the half-plane left of
+    a → q (right of it when ``orient`` < 0); returns the new vertex count."""
+    k = 0
+    for i in range(n):
+        px, py = inx[i], iny[i]
+        j = i + 1 if i + 1 < n else 0
+        rx, ry = inx[j], iny[j]
+        dp = orient * ((qx - ax) * (py - ay) - (qy - ay) * (px - ax))
+        dr = orient * ((qx - ax) * (ry - ay) - (qy - ay) * (rx - ax))
+        if dp >= 0:
+            outx[k] = px
+            outy[k] = py
+            k += 1
+        if (dp >= 0) != (dr >= 0):
+            t = dp / (dp - dr)
+            outx[k] = px + t * (rx - px)
+            outy[k] = py + t * (ry - py)
+            k += 1
+    return k
+
+
 @njit(parallel=True, cache=True)
 def clip_areas_triangles(sub_xy, sub_off, tri_xy, tri_off, sub, poly):
     """Area of ring ``sub[k]`` intersected with polygon ``poly[k]``, the polygon given by its
     triangles (rows ``tri_off[p]:tri_off[p + 1]`` of ``tri_xy``, shape ``(n, 3, 2)``): the sum
     of the ring clipped by each triangle whose bounding box meets the ring's. Triangles of a
-    polygon do not overlap, so the pieces add up; -1 where a clip would overflow."""
+    polygon do not overlap, so the pieces add up. Coordinates are taken relative to the
+    ring's first vertex (projected coordinates in the millions would lose area to
+    cancellation in the shoelace sum)."""
     out = np.empty(sub.shape[0])
     for k in prange(sub.shape[0]):
         s0, s1 = sub_off[sub[k]], sub_off[sub[k] + 1]
-        sx = sub_xy[s0:s1, 0]
-        sy = sub_xy[s0:s1, 1]
-        x0, x1, y0, y1 = sx.min(), sx.max(), sy.min(), sy.max()
-        cap = 4 * (s1 - s0) + 32
-        bx = np.empty(cap)
-        by = np.empty(cap)
-        tx = np.empty(cap)
-        ty = np.empty(cap)
+        n = s1 - s0
+        ox, oy = sub_xy[s0, 0], sub_xy[s0, 1]
+        cap = 8 * n + 8  # each pass at most doubles the vertices of a non-convex ring
+        buf = np.empty((6, cap))  # rows: subject x, y; passes 1 and 3 x, y; pass 2 x, y
+        sx, sy = buf[0], buf[1]
+        for i in range(n):
+            sx[i] = sub_xy[s0 + i, 0] - ox
+            sy[i] = sub_xy[s0 + i, 1] - oy
+        x0, x1, y0, y1 = sx[:n].min(), sx[:n].max(), sy[:n].min(), sy[:n].max()
         total = 0.0
         for j in range(tri_off[poly[k]], tri_off[poly[k] + 1]):
-            cx = tri_xy[j, :, 0]
-            cy = tri_xy[j, :, 1]
-            if cx.max() < x0 or cx.min() > x1 or cy.max() < y0 or cy.min() > y1:
+            ax, ay = tri_xy[j, 0, 0] - ox, tri_xy[j, 0, 1] - oy
+            bx, by = tri_xy[j, 1, 0] - ox, tri_xy[j, 1, 1] - oy
+            cx, cy = tri_xy[j, 2, 0] - ox, tri_xy[j, 2, 1] - oy
+            if (max(ax, bx, cx) < x0 or min(ax, bx, cx) > x1 or max(ay, by, cy) < y0
+                    or min(ay, by, cy) > y1):  # fmt: skip
                 continue
-            a = _clip_area(sx, sy, cx, cy, bx, by, tx, ty)
-            if a < 0:
-                total = -1.0
-                break
-            total += a
+            turn = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+            if turn == 0.0:
+                continue
+            orient = 1.0 if turn > 0 else -1.0
+            m = _clip_half(sx, sy, n, ax, ay, bx, by, orient, buf[2], buf[3])
+            m = _clip_half(buf[2], buf[3], m, bx, by, cx, cy, orient, buf[4], buf[5])
+            if m == 0:
+                continue
+            m = _clip_half(buf[4], buf[5], m, cx, cy, ax, ay, orient, buf[2], buf[3])
+            if m:
+                total += abs(_ring_area(buf[2], buf[3], m))
         out[k] = total
     return out
 

@@ -129,16 +129,23 @@ def _threads(threads: int | None) -> int:
 
 def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exterior rings of the one-part polygons without holes: (simple, convex, coordinates
-    without the closing vertex, offsets per geometry)."""
-    one = (shapely.get_num_geometries(geoms) == 1) & np.isin(shapely.get_type_id(geoms), (3, 6))
-    part = shapely.get_geometry(geoms, 0)
-    simple = one & (shapely.get_num_interior_rings(part) == 0)
-    ring = np.where(simple, shapely.get_exterior_ring(part), shapely.linearrings([[0, 0]] * 3))
-    counts = shapely.get_num_coordinates(ring) - 1
-    xy = shapely.get_coordinates(ring)
-    closing = np.cumsum(counts + 1) - 1
-    keep = np.ones(len(xy), dtype=bool)
-    keep[closing] = False
+    without the closing vertex, offsets per geometry; no coordinates for the others). Read
+    with one vectorised ``get_coordinates`` (a simple polygon's coordinates are its ring's)."""
+    n = len(geoms)
+    types = shapely.get_type_id(geoms)
+    holes = np.zeros(n, dtype=np.int64)
+    poly = types == 3
+    holes[poly] = shapely.get_num_interior_rings(geoms[poly])
+    single = (types == 6) & (shapely.get_num_geometries(geoms) == 1)
+    if single.any():
+        holes[single] = shapely.get_num_interior_rings(shapely.get_geometry(geoms[single], 0))
+    simple = (poly | single) & (holes == 0)
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    sizes = np.bincount(owner, minlength=n)
+    simple &= sizes >= 4
+    keep = simple[owner]
+    keep[(np.cumsum(sizes) - 1)[simple]] = False  # the closing vertex
+    counts = np.where(simple, sizes - 1, 0)
     from dongne.regions._clip_kernels import convex_rings
 
     offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
