@@ -4,8 +4,11 @@ Run with ``python benchmarks/bench_regions.py`` (``--polygons`` and ``--areas`` 
 the defaults are the targets of issue 21: two layers of 100,000 polygons, and max-p on
 10,000 areas). Each line prints dongne's time, the peer's time and the ratio.
 
-* interpolation: two independent Voronoi tessellations of ``--polygons`` random points each
-  (seeds 1 and 2) in a 100 km square, EPSG:5179; one extensive and one intensive variable;
+* interpolation, twice: two independent Voronoi tessellations of ``--polygons`` random
+  points each (seeds 1 and 2) in a 100 km square, EPSG:5179 (convex cells), then the same
+  cells with every inner edge bent at its midpoint (``zigzag_layer``: non-convex, about 12
+  vertices, still a coverage, like simple administrative boundaries); each line prints the
+  load average; one extensive and one intensive variable;
   ``tobler.area_weighted.area_interpolate(n_jobs=1)`` against
   ``dongne.regions.interpolate`` (threads = the machine's CPUs, at most 8); the numbers must
   agree to float32 precision (tobler's area table is float32).
