@@ -140,7 +140,7 @@ def recognise_vintage(
             str(c) for c in unplaced if c is not None and str(c) not in ("", "nan", "<NA>")
         )
     )
-    if not lost:
+    if not any(c.startswith("11") for c in lost):  # the bundled vintages are Seoul's
         return None
     areas = {str(c) for c in area_codes}
     table = {str(c) for c in table_codes}
