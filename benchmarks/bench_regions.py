@@ -4,8 +4,11 @@ Run with ``python benchmarks/bench_regions.py`` (``--polygons`` and ``--areas`` 
 the defaults are the targets of issue 21: two layers of 100,000 polygons, and max-p on
 10,000 areas). Each line prints dongne's time, the peer's time and the ratio.
 
-* interpolation: two independent Voronoi tessellations of ``--polygons`` random points each
-  (seeds 1 and 2) in a 100 km square, EPSG:5179; one extensive and one intensive variable;
+* interpolation, twice: two independent Voronoi tessellations of ``--polygons`` random
+  points each (seeds 1 and 2) in a 100 km square, EPSG:5179 (convex cells), then the same
+  cells with every inner edge bent at its midpoint (``zigzag_layer``: non-convex, about 12
+  vertices, still a coverage, like simple administrative boundaries); each line prints the
+  load average; one extensive and one intensive variable;
   ``tobler.area_weighted.area_interpolate(n_jobs=1)`` against
   ``dongne.regions.interpolate`` (threads = the machine's CPUs, at most 8); the numbers must
   agree to float32 precision (tobler's area table is float32).
@@ -43,13 +46,45 @@ def voronoi_layer(n: int, seed: int) -> gpd.GeoDataFrame:
     return frame
 
 
-def bench_interpolation(n: int) -> None:
+def zigzag_layer(n: int, seed: int, amplitude: float = 0.15) -> gpd.GeoDataFrame:
+    """Voronoi cells whose every inner edge is bent at its midpoint, by up to ``amplitude``
+    of its length, the same way for both cells that share it: a non-convex coverage (like
+    administrative boundaries, about 12 vertices per polygon) without gaps or overlaps."""
+    base = voronoi_layer(n, seed)
+    rings = shapely.get_exterior_ring(base.geometry.to_numpy())
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    p, q = xy[:-1], xy[1:]
+    edge = ring[:-1] == ring[1:]
+    swap = (p[:, 0] > q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] > q[:, 1]))
+    a, b = np.where(swap[:, None], q, p), np.where(swap[:, None], p, q)
+    key = a[:, 0] * 12.9898 + a[:, 1] * 78.233 + b[:, 0] * 37.719 + b[:, 1] * 4.581 + seed
+    bend = amplitude * (2 * np.modf(np.abs(np.sin(key * 1e-3)) * 43758.5453)[0] - 1)
+    border = ((a == 0) | (a == 100_000)).any(axis=1) & ((b == 0) | (b == 100_000)).any(axis=1)
+    bend[border] = 0.0
+    normal = np.c_[-(b - a)[:, 1], (b - a)[:, 0]]
+    mid = (p + q) / 2 + bend[:, None] * normal
+    keep = np.flatnonzero(edge)
+    coords = np.empty((2 * len(keep), 2))
+    coords[0::2], coords[1::2] = p[keep], mid[keep]
+    owner = np.repeat(ring[:-1][keep], 2)
+    cells = shapely.polygons(shapely.linearrings(coords, indices=owner))
+    frame = gpd.GeoDataFrame(base.drop(columns="geometry"), geometry=cells, crs=5179)
+    bad = ~shapely.is_valid(cells)
+    if bad.any():
+        frame.loc[bad, "geometry"] = shapely.make_valid(cells[bad])
+    return frame
+
+
+def bench_interpolation(n: int, kind: str = "voronoi") -> None:
+    """dongne vs tobler on two independent layers of ``n`` polygons: Voronoi cells (convex)
+    or the same cells with bent edges (non-convex, like administrative boundaries)."""
     from tobler.area_weighted import area_interpolate
 
     from dongne.regions import interpolate
 
-    src, tgt = voronoi_layer(n, 1), voronoi_layer(n, 2)
-    small = voronoi_layer(200, 3)
+    make = voronoi_layer if kind == "voronoi" else zigzag_layer
+    src, tgt = make(n, 1), make(n, 2)
+    small = make(200, 3)
     interpolate(small, small, extensive=["count"], source_id="id", target_id="id")  # compile
     start = time.perf_counter()
     ours = interpolate(src, tgt, extensive=["count"], intensive=["rate"], source_id="id",
@@ -62,8 +97,11 @@ def bench_interpolation(n: int) -> None:
     for col in ("count", "rate"):
         np.testing.assert_allclose(ours.frame[col].to_numpy(), ref[col].to_numpy(), rtol=1e-4,
                                    atol=1e-3)  # fmt: skip
-    print(f"interpolation {len(src):,} x {len(tgt):,} polygons ({ours.overlay.n_pieces:,} "
-          f"pieces): dongne {t_ours:.2f} s, tobler {t_ref:.2f} s, ratio {t_ref / t_ours:.1f}x")
+    with open("/proc/loadavg") as handle:
+        load = handle.read().split()[0]
+    print(f"interpolation, {kind}, {len(src):,} x {len(tgt):,} polygons "
+          f"({ours.overlay.n_pieces:,} pieces): dongne {t_ours:.2f} s, tobler {t_ref:.2f} s, "
+          f"ratio {t_ref / t_ours:.1f}x (load {load})")  # fmt: skip
 
 
 def grid(n_side: int) -> gpd.GeoDataFrame:
@@ -138,7 +176,8 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if "interpolation" not in args.skip:
-        bench_interpolation(args.polygons)
+        for kind in ("voronoi", "non-convex"):
+            bench_interpolation(args.polygons, kind)
     if "maxp" not in args.skip:
         bench_maxp(args.areas, args.iterations, args.rounds, args.peer_timeout)
 

@@ -56,6 +56,7 @@ def inputs(tmp_path_factory) -> Path:
         d / "mois_codes.csv", index=False
     )
     shutil.copy(data_path("seoul_dong_code_crosswalk_2010_2013.csv"), d / "crosswalk.csv")
+    shutil.copy(data_path("seoul_vote_2022_president_dong.csv"), d / "votes_2022.csv")
     # counts per gu: one NaN, one negative, one fractional
     counts = gu[["gu_code"]].assign(cases=np.arange(25) + 10, pop=1000 + np.arange(25) * 50)
     counts.assign(cases=counts["cases"].where(counts.index != 3)).to_csv(
@@ -144,6 +145,14 @@ CASES = [
                                      "--out", "{out}", "--quiet"), "basement_household_pct"),
     Case("join-missing-table", ("join", "{dir}/dong.geojson", "{dir}/nope.csv", "--key",
                                 "dong_code", "--out", "{out}"), "nope.csv"),
+    # a table on the 2022 dongs moved onto the 2013 dongs: vote counts of unknown kind
+    Case("join-from-vintage-unknown-kind", ("join", "{dir}/dong.geojson",
+                                            "{dir}/votes_2022.csv", "--key", "dong_code",
+                                            "--from-vintage", "2022", "--out", "{out}"),
+         "electors"),
+    Case("join-columns-without-vintage", ("join", "{dir}/dong.geojson", "{dir}/census.csv",
+                                          "--key", "dong_code", "--columns", "households",
+                                          "--out", "{out}"), "--columns"),
     # points
     Case("points-missing-file", ("points", "dbscan", "{dir}/nope.csv", "--out", "{out}",
                                  "--quiet"), "nope.csv"),

@@ -90,6 +90,7 @@ from dongne.regions import (
     AZP,
     MaxP,
     Skater,
+    SpectralRegions,
     Typology,
     WardRegions,
     change_table,
@@ -121,7 +122,7 @@ ESTIMATORS = {
     "VulnerabilityIndex", "LSCP", "MCLP", "PCenter", "PMedian", "_LocationModel",
     "BudgetAllocation", "AllocationRegret", "FairnessReweighted", "ShiftDiagnostics",
     "SpaceTimeScan",
-    "MaxP", "Skater", "AZP", "WardRegions", "Typology",
+    "MaxP", "Skater", "AZP", "WardRegions", "SpectralRegions", "Typology",
     "SignificantDBSCAN",
 }  # fmt: skip
 #: Results returned by functions (or by an estimator's methods).
@@ -167,6 +168,7 @@ EXEMPT = {
     "DetectedEncoding": "a description of an input file",
     "FileInfo": "a description of an input file (English)",
     "JoinResult": "a pair (frame, report)",
+    "VintageJoin": "a triple (frame, report, interpolation), each held to its own contract",
     "MatchReport": "a report on the input join; summary(lang=) checked below",
     "SpatialWeights": "input: weights (their summary describes them, in English)",
     "SpaceTimeCube": "input: the areas × steps data model",
@@ -365,6 +367,9 @@ RANDOM_ESTIMATORS: dict[str, Callable[..., Any]] = {
     "AZP": lambda rng, c: AZP(3, starts=2, rounds=1, rng=rng).fit(
         c["g"].set_index("id")[["x1", "x2"]], c["w"]
     ),
+    "SpectralRegions": lambda rng, c: SpectralRegions(3, rng=rng).fit(
+        c["g"].set_index("id")[["x1", "x2"]], c["w"]
+    ),
 }
 
 
@@ -388,6 +393,7 @@ PLOTS: dict[str, Callable[[Any, dict], Any]] = {
     "AZP": _plot_map,
     "Skater": _plot_map,
     "WardRegions": _plot_map,
+    "SpectralRegions": _plot_map,
     "VintageChanges": _plot_map,
 }
 

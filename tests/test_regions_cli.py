@@ -41,6 +41,17 @@ def test_maxp_and_typology_seoul_cases(tmp_path, capsys):
     assert "유형" in capsys.readouterr().out
 
 
+def test_spectral_seoul_case(tmp_path, capsys):
+    out = tmp_path / "spectral"
+    assert main(["regions", "spectral", "--n-regions", "12", "--out", str(out)]) == 0
+    regions = pd.read_csv(out / "regions_table.csv")
+    # the discretisation of 12 eigenvectors leaves one cluster empty on seed 0 (as spopt's)
+    assert len(regions) == 11 and regions["areas"].sum() == 423
+    text = (out / "summary.txt").read_text(encoding="utf-8")
+    assert "spectral (contiguous): 11 contiguous regions of 423 areas" in text
+    assert (out / "regions_map.png").is_file()
+
+
 def test_election_case_compares_interpolation_with_the_code_crosswalk(tmp_path, capsys):
     out = tmp_path / "election"
     assert main(["regions", "interpolate", "--seoul-case", "election", "--out", str(out)]) == 0
@@ -50,4 +61,39 @@ def test_election_case_compares_interpolation_with_the_code_crosswalk(tmp_path, 
     assert comparison["valid_votes_crosswalk"].sum() == 5_573_471
     assert abs(comparison["valid_votes_interpolated"].sum() - 5_573_471) < 1e-6
     assert comparison["difference_pct_points"].abs().max() < 10
-    assert "코드 대응표" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "코드 대응표" in text
+    # from the votes' own 2022 dongs: 일원2동's 2022-03 code joins 개포3동 by the change table
+    assert "1123074 일원2동 → 1168067500 개포3동" in text
+    assert "426 source areas were interpolated onto 423 target areas" in text
+
+
+def test_join_offers_and_does_the_interpolation_from_another_vintage(tmp_path, capsys):
+    """``dongne join`` of the 2022 election (2022 codes) onto the 2013 dongs: the report names
+    the vintage and the flag; ``--from-vintage 2022`` moves the votes by area, conserving them."""
+    import json
+
+    from dongne.datasets import data_path
+
+    areas, votes = str(data_path("seoul_dong_2013.geojson")), str(
+        data_path("seoul_vote_2022_president_dong.csv"))  # fmt: skip
+    plain = tmp_path / "plain.gpkg"
+    assert main(["join", areas, votes, "--key", "dong_code", "--out", str(plain)]) == 0
+    text = capsys.readouterr().out
+    assert "8 of 8 unplaced codes are dong codes of a boundary vintage" in text
+    assert "(command line: dongne join --from-vintage 2022)" in text
+    moved = tmp_path / "moved.gpkg"
+    kinds = [a for c in ("valid_votes", "votes_yoon_sukyeol")
+             for a in ("--column-kind", f"{c}=count")]  # fmt: skip
+    assert main(["join", areas, votes, "--key", "dong_code", "--from-vintage", "2022",
+                 "--columns", "valid_votes,votes_yoon_sukyeol", "--out", str(moved),
+                 *kinds]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "1123074 일원2동: renamed → 1168067500 개포3동" in text
+    assert "426 source areas were interpolated onto 423 target areas" in text
+    report = json.loads((tmp_path / "moved.gpkg.match.json").read_text(encoding="utf-8"))
+    assert report["complete"] and report["crosswalk"]["translated"] == 1
+    import geopandas as gpd
+
+    frame = gpd.read_file(moved)
+    assert len(frame) == 423 and abs(frame["valid_votes"].sum() - 5_573_471) < 1e-6

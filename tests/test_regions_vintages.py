@@ -114,11 +114,13 @@ def test_crosswalk_conserves_and_hint_names_new_codes(seoul_changes):
     assert sums.min() == pytest.approx(1.0) and sums.max() == pytest.approx(1.0)
     oryu = cw[cw["old_code"] == "1117068"].set_index("new_code")["weight"]
     assert oryu["1117074"] == pytest.approx(0.283, abs=0.01)  # 항동 took 28 % of 오류2동
-    hint = seoul_changes.hint(["1117074", "1124082", "9999999"])
-    assert hint.startswith(
-        "2 of 3 unmatched codes are codes of the new vintage (e.g. 1117074 항동)"
+    hint = seoul_changes.hint(["1117074", "1124082", "9999999", "1117068"])
+    assert hint == (
+        "3 of 4 codes are in the change table: 1117074 항동: new code, from 1117068 오류2동; "
+        "1124082 위례동: new code, from 1124070 + 1124054 장지동 + 거여2동; "
+        "1117068 오류2동: split → 1117073 오류2동 + 1117074 항동"
     )
-    assert seoul_changes.hint(["1101053"]) == ""
+    assert seoul_changes.hint(["9999999"]) == ""
     assert "분동" in seoul_changes.summary("ko") and "split" in seoul_changes.summary("en")
 
 
@@ -157,3 +159,98 @@ def test_shares_must_be_shares():
     old = _layer([("1", "가", (0, 0, 1, 1))])
     with pytest.raises(SpecificationError, match="min_share"):
         change_table(old, old, old_id="code", new_id="code", min_share=1.5)
+
+
+# --- a join on another vintage's codes: the match report offers the change table and
+# interpolation (issue 21: "8 codes are 2022 codes: interpolate with --from-vintage").
+
+_VOTES = datasets.data_path("seoul_vote_2022_president_dong.csv")
+_NEW_2022 = ["1106091", "1117073", "1117074", "1124081", "1124082", "1125075", "1125076",
+             "1125077"]  # fmt: skip
+
+
+def test_match_report_names_the_vintage_of_unplaced_codes():
+    import warnings
+
+    from dongne.io import join_by_code, read_table
+
+    votes = read_table(_VOTES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r13 = join_by_code(datasets.seoul_dongs(indicators=False), votes, key="dong_code").report
+        r22 = join_by_code(datasets.seoul_dongs_2022(), votes, key="dong_code").report
+        census = join_by_code(datasets.seoul_dongs(indicators=False),
+                              datasets.data_path("seoul_dong_indicators_census2010.csv"),
+                              key="dong_code").report  # fmt: skip
+    # onto the 2013 dongs: the 8 unplaced codes are 2022 codes, and so are 425 of 426
+    assert r13.vintage["vintage"] == "2022" and r13.vintage["areas_vintage"] == "2013"
+    assert r13.vintage["codes"] == _NEW_2022 and set(r13.vintage["of_vintage"]) == {"2022"}
+    assert (r13.vintage["n_table_known"], r13.vintage["n_table"]) == (425, 426)
+    hint = next(h for h in r13.hints if "boundary vintage" in h)
+    assert hint.startswith("8 of 8 unplaced codes are dong codes of a boundary vintage")
+    assert "dongne join --from-vintage 2022" in hint and "vintage='2022'" in hint
+    assert "--from-vintage 2022" in r13.summary("ko")
+    assert r13.to_dict()["vintage"]["codes"] == _NEW_2022
+    # onto the 2022 dongs: 일원2동's 2021 code (renamed 개포3동 on 2022-12-23)
+    assert r22.vintage["codes"] == ["1123074"] and r22.vintage["of_vintage"] == ["2021"]
+    assert r22.vintage["vintage"] == r22.vintage["areas_vintage"] == "2022"
+    assert any("renamed or recoded dongs" in h for h in r22.hints)
+    # 2010 census codes are of no bundled vintage: no such hint
+    assert census.vintage is None and not any("boundary vintage" in h for h in census.hints)
+
+
+def test_code_history_translates_the_renames_of_2022():
+    import warnings
+
+    from dongne.io import join_by_code, read_table
+    from dongne.regions.vintages import code_history
+
+    h = code_history("2021", "2022")
+    changed = h[h["old_code"] != h["new_code"]]
+    assert changed[["old_code", "new_code", "new_name"]].values.tolist() == [
+        ["1123074", "1168067500", "개포3동"], ["1125052", "1125076", "상일제1동"]]  # fmt: skip
+    # every 2021 dong but the split 강일동, each to one 2022 dong
+    assert set(h["old_code"]) == set(datasets.seoul_dongs_2021()["dong_code"]) - {"1125051"}
+    assert not h["new_code"].str.contains("+", regex=False).any()
+    votes = read_table(_VOTES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # complete: nothing left unplaced
+        joined, report = join_by_code(datasets.seoul_dongs_2022(), votes, key="dong_code",
+                                      crosswalk=h, crosswalk_from="old_code",
+                                      crosswalk_to="new_code")  # fmt: skip
+    assert report.complete and report.crosswalk["translated"] == 1
+    gaepo3 = joined.set_index("dong_code").loc["1168067500"]
+    ilwon2 = votes.set_index("dong_code").loc["1123074"]
+    assert gaepo3["valid_votes"] == ilwon2["valid_votes"]
+    assert joined["valid_votes"].sum() == 5_573_471
+
+
+def test_join_from_vintage_conserves_and_shares_out_the_splits():
+    import warnings
+
+    from dongne.io import read_table
+    from dongne.regions import join_from_vintage
+
+    counts = ["valid_votes", "votes_yoon_sukyeol"]
+    votes = read_table(_VOTES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame, report, moved = join_from_vintage(
+            datasets.seoul_dongs(indicators=False), votes, "dong_code", "2022",
+            columns=counts, kinds=dict.fromkeys(counts, "count"),
+        )  # fmt: skip
+    # 일원2동's 2021 code translated by the change table read from the boundaries
+    assert report.complete and report.crosswalk["translated"] == 1
+    assert any("1123074 일원2동: renamed → 1168067500 개포3동" in h for h in report.hints)
+    assert frame["valid_votes"].sum() == pytest.approx(5_573_471, rel=1e-12)
+    assert moved.totals["difference_pct"].abs().max() < 1e-9
+    assert len(frame) == 423 and list(frame["dong_code"]) == list(
+        datasets.seoul_dongs(indicators=False)["dong_code"])  # fmt: skip
+    # 오류2동 (2013) was split into 오류2동 + 항동: it gets (about) both, by area
+    v = votes.set_index("dong_code")["valid_votes"]
+    oryu = frame.set_index("dong_code").loc["1117068", "valid_votes"]
+    assert oryu == pytest.approx(v["1117073"] + v["1117074"], rel=0.05)
+    with pytest.raises(SpecificationError, match="is not known"):
+        join_from_vintage(datasets.seoul_dongs(indicators=False), votes, "dong_code", "2022")
+    with pytest.raises(SpecificationError, match="Unknown boundary vintage '2019'"):
+        join_from_vintage(datasets.seoul_dongs(indicators=False), votes, "dong_code", "2019")

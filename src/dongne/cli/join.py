@@ -24,6 +24,12 @@ counts with --rate (never summed; without --rate the join is refused and lists t
 kept when the rows agree, otherwise left missing, never glued together. --column-kind
 overrides what dongne infers from a column's name and values.
 
+When TABLE is keyed by the codes of another boundary vintage that dongne ships (Seoul's dongs
+of 2013, 2021-04 or 2022-12), the report says so; --from-vintage YEAR then joins TABLE to
+those boundaries, translates codes renamed or recoded between vintages (change table read
+from the boundaries) and moves the table onto AREAS by areal interpolation: counts shared
+out by area, rates averaged or recomputed with --rate (kinds from --column-kind or names).
+
 exit status: 0 when written (even with unmatched rows, which are reported; below --min-match
 the report starts with a WARNING line), 2 on an error, when no row at all was placed, or, with
 --strict, when anything did not match (nothing is written then).
@@ -32,6 +38,11 @@ example (2010 census on 2013 boundaries; 혜화동 = 656 / 7,927 = 8.28 %):
   dongne join seoul_dong_2013.geojson seoul_dong_indicators_census2010.csv --key dong_code \\
       --crosswalk seoul_dong_code_crosswalk_2010_2013.csv --combine sum \\
       --rate basement_household_pct=basement_households/households*100
+
+example (2022 election, 2022 codes, onto the 2013 dongs by area):
+  dongne join seoul_dong_2013.geojson seoul_vote_2022_president_dong.csv --key dong_code \\
+      --from-vintage 2022 --columns valid_votes,votes_yoon_sukyeol \\
+      --column-kind valid_votes=count --column-kind votes_yoon_sukyeol=count
 """
 
 
@@ -57,6 +68,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--areas-encoding", help="attribute encoding of AREAS (default: detected)")
     add_table_format_options(parser)
     parser.add_argument("--sheet", help="Excel sheet of TABLE")
+    parser.add_argument(
+        "--from-vintage",
+        choices=("2013", "2021", "2022"),
+        help="TABLE is keyed by the codes of these bundled Seoul dongs: join it to them and "
+        "interpolate it onto AREAS by area (the match report names the vintage)",
+    )
+    parser.add_argument(
+        "--columns",
+        help="with --from-vintage: TABLE's columns to move, comma-separated (default: every "
+        "count, rate and mean column)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,6 +91,15 @@ def run(args: argparse.Namespace) -> int:
         args.table, encoding=args.encoding, title_lines=args.title_lines, sheet=args.sheet
     )
     options = join_options(args)
+    if args.columns and not args.from_vintage:
+        from dongne.errors import SpecificationError
+
+        raise SpecificationError(
+            "--columns chooses the columns moved by --from-vintage; a join by code keeps every "
+            "column. Fix: add --from-vintage YEAR, or leave out --columns."
+        )
+    if args.from_vintage:
+        return _from_vintage(args, areas, table, options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedWarning)  # the report below says it all
         result = join_by_code(
@@ -99,6 +130,47 @@ def run(args: argparse.Namespace) -> int:
         name_column=args.name_column,
         strict=args.strict,
     )
+    txt = result.report.save(out.with_name(out.name + ".match.txt"))
+    js = result.report.save(out.with_name(out.name + ".match.json"))
+    print(f"\nwrote {out}\n      {txt}\n      {js}")
+    return 0
+
+
+def _from_vintage(args: argparse.Namespace, areas, table, options: dict) -> int:
+    """``--from-vintage``: the table on its own vintage's boundaries, moved onto AREAS."""
+    from dongne.errors import SpecificationError, UnmatchedWarning
+    from dongne.io import write_layer
+    from dongne.regions import join_from_vintage
+
+    unused = [f for f, v in (("--crosswalk", args.crosswalk), ("--strict", args.strict),
+                             ("--name-column", args.name_column)) if v]  # fmt: skip
+    if unused:
+        raise SpecificationError(
+            f"{', '.join(unused)} cannot be used with --from-vintage (the codes are translated "
+            "by the change table of the vintages). Fix: leave out --from-vintage to join by "
+            "code only."
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmatchedWarning)  # the report below says it all
+        result = join_from_vintage(
+            areas, table, args.key, args.from_vintage, table_key=args.table_key,
+            columns=[c.strip() for c in args.columns.split(",") if c.strip()] or None
+            if args.columns else None,
+            kinds=options["kinds"], rates=options["rates"], combine=options["combine"],
+            min_match=options["min_match"],
+        )  # fmt: skip
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(args.areas).with_suffix("").with_name(f"{Path(args.areas).stem}_joined.gpkg")
+    )
+    print(result.report.summary())
+    print("\n" + result.interpolation.summary())
+    write_layer(
+        result.frame, out, command="dongne join", key=args.key,
+        table_key=args.table_key or args.key, from_vintage=args.from_vintage,
+        rates=args.rate, column_kinds=options["kinds"], min_match=args.min_match,
+    )  # fmt: skip
     txt = result.report.save(out.with_name(out.name + ".match.txt"))
     js = result.report.save(out.with_name(out.name + ".match.json"))
     print(f"\nwrote {out}\n      {txt}\n      {js}")

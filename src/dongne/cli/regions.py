@@ -1,4 +1,5 @@
-"""``dongne regions``: ``interpolate``, ``maxp``, ``skater``, ``azp``, ``ward``, ``typology``.
+"""``dongne regions``: ``interpolate``, ``maxp``, ``skater``, ``azp``, ``ward``, ``spectral``,
+``typology``.
 
 Without input files every method runs on the bundled Seoul cases
 (:mod:`dongne.demo.regions`); with files, the areas are read (and a TABLE joined by ``--id``)
@@ -28,6 +29,8 @@ methods:
   skater       N contiguous regions by pruning a minimum spanning tree (SKATER)
   azp          N contiguous regions by local search (automatic zoning)
   ward         N contiguous regions by Ward's clustering with contiguity
+  spectral     N contiguous regions by spectral clustering of the contiguity graph weighted
+               by attribute similarity (normalised cuts, spopt's SPENC)
   typology     neighbourhood types: k-means / Gaussian mixture / Ward on standardised
                indicators, number of types chosen by silhouette or BIC, profiles and names
 
@@ -88,19 +91,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     interp.add_argument("--population", help="points or polygons of population (dasymetric)")
     interp.add_argument("--population-column", help="population column of --population")
     interp.add_argument("--map-column", help="column to map (default: the first rate)")
-    interp.add_argument("--seoul-case", choices=("census", "election"), default="census",
+    interp.add_argument("--seoul-case", choices=("census", "election", "election-2021"),
+                        default="census",
                         help="without files: 2010 census 2013 -> 2021 dongs (census), or "
-                        "the 2022 election 2021 -> 2013 dongs vs a code crosswalk")  # fmt: skip
+                        "the 2022 election 2022 -> 2013 dongs vs a code crosswalk (election; "
+                        "election-2021: from the 2021 dongs)")  # fmt: skip
     interp.add_argument("--out", default="regions-interpolate", help="output folder")
     methods = (("maxp", "max-p regions above a floor"), ("skater", "SKATER regions"),
-               ("azp", "AZP regions"), ("ward", "Ward regions with contiguity"))  # fmt: skip
+               ("azp", "AZP regions"), ("ward", "Ward regions with contiguity"),
+               ("spectral", "spectral regions with contiguity"))  # fmt: skip
     for name, text in methods:
         p = sub.add_parser(name, formatter_class=fmt, help=text)
         _areas_options(p)
         p.add_argument("--attributes", help="attributes the regions are similar in (z-scored)")
         p.add_argument("--floor-column", help="column every region must reach --floor in")
         p.add_argument("--floor", type=float, help="the floor (e.g. 20000 households)")
-        p.add_argument("--n-regions", type=int, help="number of regions (skater, azp, ward)")
+        p.add_argument("--n-regions", type=int,
+                       help="number of regions (skater, azp, ward, spectral)")  # fmt: skip
         p.add_argument("--iterations", type=int, default=99, help="max-p constructions")
         p.add_argument("--rounds", type=int, default=10, help="simulated-annealing rounds")
     typ = sub.add_parser("typology", formatter_class=fmt, help="neighbourhood types")
@@ -119,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if method is None:
         raise SpecificationError(
             "dongne regions needs a method. Fix: dongne regions interpolate (or maxp, skater, "
-            "azp, ward, typology); see dongne regions --help."
+            "azp, ward, spectral, typology); see dongne regions --help."
         )
     if method == "interpolate":
         return _interpolate(args)
@@ -141,10 +148,10 @@ def _interpolate(args: argparse.Namespace) -> int:
     from dongne.regions.workflow import run_interpolate
 
     seoul = not (args.source or args.target)
-    if seoul and args.seoul_case == "election":
+    if seoul and args.seoul_case.startswith("election"):
         from dongne.demo.regions import run_election_case
 
-        result = run_election_case(args.out)
+        result = run_election_case(args.out, vintage=args.seoul_case[9:] or "2022")
         return print_outputs(result.summary, Path(args.out), result.files)
     if seoul:
         source, target = datasets.seoul_dongs(), datasets.seoul_dongs_2021()

@@ -90,13 +90,36 @@ def seoul_election_2022_on_2021() -> gpd.GeoDataFrame:
     return areas.join(summed, on="dong_code")
 
 
-def election_comparison(interpolated: gpd.GeoDataFrame, changes: Any) -> Any:
+def seoul_election_2022_on_2022() -> gpd.GeoDataFrame:
+    """The 2022 presidential election by dong (2022-03 codes) on the 426 dongs of 2022-12-23,
+    its own boundaries: every code is a 2022 code except 일원2동's 1123074, which the change
+    table 2021 → 2022 read from the boundaries finds renamed 개포3동 (1168067500) on
+    2022-12-23; :func:`dongne.regions.vintages.code_history` translates it. Nothing is summed
+    or dropped (426 rows on 426 dongs; a join that misses a row is an error here)."""
+    from dongne.io import join_by_code, read_table
+    from dongne.regions.vintages import code_history
+
+    votes = read_table(datasets.data_path("seoul_vote_2022_president_dong.csv"))
+    joined, report = join_by_code(
+        datasets.seoul_dongs_2022(), votes[["dong_code", *_VOTES]], key="dong_code",
+        crosswalk=code_history("2021", "2022"), crosswalk_from="old_code",
+        crosswalk_to="new_code", strict=True,
+    )  # fmt: skip
+    joined.attrs["translated"] = report.crosswalk["translated"]
+    return joined
+
+
+def election_comparison(
+    interpolated: gpd.GeoDataFrame, changes: Any, votes: gpd.GeoDataFrame | None = None
+) -> Any:
     """Votes on the 2013 dongs two ways: areal interpolation (``interpolated``) and a code
-    crosswalk that gives each 2021 dong wholly to the 2013 dong it overlaps most; one row per
-    2013 dong with both Yoon shares (% of valid votes) and their difference."""
+    crosswalk that gives each source dong (``votes``, by default on the 2022 dongs) wholly to
+    the 2013 dong it overlaps most; one row per 2013 dong with both Yoon shares (% of valid
+    votes) and their difference."""
     import pandas as pd
 
-    votes = seoul_election_2022_on_2021().set_index("dong_code")[list(_VOTES)]
+    votes = (seoul_election_2022_on_2022() if votes is None else votes).set_index(
+        "dong_code")[list(_VOTES)]  # fmt: skip
     links = changes.overlay.to_frame()
     best = links.sort_values("share_of_source").groupby("source_id").tail(1)
     owner = best.set_index("source_id")["target_id"].astype(str)
@@ -113,10 +136,13 @@ def election_comparison(interpolated: gpd.GeoDataFrame, changes: Any) -> Any:
     return out.reset_index().rename(columns={"index": "dong_code"})
 
 
-def run_election_case(out_dir: Any) -> Any:
-    """The 2022 presidential election (2022 codes, via the 2021 dongs) moved onto the 423
-    dongs of 2013 by area, compared with the code crosswalk; writes the interpolation run
-    plus ``comparison.csv`` and a paragraph in ``summary.txt``."""
+def run_election_case(out_dir: Any, *, vintage: str = "2022") -> Any:
+    """The 2022 presidential election (2022-03 codes) moved onto the 423 dongs of 2013 by
+    area, compared with the code crosswalk; writes the interpolation run plus
+    ``comparison.csv`` and a paragraph in ``summary.txt``. ``vintage="2022"`` starts from
+    the votes' own 2022 boundaries (:func:`seoul_election_2022_on_2022`), ``"2021"`` from
+    the 2021-04-01 dongs with the 강동구 codes of 2021-07 summed back
+    (:func:`seoul_election_2022_on_2021`)."""
     from pathlib import Path
 
     from dongne.io.atomic import atomic_write_text
@@ -124,8 +150,9 @@ def run_election_case(out_dir: Any) -> Any:
     from dongne.regions.workflow import run_interpolate
 
     out = Path(out_dir)
+    votes = seoul_election_2022_on_2022() if vintage == "2022" else seoul_election_2022_on_2021()
     result = run_interpolate(
-        seoul_election_2022_on_2021(), datasets.seoul_dongs(indicators=False), out,
+        votes, datasets.seoul_dongs(indicators=False), out,
         source_id="dong_code", target_id="dong_code", source_name="dong_name",
         target_name="dong_name", extensive=list(_VOTES),
         rates=["yoon_pct=votes_yoon_sukyeol/valid_votes*100",
@@ -133,7 +160,7 @@ def run_election_case(out_dir: Any) -> Any:
         map_column="yoon_pct",
         source_label="NEC 2022 presidential election by dong (vuski/admdongkor ver20220309)",
     )  # fmt: skip
-    comparison = election_comparison(result.frame, result.result_changes)
+    comparison = election_comparison(result.frame, result.result_changes, votes)
     result.files["comparison"] = write_table(comparison, out / "comparison.csv",
                                              method="interpolation vs code crosswalk")  # fmt: skip
     worst = comparison.reindex(comparison["difference_pct_points"].abs().sort_values().index)
@@ -143,7 +170,8 @@ def run_election_case(out_dir: Any) -> Any:
         for r in top.itertuples()
     )
     extra = (
-        f"Interpolation vs code crosswalk (Yoon's share of valid votes on the 2013 dongs): "
+        f"Votes from the {vintage} dongs{_translated_note(votes)}. Interpolation vs code "
+        "crosswalk (Yoon's share of valid votes on the 2013 dongs): "
         f"largest differences {lines}; {int((comparison['difference_pct_points'].abs() > 1).sum())}"
         " dong(s) differ by more than 1 point.\n\n면적 보간과 코드 대응표의 차이(윤석열 득표율, "
         f"2013년 동 기준): {lines}."
@@ -151,3 +179,13 @@ def run_election_case(out_dir: Any) -> Any:
     result.summary += "\n\n" + extra
     result.files["summary"] = atomic_write_text(out / "summary.txt", result.summary + "\n")
     return result
+
+
+def _translated_note(votes: gpd.GeoDataFrame) -> str:
+    n = votes.attrs.get("translated")
+    if not n:
+        return ""
+    return (
+        f" ({n} code translated by the change table 2021 → 2022 read from the boundaries: "
+        "1123074 일원2동 → 1168067500 개포3동)"
+    )

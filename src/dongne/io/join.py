@@ -42,6 +42,7 @@ from dongne.io.codes import (
 from dongne.io.combine import CombineRule, check_rates, column_kinds, combine_rows, parse_rates
 from dongne.io.provenance import attach
 from dongne.io.tables import file_lines, read_table, row_references, source_of
+from dongne.io.vintages import recognise_vintage
 
 __all__ = ["JoinResult", "MatchReport", "join_by_code"]
 
@@ -91,6 +92,13 @@ class MatchReport:
         Likely causes of mismatches and their fixes.
     min_match : float
         Share of table rows that must be placed; below it the summary starts with a warning.
+    vintage : dict or None
+        When unplaced codes are codes of a boundary vintage dongne ships (Seoul's 2013, 2021 or
+        2022 dongs): ``vintage`` (the one holding most of the table's codes), ``description``,
+        the unplaced ``codes`` that are bundled codes with their ``names`` and ``of_vintage``,
+        ``n_unplaced``, ``n_table``, ``n_table_known`` and ``areas_vintage`` (or None).
+        A hint then offers the code history and areal interpolation
+        (``dongne.regions.join_from_vintage``, command line ``dongne join --from-vintage``).
     """
 
     areas_source: str
@@ -112,6 +120,7 @@ class MatchReport:
     hints: list[str] = field(default_factory=list)
     name_columns: dict[str, Any] = field(default_factory=dict)
     min_match: float = 0.9
+    vintage: dict[str, Any] | None = None
 
     @property
     def complete(self) -> bool:
@@ -228,6 +237,15 @@ class MatchReport:
             out.append(f"코드가 중복된 행: {len(self.duplicates)}개 코드.")
         if self.crosswalk:
             out.append(f"코드 변환표로 {self.crosswalk['translated']}개 코드를 변환했습니다.")
+        if self.vintage:
+            v = self.vintage
+            out.append(
+                f"연결되지 않은 코드 {v['n_unplaced']}개 중 {len(v['codes'])}개는 dongne에 내장된 "
+                f"다른 시점 경계의 동 코드입니다(예: {v['codes'][0]} {v['names'][0]}, "
+                f"{v['of_vintage'][0]}). 표는 {v['vintage']}년 경계의 코드입니다. 코드 "
+                "변환표로는 분동된 동의 값을 나눌 수 없으니 코드 이력과 면적 보간으로 옮기세요: "
+                f"dongne join --from-vintage {v['vintage']}."
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -259,6 +277,7 @@ class MatchReport:
             "name_mismatches": records(self.name_mismatches),
             "name_columns": self.name_columns,
             "hints": self.hints,
+            "vintage": self.vintage,
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -720,7 +739,7 @@ def join_by_code(
         name_columns=name_info,
         min_match=float(min_match),
     )
-    report.hints = _hints(report, areas) + notes_rates
+    report.hints = _hints(report, areas, raw_codes.dropna()) + notes_rates
     meta = dict(areas.attrs.get("dongne", {}))
     meta["match_reports"] = [*meta.get("match_reports", []), report.to_dict()]
     attach(merged, meta)
@@ -939,7 +958,7 @@ def _raise_nothing_placed(
     )
 
 
-def _hints(report: MatchReport, areas: pd.DataFrame) -> list[str]:
+def _hints(report: MatchReport, areas: pd.DataFrame, table_codes: pd.Series) -> list[str]:
     hints: list[str] = []
     ua, ur = report.unmatched_areas, report.unmatched_rows
     sys_a, sys_t = report.code_systems["areas"], report.code_systems["table"]
@@ -981,9 +1000,15 @@ def _hints(report: MatchReport, areas: pd.DataFrame) -> list[str]:
                 "level (e.g. gu) than the areas (e.g. dong); join it to coarser boundaries or "
                 "dissolve the areas first."
             )
+        vintage = recognise_vintage(
+            ur["code"].dropna(), table_codes, normalise_codes(areas[report.areas_key])
+        )
         if report.matched_rows and len(ur) <= max(50, 0.1 * report.n_table_rows):
             hints.append(
                 "a few codes did not match while most did: typical of codes from another year "
                 "(dongs split, merged or renumbered). Pass crosswalk=... to translate them."
             )
+        if vintage is not None:
+            report.vintage = vintage.to_dict()
+            hints.append(vintage.hint())
     return hints

@@ -129,16 +129,23 @@ def _threads(threads: int | None) -> int:
 
 def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exterior rings of the one-part polygons without holes: (simple, convex, coordinates
-    without the closing vertex, offsets per geometry)."""
-    one = (shapely.get_num_geometries(geoms) == 1) & np.isin(shapely.get_type_id(geoms), (3, 6))
-    part = shapely.get_geometry(geoms, 0)
-    simple = one & (shapely.get_num_interior_rings(part) == 0)
-    ring = np.where(simple, shapely.get_exterior_ring(part), shapely.linearrings([[0, 0]] * 3))
-    counts = shapely.get_num_coordinates(ring) - 1
-    xy = shapely.get_coordinates(ring)
-    closing = np.cumsum(counts + 1) - 1
-    keep = np.ones(len(xy), dtype=bool)
-    keep[closing] = False
+    without the closing vertex, offsets per geometry; no coordinates for the others). Read
+    with one vectorised ``get_coordinates`` (a simple polygon's coordinates are its ring's)."""
+    n = len(geoms)
+    types = shapely.get_type_id(geoms)
+    holes = np.zeros(n, dtype=np.int64)
+    poly = types == 3
+    holes[poly] = shapely.get_num_interior_rings(geoms[poly])
+    single = (types == 6) & (shapely.get_num_geometries(geoms) == 1)
+    if single.any():
+        holes[single] = shapely.get_num_interior_rings(shapely.get_geometry(geoms[single], 0))
+    simple = (poly | single) & (holes == 0)
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    sizes = np.bincount(owner, minlength=n)
+    simple &= sizes >= 4
+    keep = simple[owner]
+    keep[(np.cumsum(sizes) - 1)[simple]] = False  # the closing vertex
+    counts = np.where(simple, sizes - 1, 0)
     from dongne.regions._clip_kernels import convex_rings
 
     offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
@@ -149,9 +156,16 @@ def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 def _clip_pairs(
     src: np.ndarray, tgt: np.ndarray, s: np.ndarray, t: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Areas of the pairs where one polygon is convex and the other simple (by clipping),
-    and the mask of the pairs done; the rest need GEOS."""
-    from dongne.regions._clip_kernels import clip_areas
+    """Areas of the pairs that compiled clipping can do, and the mask of those pairs; the
+    rest need GEOS. A pair where one polygon is convex and the other has one ring is clipped
+    directly (grid cells, hexagons, Voronoi cells); a pair of two single-ring polygons of at
+    most ``_TRIANGLE_VERTICES`` vertices each (simple admin boundaries) is clipped by each ear
+    of the other's ear-clipping triangulation (the cost grows with the product of the two
+    vertex counts, GEOS's with their sum: detailed boundaries stay with GEOS). A clipped area
+    of exactly 0 is a pair whose interiors do not meet (bounding boxes only); one above 0 but
+    below ``_TINY`` of the smaller polygon (a pair along a shared boundary, a sliver at the
+    rounding level) is left to GEOS, so that such pieces are kept or dropped as GEOS decides."""
+    from dongne.regions._clip_kernels import clip_areas, clip_areas_triangles
 
     s_simple, s_convex, s_xy, s_off = _rings(src)
     t_simple, t_convex, t_xy, t_off = _rings(tgt)
@@ -162,7 +176,35 @@ def _clip_pairs(
         area[by_t] = clip_areas(s_xy, s_off, t_xy, t_off, s[by_t], t[by_t])
     if by_s.any():
         area[by_s] = clip_areas(t_xy, t_off, s_xy, s_off, t[by_s], s[by_s])
-    return area, area >= 0
+    small = np.diff(t_off)[t] <= _TRIANGLE_VERTICES
+    small &= np.diff(s_off)[s] <= _TRIANGLE_VERTICES
+    tri = ~(by_t | by_s) & s_simple[s] & t_simple[t] & small
+    if tri.any():
+        tri_xy, tri_off, index = _triangles(t_xy, t_off, np.unique(t[tri]))
+        tri &= index[t] >= 0
+        area[tri] = clip_areas_triangles(s_xy, s_off, tri_xy, tri_off, s[tri], index[t[tri]])
+    smaller = np.minimum(shapely.area(src)[s], shapely.area(tgt)[t])
+    done = (area == 0) | (area >= _TINY * smaller)
+    return area, done
+
+
+#: Clipped areas below this share of the smaller polygon are left to GEOS (touching pairs).
+_TINY = 1e-9
+#: Pairs of single-ring polygons up to this many vertices each are clipped by triangles.
+_TRIANGLE_VERTICES = 64
+
+
+def _triangles(
+    xy: np.ndarray, off: np.ndarray, which: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ear-clipping triangles of the rings ``which``, offsets per triangulated ring, and the
+    position of each ring in the offsets (-1 where ear clipping failed: GEOS does those)."""
+    from dongne.regions._clip_kernels import triangulate_rings
+
+    tri, offsets, ok = triangulate_rings(xy, off, which.astype(np.int64))
+    index = np.full(len(off) - 1, -1, dtype=np.int64)
+    index[which[ok]] = np.flatnonzero(ok)
+    return tri, offsets, index
 
 
 def _intersection_table(
@@ -172,9 +214,11 @@ def _intersection_table(
 
     Candidates come from the STR-tree's bounding-box query. With the sources prepared, a pair
     whose target lies properly inside its source takes the target's area (the common case
-    when one layer is finer); a pair where one polygon is convex and the other has one ring
-    is clipped in compiled code (:mod:`dongne.regions._clip_kernels`: grid cells, hexagons,
-    Voronoi cells); the rest are tested with the prepared predicate and intersected by GEOS.
+    when one layer is finer); a pair where one polygon has a single ring is clipped in
+    compiled code (:mod:`dongne.regions._clip_kernels`) by the other, convex, polygon or by
+    the triangles of its triangulation (:func:`_clip_pairs`); the rest (both polygons with
+    holes or several parts, touching pairs, rounding-level slivers) are tested with the
+    prepared predicate and intersected by GEOS.
     """
     tree = shapely.STRtree(tgt)
     s, t = tree.query(src)

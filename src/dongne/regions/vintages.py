@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import geopandas as gpd
@@ -30,9 +31,11 @@ import pandas as pd
 from dongne import __version__
 from dongne._vocab import Lang, check_lang, pick_language
 from dongne.errors import SpecificationError
+from dongne.io.areas import read_areas
+from dongne.io.vintages import KNOWN_VINTAGES, vintage_path
 from dongne.regions.overlay import AreaOverlay, overlay_areas
 
-__all__ = ["RELATIONS", "VintageChanges", "change_table"]
+__all__ = ["RELATIONS", "VintageChanges", "change_table", "code_history"]
 
 #: What can become of an old area, in the order summaries list them.
 RELATIONS = ("split", "merged", "renamed", "recoded", "boundary change", "dissolved", "unchanged")
@@ -131,23 +134,37 @@ class VintageChanges:
         )  # fmt: skip
 
     def hint(self, codes: pd.Series | list[Any]) -> str:
-        """For a join that failed to match: how many of ``codes`` are new-vintage codes.
+        """What ``codes`` (unmatched codes of a join) are in this change table, in a sentence.
 
-        Examples: ``"3 of 5 unmatched codes are codes of the new vintage (e.g. 1117074 항동):
-        interpolate the table onto the old areas (dongne regions interpolate)."``
+        An old code is told by what became of it (``"1123074 일원2동: renamed → 1168067500
+        개포3동"``), a code new in the new vintage by what it was made from (``"1117074 항동:
+        new code, from 1117068 오류2동"``); other codes are left out, and ``""`` is returned
+        when none is either. :func:`dongne.regions.join_from_vintage` adds it to the match
+        report for the codes it translated or could not translate.
         """
-        new = set(self.overlay.target_ids.astype(str))
-        old = set(self.overlay.source_ids.astype(str))
-        given = [str(c) for c in codes]
-        hits = [c for c in given if c in new and c not in old]
-        if not hits:
+        rel = self.relations.set_index("old_code")
+        made = self.new_areas.set_index("new_code")
+        given = list(dict.fromkeys(str(c) for c in codes))
+        parts = []
+        for c in given:
+            if c in rel.index:
+                r = rel.loc[c]
+                into = " + ".join(
+                    f"{a} {b}".strip()
+                    for a, b in zip(
+                        r["new_codes"].split(" + "), r["new_names"].split(" + "), strict=False
+                    )
+                )
+                parts.append(f"{c} {r['old_name']}".strip() + f": {r['relation']} → {into or '—'}")
+            elif c in made.index:
+                r = made.loc[c]
+                parts.append(
+                    f"{c} {r['new_name']}".strip()
+                    + f": new code, from {r['from_codes']} {r['from_names']}".rstrip()
+                )
+        if not parts:
             return ""
-        names = self.new_areas.set_index("new_code")["new_name"].to_dict()
-        example = f"{hits[0]} {names.get(hits[0], '')}".strip()
-        return (
-            f"{len(hits)} of {len(given)} unmatched codes are codes of the new vintage (e.g. "
-            f"{example}): interpolate the table onto the old areas (dongne regions interpolate)."
-        )
+        return f"{len(parts)} of {len(given)} codes are in the change table: " + "; ".join(parts)
 
     def summary(self, lang: Lang = "both") -> str:
         """The changes in a few sentences, the splits and merges named."""
@@ -346,3 +363,53 @@ def _new_areas(links: pd.DataFrame, old_codes: set[str], new_names: dict[str, st
         )
     return pd.DataFrame(rows, columns=["new_code", "new_name", "from_codes", "from_names",
                                        "share_of_new"])  # fmt: skip
+
+
+#: Relations that carry a code over one to one (a crosswalk is exact for them).
+ONE_TO_ONE = ("renamed", "recoded")
+
+
+@cache
+def vintage_changes(old: str, new: str) -> VintageChanges:
+    """The change table between two bundled vintages (``"2013"``, ``"2021"``, ``"2022"``),
+    read from their boundaries with the default thresholds; computed once per process."""
+    for name in (old, new):
+        if name not in KNOWN_VINTAGES:
+            raise SpecificationError(
+                f"Unknown boundary vintage {name!r}. Known: {', '.join(KNOWN_VINTAGES)}. Fix: "
+                "e.g. vintage='2022' (command line --from-vintage 2022)."
+            )
+    a, b = KNOWN_VINTAGES[old], KNOWN_VINTAGES[new]
+    return change_table(
+        read_areas(vintage_path(old)), read_areas(vintage_path(new)), old_id=a.code_column,
+        new_id=b.code_column, old_name=a.name_column, new_name=b.name_column,
+    )  # fmt: skip
+
+
+def code_history(old: str, new: str) -> pd.DataFrame:
+    """Old code → new code for the dongs carried over one to one between two bundled vintages.
+
+    A code that exists in both vintages maps to itself (whatever happened to its boundary);
+    a code that does not is translated when :func:`vintage_changes` reads its dong as renamed
+    or recoded, one to one (splits and merges cannot be a code crosswalk: their counts must be
+    shared out by area, :func:`dongne.regions.interpolate`). Columns ``old_code``,
+    ``new_code``, ``old_name``, ``new_name``, ``relation``; usable as
+    ``join_by_code(crosswalk=...)``.
+
+    Examples
+    --------
+    >>> h = code_history("2021", "2022")
+    >>> h[h["old_code"] != h["new_code"]][["old_name", "new_code", "new_name"]].values.tolist()
+    [['일원2동', '1168067500', '개포3동'], ['상일동', '1125076', '상일제1동']]
+    """
+    changes = vintage_changes(old, new)
+    rel = changes.relations
+    kept = rel["old_code"].isin(set(changes.overlay.target_ids.astype(str)))
+    names = dict(zip(changes.links["new_code"], changes.links["new_name"], strict=True))
+    same = rel[kept].assign(new_code=rel["old_code"])
+    same["new_name"] = [names.get(c, n) for c, n in zip(same["old_code"], same["old_name"],
+                                                         strict=True)]  # fmt: skip
+    one = rel[~kept & rel["relation"].isin(ONE_TO_ONE)]
+    one = one.rename(columns={"new_codes": "new_code", "new_names": "new_name"})
+    out = pd.concat([same, one]).sort_index()
+    return out[["old_code", "new_code", "old_name", "new_name", "relation"]].reset_index(drop=True)

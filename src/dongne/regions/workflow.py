@@ -20,7 +20,7 @@ from dongne.io.atomic import atomic_write_text
 from dongne.io.write import write_layer, write_provenance, write_table
 from dongne.regions.interpolate import interpolate
 from dongne.regions.quality import region_measures
-from dongne.regions.regionalise import AZP, MaxP, Skater, WardRegions
+from dongne.regions.regionalise import AZP, MaxP, Skater, SpectralRegions, WardRegions
 from dongne.regions.typology import Typology
 from dongne.regions.vintages import change_table
 from dongne.weights import queen
@@ -28,7 +28,7 @@ from dongne.weights import queen
 __all__ = ["REGION_METHODS", "RegionsOutputs", "run_interpolate", "run_regions", "run_typology"]
 
 #: The regionalisation methods of :func:`run_regions`.
-REGION_METHODS = ("maxp", "skater", "azp", "ward")
+REGION_METHODS = ("maxp", "skater", "azp", "ward", "spectral")
 
 
 @dataclass
@@ -145,12 +145,12 @@ def run_regions(
 ) -> RegionsOutputs:
     """Build contiguous regions of ``areas`` (queen contiguity) on standardised ``attributes``.
 
-    ``method="maxp"`` needs ``floor_column`` and ``floor``; ``"skater"``, ``"azp"`` and
-    ``"ward"`` need ``n_regions`` (SKATER also honours a floor). Writes ``regions.gpkg``/
-    ``.csv`` (each area's region), ``regions_table.csv`` (per region: areas, floor total,
-    within-region sum of squares, area, isoperimetric quotient, convex hull ratio, parts),
-    ``regions_map.png`` and ``summary.txt``. ``attach_islands`` joins areas without
-    neighbours to their nearest area (:meth:`SpatialWeights.attach_islands`).
+    ``method="maxp"`` needs ``floor_column`` and ``floor``; ``"skater"``, ``"azp"``,
+    ``"ward"`` and ``"spectral"`` need ``n_regions`` (SKATER also honours a floor). Writes
+    ``regions.gpkg``/``.csv`` (each area's region), ``regions_table.csv`` (per region: areas,
+    floor total, within-region sum of squares, area, isoperimetric quotient, convex hull
+    ratio, parts), ``regions_map.png`` and ``summary.txt``. ``attach_islands`` joins areas
+    without neighbours to their nearest area (:meth:`SpatialWeights.attach_islands`).
     """
     if method not in REGION_METHODS:
         raise SpecificationError(
@@ -214,6 +214,8 @@ def _region_model(
         return Skater(n_regions, floor=floor or 0.0)
     if method == "azp":
         return AZP(n_regions, rounds=rounds, rng=rng)
+    if method == "spectral":
+        return SpectralRegions(n_regions, rng=rng)
     return WardRegions(n_regions)
 
 
