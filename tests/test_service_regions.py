@@ -86,6 +86,24 @@ def _json(s: Service, run: dict, name: str) -> pd.DataFrame:
     return pd.DataFrame(json.loads(r.text))
 
 
+def test_spectral_run_gives_the_library_regions(service, inputs, tmp_path):
+    s = service
+    areas = s.upload(inputs["source"], "areas", "source.geojson")
+    attributes = ["old_pct", "rent_pct"]
+    body = {
+        "analysis": "regions", "method": "spectral", "areas": areas, "id_column": "code",
+        "attributes": attributes, "n_regions": 4, "seed": 1,
+    }  # fmt: skip
+    run = _run(s, body)
+    expected = run_regions(read_areas(inputs["source"]), "code", attributes, tmp_path / "sp",
+                           method="spectral", n_regions=4, rng=1)  # fmt: skip
+    got = _layer(s, run, "code")
+    want = expected.frame.set_index("code")
+    assert (got.loc[want.index, "region"] == want["region"]).all()
+    assert (got.loc[want.index, "region_colour"] == want["region_colour"]).all()
+    assert got["region"].nunique() >= 2
+
+
 def test_maxp_and_typology_runs_give_the_library_regions_and_types(service, inputs, tmp_path):
     s = service
     areas = s.upload(inputs["source"], "areas", "source.geojson")

@@ -402,6 +402,7 @@ _REGION_FIELDS = {
     "skater": ("attributes", "n_regions"),
     "azp": ("attributes", "n_regions"),
     "ward": ("attributes", "n_regions"),
+    "spectral": ("attributes", "n_regions"),
     "typology": ("indicators",),
     "interpolate": ("target", "target_id"),
 }
@@ -420,7 +421,7 @@ class RegionsRequest(_AreasInput):
 
     analysis: Literal["regions"]
     id_column: Column
-    method: Literal["maxp", "skater", "azp", "ward", "typology", "interpolate"]
+    method: Literal["maxp", "skater", "azp", "ward", "spectral", "typology", "interpolate"]
     attributes: list[Column] | None = Field(
         None, min_length=1, description="Attributes the regions are similar in (z-scored)."
     )

@@ -350,9 +350,9 @@ function explainRegionsBody(analysis) {
   }
   const method = v("run-regions-method");
   const body = { method };
-  if (["maxp", "skater", "azp", "ward"].includes(method)) body.attributes = selectedValues("run-attributes");
+  if (["maxp", "skater", "azp", "ward", "spectral"].includes(method)) body.attributes = selectedValues("run-attributes");
   if (method === "maxp") Object.assign(body, { floor_column: v("run-floor-column"), floor: Number(v("run-floor")) });
-  if (["skater", "azp", "ward"].includes(method)) body.n_regions = Number(v("run-n-regions"));
+  if (["skater", "azp", "ward", "spectral"].includes(method)) body.n_regions = Number(v("run-n-regions"));
   if (method === "typology") {
     Object.assign(body, { indicators: selectedValues("run-attributes"), typology_method: v("run-typology-method") });
     if (v("run-k")) body.k = Number(v("run-k"));
