@@ -204,23 +204,23 @@ def test_batches_and_processes_give_identical_maxima(fever):
 
 def _shared_args(scan, cube, geo):
     """The arguments every batch of ``scan`` shares, rebuilt as ``fit`` builds them."""
+    from dongne.detect._scan_core import build_windows, conditional_shares, first_of_duplicates
     from dongne.detect._scan_inputs import resolve_locations
-    from dongne.detect.scan import _build_windows, _conditional_shares, _first_of_duplicates
     from dongne.spacetime import _kernels as kern
 
     counts = cube.values
     px, py, _info = resolve_locations(geo.reindex(cube.areas).to_numpy(), len(cube.areas),
                                      "latlon", cube.areas)  # fmt: skip
     weight = counts.sum(axis=1)
-    keep = _first_of_duplicates(px, py)
-    offsets, entries = _build_windows(px, py, px[keep], py[keep], weight, 0.5 * weight.sum(),
+    keep = first_of_duplicates(px, py)
+    offsets, entries = build_windows(px, py, px[keep], py[keep], weight, 0.5 * weight.sum(),
                                       np.inf, len(px), True)  # fmt: skip
     whole = counts.astype(np.int64)
     case_area = np.repeat(np.arange(len(px)), whole.sum(axis=1))
     case_time = np.concatenate([np.repeat(np.arange(counts.shape[1]), r) for r in whole])
     steps = counts.shape[1]
     return (offsets, entries, kern.PERMUTATION, case_area, case_time.astype(np.int64),
-            _conditional_shares(scan.expected_.ravel()), scan.expected_, float(counts.sum()),
+            conditional_shares(scan.expected_.ravel()), scan.expected_, float(counts.sum()),
             steps - 1, scan.max_steps_, 2.0)  # fmt: skip
 
 
@@ -229,7 +229,7 @@ def test_replicate_maxima_equal_brute_force(rate):
     """The kernels skip circles that add no case, end steps whose intervals cannot win
     (sliding excess bound) and intervals that cannot win; the maxima of permuted data sets
     must still equal a scan of every cylinder, on sparse and on dense counts."""
-    from dongne.detect.scan import _build_windows
+    from dongne.detect._scan_core import build_windows
     from dongne.spacetime import _kernels as kern
 
     rng = np.random.default_rng(8)
@@ -240,7 +240,7 @@ def test_replicate_maxima_equal_brute_force(rate):
     total = counts.sum()
     mu = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / total
     weight = counts.sum(axis=1)
-    offsets, entries = _build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], weight,
+    offsets, entries = build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], weight,
                                       0.5 * total, np.inf, n, False)  # fmt: skip
     whole = counts.astype(np.int64)
     area = np.repeat(np.arange(n), whole.sum(axis=1))
@@ -264,13 +264,13 @@ def test_replicate_maxima_equal_brute_force(rate):
 
 def _retro_plan(counts, xy, max_len, kappa, great_circle=False):
     """Windows and block plan of a retrospective permutation scan, as ``fit`` builds them."""
-    from dongne.detect.scan import _build_windows
+    from dongne.detect._scan_core import build_windows
     from dongne.spacetime import _kernels as kern
 
     weight = counts.sum(axis=1)
     wcum = np.concatenate([[0.0], np.cumsum(counts.sum(axis=0))])
     total = float(counts.sum())
-    offsets, entries = _build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], weight,
+    offsets, entries = build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], weight,
                                       0.5 * total, np.inf, len(xy), great_circle)  # fmt: skip
     rcum, bend = kern.plan_blocks(offsets, entries, weight, wcum, total, max_len, kappa)
     return offsets, entries, rcum, bend, wcum, total
@@ -323,15 +323,15 @@ def test_retrospective_pruning_is_exact(rate):
 def test_retrospective_pruning_is_exact_on_nyc_fever(fever):
     """SaTScan's retrospective reference: each centre's best cylinder and replicate maxima
     of the pruned scan equal those of the scan of every cylinder, bit for bit."""
+    from dongne.detect._scan_core import first_of_duplicates
     from dongne.detect._scan_inputs import resolve_locations
-    from dongne.detect.scan import _first_of_duplicates
     from dongne.spacetime import _kernels as kern
 
     cube, geo = fever
     counts = cube.values
     px, py, _ = resolve_locations(geo.reindex(cube.areas).to_numpy(), len(cube.areas),
                                   "latlon", cube.areas)  # fmt: skip
-    assert _first_of_duplicates(px, py).all()
+    assert first_of_duplicates(px, py).all()
     plan = _retro_plan(counts, np.column_stack([px, py]), 12, kern.KAPPA, great_circle=True)
     wcum, total = plan[4:]
     whole = counts.astype(np.int64)

@@ -35,8 +35,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from dongne.detect._kernels import _stream_key, _uniform_below
-from dongne.detect._scan_kernels import _binomial, _hit_high
+from dongne.detect._scan_core import binomial, hit_high, stream_key, uniform_below
 
 #: Site number of the space-time scan's random streams.
 SPACETIME_SITE = -11
@@ -107,7 +106,7 @@ def _best_in_circle(ca, ea, total, end_lo, max_len, min_cases, best, q, dq):
         for t1 in range(t2, lo - 1, -1):
             c += ca[t1]
             e += ea[t1]
-            if c < min_cases or not _hit_high(c, e, out_llr, total):
+            if c < min_cases or not hit_high(c, e, out_llr, total):
                 continue  # the LLR cannot beat the best so far (bound without a logarithm)
             llr = cylinder_llr(c, e, total, min_cases)
             if llr > out_llr:
@@ -197,11 +196,11 @@ def _max_llr(offsets, entries, cases, expected, total, end_lo, max_len, min_case
 @njit(cache=True)
 def permute_times(case_area, case_time, n_areas, steps, seed, r):
     """Counts (areas × steps) of replicate ``r``: the cases' time stamps shuffled among them."""
-    key = _stream_key(np.uint64(seed), SPACETIME_SITE, r)
+    key = stream_key(np.uint64(seed), SPACETIME_SITE, r)
     times = case_time.copy()
     counter = 0
     for i in range(times.shape[0] - 1, 0, -1):
-        j, counter = _uniform_below(key, counter, i + 1)
+        j, counter = uniform_below(key, counter, i + 1)
         tmp = times[i]
         times[i] = times[j]
         times[j] = tmp
@@ -215,14 +214,14 @@ def permute_times(case_area, case_time, n_areas, steps, seed, r):
 def multinomial_cells(cond_prob, total, n_areas, steps, seed, r):
     """Counts of replicate ``r``: ``total`` cases allocated in proportion to the expected
     counts (``cond_prob`` = each cell's share of itself and the cells after it, row-major)."""
-    key = _stream_key(np.uint64(seed), SPACETIME_SITE, r)
+    key = stream_key(np.uint64(seed), SPACETIME_SITE, r)
     out = np.zeros((n_areas, steps))
     left = np.int64(total)
     counter = 0
     for i in range(n_areas * steps):
         if left <= 0:
             break
-        k, counter = _binomial(key, counter, left, cond_prob[i])
+        k, counter = binomial(key, counter, left, cond_prob[i])
         out[i // steps, i % steps] = k
         left -= k
     return out
@@ -331,51 +330,80 @@ def _may_win(P, r_lo, wcum, inv, rest, max_len, min_cases, best):
     two_b = 2.0 * best
     s = r_lo * inv
     for lag in range(min(max_len, steps)):
-        m = -1.0
-        for t2 in range(lag, steps):
-            c = P[t2 + 1] - P[t2 - lag]
-            mu = s * (wcum[t2 + 1] - wcum[t2 - lag])
+        hits = 0
+        for i in range(steps - lag):  # interval [i, i + lag]; counted, not branched: SIMD
+            c = P[i + lag + 1] - P[i]
+            mu = s * (wcum[i + lag + 1] - wcum[i])
             d = c - mu
             v = d * d * (1.0 + rho * mu) * MARGIN - two_b * mu
-            if c < min_cases or d <= 0.0:
-                v = -1.0
-            m = max(m, v)
-        if m > 0.0:
+            hits += (c >= min_cases) & (d > 0.0) & (v > 0.0)
+        if hits > 0:
             return True
     return False
 
 
+@njit(cache=True, fastmath=True)
+def _candidates(P, r, wcum, inv, rest, max_len, min_cases, best, keys):
+    """Keys ``t2 · max_len + lag`` of the intervals that :func:`_may_win`'s bound lets
+    through (scan order when sorted); returns how many were written to ``keys``."""
+    steps = P.shape[0] - 1
+    rho = 1.0 / rest
+    two_b = 2.0 * best
+    s = r * inv
+    n = 0
+    for lag in range(min(max_len, steps)):
+        hits = 0
+        for i in range(steps - lag):
+            c = P[i + lag + 1] - P[i]
+            mu = s * (wcum[i + lag + 1] - wcum[i])
+            d = c - mu
+            v = d * d * (1.0 + rho * mu) * MARGIN - two_b * mu
+            hits += (c >= min_cases) & (d > 0.0) & (v > 0.0)
+        if hits == 0:
+            continue
+        for i in range(steps - lag):
+            c = P[i + lag + 1] - P[i]
+            mu = s * (wcum[i + lag + 1] - wcum[i])
+            d = c - mu
+            v = d * d * (1.0 + rho * mu) * MARGIN - two_b * mu
+            if (c >= min_cases) & (d > 0.0) & (v > 0.0):
+                keys[n] = (i + lag) * max_len + lag
+                n += 1
+    return n
+
+
 @njit(cache=True)
-def _eval_circle(P, r, wcum, denom, total, max_len, min_cases, best, row, pos, prune):
-    """Every interval of one circle (end step ascending, start descending); a cylinder with
-    LLR > ``best`` is written to ``row`` (llr, pos, t1, t2, cases, expected). Returns best."""
+def _eval_circle(P, r, wcum, denom, total, max_len, min_cases, best, row, pos, prune, keys):
+    """Every interval of one circle in scan order (end step ascending, start descending); a
+    cylinder with LLR > ``best`` is written to ``row`` (llr, pos, t1, t2, cases, expected).
+    Returns the new best. With ``prune``, only the intervals that the bound lets through
+    against ``best`` on entry are evaluated (a superset of those that can win)."""
     steps = P.shape[0] - 1
     rest = total - P[steps]
-    rho = 1.0 / rest if rest > 0.0 else 0.0
-    bounded = prune and rest > 0.0
-    inv = 1.0 / denom
-    for t2 in range(steps):
-        p2 = P[t2 + 1]
-        w2 = wcum[t2 + 1]
-        for t1 in range(t2, max(0, t2 - max_len + 1) - 1, -1):
-            c = p2 - P[t1]
-            if c < min_cases:
-                continue
-            if bounded:
-                mub = r * (w2 - wcum[t1]) * inv
-                d = c - mub
-                if d <= 0.0 or d * d * (1.0 + rho * mub) * MARGIN <= 2.0 * best * mub:
-                    continue
-            mu = r * (w2 - wcum[t1]) / denom
-            llr = cylinder_llr(c, mu, total, min_cases)
-            if llr > best:
-                best = llr
-                row[0] = llr
-                row[1] = pos
-                row[2] = t1
-                row[3] = t2
-                row[4] = c
-                row[5] = mu
+    if prune and rest > 0.0:
+        n = _candidates(P, r, wcum, 1.0 / denom, rest, max_len, min_cases, best, keys)
+        order = np.sort(keys[:n])
+    else:
+        n = 0
+        for t2 in range(steps):
+            for lag in range(min(max_len, t2 + 1)):
+                keys[n] = t2 * max_len + lag
+                n += 1
+        order = keys[:n]
+    for key in order:
+        t2 = key // max_len
+        t1 = t2 - key % max_len
+        c = P[t2 + 1] - P[t1]
+        mu = r * (wcum[t2 + 1] - wcum[t1]) / denom
+        llr = cylinder_llr(c, mu, total, min_cases)
+        if llr > best:
+            best = llr
+            row[0] = llr
+            row[1] = pos
+            row[2] = t1
+            row[3] = t2
+            row[4] = c
+            row[5] = mu
     return best
 
 
@@ -395,6 +423,17 @@ def _move(ca, entries, state, target, ptr, days, cnt):
         for i in range(ptr[a], ptr[a + 1]):
             ca[days[i]] -= cnt[i]
     return state
+
+
+@njit(cache=True)
+def _workspace(steps, max_len):
+    """Per-thread arrays: cases per step, their prefix sums, the halving stack, keys."""
+    return (
+        np.zeros(steps),
+        np.zeros(steps + 1),
+        np.zeros((128, 2), dtype=np.int64),
+        np.zeros(steps * max_len + max_len, dtype=np.int64),
+    )
 
 
 @njit(cache=True)
@@ -419,7 +458,7 @@ def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, m
     interval by interval. ``prune=False`` scans every cylinder (the reference for tests).
     """
     ptr, days, cnt = events
-    ca, P, stack = work
+    ca, P, stack, keys = work
     steps = ca.shape[0]
     inv = 1.0 / denom
     ca[:] = 0.0
@@ -449,8 +488,9 @@ def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, m
                 continue
             if lo == hi:
                 best = _eval_circle(
-                    P, rcum[hi], wcum, denom, total, max_len, min_cases, best, row, hi, prune
-                )
+                    P, rcum[hi], wcum, denom, total, max_len, min_cases, best, row, hi, prune,
+                    keys,
+                )  # fmt: skip
                 continue
             mid = (lo + hi) // 2
             while entries[mid] < 0:
@@ -477,7 +517,7 @@ def scan_observed_retro(offsets, entries, rcum, bend, cases, wcum, denom, total,
     events = area_events(cases)
     out = np.zeros((m, 6))
     for j in prange(m):
-        work = (np.zeros(steps), np.zeros(steps + 1), np.zeros((128, 2), dtype=np.int64))
+        work = _workspace(steps, max_len)
         row = np.zeros(6)
         row[1] = -1.0
         _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, max_len,
@@ -492,7 +532,7 @@ def max_llr_retro(offsets, entries, rcum, bend, cases, wcum, denom, total, max_l
     """Largest LLR over all cylinders of one data set (one thread, running maximum)."""
     steps = cases.shape[1]
     events = area_events(cases)
-    work = (np.zeros(steps), np.zeros(steps + 1), np.zeros((128, 2), dtype=np.int64))
+    work = _workspace(steps, max_len)
     row = np.zeros(6)
     best = 0.0
     for j in range(offsets.shape[0] - 1):

@@ -43,16 +43,16 @@ from dongne import __version__
 from dongne._vocab import Lang, check_lang, pick_language
 from dongne._warnings import user_stacklevel
 from dongne.detect import _prepare as prep
+from dongne.detect._scan_core import (
+    build_windows,
+    conditional_shares,
+    first_of_duplicates,
+    gumbel_pvalues,
+    mc_pvalue,
+    threads,
+)
 from dongne.detect._scan_inputs import resolve_locations
 from dongne.detect.inference import check_choice
-from dongne.detect.scan import (
-    _build_windows,
-    _conditional_shares,
-    _first_of_duplicates,
-    _mc_pvalue,
-    _threads,
-    gumbel_pvalues,
-)
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.parallel.scheduler import map_batches
 from dongne.spacetime import _kernels as kern
@@ -248,8 +248,8 @@ class SpaceTimeScan:
         split = self._separable(cases, population, expected)
         px, py, info = _locations(locations, cases.areas, coordinates)
         weight = counts.sum(axis=1) if self.model == "permutation" else mu.sum(axis=1)
-        keep = _first_of_duplicates(px, py)
-        offsets, entries = _build_windows(
+        keep = first_of_duplicates(px, py)
+        offsets, entries = build_windows(
             px, py, px[keep], py[keep], weight, self.max_population_share * weight.sum(),
             math.inf if self.max_radius is None else float(self.max_radius), n,
             info["great_circle"],
@@ -259,14 +259,14 @@ class SpaceTimeScan:
         if split is not None:  # retrospective, separable expected counts: blocks of circles
             rcum, bend = kern.plan_blocks(offsets, entries, *split, max_len, kern.KAPPA)
             retro = (rcum, bend, split[1], split[2])
-            with _threads(len(entries) * steps):
+            with threads(len(entries) * steps):
                 best = kern.scan_observed_retro(
                     offsets, entries, *retro[:2], counts, *retro[2:], total, max_len,
                     float(self.min_cases), True,
                 )  # fmt: skip
         else:
             retro = None
-            with _threads(len(entries) * steps * max_len):
+            with threads(len(entries) * steps * max_len):
                 best = kern.scan_observed(offsets, entries, counts, mu, *args)
         self.seed_ = prep.resolve_seed(self.rng)
         self.llr_replicates_ = self._replicates(offsets, entries, counts, mu, args, progress, retro)
@@ -327,7 +327,7 @@ class SpaceTimeScan:
         whole = np.round(counts).astype(np.int64)
         case_area = np.repeat(np.arange(counts.shape[0]), whole.sum(axis=1))
         case_time = np.concatenate([np.repeat(np.arange(counts.shape[1]), row) for row in whole])
-        cond = _conditional_shares(mu.ravel())
+        cond = conditional_shares(mu.ravel())
         code = kern.PERMUTATION if self.model == "permutation" else kern.POISSON
         draws = (code, case_area, case_time.astype(np.int64), cond, mu)
         if retro is None:
@@ -394,7 +394,7 @@ class SpaceTimeScan:
     def _pvalues(self, frame: pd.DataFrame) -> pd.DataFrame:
         reps = self.llr_replicates_
         if len(reps):
-            frame["p_value"] = [_mc_pvalue(x, reps) for x in frame["llr"]]
+            frame["p_value"] = [mc_pvalue(x, reps) for x in frame["llr"]]
         else:
             frame["p_value"] = np.nan
         if self.gumbel:
