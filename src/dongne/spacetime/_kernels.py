@@ -318,8 +318,9 @@ def _may_win(P, r_lo, wcum, inv, rest, max_len, min_cases, best):
     least ``r_lo`` can have LLR > ``best``.
 
     With ``μ = r_lo · ΔW / denom`` (a lower bound of every circle of the block) and the cases
-    of the block's largest circle, the LLR is at most ``(c − μ)² / 2 · (1/μ + 1/(C − c))``
-    (``x log x − x + 1 ≤ (x − 1)² / 2`` for ``x ≥ 1``, and the same for the complement), and
+    of the block's largest circle, the LLR ``μ φ(c/μ) + (C − μ) φ((C − c)/(C − μ))`` with
+    ``φ(x) = x log x − x + 1`` is at most ``(c − μ)² / 2 · (1/μ + 1/(C − c))`` (``φ(x) ≤
+    (x − 1)² / 2`` for ``x ≥ 1`` and ``φ(y) ≤ (1 − y)² / (2y)`` for ``y ≤ 1``), and
     ``C − c ≥ rest``. Lag-major loops vectorise; the relative margin absorbs rounding (and
     fast-math reassociation of this test only: no LLR is computed here).
     """
