@@ -7,8 +7,12 @@ Run: ``python benchmarks/bench_spacetime.py`` (``--quick``: fewer replications, 
   replications: dongne (:class:`dongne.spacetime.SpaceTimeScan`, numba, all cores) against a
   vectorised NumPy version of the same scan (per centre: cumulative sums over the nested
   circles of the last 30 days, every LLR with ``np.log``), timed on a few replicates and
-  extrapolated to 999. With ``--retrospective`` the retrospective scan (every 30-day interval
-  of the year) is timed on a few replicates and extrapolated too.
+  extrapolated to 999.
+* The same scan, **retrospective** (every interval of at most 30 days in the year), 999
+  replications, measured directly. With ``--retrospective`` its peers are timed on one
+  replicate and extrapolated: NumPy (every cylinder of 50 centres, scaled to 1,000) and
+  dongne's general kernel (cell sums per circle, used for prospective scans and expected
+  counts that are not separable: the retrospective scan before the blocks of circles).
 * Emerging hot spots, 10,000 areas (100 × 100 queen lattice) × 100 steps, 999 permutations:
   dongne (:func:`dongne.spacetime.emerging_hot_spots`, k = 1) against esda's
   ``G_Local(star=True)`` with 999 permutations on single steps (k = 0, the closest peer),
@@ -69,47 +73,92 @@ def _numpy_prospective(offsets, entries, counts, mu, total, max_len, rng) -> flo
     return best
 
 
+def _numpy_retrospective(offsets, entries, counts, mu, total, max_len, centres) -> float:
+    """Largest LLR over the circles of ``centres`` × every interval of at most ``max_len``
+    steps, in plain NumPy (the peer of the retrospective scan)."""
+    best = 0.0
+    for j in centres:
+        members = entries[offsets[j] : offsets[j + 1]]
+        closes = members >= 0
+        members = np.where(closes, members, ~members)
+        pc = np.cumsum(counts[members], axis=0)[closes]
+        pe = np.cumsum(mu[members], axis=0)[closes]
+        pc = np.concatenate([np.zeros((len(pc), 1)), np.cumsum(pc, axis=1)], axis=1)
+        pe = np.concatenate([np.zeros((len(pe), 1)), np.cumsum(pe, axis=1)], axis=1)
+        for lag in range(max_len):
+            c = pc[:, lag + 1 :] - pc[:, : -lag - 1]
+            e = pe[:, lag + 1 :] - pe[:, : -lag - 1]
+            ok = (c > e) & (c >= 2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                llr = np.where(
+                    ok, c * np.log(c / e) + (total - c) * np.log((total - c) / (total - e)), 0
+                )
+            best = max(best, float(llr.max()))
+    return best
+
+
+def _fit(analysis: str, replications: int, cube, xy):
+    from dongne.spacetime import SpaceTimeScan
+
+    scan = SpaceTimeScan(
+        analysis=analysis, replications=replications, rng=1, max_duration=30,
+        max_population_share=0.5,
+    )  # fmt: skip
+    return _timed(lambda: scan.fit(cube, xy))
+
+
 def bench_scan(replications: int, peer_reps: int, retrospective: bool) -> None:
-    from dongne.detect.scan import _build_windows
-    from dongne.spacetime import SpaceTimeCube, SpaceTimeScan
+    from dongne.detect._scan_core import build_windows
+    from dongne.spacetime import SpaceTimeCube
+    from dongne.spacetime import _kernels as kern
 
     xy, counts = _stp_data()
     n, steps = counts.shape
     cube = SpaceTimeCube(counts, pd.Index(range(n)), pd.Index(range(steps)), None, "counts")
-    opts = dict(max_duration=30, max_population_share=0.5)
-    SpaceTimeScan(analysis="prospective", replications=1, **opts).fit(cube, xy)  # compile
-    fitted, wall, cpu = _timed(
-        lambda: SpaceTimeScan(analysis="prospective", replications=replications, rng=1, **opts).fit(
-            cube, xy
-        )
-    )
     scale = 999 / replications
-    print(f"dongne STP prospective 1000x365, L=30, {replications} reps: wall {wall:.1f} s, "
-          f"cpu {cpu:.1f} s -> 999 reps: wall {wall * scale:.1f} s, cpu {cpu * scale:.1f} s "
-          f"(idle 2 cores ~{cpu * scale / 2:.0f} s), "
-          f"windows {fitted.n_windows_}, peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")  # fmt: skip
+    for analysis in ("prospective", "retrospective"):
+        _fit(analysis, 1, cube, xy)  # compile
+        fitted, wall, cpu = _fit(analysis, replications, cube, xy)
+        print(f"dongne STP {analysis} 1000x365, L=30, {replications} reps: wall {wall:.1f} s, "
+              f"cpu {cpu:.1f} s -> 999 reps: wall {wall * scale:.1f} s, cpu {cpu * scale:.1f} s "
+              f"(idle 2 cores ~{cpu * scale / 2:.0f} s), windows {fitted.n_windows_}, "
+              f"load {os.getloadavg()[0]:.1f}, peak RSS "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
+              flush=True)  # fmt: skip
     w = counts.sum(axis=1)
-    offsets, entries = _build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], w, 0.5 * w.sum(),
-                                      np.inf, n, False)  # fmt: skip
+    offsets, entries = build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], w, 0.5 * w.sum(),
+                                     np.inf, n, False)  # fmt: skip
     rng = np.random.default_rng(0)
+    mu = fitted.expected_
     _, pwall, pcpu = _timed(lambda: [
-        _numpy_prospective(offsets, entries, counts, fitted.expected_, counts.sum(), 30, rng)
+        _numpy_prospective(offsets, entries, counts, mu, counts.sum(), 30, rng)
         for _ in range(peer_reps)
     ])  # fmt: skip
-    peer, peer_cpu = pwall / peer_reps * 1000, pcpu / peer_reps * 1000
     print(
-        f"numpy peer prospective: {pwall / peer_reps:.2f} s per replicate -> 1000 scans "
-        f"{peer:.0f} s wall, {peer_cpu:.0f} s cpu (extrapolated); ratio peer/dongne: wall "
-        f"{peer / (wall * scale):.1f}, cpu {peer_cpu / (cpu * scale):.1f}"
+        f"numpy peer prospective: {pwall / peer_reps:.2f} s wall, {pcpu / peer_reps:.2f} s "
+        f"cpu per replicate -> 1000 scans {pcpu / peer_reps * 1000:.0f} s cpu (extrapolated)"
     )
     if not retrospective:
         return
-    retro = SpaceTimeScan(replications=2, rng=1, **opts)
-    _, rwall, _ = _timed(lambda: retro.fit(cube, xy))
+    whole = counts.astype(np.int64)
+    area = np.repeat(np.arange(n), whole.sum(axis=1))
+    times = np.concatenate([np.repeat(np.arange(steps), r) for r in whole]).astype(np.int64)
+    perm = kern.permute_times(area, times, n, steps, 1, 0)
+    args = (offsets, entries, perm, mu, counts.sum(), 0, 30, 2.0)
+    kern._max_llr(*args)  # compile
+    _, _, gcpu = _timed(lambda: kern._max_llr(*args))
     print(
-        f"dongne STP retrospective (every 30-day interval): {rwall / 3:.1f} s per scan -> "
-        f"999 reps ~{rwall / 3 * 1000:.0f} s (extrapolated)"
+        f"dongne general kernel (cell sums, no circle blocks; before issue 18's work) on one "
+        f"retrospective replicate: {gcpu:.2f} s cpu -> 1000 scans {gcpu * 1000:.0f} s cpu"
+    )
+    some = np.arange(0, n, n // 20)
+    _, _, rcpu = _timed(
+        lambda: _numpy_retrospective(offsets, entries, perm, mu, counts.sum(), 30, some)
+    )
+    per_scan = rcpu * n / len(some)
+    print(
+        f"numpy peer retrospective: {per_scan:.1f} s cpu per replicate ({len(some)} of {n} "
+        f"centres timed) -> 1000 scans {per_scan * 1000:.0f} s cpu (extrapolated)"
     )
 
 
@@ -156,7 +205,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer replications, extrapolated")
     parser.add_argument(
         "--retrospective", action="store_true",
-        help="also time the retrospective scan (minutes per replicate; extrapolated)",
+        help="also time the retrospective scan's peers (NumPy, the general kernel; extrapolated)",
     )  # fmt: skip
     args = parser.parse_args()
     print(f"load average {os.getloadavg()}, cores {os.cpu_count()}")

@@ -396,7 +396,7 @@ def test_replicate_maxima_are_exact(ny, model, direction):
 @pytest.mark.parametrize("model", ["poisson", "bernoulli"])
 def test_replicate_maxima_are_exact_on_dense_counts(seoul_scan, model):
     """Seoul: about 730 cases per area, where the pruning bounds are loosest."""
-    from dongne.detect.scan import _build_windows, _conditional_shares
+    from dongne.detect._scan_core import build_windows, conditional_shares
 
     dongs, _ = seoul_scan
     metric = dongs.to_crs(5179)
@@ -405,11 +405,11 @@ def test_replicate_maxima_are_exact_on_dense_counts(seoul_scan, model):
     pop = dongs["households"].to_numpy(dtype=float)
     big_c, big_n = cases.sum(), pop.sum()
     scan = ScanStatistic(model, scan="both", replications=16, rng=3).fit(cases, pop, xy)
-    offsets, entries = _build_windows(
+    offsets, entries = build_windows(
         xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], pop, 0.5 * big_n, math.inf, len(xy), False
     )
     if model == "poisson":
-        size, shares, code, base = scan.expected_, _conditional_shares(scan.expected_), 0, 0.0
+        size, shares, code, base = scan.expected_, conditional_shares(scan.expected_), 0, 0.0
     else:
         size, shares, code = pop, pop, 1
         base = big_c * math.log(big_c / big_n) + (big_n - big_c) * math.log(1 - big_c / big_n)
@@ -423,11 +423,11 @@ def test_replicate_maxima_are_exact_on_dense_counts(seoul_scan, model):
 
 
 def _windows_of(ny, share):
-    from dongne.detect.scan import _build_windows
+    from dongne.detect._scan_core import build_windows
 
     xy = ny[["lat", "lon"]].to_numpy()
     pop = ny["population"].to_numpy(dtype=float)
-    return _build_windows(
+    return build_windows(
         xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], pop, share * pop.sum(), math.inf, len(xy), False
     )
 

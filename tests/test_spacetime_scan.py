@@ -204,23 +204,23 @@ def test_batches_and_processes_give_identical_maxima(fever):
 
 def _shared_args(scan, cube, geo):
     """The arguments every batch of ``scan`` shares, rebuilt as ``fit`` builds them."""
+    from dongne.detect._scan_core import build_windows, conditional_shares, first_of_duplicates
     from dongne.detect._scan_inputs import resolve_locations
-    from dongne.detect.scan import _build_windows, _conditional_shares, _first_of_duplicates
     from dongne.spacetime import _kernels as kern
 
     counts = cube.values
     px, py, _info = resolve_locations(geo.reindex(cube.areas).to_numpy(), len(cube.areas),
                                      "latlon", cube.areas)  # fmt: skip
     weight = counts.sum(axis=1)
-    keep = _first_of_duplicates(px, py)
-    offsets, entries = _build_windows(px, py, px[keep], py[keep], weight, 0.5 * weight.sum(),
+    keep = first_of_duplicates(px, py)
+    offsets, entries = build_windows(px, py, px[keep], py[keep], weight, 0.5 * weight.sum(),
                                       np.inf, len(px), True)  # fmt: skip
     whole = counts.astype(np.int64)
     case_area = np.repeat(np.arange(len(px)), whole.sum(axis=1))
     case_time = np.concatenate([np.repeat(np.arange(counts.shape[1]), r) for r in whole])
     steps = counts.shape[1]
     return (offsets, entries, kern.PERMUTATION, case_area, case_time.astype(np.int64),
-            _conditional_shares(scan.expected_.ravel()), scan.expected_, float(counts.sum()),
+            conditional_shares(scan.expected_.ravel()), scan.expected_, float(counts.sum()),
             steps - 1, scan.max_steps_, 2.0)  # fmt: skip
 
 
@@ -229,7 +229,7 @@ def test_replicate_maxima_equal_brute_force(rate):
     """The kernels skip circles that add no case, end steps whose intervals cannot win
     (sliding excess bound) and intervals that cannot win; the maxima of permuted data sets
     must still equal a scan of every cylinder, on sparse and on dense counts."""
-    from dongne.detect.scan import _build_windows
+    from dongne.detect._scan_core import build_windows
     from dongne.spacetime import _kernels as kern
 
     rng = np.random.default_rng(8)
@@ -240,7 +240,7 @@ def test_replicate_maxima_equal_brute_force(rate):
     total = counts.sum()
     mu = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / total
     weight = counts.sum(axis=1)
-    offsets, entries = _build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], weight,
+    offsets, entries = build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], weight,
                                       0.5 * total, np.inf, n, False)  # fmt: skip
     whole = counts.astype(np.int64)
     area = np.repeat(np.arange(n), whole.sum(axis=1))
@@ -260,3 +260,103 @@ def test_replicate_maxima_equal_brute_force(rate):
                             e = mu[inside, t1 : t2 + 1].sum()
                             best = max(best, kern.cylinder_llr(c, e, total, 2.0))
             assert fast == pytest.approx(best, rel=1e-12, abs=1e-12)
+
+
+def _retro_plan(counts, xy, max_len, kappa, great_circle=False):
+    """Windows and block plan of a retrospective permutation scan, as ``fit`` builds them."""
+    from dongne.detect._scan_core import build_windows
+    from dongne.spacetime import _kernels as kern
+
+    weight = counts.sum(axis=1)
+    wcum = np.concatenate([[0.0], np.cumsum(counts.sum(axis=0))])
+    total = float(counts.sum())
+    offsets, entries = build_windows(xy[:, 0], xy[:, 1], xy[:, 0], xy[:, 1], weight,
+                                      0.5 * total, np.inf, len(xy), great_circle)  # fmt: skip
+    rcum, bend = kern.plan_blocks(offsets, entries, weight, wcum, total, max_len, kappa)
+    return offsets, entries, rcum, bend, wcum, total
+
+
+@pytest.mark.parametrize("rate", [0.3, 3.0])
+def test_retrospective_pruning_is_exact(rate):
+    """Blocks of circles, their halving and the per-interval bound never change a result:
+    the pruned scan equals the scan of every cylinder to the last bit (replicate maxima and
+    each centre's best cylinder), on sparse and dense counts with ties in distance, areas
+    without cases and a planted cluster; the unpruned scan equals cell-by-cell sums."""
+    from dongne.spacetime import _kernels as kern
+
+    rng = np.random.default_rng(11)
+    n, t, max_len = 14, 16, 5
+    xy = rng.integers(0, 5, size=(n, 2)).astype(float)  # many equal distances
+    counts = rng.poisson(rate, size=(n, t)).astype(float)
+    counts[[1, 9]] = 0.0
+    counts[4, 10:13] += 4.0
+    whole = counts.astype(np.int64)
+    area = np.repeat(np.arange(n), whole.sum(axis=1))
+    time = np.concatenate([np.repeat(np.arange(t), r) for r in whole])
+    mu = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / counts.sum()
+    for kappa in (0.3, 2.0, 50.0):
+        offsets, entries, rcum, bend, wcum, total = _retro_plan(counts, xy, max_len, kappa)
+        plan = (offsets, entries, rcum, bend)
+        for r in range(8):
+            data = counts if r == 0 else kern.permute_times(area, time, n, t, 4, r)
+            args = (data, wcum, total, total, max_len, 2.0)
+            fast = kern.max_llr_retro(*plan, *args, True)
+            full = kern.max_llr_retro(*plan, *args, False)
+            assert fast == full
+            rows = kern.scan_observed_retro(*plan, *args, True)
+            np.testing.assert_array_equal(rows, kern.scan_observed_retro(*plan, *args, False))
+            assert rows[:, 0].max() == fast
+            if kappa == 2.0 and r < 3:  # the arithmetic of the cylinders, cell by cell
+                best = 0.0
+                for j in range(n):
+                    block = entries[offsets[j] : offsets[j + 1]]
+                    for k in np.flatnonzero(block >= 0):
+                        inside = np.where(block[: k + 1] >= 0, block[: k + 1], ~block[: k + 1])
+                        for t2 in range(t):
+                            for t1 in range(max(0, t2 - max_len + 1), t2 + 1):
+                                c = data[inside, t1 : t2 + 1].sum()
+                                e = mu[inside, t1 : t2 + 1].sum()
+                                best = max(best, kern.cylinder_llr(c, e, total, 2.0))
+                assert fast == pytest.approx(best, rel=1e-12)
+
+
+def test_retrospective_pruning_is_exact_on_nyc_fever(fever):
+    """SaTScan's retrospective reference: each centre's best cylinder and replicate maxima
+    of the pruned scan equal those of the scan of every cylinder, bit for bit."""
+    from dongne.detect._scan_core import first_of_duplicates
+    from dongne.detect._scan_inputs import resolve_locations
+    from dongne.spacetime import _kernels as kern
+
+    cube, geo = fever
+    counts = cube.values
+    px, py, _ = resolve_locations(geo.reindex(cube.areas).to_numpy(), len(cube.areas),
+                                  "latlon", cube.areas)  # fmt: skip
+    assert first_of_duplicates(px, py).all()
+    plan = _retro_plan(counts, np.column_stack([px, py]), 12, kern.KAPPA, great_circle=True)
+    wcum, total = plan[4:]
+    whole = counts.astype(np.int64)
+    area = np.repeat(np.arange(len(px)), whole.sum(axis=1))
+    time = np.concatenate([np.repeat(np.arange(counts.shape[1]), r) for r in whole])
+    for r in range(6):
+        data = counts if r == 0 else kern.permute_times(area, time, *counts.shape, 5, r)
+        args = (data, wcum, total, total, 12, 2.0)
+        rows = kern.scan_observed_retro(*plan[:4], *args, True)
+        np.testing.assert_array_equal(rows, kern.scan_observed_retro(*plan[:4], *args, False))
+        assert kern.max_llr_retro(*plan[:4], *args, True) == rows[:, 0].max()
+    first = kern.scan_observed_retro(*plan[:4], counts, wcum, total, total, 12, 2.0, True)
+    assert abs(first[:, 0].max() - 8.119521) < 5e-7  # SaTScan's most likely cluster
+
+
+def test_retrospective_results_do_not_depend_on_threads(fever):
+    import numba
+
+    cube, geo = fever
+    one = SpaceTimeScan(replications=24, rng=9).fit(cube, geo, coordinates="latlon")
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        two = SpaceTimeScan(replications=24, rng=9).fit(cube, geo, coordinates="latlon")
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.llr_replicates_, two.llr_replicates_)
+    pd.testing.assert_frame_equal(one.clusters_, two.clusters_)

@@ -19,11 +19,10 @@ and any batching.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import warnings
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from typing import Any, Literal
 
 import numpy as np
@@ -35,6 +34,15 @@ from dongne._vocab import Lang, check_lang, pick_language
 from dongne._warnings import user_stacklevel
 from dongne.detect import _prepare as prep
 from dongne.detect import _scan_kernels as kern
+from dongne.detect._scan_core import (
+    EULER_GAMMA,
+    build_windows,
+    conditional_shares,
+    first_of_duplicates,
+    gumbel_pvalues,
+    mc_pvalue,
+    threads,
+)
 from dongne.detect._scan_inputs import (
     EARTH_RADIUS_M,
     CoordinateSystem,
@@ -70,7 +78,6 @@ ScanDirection = Literal["high", "low", "both"]
 
 MODELS: tuple[str, ...] = ("poisson", "bernoulli")
 DIRECTIONS: tuple[str, ...] = ("high", "low", "both")
-_EULER_GAMMA = 0.5772156649015329
 _NOT_IN_CLUSTER = "not in a cluster"
 _NOT_SIGNIFICANT_COLOUR = "#bdbdbd"
 # Reds then oranges for high-rate clusters, blues then purples for low-rate ones (ColorBrewer).
@@ -170,46 +177,6 @@ def bernoulli_llr(cases: Any, trials: Any, total_cases: float, total_trials: flo
         return _xlogy_ratio(a, b) + _xlogy_ratio(b - a, b)
 
     return ell(c, n) + ell(big_c - c, big_n - n) - ell(big_c, big_n)
-
-
-def gumbel_pvalues(observed: Any, replicates: Any) -> np.ndarray:
-    """p-values from a Gumbel distribution fitted to the replicate maxima by moments.
-
-    With mean m and standard deviation s of the R replicate maxima, the Gumbel scale is
-    β = s·√6/π and the location μ = m − γβ (γ the Euler–Mascheroni constant); the p-value of
-    an observed LLR x is 1 − exp(−exp(−(x − μ)/β)). Unlike the Monte Carlo p-value it is not
-    bounded below by 1/(R + 1) (Abrams, Kleinman & Kulldorff 2010).
-
-    Parameters
-    ----------
-    observed : float or array-like
-        Observed LLRs.
-    replicates : array-like
-        Maximum LLR of each Monte Carlo replicate (at least 2, not all equal).
-
-    Returns
-    -------
-    numpy.ndarray
-        One p-value per observed LLR.
-
-    References
-    ----------
-    Abrams, A. M., Kleinman, K. & Kulldorff, M. (2010). Gumbel based p-value approximations
-    for spatial scan statistics. *International Journal of Health Geographics* 9:61.
-
-    Examples
-    --------
-    >>> reps = [4.0, 5.0, 6.0, 5.5, 4.5]
-    >>> float(gumbel_pvalues(5.0, reps)[0]) > float(gumbel_pvalues(7.0, reps)[0])
-    True
-    """
-    reps = np.asarray(replicates, dtype=float)
-    x = np.atleast_1d(np.asarray(observed, dtype=float))
-    if reps.size < 2 or np.ptp(reps) == 0:
-        return np.full(x.shape, np.nan)
-    beta = reps.std(ddof=1) * math.sqrt(6.0) / math.pi
-    mu = reps.mean() - _EULER_GAMMA * beta
-    return -np.expm1(-np.exp(-(x - mu) / beta))
 
 
 def population_weighted_centroids(
@@ -555,7 +522,7 @@ class ScanStatistic:
         great_circle = coord_info["great_circle"]
         _warn_duplicates(px, py, ids_index)
         if centres is None:
-            keep = _first_of_duplicates(px, py)
+            keep = first_of_duplicates(px, py)
             cx, cy = px[keep], py[keep]
             centre_ids = [ids_index[i] for i in np.flatnonzero(keep)]
         else:
@@ -578,7 +545,7 @@ class ScanStatistic:
             model_code = kern.BERNOULLI
         direction = {"high": kern.HIGH, "low": kern.LOW, "both": kern.BOTH}[self.scan]
 
-        offsets, entries = _build_windows(
+        offsets, entries = build_windows(
             px,
             py,
             cx,
@@ -597,7 +564,7 @@ class ScanStatistic:
                 + (f" or lies beyond max_radius={self.max_radius}" if self.max_radius else "")
                 + ". Fix: raise max_population_share or max_radius."
             )
-        with _threads(len(entries)):
+        with threads(len(entries)):
             best, pos, best_c, best_s = kern.scan_observed(
                 offsets,
                 entries,
@@ -614,7 +581,7 @@ class ScanStatistic:
         self.seed_ = prep.resolve_seed(self.rng)
         reps = int(self.replications)
         if reps:
-            cond_prob = _conditional_shares(size) if self.model == "poisson" else size
+            cond_prob = conditional_shares(size) if self.model == "poisson" else size
             self.llr_replicates_ = _run_replicates(
                 offsets,
                 entries,
@@ -703,7 +670,7 @@ class ScanStatistic:
             members = np.where(enc >= 0, enc, ~enc)
             if used[members].any():
                 continue
-            p_mc = _mc_pvalue(llr, reps) if r else math.nan
+            p_mc = mc_pvalue(llr, reps) if r else math.nan
             if rows and r and p_mc >= 1.0:
                 break  # as SaTScan: secondary clusters below every replicate maximum
             used[members] = True
@@ -767,7 +734,7 @@ class ScanStatistic:
         if self.gumbel:
             if r >= 2 and np.ptp(reps) > 0:
                 beta = float(reps.std(ddof=1) * math.sqrt(6.0) / math.pi)
-                self.gumbel_ = (float(reps.mean() - _EULER_GAMMA * beta), beta)
+                self.gumbel_ = (float(reps.mean() - EULER_GAMMA * beta), beta)
             pg = gumbel_pvalues(frame["llr"].to_numpy(), reps) if len(frame) else np.zeros(0)
             frame["p_gumbel"] = pg
             floor = 1.0 / (r + 1) if r else 0.0
@@ -974,9 +941,13 @@ class ScanStatistic:
             k = int(row["cluster"])
             label = "most likely cluster" if k == 1 else f"secondary cluster {k}"
             p = self._p_text(row)
-            en, ko = ("Most likely cluster", "가장 유력한 군집") if k == 1 else (
-                f"Secondary cluster {k}",
-                f"{k}차 군집",
+            en, ko = (
+                ("Most likely cluster", "가장 유력한 군집")
+                if k == 1
+                else (
+                    f"Secondary cluster {k}",
+                    f"{k}차 군집",
+                )
             )
             side = "high" if row["direction"] == "high" else "low"
             if not row["significant"]:
@@ -1099,50 +1070,10 @@ def _ell(a: float, b: float) -> float:
     return out
 
 
-#: Below this many window evaluations a kernel runs on one thread: starting and joining
-#: threads costs more than it saves, and a busy core would make every call wait for it.
-PARALLEL_WORK = 2_000_000
-
-
-@contextlib.contextmanager
-def _threads(work: float) -> Iterator[None]:
-    """Run small kernels on one thread (results do not depend on the thread count)."""
-    if work >= PARALLEL_WORK:
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
 def _fmt_radius(radius: float, unit: str) -> str:
     if unit == "m":
         return f"{radius / 1000:.2f} km" if radius >= 1000 else f"{radius:.0f} m"
     return f"{radius:.3g} {unit}"
-
-
-def _mc_pvalue(llr: float, reps: np.ndarray) -> float:
-    # Replicate maxima equal to the observed one (up to rounding) count against it.
-    tol = 1e-10 * max(1.0, abs(llr))
-    return (1.0 + float(np.count_nonzero(reps >= llr - tol))) / (len(reps) + 1.0)
-
-
-def _conditional_shares(expected: np.ndarray) -> np.ndarray:
-    """Share of area a in the expected counts of areas a, a + 1, …: binomial probabilities
-    that allocate the total multinomially, area by area."""
-    suffix = np.cumsum(expected[::-1])[::-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(suffix > 0, expected / np.where(suffix > 0, suffix, 1.0), 0.0)
-    share = np.clip(share, 0.0, 1.0)
-    positive = np.flatnonzero(expected > 0)
-    if len(positive):
-        share[positive[-1]] = 1.0
-    return share
 
 
 def _run_replicates(
@@ -1188,7 +1119,7 @@ def _scan_batch(
     count: int,
 ) -> np.ndarray:
     """Maximum LLR of replicates ``first .. first + count - 1`` (one task)."""
-    with _threads(len(entries) * count / 10):  # pruning makes a window cheap
+    with threads(len(entries) * count / 10):  # pruning makes a window cheap
         return kern.scan_replicates(
             offsets,
             entries,
@@ -1207,40 +1138,6 @@ def _scan_batch(
         )
 
 
-def _build_windows(
-    px: np.ndarray,
-    py: np.ndarray,
-    cx: np.ndarray,
-    cy: np.ndarray,
-    weight: np.ndarray,
-    cap: float,
-    max_dist: float,
-    max_k: int,
-    great_circle: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Window lists of all centres as (offsets, entries); see :mod:`._scan_kernels`."""
-    n = len(px)
-    m = len(cx)
-    chunk = max(1, (1 << 22) // max(n, 1))
-    radius = EARTH_RADIUS_M if great_circle else 1.0
-    cap = cap * (1 + 1e-12)  # a window at exactly the cap is allowed, whatever the rounding
-    parts: list[np.ndarray] = []
-    lengths: list[np.ndarray] = []
-    for first in range(0, m, chunk):
-        count = min(chunk, m - first)
-        with _threads(count * n):
-            dist = kern.distances(px, py, cx, cy, great_circle, radius, first, count)
-            order = np.argsort(dist, axis=1)
-            buf = np.empty((count, n), dtype=np.int32)
-            lens = kern.truncate_windows(dist, order, weight, cap, max_dist, max_k, buf)
-        parts.append(buf[np.arange(n)[None, :] < lens[:, None]])
-        lengths.append(lens)
-        del dist, order, buf
-    offsets = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(lengths), out=offsets[1:])
-    return offsets, np.concatenate(parts)
-
-
 def _distances_to(
     cx: float, cy: float, px: np.ndarray, py: np.ndarray, info: dict[str, Any]
 ) -> np.ndarray:
@@ -1250,11 +1147,6 @@ def _distances_to(
         h = s1 * s1 + np.cos(px) * np.cos(cx) * s2 * s2
         return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(1.0, h)))
     return np.sqrt((px - cx) ** 2 + (py - cy) ** 2)
-
-
-def _first_of_duplicates(px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    frame = pd.DataFrame({"x": px, "y": py})
-    return ~frame.duplicated().to_numpy()
 
 
 def _warn_duplicates(px: np.ndarray, py: np.ndarray, ids: pd.Index) -> None:

@@ -35,8 +35,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from dongne.detect._kernels import _stream_key, _uniform_below
-from dongne.detect._scan_kernels import _binomial, _hit_high
+from dongne.detect._scan_core import binomial, hit_high, stream_key, uniform_below
 
 #: Site number of the space-time scan's random streams.
 SPACETIME_SITE = -11
@@ -107,7 +106,7 @@ def _best_in_circle(ca, ea, total, end_lo, max_len, min_cases, best, q, dq):
         for t1 in range(t2, lo - 1, -1):
             c += ca[t1]
             e += ea[t1]
-            if c < min_cases or not _hit_high(c, e, out_llr, total):
+            if c < min_cases or not hit_high(c, e, out_llr, total):
                 continue  # the LLR cannot beat the best so far (bound without a logarithm)
             llr = cylinder_llr(c, e, total, min_cases)
             if llr > out_llr:
@@ -197,11 +196,11 @@ def _max_llr(offsets, entries, cases, expected, total, end_lo, max_len, min_case
 @njit(cache=True)
 def permute_times(case_area, case_time, n_areas, steps, seed, r):
     """Counts (areas × steps) of replicate ``r``: the cases' time stamps shuffled among them."""
-    key = _stream_key(np.uint64(seed), SPACETIME_SITE, r)
+    key = stream_key(np.uint64(seed), SPACETIME_SITE, r)
     times = case_time.copy()
     counter = 0
     for i in range(times.shape[0] - 1, 0, -1):
-        j, counter = _uniform_below(key, counter, i + 1)
+        j, counter = uniform_below(key, counter, i + 1)
         tmp = times[i]
         times[i] = times[j]
         times[j] = tmp
@@ -215,14 +214,14 @@ def permute_times(case_area, case_time, n_areas, steps, seed, r):
 def multinomial_cells(cond_prob, total, n_areas, steps, seed, r):
     """Counts of replicate ``r``: ``total`` cases allocated in proportion to the expected
     counts (``cond_prob`` = each cell's share of itself and the cells after it, row-major)."""
-    key = _stream_key(np.uint64(seed), SPACETIME_SITE, r)
+    key = stream_key(np.uint64(seed), SPACETIME_SITE, r)
     out = np.zeros((n_areas, steps))
     left = np.int64(total)
     counter = 0
     for i in range(n_areas * steps):
         if left <= 0:
             break
-        k, counter = _binomial(key, counter, left, cond_prob[i])
+        k, counter = binomial(key, counter, left, cond_prob[i])
         out[i // steps, i % steps] = k
         left -= k
     return out
@@ -243,4 +242,322 @@ def scan_replicates(
         else:
             cases = multinomial_cells(cond_prob, total, n_areas, steps, seed, r)
         out[i] = _max_llr(offsets, entries, cases, expected, total, end_lo, max_len, min_cases)
+    return out
+
+
+# ------------------------------------------------------------------ retrospective, separable
+#: Relative margin of the second-order LLR bound (absorbs rounding; never changes a maximum).
+MARGIN = 1.000000001
+#: Width of a block of nested circles checked at once: the last circle's cases against the
+#: first circle's expected counts, for circles whose expected grows by at most
+#: KAPPA / sqrt(expected of a longest interval) (a few standard deviations of the counts).
+KAPPA = 2.0
+
+
+@njit(cache=True)
+def area_events(cases):
+    """The non-zero cells of each area as CSR ``(ptr, steps, counts)``."""
+    n, steps = cases.shape
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for a in range(n):
+        k = 0
+        for t in range(steps):
+            if cases[a, t] != 0.0:
+                k += 1
+        ptr[a + 1] = ptr[a] + k
+    days = np.empty(ptr[n], dtype=np.int64)
+    cnt = np.empty(ptr[n])
+    for a in range(n):
+        k = ptr[a]
+        for t in range(steps):
+            if cases[a, t] != 0.0:
+                days[k] = t
+                cnt[k] = cases[a, t]
+                k += 1
+    return ptr, days, cnt
+
+
+@njit(cache=True)
+def plan_blocks(offsets, entries, weight, wcum, denom, max_len, kappa):
+    """Running weight of each circle (``rcum``, per entry) and the last circle of each block.
+
+    The expected count of a cylinder is ``rcum · (wcum[t2 + 1] − wcum[t1]) / denom``. A block
+    of a centre's nested circles ends once the weight passes ``(1 + ε)`` times that of its
+    first circle, ``ε = kappa / sqrt(expected of the longest interval of the first circle)``.
+    The plan depends on the expected counts only, so it serves every replicate.
+    """
+    steps = wcum.shape[0] - 1
+    wl = 0.0
+    for t2 in range(steps):
+        wl = max(wl, wcum[t2 + 1] - wcum[max(0, t2 - max_len + 1)])
+    rcum = np.zeros(entries.shape[0])
+    bend = np.zeros(entries.shape[0], dtype=np.bool_)
+    for j in range(offsets.shape[0] - 1):
+        r = 0.0
+        lim = -1.0
+        last = -1
+        for k in range(offsets[j], offsets[j + 1]):
+            v = entries[k]
+            r += weight[v if v >= 0 else ~v]
+            rcum[k] = r
+            if v < 0:
+                continue
+            if r > lim:
+                if last >= 0:
+                    bend[last] = True
+                lim = r * (1.0 + kappa / math.sqrt(max(r * wl / denom, 1.0)))
+            last = k
+        if last >= 0:
+            bend[last] = True
+    return rcum, bend
+
+
+@njit(cache=True, fastmath=True)
+def _may_win(P, r_lo, wcum, inv, rest, max_len, min_cases, best):
+    """False only if no interval of the circle with prefix sums ``P`` (cases) and weight at
+    least ``r_lo`` can have LLR > ``best``.
+
+    With ``μ = r_lo · ΔW / denom`` (a lower bound of every circle of the block) and the cases
+    of the block's largest circle, the LLR ``μ φ(c/μ) + (C − μ) φ((C − c)/(C − μ))`` with
+    ``φ(x) = x log x − x + 1`` is at most ``(c − μ)² / 2 · (1/μ + 1/(C − c))`` (``φ(x) ≤
+    (x − 1)² / 2`` for ``x ≥ 1`` and ``φ(y) ≤ (1 − y)² / (2y)`` for ``y ≤ 1``), and
+    ``C − c ≥ rest``. Lag-major loops vectorise; the relative margin absorbs rounding (and
+    fast-math reassociation of this test only: no LLR is computed here).
+    """
+    steps = P.shape[0] - 1
+    if rest <= 0.0:
+        return True
+    rho = 1.0 / rest
+    two_b = 2.0 * best
+    s = r_lo * inv
+    for lag in range(min(max_len, steps)):
+        hits = 0
+        for i in range(steps - lag):  # interval [i, i + lag]; counted, not branched: SIMD
+            c = P[i + lag + 1] - P[i]
+            mu = s * (wcum[i + lag + 1] - wcum[i])
+            d = c - mu
+            v = d * d * (1.0 + rho * mu) * MARGIN - two_b * mu
+            hits += (c >= min_cases) & (d > 0.0) & (v > 0.0)
+        if hits > 0:
+            return True
+    return False
+
+
+@njit(cache=True, fastmath=True)
+def _candidates(P, r, wcum, inv, rest, max_len, min_cases, best, keys):
+    """Keys ``t2 · max_len + lag`` of the intervals that :func:`_may_win`'s bound lets
+    through (scan order when sorted); returns how many were written to ``keys``."""
+    steps = P.shape[0] - 1
+    rho = 1.0 / rest
+    two_b = 2.0 * best
+    s = r * inv
+    n = 0
+    for lag in range(min(max_len, steps)):
+        hits = 0
+        for i in range(steps - lag):
+            c = P[i + lag + 1] - P[i]
+            mu = s * (wcum[i + lag + 1] - wcum[i])
+            d = c - mu
+            v = d * d * (1.0 + rho * mu) * MARGIN - two_b * mu
+            hits += (c >= min_cases) & (d > 0.0) & (v > 0.0)
+        if hits == 0:
+            continue
+        for i in range(steps - lag):
+            c = P[i + lag + 1] - P[i]
+            mu = s * (wcum[i + lag + 1] - wcum[i])
+            d = c - mu
+            v = d * d * (1.0 + rho * mu) * MARGIN - two_b * mu
+            if (c >= min_cases) & (d > 0.0) & (v > 0.0):
+                keys[n] = (i + lag) * max_len + lag
+                n += 1
+    return n
+
+
+@njit(cache=True)
+def _eval_circle(P, r, wcum, denom, total, max_len, min_cases, best, row, pos, prune, keys):
+    """Every interval of one circle in scan order (end step ascending, start descending); a
+    cylinder with LLR > ``best`` is written to ``row`` (llr, pos, t1, t2, cases, expected).
+    Returns the new best. With ``prune``, only the intervals that the bound lets through
+    against ``best`` on entry are evaluated (a superset of those that can win)."""
+    steps = P.shape[0] - 1
+    rest = total - P[steps]
+    if prune and rest > 0.0:
+        n = _candidates(P, r, wcum, 1.0 / denom, rest, max_len, min_cases, best, keys)
+        order = np.sort(keys[:n])
+    else:
+        n = 0
+        for t2 in range(steps):
+            for lag in range(min(max_len, t2 + 1)):
+                keys[n] = t2 * max_len + lag
+                n += 1
+        order = keys[:n]
+    for key in order:
+        t2 = key // max_len
+        t1 = t2 - key % max_len
+        c = P[t2 + 1] - P[t1]
+        mu = r * (wcum[t2 + 1] - wcum[t1]) / denom
+        llr = cylinder_llr(c, mu, total, min_cases)
+        if llr > best:
+            best = llr
+            row[0] = llr
+            row[1] = pos
+            row[2] = t1
+            row[3] = t2
+            row[4] = c
+            row[5] = mu
+    return best
+
+
+@njit(cache=True)
+def _move(ca, entries, state, target, ptr, days, cnt):
+    """Add (or remove) the areas of ``entries[state:target]`` to the per-step cases ``ca``."""
+    while state < target:
+        v = entries[state]
+        a = v if v >= 0 else ~v
+        for i in range(ptr[a], ptr[a + 1]):
+            ca[days[i]] += cnt[i]
+        state += 1
+    while state > target:
+        state -= 1
+        v = entries[state]
+        a = v if v >= 0 else ~v
+        for i in range(ptr[a], ptr[a + 1]):
+            ca[days[i]] -= cnt[i]
+    return state
+
+
+@njit(cache=True)
+def _workspace(steps, max_len):
+    """Per-thread arrays: cases per step, their prefix sums, the halving stack, keys."""
+    return (
+        np.zeros(steps),
+        np.zeros(steps + 1),
+        np.zeros((128, 2), dtype=np.int64),
+        np.zeros(steps * max_len + max_len, dtype=np.int64),
+    )
+
+
+@njit(cache=True)
+def _prefix(ca, P):
+    s = 0.0
+    for t in range(ca.shape[0]):
+        s += ca[t]
+        P[t + 1] = s
+
+
+@njit(cache=True)
+def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, max_len,
+                  min_cases, best, prune, work, row):  # fmt: skip
+    """Best cylinder of centre ``j`` that beats ``best`` (in ``row``); returns the new best.
+
+    The centre's circles are cut into blocks (:func:`plan_blocks`). A block whose largest
+    circle, against the expected counts of its smallest circle, has no interval that may beat
+    ``best`` (:func:`_may_win`) is skipped whole: a smaller circle has no more cases in any
+    interval and at least that expected count, and the LLR grows with the cases and falls
+    with the expected count. Otherwise the block is halved (the smaller half first, so ties
+    keep the first cylinder in scan order) down to single circles, which are scanned
+    interval by interval. ``prune=False`` scans every cylinder (the reference for tests).
+    """
+    ptr, days, cnt = events
+    ca, P, stack, keys = work
+    steps = ca.shape[0]
+    inv = 1.0 / denom
+    ca[:] = 0.0
+    P[0] = 0.0
+    state = offsets[j]
+    b = offsets[j]
+    end = offsets[j + 1]
+    while b < end:
+        b0 = b
+        while entries[b0] < 0:
+            b0 += 1
+        b1 = b0
+        while not bend[b1]:
+            b1 += 1
+        stack[0, 0] = b0
+        stack[0, 1] = b1
+        top = 1
+        while top > 0:
+            top -= 1
+            lo = stack[top, 0]
+            hi = stack[top, 1]
+            state = _move(ca, entries, state, hi + 1, ptr, days, cnt)
+            _prefix(ca, P)
+            if prune and not _may_win(
+                P, rcum[lo], wcum, inv, total - P[steps], max_len, min_cases, best
+            ):
+                continue
+            if lo == hi:
+                best = _eval_circle(
+                    P, rcum[hi], wcum, denom, total, max_len, min_cases, best, row, hi, prune,
+                    keys,
+                )  # fmt: skip
+                continue
+            mid = (lo + hi) // 2
+            while entries[mid] < 0:
+                mid -= 1
+            nxt = mid + 1
+            while entries[nxt] < 0:
+                nxt += 1
+            stack[top, 0] = nxt
+            stack[top, 1] = hi
+            stack[top + 1, 0] = lo
+            stack[top + 1, 1] = mid
+            top += 2
+        b = b1 + 1
+    return best
+
+
+@njit(parallel=True, cache=True)
+def scan_observed_retro(offsets, entries, rcum, bend, cases, wcum, denom, total, max_len,
+                        min_cases, prune):  # fmt: skip
+    """Retrospective scan with separable expected counts: each centre's best cylinder as rows
+    (llr, closing entry, t1, t2, cases, expected), as :func:`scan_observed`."""
+    m = offsets.shape[0] - 1
+    steps = cases.shape[1]
+    events = area_events(cases)
+    out = np.zeros((m, 6))
+    for j in prange(m):
+        work = _workspace(steps, max_len)
+        row = np.zeros(6)
+        row[1] = -1.0
+        _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, max_len,
+                      min_cases, 0.0, prune, work, row)  # fmt: skip
+        out[j] = row
+    return out
+
+
+@njit(cache=True)
+def max_llr_retro(offsets, entries, rcum, bend, cases, wcum, denom, total, max_len,
+                  min_cases, prune):  # fmt: skip
+    """Largest LLR over all cylinders of one data set (one thread, running maximum)."""
+    steps = cases.shape[1]
+    events = area_events(cases)
+    work = _workspace(steps, max_len)
+    row = np.zeros(6)
+    best = 0.0
+    for j in range(offsets.shape[0] - 1):
+        best = _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total,
+                             max_len, min_cases, best, prune, work, row)  # fmt: skip
+    return best
+
+
+@njit(parallel=True, cache=True)
+def scan_replicates_retro(
+    offsets, entries, rcum, bend, wcum, denom, model, case_area, case_time, cond_prob,
+    expected, total, max_len, min_cases, seed, first, count,
+):  # fmt: skip
+    """Maximum LLR of replicates ``first .. first + count - 1`` of a retrospective scan with
+    separable expected counts (one replicate per thread; the same draws as
+    :func:`scan_replicates`)."""
+    n_areas, steps = expected.shape
+    out = np.zeros(count)
+    for i in prange(count):
+        r = first + i
+        if model == PERMUTATION:
+            cases = permute_times(case_area, case_time, n_areas, steps, seed, r)
+        else:
+            cases = multinomial_cells(cond_prob, total, n_areas, steps, seed, r)
+        out[i] = max_llr_retro(offsets, entries, rcum, bend, cases, wcum, denom, total,
+                               max_len, min_cases, True)  # fmt: skip
     return out

@@ -70,7 +70,7 @@ from scipy import stats
 from dongne import __version__
 from dongne._vocab import Lang, check_lang, pick_language, resolve_rng
 from dongne._warnings import user_stacklevel
-from dongne.detect._kernels import _stream_key, _uniform_below
+from dongne.detect._scan_core import stream_key, uniform_below
 from dongne.detect.inference import adjust_pvalues
 from dongne.errors import DataError, DongneWarning, SpecificationError
 from dongne.parallel.scheduler import map_batches
@@ -202,11 +202,11 @@ def _permutation_counts(x, indptr, k, scale, shift, observed, seed, first, count
         chosen = np.empty(deg, dtype=np.int64)
         per_step = np.empty(steps)
         for r in range(first, first + count):
-            key = _stream_key(useed, _SITE - i, r)
+            key = stream_key(useed, _SITE - i, r)
             counter = 0
             j = 0
             while j < deg:
-                cand, counter = _uniform_below(key, counter, n - 1)
+                cand, counter = uniform_below(key, counter, n - 1)
                 cand += cand >= i
                 dup = False
                 for q in range(j):

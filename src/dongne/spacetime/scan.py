@@ -43,16 +43,16 @@ from dongne import __version__
 from dongne._vocab import Lang, check_lang, pick_language
 from dongne._warnings import user_stacklevel
 from dongne.detect import _prepare as prep
+from dongne.detect._scan_core import (
+    build_windows,
+    conditional_shares,
+    first_of_duplicates,
+    gumbel_pvalues,
+    mc_pvalue,
+    threads,
+)
 from dongne.detect._scan_inputs import resolve_locations
 from dongne.detect.inference import check_choice
-from dongne.detect.scan import (
-    _build_windows,
-    _conditional_shares,
-    _first_of_duplicates,
-    _mc_pvalue,
-    _threads,
-    gumbel_pvalues,
-)
 from dongne.errors import DataError, DongneWarning, SpecificationError, format_rows
 from dongne.parallel.scheduler import map_batches
 from dongne.spacetime import _kernels as kern
@@ -245,20 +245,31 @@ class SpaceTimeScan:
         if total <= 0:
             raise DataError("The cube holds no cases. Fix: check the case column and period.")
         mu = self._expected(cases, population, expected)
+        split = self._separable(cases, population, expected)
         px, py, info = _locations(locations, cases.areas, coordinates)
         weight = counts.sum(axis=1) if self.model == "permutation" else mu.sum(axis=1)
-        keep = _first_of_duplicates(px, py)
-        offsets, entries = _build_windows(
+        keep = first_of_duplicates(px, py)
+        offsets, entries = build_windows(
             px, py, px[keep], py[keep], weight, self.max_population_share * weight.sum(),
             math.inf if self.max_radius is None else float(self.max_radius), n,
             info["great_circle"],
         )  # fmt: skip
         end_lo = steps - 1 if self.analysis == "prospective" else 0
         args = (total, end_lo, max_len, float(self.min_cases))
-        with _threads(len(entries) * steps * max_len):
-            best = kern.scan_observed(offsets, entries, counts, mu, *args)
+        if split is not None:  # retrospective, separable expected counts: blocks of circles
+            rcum, bend = kern.plan_blocks(offsets, entries, *split, max_len, kern.KAPPA)
+            retro = (rcum, bend, split[1], split[2])
+            with threads(len(entries) * steps):
+                best = kern.scan_observed_retro(
+                    offsets, entries, *retro[:2], counts, *retro[2:], total, max_len,
+                    float(self.min_cases), True,
+                )  # fmt: skip
+        else:
+            retro = None
+            with threads(len(entries) * steps * max_len):
+                best = kern.scan_observed(offsets, entries, counts, mu, *args)
         self.seed_ = prep.resolve_seed(self.rng)
-        self.llr_replicates_ = self._replicates(offsets, entries, counts, mu, args, progress)
+        self.llr_replicates_ = self._replicates(offsets, entries, counts, mu, args, progress, retro)
         self.cube_, self.expected_, self.max_steps_ = cases, mu, max_len
         self.n_windows_ = int(np.count_nonzero(entries >= 0))
         self._info = info
@@ -287,19 +298,46 @@ class SpaceTimeScan:
         pop = _aligned(population, cube, "population")
         return pop * total / pop.sum()
 
-    def _replicates(self, offsets, entries, counts, mu, args, progress) -> np.ndarray:
+    def _separable(self, cube: SpaceTimeCube, population: Any, expected: Any):
+        """``(weight, wcum, denom)`` with expected counts ``weight[a] · w[t] / denom``
+        (``wcum`` = cumulative ``w``) for a retrospective scan, or None.
+
+        Permutation model: ``C_a · C_t / C`` (whole numbers until the last division). Poisson
+        with one population per area: ``pop_a · C · 1 / Σ pop`` per step. A cylinder's expected
+        count is then ``Σ weight · (wcum[t2 + 1] − wcum[t1]) / denom``, O(1) per cylinder.
+        Prospective scans and expected counts that vary by area and step keep the cell sums.
+        """
+        if self.analysis != "retrospective":
+            return None
+        counts = cube.values
+        total = float(counts.sum())
+        if self.model == "permutation":
+            wcum = np.concatenate([[0.0], np.cumsum(counts.sum(axis=0))])
+            return counts.sum(axis=1), wcum, total
+        if expected is not None or isinstance(population, SpaceTimeCube):
+            return None
+        pop = _aligned(population, cube, "population")[:, 0]
+        steps = counts.shape[1]
+        return pop * total, np.arange(steps + 1, dtype=float), float(pop.sum() * steps)
+
+    def _replicates(self, offsets, entries, counts, mu, args, progress, retro) -> np.ndarray:
         reps = int(self.replications)
         if reps == 0:
             return np.zeros(0)
         whole = np.round(counts).astype(np.int64)
         case_area = np.repeat(np.arange(counts.shape[0]), whole.sum(axis=1))
         case_time = np.concatenate([np.repeat(np.arange(counts.shape[1]), row) for row in whole])
-        cond = _conditional_shares(mu.ravel())
+        cond = conditional_shares(mu.ravel())
         code = kern.PERMUTATION if self.model == "permutation" else kern.POISSON
-        shared = (offsets, entries, code, case_area, case_time.astype(np.int64), cond, mu, *args)
+        draws = (code, case_area, case_time.astype(np.int64), cond, mu)
+        if retro is None:
+            batch, shared = _replicate_batch, (offsets, entries, *draws, *args)
+        else:
+            total, _, max_len, min_cases = args
+            batch = _retro_batch
+            shared = (offsets, entries, *retro, *draws, total, max_len, min_cases)
         parts = map_batches(
-            _replicate_batch, shared, self.seed_, reps, scheduler=self.scheduler,
-            progress=progress,
+            batch, shared, self.seed_, reps, scheduler=self.scheduler, progress=progress,
         )  # fmt: skip
         return np.concatenate(parts)
 
@@ -356,7 +394,7 @@ class SpaceTimeScan:
     def _pvalues(self, frame: pd.DataFrame) -> pd.DataFrame:
         reps = self.llr_replicates_
         if len(reps):
-            frame["p_value"] = [_mc_pvalue(x, reps) for x in frame["llr"]]
+            frame["p_value"] = [mc_pvalue(x, reps) for x in frame["llr"]]
         else:
             frame["p_value"] = np.nan
         if self.gumbel:
@@ -508,6 +546,17 @@ def _replicate_batch(
     return kern.scan_replicates(
         offsets, entries, code, case_area, case_time, cond, mu, total, end_lo, max_len,
         min_cases, seed, first, count,
+    )  # fmt: skip
+
+
+def _retro_batch(
+    offsets, entries, rcum, bend, wcum, denom, code, case_area, case_time, cond, mu, total,
+    max_len, min_cases, seed, first, count,
+):  # fmt: skip
+    """Replicate maxima of a retrospective scan with separable expected counts."""
+    return kern.scan_replicates_retro(
+        offsets, entries, rcum, bend, wcum, denom, code, case_area, case_time, cond, mu,
+        total, max_len, min_cases, seed, first, count,
     )  # fmt: skip
 
 
