@@ -28,9 +28,12 @@ def test_explain_ols_runs_on_the_seoul_case(tmp_path, capsys):
     diag = pd.read_csv(out / "diagnostics.csv").set_index("test")
     assert diag.loc["LM error", "p_value"] < 0.001  # Seoul's OLS residuals are clustered
     comparison = pd.read_csv(out / "model_comparison.csv")
-    assert comparison["model"].tolist() == ["OLS", "lag (ML)", "error (ML)", "Durbin (ML)"]
-    # the spatial models fit better than OLS and leave less residual clustering
-    assert (comparison["aic"].iloc[1:] < comparison["aic"].iloc[0]).all()
+    assert comparison["model"].tolist() == [
+        "OLS", "lag (ML)", "error (ML)", "error (GM, kp)", "Durbin (ML)"
+    ]  # fmt: skip
+    # the spatial models fit better than OLS and leave less residual clustering (GM: no AIC)
+    assert (comparison["aic"].iloc[1:].drop(3) < comparison["aic"].iloc[0]).all()
+    assert np.isnan(comparison["aic"].iloc[3])
     assert (comparison["residual_moran_i"].iloc[1:] < comparison["residual_moran_i"].iloc[0]).all()
     meta = json.loads((out / "coefficients.csv.provenance.json").read_text())
     assert meta["parameters"]["model"] == "ols" and meta["dongne_version"]
@@ -61,6 +64,42 @@ def test_explain_lag_reports_impacts(tmp_path, capsys):
     impacts = pd.read_csv(out / "impacts.csv").set_index("variable")
     np.testing.assert_allclose(impacts["direct"] + impacts["indirect"], impacts["total"])
     assert "in neighbouring areas" in capsys.readouterr().out
+
+
+def test_explain_gm_error_writes_the_table_and_its_comparison_row(tmp_path, capsys):
+    out = tmp_path / "gm"
+    assert main(["explain", "gm_error", "--gm-variant", "hom", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "error (GM, homoskedastic)" in printed and "공간 error (GM" in printed
+    coef = pd.read_csv(out / "coefficients.csv").set_index("variable")
+    assert coef.index[-1] == "lambda" and coef["std_error"].notna().all()
+    comparison = pd.read_csv(out / "model_comparison.csv").set_index("model")
+    gm, ml = comparison.loc["error (GM, hom)"], comparison.loc["error (ML)"]
+    # same model, two estimators: both remove the residual clustering of OLS (I = 0.351)
+    assert abs(gm["residual_moran_i"]) < 0.05 and abs(ml["residual_moran_i"]) < 0.05
+    assert abs(coef.loc["lambda", "coefficient"] - 0.627) < 1e-3
+    assert "homoskedastic" in (out / "summary.txt").read_text()
+    meta = json.loads((out / "coefficients.csv.provenance.json").read_text())
+    assert meta["parameters"]["variant"] == "hom"
+
+
+def test_gm_error_kp_summary_says_lambda_has_no_standard_error():
+    from dongne.demo.explain import SEOUL_EXPLAIN
+    from dongne.demo.learn import seoul_learning_areas
+    from dongne.explain import gm_error
+    from dongne.weights import queen
+
+    areas = seoul_learning_areas()
+    x = list(SEOUL_EXPLAIN["x"])
+    design = check_design(areas[SEOUL_EXPLAIN["y"]], areas[x].to_numpy(), x)
+    w = queen(areas, ids="dong_code").row_standardised()
+    fit = gm_error(design, w)
+    assert "no standard error" in fit.summary("en") and "표준오차를 주지 않음" in fit.summary("ko")
+    assert "nan" not in fit.summary("both")
+    with pytest.raises(SpecificationError, match="variant"):
+        gm_error(design, w, variant="robust")
+    with pytest.raises(SpecificationError, match="max_iter=1"):
+        gm_error(design, w, variant="het", max_iter=0)
 
 
 @pytest.fixture
