@@ -209,7 +209,8 @@ def _gm_reference(variant, design, lw, *, converged):
 
     import spreg.utils as su
 
-    fmin = su.op.fmin_l_bfgs_b
+    original = su.op
+    fmin = original.fmin_l_bfgs_b
     if converged:
         su.op = types.SimpleNamespace(
             fmin_l_bfgs_b=lambda f, x0, **kw: fmin(
@@ -221,7 +222,7 @@ def _gm_reference(variant, design, lw, *, converged):
             warnings.simplefilter("ignore")
             return GM_CLASSES[variant](design.y[:, None], design.X[:, 1:], w=lw)
     finally:
-        su.op = __import__("scipy.optimize", fromlist=["optimize"])
+        su.op = original
 
 
 @pytest.mark.parametrize("variant", ["kp", "het", "hom"])
