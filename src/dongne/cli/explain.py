@@ -14,7 +14,7 @@ from dongne.cli._common import (
 )
 
 HELP = "explain a variable: OLS with spatial diagnostics, lag/error/Durbin models, GWR, MGWR"
-MODELS = ("ols", "slx", "lag", "gm_lag", "error", "durbin", "gwr", "mgwr")
+MODELS = ("ols", "slx", "lag", "gm_lag", "error", "gm_error", "durbin", "gwr", "mgwr")
 DESCRIPTION = """\
 Explain Y by covariates X over areas, and say whether and where the relation is spatial.
 
@@ -25,6 +25,9 @@ models (first argument):
   lag      spatial lag model by maximum likelihood, with direct/indirect/total impacts
   gm_lag   spatial lag model by spatial two-stage least squares
   error    spatial error model by maximum likelihood
+  gm_error spatial error model by generalized moments: Kelejian-Prucha (--gm-variant kp,
+           no standard error for lambda), heteroskedasticity-robust (het, Arraiz et al.
+           2010) or homoskedastic (hom, Drukker et al. 2013); no log-determinant needed
   durbin   spatial Durbin model (lag model on X and WX), with impacts
   gwr      geographically weighted regression: one bandwidth, local coefficients
   mgwr     multiscale GWR: one bandwidth per covariate (variables standardised)
@@ -36,12 +39,13 @@ livelihood-support share.
 Writes into --out: coefficients.csv (or local_coefficients.csv and one coefficient_*.png map
 per covariate for gwr/mgwr, non-significant areas grey after the Fotheringham-Byrne
 correction), diagnostics.csv (ols, slx), impacts.csv (lag, durbin), model_comparison.csv
-(log-likelihood, AIC, residual Moran's I of OLS, lag, error and Durbin), residual_map.png,
+(log-likelihood, AIC, residual Moran's I of OLS, lag, error, GM error and Durbin), residual_map.png,
 explain.gpkg, summary.txt (English and Korean) and provenance files.
 
 examples:
   dongne explain ols --out explain-ols
   dongne explain mgwr --out explain-mgwr
+  dongne explain gm_error --gm-variant het --out explain-gm
   dongne explain lag dongs.gpkg --id dong_code --y basement_pct --x density,shelters --out lag
 """
 
@@ -79,6 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1000,
         help="draws for the impacts' simulated inference (lag, durbin)",
+    )
+    parser.add_argument(
+        "--gm-variant",
+        default="kp",
+        choices=["kp", "het", "hom"],
+        help="GM spatial error estimator (gm_error and the model comparison): Kelejian-Prucha "
+        "(default), heteroskedastic or homoskedastic",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--label", help="readable name of --y for titles")
@@ -147,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
             alpha=args.alpha,
             replications=args.impact_replications,
             rng=args.seed,
+            gm_variant=args.gm_variant,
             label=label,
             source=source,
             progress=step,

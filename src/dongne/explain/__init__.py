@@ -1,5 +1,6 @@
 """Explain a pattern: OLS with spatial diagnostics, spatial lag/error/SLX/Durbin models with
-impacts, and geographically weighted regression (GWR, MGWR). See docs/explain.md."""
+impacts, GM (Kelejian–Prucha) spatial error models, and geographically weighted regression
+(GWR, MGWR). See docs/explain.md."""
 
 from dongne.explain._design import MAX_CONDITION, Design, check_design, condition_number
 from dongne.explain.local import (
@@ -10,6 +11,7 @@ from dongne.explain.local import (
     select_bandwidth,
     spatial_variability_test,
 )
+from dongne.explain.moments import GM_VARIANTS, gm_error
 from dongne.explain.ols import OLSResult, Test, ols, spatial_diagnostics
 from dongne.explain.spatial import (
     SpatialModelResult,
@@ -22,6 +24,7 @@ from dongne.explain.spatial import (
 )
 
 __all__ = [
+    "GM_VARIANTS",
     "MAX_CONDITION",
     "Design",
     "GWRResult",
@@ -31,6 +34,7 @@ __all__ = [
     "Test",
     "check_design",
     "condition_number",
+    "gm_error",
     "gm_lag",
     "gwr",
     "impacts",

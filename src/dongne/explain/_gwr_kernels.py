@@ -20,9 +20,11 @@ __all__ = [
     "gwr_hat_rows",
     "gwr_pass",
     "gwr_pass_knn",
+    "gwr_pass_knn_rows",
     "mgwr_condition",
     "single_pass",
     "single_pass_knn",
+    "single_pass_knn_rows",
     "smoother_apply",
 ]
 
@@ -207,7 +209,6 @@ def extreme_distances(coords):
     return lo.min(), hi.max()
 
 
-@njit(parallel=True, cache=True)
 def single_pass_knn(dist, idx, coords, y, x, bw, kernel, fixed):
     """:func:`single_pass` for an adaptive bisquare kernel from cached sorted neighbours.
 
@@ -215,14 +216,24 @@ def single_pass_knn(dist, idx, coords, y, x, bw, kernel, fixed):
     (itself first). A row whose bandwidth reaches beyond its K-th neighbour is computed by
     the full pass, so the result is the same for any K; the cached rows cost O(bw), not O(n).
     """
+    return single_pass_knn_rows(dist, idx, 0, coords, y, x, bw, kernel, fixed)
+
+
+@njit(parallel=True, cache=True)
+def single_pass_knn_rows(dist, idx, start, coords, y, x, bw, kernel, fixed):
+    """:func:`single_pass_knn` for the regression points ``start … start + len(dist) − 1``
+    (``dist``/``idx`` hold their rows only): one block of a chunked MGWR step, with the same
+    arithmetic per point as the whole pass, so the blocks concatenate to identical numbers."""
     n = x.shape[0]
+    rows = dist.shape[0]
     cached = dist.shape[1]
     m = int(bw) - 1
-    beta = np.empty(n)
-    influ = np.empty(n)
-    for i in prange(n):
-        h = dist[i, m] * 1.0000001 if m < cached else np.inf
-        if m >= cached or dist[i, cached - 1] < h:
+    beta = np.empty(rows)
+    influ = np.empty(rows)
+    for r in prange(rows):
+        i = start + r
+        h = dist[r, m] * 1.0000001 if m < cached else np.inf
+        if m >= cached or dist[r, cached - 1] < h:
             w = _row_weights(coords, i, bw, kernel, fixed)
             s = 0.0
             t = 0.0
@@ -230,37 +241,44 @@ def single_pass_knn(dist, idx, coords, y, x, bw, kernel, fixed):
                 wx = w[j] * x[j]
                 s += wx * x[j]
                 t += wx * y[j]
-            beta[i] = t / s
-            influ[i] = w[i] * x[i] * x[i] / s
+            beta[r] = t / s
+            influ[r] = w[i] * x[i] * x[i] / s
             continue
         s = 0.0
         t = 0.0
         for p in range(cached):
-            d = dist[i, p]
+            d = dist[r, p]
             if d >= h:
                 break
             z = d / h
-            j = idx[i, p]
+            j = idx[r, p]
             wx = (1.0 - z**2) ** 2 * x[j]
             s += wx * x[j]
             t += wx * y[j]
-        beta[i] = t / s
-        influ[i] = x[i] * x[i] / s
+        beta[r] = t / s
+        influ[r] = x[i] * x[i] / s
     return beta, influ
 
 
-@njit(parallel=True, cache=True)
 def gwr_pass_knn(dist, idx, coords, y, X, bw, kernel):
     """Coefficients and influence ``S_ii`` of an adaptive bisquare GWR from cached neighbours
     (the lite pass of a bandwidth search; rows reaching beyond the cache use a full pass)."""
+    return gwr_pass_knn_rows(dist, idx, 0, coords, y, X, bw, kernel)
+
+
+@njit(parallel=True, cache=True)
+def gwr_pass_knn_rows(dist, idx, start, coords, y, X, bw, kernel):
+    """:func:`gwr_pass_knn` for the regression points ``start … start + len(dist) − 1``."""
     n, k = X.shape
+    rows = dist.shape[0]
     cached = dist.shape[1]
     m = int(bw) - 1
-    params = np.empty((n, k))
-    influ = np.empty(n)
-    for i in prange(n):
-        h = dist[i, m] * 1.0000001 if m < cached else np.inf
-        full = m >= cached or dist[i, cached - 1] < h
+    params = np.empty((rows, k))
+    influ = np.empty(rows)
+    for r in prange(rows):
+        i = start + r
+        h = dist[r, m] * 1.0000001 if m < cached else np.inf
+        full = m >= cached or dist[r, cached - 1] < h
         w = _row_weights(coords, i, bw, kernel, False) if full else np.empty(0)
         xtwx = np.zeros((k, k))
         xtwy = np.zeros(k)
@@ -272,10 +290,10 @@ def gwr_pass_knn(dist, idx, coords, y, X, bw, kernel):
                 if wj == 0.0:
                     continue
             else:
-                if dist[i, p] >= h:
+                if dist[r, p] >= h:
                     break
-                j = idx[i, p]
-                z = dist[i, p] / h
+                j = idx[r, p]
+                z = dist[r, p] / h
                 wj = (1.0 - z**2) ** 2
             for a in range(k):
                 xa = X[j, a] * wj
@@ -283,6 +301,6 @@ def gwr_pass_knn(dist, idx, coords, y, X, bw, kernel):
                 for b in range(k):
                     xtwx[a, b] += xa * X[j, b]
         inv = np.linalg.inv(xtwx)
-        params[i] = inv @ xtwy
-        influ[i] = X[i] @ inv @ X[i]
+        params[r] = inv @ xtwy
+        influ[r] = X[i] @ inv @ X[i]
     return params, influ

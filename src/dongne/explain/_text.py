@@ -64,13 +64,18 @@ def spatial_lines(result: Any, label: str) -> tuple[list[str], list[str]]:
     d = result.design
     rho = result.params_[-1]
     p = result.pvalues_[-1]
+    if np.isnan(p):  # the Kelejian–Prucha GM estimator gives λ no standard error
+        p_en = "no standard error in this estimator; variant='het' or 'hom' gives one"
+        p_ko = "이 추정법은 표준오차를 주지 않음; variant='het' 또는 'hom' 사용"
+    else:
+        p_en = p_ko = p_text(p)
     en = [
         f"{label}: spatial {result.model} model, N = {d.n}, {result.spatial_parameter} = "
-        f"{rho:.3f} ({p_text(p)})."
+        f"{rho:.3f} ({p_en})."
     ]
     ko = [
         f"{label}: 공간 {result.model} 모형, N = {d.n}, "
-        f"{result.spatial_parameter} = {rho:.3f} ({p_text(p)})."
+        f"{result.spatial_parameter} = {rho:.3f} ({p_ko})."
     ]
     if result.impacts_ is not None:
         for name, row in result.impacts_.iterrows():

@@ -53,6 +53,7 @@ from dongne.explain import _gwr_kernels as K
 from dongne.explain._design import Design
 from dongne.explain._text import local_lines
 from dongne.explain._weights import refuse_scheduler
+from dongne.parallel.scheduler import describe_scheduler
 
 __all__ = [
     "INFERENCE_BLOCK",
@@ -89,6 +90,9 @@ class _Setup:
     bw_max: float | None
     interval: float
     knn: tuple[np.ndarray, np.ndarray] | None = None
+    scheduler: Any = None  # not None: chunked over blocks of regression points (mgwr)
+    knn_k: int = 0
+    batch_size: int = 0
 
 
 def _setup(
@@ -101,6 +105,7 @@ def _setup(
     bw_min: float | None = None,
     bw_max: float | None = None,
     interval: float = 0.0,
+    neighbours: bool = True,
 ) -> _Setup:
     check_choice("kernel", kernel, tuple(_KERNELS))
     check_choice("criterion", criterion, ("AICc", "CV"))
@@ -122,13 +127,19 @@ def _setup(
             "search='golden_section'."
         )
     knn = None
-    if kernel == "bisquare" and not fixed:
+    if kernel == "bisquare" and not fixed and neighbours:
         # sorted neighbours, reused by every bandwidth tried (rows needing more use a full pass)
-        dist, idx = cKDTree(xy).query(xy, k=min(n, max(64, KNN_CACHE // n)))
+        dist, idx = cKDTree(xy).query(xy, k=_knn_width(n))
         knn = (np.ascontiguousarray(dist), np.ascontiguousarray(idx, dtype=np.int32))
     return _Setup(
         xy, _KERNELS[kernel], fixed, criterion, search, 1e-6, 200, bw_min, bw_max, interval, knn
     )
+
+
+def _knn_width(n: int) -> int:
+    """Neighbours kept per point in the sorted-neighbour cache (the result never depends on
+    it: rows reaching beyond it are computed by a full pass)."""
+    return min(n, max(64, KNN_CACHE // n))
 
 
 def _score(setup: _Setup, resid: np.ndarray, influ: np.ndarray) -> float:
@@ -142,6 +153,8 @@ def _score(setup: _Setup, resid: np.ndarray, influ: np.ndarray) -> float:
 
 
 def _fit_full(setup: _Setup, y: np.ndarray, X: np.ndarray, bw: float, inference: bool = False):
+    if setup.scheduler is not None and not inference:
+        return _chunked(_block_full, setup, y, X, bw)
     if setup.knn is not None and not inference:
         dist, idx = setup.knn
         return K.gwr_pass_knn(dist, idx, setup.coords, y, X, float(bw), setup.kernel)
@@ -149,10 +162,42 @@ def _fit_full(setup: _Setup, y: np.ndarray, X: np.ndarray, bw: float, inference:
 
 
 def _fit_one(setup: _Setup, y: np.ndarray, x: np.ndarray, bw: float):
+    if setup.scheduler is not None:
+        return _chunked(_block_one, setup, y, x, bw)
     if setup.knn is not None:
         dist, idx = setup.knn
         return K.single_pass_knn(dist, idx, setup.coords, y, x, float(bw), setup.kernel, False)
     return K.single_pass(setup.coords, y, x, float(bw), setup.kernel, setup.fixed)
+
+
+def _chunked(block, setup: _Setup, y: np.ndarray, x: np.ndarray, bw: float):
+    """One pass in blocks of ``setup.batch_size`` regression points on ``setup.scheduler``;
+    each block finds its points' sorted neighbours itself (no n × K cache anywhere) and runs
+    the same compiled rows as the whole pass, so the concatenation is identical."""
+    from dongne.parallel.scheduler import batch_ranges, map_tasks
+
+    n = setup.coords.shape[0]
+    shared = (setup.coords, y, x, float(bw), setup.kernel, setup.knn_k)
+    tasks = batch_ranges(n, setup.batch_size)
+    parts = map_tasks(block, shared, tasks, scheduler=setup.scheduler)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _block_neighbours(coords: np.ndarray, first: int, count: int, knn_k: int):
+    dist, idx = cKDTree(coords).query(coords[first : first + count], k=knn_k)
+    return np.ascontiguousarray(dist), np.ascontiguousarray(idx, dtype=np.int32)
+
+
+def _block_one(coords, y, x, bw, kernel, knn_k, first, count):
+    """A task of a chunked MGWR step: β_i, S_ii of one covariate for points first … +count."""
+    dist, idx = _block_neighbours(coords, first, count, knn_k)
+    return K.single_pass_knn_rows(dist, idx, first, coords, y, x, bw, kernel, False)
+
+
+def _block_full(coords, y, X, bw, kernel, knn_k, first, count):
+    """A task of a chunked initial GWR: local coefficients and S_ii for points first … +count."""
+    dist, idx = _block_neighbours(coords, first, count, knn_k)
+    return K.gwr_pass_knn_rows(dist, idx, first, coords, y, X, bw, kernel)
 
 
 def _full_score(setup: _Setup, y: np.ndarray, X: np.ndarray) -> Callable[[float], float]:
@@ -463,6 +508,8 @@ def mgwr(
     alpha: float = 0.05,
     init_bandwidth: float | None = None,
     bandwidth_bounds: Sequence[tuple[float | None, float | None]] | None = None,
+    scheduler: Any = None,
+    batch_size: int = 65_536,
 ) -> MGWRResult:
     """Fit a multiscale GWR by back-fitting (``mgwr.gwr.MGWR(...).fit()``).
 
@@ -493,8 +540,35 @@ def mgwr(
     bandwidth_bounds : sequence of (min, max), optional
         Search range per coefficient (``mgwr``'s ``multi_bw_min``/``multi_bw_max``);
         ``(b, b)`` pins a bandwidth to ``b``.
+    scheduler : None, "threads", "processes", str or distributed.Client
+        Where the back-fitting runs (docs/scale.md). ``None``/``"threads"``: this process,
+        with the sorted-neighbour cache of all points in memory. Otherwise every pass (each
+        bandwidth tried, each back-fitting step) is cut into blocks of ``batch_size``
+        regression points; a block finds its points' neighbours itself, so no process holds
+        more than ``batch_size × K`` neighbours, and the blocks run on the worker processes or
+        the Dask cluster. The numbers are identical (same compiled arithmetic per point,
+        concatenated in order). Adaptive bisquare kernels only; inference, when asked, runs in
+        this process.
+    batch_size : int
+        Regression points per block with a scheduler.
     """
-    setup = _setup(coords, design.n, kernel, fixed, criterion, "golden_section")
+    chunked = scheduler not in (None, "threads")
+    setup = _setup(
+        coords, design.n, kernel, fixed, criterion, "golden_section", neighbours=not chunked
+    )
+    if chunked:
+        if kernel != "bisquare" or fixed:
+            raise SpecificationError(
+                f"scheduler={scheduler!r} runs adaptive bisquare MGWR only. Fix: "
+                "kernel='bisquare' with fixed=False, or scheduler=None."
+            )
+        if int(batch_size) < 1:
+            raise SpecificationError(
+                f"batch_size must be at least 1, got {batch_size}. Fix: pass batch_size=65536."
+            )
+        setup = replace(
+            setup, scheduler=scheduler, knn_k=_knn_width(design.n), batch_size=int(batch_size)
+        )
     if bandwidth_bounds is not None and len(bandwidth_bounds) != design.k:
         raise SpecificationError(
             f"bandwidth_bounds has {len(bandwidth_bounds)} pairs for {design.k} coefficients. "
@@ -602,6 +676,7 @@ def _mgwr_result(
         iterations_=fit.iterations,
         provenance_={
             "method": "MGWR",
+            "scheduler": describe_scheduler(setup.scheduler),
             "dongne_version": __version__,
             "kernel": kernel,
             "fixed": setup.fixed,

@@ -1,12 +1,12 @@
 """The explain workflow behind ``dongne explain``: fit, compare, map and summarise a regression.
 
 :func:`run_explain` fits one model (``ols``, ``slx``, ``lag``, ``gm_lag``, ``error``,
-``durbin``, ``gwr`` or ``mgwr``) of one variable on covariates over areas, and writes into
-``out_dir``: the coefficient table, OLS diagnostics, impacts (lag and Durbin), a
-model-comparison table (OLS, lag, error, Durbin: log-likelihood, AIC, residual Moran's I; and
-the GWR/MGWR AICc), one coefficient map per covariate for GWR/MGWR with the non-significant
-areas grey (Fotheringham–Byrne corrected), a residual map, the per-area results as GeoPackage
-and CSV, a Korean and English summary, and provenance for each file.
+``gm_error``, ``durbin``, ``gwr`` or ``mgwr``) of one variable on covariates over areas, and
+writes into ``out_dir``: the coefficient table, OLS diagnostics, impacts (lag and Durbin), a
+model-comparison table (OLS, lag, error, GM error, Durbin: log-likelihood, AIC, residual
+Moran's I; and the GWR/MGWR AICc), one coefficient map per covariate for GWR/MGWR with the
+non-significant areas grey (Fotheringham–Byrne corrected), a residual map, the per-area
+results as GeoPackage and CSV, a Korean and English summary, and provenance for each file.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from dongne._validation import check_choice, check_probability
 from dongne.errors import DataError, format_rows
 from dongne.explain._design import Design, check_design
 from dongne.explain.local import GWRResult, MGWRResult, gwr, mgwr
+from dongne.explain.moments import GM_VARIANTS, gm_error
 from dongne.explain.ols import OLSResult, ols
 from dongne.explain.spatial import SpatialModelResult, gm_lag, lag_covariates, ml_error, ml_lag
 from dongne.explain.summary import explain_summary
@@ -35,7 +36,7 @@ from dongne.weights import from_spec
 
 __all__ = ["EXPLAIN_MODELS", "ExplainOutputs", "run_explain"]
 
-EXPLAIN_MODELS = ("ols", "slx", "lag", "gm_lag", "error", "durbin", "gwr", "mgwr")
+EXPLAIN_MODELS = ("ols", "slx", "lag", "gm_lag", "error", "gm_error", "durbin", "gwr", "mgwr")
 _GLOBAL = ("ols", "lag", "error", "durbin")
 
 
@@ -68,6 +69,7 @@ def run_explain(
     alpha: float = 0.05,
     replications: int = 1000,
     rng: int | None = None,
+    gm_variant: str = "kp",
     label: str | None = None,
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
@@ -82,7 +84,7 @@ def run_explain(
         Area code column.
     y, x : str, sequence of str
         Dependent variable and covariates (the intercept is added).
-    model : {"ols", "slx", "lag", "gm_lag", "error", "durbin", "gwr", "mgwr"}
+    model : {"ols", "slx", "lag", "gm_lag", "error", "gm_error", "durbin", "gwr", "mgwr"}
         The model. MGWR standardises ``y`` and ``x`` (mean 0, sd 1) as Fotheringham et al.
         (2017) recommend; its coefficients are then in standard deviations.
     out_dir : path-like
@@ -103,6 +105,9 @@ def run_explain(
         Draws for the simulated inference on the impacts (lag, Durbin).
     rng : int, optional
         Seed of the impact draws (None means 0).
+    gm_variant : {"kp", "het", "hom"}
+        The GM spatial error estimator (:func:`~dongne.explain.gm_error`) fitted by
+        ``gm_error`` and listed in the model comparison.
     label, source : str, optional
         Readable name of ``y`` for titles, and the data source under the maps.
     progress : callable, optional
@@ -111,6 +116,7 @@ def run_explain(
     check_choice("model", model, EXPLAIN_MODELS)
     check_choice("missing", missing, ("raise", "drop"))
     check_probability("alpha", alpha)
+    check_choice("gm_variant", gm_variant, GM_VARIANTS)
     step = progress or (lambda _m: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -127,9 +133,20 @@ def run_explain(
     w = from_spec(kept, id_column, weights).row_standardised()
     step(f"fitting {model}")
     result = _fit(
-        model, design, w, kept, robust, kernel, fixed, criterion, alpha, replications, rng
+        model,
+        design,
+        w,
+        kept,
+        robust,
+        kernel,
+        fixed,
+        criterion,
+        alpha,
+        replications,
+        rng,
+        gm_variant,
     )
-    comparison = _comparison(design, w, result)
+    comparison = _comparison(design, w, result, gm_variant)
     frame = _area_frame(kept, design, result)
     outputs = ExplainOutputs(frame, result, comparison, dropped)
     step("writing maps, tables and summary")
@@ -166,7 +183,7 @@ def _coords(areas: gpd.GeoDataFrame) -> np.ndarray:
     return np.column_stack([points.x, points.y])
 
 
-def _fit(model, design, w, areas, robust, kernel, fixed, criterion, alpha, draws, rng):
+def _fit(model, design, w, areas, robust, kernel, fixed, criterion, alpha, draws, rng, variant):
     if model == "ols":
         return ols(design, w, robust=robust)
     if model == "slx":
@@ -177,6 +194,8 @@ def _fit(model, design, w, areas, robust, kernel, fixed, criterion, alpha, draws
         return gm_lag(design, w)
     if model == "error":
         return ml_error(design, w)
+    if model == "gm_error":
+        return gm_error(design, w, variant=variant)
     if model == "durbin":
         return ml_lag(lag_covariates(design, w), w, replications=draws, rng=rng)
     coords = _coords(areas)
@@ -194,8 +213,9 @@ def _standardised(design: Design) -> Design:
     return check_design(y, z, design.names[1:], y_name=design.y_name, rows=design.rows)
 
 
-def _comparison(design: Design, w: Any, result: Any) -> pd.DataFrame:
-    """Log-likelihood, AIC and residual Moran's I of OLS, lag, error and Durbin (and GWR)."""
+def _comparison(design: Design, w: Any, result: Any, gm_variant: str = "kp") -> pd.DataFrame:
+    """Log-likelihood, AIC and residual Moran's I of OLS, lag, error, GM error (no likelihood:
+    its Moran's I only) and Durbin (and GWR)."""
     rows = []
     base = ols(design, w)
     moran = base.spatial_["Moran's I (residuals)"]
@@ -203,6 +223,7 @@ def _comparison(design: Design, w: Any, result: Any) -> pd.DataFrame:
     for name, fit in (
         ("lag (ML)", lambda: ml_lag(design, w, replications=0)),
         ("error (ML)", lambda: ml_error(design, w)),
+        (f"error (GM, {gm_variant})", lambda: gm_error(design, w, variant=gm_variant)),
         ("Durbin (ML)", lambda: ml_lag(lag_covariates(design, w), w, replications=0)),
     ):
         try:
@@ -213,8 +234,8 @@ def _comparison(design: Design, w: Any, result: Any) -> pd.DataFrame:
         rows.append(
             (
                 name,
-                m.log_likelihood_,
-                m.aic_,
+                np.nan if m.log_likelihood_ is None else m.log_likelihood_,
+                np.nan if m.aic_ is None else m.aic_,
                 m.residual_moran_.statistic,
                 m.residual_moran_.p_value,
             )
