@@ -156,6 +156,28 @@ def test_lag_run_gives_the_library_coefficients_and_impacts(service, inputs, tmp
     np.testing.assert_allclose(csv["total"], want_impacts["total"], rtol=1e-12)
 
 
+def test_gm_error_run_gives_the_library_coefficients(service, inputs, tmp_path):
+    s = service
+    areas = s.upload(inputs["areas"], "areas", "areas.geojson")
+    table = s.upload(inputs["table"], "table", "table.csv")
+    body = {
+        "analysis": "explain", "areas": areas, "table": table, "id_column": "code",
+        "model": "gm_error", "gm_variant": "het", "y": "y", "x": ["x1", "x2"],
+        "missing": "drop", "weights": "rook",
+    }  # fmt: skip
+    run = _run(s, body)
+    assert run["status"] == "done", run["message"]
+    expected = library_fit(inputs, "gm_error", tmp_path, missing="drop", weights="rook",
+                           gm_variant="het")  # fmt: skip
+    coefficients = pd.DataFrame(json.loads(_file(s, run, "coefficients.json").text))
+    want = expected.result.to_frame().reset_index()
+    assert coefficients.iloc[:, 0].tolist() == want.iloc[:, 0].tolist()
+    for column in want.columns[1:]:
+        np.testing.assert_allclose(coefficients[column], want[column], rtol=1e-10)
+    prov = s.client.get(f"/runs/{run['id']}/provenance", headers=s.h).json()
+    assert prov["parameters"]["gm_variant"] == "het"
+
+
 def test_request_is_checked_before_it_runs(service):
     s = service
     body = {"analysis": "explain", "areas": 1, "id_column": "code", "y": "y", "x": ["y", "x1"]}

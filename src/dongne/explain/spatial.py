@@ -327,7 +327,7 @@ def _maximise(objective) -> float:
         raise DataError(
             f"The spatial parameter's likelihood has its maximum at the boundary ({res.x:.6f}); "
             "the model does not fit these data. Fix: check the weights and the covariates, or "
-            "use model='ols' with the spatial diagnostics."
+            "fit the ols model and read its spatial diagnostics."
         )
     return float(res.x)
 

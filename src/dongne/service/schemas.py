@@ -361,13 +361,19 @@ class ExplainRequest(_AreasInput):
     """Spatial regression, spatial models, GWR and MGWR (``dongne explain``).
 
     The fields are the command's: ``model`` its first argument, ``y``, ``x`` (a list),
-    ``weights``, ``missing``, ``robust``, ``kernel``, ``fixed``, ``criterion``, ``alpha``,
-    ``impact_replications`` (``--impact-replications``), ``seed``.
+    ``weights``, ``missing``, ``robust``, ``gm_variant`` (``--gm-variant``), ``kernel``,
+    ``fixed``, ``criterion``, ``alpha``, ``impact_replications`` (``--impact-replications``),
+    ``seed``.
     """
 
     analysis: Literal["explain"]
     id_column: Column
-    model: Literal["ols", "slx", "lag", "gm_lag", "error", "durbin", "gwr", "mgwr"] = "ols"
+    model: Literal[
+        "ols", "slx", "lag", "gm_lag", "error", "gm_error", "durbin", "gwr", "mgwr"
+    ] = "ols"
+    gm_variant: Literal["kp", "het", "hom"] = Field(
+        "kp", description="gm_error: Kelejian-Prucha, heteroskedasticity-robust or homoskedastic."
+    )
     y: Column = Field(description="The variable to explain.")
     x: list[Column] = Field(min_length=1, max_length=50, description="Covariates.")
     weights: str = Field(

@@ -545,6 +545,7 @@ def _explain(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dic
         weights=p["weights"],
         missing=p["missing"],
         robust=p["robust"],
+        gm_variant=p["gm_variant"],
         kernel=p["kernel"],
         fixed=p["fixed"],
         criterion=p["criterion"],
