@@ -49,12 +49,16 @@ from numba import njit
 from scipy import sparse
 
 from dongne.allocate import heuristics as heur
+from dongne.allocate._lagbb import branch_and_bound
 from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, solve_highs
 
 #: Relative gap at or below which a result is called optimal.
 OPTIMAL_GAP = 1e-9
 #: Status of a search stopped by a positive ``mip_gap`` before the gap fell to OPTIMAL_GAP.
 GAP_LIMIT = "gap_limit"
+#: Work (unit × site evaluations of the Lagrangian scores) the branch and bound may spend
+#: before the search falls back to LP and MIP rounds: about 20–60 s on one core.
+BB_WORK = 2e10
 
 
 @dataclass
@@ -115,8 +119,8 @@ def lagrangian(
     lam: np.ndarray,
     max_iter: int = 400,
     deadline: float | None = None,
-) -> tuple[float, np.ndarray]:
-    """Best Lagrangian bound by subgradient steps, and the site scores ρ at its multipliers.
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Best Lagrangian bound by subgradient steps, the site scores ρ and the multipliers at it.
 
     ``wd`` is w_i·d_ij (``inf`` where unreachable), ``wb`` w_i·b_i, ``upper`` an incumbent
     for the Polyak step, ``lam`` the starting multipliers. Every value is a valid bound; the
@@ -124,14 +128,14 @@ def lagrangian(
     """
     m = wd.shape[1]
     wdt = np.ascontiguousarray(wd.T)
-    best, best_rho = -np.inf, np.zeros(m)
+    best, best_rho, best_lam = -np.inf, np.zeros(m), lam
     theta, stall = 2.0, 0
     for _ in range(max_iter):
         rho = _rho(wdt, lam)
         pick = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
         value = float(lam.sum() + np.minimum(wb - lam, 0.0).sum() + rho[pick].sum())
         if value > best + 1e-12 * max(abs(best), 1.0) or not np.isfinite(best):
-            best, best_rho, stall = value, rho, 0
+            best, best_rho, best_lam, stall = value, rho, lam, 0
         else:
             stall += 1
             if stall >= 20:
@@ -143,7 +147,7 @@ def lagrangian(
         lam = lam + theta * (upper - value) / norm * g
         if deadline is not None and time.perf_counter() > deadline:
             break
-    return best, best_rho
+    return best, best_rho, best_lam
 
 
 def fix_sites(bound: float, rho: np.ndarray, p: int, upper: float) -> tuple[np.ndarray, np.ndarray]:
@@ -291,7 +295,7 @@ class _Search:
         lam = w * np.minimum(base, dh[:, self.best].min(axis=1))
         t1 = time.perf_counter()
         target = self.ub if np.isfinite(self.ub) else float(w @ dh.max(axis=1))
-        self.lag, self.rho = lagrangian(
+        self.lag, self.rho, self.lam = lagrangian(
             w[:, None] * d, w * base, p, target, lam, deadline=self.deadline
         )
         self.lb = min(self.lag, self.ub)
@@ -300,6 +304,7 @@ class _Search:
         self.lp_closed = np.zeros(d.shape[1], bool)  # settled by LP reduced costs
         self.lp_open = np.zeros(d.shape[1], bool)
         self.lp_done = False
+        self.bb_done = False
         self.info = {
             "heuristic_objective": self.ub,
             "heuristic_s": t1 - t0,
@@ -348,10 +353,37 @@ class _Search:
                 self.offer(np.concatenate([fixed, free[:p2]]))
                 self.lb = self.ub
                 return OPTIMAL
+            if not self.bb_done and np.isfinite(self.ub):
+                self.bb_done = True
+                stop = self.branch(free, fixed, p2)
+                if stop is not None:
+                    return stop
+                continue
             stop = self.rounds(free, fixed, p2)
             if stop is not None:
                 return stop
         return OPTIMAL
+
+    def branch(self, free, fixed, p2) -> str | None:
+        """Lagrangian branch and bound over ``free`` (:mod:`dongne.allocate._lagbb`); None
+        when it ran out of work before the end, and LP and MIP rounds are to go on."""
+        t = time.perf_counter()
+        res = branch_and_bound(
+            self.w[:, None] * self.d[:, free], self.w * self.serving(fixed), p2, self.ub,
+            self.lam, rel_gap=self.options["mip_rel_gap"], deadline=self.deadline,
+            max_work=BB_WORK,
+        )  # fmt: skip
+        self.info.update(bb_nodes=res.nodes, bb_complete=res.complete,
+                         bb_s=time.perf_counter() - t)  # fmt: skip
+        if len(res.chosen):
+            self.offer(np.concatenate([fixed, free[res.chosen]]))
+        # Every solution better than the incumbent lies in the tree: its bound holds for all.
+        self.lb = max(self.lb, min(self.ub, res.lower))
+        if self.closed() or res.complete:
+            return OPTIMAL
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            return TIME_LIMIT
+        return None
 
     def rounds(self, free, fixed, p2) -> str | None:
         """Relaxed LPs, then MIPs, over ``free`` until the gap closes. None: the incumbent
