@@ -49,21 +49,35 @@ import numpy as np
 from numba import njit
 
 
+def sorted_costs(wd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's weighted costs in increasing order and the columns they belong to.
+
+    The relaxation only ever looks at the sites a unit finds cheaper than its multiplier,
+    which are the first few of its sorted row: the steps below stop there.
+    """
+    idx = np.argsort(wd, axis=1, kind="stable").astype(np.int32)
+    return np.ascontiguousarray(np.take_along_axis(wd, idx, axis=1)), idx
+
+
 @njit(cache=True)
-def _node_bound(wdt, wb, free, k, lam, upper, stop, max_iter, theta, patience):  # pragma: no cover
+def _node_bound(
+    sval, sidx, wb, free, k, lam, upper, stop, max_iter, theta, patience
+):  # pragma: no cover
     """Subgradient steps at one node.
 
-    ``wdt`` sites × units weighted costs, ``wb`` the units' weighted cost to O (inf: none),
-    ``free`` the free site positions, ``k`` how many to choose, ``lam`` the starting
-    multipliers (not changed), ``upper`` the incumbent (Polyak step); the steps end once the
-    bound reaches ``stop``.
-    Returns the best bound, ρ over ``free`` and the multipliers at it, and each free site's
-    share of the choices over the steps.
+    ``sval``/``sidx`` the units' sorted weighted costs and their columns
+    (:func:`sorted_costs`), ``wb`` the units' weighted cost to O (inf: none), ``free`` the free
+    columns, ``k`` how many to choose, ``lam`` the starting multipliers (not changed),
+    ``upper`` the incumbent (Polyak step); the steps end once the bound reaches ``stop``.
+    Returns the best bound, ρ over ``free`` and the multipliers at it, each free site's share
+    of the choices over the steps, the number of steps and of (unit, site) terms visited, and
+    the step factor reached.
     """
-    n = wdt.shape[1]
+    n, m = sval.shape
     f = len(free)
     lam = lam.copy()
-    rho = np.zeros(f)
+    rho = np.zeros(m)
+    picked = np.zeros(m, np.bool_)
     share = np.zeros(f)
     best = -np.inf
     best_rho = np.zeros(f)
@@ -71,31 +85,34 @@ def _node_bound(wdt, wb, free, k, lam, upper, stop, max_iter, theta, patience): 
     g = np.zeros(n)
     stall = 0
     steps = 0
+    work = 0.0
     for _ in range(max_iter):
-        for a in range(f):
-            row = wdt[free[a]]
-            s = 0.0
-            for i in range(n):
-                v = row[i] - lam[i]
-                if v < 0.0:
-                    s += v
-            rho[a] = s
-        order = np.argsort(rho, kind="mergesort")
+        rho[:] = 0.0
         value = 0.0
         for i in range(n):
-            value += lam[i] if lam[i] < wb[i] else wb[i]
+            li = lam[i]
+            value += li if li < wb[i] else wb[i]
+            t = 0
+            while t < m and sval[i, t] < li:
+                rho[sidx[i, t]] += sval[i, t] - li
+                t += 1
+            work += t + 1
+        rf = rho[free]
+        order = np.argsort(rf, kind="mergesort")
         for a in range(k):
-            value += rho[order[a]]
+            value += rf[order[a]]
         steps += 1
+        picked[:] = False
         for a in range(k):
             share[order[a]] += 1.0
+            picked[free[order[a]]] = True
         if value > best:
             if value > best + 1e-12 * max(abs(best), 1.0):
                 stall = 0
             else:
                 stall += 1
             best = value
-            best_rho[:] = rho
+            best_rho[:] = rf
             best_lam[:] = lam
         else:
             stall += 1
@@ -106,16 +123,17 @@ def _node_bound(wdt, wb, free, k, lam, upper, stop, max_iter, theta, patience): 
             stall = 0
             if theta < 1e-4:
                 break
-        for i in range(n):
-            g[i] = 1.0 if lam[i] <= wb[i] else 0.0
-        for a in range(k):
-            row = wdt[free[order[a]]]
-            for i in range(n):
-                if row[i] < lam[i]:
-                    g[i] -= 1.0
         norm = 0.0
         for i in range(n):
-            norm += g[i] * g[i]
+            li = lam[i]
+            gi = 1.0 if li <= wb[i] else 0.0
+            t = 0
+            while t < m and sval[i, t] < li:
+                if picked[sidx[i, t]]:
+                    gi -= 1.0
+                t += 1
+            g[i] = gi
+            norm += gi * gi
         if norm == 0.0:
             break  # the choice serves every unit once: the relaxation is exact
         step = theta * max(upper - value, 1e-9 * abs(upper)) / norm
@@ -125,19 +143,25 @@ def _node_bound(wdt, wb, free, k, lam, upper, stop, max_iter, theta, patience): 
                 lam[i] = wb[i]
             if lam[i] < 0.0:
                 lam[i] = 0.0
-    return best, best_rho, best_lam, share / steps, steps
+    return best, best_rho, best_lam, share / steps, steps, work, theta
 
 
 @njit(cache=True)
-def _evaluate(wdt, wb, sites):  # pragma: no cover - numba
-    """Σ_i min(w_i b_i, min_{j ∈ sites} w_i d_ij)."""
-    n = wdt.shape[1]
+def _evaluate(sval, sidx, wb, sites):  # pragma: no cover - numba
+    """Σ_i min(w_i b_i, min_{j ∈ sites} w_i d_ij), from the sorted rows."""
+    n, m = sval.shape
+    open_ = np.zeros(m, np.bool_)
+    for j in sites:
+        open_[j] = True
     total = 0.0
     for i in range(n):
         v = wb[i]
-        for j in sites:
-            if wdt[j, i] < v:
-                v = wdt[j, i]
+        for t in range(m):
+            if sval[i, t] >= v:
+                break
+            if open_[sidx[i, t]]:
+                v = sval[i, t]
+                break
         total += v
     return total
 
@@ -171,13 +195,13 @@ def branch_and_bound(
     ``wb`` are the weighted costs to the fixed-open sites (``inf``: none), ``upper`` the
     value of an incumbent (only better solutions are sought), ``lam`` starting multipliers.
     A node is closed once its bound is within ``rel_gap`` of the best value. The search stops
-    at ``deadline`` (``time.perf_counter()`` seconds) or after ``max_work`` unit × site
-    evaluations of ρ. Returns the best sites found (empty: none better than ``upper``) and a
-    valid lower bound on every solution better than ``upper``; ``complete`` when the tree was
-    searched to the end.
+    at ``deadline`` (``time.perf_counter()`` seconds) or once the subgradient steps have
+    visited ``max_work`` (unit, site) terms of ρ. Returns the best sites found (empty: none
+    better than ``upper``) and a valid lower bound on every solution better than ``upper``;
+    ``complete`` when the tree was searched to the end.
     """
-    n, m = wd.shape
-    wdt = np.ascontiguousarray(wd.T)
+    m = wd.shape[1]
+    sval, sidx = sorted_costs(wd)
     finite = np.isfinite(wd)
     integral = bool(
         np.all(wd[finite] == np.round(wd[finite]))
@@ -215,21 +239,21 @@ def branch_and_bound(
                 break
             if k == 0 or len(free) == k:
                 sites = np.concatenate([opened, free[:k]])
-                value = float(_evaluate(wdt, wb, sites))
+                value = float(_evaluate(sval, sidx, wb, sites))
                 if value < ub:
                     best_sites, ub = sites, value
                 bound = value
                 break
             theta = 2.0 if iters == root_iter else 1.0
-            bound, rho, lam0, share, steps = _node_bound(
-                wdt, wb_node, free, k, lam0, ub, prune_at(), iters, theta, 10
+            bound, rho, lam0, share, _, visited, _ = _node_bound(
+                sval, sidx, wb_node, free, k, lam0, ub, prune_at(), iters, theta, 10
             )
-            work += float(steps) * n * len(free)
+            work += visited
             last_free = free
             order = np.argsort(rho, kind="stable")
             pick = free[order[:k]]
             sites = np.concatenate([opened, pick])
-            value = float(_evaluate(wdt, wb, sites))
+            value = float(_evaluate(sval, sidx, wb, sites))
             if value < ub:
                 best_sites, ub = sites, value
             if bound >= prune_at():

@@ -45,11 +45,10 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 from scipy import sparse
 
 from dongne.allocate import heuristics as heur
-from dongne.allocate._lagbb import branch_and_bound
+from dongne.allocate._lagbb import _node_bound, branch_and_bound, sorted_costs
 from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, solve_highs
 
 #: Relative gap at or below which a result is called optimal.
@@ -81,36 +80,6 @@ def _rel_gap(upper: float, lower: float) -> float:
 
 
 # ------------------------------------------------------------------------ Lagrangian
-@njit(cache=True)
-def _rho(wdt, lam):  # pragma: no cover - numba
-    """ρ_j = Σ_i min(0, w_i d_ij − λ_i) from the sites × units array.
-
-    Serial on purpose: one call is a few milliseconds even at 10⁴ × 10³, and a parallel
-    region per subgradient step cost more than it saved on a loaded two-core machine.
-    """
-    m, n = wdt.shape
-    out = np.zeros(m)
-    for j in range(m):
-        s = 0.0
-        for i in range(n):
-            v = wdt[j, i] - lam[i]
-            if v < 0.0:
-                s += v
-        out[j] = s
-    return out
-
-
-@njit(cache=True)
-def _served(wdt, lam, pick):  # pragma: no cover - numba
-    """Number of picked sites that unit i would take at multipliers λ."""
-    out = np.zeros(wdt.shape[1])
-    for j in pick:
-        for i in range(wdt.shape[1]):
-            if wdt[j, i] < lam[i]:
-                out[i] += 1.0
-    return out
-
-
 def lagrangian(
     wd: np.ndarray,
     wb: np.ndarray,
@@ -124,27 +93,27 @@ def lagrangian(
 
     ``wd`` is w_i·d_ij (``inf`` where unreachable), ``wb`` w_i·b_i, ``upper`` an incumbent
     for the Polyak step, ``lam`` the starting multipliers. Every value is a valid bound; the
-    steps stop after ``max_iter`` or at ``deadline`` (``time.perf_counter()`` seconds).
+    steps stop after ``max_iter`` or at ``deadline`` (``time.perf_counter()`` seconds). The
+    steps are those of the branch and bound's nodes (:func:`dongne.allocate._lagbb._node_bound`,
+    over each unit's sorted costs), in chunks of 25 between looks at the deadline, each chunk
+    going on from the best multipliers so far.
     """
     m = wd.shape[1]
-    wdt = np.ascontiguousarray(wd.T)
-    best, best_rho, best_lam = -np.inf, np.zeros(m), lam
-    theta, stall = 2.0, 0
-    for _ in range(max_iter):
-        rho = _rho(wdt, lam)
-        pick = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
-        value = float(lam.sum() + np.minimum(wb - lam, 0.0).sum() + rho[pick].sum())
-        if value > best + 1e-12 * max(abs(best), 1.0) or not np.isfinite(best):
-            best, best_rho, best_lam, stall = value, rho, lam, 0
-        else:
-            stall += 1
-            if stall >= 20:
-                theta, stall = theta / 2, 0
-        g = 1.0 - _served(wdt, lam, pick.astype(np.int64)) - (wb < lam)
-        norm = float(g @ g)
-        if norm == 0 or theta < 1e-3 or upper - best <= OPTIMAL_GAP * max(abs(upper), 1.0):
+    sval, sidx = sorted_costs(wd)
+    free = np.arange(m, dtype=np.int64)
+    stop = upper - OPTIMAL_GAP * max(abs(upper), 1.0)
+    best, best_rho, best_lam = -np.inf, np.zeros(m), np.asarray(lam, float)
+    theta, done = 2.0, 0
+    while done < max_iter:
+        chunk = min(25, max_iter - done)
+        value, rho, lam_c, _, steps, _, theta = _node_bound(
+            sval, sidx, wb, free, min(p, m), best_lam, upper, stop, chunk, theta, 20
+        )
+        done += chunk
+        if value > best:
+            best, best_rho, best_lam = value, rho, lam_c
+        if best >= stop or steps < chunk:  # reached, stalled out or exact
             break
-        lam = lam + theta * (upper - value) / norm * g
         if deadline is not None and time.perf_counter() > deadline:
             break
     return best, best_rho, best_lam
