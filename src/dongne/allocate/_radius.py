@@ -55,8 +55,8 @@ from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, solve_highs
 OPTIMAL_GAP = 1e-9
 #: Status of a search stopped by a positive ``mip_gap`` before the gap fell to OPTIMAL_GAP.
 GAP_LIMIT = "gap_limit"
-#: Work (unit × site evaluations of the Lagrangian scores) the branch and bound may spend
-#: before the search falls back to LP and MIP rounds: about 20–60 s on one core.
+#: Work ((unit, site) terms of the Lagrangian scores visited) the branch and bound may spend
+#: before the search falls back to LP and MIP rounds (deterministic, unlike a clock).
 BB_WORK = 2e10
 
 
