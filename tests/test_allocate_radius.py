@@ -227,3 +227,29 @@ def test_fallback_to_lp_and_mip_rounds_when_the_tree_is_too_big(monkeypatch):
     assert res.objective == OPTIMA[2]
     assert res.details["bb_complete"] is False
     assert res.details["rounds"] >= 1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fast_interchange_ends_at_a_swap_optimum(seed):
+    """No single swap improves the sorted-row interchange's answer (checked by evaluating
+    every swap), with unreachable pairs and fixed-open sites."""
+    from dongne.allocate import heuristics as heur
+
+    rng = np.random.default_rng(seed)
+    cost = rng.uniform(1, 100, (150, 30))
+    cost[rng.random(cost.shape) < 0.2] = np.inf
+    base = np.where(rng.random(150) < 0.2, 40.0, np.inf)
+    w = rng.pareto(1.5, 150) + 0.1
+    # unreachable pairs cost what the heuristic charges them: twice the largest cost plus one
+    dh = np.where(np.isfinite(cost), cost, 2 * cost[np.isfinite(cost)].max() + 1)
+    start = heur.median_greedy(dh, w, 5, base)
+    sites = heur.median_interchange(cost, w, start, base)
+    value = heur.median_objective(dh, w, sites, base)
+    assert len(sites) == 5
+    assert value <= heur.median_objective(dh, w, start, base)
+    best_swap = min(
+        heur.median_objective(dh, w, np.r_[np.setdiff1d(sites, [r]), j], base)
+        for r in sites
+        for j in np.setdiff1d(np.arange(30), sites)
+    )
+    assert best_swap >= value * (1 - 1e-12)

@@ -259,7 +259,10 @@ class _Search:
         big = 2.0 * float(d[finite].max(initial=1.0)) + 1.0
         dh = np.where(finite, d, big)
         chosen = heur.median_greedy(dh, w, p, base)
-        self.best = heur.median_interchange(dh, w, chosen, base, time_limit=self.left())
+        self.rows = heur.median_sorted_rows(dh, w, base)  # reused by every interchange
+        self.best = heur.median_interchange(
+            dh, w, chosen, base, time_limit=self.left(), sorted_rows=self.rows
+        )
         self.ub = heur.median_objective(d, w, self.best, base)
         lam = w * np.minimum(base, dh[:, self.best].min(axis=1))
         t1 = time.perf_counter()
@@ -294,7 +297,7 @@ class _Search:
         sites = np.asarray(sites, dtype=np.int64)
         if len(sites) and np.isfinite(self.ub):
             sites = heur.median_interchange(
-                self.d, self.w, sites, self.base, time_limit=self.left()
+                self.d, self.w, sites, self.base, time_limit=self.left(), sorted_rows=self.rows
             )
         obj = heur.median_objective(self.d, self.w, sites, self.base)
         if obj < self.ub:
