@@ -175,6 +175,7 @@ class BBResult:
     lower: float
     nodes: int
     complete: bool
+    work: float
 
 
 def branch_and_bound(
@@ -288,4 +289,4 @@ def branch_and_bound(
     complete = not stack
     # Every solution lies in a pruned node, an open node (its parent's bound) or is the incumbent.
     lower = min([pruned_lower, ub] + [node[4] for node in stack])
-    return BBResult(np.sort(best_sites), ub, lower, nodes, complete)
+    return BBResult(np.sort(best_sites), ub, lower, nodes, complete, work)

@@ -58,6 +58,9 @@ GAP_LIMIT = "gap_limit"
 #: Work ((unit, site) terms of the Lagrangian scores visited) the branch and bound may spend
 #: before the search falls back to LP and MIP rounds (deterministic, unlike a clock).
 BB_WORK = 2e10
+#: The first tree gets BB_WORK / BB_FIRST; each restart (after a better incumbent has
+#: tightened the root fixing, or not) four times more, until BB_WORK is spent.
+BB_FIRST = 256
 
 
 @dataclass
@@ -276,7 +279,7 @@ class _Search:
         self.lp_closed = np.zeros(d.shape[1], bool)  # settled by LP reduced costs
         self.lp_open = np.zeros(d.shape[1], bool)
         self.lp_done = False
-        self.bb_done = False
+        self.bb_spent, self.bb_trees = 0.0, 0
         self.info = {
             "heuristic_objective": self.ub,
             "heuristic_s": t1 - t0,
@@ -284,7 +287,14 @@ class _Search:
             "lagrangian_s": time.perf_counter() - t1,
             "rounds": 0,
             "mip_s": 0.0,
+            "bb_nodes": 0,
+            "bb_complete": False,
+            "bb_s": 0.0,
         }
+        # The Lagrangian choice (the p smallest ρ), polished, is a second start.
+        if 0 < p <= d.shape[1] and np.isfinite(self.lag):
+            self.offer(np.argsort(self.rho, kind="stable")[:p])
+            self.info["start_objective"] = self.ub
 
     def left(self) -> float | None:
         return None if self.deadline is None else max(self.deadline - time.perf_counter(), 0.01)
@@ -325,8 +335,7 @@ class _Search:
                 self.offer(np.concatenate([fixed, free[:p2]]))
                 self.lb = self.ub
                 return OPTIMAL
-            if not self.bb_done and np.isfinite(self.ub):
-                self.bb_done = True
+            if self.bb_spent < BB_WORK and np.isfinite(self.ub):
                 stop = self.branch(free, fixed, p2)
                 if stop is not None:
                     return stop
@@ -338,15 +347,21 @@ class _Search:
 
     def branch(self, free, fixed, p2) -> str | None:
         """Lagrangian branch and bound over ``free`` (:mod:`dongne.allocate._lagbb`); None
-        when it ran out of work before the end, and LP and MIP rounds are to go on."""
+        when the tree ran out of its work before the end: the fixing is redone with the
+        incumbent it may have improved, and a larger tree (or, once BB_WORK is spent, LP and
+        MIP rounds) goes on."""
         t = time.perf_counter()
+        budget = min(BB_WORK / BB_FIRST * 4.0**self.bb_trees, BB_WORK - self.bb_spent)
         res = branch_and_bound(
             self.w[:, None] * self.d[:, free], self.w * self.serving(fixed), p2, self.ub,
             self.lam, rel_gap=self.options["mip_rel_gap"], deadline=self.deadline,
-            max_work=BB_WORK,
+            max_work=budget,
         )  # fmt: skip
-        self.info.update(bb_nodes=res.nodes, bb_complete=res.complete,
-                         bb_s=time.perf_counter() - t)  # fmt: skip
+        self.bb_trees += 1
+        self.bb_spent += max(res.work, 1.0)
+        self.info.update(bb_nodes=self.info["bb_nodes"] + res.nodes, bb_complete=res.complete,
+                         bb_s=self.info["bb_s"] + time.perf_counter() - t,
+                         bb_trees=self.bb_trees)  # fmt: skip
         if len(res.chosen):
             self.offer(np.concatenate([fixed, free[res.chosen]]))
         # Every solution better than the incumbent lies in the tree: its bound holds for all.
