@@ -21,8 +21,6 @@ from dongne.allocate._radius import fix_sites, lagrangian, solve_median_radius
 from dongne.allocate.instances import generate
 
 ORLIB = Path(__file__).resolve().parent / "data" / "orlib_pmed"
-# pmed16–40 (n >= 400) run in the slow set (all 40 together take ~25 CPU s, mostly n >= 400).
-SLOW = set(range(16, 41))
 
 
 def _pmed(k: int) -> tuple[np.ndarray, int]:
@@ -54,9 +52,7 @@ def test_pmedopt_has_the_published_values():
     assert [OPTIMA[k] for k in (1, 15, 35, 40)] == [5819, 1729, 10400, 5128]
 
 
-@pytest.mark.parametrize(
-    "k", [pytest.param(k, marks=pytest.mark.slow) if k in SLOW else k for k in range(1, 41)]
-)
+@pytest.mark.parametrize("k", range(1, 41))  # all 40: ~12 s together on an idle machine
 def test_orlib_pmed_optimum(k):
     d, p = _pmed(k)
     model = PMedian(p=p, method="exact").fit(LocationProblem.from_cost_matrix(d))
