@@ -384,6 +384,8 @@ def pmedian_random(args, tmp):
 
     peers = dict(x.split("=", 1) for x in args.peer_python.split(",")) if args.peer_python else {}
     sizes = [(1000, 100, 10)] + ([] if args.quick else [(10000, 1000, 50)])
+    wanted = {int(x) for x in args.pmed_sizes.split(",")} if args.pmed_sizes else None
+    sizes = [s for s in sizes if wanted is None or s[0] in wanted]
     rows = []
     for n, m, p in sizes:
         problem = generate("uniform", n, m, seed=0, weights="integer")
@@ -446,6 +448,9 @@ def main():
     ap.add_argument("--gen-models", default="mclp,psclp,lscp", help="models (--generators)")
     ap.add_argument("--pmedian", action="store_true", help="the p-median suite instead")
     ap.add_argument("--pmed-timeout", type=float, default=1800.0)
+    ap.add_argument(
+        "--pmed-sizes", help="random p-median demand sizes to run, e.g. 1000 (default: all)"
+    )
     ap.add_argument(
         "--peer-python",
         help="peer interpreters, e.g. spopt=/tmp/spopt/bin/python,highs=/tmp/highs/bin/python",

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely import box
@@ -491,3 +492,36 @@ def test_warnings_print_as_one_line_of_the_command(tmp_path):
     lines = [line for line in done.stderr.splitlines() if "outside" in line]
     assert lines and all(line.startswith("dongne points: warning: ") for line in lines), lines
     assert "--outside keep" in lines[0] and "sys.exit" not in done.stderr
+
+
+def test_allocate_partial_coverage_command(tmp_path, capsys):
+    """--coverage 0.6: the fewest sites bringing 60 % of the weight within the radius, equal to
+    the partial set-covering MIP solved here by SciPy's HiGHS on the written points."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from dongne.datasets import data_path
+
+    out = tmp_path / "psc"
+    argv = ["allocate", "--demand", str(data_path("seoul_gu_2013.geojson")), "--id", "gu_code",
+            "--weight", "area_km2", "--candidates", "centroids", "--model", "lscp", "--radius",
+            "4km", "--demand-method", "centroid", "--out", str(out), "--quiet"]  # fmt: skip
+    with pytest.warns(UserWarning, match="one point"):
+        assert main([*argv, "--coverage", "0.6"]) == 0
+    assert "--coverage" not in capsys.readouterr().err
+    demand = gpd.read_file(out / "demand.gpkg")
+    sites = gpd.read_file(out / "new_sites.gpkg")
+    w = demand["weight"].to_numpy()
+    xy = np.c_[demand.geometry.x, demand.geometry.y]
+    near = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)) <= 4000  # units × candidates
+    n = len(w)
+    # z_i <= sum_j near_ij y_j,  sum_i w_i z_i >= 0.6 sum w;  variables y (n), z (n)
+    cover = LinearConstraint(np.c_[-near.astype(float), np.eye(n)], -np.inf, 0)
+    share = LinearConstraint(np.r_[np.zeros(n), w][None], 0.6 * w.sum(), np.inf)
+    ref = milp(np.r_[np.ones(n), np.zeros(n)], constraints=[cover, share],
+               integrality=np.r_[np.ones(n), np.zeros(n)], bounds=Bounds(0, 1))  # fmt: skip
+    assert ref.status == 0
+    assert len(sites) == round(ref.fun) == 7
+    chosen = np.isin(demand["demand_id"].astype(str), sites["site_id"].astype(str))
+    covered = near[:, chosen].any(axis=1)
+    assert w[covered].sum() >= 0.6 * w.sum() * (1 - 1e-12)
+    assert demand["covered"].to_numpy() @ w == pytest.approx(w[covered].sum(), rel=1e-9)

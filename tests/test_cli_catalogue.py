@@ -244,6 +244,12 @@ CASES = [
                                      "--radius", "300m", "--existing", "{dir}/shelters_m.csv",
                                      "--existing-crs", "EPSG:5186", "--outside", "raise",
                                      "--out", "{out}", "--quiet"), "shelters_m.csv"),
+    Case("allocate-bad-coverage", ("allocate", "--demand", "{dir}/gu.geojson", "--model", "lscp",
+                                   "--radius", "3km", "--coverage", "1.5", "--out", "{out}",
+                                   "--quiet"), "1.5"),
+    Case("allocate-coverage-not-lscp", ("allocate", "--demand", "{dir}/gu.geojson", "--p", "2",
+                                        "--radius", "3km", "--coverage", "0.9", "--out", "{out}",
+                                        "--quiet"), "mclp"),
     # access
     Case("access-demand-without-supply", ("access", "{dir}/dong.geojson", "--out", "{out}",
                                           "--quiet"), "SUPPLY"),

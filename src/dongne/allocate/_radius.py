@@ -45,16 +45,22 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 from scipy import sparse
 
 from dongne.allocate import heuristics as heur
+from dongne.allocate._lagbb import _node_bound, branch_and_bound, sorted_costs
 from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, solve_highs
 
 #: Relative gap at or below which a result is called optimal.
 OPTIMAL_GAP = 1e-9
 #: Status of a search stopped by a positive ``mip_gap`` before the gap fell to OPTIMAL_GAP.
 GAP_LIMIT = "gap_limit"
+#: Work ((unit, site) terms of the Lagrangian scores visited) the branch and bound may spend
+#: before the search falls back to LP and MIP rounds (deterministic, unlike a clock).
+BB_WORK = 2e10
+#: The first tree gets BB_WORK / BB_FIRST; each restart (after a better incumbent has
+#: tightened the root fixing, or not) four times more, until BB_WORK is spent.
+BB_FIRST = 256
 
 
 @dataclass
@@ -77,36 +83,6 @@ def _rel_gap(upper: float, lower: float) -> float:
 
 
 # ------------------------------------------------------------------------ Lagrangian
-@njit(cache=True)
-def _rho(wdt, lam):  # pragma: no cover - numba
-    """ρ_j = Σ_i min(0, w_i d_ij − λ_i) from the sites × units array.
-
-    Serial on purpose: one call is a few milliseconds even at 10⁴ × 10³, and a parallel
-    region per subgradient step cost more than it saved on a loaded two-core machine.
-    """
-    m, n = wdt.shape
-    out = np.zeros(m)
-    for j in range(m):
-        s = 0.0
-        for i in range(n):
-            v = wdt[j, i] - lam[i]
-            if v < 0.0:
-                s += v
-        out[j] = s
-    return out
-
-
-@njit(cache=True)
-def _served(wdt, lam, pick):  # pragma: no cover - numba
-    """Number of picked sites that unit i would take at multipliers λ."""
-    out = np.zeros(wdt.shape[1])
-    for j in pick:
-        for i in range(wdt.shape[1]):
-            if wdt[j, i] < lam[i]:
-                out[i] += 1.0
-    return out
-
-
 def lagrangian(
     wd: np.ndarray,
     wb: np.ndarray,
@@ -115,35 +91,35 @@ def lagrangian(
     lam: np.ndarray,
     max_iter: int = 400,
     deadline: float | None = None,
-) -> tuple[float, np.ndarray]:
-    """Best Lagrangian bound by subgradient steps, and the site scores ρ at its multipliers.
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Best Lagrangian bound by subgradient steps, the site scores ρ and the multipliers at it.
 
     ``wd`` is w_i·d_ij (``inf`` where unreachable), ``wb`` w_i·b_i, ``upper`` an incumbent
     for the Polyak step, ``lam`` the starting multipliers. Every value is a valid bound; the
-    steps stop after ``max_iter`` or at ``deadline`` (``time.perf_counter()`` seconds).
+    steps stop after ``max_iter`` or at ``deadline`` (``time.perf_counter()`` seconds). The
+    steps are those of the branch and bound's nodes (:func:`dongne.allocate._lagbb._node_bound`,
+    over each unit's sorted costs), in chunks of 25 between looks at the deadline, each chunk
+    going on from the best multipliers so far.
     """
     m = wd.shape[1]
-    wdt = np.ascontiguousarray(wd.T)
-    best, best_rho = -np.inf, np.zeros(m)
-    theta, stall = 2.0, 0
-    for _ in range(max_iter):
-        rho = _rho(wdt, lam)
-        pick = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
-        value = float(lam.sum() + np.minimum(wb - lam, 0.0).sum() + rho[pick].sum())
-        if value > best + 1e-12 * max(abs(best), 1.0) or not np.isfinite(best):
-            best, best_rho, stall = value, rho, 0
-        else:
-            stall += 1
-            if stall >= 20:
-                theta, stall = theta / 2, 0
-        g = 1.0 - _served(wdt, lam, pick.astype(np.int64)) - (wb < lam)
-        norm = float(g @ g)
-        if norm == 0 or theta < 1e-3 or upper - best <= OPTIMAL_GAP * max(abs(upper), 1.0):
+    sval, sidx = sorted_costs(wd)
+    free = np.arange(m, dtype=np.int64)
+    stop = upper - OPTIMAL_GAP * max(abs(upper), 1.0)
+    best, best_rho, best_lam = -np.inf, np.zeros(m), np.asarray(lam, float)
+    theta, done = 2.0, 0
+    while done < max_iter:
+        chunk = min(25, max_iter - done)
+        value, rho, lam_c, _, steps, _, theta = _node_bound(
+            sval, sidx, wb, free, min(p, m), best_lam, upper, stop, chunk, theta, 20
+        )
+        done += chunk
+        if value > best:
+            best, best_rho, best_lam = value, rho, lam_c
+        if best >= stop or steps < chunk:  # reached, stalled out or exact
             break
-        lam = lam + theta * (upper - value) / norm * g
         if deadline is not None and time.perf_counter() > deadline:
             break
-    return best, best_rho
+    return best, best_rho, best_lam
 
 
 def fix_sites(bound: float, rho: np.ndarray, p: int, upper: float) -> tuple[np.ndarray, np.ndarray]:
@@ -286,12 +262,15 @@ class _Search:
         big = 2.0 * float(d[finite].max(initial=1.0)) + 1.0
         dh = np.where(finite, d, big)
         chosen = heur.median_greedy(dh, w, p, base)
-        self.best = heur.median_interchange(dh, w, chosen, base, time_limit=self.left())
+        self.rows = heur.median_sorted_rows(dh, w, base)  # reused by every interchange
+        self.best = heur.median_interchange(
+            dh, w, chosen, base, time_limit=self.left(), sorted_rows=self.rows
+        )
         self.ub = heur.median_objective(d, w, self.best, base)
         lam = w * np.minimum(base, dh[:, self.best].min(axis=1))
         t1 = time.perf_counter()
         target = self.ub if np.isfinite(self.ub) else float(w @ dh.max(axis=1))
-        self.lag, self.rho = lagrangian(
+        self.lag, self.rho, self.lam = lagrangian(
             w[:, None] * d, w * base, p, target, lam, deadline=self.deadline
         )
         self.lb = min(self.lag, self.ub)
@@ -300,6 +279,7 @@ class _Search:
         self.lp_closed = np.zeros(d.shape[1], bool)  # settled by LP reduced costs
         self.lp_open = np.zeros(d.shape[1], bool)
         self.lp_done = False
+        self.bb_spent, self.bb_trees = 0.0, 0
         self.info = {
             "heuristic_objective": self.ub,
             "heuristic_s": t1 - t0,
@@ -307,7 +287,14 @@ class _Search:
             "lagrangian_s": time.perf_counter() - t1,
             "rounds": 0,
             "mip_s": 0.0,
+            "bb_nodes": 0,
+            "bb_complete": False,
+            "bb_s": 0.0,
         }
+        # The Lagrangian choice (the p smallest ρ), polished, is a second start.
+        if 0 < p <= d.shape[1] and np.isfinite(self.lag):
+            self.offer(np.argsort(self.rho, kind="stable")[:p])
+            self.info["start_objective"] = self.ub
 
     def left(self) -> float | None:
         return None if self.deadline is None else max(self.deadline - time.perf_counter(), 0.01)
@@ -320,7 +307,7 @@ class _Search:
         sites = np.asarray(sites, dtype=np.int64)
         if len(sites) and np.isfinite(self.ub):
             sites = heur.median_interchange(
-                self.d, self.w, sites, self.base, time_limit=self.left()
+                self.d, self.w, sites, self.base, time_limit=self.left(), sorted_rows=self.rows
             )
         obj = heur.median_objective(self.d, self.w, sites, self.base)
         if obj < self.ub:
@@ -348,10 +335,42 @@ class _Search:
                 self.offer(np.concatenate([fixed, free[:p2]]))
                 self.lb = self.ub
                 return OPTIMAL
+            if self.bb_spent < BB_WORK and np.isfinite(self.ub):
+                stop = self.branch(free, fixed, p2)
+                if stop is not None:
+                    return stop
+                continue
             stop = self.rounds(free, fixed, p2)
             if stop is not None:
                 return stop
         return OPTIMAL
+
+    def branch(self, free, fixed, p2) -> str | None:
+        """Lagrangian branch and bound over ``free`` (:mod:`dongne.allocate._lagbb`); None
+        when the tree ran out of its work before the end: the fixing is redone with the
+        incumbent it may have improved, and a larger tree (or, once BB_WORK is spent, LP and
+        MIP rounds) goes on."""
+        t = time.perf_counter()
+        budget = min(BB_WORK / BB_FIRST * 4.0**self.bb_trees, BB_WORK - self.bb_spent)
+        res = branch_and_bound(
+            self.w[:, None] * self.d[:, free], self.w * self.serving(fixed), p2, self.ub,
+            self.lam, rel_gap=self.options["mip_rel_gap"], deadline=self.deadline,
+            max_work=budget,
+        )  # fmt: skip
+        self.bb_trees += 1
+        self.bb_spent += max(res.work, 1.0)
+        self.info.update(bb_nodes=self.info["bb_nodes"] + res.nodes, bb_complete=res.complete,
+                         bb_s=self.info["bb_s"] + time.perf_counter() - t,
+                         bb_trees=self.bb_trees)  # fmt: skip
+        if len(res.chosen):
+            self.offer(np.concatenate([fixed, free[res.chosen]]))
+        # Every solution better than the incumbent lies in the tree: its bound holds for all.
+        self.lb = max(self.lb, min(self.ub, res.lower))
+        if self.closed() or res.complete:
+            return OPTIMAL
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            return TIME_LIMIT
+        return None
 
     def rounds(self, free, fixed, p2) -> str | None:
         """Relaxed LPs, then MIPs, over ``free`` until the gap closes. None: the incumbent

@@ -256,10 +256,13 @@ def _partial_cover(problem: LocationProblem, radius: float, model: LSCP) -> _Sol
     need = model.coverage * total - base
     reach = base + float(w[rows].sum())
     if model.coverage * total > reach * (1 + 1e-12):
+        # the command line names its flag (``--coverage 0.9``), Python the parameter
+        flag = getattr(model, "coverage_name", "coverage")
+        sep = " " if flag.startswith("--") else "="
         raise InfeasibleProblemError(
             f"{model._name}: even with every candidate open only {100 * reach / total:.2f}% "
             f"of the demand weight is within {radius:g} {problem.unit}, less than "
-            f"coverage={model.coverage:g}. Fix: lower coverage to at most "
+            f"{flag}{sep}{model.coverage:g}. Fix: lower {flag} to at most "
             f"{reach / total:.4f}, raise the radius or add candidates."
         )
     details = {"coverage_target": model.coverage, "covered_by_existing": base}

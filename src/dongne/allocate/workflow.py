@@ -46,6 +46,8 @@ _CENTROID_CATEGORIES = {
 
 #: How run_allocate's messages name its own arguments (a command line passes its flags).
 _ARGUMENTS = {
+    "coverage": "coverage",
+    "model": "model",
     "existing_filter": "existing_filter",
     "outside": "outside",
     "demand_method": "demand_method",
@@ -119,6 +121,7 @@ def run_allocate(
     equity_by: str | None = None,
     min_share: float | Mapping[str, float] | None = None,
     objective: str = "coverage",
+    coverage: float | None = None,
     method: str = "auto",
     time_limit: float | None = None,
     grid_spacing: float | str = "500m",
@@ -174,6 +177,10 @@ def run_allocate(
         Minimum covered share per group (mclp, pmedian).
     objective : {"coverage", "maxmin"}
         MCLP objective.
+    coverage : float, optional
+        lscp only: the share of the total demand weight to cover, in (0, 1] (default 1: all of
+        it). Below 1 the model is partial set covering (PSCLP): the fewest new sites that bring
+        that share within the radius (:class:`~dongne.allocate.LSCP`, ``coverage=``).
     method : {"auto", "exact", "heuristic"}
     time_limit : float, optional
         Seconds per MIP.
@@ -225,8 +232,8 @@ def run_allocate(
     scheduler : optional
         Dask scheduler for the Pareto sweep.
     argument_names : mapping, optional
-        How error messages name ``existing_filter`` and ``outside`` (the command line passes
-        ``{"existing_filter": "--existing-filter", "outside": "--outside"}``).
+        How error messages name ``existing_filter``, ``outside``, ``coverage`` and ``model``
+        (the command line passes ``{"existing_filter": "--existing-filter", ...}``).
 
     Returns
     -------
@@ -254,6 +261,7 @@ def run_allocate(
     out.mkdir(parents=True, exist_ok=True)
     step("preparing demand and candidate sites")
     names = {**_ARGUMENTS, **(argument_names or {})}
+    _check_coverage(coverage, model, names)
     point_names = {"query": names["existing_filter"], "outside": names["outside"]}
     polygons = bool(demand.geom_type.isin(["Polygon", "MultiPolygon"]).all())
     map_areas = demand if polygons and areas is None else areas
@@ -300,7 +308,9 @@ def run_allocate(
         problem.notes["demand"] = demand_note[0]
         problem.notes["demand_spacing_m"] = parse_radius(demand_spacing)
     r = None if radius is None else parse_radius(radius, unit=problem.unit, speed_kmh=speed_kmh)
-    estimator = _estimator(model, p, r, min_share, objective, method, time_limit)
+    estimator = _estimator(model, p, r, min_share, objective, method, time_limit, coverage)
+    if model == "lscp":
+        estimator.coverage_name = names["coverage"]  # how an unreachable coverage is named
     step(f"solving {estimator._name}")
     estimator.fit(problem)
     result = _outputs(estimator, problem, map_areas, demand, area_index)
@@ -414,7 +424,27 @@ def _named_candidates(
     return cand, candidate_id
 
 
-def _estimator(model, p, r, min_share, objective, method, time_limit):
+def _check_coverage(coverage: float | None, model: str, names: Mapping[str, str]) -> None:
+    """``coverage`` is a share in (0, 1] and only for the lscp model."""
+    if coverage is None:
+        return
+    flag = names["coverage"]
+    if model != "lscp":
+        raise SpecificationError(
+            f"{flag} is the share of the demand to cover with the fewest sites, which is the "
+            f"lscp model; got model {model!r}. Fix: pass {_arg(names, 'model', 'lscp')} or "
+            f"leave out {flag}."
+        )
+    ok = isinstance(coverage, (int, float)) and not isinstance(coverage, bool)
+    if not (ok and np.isfinite(coverage) and 0 < coverage <= 1):
+        raise SpecificationError(
+            f"{flag} must be a share of the total demand weight in (0, 1]; got {coverage!r}. "
+            f"Fix: pass {_arg(names, 'coverage', '0.9')} to cover 90 % of the demand (1: all "
+            f"of it)."
+        )
+
+
+def _estimator(model, p, r, min_share, objective, method, time_limit, coverage=None):
     opts = {"method": method, "time_limit": time_limit}
     if model in ("mclp", "pmedian", "pcenter") and p is None:
         raise SpecificationError(f"model '{model}' needs p (the number of new sites).")
@@ -428,7 +458,7 @@ def _estimator(model, p, r, min_share, objective, method, time_limit):
             "minimises the worst access."
         )
     if model == "lscp":
-        return LSCP(r, **opts)
+        return LSCP(r, coverage=1.0 if coverage is None else float(coverage), **opts)
     if model == "pmedian":
         return PMedian(p, radius=r, min_share=min_share, **opts)
     return PCenter(p, radius=r, method="exact", time_limit=time_limit)

@@ -15,7 +15,8 @@ Choose sites for new facilities, keeping existing ones open, solved exactly with
 fast heuristic that reports its gap to a lower bound).
 
 models: mclp (cover the most demand within --radius with --p new sites), lscp (fewest sites
-covering all demand), pmedian (least total weighted distance), pcenter (least worst distance).
+covering all demand; --coverage 0.9: the fewest covering 90% of the demand weight), pmedian
+(least total weighted distance), pcenter (least worst distance).
 --radius accepts metres or minutes of walking: 500m, 1.2km, 10min.
 Equity: --equity-by COL (e.g. gu) with --min-share 0.6 (each group at least 60% covered) or
 --objective maxmin (raise the worst group's coverage); --pareto N sweeps efficiency vs equity.
@@ -64,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--equity-by", help="group column for equity (e.g. gu)")
     parser.add_argument("--min-share", type=float, help="minimum covered share in every group")
     parser.add_argument("--objective", default="coverage", choices=["coverage", "maxmin"])
+    parser.add_argument(
+        "--coverage",
+        type=float,
+        help="lscp: share of the demand weight to cover, in (0, 1] (default 1; below 1: "
+        "partial set covering, the fewest sites covering that share)",
+    )
     parser.add_argument("--method", default="auto", choices=["auto", "exact", "heuristic"])
     parser.add_argument("--time-limit", type=float, help="solver time limit in seconds")
     parser.add_argument("--grid-spacing", default="500m", help="spacing of generated candidates")
@@ -147,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             equity_by=args.equity_by,
             min_share=args.min_share,
             objective=args.objective,
+            coverage=args.coverage,
             method=args.method,
             time_limit=args.time_limit,
             grid_spacing=args.grid_spacing,
@@ -164,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
             progress=step,
             scheduler=args.scheduler,
             argument_names={
+                "coverage": "--coverage",
+                "model": "--model",
                 "existing_filter": "--existing-filter",
                 "outside": "--outside",
                 "demand_method": "--demand-method",
