@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import shutil
+import types
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.cache.watch(app.state.sessions)
         app.state.readers = ReaderPool(settings.reader_processes)
         app.state.readers.start()
+        app.state.uploads = types.SimpleNamespace(active=0)  # uploads being received or read
         # the manager this start made is the one stopped, even if app.state.jobs is replaced
         jobs = app.state.jobs = JobManager(settings, app.state.sessions)
         jobs.recover(functools.partial(runs.spec_of, settings))
