@@ -344,16 +344,18 @@ def read_table(
     rows = list(csv.reader(lines, delimiter=separator))
     header_at, width = _header_line(rows)
     skip = _resolve_title_lines(p, title_lines, header_at, rows, width)
+    raw = _read_plain_csv(text, separator) if skip == 0 else None
     try:
-        raw = pd.read_csv(
-            io.StringIO(text),
-            sep=separator,
-            skiprows=skip,
-            dtype=object,  # text as Python str (pandas 3's str dtype costs twice the time)
-            keep_default_na=False,
-            skip_blank_lines=True,
-            engine="c",
-        )
+        if raw is None:
+            raw = pd.read_csv(
+                io.StringIO(text),
+                sep=separator,
+                skiprows=skip,
+                dtype=object,  # text as Python str (pandas 3's str dtype costs twice the time)
+                keep_default_na=False,
+                skip_blank_lines=True,
+                engine="c",
+            )
     except pd.errors.ParserError:
         raise DataError(_ragged_message(p, text, separator, skip)) from None
     except pd.errors.EmptyDataError:
@@ -371,13 +373,67 @@ def read_table(
     return _finish(raw, p, "csv", codes, extra)
 
 
+def _plain(text: str) -> bool:
+    """Whether every line of ``text`` is one row: no quotes, no NUL, no blank line, and
+    ``\r`` only in ``\r\n`` line ends."""
+    return (
+        bool(text)
+        and '"' not in text
+        and "\0" not in text
+        and "\n\n" not in text
+        and "\n\r\n" not in text
+        and not text.startswith(("\n", "\r\n"))
+        and text.count("\r") == text.count("\r\n")
+    )
+
+
+def _read_plain_csv(text: str, separator: str) -> pd.DataFrame | None:
+    """The cells of a CSV in which every line is a row (:func:`_plain`), read by Arrow's
+    multi-threaded parser as Arrow strings, or ``None`` where pandas must read it.
+
+    Such a file leaves a parser nothing to decide but where lines and fields end, so the
+    cells are those of ``pandas.read_csv(dtype=object, keep_default_na=False)``; anything
+    else (a row with another number of fields, a header with an empty or repeated name, a
+    one-column file, a separator longer than one character) goes to pandas, whose messages
+    name the lines. ``tests/test_tables.py`` compares both readers on random files.
+    """
+    if len(separator) != 1 or not _plain(text):
+        return None
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    header = text[: text.find("\n") if "\n" in text else len(text)].removesuffix("\r")
+    names = header.split(separator)
+    if len(names) < 2 or "" in names or len(set(names)) != len(names):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=separator, quote_char=False, double_quote=False, escape_char=False,
+                newlines_in_values=False, ignore_empty_lines=True,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), null_values=[],
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )  # fmt: skip
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.column_names != names:
+        return None
+    return pd.DataFrame(
+        {name: pd.arrays.ArrowStringArray(table.column(name)) for name in names}, copy=False
+    )
+
+
 def _data_lines(text: str, separator: str, skip: int) -> list[int]:
     """The 1-based line on which each data row starts (blank lines are not rows)."""
+    if _plain(text):  # every line is one row
+        return list(range(skip + 2, text.count("\n") + (not text.endswith("\n")) + 1))
     if text and '"' not in text and "\0" not in text and text.count("\r") == text.count("\r\n"):
         # no quotes: every line is one row, and a blank line ("" or "\r") none
         count = text.count("\n") + (not text.endswith("\n"))
-        if "\n\n" not in text and "\n\r\n" not in text and not text.startswith(("\n", "\r\n")):
-            return list(range(skip + 2, count + 1))
         lines = text.split("\n")[:count]
         rows = [i + 1 for i in range(skip, count) if lines[i] and lines[i] != "\r"]
         return rows[1:]
