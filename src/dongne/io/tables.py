@@ -344,7 +344,8 @@ def read_table(
     rows = list(csv.reader(lines, delimiter=separator))
     header_at, width = _header_line(rows)
     skip = _resolve_title_lines(p, title_lines, header_at, rows, width)
-    raw = _read_plain_csv(text, separator) if skip == 0 else None
+    plain = _plain(text)
+    raw = _read_plain_csv(text, separator, plain) if skip == 0 else None
     try:
         if raw is None:
             raw = pd.read_csv(
@@ -367,7 +368,7 @@ def read_table(
         "title_lines_skipped": skip,
         "header_line": skip + 1,
     }
-    lines = _data_lines(text, separator, skip)
+    lines = _data_lines(text, separator, skip, plain)
     if len(lines) == len(raw) and lines != list(range(skip + 2, skip + 2 + len(raw))):
         extra["data_lines"] = lines  # blank lines or quoted line breaks inside the data
     return _finish(raw, p, "csv", codes, extra)
@@ -387,7 +388,7 @@ def _plain(text: str) -> bool:
     )
 
 
-def _read_plain_csv(text: str, separator: str) -> pd.DataFrame | None:
+def _read_plain_csv(text: str, separator: str, plain: bool | None = None) -> pd.DataFrame | None:
     """The cells of a CSV in which every line is a row (:func:`_plain`), read by Arrow's
     multi-threaded parser as Arrow strings, or ``None`` where pandas must read it.
 
@@ -397,7 +398,7 @@ def _read_plain_csv(text: str, separator: str) -> pd.DataFrame | None:
     one-column file, a separator longer than one character) goes to pandas, whose messages
     name the lines. ``tests/test_tables.py`` compares both readers on random files.
     """
-    if len(separator) != 1 or not _plain(text):
+    if len(separator) != 1 or not (_plain(text) if plain is None else plain):
         return None
     import pyarrow as pa
     from pyarrow import csv as pa_csv
@@ -427,9 +428,10 @@ def _read_plain_csv(text: str, separator: str) -> pd.DataFrame | None:
     )
 
 
-def _data_lines(text: str, separator: str, skip: int) -> list[int]:
-    """The 1-based line on which each data row starts (blank lines are not rows)."""
-    if _plain(text):  # every line is one row
+def _data_lines(text: str, separator: str, skip: int, plain: bool | None = None) -> list[int]:
+    """The 1-based line on which each data row starts (blank lines are not rows);
+    ``plain`` is :func:`_plain` of ``text`` where the caller knows it."""
+    if _plain(text) if plain is None else plain:  # every line is one row
         return list(range(skip + 2, text.count("\n") + (not text.endswith("\n")) + 1))
     if text and '"' not in text and "\0" not in text and text.count("\r") == text.count("\r\n"):
         # no quotes: every line is one row, and a blank line ("" or "\r") none
