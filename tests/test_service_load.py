@@ -272,8 +272,9 @@ def test_an_upload_waiting_for_its_reader_holds_no_admission_place(tmp_path, mon
         answers = []
         upload = threading.Thread(
             target=lambda: answers.append(
-                client.post("/workspaces/city/datasets", params=params, content=body,
-                            headers=headers)  # fmt: skip
+                client.post(
+                    "/workspaces/city/datasets", params=params, content=body, headers=headers
+                )
             )
         )
         upload.start()

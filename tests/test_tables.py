@@ -237,11 +237,13 @@ def test_a_large_table_reads_like_the_cell_by_cell_conversion(tmp_path):
 
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(
-    header=st.lists(st.sampled_from(["gu", "인구", " a", "b ", "code", "x.1", "", "gu"]),
-                    min_size=1, max_size=4),  # fmt: skip
+    header=st.lists(
+        st.sampled_from(["gu", "인구", " a", "b ", "code", "x.1", "", "gu"]), min_size=1, max_size=4
+    ),
     rows=st.lists(
-        st.lists(st.sampled_from(["1", " 2 ", "", "1,234", "'7", "종로구", "a b", "-", "\t"]),
-                 min_size=0, max_size=5),  # fmt: skip
+        st.lists(
+            st.sampled_from(["1", " 2 ", "", "1,234", "'7", "종로구", "a b", "-", "\t"]), max_size=5
+        ),
         max_size=8,
     ),
     sep=st.sampled_from([",", "\t", ";", "|"]),

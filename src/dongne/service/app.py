@@ -27,6 +27,7 @@ from dongne.errors import DongneError
 from dongne.service.admission import AdmissionLimit, busy_detail
 from dongne.service.cache import ReadCache
 from dongne.service.db import make_engine, make_sessions, migrate
+from dongne.service.hotpath import CachedReads
 from dongne.service.jobs import JobManager
 from dongne.service.readers import ReaderPool
 from dongne.service.routes import accounts, dashboard, datasets, models, runs
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"detail": detail}, status_code=503, headers={"Retry-After": str(seconds)}
         )
 
+    app.add_middleware(CachedReads, state=app.state)  # inside the admission limit
     app.add_middleware(
         AdmissionLimit,
         max_requests=settings.max_requests,
