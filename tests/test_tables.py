@@ -199,6 +199,20 @@ def test_vectorised_conversion_leaves_unusual_columns_to_the_cell_by_cell_path()
         assert fast is None or (fast[1] == "text" and fast[0].tolist() == cells)
 
 
+def test_integers_beyond_int64_are_kept_as_written_not_wrapped():
+    """Before: 9223372036854775808 became -9223372036854775808 (int64 wrapped) and a
+    20-digit integer raised OverflowError out of read_table."""
+    for cells in (["9223372036854775808", "1"], ["99999999999999999999", "1"],
+                  ["-9223372036854775809", "2"]):  # fmt: skip
+        for convert in (_tables._convert_column, _tables._convert_column_vectorised):
+            values, role = convert("v", pd.Series(cells, dtype=object), set())
+            assert role == "code" and values.tolist() == cells
+    values, role = _tables._convert_column_vectorised(
+        "v", pd.Series(["9223372036854775807", "-9223372036854775808"], dtype=object), set()
+    )
+    assert role == "number" and values.tolist() == [2**63 - 1, -(2**63)]
+
+
 def test_spaces_are_the_ones_str_strip_removes():
     assert set(_tables._SPACES) == {chr(i) for i in range(0x110000) if chr(i).isspace()}
 

@@ -155,8 +155,19 @@ def _convert_column(name: str, s: pd.Series, code_columns: set[str]) -> tuple[pd
         and (values == np.floor(values)).all()
         and not digits.str.contains(r"[.eE]").any()
     ):
+        if _beyond_int64(values):
+            return s.astype(object), "code"
         return values.astype(np.int64), "number"
     return values.astype(float), "number"
+
+
+def _beyond_int64(values: pd.Series) -> bool:
+    """Whether integers parsed by :func:`pandas.to_numeric` do not fit int64 (it returns
+    uint64 or Python ints for them): such a column is kept as written, as identifiers
+    (before, 9223372036854775808 became -9223372036854775808 and 20 digits raised
+    ``OverflowError``)."""
+    kind = values.dtype.kind
+    return kind not in "iu" or (kind == "u" and bool((values > np.iinfo(np.int64).max).any()))
 
 
 def _convert_column_vectorised(
@@ -233,6 +244,8 @@ def _convert_column_vectorised(
         except ValueError:  # the grammar's corners that are no number: "+", "e5"
             return cells(np.nan), "text"
         if values.notna().all() and (values == np.floor(values)).all() and whole:
+            if _beyond_int64(values):
+                return cells(np.nan), "code"
             return values.astype(np.int64), "number"
         return values.astype(float), "number"
     dtype = np.int64 if whole else float
