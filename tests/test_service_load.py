@@ -292,3 +292,20 @@ def test_an_upload_waiting_for_its_reader_holds_no_admission_place(tmp_path, mon
     assert "DONGNE_MAX_UPLOADS" in second.json()["detail"]
     assert answers[0].status_code == 201
     assert answers[0].json()["summary"]["rows"] == 2 and len(listed) == 1
+
+
+def test_one_quick_round_after_a_pause_is_no_measure_of_the_rate():
+    """At 500 clients on a loaded machine 5-30 requests were refused 'about N s at the current
+    rate' while the requests admitted waited 1-2 s: after the server process was stopped for
+    a moment, the first 8 completions came within milliseconds and, against the 0.5 s floor
+    of the span, made the rate look like 16 requests/s. Two rounds of places are needed."""
+    limit = AdmissionLimit(_slow_app, max_requests=40, max_queued=2000, queue_timeout=10)
+    limit.waiting = 460
+    now = time.monotonic()
+    limit._finished.extend(now - 0.005 + i * 0.0005 for i in range(8))  # one quick round
+    assert limit.expected_wait() is None  # before: 460 * 0.5 / 8 = 28.8 s, refused
+    limit._finished.clear()
+    limit._finished.extend(now - 1.6 + i * 0.02 for i in range(80))  # 50 a second, 1.6 s
+    assert limit.expected_wait() == pytest.approx(461 * 1.6 / 80, rel=0.01)  # 9.2 s: queued
+    limit.waiting = 600
+    assert limit.expected_wait() > 10  # beyond what it serves in time: refused at arrival
