@@ -218,3 +218,41 @@ def test_concurrent_misses_of_one_key_read_once():
     assert all(isinstance(r, HTTPException) and r.status_code == 404 for r in refused)
     asyncio.run(burst("missing"))
     assert reads == ["x", "missing", "missing"]  # a refusal is not cached
+
+
+def test_cached_reads_answered_before_routing_are_fastapis_answers_byte_for_byte(service):
+    """The hot path (``dongne.service.hotpath``) answers a cached read without FastAPI's
+    routing; its answer must be the one FastAPI gives (sent again with a query string, which
+    the hot path leaves to FastAPI): same status, headers and bytes, Hangul included."""
+    s = service
+    r = s.client.post(
+        "/workspaces/city/datasets", params={"kind": "table", "filename": "구.csv",
+        "name": "서울 인구"}, content=TABLE, headers=s.h("admin"),
+    )  # fmt: skip
+    assert r.status_code == 201
+    ds = r.json()["id"]
+    hot = s.client.app.middleware_stack  # built by the first request
+    finder = hot
+    while not hasattr(finder, "answer"):
+        finder = finder.app
+    bearer = f"Bearer {s.tokens['admin']}".encode()
+    for path in ("/me", f"/datasets/{ds}", "/workspaces/city/datasets"):
+        s.get("admin", path)  # cached now
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+                 "headers": [(b"authorization", bearer)]}  # fmt: skip
+        assert finder.answer(scope) is not None, path  # answered before routing
+        fast = s.get("admin", path)
+        slow = s.client.get(path, params={"via": "fastapi"}, headers=s.h("admin"))
+        assert fast.status_code == slow.status_code == 200
+        assert fast.content == slow.content, path
+        assert path == "/me" or "서울 인구" in fast.json().__repr__()
+        assert fast.headers.items() == slow.headers.items(), path
+    # never for another token, path, method or a token not (yet) cached
+    scope["headers"] = [(b"authorization", b"Bearer dn_unknown")]
+    assert finder.answer(scope) is None
+    scope["headers"] = [(b"authorization", f"Basic {s.tokens['admin']}".encode())]
+    assert finder.answer(scope) is None
+    for path in ("/me/", "/datasets/0", f"/datasets/{ds}/download", "/me/tokens"):
+        scope = {**scope, "path": path, "headers": [(b"authorization", bearer)]}
+        assert finder.answer(scope) is None, path
+    assert s.get("vi", f"/datasets/{ds}").status_code == 404  # not a member: FastAPI says so

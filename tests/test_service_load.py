@@ -244,3 +244,68 @@ def test_model_routes_leave_the_event_loop_free(tmp_path, monkeypatch):
         slow.join()
     assert health.status_code == 200 and seconds < 0.5
     assert answers[0].status_code == 404
+
+
+def test_an_upload_waiting_for_its_reader_holds_no_admission_place(tmp_path, monkeypatch):
+    """An upload used to hold its admission place while its body arrived and it waited for a
+    reader process: 40 large uploads held every place and reads waited behind them (at 50
+    uploads of 10 MiB, 8 were refused 'no place free in 10 s'). Now it gives the place back
+    and is limited by ``max_uploads``, answered 503 with Retry-After beyond it."""
+    from dongne.service import readers
+
+    settings = Settings(
+        data_dir=tmp_path, warm_worker=False, max_jobs=1, max_requests=1, max_queued=0,
+        queue_timeout=0.1, reader_processes=0, max_uploads=1,
+    )  # fmt: skip
+    token = create_user(settings, "admin", workspace="city").token
+    real = readers.store_upload
+
+    def slow_reader(*args):
+        time.sleep(1.5)  # a large file being read
+        return real(*args)
+
+    monkeypatch.setattr(readers, "store_upload", slow_reader)
+    headers = {"Authorization": f"Bearer {token}"}
+    body = b"gu_code,value\n11010,1.5\n11020,2\n"
+    params = {"kind": "table", "filename": "t.csv"}
+    with TestClient(create_app(settings)) as client:
+        answers = []
+        upload = threading.Thread(
+            target=lambda: answers.append(
+                client.post(
+                    "/workspaces/city/datasets", params=params, content=body, headers=headers
+                )
+            )
+        )
+        upload.start()
+        time.sleep(0.6)
+        me = client.get("/me", headers=headers)  # the one place is free (before: 503)
+        second = client.post(
+            "/workspaces/city/datasets", params=params, content=body, headers=headers
+        )
+        upload.join()
+        assert client.app.state.uploads.active == 0
+        listed = client.get("/workspaces/city/datasets", headers=headers).json()
+    assert me.status_code == 200
+    assert second.status_code == 503 and second.headers["retry-after"] == "5"
+    assert "1 uploads are being received or read" in second.json()["detail"]
+    assert "DONGNE_MAX_UPLOADS" in second.json()["detail"]
+    assert answers[0].status_code == 201
+    assert answers[0].json()["summary"]["rows"] == 2 and len(listed) == 1
+
+
+def test_one_quick_round_after_a_pause_is_no_measure_of_the_rate():
+    """At 500 clients on a loaded machine 5-30 requests were refused 'about N s at the current
+    rate' while the requests admitted waited 1-2 s: after the server process was stopped for
+    a moment, the first 8 completions came within milliseconds and, against the 0.5 s floor
+    of the span, made the rate look like 16 requests/s. Two rounds of places are needed."""
+    limit = AdmissionLimit(_slow_app, max_requests=40, max_queued=2000, queue_timeout=10)
+    limit.waiting = 460
+    now = time.monotonic()
+    limit._finished.extend(now - 0.005 + i * 0.0005 for i in range(8))  # one quick round
+    assert limit.expected_wait() is None  # before: 460 * 0.5 / 8 = 28.8 s, refused
+    limit._finished.clear()
+    limit._finished.extend(now - 1.6 + i * 0.02 for i in range(80))  # 50 a second, 1.6 s
+    assert limit.expected_wait() == pytest.approx(461 * 1.6 / 80, rel=0.01)  # 9.2 s: queued
+    limit.waiting = 600
+    assert limit.expected_wait() > 10  # beyond what it serves in time: refused at arrival

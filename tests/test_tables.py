@@ -119,3 +119,168 @@ def test_check_counts_accepts_good_counts():
     df = pd.DataFrame({"n": [0, 3, 5]})
     check_counts(df, ["n"])
     check_counts(pd.DataFrame({"n": [1.0, None]}), ["n"], allow_missing=True)
+
+
+# --- the vectorised text conversion is the cell-by-cell one, faster ------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from dongne.io import tables as _tables  # noqa: E402
+
+# cells Korean tables hold, and the ones that trip parsers: separators, signs, exponents,
+# apostrophe codes, every kind of space Python strips, NA spellings, Hangul, other digits
+_CELLS = st.one_of(
+    st.sampled_from(
+        ["1,234", "12,345,678", "1,23", "-7", "+5", "0", "-0", "007", "0.5", ".5", "-.5",
+         "1e5", "2.5E-3", "e5", "+", "1.", "'11010", "'0", "'", "'-", "-", "NA", "nan", "",
+         "9223372036854775807", "9223372036854775808", "99999999999999999999",
+         " 12 ", "\u300012\u3000", "\xa0-3\x85", "\x1c4\x1f", "\t5\r", "종로구", " 종로구",
+         "١٢", "１２", "1,234.5", "3.0", "1 000", "0x10", "inf", "1_000"]
+    ),
+    st.integers(-10**12, 10**12).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(0, 10**9).map(lambda v: f"{v:,}"),
+    st.text(alphabet="0123456789,.-+eE' \u3000가", max_size=6),
+)  # fmt: skip
+
+
+def _column_by_cells(name, cells):
+    try:
+        return _tables._convert_column(name, pd.Series(cells, dtype=object), set())
+    except (ValueError, TypeError) as exc:
+        return type(exc)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@given(
+    cells=st.lists(_CELLS, max_size=8).flatmap(
+        lambda c: st.just(c) if not c else st.lists(st.sampled_from(c), min_size=1, max_size=12)
+    ),
+    name=st.sampled_from(["value", "gu_code", "인구"]),
+)
+def test_vectorised_conversion_equals_the_cell_by_cell_one(cells, name):
+    expected = _column_by_cells(name, cells)
+    for series in (pd.Series(cells, dtype=object), pd.Series(cells, dtype="string[pyarrow]")):
+        try:
+            got = _tables._convert_column_vectorised(name, series, set())
+        except (ValueError, TypeError) as exc:
+            got = type(exc)
+        if got is None:  # left to the cell-by-cell path
+            continue
+        if isinstance(expected, type):
+            assert got is expected, (cells, got)
+            continue
+        (values, role), (want, want_role) = got, expected
+        assert role == want_role, (cells, role, want_role)
+        assert values.dtype == want.dtype, (cells, values.dtype, want.dtype)
+        assert len(values) == len(want)
+        for a, b in zip(values.tolist(), want.tolist(), strict=True):
+            # same value, same kind of missing (pd.NA for codes, NaN otherwise)
+            assert type(a) is type(b), (cells, a, b)
+            if a is pd.NA or b is pd.NA:
+                assert a is b, (cells, a, b)
+            else:
+                assert a == b or (a != a and b != b), (cells, a, b)
+
+
+def test_vectorised_conversion_leaves_unusual_columns_to_the_cell_by_cell_path():
+    vec = _tables._convert_column_vectorised
+    assert vec("v", pd.Series(["١٢", "3"], dtype=object), set()) is None  # Arabic-Indic digits
+    assert vec("v", pd.Series(["1", None], dtype=object), set()) is None  # missing already
+    assert vec("v", pd.Series([1, 2], dtype=object), set()) is None  # not text
+    # cells the number grammar takes but pandas does not parse make a text column (they
+    # raised a bare ValueError out of read_table before)
+    for cells in (["١٢", "3"], ["+", "3"], ["e5", "1,234"]):
+        values, role = _tables._convert_column("v", pd.Series(cells, dtype=object), set())
+        assert role == "text" and values.tolist() == cells
+        fast = vec("v", pd.Series(cells, dtype=object), set())
+        assert fast is None or (fast[1] == "text" and fast[0].tolist() == cells)
+
+
+def test_integers_beyond_int64_are_kept_as_written_not_wrapped():
+    """Before: 9223372036854775808 became -9223372036854775808 (int64 wrapped) and a
+    20-digit integer raised OverflowError out of read_table."""
+    for cells in (["9223372036854775808", "1"], ["99999999999999999999", "1"],
+                  ["-9223372036854775809", "2"]):  # fmt: skip
+        for convert in (_tables._convert_column, _tables._convert_column_vectorised):
+            values, role = convert("v", pd.Series(cells, dtype=object), set())
+            assert role == "code" and values.tolist() == cells
+    values, role = _tables._convert_column_vectorised(
+        "v", pd.Series(["9223372036854775807", "-9223372036854775808"], dtype=object), set()
+    )
+    assert role == "number" and values.tolist() == [2**63 - 1, -(2**63)]
+
+
+def test_spaces_are_the_ones_str_strip_removes():
+    assert set(_tables._SPACES) == {chr(i) for i in range(0x110000) if chr(i).isspace()}
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    lines=st.lists(
+        st.sampled_from(["a,b", "1,2", "", "\r", "x,y\r", '"q\nr",1', "t", " "]), max_size=12
+    ),
+    end=st.sampled_from(["", "\n", "\r\n", "\n\n"]),
+    skip=st.integers(0, 3),
+)
+def test_data_lines_equal_the_csv_readers(lines, end, skip):
+    text = "\n".join(lines) + end
+    assert _tables._data_lines(text, ",", skip) == _tables._data_lines_csv(text, ",", skip)
+
+
+def test_a_large_table_reads_like_the_cell_by_cell_conversion(tmp_path):
+    """The load test's upload (a code and a 15-digit float) and a Korean CP949 table with
+    thousands separators: every column equals the cell-by-cell conversion's."""
+    rng = __import__("numpy").random.default_rng(3)
+    values = (rng.normal(size=20_000) * 10.0 ** rng.integers(-8, 8, 20_000)).tolist()
+    rows = [f"{11000 + i},{v!r},\"{i * 1000:,}\",'{i:05d}, 구{i % 25} "
+            for i, v in enumerate(values)]  # fmt: skip
+    path = tmp_path / "t.csv"
+    path.write_bytes(("gu_code,value,count,label,name\n" + "\n".join(rows)).encode("cp949"))
+    df = read_table(path)
+    assert df["value"].tolist() == [float(repr(v)) for v in values]
+    assert df["count"].dtype == "int64" and df.loc[20, "count"] == 20_000
+    assert df.loc[7, "label"] == "00007" and df.loc[7, "name"] == "구7"
+    raw = pd.read_csv(path, dtype=object, keep_default_na=False, encoding="cp949")
+    for col in df.columns:
+        want, _ = _tables._convert_column(col, raw[col].astype(object), set())
+        pd.testing.assert_series_equal(df[col], want, check_names=False)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    header=st.lists(
+        st.sampled_from(["gu", "인구", " a", "b ", "code", "x.1", "", "gu"]), min_size=1, max_size=4
+    ),
+    rows=st.lists(
+        st.lists(
+            st.sampled_from(["1", " 2 ", "", "1,234", "'7", "종로구", "a b", "-", "\t"]), max_size=5
+        ),
+        max_size=8,
+    ),
+    sep=st.sampled_from([",", "\t", ";", "|"]),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    end=st.booleans(),
+)
+def test_arrow_reads_plain_csv_cells_as_pandas_does(header, rows, sep, newline, end):
+    """Where the Arrow reader takes a file, its cells are pandas' (dtype=object, no NA)."""
+    import io
+
+    lines = [sep.join(header)] + [sep.join(r) for r in rows]
+    text = newline.join(lines) + (newline if end else "")
+    got = _tables._read_plain_csv(text, sep)
+    if got is None:
+        return
+    want = pd.read_csv(io.StringIO(text), sep=sep, dtype=object, keep_default_na=False)
+    pd.testing.assert_frame_equal(got.astype(object), want)
+
+
+def test_arrow_takes_the_load_test_upload_and_pandas_the_rest():
+    upload = "gu_code,value\n11000,0.125730221093393\n11001,-0.1321048632913\n"
+    got = _tables._read_plain_csv(upload, ",")
+    assert got is not None and got["value"].tolist() == ["0.125730221093393", "-0.1321048632913"]
+    assert _tables._read_plain_csv(upload.replace("\n", "\r\n"), ",") is not None
+    for other in ('a,b\n"1,234",2\n', "a,b\n1,2\n\n3,4\n", "a,b\n1\n", "a,a\n1,2\n", "a\n1\n"):
+        assert _tables._read_plain_csv(other, ",") is None, other

@@ -26,6 +26,13 @@ NA_STRINGS = ("", "-", "—", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", 
 # Column names that hold identifiers: kept as text so that leading zeros survive.
 _CODE_NAME = re.compile(r"(code|코드|^cd_|_cd$|^id$|_id$|^id_|번호|key$)", re.IGNORECASE)
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?$")
+# The same grammar for Arrow's RE2, whose \d is ASCII only (Python's is every Unicode digit).
+_NUMBER_ASCII = r"^[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+#: The characters Python's ``str.strip()`` removes (``str.isspace``), for Arrow's utf8_trim.
+_SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _SNIFF_CANDIDATES = ",\t;|"
 _HEADER_SCAN_LINES = 60
 
@@ -81,6 +88,16 @@ def row_references(df: pd.DataFrame, labels: pd.Index | list, *, with_source: bo
     return f"{word}{'s' if len(pos) > 1 else ''} {format_rows(pos)} (1-based)"
 
 
+def _first_lines(text: str, n: int) -> list[str]:
+    """``text.splitlines()[:n]`` without splitting the whole text."""
+    size = 4096
+    while True:
+        lines = text[:size].splitlines()
+        if len(lines) > n or size >= len(text):
+            return lines[:n]
+        size *= 4
+
+
 def _sniff_separator(lines: list[str]) -> str:
     sample = [ln for ln in lines if ln.strip()][:20]
     best, best_score = ",", -1
@@ -129,14 +146,111 @@ def _convert_column(name: str, s: pd.Series, code_columns: set[str]) -> tuple[pd
     digits = present.str.replace(",", "", regex=False)
     if (digits.str.len() > 1).any() and digits.str.match(r"^0\d").any():
         return s.astype(object), "code"  # zero-padded identifiers, not quantities
-    values = pd.to_numeric(s.str.replace(",", "", regex=False), errors="raise")
+    try:
+        values = pd.to_numeric(s.str.replace(",", "", regex=False), errors="raise")
+    except ValueError:  # the grammar's corners that are no number: "+", "e5", "١٢"
+        return s.astype(object), "text"
     if (
         values.notna().all()
         and (values == np.floor(values)).all()
         and not digits.str.contains(r"[.eE]").any()
     ):
+        if _beyond_int64(values):
+            return s.astype(object), "code"
         return values.astype(np.int64), "number"
     return values.astype(float), "number"
+
+
+def _beyond_int64(values: pd.Series) -> bool:
+    """Whether integers parsed by :func:`pandas.to_numeric` do not fit int64 (it returns
+    uint64 or Python ints for them): such a column is kept as written, as identifiers
+    (before, 9223372036854775808 became -9223372036854775808 and 20 digits raised
+    ``OverflowError``)."""
+    kind = values.dtype.kind
+    return kind not in "iu" or (kind == "u" and bool((values > np.iinfo(np.int64).max).any()))
+
+
+def _convert_column_vectorised(
+    name: str, s: pd.Series, code_columns: set[str]
+) -> tuple[pd.Series, str] | None:
+    """:func:`_convert_column` as whole-column Arrow operations, or ``None`` for a column
+    it cannot convert identically (missing cells already, cells that are not text, numbers
+    in non-ASCII digits): those take the cell-by-cell path.
+
+    The decisions and the numbers are the same: a cell is stripped of exactly the
+    characters ``str.strip()`` removes (:data:`_SPACES`), the number grammar is
+    :data:`_NUMBER` with ASCII digits (a cell that fails it in Arrow fails it in Python too
+    unless it holds non-ASCII characters: those are checked by Python), and numbers are
+    parsed by Arrow as Python's ``float()`` and ``int()`` parse them (correctly rounded;
+    what Arrow does not parse goes to :func:`pandas.to_numeric`, as before).
+    ``tests/test_tables.py`` compares both paths on random columns of the cells Korean
+    tables hold.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = s.array
+    try:
+        if hasattr(values, "__arrow_array__"):
+            arr = values.__arrow_array__()
+        else:
+            arr = pa.array(np.asarray(values, dtype=object), type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None  # cells that are not text
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    if arr.null_count:
+        return None
+    arr = pc.utf8_trim(arr, characters=_SPACES)
+    missing = pc.is_in(arr, value_set=pa.array(NA_STRINGS, type=arr.type))
+    missing_np = missing.to_numpy(zero_copy_only=False)
+    present = arr.filter(pc.invert(missing))
+    if len(present) and pc.all(pc.starts_with(present, "'")).as_py():
+        # KOSIS and Excel exports prefix codes with an apostrophe to keep them as text.
+        arr = pc.utf8_slice_codeunits(arr, 1)
+        present = arr.filter(pc.invert(missing))
+
+    def cells(fill: object) -> pd.Series:
+        out = arr.to_numpy(zero_copy_only=False).astype(object)
+        out[missing_np] = fill
+        return pd.Series(out, index=s.index, name=s.name, dtype=object)
+
+    if name in code_columns or _CODE_NAME.search(str(name)):
+        return cells(pd.NA), "code"
+    if len(present) == 0:
+        return pd.Series(np.nan, index=s.index, name=s.name, dtype=float), "empty"
+    numeric = pc.match_substring_regex(present, _NUMBER_ASCII)
+    if not pc.all(numeric).as_py():
+        failed = present.filter(pc.invert(numeric))
+        if not pc.any(pc.string_is_ascii(failed)).as_py():
+            # only cells with non-ASCII characters failed: Python's \d takes other digits
+            if all(_NUMBER.fullmatch(cell) for cell in failed.to_pylist()):
+                return None
+        return cells(np.nan), "text"
+    digits = pc.replace_substring(present, ",", "")
+    if pc.any(pc.match_substring_regex(digits, "^0[0-9]")).as_py():
+        return cells(np.nan), "code"  # zero-padded identifiers, not quantities
+    plain = pc.if_else(missing, pa.scalar(None, arr.type), pc.replace_substring(arr, ",", ""))
+    whole = not missing_np.any() and not pc.any(pc.match_substring_regex(digits, "[.eE]")).as_py()
+    try:  # Arrow parses as Python's float() does (correctly rounded); int64 exactly
+        number = pc.cast(plain, pa.int64() if whole else pa.float64())
+    except pa.ArrowInvalid:  # "+5" for int64, a sign alone, integers beyond int64
+        plain_np = plain.to_numpy(zero_copy_only=False).astype(object)
+        plain_np[missing_np] = np.nan
+        try:
+            values = pd.to_numeric(pd.Series(plain_np, index=s.index, name=s.name))
+        except ValueError:  # the grammar's corners that are no number: "+", "e5"
+            return cells(np.nan), "text"
+        if values.notna().all() and (values == np.floor(values)).all() and whole:
+            if _beyond_int64(values):
+                return cells(np.nan), "code"
+            return values.astype(np.int64), "number"
+        return values.astype(float), "number"
+    dtype = np.int64 if whole else float
+    return pd.Series(number.to_numpy(zero_copy_only=False), index=s.index, name=s.name,
+                     dtype=dtype), "number"  # fmt: skip
 
 
 def _finish(
@@ -152,7 +266,10 @@ def _finish(
     raw.columns = columns
     converted, roles = {}, {}
     for col in columns:
-        converted[col], roles[col] = _convert_column(col, raw[col].astype(object), code_columns)
+        done = _convert_column_vectorised(col, raw[col], code_columns)
+        if done is None:
+            done = _convert_column(col, raw[col].astype(object), code_columns)
+        converted[col], roles[col] = done
     df = pd.DataFrame(converted, index=pd.RangeIndex(len(raw)))
     return attach(
         df,
@@ -235,21 +352,24 @@ def read_table(
     if fmt == "excel":
         return _read_excel(p, sheet, title_lines, codes)
     text, detected = read_text(p, encoding)
-    lines = text.splitlines()[:_HEADER_SCAN_LINES]
+    lines = _first_lines(text, _HEADER_SCAN_LINES)
     separator = sep or _sniff_separator(lines)
     rows = list(csv.reader(lines, delimiter=separator))
     header_at, width = _header_line(rows)
     skip = _resolve_title_lines(p, title_lines, header_at, rows, width)
+    plain = _plain(text)
+    raw = _read_plain_csv(text, separator, plain) if skip == 0 else None
     try:
-        raw = pd.read_csv(
-            io.StringIO(text),
-            sep=separator,
-            skiprows=skip,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=True,
-            engine="c",
-        )
+        if raw is None:
+            raw = pd.read_csv(
+                io.StringIO(text),
+                sep=separator,
+                skiprows=skip,
+                dtype=object,  # text as Python str (pandas 3's str dtype costs twice the time)
+                keep_default_na=False,
+                skip_blank_lines=True,
+                engine="c",
+            )
     except pd.errors.ParserError:
         raise DataError(_ragged_message(p, text, separator, skip)) from None
     except pd.errors.EmptyDataError:
@@ -261,14 +381,82 @@ def read_table(
         "title_lines_skipped": skip,
         "header_line": skip + 1,
     }
-    lines = _data_lines(text, separator, skip)
+    lines = _data_lines(text, separator, skip, plain)
     if len(lines) == len(raw) and lines != list(range(skip + 2, skip + 2 + len(raw))):
         extra["data_lines"] = lines  # blank lines or quoted line breaks inside the data
     return _finish(raw, p, "csv", codes, extra)
 
 
-def _data_lines(text: str, separator: str, skip: int) -> list[int]:
-    """The 1-based line on which each data row starts (blank lines are not rows)."""
+def _plain(text: str) -> bool:
+    """Whether every line of ``text`` is one row: no quotes, no NUL, no blank line, and
+    ``\r`` only in ``\r\n`` line ends."""
+    return (
+        bool(text)
+        and '"' not in text
+        and "\0" not in text
+        and "\n\n" not in text
+        and "\n\r\n" not in text
+        and not text.startswith(("\n", "\r\n"))
+        and text.count("\r") == text.count("\r\n")
+    )
+
+
+def _read_plain_csv(text: str, separator: str, plain: bool | None = None) -> pd.DataFrame | None:
+    """The cells of a CSV in which every line is a row (:func:`_plain`), read by Arrow's
+    multi-threaded parser as Arrow strings, or ``None`` where pandas must read it.
+
+    Such a file leaves a parser nothing to decide but where lines and fields end, so the
+    cells are those of ``pandas.read_csv(dtype=object, keep_default_na=False)``; anything
+    else (a row with another number of fields, a header with an empty or repeated name, a
+    one-column file, a separator longer than one character) goes to pandas, whose messages
+    name the lines. ``tests/test_tables.py`` compares both readers on random files.
+    """
+    if len(separator) != 1 or not (_plain(text) if plain is None else plain):
+        return None
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    header = text[: text.find("\n") if "\n" in text else len(text)].removesuffix("\r")
+    names = header.split(separator)
+    if len(names) < 2 or "" in names or len(set(names)) != len(names):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=separator, quote_char=False, double_quote=False, escape_char=False,
+                newlines_in_values=False, ignore_empty_lines=True,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), null_values=[],
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )  # fmt: skip
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.column_names != names:
+        return None
+    return pd.DataFrame(
+        {name: pd.arrays.ArrowStringArray(table.column(name)) for name in names}, copy=False
+    )
+
+
+def _data_lines(text: str, separator: str, skip: int, plain: bool | None = None) -> list[int]:
+    """The 1-based line on which each data row starts (blank lines are not rows);
+    ``plain`` is :func:`_plain` of ``text`` where the caller knows it."""
+    if _plain(text) if plain is None else plain:  # every line is one row
+        return list(range(skip + 2, text.count("\n") + (not text.endswith("\n")) + 1))
+    if text and '"' not in text and "\0" not in text and text.count("\r") == text.count("\r\n"):
+        # no quotes: every line is one row, and a blank line ("" or "\r") none
+        count = text.count("\n") + (not text.endswith("\n"))
+        lines = text.split("\n")[:count]
+        rows = [i + 1 for i in range(skip, count) if lines[i] and lines[i] != "\r"]
+        return rows[1:]
+    return _data_lines_csv(text, separator, skip)
+
+
+def _data_lines_csv(text: str, separator: str, skip: int) -> list[int]:
+    """:func:`_data_lines` by Python's csv reader (quoted line breaks)."""
     reader = csv.reader(io.StringIO(text), delimiter=separator)
     starts, end, header_seen = [], 0, False
     for row in reader:

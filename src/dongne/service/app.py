@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import shutil
+import types
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
@@ -26,6 +27,7 @@ from dongne.errors import DongneError
 from dongne.service.admission import AdmissionLimit, busy_detail
 from dongne.service.cache import ReadCache
 from dongne.service.db import make_engine, make_sessions, migrate
+from dongne.service.hotpath import CachedReads
 from dongne.service.jobs import JobManager
 from dongne.service.readers import ReaderPool
 from dongne.service.routes import accounts, dashboard, datasets, models, runs
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.cache.watch(app.state.sessions)
         app.state.readers = ReaderPool(settings.reader_processes)
         app.state.readers.start()
+        app.state.uploads = types.SimpleNamespace(active=0)  # uploads being received or read
         # the manager this start made is the one stopped, even if app.state.jobs is replaced
         jobs = app.state.jobs = JobManager(settings, app.state.sessions)
         jobs.recover(functools.partial(runs.spec_of, settings))
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"detail": detail}, status_code=503, headers={"Retry-After": str(seconds)}
         )
 
+    app.add_middleware(CachedReads, state=app.state)  # inside the admission limit
     app.add_middleware(
         AdmissionLimit,
         max_requests=settings.max_requests,

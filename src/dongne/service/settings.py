@@ -102,6 +102,11 @@ class Settings:
     reader_processes : int
         Processes that read uploads (:mod:`dongne.service.readers`), so that reading never
         slows the server's other requests; ``0`` reads them on the server's threads.
+    max_uploads : int
+        Uploads received and read at the same time. An upload does not hold one of the
+        ``max_requests`` places while its body arrives and it waits for a reader process
+        (seconds for a large file: 40 uploads used to hold every place and make reads
+        wait); beyond this number an upload is answered 503 with ``Retry-After`` at once.
     heartbeat_timeout : float
         Seconds after which a ``running`` run whose worker process was not seen alive is
         marked ``failed`` (:mod:`dongne.service.jobs`).
@@ -132,6 +137,7 @@ class Settings:
     cache_seconds: float = 5.0
     heartbeat_timeout: float = 10.0
     reader_processes: int = 2
+    max_uploads: int = 64
 
     open_workspaces: bool | None = None
 
@@ -141,6 +147,7 @@ class Settings:
             object.__setattr__(self, "open_workspaces", not self.production)
         for name in (
             "max_upload_bytes", "max_unpacked_bytes", "max_jobs", "max_requests", "threads",
+            "max_uploads",
         ):  # fmt: skip
             if int(getattr(self, name)) < 1:
                 raise SpecificationError(
@@ -179,8 +186,8 @@ class Settings:
         ``DONGNE_MAX_JOBS``, ``DONGNE_MAX_REQUESTS``, ``DONGNE_MAX_QUEUED``,
         ``DONGNE_QUEUE_TIMEOUT_S``, ``DONGNE_THREADS``, ``DONGNE_POOL_SIZE``,
         ``DONGNE_POOL_TIMEOUT_S``, ``DONGNE_SQLITE_BUSY_TIMEOUT_S``, ``DONGNE_CACHE_S``,
-        ``DONGNE_HEARTBEAT_TIMEOUT_S``, ``DONGNE_READER_PROCESSES`` and
-        ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
+        ``DONGNE_HEARTBEAT_TIMEOUT_S``, ``DONGNE_READER_PROCESSES``, ``DONGNE_MAX_UPLOADS``
+        and ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
         """
         env = os.environ
         values: dict[str, object] = {
@@ -206,6 +213,7 @@ class Settings:
             ("cache_seconds", "DONGNE_CACHE_S", float),
             ("heartbeat_timeout", "DONGNE_HEARTBEAT_TIMEOUT_S", float),
             ("reader_processes", "DONGNE_READER_PROCESSES", int),
+            ("max_uploads", "DONGNE_MAX_UPLOADS", int),
         ):
             if env.get(name):
                 try:

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from dongne.service.admission import LEAVE, busy_detail
 from dongne.service.cache import DATASET_TABLES
 from dongne.service.deps import (
     IdPath,
@@ -108,9 +109,6 @@ async def upload_dataset(
             "administrator to raise DONGNE_MAX_UPLOAD_MB.",
             status_code=413,
         )
-    path, size, digest = await receive_upload(
-        request.stream(), settings.tmp_dir, settings.max_upload_bytes
-    )
     options = {
         "layer": layer,
         "encoding": encoding,
@@ -122,6 +120,32 @@ async def upload_dataset(
         "xy_scale": xy_scale,
     }
     options = {k: v for k, v in options.items() if v is not None}
+    # the body and a reader process may take seconds: wait for them without holding a place
+    # of the admission limit (reads go on), counted against max_uploads instead
+    request.scope.get(LEAVE, lambda: None)()
+    uploads = request.app.state.uploads
+    if uploads.active >= settings.max_uploads:
+        detail, seconds = busy_detail(
+            f"{uploads.active} uploads are being received or read", retry_after=5
+        )
+        detail = detail.replace("DONGNE_MAX_REQUESTS or DONGNE_THREADS", "DONGNE_MAX_UPLOADS")
+        raise HTTPException(503, detail, headers={"Retry-After": str(seconds)})
+    uploads.active += 1
+    try:
+        return await _receive_and_store(
+            request, settings, sessions, user, ws_id, kind, filename, name, options
+        )
+    finally:
+        uploads.active -= 1
+
+
+async def _receive_and_store(
+    request: Request, settings: Settings, sessions, user, ws_id, kind, filename, name, options
+) -> DatasetOut:
+    """Stream the body to disk, read it in a reader process, record the dataset."""
+    path, size, digest = await receive_upload(
+        request.stream(), settings.tmp_dir, settings.max_upload_bytes
+    )
     stored = await request.app.state.readers.store(
         path,
         size,
