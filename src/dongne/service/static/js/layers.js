@@ -1,6 +1,6 @@
 // What a result layer can show (choropleth of a numeric column, LISA clusters, Gi* hot and
 // cold spots, scan clusters, allocation coverage, local regression coefficients, regions and
-// neighbourhood types) and the colour, category and legend of each
+// neighbourhood types, neighbourhood change: moved up / stayed / moved down) and the colour, category and legend of each
 // area for the chosen view. Colours of LISA and Gi* come from dongne.report (palettes.json).
 
 import { classBreaks, classOf, decimals } from "./classify.js";
@@ -29,6 +29,15 @@ const COVERAGE = {
 
 const SCAN_SECONDARY = ["#ef8a62", "#f4a582", "#fddbc7", "#fdae61", "#fee090"];
 
+// Neighbourhood change (space-time markov): the quantile class of the last step against the
+// first. Up and down in a diverging pair, "stayed" light; a higher class is not "better" (the
+// values may be a deprivation share), so neither is green.
+const MOVES = [
+  { move: "up", colour: "#d6604d", key: "markov_up" },
+  { move: "same", colour: "#f0f0f0", key: "markov_same" },
+  { move: "down", colour: "#4393c3", key: "markov_down" },
+];
+
 function isTrue(v) {
   return v === true || v === 1 || v === "True" || v === "true";
 }
@@ -54,6 +63,7 @@ export function availableViews(features) {
   const views = [...localViews(props), ...GROUP_VIEWS.filter((v) => v.column in props).map((v) => v.id)];
   views.push(...CATEGORY_VIEWS.filter((v) => v.column in props).map((v) => v.id));
   if ("coverage_before" in props && "coverage_after" in props) views.push("coverage");
+  if ("markov_move" in props) views.push("markov");
   views.push("value");
   return views;
 }
@@ -82,6 +92,7 @@ export function pValueColumn(view, features) {
 
 /** The label column of a category view ("lisa" -> "lisa_label"), null for other views. */
 export function categoryColumn(view) {
+  if (view === "markov") return "markov_move";
   return [...CATEGORY_VIEWS, ...GROUP_VIEWS].find((v) => v.id === view)?.column ?? null;
 }
 
@@ -254,6 +265,24 @@ export function styleLayer(features, keyOf, options, palettes) {
       const text = fmt(edges[i]) === fmt(edges[i + 1]) ? fmt(edges[i]) : `${fmt(edges[i])} – ${fmt(edges[i + 1])}`;
       legend.push({ colour: colours[i], text, count });
     });
+  } else if (options.view === "markov") {
+    const counts = new Map(MOVES.map((m) => [m.move, 0]));
+    for (const f of features) {
+      const p = f.properties;
+      const m = MOVES.find((x) => x.move === p.markov_move);
+      if (m) counts.set(m.move, counts.get(m.move) + 1);
+      else missing += 1;
+      styles.set(keyOf(f), {
+        ...base(f),
+        value: p.markov_class_change,
+        fill: m ? m.colour : MISSING,
+        category: m ? `markov ${m.move}` : null,
+        categoryText: m ? t("markov_area", { move: t(m.key), from: p.markov_class_first, to: p.markov_class_last }) : null,
+      });
+    }
+    for (const m of MOVES) {
+      legend.push({ colour: m.colour, text: t(m.key), count: counts.get(m.move), category: `markov ${m.move}` });
+    }
   } else if (options.view === "coverage") {
     const counts = { already: 0, new: 0, partly: 0, none: 0 };
     for (const f of features) {
