@@ -575,7 +575,20 @@ def test_markov_run_maps_who_moved_up_stayed_or_moved_down(page, server, tmp_pat
     assert f"Moved down (lower class in the last step than in the first) ({counts['down']})" in (
         legend
     )
+    # the time slider's quantile classes: the class of the chosen step, one colour per class
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        series = c.get(f"/runs/{run['id']}/files/series.json").json()
+        palette = c.get("/dashboard/palettes.json").json()["sequential"]["3"]
+    page.select_option("#view", "timestep")
+    page.select_option("#time-measure", "markov_class")
+    classes = {a: int(row[-1]) for a, row in zip(series["areas"], series["measures"]
+               ["markov_class"], strict=True)}  # fmt: skip
+    fills = _keys_and(page, "path.area", "getAttribute('fill')")
+    assert fills == {a: palette[c - 1] for a, c in classes.items()}
+    assert f"Class 1 ({sum(c == 1 for c in classes.values())})" in page.inner_text("#legend-items")
     page.click("#lang")
+    assert "1분위" in page.inner_text("#legend-items")
+    page.select_option("#view", "markov")
     assert f"상승 (마지막 시점의 분위가 첫 시점보다 높음) ({counts['up']})" in page.inner_text(
         "#legend-items"
     )

@@ -270,6 +270,9 @@ def test_markov_run_equals_the_library(service, tmp_path):
         assert props["markov_move"] == move
         assert props["markov_quadrant_last"] == QUADRANTS[lm.quadrants[i, -1] - 1]
     assert {p["markov_move"] for p in by_code.values()} >= {"up", "down"}
+    series = get("series.json")
+    assert series["areas"] == list(sm.ids)
+    np.testing.assert_array_equal(series["measures"]["markov_class"], sm.classes + 1)
     prov = s.client.get(f"/runs/{run['id']}/provenance", headers=s.h).json()
     assert prov["methods"]["markov"]["rank_mobility"]["seed"] == 5
     assert "Markov" in run["summary"] and "마르코프" in run["summary"]

@@ -291,10 +291,13 @@ def _spacetime_scan(
 
 def _spacetime_markov(
     spec: dict[str, Any], areas: Any, cube: Any, frame: Any, out: Path
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], str, Any]:
     """Neighbourhood change as ``dongne spacetime markov``: its tables as CSV and JSON, and
     each area's class in the first and last step (moved up, stayed, moved down) in ``frame``.
-    Returns the provenance and the summary."""
+    Returns the provenance, the summary and the quantile classes (1 = lowest) as a frame of
+    areas x steps."""
+    import pandas as pd
+
     from dongne.spacetime.workflow import fit_markov, markov_moves, markov_tables
     from dongne.weights import queen
 
@@ -318,7 +321,8 @@ def _spacetime_markov(
         "spatial_markov": sm.provenance_, "lisa_markov": lm.provenance_,
         "rank_mobility": rm.provenance_,
     }  # fmt: skip
-    return provenance, "\n\n".join([sm.summary(), lm.summary(), rm.summary()])
+    classes = pd.DataFrame(sm.classes + 1.0, index=sm.ids)
+    return provenance, "\n\n".join([sm.summary(), lm.summary(), rm.summary()]), classes
 
 
 def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
@@ -405,9 +409,14 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
         measures["gi_star"], measures["state"] = gi, state
     if "markov" in methods:
         report(1 - _WRITE_SHARE - 0.05, "neighbourhood change (Markov)")
-        markov_provenance, markov_summary = _spacetime_markov(spec, areas, ecube, frame, out)
+        markov_provenance, markov_summary, classes = _spacetime_markov(
+            spec, areas, ecube, frame, out
+        )
         provenance["markov"] = markov_provenance
         summaries.append(markov_summary)
+        # the class of every step, for the slider (NaN for an area without values)
+        measures["markov_class"] = classes.reindex(cube.areas).to_numpy()
+        series["markov_class"] = measures["markov_class"].ravel()
     layers = {"areas": frame, **layers}
     series.attrs = frame.attrs
     write_table(series, out / "series.csv", analysis="spacetime", result_layer="series")

@@ -353,7 +353,7 @@ const STEP_STATES = [
 
 /** The measures of a space-time series that the time slider can show. */
 export function seriesMeasures(series) {
-  return ["value", "gi_star"].filter((m) => m in (series?.measures ?? {}));
+  return ["value", "gi_star", "markov_class"].filter((m) => m in (series?.measures ?? {}));
 }
 
 /** The clusters of `series` alive at `step` (their time span holds it). */
@@ -364,8 +364,9 @@ export function clustersAt(series, step) {
 /**
  * Colour every area by its value at time step `options.step` of `series` (a run's
  * series.json) and ring the areas of the clusters alive at that step.
- * `options.measure`: "value" (classes over all steps, so that colours compare across steps)
- * or "gi_star" (hot and cold spots of that step). Same return value as styleLayer.
+ * `options.measure`: "value" (classes over all steps, so that colours compare across steps),
+ * "gi_star" (hot and cold spots of that step) or "markov_class" (the quantile class of the
+ * step in a neighbourhood-change run). Same return value as styleLayer.
  */
 export function styleTimeStep(features, keyOf, series, options, palettes) {
   const styles = new Map();
@@ -377,10 +378,25 @@ export function styleTimeStep(features, keyOf, series, options, palettes) {
   for (const c of alive.filter((x) => x.significant)) for (const m of c.members) ring.set(String(m), c);
   const notSignificant = alive.filter((x) => !x.significant).length;
   const gi = options.measure === "gi_star" && "gi_star" in series.measures;
-  const values = series.measures[gi ? "gi_star" : "value"];
+  const quantile = options.measure === "markov_class" && "markov_class" in series.measures;
+  const values = series.measures[gi ? "gi_star" : quantile ? "markov_class" : "value"];
   let classify; // (row) -> {fill, category, categoryText} or null (no value)
   let entries; // () -> legend entries of the classes
-  if (gi) {
+  if (quantile) {
+    // Markov's quantile classes (1 = lowest), the same classes at every step (pooled)
+    const k = Math.max(1, ...values.flat().filter((v) => Number.isFinite(v)));
+    const colours = palettes.sequential[String(Math.min(Math.max(k, 2), 7))] ?? palettes.sequential["5"];
+    const colourOf = (c) => colours[Math.min(Math.floor(((c - 1) * colours.length) / k), colours.length - 1)];
+    const counts = new Array(k).fill(0);
+    classify = (i) => {
+      const c = values[i][step];
+      if (!Number.isFinite(c)) return null;
+      counts[c - 1] += 1;
+      return { fill: colourOf(c), category: `class ${c}`, categoryText: t("markov_class_n", { n: c }) };
+    };
+    entries = () =>
+      counts.map((count, i) => ({ colour: colourOf(i + 1), text: t("markov_class_n", { n: i + 1 }), count, category: `class ${i + 1}` }));
+  } else if (gi) {
     const states = series.measures.state;
     const counts = new Map(STEP_STATES.map((s) => [s.state, 0]));
     classify = (i) => {
