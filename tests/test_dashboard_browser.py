@@ -526,6 +526,75 @@ def test_time_slider_recolours_the_map_by_step_and_rings_clusters_in_their_span(
     assert page.errors == []
 
 
+def test_markov_run_maps_who_moved_up_stayed_or_moved_down(page, server, tmp_path):
+    """A neighbourhood-change (markov) run started from the form: the map opens on the
+    moves, each area coloured by its ``markov_move`` from the API (up, stayed, down), the
+    legend counts them, in English and Korean (issue 18)."""
+    from test_service_spacetime import _inputs
+
+    url, token = server
+    areas_path, table_path, _, _ = _inputs(tmp_path / "mk")
+    page.fill("#token", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#app:not([hidden])")
+    _upload(page, "areas", areas_path)
+    _upload(page, "table", table_path)
+    page.select_option("#run-analysis", "spacetime")
+    last = (
+        "s => { s.value = s.options[s.options.length - 1].value;"
+        " s.dispatchEvent(new Event('change')); }"
+    )
+    page.eval_on_selector("#run-areas", last)
+    page.eval_on_selector("#run-st-counts", last)
+    page.select_option("#run-id-column", "code")
+    page.select_option("#run-table", "")
+    page.select_option("#run-st-area", "dong")
+    page.select_option("#run-st-time", "date")
+    page.select_option("#run-st-value", "cases")
+    page.uncheck("#fs-spacetime input[value=scan]")
+    page.uncheck("#fs-spacetime input[value=emerging]")
+    page.check("#fs-spacetime input[value=markov]")
+    page.fill("#run-st-classes", "3")
+    page.fill("#run-st-markov-permutations", "99")
+    page.click("#run-button")
+    page.wait_for_function(
+        "() => document.querySelector('#view')?.value === 'markov'", timeout=120_000
+    )
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        run = c.get("/workspaces/city/runs").json()[0]
+        assert run["status"] == "done" and run["parameters"]["methods"] == ["markov"], run
+        assert (run["parameters"]["classes"], run["parameters"]["markov_permutations"]) == (3, 99)
+        feats = c.get(f"/runs/{run['id']}/result").json()["features"]
+    moves = {f["properties"]["code"]: f["properties"]["markov_move"] for f in feats}
+    colours = {"up": "#d6604d", "same": "#f0f0f0", "down": "#4393c3"}
+    fills = _keys_and(page, "path.area", "getAttribute('fill')")
+    assert fills == {k: colours[m] for k, m in moves.items()}
+    legend = page.inner_text("#legend-items")
+    counts = {m: sum(v == m for v in moves.values()) for m in colours}
+    assert f"Moved up (higher class in the last step than in the first) ({counts['up']})" in legend
+    assert f"Moved down (lower class in the last step than in the first) ({counts['down']})" in (
+        legend
+    )
+    # the time slider's quantile classes: the class of the chosen step, one colour per class
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        series = c.get(f"/runs/{run['id']}/files/series.json").json()
+        palette = c.get("/dashboard/palettes.json").json()["sequential"]["3"]
+    page.select_option("#view", "timestep")
+    page.select_option("#time-measure", "markov_class")
+    classes = {a: int(row[-1]) for a, row in zip(series["areas"], series["measures"]
+               ["markov_class"], strict=True)}  # fmt: skip
+    fills = _keys_and(page, "path.area", "getAttribute('fill')")
+    assert fills == {a: palette[c - 1] for a, c in classes.items()}
+    assert f"Class 1 ({sum(c == 1 for c in classes.values())})" in page.inner_text("#legend-items")
+    page.click("#lang")
+    assert "1분위" in page.inner_text("#legend-items")
+    page.select_option("#view", "markov")
+    assert f"상승 (마지막 시점의 분위가 첫 시점보다 높음) ({counts['up']})" in page.inner_text(
+        "#legend-items"
+    )
+    assert page.errors == []
+
+
 def test_points_run_draws_the_density_grid_with_the_significant_clusters_outlined(
     page, server, tmp_path
 ):

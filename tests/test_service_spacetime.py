@@ -195,3 +195,98 @@ def test_spacetime_events_and_field_errors(service, tmp_path):
     cats = {f["properties"]["code"]: f["properties"]["emerging_category"] for f in feats}
     assert cats == want["category"].to_dict()
     assert "total" not in feats[0]["properties"]  # a sum of rates means nothing
+
+
+def test_markov_run_equals_the_library(service, tmp_path):
+    """Neighbourhood change: the served tables (JSON and CSV) equal ``dongne.spacetime.markov``
+    on the same long table to 1e-12; each area's first and last class and its move are in the
+    areas layer; markov's request fields are named in errors."""
+    from dongne.spacetime.markov import QUADRANTS
+    from dongne.spacetime.workflow import fit_markov
+
+    s = service
+    areas_path, table_path, areas, table = _inputs(tmp_path / "in")
+    ids = {"areas": s.upload(areas_path, "areas", "areas.geojson"),
+           "long_table": s.upload(table_path, "table", "cases.csv")}  # fmt: skip
+    body = {"analysis": "spacetime", **ids, "id_column": "code", "area": "dong", "time": "date",
+            "value": "cases", "now": "none", "methods": ["markov"], "classes": 3,
+            "markov_permutations": 99, "seed": 5}  # fmt: skip
+    run = _done(s, body)
+    assert run["layers"] == ["areas"]
+    files = set(run["files"])
+    for stem in ("markov_transitions", "markov_steady_state", "markov_chi2_by_lag_class",
+                 "lisa_markov", "markov_tests"):  # fmt: skip
+        assert {f"{stem}.json", f"{stem}.csv"} <= files, stem
+
+    cube = cube_from_long(table, "dong", "date", "cases", now=False, kind="values")
+    sm, lm, rm = fit_markov(cube, queen(areas, ids="code"), k=3, m=3, permutations=99, rng=5)
+
+    def get(name):
+        return s.client.get(f"/runs/{run['id']}/files/{name}", headers=s.h).json()
+
+    trans = pd.DataFrame(get("markov_transitions.json"))
+    pooled = trans[trans["lag_class"] == "all"]
+    np.testing.assert_array_equal(pooled["count"].to_numpy().reshape(3, 3), sm.transitions)
+    np.testing.assert_allclose(pooled["probability"].to_numpy().reshape(3, 3), sm.p, rtol=1e-12)
+    lagged = trans[trans["lag_class"] != "all"]
+    np.testing.assert_array_equal(lagged["count"].to_numpy().reshape(sm.T.shape), sm.T)
+    np.testing.assert_allclose(lagged["probability"].to_numpy().reshape(sm.P.shape), sm.P,
+                               rtol=1e-12)  # fmt: skip
+    steady = pd.DataFrame(get("markov_steady_state.json"))
+    np.testing.assert_allclose(steady["share"], sm.steady_state, rtol=1e-12)
+    assert steady["share"].sum() == pytest.approx(1.0, rel=1e-12)
+    chi2 = pd.DataFrame(get("markov_chi2_by_lag_class.json"))
+    np.testing.assert_allclose(chi2["statistic"], [c[0] for c in sm.chi2], rtol=1e-12)
+    np.testing.assert_allclose(chi2["p_value"], [c[1] for c in sm.chi2], rtol=1e-12)
+    assert chi2["dof"].tolist() == [c[2] for c in sm.chi2]
+    tests = pd.DataFrame(get("markov_tests.json")).set_index("test")
+    h = sm.homogeneity
+    want = {
+        "homogeneity Q": (h.Q, h.Q_p_value), "homogeneity LR": (h.LR, h.LR_p_value),
+        "chi2 conditional vs pooled": (sm.x2, sm.x2_pvalue),
+        "LISA Markov independence": (lm.chi2[0], lm.chi2[1]),
+        "Kendall tau (first vs last)": (rm.tau, rm.tau_p),
+        "spatial tau (neighbour pairs)": (rm.tau_spatial, rm.p_sim),
+    }  # fmt: skip
+    assert set(tests.index) == set(want)
+    for test, (stat, pv) in want.items():
+        assert tests.loc[test, "statistic"] == pytest.approx(stat, rel=1e-12), test
+        assert tests.loc[test, "p_value"] == pytest.approx(pv, rel=1e-12), test
+    assert tests.loc["homogeneity LR", "dof"] == h.dof
+    lisa = pd.DataFrame(get("lisa_markov.json"))
+    np.testing.assert_allclose(lisa["probability"].to_numpy().reshape(4, 4), lm.p, rtol=1e-12)
+    np.testing.assert_allclose(lisa["expected"].to_numpy().reshape(4, 4), lm.expected,
+                               rtol=1e-12)  # fmt: skip
+    csv = s.client.get(f"/runs/{run['id']}/files/markov_tests.csv", headers=s.h).text
+    assert "homogeneity LR" in csv
+
+    feats = s.client.get(f"/runs/{run['id']}/result", headers=s.h).json()["features"]
+    by_code = {f["properties"]["code"]: f["properties"] for f in feats}
+    for i, code in enumerate(sm.ids):
+        props = by_code[code]
+        first, last = sm.classes[i, 0] + 1, sm.classes[i, -1] + 1
+        assert (props["markov_class_first"], props["markov_class_last"]) == (first, last)
+        move = "up" if last > first else "down" if last < first else "same"
+        assert props["markov_move"] == move
+        assert props["markov_quadrant_last"] == QUADRANTS[lm.quadrants[i, -1] - 1]
+    assert {p["markov_move"] for p in by_code.values()} >= {"up", "down"}
+    series = get("series.json")
+    assert series["areas"] == list(sm.ids)
+    np.testing.assert_array_equal(series["measures"]["markov_class"], sm.classes + 1)
+    prov = s.client.get(f"/runs/{run['id']}/provenance", headers=s.h).json()
+    assert prov["methods"]["markov"]["rank_mobility"]["seed"] == 5
+    assert "Markov" in run["summary"] and "마르코프" in run["summary"]
+
+    # request fields named in errors
+    for extra, field in (({"classes": 1}, "classes"), ({"markov_permutations": -1},
+                         "markov_permutations"), ({"last": 1}, "'last'")):  # fmt: skip
+        r = s.client.post("/workspaces/city/runs", json={**body, **extra}, headers=s.h)
+        assert r.status_code == 422, r.text
+        assert field in json.dumps(r.json()), r.text
+    centres = areas.assign(geometry=areas.geometry.centroid)
+    centres.to_file(tmp_path / "centres.geojson", driver="GeoJSON")
+    points = s.upload(tmp_path / "centres.geojson", "points", "c.geojson")
+    run = s.wait(s.start({**body, "areas": points}),
+                 lambda r: r["status"] not in ("queued", "running"), timeout=180)  # fmt: skip
+    assert run["status"] == "failed" and "markov need area polygons" in run["message"], run
+    assert '"methods": ["scan"]' in run["message"] or 'methods ["scan"]' in run["message"]

@@ -493,13 +493,16 @@ class RegionsRequest(_AreasInput):
 
 
 class SpacetimeRequest(_AreasInput):
-    """Space-time scan and emerging hot spots (``dongne spacetime scan|emerging``).
+    """Space-time scan, emerging hot spots and neighbourhood change (``dongne spacetime
+    scan|emerging|markov``).
 
     ``areas`` are the polygons (joined to ``table`` by ``id_column`` when given, e.g. for a
     population), or for the scan alone a points dataset (a coordinates table, as SaTScan's);
     the counts come from ``events`` (one row per event or count, binned by ``freq``: the
     command's ``--events``) or ``long_table`` (one row per area and step: the
     command's ``--table``; named so because ``table`` is the table joined to the areas).
+    ``markov`` takes the command's ``--classes`` as ``classes`` and its ``--permutations``
+    as ``markov_permutations`` (``permutations`` is emerging's).
     """
 
     analysis: Literal["spacetime"]
@@ -510,7 +513,11 @@ class SpacetimeRequest(_AreasInput):
     long_table: DatasetId | None = Field(
         None, description="Id of a table dataset with one row per area and step (--table)."
     )
-    methods: list[Literal["scan", "emerging"]] = Field(default=["scan", "emerging"], min_length=1)
+    methods: list[Literal["scan", "emerging", "markov"]] = Field(
+        default=["scan", "emerging"],
+        min_length=1,
+        description="markov: neighbourhood change (spatial and LISA Markov, rank mobility).",
+    )
     area: Column | None = Field(
         None, description="Area code column of events/long_table (default: id_column)."
     )
@@ -553,6 +560,12 @@ class SpacetimeRequest(_AreasInput):
     )
     correction: Literal["fdr_bh", "fdr_by", "bonferroni", "none"] = "fdr_bh"
     alpha: float = Field(0.05, gt=0, lt=1)
+    classes: int = Field(
+        4, ge=2, le=20, description="Markov: quantile classes of the values and of the lag."
+    )
+    markov_permutations: int = Field(
+        999, ge=0, le=99_999, description="Markov: permutations of the spatial tau's p-value."
+    )
     name_column: Column | None = None
 
     @model_validator(mode="after")
@@ -566,6 +579,11 @@ class SpacetimeRequest(_AreasInput):
             raise ValueError("'events' needs 'freq', the step length (e.g. \"D\", \"W-SUN\")")
         if self.long_table is not None and not self.value:
             raise ValueError("'long_table' needs 'value', its column of counts or values")
+        if "markov" in self.methods and self.last == 1:
+            raise ValueError(
+                "'methods' with \"markov\" needs transitions between steps: give 'last' >= 2 "
+                "(or leave it out for all steps)"
+            )
         if "scan" in self.methods and self.model == "poisson" and not self.population:
             raise ValueError(
                 "'model': \"poisson\" needs 'population' (a column of the areas), or use "

@@ -289,9 +289,46 @@ def _spacetime_scan(
     return scan, clusters
 
 
+def _spacetime_markov(
+    spec: dict[str, Any], areas: Any, cube: Any, frame: Any, out: Path
+) -> tuple[dict[str, Any], str, Any]:
+    """Neighbourhood change as ``dongne spacetime markov``: its tables as CSV and JSON, and
+    each area's class in the first and last step (moved up, stayed, moved down) in ``frame``.
+    Returns the provenance, the summary and the quantile classes (1 = lowest) as a frame of
+    areas x steps."""
+    import pandas as pd
+
+    from dongne.spacetime.workflow import fit_markov, markov_moves, markov_tables
+    from dongne.weights import queen
+
+    p = spec["parameters"]
+    key = p["id_column"]
+    shown = areas.loc[areas.index.isin(cube.areas)]
+    w = queen(shown.reset_index(drop=True), ids=key)
+    sm, lm, rm = fit_markov(
+        cube, w, k=p["classes"], m=p["classes"], permutations=p["markov_permutations"],
+        rng=p["seed"],
+    )  # fmt: skip
+    for name, table in markov_tables(sm, lm, rm).items():
+        stem = "lisa_markov" if name == "lisa" else f"markov_{name}"
+        write_table(table, out / f"{stem}.csv", **sm.provenance_)
+        _json_table(table, out / f"{stem}.json")
+    moves = markov_moves(sm, lm).reindex(frame[key].to_numpy())
+    for col in moves.columns:
+        frame[col] = moves[col].to_numpy()
+    frame["markov_move"] = frame["markov_move"].astype(object)
+    provenance = {
+        "spatial_markov": sm.provenance_, "lisa_markov": lm.provenance_,
+        "rank_mobility": rm.provenance_,
+    }  # fmt: skip
+    classes = pd.DataFrame(sm.classes + 1.0, index=sm.ids)
+    return provenance, "\n\n".join([sm.summary(), lm.summary(), rm.summary()]), classes
+
+
 def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
-    """Space-time scan and/or emerging hot spots; the clusters and the categories as layers,
-    the area x step series as ``series.csv`` and (bounded) ``series.json`` for the slider."""
+    """Space-time scan, emerging hot spots and/or neighbourhood change (markov); the clusters,
+    the categories and the class moves as layers, the markov tables as CSV and JSON, the area
+    x step series as ``series.csv`` and (bounded) ``series.json`` for the slider."""
     import geopandas as gpd
     import numpy as np
     import pandas as pd
@@ -332,17 +369,18 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
             shapes = [areas.loc[m].geometry.union_all() for m in table["members"]]
             table["members"] = [";".join(map(str, m)) for m in table["members"]]
             layers["clusters"] = gpd.GeoDataFrame(table, geometry=shapes, crs=areas.crs)
-    if "emerging" in methods:
+    ecube = cube
+    if {"emerging", "markov"} & set(methods):
         if not areas.geom_type.isin(["Polygon", "MultiPolygon"]).all():
             raise DataError(
-                f"{spec['inputs']['areas']['name']} holds points: emerging hot spots need "
-                "area polygons (their neighbours share a boundary). Fix: pass methods "
-                '["scan"], or areas with polygons.'
+                f"{spec['inputs']['areas']['name']} holds points: emerging hot spots and "
+                "markov need area polygons (their neighbours share a boundary). Fix: pass "
+                'methods ["scan"], or areas with polygons.'
             )
-        report(_READ_SHARE + span * (0.8 if "scan" in methods else 0.0), "emerging hot spots")
-        ecube = cube
         if counts and p.get("events") is None:  # the long table's values, as the command
             ecube = _spacetime_areas(spec, areas, _spacetime_cube(spec, "values"))[1]
+    if "emerging" in methods:
+        report(_READ_SHARE + span * (0.8 if "scan" in methods else 0.0), "emerging hot spots")
         # values name only the areas that have rows (counts were filled with zeros)
         shown = areas.loc[areas.index.isin(ecube.areas)]
         w = queen(shown.reset_index(drop=True), ids=key)
@@ -369,6 +407,16 @@ def _spacetime(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> d
         flat = state.ravel()
         series["state"] = np.select([flat == 1, flat == -1, flat == 0], ["hot", "cold", "-"], "")
         measures["gi_star"], measures["state"] = gi, state
+    if "markov" in methods:
+        report(1 - _WRITE_SHARE - 0.05, "neighbourhood change (Markov)")
+        markov_provenance, markov_summary, classes = _spacetime_markov(
+            spec, areas, ecube, frame, out
+        )
+        provenance["markov"] = markov_provenance
+        summaries.append(markov_summary)
+        # the class of every step, for the slider (NaN for an area without values)
+        measures["markov_class"] = classes.reindex(cube.areas).to_numpy()
+        series["markov_class"] = measures["markov_class"].ravel()
     layers = {"areas": frame, **layers}
     series.attrs = frame.attrs
     write_table(series, out / "series.csv", analysis="spacetime", result_layer="series")

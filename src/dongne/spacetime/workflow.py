@@ -21,11 +21,27 @@ from dongne.io.write import write_table
 from dongne.spacetime import plots
 from dongne.spacetime.cube import SpaceTimeCube
 from dongne.spacetime.emerging import emerging_hot_spots
-from dongne.spacetime.markov import lisa_markov, rank_mobility, spatial_markov
+from dongne.spacetime.markov import (
+    QUADRANTS,
+    LisaMarkov,
+    RankMobility,
+    SpatialMarkov,
+    lisa_markov,
+    rank_mobility,
+    spatial_markov,
+)
 from dongne.spacetime.scan import SpaceTimeScan
 from dongne.weights import SpatialWeights
 
-__all__ = ["SpaceTimeOutputs", "run_emerging", "run_markov", "run_spacetime_scan"]
+__all__ = [
+    "SpaceTimeOutputs",
+    "fit_markov",
+    "markov_moves",
+    "markov_tables",
+    "run_emerging",
+    "run_markov",
+    "run_spacetime_scan",
+]
 
 
 @dataclass
@@ -120,6 +136,80 @@ def run_emerging(
     return result
 
 
+def fit_markov(
+    cube: SpaceTimeCube,
+    w: SpatialWeights,
+    *,
+    k: int = 4,
+    m: int = 4,
+    permutations: int = 999,
+    rng: int | None = 0,
+) -> tuple[SpatialMarkov, LisaMarkov, RankMobility]:
+    """Spatial Markov (``k`` classes, ``m`` lag classes), LISA Markov and rank mobility
+    between the first and the last step of ``cube``: what ``dongne spacetime markov`` and
+    the web service's markov runs compute."""
+    sm = spatial_markov(cube, w, k=k, m=m)
+    lm = lisa_markov(cube, w)
+    x = cube.to_frame().reindex(w.ids)
+    rm = rank_mobility(x.iloc[:, 0], x.iloc[:, -1], w, permutations=permutations, rng=rng)
+    return sm, lm, rm
+
+
+def markov_tables(sm: SpatialMarkov, lm: LisaMarkov, rm: RankMobility) -> dict[str, pd.DataFrame]:
+    """The tables of a neighbourhood-change run: transitions (pooled and per lag class),
+    steady state, χ² of each lag class against the pooled chain, LISA Markov moves and the
+    tests (Q, LR, χ², LISA independence, τ, spatial τ). ``dongne spacetime markov`` writes
+    ``transitions``, ``lisa`` and ``tests``; the web service all of them."""
+    k = sm.p.shape[0]
+    h = sm.homogeneity
+    tests = pd.DataFrame(
+        [
+            {"test": "homogeneity Q", "statistic": h.Q, "dof": h.dof, "p_value": h.Q_p_value},
+            {"test": "homogeneity LR", "statistic": h.LR, "dof": h.dof, "p_value": h.LR_p_value},
+            {"test": "chi2 conditional vs pooled", "statistic": sm.x2, "dof": sm.x2_dof,
+             "p_value": sm.x2_pvalue},
+            {"test": "LISA Markov independence", "statistic": lm.chi2[0], "dof": lm.chi2[2],
+             "p_value": lm.chi2[1]},
+            {"test": "Kendall tau (first vs last)", "statistic": rm.tau, "dof": np.nan,
+             "p_value": rm.tau_p},
+            {"test": "spatial tau (neighbour pairs)", "statistic": rm.tau_spatial,
+             "dof": np.nan, "p_value": rm.p_sim},
+        ]
+    )  # fmt: skip
+    bounds = np.full(k, np.nan)
+    bounds[: min(k, len(sm.cutoffs))] = sm.cutoffs[:k]
+    steady = pd.DataFrame(
+        {"class": [f"Q{i + 1}" for i in range(k)], "upper_bound": bounds,
+         "share": sm.steady_state}
+    )  # fmt: skip
+    chi2 = pd.DataFrame(
+        [{"lag_class": f"lag Q{g + 1}", "statistic": x2, "dof": dof, "p_value": pv}
+         for g, (x2, pv, dof) in enumerate(sm.chi2)]
+    )  # fmt: skip
+    return {"transitions": sm.to_frame(), "steady_state": steady, "chi2_by_lag_class": chi2,
+            "lisa": lm.to_frame(), "tests": tests}  # fmt: skip
+
+
+def markov_moves(sm: SpatialMarkov, lm: LisaMarkov) -> pd.DataFrame:
+    """One row per area (indexed by id): quantile class (1 = lowest) and Moran quadrant in the
+    first and the last period, the class steps between them, ``markov_move`` ("up", "same",
+    "down": the last class against the first) and the number of periods that changed class."""
+    first, last = sm.classes[:, 0] + 1, sm.classes[:, -1] + 1
+    change = last - first
+    return pd.DataFrame(
+        {
+            "markov_class_first": first,
+            "markov_class_last": last,
+            "markov_class_change": change,
+            "markov_move": np.select([change > 0, change < 0], ["up", "down"], "same"),
+            "markov_moves": (np.diff(sm.classes, axis=1) != 0).sum(axis=1),
+            "markov_quadrant_first": [QUADRANTS[q - 1] for q in lm.quadrants[:, 0]],
+            "markov_quadrant_last": [QUADRANTS[q - 1] for q in lm.quadrants[:, -1]],
+        },
+        index=sm.ids,
+    )
+
+
 def run_markov(
     cube: SpaceTimeCube,
     areas: Any,
@@ -135,31 +225,14 @@ def run_markov(
     """Spatial Markov, LISA Markov and rank mobility (first vs last step) of ``cube``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sm = spatial_markov(cube, w, k=k, m=m)
-    lm = lisa_markov(cube, w)
-    x = cube.to_frame().reindex(w.ids)
-    rm = rank_mobility(x.iloc[:, 0], x.iloc[:, -1], w, permutations=permutations, rng=rng)
+    sm, lm, rm = fit_markov(cube, w, k=k, m=m, permutations=permutations, rng=rng)
     result = SpaceTimeOutputs({"spatial_markov": sm, "lisa_markov": lm, "rank_mobility": rm})
     files = result.files
-    files["transitions"] = write_table(sm.to_frame(), out / "markov_transitions.csv",
+    tables = markov_tables(sm, lm, rm)
+    files["transitions"] = write_table(tables["transitions"], out / "markov_transitions.csv",
                                        **sm.provenance_)  # fmt: skip
-    files["lisa"] = write_table(lm.to_frame(), out / "lisa_markov.csv", **lm.provenance_)
-    tests = pd.DataFrame(
-        [
-            {"test": "homogeneity Q", "statistic": sm.homogeneity.Q, "dof": sm.homogeneity.dof,
-             "p_value": sm.homogeneity.Q_p_value},
-            {"test": "homogeneity LR", "statistic": sm.homogeneity.LR, "dof": sm.homogeneity.dof,
-             "p_value": sm.homogeneity.LR_p_value},
-            {"test": "chi2 conditional vs pooled", "statistic": sm.x2, "dof": sm.x2_dof,
-             "p_value": sm.x2_pvalue},
-            {"test": "LISA Markov independence", "statistic": lm.chi2[0], "dof": lm.chi2[2],
-             "p_value": lm.chi2[1]},
-            {"test": "Kendall tau (first vs last)", "statistic": rm.tau, "dof": np.nan,
-             "p_value": rm.tau_p},
-            {"test": "spatial tau (neighbour pairs)", "statistic": rm.tau_spatial,
-             "dof": np.nan, "p_value": rm.p_sim},
-        ]
-    )  # fmt: skip
+    files["lisa"] = write_table(tables["lisa"], out / "lisa_markov.csv", **lm.provenance_)
+    tests = tables["tests"]
     files["tests"] = write_table(tests, out / "markov_tests.csv", **sm.provenance_)
     classes = pd.DataFrame(sm.classes + 1, index=sm.ids, columns=cube.steps)
     change = SpaceTimeCube(classes.to_numpy(float), sm.ids, cube.steps, cube.freq, "values",

@@ -1,6 +1,6 @@
 // What a result layer can show (choropleth of a numeric column, LISA clusters, Gi* hot and
 // cold spots, scan clusters, allocation coverage, local regression coefficients, regions and
-// neighbourhood types) and the colour, category and legend of each
+// neighbourhood types, neighbourhood change: moved up / stayed / moved down) and the colour, category and legend of each
 // area for the chosen view. Colours of LISA and Gi* come from dongne.report (palettes.json).
 
 import { classBreaks, classOf, decimals } from "./classify.js";
@@ -29,6 +29,15 @@ const COVERAGE = {
 
 const SCAN_SECONDARY = ["#ef8a62", "#f4a582", "#fddbc7", "#fdae61", "#fee090"];
 
+// Neighbourhood change (space-time markov): the quantile class of the last step against the
+// first. Up and down in a diverging pair, "stayed" light; a higher class is not "better" (the
+// values may be a deprivation share), so neither is green.
+const MOVES = [
+  { move: "up", colour: "#d6604d", key: "markov_up" },
+  { move: "same", colour: "#f0f0f0", key: "markov_same" },
+  { move: "down", colour: "#4393c3", key: "markov_down" },
+];
+
 function isTrue(v) {
   return v === true || v === 1 || v === "True" || v === "true";
 }
@@ -54,6 +63,7 @@ export function availableViews(features) {
   const views = [...localViews(props), ...GROUP_VIEWS.filter((v) => v.column in props).map((v) => v.id)];
   views.push(...CATEGORY_VIEWS.filter((v) => v.column in props).map((v) => v.id));
   if ("coverage_before" in props && "coverage_after" in props) views.push("coverage");
+  if ("markov_move" in props) views.push("markov");
   views.push("value");
   return views;
 }
@@ -82,6 +92,7 @@ export function pValueColumn(view, features) {
 
 /** The label column of a category view ("lisa" -> "lisa_label"), null for other views. */
 export function categoryColumn(view) {
+  if (view === "markov") return "markov_move";
   return [...CATEGORY_VIEWS, ...GROUP_VIEWS].find((v) => v.id === view)?.column ?? null;
 }
 
@@ -254,6 +265,24 @@ export function styleLayer(features, keyOf, options, palettes) {
       const text = fmt(edges[i]) === fmt(edges[i + 1]) ? fmt(edges[i]) : `${fmt(edges[i])} – ${fmt(edges[i + 1])}`;
       legend.push({ colour: colours[i], text, count });
     });
+  } else if (options.view === "markov") {
+    const counts = new Map(MOVES.map((m) => [m.move, 0]));
+    for (const f of features) {
+      const p = f.properties;
+      const m = MOVES.find((x) => x.move === p.markov_move);
+      if (m) counts.set(m.move, counts.get(m.move) + 1);
+      else missing += 1;
+      styles.set(keyOf(f), {
+        ...base(f),
+        value: p.markov_class_change,
+        fill: m ? m.colour : MISSING,
+        category: m ? `markov ${m.move}` : null,
+        categoryText: m ? t("markov_area", { move: t(m.key), from: p.markov_class_first, to: p.markov_class_last }) : null,
+      });
+    }
+    for (const m of MOVES) {
+      legend.push({ colour: m.colour, text: t(m.key), count: counts.get(m.move), category: `markov ${m.move}` });
+    }
   } else if (options.view === "coverage") {
     const counts = { already: 0, new: 0, partly: 0, none: 0 };
     for (const f of features) {
@@ -324,7 +353,7 @@ const STEP_STATES = [
 
 /** The measures of a space-time series that the time slider can show. */
 export function seriesMeasures(series) {
-  return ["value", "gi_star"].filter((m) => m in (series?.measures ?? {}));
+  return ["value", "gi_star", "markov_class"].filter((m) => m in (series?.measures ?? {}));
 }
 
 /** The clusters of `series` alive at `step` (their time span holds it). */
@@ -335,8 +364,9 @@ export function clustersAt(series, step) {
 /**
  * Colour every area by its value at time step `options.step` of `series` (a run's
  * series.json) and ring the areas of the clusters alive at that step.
- * `options.measure`: "value" (classes over all steps, so that colours compare across steps)
- * or "gi_star" (hot and cold spots of that step). Same return value as styleLayer.
+ * `options.measure`: "value" (classes over all steps, so that colours compare across steps),
+ * "gi_star" (hot and cold spots of that step) or "markov_class" (the quantile class of the
+ * step in a neighbourhood-change run). Same return value as styleLayer.
  */
 export function styleTimeStep(features, keyOf, series, options, palettes) {
   const styles = new Map();
@@ -348,10 +378,25 @@ export function styleTimeStep(features, keyOf, series, options, palettes) {
   for (const c of alive.filter((x) => x.significant)) for (const m of c.members) ring.set(String(m), c);
   const notSignificant = alive.filter((x) => !x.significant).length;
   const gi = options.measure === "gi_star" && "gi_star" in series.measures;
-  const values = series.measures[gi ? "gi_star" : "value"];
+  const quantile = options.measure === "markov_class" && "markov_class" in series.measures;
+  const values = series.measures[gi ? "gi_star" : quantile ? "markov_class" : "value"];
   let classify; // (row) -> {fill, category, categoryText} or null (no value)
   let entries; // () -> legend entries of the classes
-  if (gi) {
+  if (quantile) {
+    // Markov's quantile classes (1 = lowest), the same classes at every step (pooled)
+    const k = Math.max(1, ...values.flat().filter((v) => Number.isFinite(v)));
+    const colours = palettes.sequential[String(Math.min(Math.max(k, 2), 7))] ?? palettes.sequential["5"];
+    const colourOf = (c) => colours[Math.min(Math.floor(((c - 1) * colours.length) / k), colours.length - 1)];
+    const counts = new Array(k).fill(0);
+    classify = (i) => {
+      const c = values[i][step];
+      if (!Number.isFinite(c)) return null;
+      counts[c - 1] += 1;
+      return { fill: colourOf(c), category: `class ${c}`, categoryText: t("markov_class_n", { n: c }) };
+    };
+    entries = () =>
+      counts.map((count, i) => ({ colour: colourOf(i + 1), text: t("markov_class_n", { n: i + 1 }), count, category: `class ${i + 1}` }));
+  } else if (gi) {
     const states = series.measures.state;
     const counts = new Map(STEP_STATES.map((s) => [s.state, 0]));
     classify = (i) => {

@@ -437,6 +437,8 @@ function runBody() {
       max_pop: num("run-st-max-pop"),
       replications: num("run-st-replications"),
       k: num("run-st-k"),
+      classes: num("run-st-classes"),
+      markov_permutations: num("run-st-markov-permutations"),
       now: "none",
     });
     if (v("run-st-value")) body[source === "events" ? "count" : "value"] = v("run-st-value");
@@ -631,7 +633,13 @@ async function showRun(run) {
 
 /** The views of a layer: the time slider's first where the run has a series. */
 function viewsOf(layer) {
-  return [...(layer.series ? ["timestep"] : []), ...availableViews(layer.features)];
+  const views = availableViews(layer.features);
+  // a neighbourhood-change run alone: who moved up or down comes first
+  const methods = layer.run?.parameters?.methods ?? [];
+  if (views.includes("markov") && methods.length === 1 && methods[0] === "markov") {
+    return ["markov", ...(layer.series ? ["timestep"] : []), ...views.filter((v) => v !== "markov")];
+  }
+  return [...(layer.series ? ["timestep"] : []), ...views];
 }
 
 function setLayer(layer) {
