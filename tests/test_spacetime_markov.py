@@ -7,6 +7,7 @@ synthetic panel on a 7 × 7 lattice with ties.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import libpysal
@@ -180,3 +181,19 @@ def test_summaries_and_frames(usjoin):
     frame = sm.to_frame()
     assert len(frame) == 16 + 4 * 16
     assert frame.groupby(["lag_class", "from"])["probability"].sum().between(0, 1 + 1e-12).all()
+
+
+def test_rank_mobility_summary_claims_a_difference_only_when_the_test_rejects(lattice):
+    y, w = lattice
+    fit = mk.rank_mobility(y[:, 0], y[:, -1], _from_w(w), permutations=99, rng=1)
+    higher = max(fit.tau_spatial, fit.tau + 0.05)
+    weak = dataclasses.replace(fit, tau_spatial=higher, p_sim=0.3)
+    assert "do not exchange ranks differently" in weak.summary("en")
+    assert "less often" not in weak.summary("en") and "다르지 않습니다" in weak.summary("ko")
+    strong = dataclasses.replace(fit, tau_spatial=higher, p_sim=0.01)
+    assert "exchange ranks less often than random pairs" in strong.summary("en")
+    assert "덜 바꿉니다" in strong.summary("ko")
+    more = dataclasses.replace(fit, tau_spatial=fit.tau - 0.05, p_sim=0.01)
+    assert "more often than random pairs" in more.summary("en")
+    untested = dataclasses.replace(fit, p_sim=float("nan"))
+    assert "not tested" in untested.summary("en")

@@ -556,18 +556,34 @@ class RankMobility:
         return fig
 
     def summary(self, lang: Lang = "both") -> str:
-        """Plain-language reading of rank stability."""
+        """Plain-language reading of rank stability.
+
+        Neighbours are said to exchange ranks less (or more) often than random pairs only when
+        the permutation test of the spatial tau rejects at the 5 % level (one-sided, in the
+        direction observed); otherwise the summary says the data show no difference."""
         check_lang(lang)
+        tested = bool(np.isfinite(self.p_sim))
+        differs = tested and self.p_sim < 0.05
+        if differs and self.tau_spatial > self.tau:
+            reading = ("Neighbours exchange ranks less often than random pairs.",
+                       "이웃끼리는 임의의 쌍보다 순위를 덜 바꿉니다.")
+        elif differs:
+            reading = ("Neighbours exchange ranks more often than random pairs.",
+                       "이웃끼리는 임의의 쌍보다 순위를 더 자주 바꿉니다.")
+        elif tested:
+            reading = ("Neighbours do not exchange ranks differently from random pairs at the 5 % "
+                       "level.", "이웃 쌍의 순위 교환은 임의의 쌍과 5 % 수준에서 다르지 않습니다.")
+        else:
+            reading = ("The spatial tau was not tested (no permutations).",
+                       "공간 타우는 검정하지 않았습니다 (순열 없음).")
         en = (
             f"Rank mobility: Kendall's tau {self.tau:.3f} (p = {self.tau_p:.3g}); among "
             f"neighbouring pairs {self.tau_spatial:.3f} (permutation p = {self.p_sim:.3g}). "
-            + ("Neighbours exchange ranks less than random pairs."
-               if self.tau_spatial > self.tau else "Neighbours exchange ranks at least as "
-               "often as random pairs.")
-        )  # fmt: skip
+            + reading[0]
+        )
         ko = (
             f"순위 이동성: 켄달 타우 {self.tau:.3f} (p = {self.tau_p:.3g}), 이웃 쌍의 공간 타우 "
-            f"{self.tau_spatial:.3f} (순열 p = {self.p_sim:.3g})."
+            f"{self.tau_spatial:.3f} (순열 p = {self.p_sim:.3g}). " + reading[1]
         )
         return pick_language(lang, en, ko)
 
