@@ -89,6 +89,7 @@ def inputs(tmp_path_factory) -> Path:
         columns=["gu_code", "date", "cases"],
     )
     pd.concat([st, st.iloc[:2]]).to_csv(d / "st_duplicated.csv", index=False)
+    st.drop(index=7).to_csv(d / "st_gap.csv", index=False)  # one (area, day) without a row
     st.assign(cases=st["cases"].where(st.index != 5, -2)).to_csv(d / "st_negative.csv", index=False)
     st[~st["date"].isin(days[[3, 7, 8]])].to_csv(d / "st_irregular.csv", index=False)
     st.assign(date=st["date"].where(st.index != 7, "2099-01-01")).to_csv(
@@ -216,6 +217,7 @@ CASES = [
             ("emerging", "future", "2099"),
             ("markov", "zones", "time zones"),
             ("markov", "duplicated", "st_duplicated.csv"),
+            ("markov", "gap", "--fill missing"),
         )
     ],
     Case("spacetime-no-method", ("spacetime",), "spacetime"),

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dongne.errors import DataError
+from dongne.errors import DataError, SpecificationError
 from dongne.spacetime import (
     IncompleteAreasWarning,
     MissingStepsWarning,
@@ -98,3 +98,18 @@ def test_events_and_wide_tables():
     wide = pd.DataFrame({"gu": ["a", "b"], 2015: [1.0, 2.0], 2016: [3.0, 4.0], 2017: [5, 6]})
     cube = cube_from_wide(wide, "gu", kind="values", now=False)
     assert list(cube.steps) == [2015, 2016, 2017] and cube.values[1, 2] == 6.0
+
+
+def test_values_with_cells_without_a_row_need_fill_and_missing_keeps_them_missing():
+    table = _table().iloc[1:]  # the first (area, step) has no row
+    with pytest.raises(DataError, match=r"have no row.*fill='missing' \(or a number\)"):
+        cube_from_long(table, "area", "date", "n", kind="values", now=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cube = cube_from_long(table, "area", "date", "n", kind="values", fill="missing", now=False)
+        assert np.isnan(cube.values).sum() == 1
+        zero = cube_from_long(table, "area", "date", "n", kind="values", fill=0, now=False)
+        assert not np.isnan(zero.values).any()
+        assert np.nansum(zero.values) == np.nansum(cube.values)
+    with pytest.raises(SpecificationError, match="fill must be a number or 'missing'"):
+        cube_from_long(table, "area", "date", "n", kind="values", fill="none", now=False)

@@ -50,6 +50,17 @@ examples:
 """
 
 
+def _fill(text: str) -> float | str:
+    if text == "missing":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a number nor 'missing'"
+        ) from None
+
+
 def _add_inputs(parser: argparse.ArgumentParser, count: bool) -> None:
     data = parser.add_argument_group("input (default: the Seoul case)")
     data.add_argument("--events", help="table of events/counts with --area, --time (, --count)")
@@ -66,6 +77,11 @@ def _add_inputs(parser: argparse.ArgumentParser, count: bool) -> None:
         choices=["raise", "sum"],
         help="repeated (area, time) rows in --table: error (default) or add up",
     )
+    data.add_argument(
+        "--fill", type=_fill,
+        help="cells of --table with no row: a number, or 'missing' (default: 0 for counts; "
+        "an error for values)",
+    )  # fmt: skip
     data.add_argument("--now", help="latest allowed time (default: the clock); 'none' skips")
     data.add_argument(
         "--areas",
@@ -166,7 +182,7 @@ def _user_cube(args: argparse.Namespace, kind: str):
     frame = read_table(args.table)
     return cube_from_long(
         frame, args.area, args.time, args.value, freq=args.freq, kind=kind,
-        duplicates=args.duplicates, now=_now(args), source=args.table,
+        duplicates=args.duplicates, fill=args.fill, now=_now(args), source=args.table,
     )  # fmt: skip
 
 

@@ -536,6 +536,11 @@ class SpacetimeRequest(_AreasInput):
     duplicates: Literal["raise", "sum"] = Field(
         "raise", description="Repeated (area, time) rows of long_table: an error or added up."
     )
+    fill: float | Literal["missing"] | None = Field(
+        None,
+        description="Cells of long_table with no row: a number, or \"missing\" (default: 0 for "
+        "counts; for values they are an error).",
+    )
     now: str | None = Field(
         None,
         max_length=40,

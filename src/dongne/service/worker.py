@@ -198,7 +198,7 @@ def _spacetime_cube(spec: dict[str, Any], kind: str) -> Any:
     d = spec["inputs"]["long_table"]
     return cube_from_long(
         _load(spec, "long_table"), area, p["time"], p["value"], freq=p.get("freq"), kind=kind,
-        duplicates=p["duplicates"], now=now, source=d["name"],
+        duplicates=p["duplicates"], fill=p.get("fill"), now=now, source=d["name"],
     )  # fmt: skip
 
 

@@ -162,7 +162,7 @@ def cube_from_long(
     *,
     freq: str | None = None,
     kind: Kind = "counts",
-    fill: float | None = None,
+    fill: float | str | None = None,
     duplicates: Literal["raise", "sum"] = "raise",
     tz: str | None = None,
     now: Any = None,
@@ -182,9 +182,9 @@ def cube_from_long(
         from the distinct times when not given. Times are put into the period that holds them.
     kind : {"counts", "values"}
         Counts must be whole numbers ≥ 0 and their gaps are 0; values may be any number.
-    fill : float, optional
+    fill : float or "missing", optional
         Value of cells with no row (default 0 for counts; for values a gap is an error unless
-        ``fill`` is given, e.g. ``numpy.nan``).
+        ``fill`` is given: a number, or ``"missing"`` to keep those cells missing (NaN)).
     duplicates : {"raise", "sum"}
         Two rows for one (area, step): an error (default) or added up.
     tz : str, optional
@@ -227,7 +227,7 @@ def cube_from_wide(
     name: str = "value",
     kind: Kind = "counts",
     freq: str | None = None,
-    fill: float | None = None,
+    fill: float | str | None = None,
     now: Any = None,
     source: str = "table",
 ) -> SpaceTimeCube:
@@ -464,9 +464,16 @@ def _merge_duplicates(
 
 
 def _assemble(
-    df: pd.DataFrame, freq: str | None, kind: str, name: str, fill: float | None,
+    df: pd.DataFrame, freq: str | None, kind: str, name: str, fill: float | str | None,
     areas: Any, source: str,
 ) -> SpaceTimeCube:  # fmt: skip
+    if isinstance(fill, str):
+        if fill != "missing":
+            raise SpecificationError(
+                f"fill must be a number or 'missing', got {fill!r}. Fix: pass fill='missing' "
+                "to keep cells without a row missing."
+            )
+        fill = np.nan
     steps = _step_range(df["step"], freq)
     area_index = pd.Index(sorted(df["area"].unique()))
     if areas is not None:
@@ -478,7 +485,7 @@ def _assemble(
     if len(df) < n_cells and fill is None:
         raise DataError(
             f"{source}: {n_cells - len(df)} (area, step) cells have no row. Fix: fill them in "
-            "the table, or pass fill=numpy.nan (or another value) to accept them."
+            "the table, or pass fill='missing' (or a number) to accept them."
         )
     values = np.full((len(area_index), len(steps)), np.nan if fill is None else float(fill))
     rows = area_index.get_indexer(df["area"])
