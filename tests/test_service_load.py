@@ -27,9 +27,11 @@ from sqlalchemy.exc import OperationalError
 from test_service_storage import postgres_database
 
 from dongne.service import create_user
-from dongne.service.admission import AdmissionLimit, busy_detail
+from dongne.service.admission import AdmissionLimit, Lane, busy_detail
 from dongne.service.app import _unavailable, create_app
 from dongne.service.db import make_engine
+from dongne.service.models import Dataset
+from dongne.service.routes import datasets as dataset_routes
 from dongne.service.routes import models as model_routes
 from dongne.service.settings import Settings
 
@@ -309,3 +311,141 @@ def test_one_quick_round_after_a_pause_is_no_measure_of_the_rate():
     assert limit.expected_wait() == pytest.approx(461 * 1.6 / 80, rel=0.01)  # 9.2 s: queued
     limit.waiting = 600
     assert limit.expected_wait() > 10  # beyond what it serves in time: refused at arrival
+
+
+def test_a_lane_admits_its_requests_beside_a_flood_of_others():
+    """At 500 clients a download waited 0.7-2 s of its 2-3 s for a place behind the reads
+    queued before it. A lane (downloads and uploads) has places of its own, with the same
+    rules: queued, then 503 with Retry-After naming its own setting."""
+    lane = Lane("downloads", 1, (("GET", r"/datasets/[0-9]+/download"),), "MAX_DOWNLOADS")
+    app = AdmissionLimit(_slow_app, max_requests=2, max_queued=100, queue_timeout=5,
+                         lanes=(lane,))  # fmt: skip
+
+    async def flood_and_download():
+        reads = asyncio.ensure_future(_burst(app, 20))  # 10 rounds of 0.3 s
+        await asyncio.sleep(0.05)
+        downloads = await _burst(app, 3, "/datasets/7/download")
+        return await reads, downloads
+
+    reads, downloads = asyncio.run(flood_and_download())
+    assert [a[0] for a in reads] == [200] * 20
+    assert max(a[1] for a in reads) == pytest.approx(3.0, abs=0.6)
+    # the lane's one place: three downloads in turn, 0.3 s each, none behind the reads
+    assert sorted(a[0] for a in downloads) == [200, 200, 200]
+    assert sorted(a[1] for a in downloads)[-1] == pytest.approx(0.9, abs=0.3)  # before: > 3 s
+    assert app.lanes[0].refused == 0 and app.refused == 0
+    # its own queue: full, it answers 503 naming its own setting
+    tight = AdmissionLimit(_slow_app, 2, 0, 5, lanes=(lane,))
+    answers = asyncio.run(_burst(tight, 3, "/datasets/7/download"))
+    busy = [a for a in answers if a[0] == 503]
+    assert len(busy) == 2 and all(a[2]["retry-after"] == "5" for a in busy)
+    detail = busy[0][3].json()["detail"]
+    assert detail.startswith("The service is busy (0 downloads wait for a place)")
+    assert detail.endswith("an administrator can raise MAX_DOWNLOADS.")
+    assert (tight.in_flight, tight.refused, tight.lanes[0].refused) == (0, 0, 2)
+
+
+def _audited_downloads(client, headers) -> int:
+    log = client.get("/workspaces/city/audit?limit=1000", headers=headers).json()
+    return sum(e["action"] == "download" for e in log)
+
+
+def test_downloads_and_reads_do_not_wait_for_each_other(tmp_path, monkeypatch):
+    """With one place for requests and none to wait in, a download used to be refused (503)
+    while a slow request held the place, and a slow download made every read wait. Now
+    downloads have places of their own (``max_transfers``); each is still audited."""
+    settings = Settings(
+        data_dir=tmp_path, warm_worker=False, max_jobs=1, max_requests=1, max_queued=0,
+        queue_timeout=0.1, reader_processes=0, max_transfers=1,
+    )  # fmt: skip
+    token = create_user(settings, "admin", workspace="city").token
+    headers = {"Authorization": f"Bearer {token}"}
+    body = b"gu_code,value\n11010,1.5\n11020,2\n"
+    real_readable = dataset_routes.readable_dataset
+
+    def slow_database(session, user, slug, needed="viewer"):
+        time.sleep(1.5)  # a database that takes 1.5 s to answer
+        raise HTTPException(404, "Workspace not found (or you have no access to it).")
+
+    def slow_download(session, user, dataset_id):
+        time.sleep(1.5)
+        return real_readable(session, user, dataset_id)
+
+    def in_background(call):
+        answers = []
+        thread = threading.Thread(target=lambda: answers.append(call()))
+        thread.start()
+        time.sleep(0.5)
+        return thread, answers
+
+    monkeypatch.setattr(model_routes, "workspace_for", slow_database)
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/workspaces/city/datasets", params={"kind": "table",
+                        "filename": "t.csv"}, content=body, headers=headers)  # fmt: skip
+        assert r.status_code == 201
+        url = f"/datasets/{r.json()['id']}/download"
+        # a slow request holds the one place: the download is served (before: 503)
+        slow, slow_answers = in_background(
+            lambda: client.get("/models", params={"workspace": "city"}, headers=headers)
+        )
+        download = client.get(url, headers=headers)
+        slow.join()
+        assert slow_answers[0].status_code == 404
+        assert download.status_code == 200 and download.content == body
+        # a slow download holds the lane's one place: reads are served (before: 503), the
+        # next download is refused at once, naming the lane's setting
+        monkeypatch.setattr(dataset_routes, "readable_dataset", slow_download)
+        slow, slow_answers = in_background(lambda: client.get(url, headers=headers))
+        me = client.get("/me", headers=headers)
+        tokens = client.get("/me/tokens", headers=headers)  # not cached: a thread, a query
+        second = client.get(url, headers=headers)
+        slow.join()
+        monkeypatch.setattr(dataset_routes, "readable_dataset", real_readable)
+        assert (me.status_code, tokens.status_code) == (200, 200)
+        assert second.status_code == 503 and "DONGNE_MAX_TRANSFERS" in second.json()["detail"]
+        assert slow_answers[0].status_code == 200 and slow_answers[0].content == body
+        # every download served is in the audit log, the refused one is not
+        assert _audited_downloads(client, headers) == 2
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_a_download_is_starlettes_file_response_byte_for_byte(tmp_path, monkeypatch, preload):
+    """A stored file up to ``PRELOAD_BYTES`` is read with the access check and sent in one
+    piece, a larger one in chunks of 1 MiB; both answer what Starlette's ``FileResponse``
+    (64 KiB chunks) answers for the file, headers included, and ``Range`` still works."""
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse
+    from starlette.routing import Route
+
+    if not preload:
+        monkeypatch.setattr(dataset_routes, "PRELOAD_BYTES", 1000)
+    settings = Settings(data_dir=tmp_path, warm_worker=False, max_jobs=1, reader_processes=0)
+    token = create_user(settings, "admin", workspace="city").token
+    headers = {"Authorization": f"Bearer {token}"}
+    rows = "".join(f"{11000 + i},{i * 0.37:.6f}\n" for i in range(130_000))  # 2.1 MiB
+    body = ("gu_code,value\n" + rows).encode()
+    filename = "구별 지표 2024.csv"
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/workspaces/city/datasets", params={"kind": "table",
+                        "filename": filename}, content=body, headers=headers)  # fmt: skip
+        assert r.status_code == 201
+        url = f"/datasets/{r.json()['id']}/download"
+        ours = client.get(url, headers=headers)
+        ranged = client.get(url, headers={**headers, "Range": "bytes=100-199"})
+        with client.app.state.sessions() as session:
+            stored = session.get(Dataset, r.json()["id"]).stored_path
+    path = settings.data_dir / stored
+
+    def reference(request):
+        return FileResponse(path, filename=filename, media_type="application/octet-stream")
+
+    with TestClient(Starlette(routes=[Route("/f", reference)])) as peer:
+        theirs = peer.get("/f")
+        theirs_ranged = peer.get("/f", headers={"Range": "bytes=100-199"})
+    assert ours.status_code == theirs.status_code == 200
+    assert ours.content == theirs.content == body
+    assert ours.headers.raw == theirs.headers.raw
+    assert "filename*=utf-8''" in ours.headers["content-disposition"]
+    assert ranged.status_code == theirs_ranged.status_code == 206
+    assert ranged.content == theirs_ranged.content == body[100:200]
+    assert ranged.headers.raw == theirs_ranged.headers.raw

@@ -13,6 +13,10 @@ at once, instead of after ``queue_timeout``, when the requests already waiting c
 served within ``queue_timeout`` at the rate requests finished over the last
 :data:`RATE_WINDOW_SECONDS` while others waited (the service's capacity; its wait would end
 in a 503 anyway), so that overload is answered in milliseconds.
+Requests of a :class:`Lane` (the service's downloads and uploads) are admitted by a limit of
+their own with the same rules, beside the ``max_requests`` places: a download waited behind
+every read queued before it (at 500 clients, 0.7-2 s of its 2-3 s), and a few slow transfers
+no longer take the places of thousands of quick reads.
 Completions while nobody waits say nothing about capacity and are not counted, so a burst
 after a quiet spell is queued, not refused. ``/health`` is never limited, so that a load
 balancer sees a busy service as alive.
@@ -27,14 +31,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
-__all__ = ["LEAVE", "RATE_WINDOW_SECONDS", "AdmissionLimit", "busy_detail"]
+__all__ = ["LEAVE", "RATE_WINDOW_SECONDS", "AdmissionLimit", "Lane", "busy_detail"]
 
 #: Seconds over which the rate of finished requests is measured.
 RATE_WINDOW_SECONDS = 2.0
@@ -51,8 +57,13 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def busy_detail(reason: str, retry_after: float) -> tuple[str, int]:
-    """Message and ``Retry-After`` seconds (a whole number, at least 1) of a 503 answer.
+#: What the 503 answer of the main limit tells an administrator to raise.
+MAIN_SETTINGS = "DONGNE_MAX_REQUESTS or DONGNE_THREADS"
+
+
+def busy_detail(reason: str, retry_after: float, setting: str = MAIN_SETTINGS) -> tuple[str, int]:
+    """Message and ``Retry-After`` seconds (a whole number, at least 1) of a 503 answer;
+    ``setting`` names what an administrator can raise.
 
     Examples
     --------
@@ -63,9 +74,45 @@ Retry-After header); an administrator can raise DONGNE_MAX_REQUESTS or DONGNE_TH
     seconds = max(1, math.ceil(retry_after))
     detail = (
         f"The service is busy ({reason}). Fix: retry after {seconds} s (the Retry-After "
-        "header); an administrator can raise DONGNE_MAX_REQUESTS or DONGNE_THREADS."
+        f"header); an administrator can raise {setting}."
     )
     return detail, seconds
+
+
+@dataclass(frozen=True)
+class Lane:
+    """Requests admitted by a limit of their own, beside the ``max_requests`` places.
+
+    Parameters
+    ----------
+    what : str
+        What its requests are, for the 503 answer ("downloads and uploads").
+    places : int
+        Its requests admitted at the same time.
+    routes : tuple of (str, str)
+        Its requests: HTTP method and a regular expression the whole path matches.
+    setting : str
+        The setting an administrator raises for more places (named in the 503 answer).
+
+    Examples
+    --------
+    >>> lane = Lane("downloads", 8, (("GET", r"/files/[0-9]+"),), "MAX_DOWNLOADS")
+    >>> lane.matches({"method": "GET", "path": "/files/12"}), lane.matches(
+    ...     {"method": "GET", "path": "/files/12/x"})
+    (True, False)
+    """
+
+    what: str
+    places: int
+    routes: tuple[tuple[str, str], ...]
+    setting: str
+
+    def matches(self, scope: Scope) -> bool:
+        """Whether the request of ``scope`` is one of this lane's."""
+        return any(
+            scope["method"] == method and re.fullmatch(pattern, scope["path"])
+            for method, pattern in self.routes
+        )
 
 
 class AdmissionLimit:
@@ -83,6 +130,11 @@ class AdmissionLimit:
         Seconds a request waits for a place before it is answered 503.
     exempt : tuple of str
         Paths never limited (default ``("/health",)``).
+    lanes : tuple of Lane
+        Requests admitted by limits of their own (same ``max_queued`` and
+        ``queue_timeout``), neither waiting for the ``max_requests`` places nor taking them.
+    what, setting : str
+        What the requests are and what an administrator raises, for the 503 answer.
 
     Attributes
     ----------
@@ -92,6 +144,8 @@ class AdmissionLimit:
         Requests waiting for a place now.
     refused : int
         Requests answered 503 since start.
+    lanes : list of AdmissionLimit
+        The limits of the ``lanes``, in their order.
     """
 
     def __init__(
@@ -101,12 +155,23 @@ class AdmissionLimit:
         max_queued: int,
         queue_timeout: float,
         exempt: tuple[str, ...] = ("/health",),
+        lanes: tuple[Lane, ...] = (),
+        what: str = "requests",
+        setting: str = MAIN_SETTINGS,
     ) -> None:
         self.app = app
         self.max_requests = max_requests
         self.max_queued = max_queued
         self.queue_timeout = queue_timeout
         self.exempt = exempt
+        self.what = what
+        self.setting = setting
+        self._lanes = [
+            (lane, AdmissionLimit(app, lane.places, max_queued, queue_timeout, (), (),
+                                  lane.what, lane.setting))
+            for lane in lanes
+        ]  # fmt: skip
+        self.lanes = [limit for _, limit in self._lanes]
         self.in_flight = 0
         self.waiting = 0
         self.refused = 0
@@ -136,17 +201,21 @@ class AdmissionLimit:
         if scope["type"] != "http" or scope["path"] in self.exempt:
             await self.app(scope, receive, send)
             return
+        for lane, limit in self._lanes:
+            if lane.matches(scope):
+                await limit(scope, receive, send)
+                return
         if self._places is None:  # made in the server's event loop, on the first request
             self._places = anyio.Semaphore(self.max_requests, fast_acquire=True)
         if self._places.value == 0:
             if self.waiting >= self.max_queued:
-                await self._refuse(send, f"{self.waiting} requests wait for a place")
+                await self._refuse(send, f"{self.waiting} {self.what} wait for a place")
                 return
             wait = self.expected_wait()
             if wait is not None and wait > self.queue_timeout:
                 await self._refuse(
                     send,
-                    f"{self.waiting} requests wait for a place, about {wait:.1f} s at the "
+                    f"{self.waiting} {self.what} wait for a place, about {wait:.1f} s at the "
                     "current rate",
                 )
                 return
@@ -162,7 +231,7 @@ class AdmissionLimit:
                 await self._refuse(
                     send,
                     f"no place free in {self.queue_timeout:g} s; "
-                    f"{self.max_requests} requests are being served",
+                    f"{self.max_requests} {self.what} are being served",
                 )
                 return
         else:
@@ -187,7 +256,9 @@ class AdmissionLimit:
 
     async def _refuse(self, send: Send, reason: str) -> None:
         self.refused += 1
-        detail, seconds = busy_detail(reason, retry_after=min(self.queue_timeout, 5))
+        detail, seconds = busy_detail(
+            reason, retry_after=min(self.queue_timeout, 5), setting=self.setting
+        )
         body = json.dumps({"detail": detail}).encode("utf-8")
         headers = [
             (b"content-type", b"application/json"),

@@ -107,6 +107,13 @@ class Settings:
         ``max_requests`` places while its body arrives and it waits for a reader process
         (seconds for a large file: 40 uploads used to hold every place and make reads
         wait); beyond this number an upload is answered 503 with ``Retry-After`` at once.
+    max_transfers : int
+        Downloads (``GET /datasets/{id}/download``) and uploads admitted at the same time by
+        a limit of their own, beside the ``max_requests`` places (same ``max_queued`` and
+        ``queue_timeout``): they do not wait behind a flood of reads, and reads do not wait
+        behind them. A download holds its place until its last byte is sent; an upload only
+        until its access is checked (then ``max_uploads`` counts it). Their database work
+        runs on the ``threads``, so the pool needs no more connections.
     heartbeat_timeout : float
         Seconds after which a ``running`` run whose worker process was not seen alive is
         marked ``failed`` (:mod:`dongne.service.jobs`).
@@ -138,6 +145,7 @@ class Settings:
     heartbeat_timeout: float = 10.0
     reader_processes: int = 2
     max_uploads: int = 64
+    max_transfers: int = 32
 
     open_workspaces: bool | None = None
 
@@ -147,7 +155,7 @@ class Settings:
             object.__setattr__(self, "open_workspaces", not self.production)
         for name in (
             "max_upload_bytes", "max_unpacked_bytes", "max_jobs", "max_requests", "threads",
-            "max_uploads",
+            "max_uploads", "max_transfers",
         ):  # fmt: skip
             if int(getattr(self, name)) < 1:
                 raise SpecificationError(
@@ -186,8 +194,8 @@ class Settings:
         ``DONGNE_MAX_JOBS``, ``DONGNE_MAX_REQUESTS``, ``DONGNE_MAX_QUEUED``,
         ``DONGNE_QUEUE_TIMEOUT_S``, ``DONGNE_THREADS``, ``DONGNE_POOL_SIZE``,
         ``DONGNE_POOL_TIMEOUT_S``, ``DONGNE_SQLITE_BUSY_TIMEOUT_S``, ``DONGNE_CACHE_S``,
-        ``DONGNE_HEARTBEAT_TIMEOUT_S``, ``DONGNE_READER_PROCESSES``, ``DONGNE_MAX_UPLOADS``
-        and ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
+        ``DONGNE_HEARTBEAT_TIMEOUT_S``, ``DONGNE_READER_PROCESSES``, ``DONGNE_MAX_UPLOADS``,
+        ``DONGNE_MAX_TRANSFERS`` and ``DONGNE_OPEN_WORKSPACES`` (``true``/``false``).
         """
         env = os.environ
         values: dict[str, object] = {
@@ -214,6 +222,7 @@ class Settings:
             ("heartbeat_timeout", "DONGNE_HEARTBEAT_TIMEOUT_S", float),
             ("reader_processes", "DONGNE_READER_PROCESSES", int),
             ("max_uploads", "DONGNE_MAX_UPLOADS", int),
+            ("max_transfers", "DONGNE_MAX_TRANSFERS", int),
         ):
             if env.get(name):
                 try:
