@@ -561,3 +561,180 @@ def scan_replicates_retro(
         out[i] = max_llr_retro(offsets, entries, rcum, bend, cases, wcum, denom, total,
                                max_len, min_cases, True)  # fmt: skip
     return out
+
+
+# ------------------------------------------------------------------ prospective, separable
+#: Most doubles of the table of exact expected counts per circle and interval that a
+#: prospective scan keeps (entries × max_len); beyond it the cell sums are used.
+PROSPECTIVE_TABLE = 64_000_000
+
+
+@njit(parallel=True, cache=True)
+def prospective_expected(offsets, entries, expected, max_len):
+    """Expected count of every circle (row: closing entry) and interval ending at the last
+    step (column ``lag``: ``[T − 1 − lag, T − 1]``), with the arithmetic of
+    :func:`scan_observed`: per step, the areas added in entry order; over steps, from the
+    last step back. The table depends on the expected counts only, so it serves every
+    replicate; a replicate reads only the rows of the circles its bound lets through."""
+    steps = expected.shape[1]
+    t0 = steps - max_len
+    table = np.zeros((entries.shape[0], max_len))
+    for j in prange(offsets.shape[0] - 1):
+        ea = np.zeros(max_len)
+        for k in range(offsets[j], offsets[j + 1]):
+            v = entries[k]
+            a = v if v >= 0 else ~v
+            for t in range(max_len):
+                ea[t] += expected[a, t0 + t]
+            if v < 0:
+                continue
+            e = 0.0
+            for lag in range(max_len):
+                e += ea[max_len - 1 - lag]
+                table[k, lag] = e
+    return table
+
+
+@njit(cache=True)
+def _may_win_pros(P, r_lo, wsuf, inv, rest, max_len, min_cases, best):
+    """:func:`_may_win` for the intervals ending at the last step (``wsuf[lag]``: step
+    weight of the last ``lag + 1`` steps; ``P``: prefix sums of the cases of those steps)."""
+    if rest <= 0.0:
+        return True
+    rho = 1.0 / rest
+    two_b = 2.0 * best
+    s = r_lo * inv
+    top = P[max_len]
+    for lag in range(max_len):
+        c = top - P[max_len - 1 - lag]
+        mu = s * wsuf[lag]
+        d = c - mu
+        if c >= min_cases and d > 0.0 and d * d * (1.0 + rho * mu) * MARGIN - two_b * mu > 0.0:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _eval_pros(ca, table, k, total, max_len, min_cases, best):
+    """Best LLR of circle ``k``'s intervals ending at the last step, as
+    :func:`_best_in_circle` computes them (cases summed from the last step back, expected
+    counts from ``table``); ``best`` if none beats it."""
+    c = 0.0
+    for lag in range(max_len):
+        c += ca[max_len - 1 - lag]
+        if c < min_cases:
+            continue
+        e = table[k, lag]
+        if not hit_high(c, e, best, total):
+            continue
+        llr = cylinder_llr(c, e, total, min_cases)
+        if llr > best:
+            best = llr
+    return best
+
+
+@njit(cache=True)
+def _adds_cases(entries, first, k, ptr):
+    """Whether :func:`scan_observed` evaluates circle ``k`` (a closing entry): it is the
+    centre's first circle, or an area added since the previous circle has a case."""
+    i = k
+    while True:
+        v = entries[i]
+        a = v if v >= 0 else ~v
+        if ptr[a + 1] > ptr[a]:
+            return True
+        if i == first:
+            return True
+        i -= 1
+        if entries[i] >= 0:
+            return False
+
+
+@njit(cache=True)
+def _centre_pros(j, offsets, entries, rcum, bend, events, wsuf, denom, table, total, max_len,
+                 min_cases, best, work):  # fmt: skip
+    """Largest of ``best`` and the LLRs of centre ``j``'s cylinders ending at the last step:
+    the blocks of circles and their halving of :func:`_centre_retro`, the bound of
+    :func:`_may_win_pros`, and at single circles the exact cylinders of
+    :func:`scan_observed` (a circle without a new case skipped as there)."""
+    ptr, days, cnt = events
+    ca, P, stack = work
+    inv = 1.0 / denom
+    ca[:] = 0.0
+    P[0] = 0.0
+    state = offsets[j]
+    b = offsets[j]
+    end = offsets[j + 1]
+    while b < end:
+        b0 = b
+        while entries[b0] < 0:
+            b0 += 1
+        b1 = b0
+        while not bend[b1]:
+            b1 += 1
+        stack[0, 0] = b0
+        stack[0, 1] = b1
+        top = 1
+        while top > 0:
+            top -= 1
+            lo = stack[top, 0]
+            hi = stack[top, 1]
+            state = _move(ca, entries, state, hi + 1, ptr, days, cnt)
+            _prefix(ca, P)
+            if not _may_win_pros(
+                P, rcum[lo], wsuf, inv, total - P[max_len], max_len, min_cases, best
+            ):
+                continue
+            if lo == hi:
+                if _adds_cases(entries, offsets[j], hi, ptr):
+                    best = _eval_pros(ca, table, hi, total, max_len, min_cases, best)
+                continue
+            mid = (lo + hi) // 2
+            while entries[mid] < 0:
+                mid -= 1
+            nxt = mid + 1
+            while entries[nxt] < 0:
+                nxt += 1
+            stack[top, 0] = nxt
+            stack[top, 1] = hi
+            stack[top + 1, 0] = lo
+            stack[top + 1, 1] = mid
+            top += 2
+        b = b1 + 1
+    return best
+
+
+@njit(cache=True)
+def max_llr_pros(offsets, entries, rcum, bend, cases, wsuf, denom, table, total, max_len,
+                 min_cases):  # fmt: skip
+    """Largest LLR over the cylinders ending at the last step of one data set (one thread):
+    equal, bit for bit, to :func:`_max_llr` with ``end_lo = T − 1``."""
+    steps = cases.shape[1]
+    events = area_events(cases[:, steps - max_len :])
+    work = (np.zeros(max_len), np.zeros(max_len + 1), np.zeros((128, 2), dtype=np.int64))
+    best = 0.0
+    for j in range(offsets.shape[0] - 1):
+        best = _centre_pros(j, offsets, entries, rcum, bend, events, wsuf, denom, table,
+                            total, max_len, min_cases, best, work)  # fmt: skip
+    return best
+
+
+@njit(parallel=True, cache=True)
+def scan_replicates_pros(
+    offsets, entries, rcum, bend, wsuf, denom, model, case_area, case_time, cond_prob,
+    expected, total, max_len, min_cases, seed, first, count,
+):  # fmt: skip
+    """Maximum LLR of replicates ``first .. first + count - 1`` of a prospective scan with
+    separable expected counts: the same draws and maxima as :func:`scan_replicates`."""
+    n_areas, steps = expected.shape
+    table = prospective_expected(offsets, entries, expected, max_len)
+    out = np.zeros(count)
+    for i in prange(count):
+        r = first + i
+        if model == PERMUTATION:
+            cases = permute_times(case_area, case_time, n_areas, steps, seed, r)
+        else:
+            cases = multinomial_cells(cond_prob, total, n_areas, steps, seed, r)
+        out[i] = max_llr_pros(offsets, entries, rcum, bend, cases, wsuf, denom, table, total,
+                              max_len, min_cases)  # fmt: skip
+    return out
