@@ -312,8 +312,21 @@ def plan_blocks(offsets, entries, weight, wcum, denom, max_len, kappa):
     return rcum, bend
 
 
+@njit(cache=True)
+def lag_minima(wcum, max_len):
+    """Smallest step weight of an interval of each length ``lag + 1``."""
+    steps = wcum.shape[0] - 1
+    out = np.zeros(min(max_len, steps))
+    for lag in range(out.shape[0]):
+        m = math.inf
+        for i in range(steps - lag):
+            m = min(m, wcum[i + lag + 1] - wcum[i])
+        out[lag] = m
+    return out
+
+
 @njit(cache=True, fastmath=True)
-def _may_win(P, r_lo, wcum, inv, rest, max_len, min_cases, best):
+def _may_win(P, r_lo, wcum, wmin, Q, inv, rest, max_len, min_cases, best):
     """False only if no interval of the circle with prefix sums ``P`` (cases) and weight at
     least ``r_lo`` can have LLR > ``best``.
 
@@ -323,6 +336,13 @@ def _may_win(P, r_lo, wcum, inv, rest, max_len, min_cases, best):
     (x − 1)² / 2`` for ``x ≥ 1`` and ``φ(y) ≤ (1 − y)² / (2y)`` for ``y ≤ 1``), and
     ``C − c ≥ rest``. Lag-major loops vectorise; the relative margin absorbs rounding (and
     fast-math reassociation of this test only: no LLR is computed here).
+
+    Each lag is first screened with fewer operations per interval: ``v > 0`` needs
+    ``d > sqrt(2 b μ / ((1 + ρ μ) · margin))``, which grows with ``μ``, so it needs ``d`` above
+    that threshold at the lag's smallest expected count ``r_lo · wmin[lag] / denom``
+    (:func:`lag_minima`); with ``Q = P − r_lo · wcum / denom``, ``d = Q[t2 + 1] − Q[t1]``. The
+    threshold is lowered by a relative and absolute 10⁻⁶ (rounding of ``Q``); only a lag with
+    an interval above it is checked interval by interval.
     """
     steps = P.shape[0] - 1
     if rest <= 0.0:
@@ -330,7 +350,16 @@ def _may_win(P, r_lo, wcum, inv, rest, max_len, min_cases, best):
     rho = 1.0 / rest
     two_b = 2.0 * best
     s = r_lo * inv
+    for t in range(steps + 1):
+        Q[t] = P[t] - s * wcum[t]
     for lag in range(min(max_len, steps)):
+        mu = s * wmin[lag]
+        theta = math.sqrt(two_b * mu / ((1.0 + rho * mu) * MARGIN)) * (1.0 - 1e-6) - 1e-6
+        hits = 0
+        for i in range(steps - lag):
+            hits += Q[i + lag + 1] - Q[i] > theta
+        if hits == 0:
+            continue
         hits = 0
         for i in range(steps - lag):  # interval [i, i + lag]; counted, not branched: SIMD
             c = P[i + lag + 1] - P[i]
@@ -434,6 +463,7 @@ def _workspace(steps, max_len):
         np.zeros(steps + 1),
         np.zeros((128, 2), dtype=np.int64),
         np.zeros(steps * max_len + max_len, dtype=np.int64),
+        np.zeros(steps + 1),
     )
 
 
@@ -446,7 +476,7 @@ def _prefix(ca, P):
 
 
 @njit(cache=True)
-def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, max_len,
+def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, wmin, denom, total, max_len,
                   min_cases, best, prune, work, row):  # fmt: skip
     """Best cylinder of centre ``j`` that beats ``best`` (in ``row``); returns the new best.
 
@@ -459,7 +489,7 @@ def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, m
     interval by interval. ``prune=False`` scans every cylinder (the reference for tests).
     """
     ptr, days, cnt = events
-    ca, P, stack, keys = work
+    ca, P, stack, keys, Q = work
     steps = ca.shape[0]
     inv = 1.0 / denom
     ca[:] = 0.0
@@ -484,7 +514,7 @@ def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, m
             state = _move(ca, entries, state, hi + 1, ptr, days, cnt)
             _prefix(ca, P)
             if prune and not _may_win(
-                P, rcum[lo], wcum, inv, total - P[steps], max_len, min_cases, best
+                P, rcum[lo], wcum, wmin, Q, inv, total - P[steps], max_len, min_cases, best
             ):
                 continue
             if lo == hi:
@@ -516,13 +546,14 @@ def scan_observed_retro(offsets, entries, rcum, bend, cases, wcum, denom, total,
     m = offsets.shape[0] - 1
     steps = cases.shape[1]
     events = area_events(cases)
+    wmin = lag_minima(wcum, max_len)
     out = np.zeros((m, 6))
     for j in prange(m):
         work = _workspace(steps, max_len)
         row = np.zeros(6)
         row[1] = -1.0
-        _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, max_len,
-                      min_cases, 0.0, prune, work, row)  # fmt: skip
+        _centre_retro(j, offsets, entries, rcum, bend, events, wcum, wmin, denom, total,
+                      max_len, min_cases, 0.0, prune, work, row)  # fmt: skip
         out[j] = row
     return out
 
@@ -533,12 +564,13 @@ def max_llr_retro(offsets, entries, rcum, bend, cases, wcum, denom, total, max_l
     """Largest LLR over all cylinders of one data set (one thread, running maximum)."""
     steps = cases.shape[1]
     events = area_events(cases)
+    wmin = lag_minima(wcum, max_len)
     work = _workspace(steps, max_len)
     row = np.zeros(6)
     best = 0.0
     for j in range(offsets.shape[0] - 1):
-        best = _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total,
-                             max_len, min_cases, best, prune, work, row)  # fmt: skip
+        best = _centre_retro(j, offsets, entries, rcum, bend, events, wcum, wmin, denom,
+                             total, max_len, min_cases, best, prune, work, row)  # fmt: skip
     return best
 
 
