@@ -332,9 +332,7 @@ class SpaceTimeScan:
         steps = counts.shape[1]
         return pop * total, np.arange(steps + 1, dtype=float), float(pop.sum() * steps)
 
-    def _replicates(
-        self, offsets, entries, counts, mu, args, progress, retro, pros
-    ) -> np.ndarray:
+    def _replicates(self, offsets, entries, counts, mu, args, progress, retro, pros) -> np.ndarray:
         reps = int(self.replications)
         if reps == 0:
             return np.zeros(0)
