@@ -312,8 +312,21 @@ def plan_blocks(offsets, entries, weight, wcum, denom, max_len, kappa):
     return rcum, bend
 
 
+@njit(cache=True)
+def lag_minima(wcum, max_len):
+    """Smallest step weight of an interval of each length ``lag + 1``."""
+    steps = wcum.shape[0] - 1
+    out = np.zeros(min(max_len, steps))
+    for lag in range(out.shape[0]):
+        m = math.inf
+        for i in range(steps - lag):
+            m = min(m, wcum[i + lag + 1] - wcum[i])
+        out[lag] = m
+    return out
+
+
 @njit(cache=True, fastmath=True)
-def _may_win(P, r_lo, wcum, inv, rest, max_len, min_cases, best):
+def _may_win(P, r_lo, wcum, wmin, Q, inv, rest, max_len, min_cases, best):
     """False only if no interval of the circle with prefix sums ``P`` (cases) and weight at
     least ``r_lo`` can have LLR > ``best``.
 
@@ -323,6 +336,13 @@ def _may_win(P, r_lo, wcum, inv, rest, max_len, min_cases, best):
     (x − 1)² / 2`` for ``x ≥ 1`` and ``φ(y) ≤ (1 − y)² / (2y)`` for ``y ≤ 1``), and
     ``C − c ≥ rest``. Lag-major loops vectorise; the relative margin absorbs rounding (and
     fast-math reassociation of this test only: no LLR is computed here).
+
+    Each lag is first screened with fewer operations per interval: ``v > 0`` needs
+    ``d > sqrt(2 b μ / ((1 + ρ μ) · margin))``, which grows with ``μ``, so it needs ``d`` above
+    that threshold at the lag's smallest expected count ``r_lo · wmin[lag] / denom``
+    (:func:`lag_minima`); with ``Q = P − r_lo · wcum / denom``, ``d = Q[t2 + 1] − Q[t1]``. The
+    threshold is lowered by a relative and absolute 10⁻⁶ (rounding of ``Q``); only a lag with
+    an interval above it is checked interval by interval.
     """
     steps = P.shape[0] - 1
     if rest <= 0.0:
@@ -330,7 +350,16 @@ def _may_win(P, r_lo, wcum, inv, rest, max_len, min_cases, best):
     rho = 1.0 / rest
     two_b = 2.0 * best
     s = r_lo * inv
+    for t in range(steps + 1):
+        Q[t] = P[t] - s * wcum[t]
     for lag in range(min(max_len, steps)):
+        mu = s * wmin[lag]
+        theta = math.sqrt(two_b * mu / ((1.0 + rho * mu) * MARGIN)) * (1.0 - 1e-6) - 1e-6
+        hits = 0
+        for i in range(steps - lag):
+            hits += Q[i + lag + 1] - Q[i] > theta
+        if hits == 0:
+            continue
         hits = 0
         for i in range(steps - lag):  # interval [i, i + lag]; counted, not branched: SIMD
             c = P[i + lag + 1] - P[i]
@@ -434,6 +463,7 @@ def _workspace(steps, max_len):
         np.zeros(steps + 1),
         np.zeros((128, 2), dtype=np.int64),
         np.zeros(steps * max_len + max_len, dtype=np.int64),
+        np.zeros(steps + 1),
     )
 
 
@@ -446,7 +476,7 @@ def _prefix(ca, P):
 
 
 @njit(cache=True)
-def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, max_len,
+def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, wmin, denom, total, max_len,
                   min_cases, best, prune, work, row):  # fmt: skip
     """Best cylinder of centre ``j`` that beats ``best`` (in ``row``); returns the new best.
 
@@ -459,7 +489,7 @@ def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, m
     interval by interval. ``prune=False`` scans every cylinder (the reference for tests).
     """
     ptr, days, cnt = events
-    ca, P, stack, keys = work
+    ca, P, stack, keys, Q = work
     steps = ca.shape[0]
     inv = 1.0 / denom
     ca[:] = 0.0
@@ -484,7 +514,7 @@ def _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, m
             state = _move(ca, entries, state, hi + 1, ptr, days, cnt)
             _prefix(ca, P)
             if prune and not _may_win(
-                P, rcum[lo], wcum, inv, total - P[steps], max_len, min_cases, best
+                P, rcum[lo], wcum, wmin, Q, inv, total - P[steps], max_len, min_cases, best
             ):
                 continue
             if lo == hi:
@@ -516,13 +546,14 @@ def scan_observed_retro(offsets, entries, rcum, bend, cases, wcum, denom, total,
     m = offsets.shape[0] - 1
     steps = cases.shape[1]
     events = area_events(cases)
+    wmin = lag_minima(wcum, max_len)
     out = np.zeros((m, 6))
     for j in prange(m):
         work = _workspace(steps, max_len)
         row = np.zeros(6)
         row[1] = -1.0
-        _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total, max_len,
-                      min_cases, 0.0, prune, work, row)  # fmt: skip
+        _centre_retro(j, offsets, entries, rcum, bend, events, wcum, wmin, denom, total,
+                      max_len, min_cases, 0.0, prune, work, row)  # fmt: skip
         out[j] = row
     return out
 
@@ -533,12 +564,13 @@ def max_llr_retro(offsets, entries, rcum, bend, cases, wcum, denom, total, max_l
     """Largest LLR over all cylinders of one data set (one thread, running maximum)."""
     steps = cases.shape[1]
     events = area_events(cases)
+    wmin = lag_minima(wcum, max_len)
     work = _workspace(steps, max_len)
     row = np.zeros(6)
     best = 0.0
     for j in range(offsets.shape[0] - 1):
-        best = _centre_retro(j, offsets, entries, rcum, bend, events, wcum, denom, total,
-                             max_len, min_cases, best, prune, work, row)  # fmt: skip
+        best = _centre_retro(j, offsets, entries, rcum, bend, events, wcum, wmin, denom,
+                             total, max_len, min_cases, best, prune, work, row)  # fmt: skip
     return best
 
 
@@ -560,4 +592,181 @@ def scan_replicates_retro(
             cases = multinomial_cells(cond_prob, total, n_areas, steps, seed, r)
         out[i] = max_llr_retro(offsets, entries, rcum, bend, cases, wcum, denom, total,
                                max_len, min_cases, True)  # fmt: skip
+    return out
+
+
+# ------------------------------------------------------------------ prospective, separable
+#: Most doubles of the table of exact expected counts per circle and interval that a
+#: prospective scan keeps (entries × max_len); beyond it the cell sums are used.
+PROSPECTIVE_TABLE = 64_000_000
+
+
+@njit(parallel=True, cache=True)
+def prospective_expected(offsets, entries, expected, max_len):
+    """Expected count of every circle (row: closing entry) and interval ending at the last
+    step (column ``lag``: ``[T − 1 − lag, T − 1]``), with the arithmetic of
+    :func:`scan_observed`: per step, the areas added in entry order; over steps, from the
+    last step back. The table depends on the expected counts only, so it serves every
+    replicate; a replicate reads only the rows of the circles its bound lets through."""
+    steps = expected.shape[1]
+    t0 = steps - max_len
+    table = np.zeros((entries.shape[0], max_len))
+    for j in prange(offsets.shape[0] - 1):
+        ea = np.zeros(max_len)
+        for k in range(offsets[j], offsets[j + 1]):
+            v = entries[k]
+            a = v if v >= 0 else ~v
+            for t in range(max_len):
+                ea[t] += expected[a, t0 + t]
+            if v < 0:
+                continue
+            e = 0.0
+            for lag in range(max_len):
+                e += ea[max_len - 1 - lag]
+                table[k, lag] = e
+    return table
+
+
+@njit(cache=True)
+def _may_win_pros(P, r_lo, wsuf, inv, rest, max_len, min_cases, best):
+    """:func:`_may_win` for the intervals ending at the last step (``wsuf[lag]``: step
+    weight of the last ``lag + 1`` steps; ``P``: prefix sums of the cases of those steps)."""
+    if rest <= 0.0:
+        return True
+    rho = 1.0 / rest
+    two_b = 2.0 * best
+    s = r_lo * inv
+    top = P[max_len]
+    for lag in range(max_len):
+        c = top - P[max_len - 1 - lag]
+        mu = s * wsuf[lag]
+        d = c - mu
+        if c >= min_cases and d > 0.0 and d * d * (1.0 + rho * mu) * MARGIN - two_b * mu > 0.0:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _eval_pros(ca, table, k, total, max_len, min_cases, best):
+    """Best LLR of circle ``k``'s intervals ending at the last step, as
+    :func:`_best_in_circle` computes them (cases summed from the last step back, expected
+    counts from ``table``); ``best`` if none beats it."""
+    c = 0.0
+    for lag in range(max_len):
+        c += ca[max_len - 1 - lag]
+        if c < min_cases:
+            continue
+        e = table[k, lag]
+        if not hit_high(c, e, best, total):
+            continue
+        llr = cylinder_llr(c, e, total, min_cases)
+        if llr > best:
+            best = llr
+    return best
+
+
+@njit(cache=True)
+def _adds_cases(entries, first, k, ptr):
+    """Whether :func:`scan_observed` evaluates circle ``k`` (a closing entry): it is the
+    centre's first circle, or an area added since the previous circle has a case."""
+    i = k
+    while True:
+        v = entries[i]
+        a = v if v >= 0 else ~v
+        if ptr[a + 1] > ptr[a]:
+            return True
+        if i == first:
+            return True
+        i -= 1
+        if entries[i] >= 0:
+            return False
+
+
+@njit(cache=True)
+def _centre_pros(j, offsets, entries, rcum, bend, events, wsuf, denom, table, total, max_len,
+                 min_cases, best, work):  # fmt: skip
+    """Largest of ``best`` and the LLRs of centre ``j``'s cylinders ending at the last step:
+    the blocks of circles and their halving of :func:`_centre_retro`, the bound of
+    :func:`_may_win_pros`, and at single circles the exact cylinders of
+    :func:`scan_observed` (a circle without a new case skipped as there)."""
+    ptr, days, cnt = events
+    ca, P, stack = work
+    inv = 1.0 / denom
+    ca[:] = 0.0
+    P[0] = 0.0
+    state = offsets[j]
+    b = offsets[j]
+    end = offsets[j + 1]
+    while b < end:
+        b0 = b
+        while entries[b0] < 0:
+            b0 += 1
+        b1 = b0
+        while not bend[b1]:
+            b1 += 1
+        stack[0, 0] = b0
+        stack[0, 1] = b1
+        top = 1
+        while top > 0:
+            top -= 1
+            lo = stack[top, 0]
+            hi = stack[top, 1]
+            state = _move(ca, entries, state, hi + 1, ptr, days, cnt)
+            _prefix(ca, P)
+            if not _may_win_pros(
+                P, rcum[lo], wsuf, inv, total - P[max_len], max_len, min_cases, best
+            ):
+                continue
+            if lo == hi:
+                if _adds_cases(entries, offsets[j], hi, ptr):
+                    best = _eval_pros(ca, table, hi, total, max_len, min_cases, best)
+                continue
+            mid = (lo + hi) // 2
+            while entries[mid] < 0:
+                mid -= 1
+            nxt = mid + 1
+            while entries[nxt] < 0:
+                nxt += 1
+            stack[top, 0] = nxt
+            stack[top, 1] = hi
+            stack[top + 1, 0] = lo
+            stack[top + 1, 1] = mid
+            top += 2
+        b = b1 + 1
+    return best
+
+
+@njit(cache=True)
+def max_llr_pros(offsets, entries, rcum, bend, cases, wsuf, denom, table, total, max_len,
+                 min_cases):  # fmt: skip
+    """Largest LLR over the cylinders ending at the last step of one data set (one thread):
+    equal, bit for bit, to :func:`_max_llr` with ``end_lo = T − 1``."""
+    steps = cases.shape[1]
+    events = area_events(cases[:, steps - max_len :])
+    work = (np.zeros(max_len), np.zeros(max_len + 1), np.zeros((128, 2), dtype=np.int64))
+    best = 0.0
+    for j in range(offsets.shape[0] - 1):
+        best = _centre_pros(j, offsets, entries, rcum, bend, events, wsuf, denom, table,
+                            total, max_len, min_cases, best, work)  # fmt: skip
+    return best
+
+
+@njit(parallel=True, cache=True)
+def scan_replicates_pros(
+    offsets, entries, rcum, bend, wsuf, denom, model, case_area, case_time, cond_prob,
+    expected, total, max_len, min_cases, seed, first, count,
+):  # fmt: skip
+    """Maximum LLR of replicates ``first .. first + count - 1`` of a prospective scan with
+    separable expected counts: the same draws and maxima as :func:`scan_replicates`."""
+    n_areas, steps = expected.shape
+    table = prospective_expected(offsets, entries, expected, max_len)
+    out = np.zeros(count)
+    for i in prange(count):
+        r = first + i
+        if model == PERMUTATION:
+            cases = permute_times(case_area, case_time, n_areas, steps, seed, r)
+        else:
+            cases = multinomial_cells(cond_prob, total, n_areas, steps, seed, r)
+        out[i] = max_llr_pros(offsets, entries, rcum, bend, cases, wsuf, denom, table, total,
+                              max_len, min_cases)  # fmt: skip
     return out

@@ -256,6 +256,16 @@ class SpaceTimeScan:
         )  # fmt: skip
         end_lo = steps - 1 if self.analysis == "prospective" else 0
         args = (total, end_lo, max_len, float(self.min_cases))
+        pros = None
+        if split is not None and self.analysis == "prospective":
+            if len(entries) * max_len <= kern.PROSPECTIVE_TABLE:
+                # replicates: blocks of circles over the last max_len steps (observed: cells)
+                tail = split[1][steps - max_len :] - split[1][steps - max_len]
+                rcum, bend = kern.plan_blocks(
+                    offsets, entries, split[0], tail, split[2], max_len, kern.KAPPA
+                )
+                pros = (rcum, bend, tail[-1] - tail[-2::-1], split[2])
+            split = None
         if split is not None:  # retrospective, separable expected counts: blocks of circles
             rcum, bend = kern.plan_blocks(offsets, entries, *split, max_len, kern.KAPPA)
             retro = (rcum, bend, split[1], split[2])
@@ -269,7 +279,9 @@ class SpaceTimeScan:
             with threads(len(entries) * steps * max_len):
                 best = kern.scan_observed(offsets, entries, counts, mu, *args)
         self.seed_ = prep.resolve_seed(self.rng)
-        self.llr_replicates_ = self._replicates(offsets, entries, counts, mu, args, progress, retro)
+        self.llr_replicates_ = self._replicates(
+            offsets, entries, counts, mu, args, progress, retro, pros
+        )
         self.cube_, self.expected_, self.max_steps_ = cases, mu, max_len
         self.n_windows_ = int(np.count_nonzero(entries >= 0))
         self._info = info
@@ -300,15 +312,15 @@ class SpaceTimeScan:
 
     def _separable(self, cube: SpaceTimeCube, population: Any, expected: Any):
         """``(weight, wcum, denom)`` with expected counts ``weight[a] · w[t] / denom``
-        (``wcum`` = cumulative ``w``) for a retrospective scan, or None.
+        (``wcum`` = cumulative ``w``), or None.
 
         Permutation model: ``C_a · C_t / C`` (whole numbers until the last division). Poisson
         with one population per area: ``pop_a · C · 1 / Σ pop`` per step. A cylinder's expected
         count is then ``Σ weight · (wcum[t2 + 1] − wcum[t1]) / denom``, O(1) per cylinder.
-        Prospective scans and expected counts that vary by area and step keep the cell sums.
+        Expected counts that vary by area and step keep the cell sums. A prospective scan
+        uses the split for its replicates' bounds only: its cylinders' expected counts are
+        the cell sums (:func:`kern.prospective_expected`).
         """
-        if self.analysis != "retrospective":
-            return None
         counts = cube.values
         total = float(counts.sum())
         if self.model == "permutation":
@@ -320,7 +332,7 @@ class SpaceTimeScan:
         steps = counts.shape[1]
         return pop * total, np.arange(steps + 1, dtype=float), float(pop.sum() * steps)
 
-    def _replicates(self, offsets, entries, counts, mu, args, progress, retro) -> np.ndarray:
+    def _replicates(self, offsets, entries, counts, mu, args, progress, retro, pros) -> np.ndarray:
         reps = int(self.replications)
         if reps == 0:
             return np.zeros(0)
@@ -330,7 +342,11 @@ class SpaceTimeScan:
         cond = conditional_shares(mu.ravel())
         code = kern.PERMUTATION if self.model == "permutation" else kern.POISSON
         draws = (code, case_area, case_time.astype(np.int64), cond, mu)
-        if retro is None:
+        if pros is not None:
+            total, _, max_len, min_cases = args
+            batch = _pros_batch
+            shared = (offsets, entries, *pros, *draws, total, max_len, min_cases)
+        elif retro is None:
             batch, shared = _replicate_batch, (offsets, entries, *draws, *args)
         else:
             total, _, max_len, min_cases = args
@@ -556,6 +572,18 @@ def _retro_batch(
     """Replicate maxima of a retrospective scan with separable expected counts."""
     return kern.scan_replicates_retro(
         offsets, entries, rcum, bend, wcum, denom, code, case_area, case_time, cond, mu,
+        total, max_len, min_cases, seed, first, count,
+    )  # fmt: skip
+
+
+def _pros_batch(
+    offsets, entries, rcum, bend, wsuf, denom, code, case_area, case_time, cond, mu, total,
+    max_len, min_cases, seed, first, count,
+):  # fmt: skip
+    """Replicate maxima of a prospective scan with separable expected counts (equal to
+    :func:`_replicate_batch`'s)."""
+    return kern.scan_replicates_pros(
+        offsets, entries, rcum, bend, wsuf, denom, code, case_area, case_time, cond, mu,
         total, max_len, min_cases, seed, first, count,
     )  # fmt: skip
 
