@@ -190,3 +190,21 @@ def test_real_cluster_survives_losing_a_worker(cli_cluster):
     s2 = ScanStatistic(**opts, scheduler=client).fit(cases, population, xy)
     assert np.array_equal(s1.llr_replicates_, s2.llr_replicates_)
     assert s1.clusters_.loc[0, "p_value"] == s2.clusters_.loc[0, "p_value"] <= 0.05
+
+
+def test_space_time_scan_on_a_local_cluster_gives_the_single_machine_numbers(local_client):
+    import pandas as pd
+
+    from dongne.spacetime import SpaceTimeCube, SpaceTimeScan
+
+    rng = np.random.default_rng(4)
+    counts = rng.poisson(1.0, size=(40, 20))
+    counts[:4, -3:] += 4  # a small outbreak
+    cube = SpaceTimeCube(counts, pd.Index(range(40)), pd.Index(range(20)), None, "counts")
+    xy = rng.uniform(0, 10_000, size=(40, 2))
+    for analysis in ("prospective", "retrospective"):
+        a = SpaceTimeScan(analysis=analysis, replications=99, max_duration=5, rng=3).fit(cube, xy)
+        b = SpaceTimeScan(analysis=analysis, replications=99, max_duration=5, rng=3,
+                          scheduler=local_client).fit(cube, xy)  # fmt: skip
+        np.testing.assert_array_equal(a.llr_replicates_, b.llr_replicates_)
+        assert a.to_frame().equals(b.to_frame())
