@@ -59,18 +59,24 @@ def _areas_joined(spec: dict[str, Any], out: Path, prov: dict[str, Any]) -> Any:
     return areas
 
 
+def _steps(report: Report, total: int) -> Callable[[str], None]:
+    """A progress callback for ``total`` library steps between reading and writing."""
+    done: list[str] = []
+
+    def step(message: str) -> None:
+        report(_READ_SHARE + (1 - _READ_SHARE - _WRITE_SHARE) * len(done) / total, message)
+        done.append(message)
+
+    return step
+
+
 def _detect(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
     from dongne.detect.workflow import run_detect
     from dongne.weights import from_spec
 
     p = spec["parameters"]
     methods = p["methods"]
-    done = []
-
-    def step(message: str) -> None:
-        report(_READ_SHARE + (1 - _READ_SHARE - _WRITE_SHARE) * len(done) / len(methods), message)
-        done.append(message)
-
+    step = _steps(report, len(methods))
     w = from_spec(areas, p["id_column"], p["weights"])
     result = run_detect(
         areas,
@@ -129,13 +135,7 @@ def _allocate(spec: dict[str, Any], demand: Any, out: Path, report: Report) -> d
 
     p = spec["parameters"]
     candidates = _load(spec, "candidates")
-    steps = 4 if p.get("pareto") else 3
-    done = []
-
-    def step(message: str) -> None:
-        report(_READ_SHARE + (1 - _READ_SHARE - _WRITE_SHARE) * len(done) / steps, message)
-        done.append(message)
-
+    step = _steps(report, 4 if p.get("pareto") else 3)
     result = run_allocate(
         demand,
         out,
@@ -548,17 +548,6 @@ def _points_fit(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> 
 
 
 # ------------------------------------------------------------------ explain and regions
-
-
-def _steps(report: Report, total: int) -> Callable[[str], None]:
-    """A progress callback for ``total`` library steps between reading and writing."""
-    done: list[str] = []
-
-    def step(message: str) -> None:
-        report(_READ_SHARE + (1 - _READ_SHARE - _WRITE_SHARE) * len(done) / total, message)
-        done.append(message)
-
-    return step
 
 
 def _json_table(frame: Any, path: Path) -> None:
