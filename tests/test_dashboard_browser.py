@@ -171,12 +171,17 @@ def _screenshot(page, lang: str) -> None:
         image.save(SCREENSHOT, optimize=True)
 
 
-def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, server):
-    url, token = server
-    assert urlsplit(page.url).path == "/dashboard/"
+def _sign_in(page, token: str) -> None:
+    """Sign in on the dashboard page with ``token`` and wait for the app to show."""
     page.fill("#token", token)
     page.click("#signin-form button[type=submit]")
     page.wait_for_selector("#app:not([hidden])")
+
+
+def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, server):
+    url, token = server
+    assert urlsplit(page.url).path == "/dashboard/"
+    _sign_in(page, token)
     assert "analyst" in page.inner_text("#who")
     assert page.evaluate("() => sessionStorage.getItem('dongne.token')") == token
 
@@ -454,9 +459,7 @@ def test_time_slider_recolours_the_map_by_step_and_rings_clusters_in_their_span(
 
     url, token = server
     areas_path, table_path, _, _ = _inputs(tmp_path / "st")
-    page.fill("#token", token)
-    page.click("#signin-form button[type=submit]")
-    page.wait_for_selector("#app:not([hidden])")
+    _sign_in(page, token)
     _upload(page, "areas", areas_path)
     _upload(page, "table", table_path)
     page.select_option("#run-analysis", "spacetime")
@@ -534,9 +537,7 @@ def test_markov_run_maps_who_moved_up_stayed_or_moved_down(page, server, tmp_pat
 
     url, token = server
     areas_path, table_path, _, _ = _inputs(tmp_path / "mk")
-    page.fill("#token", token)
-    page.click("#signin-form button[type=submit]")
-    page.wait_for_selector("#app:not([hidden])")
+    _sign_in(page, token)
     _upload(page, "areas", areas_path)
     _upload(page, "table", table_path)
     page.select_option("#run-analysis", "spacetime")
@@ -608,9 +609,7 @@ def test_points_run_draws_the_density_grid_with_the_significant_clusters_outline
         r = c.post("/workspaces/city/datasets", params={"kind": "points", "filename": "p.geojson"},
                    content=points_path.read_bytes())  # fmt: skip
         assert r.status_code == 201, r.text
-    page.fill("#token", token)
-    page.click("#signin-form button[type=submit]")
-    page.wait_for_selector("#app:not([hidden])")
+    _sign_in(page, token)
     page.select_option("#run-analysis", "points")
     page.select_option("#run-pt-points", str(r.json()["id"]))
     page.select_option("#run-areas", "")
