@@ -275,22 +275,12 @@ PEER_SCRIPT = Path(__file__).resolve().parent / "peers" / "run_peer.py"
 PMED_WORKER = r"""
 import json, sys, time
 import numpy as np
-from scipy.sparse.csgraph import shortest_path
 from dongne.allocate import LocationProblem, PMedian
-
-def pmed(path):
-    lines = open(path).read().split("\n")
-    n, m, p = map(int, lines[0].split())
-    g = np.full((n, n), np.inf)
-    for line in lines[1 : 1 + m]:
-        i, j, c = map(int, line.split())
-        g[i - 1, j - 1] = g[j - 1, i - 1] = c
-    np.fill_diagonal(g, 0)
-    return shortest_path(g, method="FW", directed=False), p
+from dongne.allocate.instances import read_orlib_pmedian
 
 for item in sys.argv[2:]:
     if item.endswith(".txt"):
-        cost, p = pmed(item)
+        cost, p = read_orlib_pmedian(item)
         w = np.ones(len(cost))
     else:
         data = np.load(item)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy.sparse.csgraph import shortest_path
 
 from dongne.allocate import LSCP, MCLP, LocationProblem, PCenter, PMedian
 from dongne.allocate import heuristics as heur
+from dongne.allocate.instances import read_orlib_pmedian
 
 # PuLP 3.x warns about its own API that spopt uses; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -22,15 +22,7 @@ PMED = REFERENCE / "orlib_pmed"
 
 
 def _pmed(k: int) -> tuple[np.ndarray, int]:
-    """OR-Library pmed file → complete distance matrix (Floyd–Warshall), p."""
-    lines = (PMED / f"pmed{k}.txt").read_text().split("\n")
-    n, m, p = map(int, lines[0].split())
-    graph = np.full((n, n), np.inf)
-    for line in lines[1 : 1 + m]:
-        i, j, c = map(int, line.split())
-        graph[i - 1, j - 1] = graph[j - 1, i - 1] = c  # the last duplicate edge wins
-    np.fill_diagonal(graph, 0)
-    return shortest_path(graph, method="FW", directed=False), p
+    return read_orlib_pmedian(PMED / f"pmed{k}.txt")
 
 
 def _optima() -> dict[int, int]:

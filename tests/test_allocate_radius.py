@@ -13,26 +13,17 @@ import numpy as np
 import pytest
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse.csgraph import shortest_path
 
 from dongne.allocate import LocationProblem, PMedian, _radius
 from dongne.allocate._lagbb import branch_and_bound
 from dongne.allocate._radius import fix_sites, lagrangian, solve_median_radius
-from dongne.allocate.instances import generate
+from dongne.allocate.instances import generate, read_orlib_pmedian
 
 ORLIB = Path(__file__).resolve().parent / "data" / "orlib_pmed"
 
 
 def _pmed(k: int) -> tuple[np.ndarray, int]:
-    """OR-Library pmed file → complete distance matrix (Floyd–Warshall), p."""
-    lines = (ORLIB / f"pmed{k}.txt").read_text().split("\n")
-    n, m, p = map(int, lines[0].split())
-    graph = np.full((n, n), np.inf)
-    for line in lines[1 : 1 + m]:
-        i, j, c = map(int, line.split())
-        graph[i - 1, j - 1] = graph[j - 1, i - 1] = c  # the last duplicate edge wins
-    np.fill_diagonal(graph, 0)
-    return shortest_path(graph, method="FW", directed=False), p
+    return read_orlib_pmedian(ORLIB / f"pmed{k}.txt")
 
 
 def _optima() -> dict[int, int]:

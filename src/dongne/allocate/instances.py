@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import warnings
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from pyproj import CRS
@@ -44,7 +45,7 @@ from pyproj import CRS
 from dongne.allocate.problem import LocationProblem
 from dongne.errors import SpecificationError, UnmatchedWarning
 
-__all__ = ["INSTANCE_KINDS", "WEIGHT_KINDS", "generate"]
+__all__ = ["INSTANCE_KINDS", "WEIGHT_KINDS", "generate", "read_orlib_pmedian"]
 
 #: Kinds of instances :func:`generate` draws.
 INSTANCE_KINDS = ("uniform", "clustered", "city", "radii")
@@ -217,3 +218,35 @@ def _city_points(
     demand = corners[d_cells] + rng.uniform(0.0, _CELL_M, (n_demand, 2))
     sites = corners[s_cells] + rng.uniform(0.0, _CELL_M, (n_candidates, 2))
     return demand, sites, float(land.sum())
+
+
+def read_orlib_pmedian(path: str | Path) -> tuple[np.ndarray, int]:
+    """An OR-Library p-median instance (``pmed1.txt`` … ``pmed40.txt``, Beasley 1990).
+
+    The file gives ``n m p`` and then ``m`` undirected edges ``i j cost`` (1-based; where an
+    edge is listed twice the last one counts, as in Beasley's own reading). The cost between
+    two vertices is their shortest-path distance (Floyd–Warshall, as the published optima use).
+
+    Returns
+    -------
+    cost : ndarray, shape (n, n)
+        Shortest-path distances (every vertex is both demand and candidate site).
+    p : int
+        Number of medians.
+
+    References
+    ----------
+    Beasley, J. E. (1990). OR-Library: distributing test problems by electronic mail.
+    *Journal of the Operational Research Society* 41(11), 1069–1072.
+    """
+    from scipy.sparse.csgraph import shortest_path
+
+    lines = Path(path).read_text().split("\n")
+    n, m, p = map(int, lines[0].split())
+    graph = np.full((n, n), np.inf)
+    for line in lines[1 : 1 + m]:
+        i, j, c = map(int, line.split())
+        graph[i - 1, j - 1] = graph[j - 1, i - 1] = c
+    np.fill_diagonal(graph, 0)
+    return shortest_path(graph, method="FW", directed=False), p
+
