@@ -607,6 +607,7 @@ def _explain(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dic
 
 
 #: Library argument names in the regions workflows' fixes -> the request's fields.
+#: Library arguments of ``dongne.regions`` whose request field has another name.
 _REGIONS_FIELDS = {
     "source_id": "id_column",
     "old_name": "source_name",
@@ -620,19 +621,8 @@ def _regions(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dic
     """``dongne regions``: regions or types of the areas (a categorical layer with the colours
     of the run's map), or the areas' columns moved onto the target areas."""
     method = spec["parameters"]["method"]
-    names = dict(_REGIONS_FIELDS)
-    if method == "typology":
-        names["method"] = "typology_method"
     run = {"interpolate": _interpolate, "typology": _typology}.get(method, _regionalise)
-    try:
-        return run(spec, areas, out, report)
-    except DongneError as exc:
-        message = rewrite_fix_arguments(
-            str(exc), lambda name, value: f"{names[name]}={value}" if name in names else None
-        )
-        if message == str(exc):
-            raise
-        raise type(exc)(message) from None
+    return run(spec, areas, out, report)
 
 
 def _regionalise(spec: dict[str, Any], areas: Any, out: Path, report: Report) -> dict[str, Any]:
@@ -697,11 +687,23 @@ _ANALYSES = {
 }
 
 
+def _field_names(parameters: dict[str, Any]) -> dict[str, str]:
+    """Library argument → request field, where a run's request names it differently."""
+    if parameters.get("analysis") != "regions":
+        return {}
+    if parameters.get("method") == "typology":
+        return {**_REGIONS_FIELDS, "method": "typology_method"}
+    return _REGIONS_FIELDS
+
+
 def request_fixes(message: str, parameters: dict[str, Any]) -> str:
     """A library error's fixes as fields of the run request: ``outside='keep'`` becomes
-    ``"outside": "keep"`` where the request has that field; others stay as they are."""
+    ``"outside": "keep"`` where the request has that field (``source_id='code'`` becomes
+    ``"id_column": "code"`` where the request names it differently); others stay as they are."""
+    renamed = _field_names(parameters)
 
     def as_field(name: str, value: str) -> str | None:
+        name = renamed.get(name, name)
         if name not in parameters:
             return None
         if unquoted(value) != value:  # a Python string: a JSON string
