@@ -207,3 +207,20 @@ def test_a_floor_that_cannot_be_met_is_refused_with_the_request_field(service, i
     total = int(read_areas(inputs["source"])["households"].sum())
     assert "cannot be met" in run["message"], run["message"]
     assert f'"floor": {total}' in run["message"], run["message"]  # not floor=...
+
+
+def test_library_fixes_are_spelled_as_the_request_fields():
+    from dongne.service.worker import request_fixes
+
+    params = {"analysis": "regions", "method": "interpolate", "id_column": "code", "rate": []}
+    message = "No column 'cd'. Fix: pass source_id='code' and rates=['a=b/c']."
+    assert request_fixes(message, params) == (
+        "No column 'cd'. Fix: pass \"id_column\": \"code\" and \"rate\": ['a=b/c']."
+    )
+    typology = {"analysis": "regions", "method": "typology", "typology_method": "kmeans"}
+    fixed = request_fixes("Fix: pass method='gmm'.", typology)
+    assert fixed == 'Fix: pass "typology_method": "gmm".'
+    # other analyses keep their own names
+    assert request_fixes("Fix: pass source_id='x'.", {"analysis": "detect"}) == (
+        "Fix: pass source_id='x'."
+    )
