@@ -18,6 +18,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from dongne.allocate import MCLP, LocationProblem, pareto_sweep
 from dongne.allocate import pareto as pareto_module
+from dongne.errors import SpecificationError
 
 TOL = 1e-9
 
@@ -224,3 +225,12 @@ def test_undominated_keeps_one_site_per_coverage_set_and_drops_subsets():
     )
     # Site 0 ⊂ site 1 = site 3 (the first kept), site 2 = site 4 (the first kept).
     assert pareto_module._undominated(agg, np.arange(5)).tolist() == [1, 2]
+
+
+def test_maxmin_point_refuses_capacities_like_mclp():
+    cost, weights, groups, _ = _instance(1, 40, 10, 3, 0)
+    problem = LocationProblem.from_cost_matrix(
+        cost, weights, groups=groups, capacities=np.full(10, 100.0)
+    )
+    with pytest.raises(SpecificationError, match="uncapacitated MCLP; use min_share"):
+        pareto_sweep(problem, p=2, radius=20.0, n_points=2)

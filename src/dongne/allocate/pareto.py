@@ -46,7 +46,7 @@ from dongne.allocate._model import _INF, _aggregate, _Builder, _gap, _group_code
 from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT
 from dongne.allocate.equity import access_table
 from dongne.allocate.mclp import MCLP
-from dongne.errors import SpecificationError
+from dongne.errors import InfeasibleProblemError, SpecificationError
 from dongne.io.provenance import attach
 
 __all__ = ["pareto_sweep", "plot_pareto"]
@@ -151,20 +151,23 @@ def _maxmin_row(
 ) -> dict[str, Any]:
     """The max–min row of the sweep: :func:`_maxmin_sites`, its measures recomputed from the
     chosen sites (nearest open site within the radius) by :func:`access_table`."""
+    # The refusals of MCLP(objective="maxmin"), in its words.
     if problem.capacities is not None:
         raise SpecificationError(
-            "The max-min point of the sweep is available for the uncapacitated MCLP; "
-            "Fix: give shares= (minimum shares) for a problem with capacities."
+            "objective='maxmin' is available for the uncapacitated MCLP; use min_share "
+            "with capacities."
         )
     if mclp_options.get("method") == "heuristic":
         raise SpecificationError(
             "method='heuristic' supports the coverage objective without min_share; use "
             "method='exact' for group constraints and max-min."
         )
-    if p > len(problem.candidates):
-        raise SpecificationError(
-            f"p={p} is more than the {len(problem.candidates)} candidate sites. "
-            "Fix: lower p or add candidates."
+    n_cand = len(problem.candidates)
+    if p > n_cand:
+        raise InfeasibleProblemError(
+            f"p={p} new sites were asked for, but there are only {n_cand} candidate sites "
+            f"(plus {int(problem.existing.sum())} existing facilities). Fix: lower p to at "
+            f"most {n_cand} or add candidates (e.g. a finer candidate_grid)."
         )
     chosen, status, gap = _maxmin_sites(problem, p, radius, mclp_options)
     open_ = problem.existing.copy()
