@@ -165,6 +165,9 @@ def test_maxmin_point_agrees_with_mclp_maxmin_and_uses_the_reductions(monkeypatc
     # the groups below it: fewer than the sites that cover any demand not yet covered.
     ((kept, useful, n_constrained),) = calls
     assert 0 < n_constrained < 5 and kept < useful
+    # Deterministic: the same sites whatever the thread count asked for.
+    again = pareto_sweep(problem, p=2, radius=15.0, n_points=2, threads=1).iloc[-1]
+    assert again["sites"] == row["sites"] and again["coverage"] == row["coverage"]
 
 
 def test_maxmin_point_when_the_worst_group_cannot_gain():

@@ -202,14 +202,15 @@ def _maxmin_sites(
     Stage one maximises the worst group's covered share :math:`t`, stage two the total
     covered weight with every group at :math:`t^*` or more; the reductions are described in
     the module docstring. Of ``mclp_options`` the HiGHS ones apply (``time_limit`` per MIP,
-    ``threads``, ``backend``, ``mip_gap``); all of them when no group below :math:`t^*` can
-    gain and stage two is the plain :class:`~dongne.allocate.MCLP`. The status is
+    ``backend``, ``mip_gap``; the MIPs run on one thread, so that the sites do not depend on
+    the thread count); all of them when no group below :math:`t^*` can gain and stage two is
+    the plain :class:`~dongne.allocate.MCLP`. The status is
     ``"optimal"`` when both stages are proven within ``_REL_TOL`` (the gap is the larger of
     stage one's, on :math:`t`, and stage two's), else ``"time_limit"``.
     """
     options = {
         "time_limit": mclp_options.get("time_limit"),
-        "threads": mclp_options.get("threads"),
+        "threads": 1,  # HiGHS picks among tied optima by thread count otherwise
         "backend": mclp_options.get("backend", "auto"),
         "mip_rel_gap": float(mclp_options.get("mip_gap", 0.0)),
     }
