@@ -236,9 +236,7 @@ def _maxmin_sites(
     safe_total = np.where(has, total_g, 1.0)
 
     def shares(chosen: np.ndarray) -> np.ndarray:
-        y = np.zeros(m)
-        y[chosen] = 1.0
-        covered = np.bincount(ag, aw * ((agg @ y) > 0.5), minlength=n_g)
+        covered = np.bincount(ag, aw * ((agg @ _indicator(chosen, m)) > 0.5), minlength=n_g)
         return np.where(has, (base_g + covered) / safe_total, np.inf)
 
     # Stage one: max t over the groups that can bind.
@@ -273,7 +271,7 @@ def _maxmin_sites(
             agg, aw, ag, binding, total_g, base_g, p - 1, t_max, options,
             cutoff=floor - _REL_TOL,
         )  # fmt: skip
-        if fewer is None or fewer[2] == INFEASIBLE or fewer[1] < floor:
+        if fewer[2] == INFEASIBLE or fewer[1] < floor:  # (groups below t* all bind)
             # No p - 1 sites meet the floors: every site of a solution serves a floor.
             serve = np.isin(ag, constrained)
             cols = np.flatnonzero(np.diff(sparse.csc_array(agg[serve]).indptr) > 0)
