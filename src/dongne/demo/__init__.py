@@ -302,9 +302,10 @@ def run_demo(
         boundaries=gu,
         source=_SOURCE,
         prefix="allocate_",
-        # basement households spread over a 200 m grid in each dong (within 0.2 points of a
-        # 100 m grid on Seoul; the max-min Pareto point costs minutes at 100 m)
-        demand_spacing="200m",
+        # Each dong's basement households spread over the 100 m cells cut by the dong, by
+        # area: the bundled data have no population grid or residential land use to say
+        # where in a dong people live (give demand_points= where one exists).
+        demand_spacing="100m",
     )
     result.files.update({f"allocate_{k}": v for k, v in allocated.files.items()})
 
