@@ -223,14 +223,18 @@ def test_own_branch_and_bound_partial_cover_branches_and_equals_plain_mip():
     assert res.covered >= target * (1 - 1e-9)
 
 
-def test_own_branch_and_bound_time_limit_reports_gap():
+@pytest.mark.parametrize("branching", ["highs", "own"])
+@pytest.mark.parametrize("seconds", [0.01, 1.0])
+def test_partial_cover_time_limit_reports_gap(branching, seconds):
+    # Stopped in the root loop (0.01 s) or in the tree (1 s): never "optimal" with a start
+    # (every site open) far above the optimum (about 40 sites).
     problem = generate("uniform", 5000, 500, seed=0)
     agg, aw = _agg(problem)
     target = 0.8 * problem.weights.sum()
-    # every site open: a feasible start far from the optimum (about 40 sites)
     res = benders.partial_cover(
-        agg, aw, target, starts=[np.arange(agg.shape[1])], branching="own", time_limit=1.0
-    )
+        agg, aw, target, starts=[np.arange(agg.shape[1])], branching=branching,
+        time_limit=seconds,
+    )  # fmt: skip
     assert res.status == "time_limit"
     assert res.bound < res.objective == len(res.chosen)
     assert res.gap == pytest.approx((res.objective - res.bound) / res.objective)

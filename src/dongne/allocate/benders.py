@@ -29,12 +29,21 @@ Solution steps (:func:`max_cover`, :func:`partial_cover`):
 2. **Reduced-cost fixing**: with the LP bound :math:`z`, the incumbent value :math:`L` and the
    reduced cost :math:`d_j` of a site at 0, :math:`z + d_j < L` proves the site closed in every
    better solution (and symmetrically open for sites at 1).
-3. **Branch and bound on the master** by HiGHS. HiGHS (highspy 1.16) offers no lazy-constraint
-   callback, so the master is solved with its current cuts while a solution callback checks
-   every integer solution HiGHS finds against the true coverage; one that over-states it
-   yields a new cut and interrupts the solve, which restarts with the cut. A run that ends
-   without such a solution is optimal for the true problem. The incumbent of the heuristic is
-   passed to HiGHS as an objective cutoff, so only better solutions are searched.
+3. **Branch and bound on the master**, two ways (``branching``):
+
+   * ``"highs"``: HiGHS's own tree. HiGHS (highspy 1.16) offers no lazy-constraint callback,
+     so the master is solved with its current cuts while a solution callback checks every
+     integer solution HiGHS finds against the true coverage; one that over-states it yields
+     a new cut and interrupts the solve, which restarts with the cut. A run that ends without
+     such a solution is optimal for the true problem. The incumbent enters as a cutoff row,
+     so only better solutions are searched.
+   * ``"own"``: a depth-first branch and bound in Python over the LP master (Cordeau et al.'s
+     branch-and-cut without a MIP solver): every node solves the LP master with the whole
+     cut pool under its site bounds and separates cuts at the LP point, fractional or
+     integer (the cut at a point is tight there, so separation is exact), fixes sites by
+     reduced costs for its subtree, rounds its LP point into an incumbent and branches on the
+     most fractional site, open first. Slack cuts are deleted when the master holds more
+     than ``PURGE_AT`` per group; a deleted cut comes back when violated.
 
 Every result is certified: the objective is recomputed from the chosen sites, the bound is
 the master's (a relaxation of the original problem), and ``"optimal"`` is reported only when
@@ -60,6 +69,7 @@ from scipy import sparse
 
 from dongne._optional import import_optional
 from dongne.allocate._solver import OPTIMAL, TIME_LIMIT
+from dongne.errors import SpecificationError
 
 __all__ = ["CoverResult", "max_cover", "partial_cover", "spatial_groups"]
 
@@ -69,9 +79,6 @@ REL_TOL = 1e-9
 #: The own branch and bound deletes slack cuts when the master has more than this many cuts
 #: per group.
 PURGE_AT = 8
-
-#: Nodes of the own branch and bound before ``branching="hybrid"`` hands over to HiGHS.
-HYBRID_NODES = 20
 
 
 @dataclass(frozen=True)
@@ -367,7 +374,7 @@ def _mip_loop(master: _Master, best: _Incumbent, deadline: float | None) -> tupl
         _set_cutoff(master, best, cutoff)
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
-            return _sense(master, np.inf), restarts
+            return np.inf, restarts  # no bound beyond the root's
         master.set_time_limit(left)
         state["cuts"], state["violated"] = [], False
         h.run()
@@ -393,7 +400,6 @@ def _tree_search(
     best: _Incumbent,
     deadline: float | None,
     max_rounds: int = 20,
-    node_limit: int | None = None,
 ) -> tuple[float, int]:
     """Own depth-first branch and bound over the LP master (cuts at every node).
 
@@ -425,7 +431,7 @@ def _tree_search(
         if parent_bound < best.value + _step(master, best):
             continue
         left = None if deadline is None else deadline - time.perf_counter()
-        if (left is not None and left <= 0) or (node_limit is not None and nodes >= node_limit):
+        if left is not None and left <= 0:
             stack.append((parent_bound, depth, zeros, ones))
             break
         nodes += 1
@@ -615,7 +621,6 @@ def max_cover(
     threads: int | None = None,
     groups: np.ndarray | None = None,
     n_groups: int = 256,
-    floor: float | None = None,
     branching: str = "highs",
 ) -> CoverResult:
     """Maximal covering: the ``p`` columns of ``agg`` that cover the most row weight ``aw``.
@@ -641,11 +646,12 @@ def max_cover(
         covering site into ``n_groups`` groups.
     n_groups : int
         Number of default groups (1: the single aggregated cut).
-    floor : float, optional
-        Only solutions covering at least ``floor`` are of interest (a partial covering
-        target): sites are fixed and the search cut off against it. The result then either
-        covers at least ``floor``, or has ``bound < floor`` (proof that no ``p`` sites reach
-        it), or neither when the time ran out.
+    branching : {"highs", "own"}
+        Branch and bound on the master after the root: ``"highs"``, HiGHS's tree on the
+        master with its cuts, restarted with new cuts whenever it adopts an integer solution
+        that over-states the coverage; ``"own"``, a depth-first tree in Python over the LP
+        master that separates cuts at every node (fractional and integer points), fixes sites
+        by reduced costs per node and rounds node LPs into incumbents. Both are exact.
 
     Returns
     -------
@@ -654,7 +660,7 @@ def max_cover(
     """
     return _solve(
         agg, aw, "max", p, None, list(starts), time_limit, threads, groups, n_groups,
-        floor=floor, branching=branching,
+        branching=branching,
     )  # fmt: skip
 
 
@@ -714,8 +720,12 @@ def spatial_groups(xy: np.ndarray, n_groups: int) -> np.ndarray:
 
 def _solve(
     agg, aw, mode, p, target, starts, time_limit, threads, groups, n_groups, root_only=False,
-    floor=None, branching="highs",
+    branching="highs",
 ) -> CoverResult:  # fmt: skip
+    if branching not in ("highs", "own"):
+        raise SpecificationError(
+            f"The 'branching' parameter must be 'highs' or 'own'. Got {branching!r} instead."
+        )
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
     agg = sparse.csr_array(agg)
@@ -729,14 +739,12 @@ def _solve(
         best.offer(y)
         coef, const = master.cuts_at(y)
         master.add_cuts(coef, const, np.arange(master.n_groups))
-    if floor is not None and best.value < floor:
-        best.value = floor - 0.5 * REL_TOL * max(1.0, abs(floor))  # a pseudo-incumbent
     if mode == "max":
         core = np.full(m, p / m) if m else np.zeros(0)
     else:
         core = np.ones(m)
     lp = _root_loop(master, core, deadline)
-    root = _sense(master, lp[1]) if lp is not None else _sense(master, np.inf)
+    root = _sense(master, lp[1]) if lp is not None else np.inf  # np.inf: no bound yet
     fixed = 0
     while lp is not None and np.isfinite(best.value) and not _meets(best.value, root):
         # Fixing changes the LP; its new optimum gives new cuts, a tighter bound, more fixing.
@@ -751,10 +759,9 @@ def _solve(
         root = min(root, _sense(master, lp[1]))
     bound, restarts, nodes = root, 0, 0
     if not root_only and not _meets(best.value, root):
-        if branching in ("own", "hybrid"):
-            limit = HYBRID_NODES if branching == "hybrid" else None
-            bound, nodes = _tree_search(master, best, deadline, node_limit=limit)
-        if branching in ("highs", "hybrid") and not _meets(best.value, min(bound, root)):
+        if branching == "own":
+            bound, nodes = _tree_search(master, best, deadline)
+        else:
             bound, restarts = _mip_loop(master, best, deadline)
         bound = min(bound, root)
     return _result(master, best, bound, root, fixed, restarts, nodes, time.perf_counter() - t0)
