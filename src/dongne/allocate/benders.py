@@ -488,6 +488,12 @@ def _node_lp(master: _Master, best: _Incumbent, deadline: float | None, max_roun
         master.set_time_limit(left)
         h.run()
         status = h.getModelStatus()
+        if status not in (st.kOptimal, st.kInfeasible, st.kTimeLimit):
+            # numerical trouble of the warm-started simplex (seen: kUnknown on 10^6 rows of
+            # weights up to 4e7): solve once more from scratch
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
         if status == st.kInfeasible:
             return False
         if status != st.kOptimal:
