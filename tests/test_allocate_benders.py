@@ -44,9 +44,10 @@ def _plain_mip(agg, aw, p=None, target=None):
 CASES = [(kind, w, seed) for kind in INSTANCE_KINDS for w, seed in (("integer", 0), ("heavy", 1))]
 
 
+@pytest.mark.parametrize("branching", ["highs", "own"])
 @pytest.mark.parametrize(("kind", "weights", "seed"), CASES)
-def test_max_cover_equals_plain_mip(kind, weights, seed):
-    _max_cover_case(kind, weights, seed, 16)
+def test_max_cover_equals_plain_mip(kind, weights, seed, branching):
+    _max_cover_case(kind, weights, seed, 16, branching)
 
 
 @pytest.mark.parametrize("n_groups", [1, 4, 64])
@@ -55,11 +56,11 @@ def test_max_cover_any_grouping_equals_plain_mip(n_groups):
     _max_cover_case("uniform", "integer", 4, n_groups)
 
 
-def _max_cover_case(kind, weights, seed, n_groups):
+def _max_cover_case(kind, weights, seed, n_groups, branching="highs"):
     problem = generate(kind, 400, 40, seed=seed, weights=weights, reach=10)
     agg, aw = _agg(problem)
     for p in (3, 8):
-        res = benders.max_cover(agg, aw, p, n_groups=n_groups)
+        res = benders.max_cover(agg, aw, p, n_groups=n_groups, branching=branching)
         expected = _plain_mip(agg, aw, p=p)
         assert res.status == "optimal" and len(res.chosen) == p
         assert res.objective == pytest.approx(expected, rel=1e-9)
@@ -68,13 +69,14 @@ def _max_cover_case(kind, weights, seed, n_groups):
         assert res.objective == pytest.approx(benders.covered_weight(agg, aw, res.chosen))
 
 
+@pytest.mark.parametrize("branching", ["highs", "own"])
 @pytest.mark.parametrize("kind", INSTANCE_KINDS)
 @pytest.mark.parametrize("share", [0.6, 0.9, 1.0])
-def test_partial_cover_equals_plain_mip(kind, share):
+def test_partial_cover_equals_plain_mip(kind, share, branching):
     problem = generate(kind, 500, 50, seed=3, reach=8)
     agg, aw = _agg(problem)
     target = share * aw.sum()
-    res = benders.partial_cover(agg, aw, target, n_groups=16)
+    res = benders.partial_cover(agg, aw, target, n_groups=16, branching=branching)
     expected = _plain_mip(agg, aw, target=target)
     assert res.status == "optimal"
     assert res.objective == pytest.approx(expected)
@@ -192,3 +194,48 @@ def test_lscp_partial_coverage_time_limit_reports_gap():
     assert model.bound_ < model.objective_ == len(model.selected_)
     assert model.gap_ == pytest.approx((model.objective_ - model.bound_) / model.objective_)
     assert model.coverage_ >= 0.8 - 1e-12
+
+
+@pytest.mark.parametrize(
+    ("kind", "n", "m", "reach", "p"),
+    [("uniform", 1000, 100, 6, 15), ("city", 1500, 120, 12, 15), ("radii", 1000, 100, 6, 6)],
+)
+def test_own_branch_and_bound_branches_and_equals_plain_mip(kind, n, m, reach, p):
+    # Root LP bound above the optimum: the own tree must branch and end at the plain MIP's
+    # optimum (the first solutions come from rounding node LPs: no start is given).
+    problem = generate(kind, n, m, seed=7, reach=reach)
+    agg, aw = _agg(problem)
+    res = benders.max_cover(agg, aw, p, n_groups=64, branching="own")
+    assert res.root_bound > res.objective * (1 + 1e-9) and res.nodes > 1
+    assert res.status == "optimal" and len(res.chosen) == p and res.gap <= 1e-9
+    assert res.objective == pytest.approx(_plain_mip(agg, aw, p=p), rel=1e-9)
+    assert res.objective == pytest.approx(benders.covered_weight(agg, aw, res.chosen))
+
+
+def test_own_branch_and_bound_partial_cover_branches_and_equals_plain_mip():
+    problem = generate("uniform", 1500, 120, seed=7, reach=12)
+    agg, aw = _agg(problem)
+    target = 0.9 * aw.sum()
+    res = benders.partial_cover(agg, aw, target, n_groups=64, branching="own")
+    assert res.nodes > 1 and res.status == "optimal"
+    assert res.objective == len(res.chosen) == res.bound
+    assert res.objective == pytest.approx(_plain_mip(agg, aw, target=target))
+    assert res.covered >= target * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("branching", ["highs", "own"])
+@pytest.mark.parametrize("seconds", [0.01, 1.0])
+def test_partial_cover_time_limit_reports_gap(branching, seconds):
+    # Stopped in the root loop (0.01 s) or in the tree (1 s): never "optimal" with a start
+    # (every site open) far above the optimum (about 40 sites).
+    problem = generate("uniform", 5000, 500, seed=0)
+    agg, aw = _agg(problem)
+    target = 0.8 * problem.weights.sum()
+    res = benders.partial_cover(
+        agg, aw, target, starts=[np.arange(agg.shape[1])], branching=branching,
+        time_limit=seconds,
+    )  # fmt: skip
+    assert res.status == "time_limit"
+    assert res.bound < res.objective == len(res.chosen)
+    assert res.gap == pytest.approx((res.objective - res.bound) / res.objective)
+    assert res.covered >= target * (1 - 1e-9)

@@ -29,12 +29,21 @@ Solution steps (:func:`max_cover`, :func:`partial_cover`):
 2. **Reduced-cost fixing**: with the LP bound :math:`z`, the incumbent value :math:`L` and the
    reduced cost :math:`d_j` of a site at 0, :math:`z + d_j < L` proves the site closed in every
    better solution (and symmetrically open for sites at 1).
-3. **Branch and bound on the master** by HiGHS. HiGHS (highspy 1.16) offers no lazy-constraint
-   callback, so the master is solved with its current cuts while a solution callback checks
-   every integer solution HiGHS finds against the true coverage; one that over-states it
-   yields a new cut and interrupts the solve, which restarts with the cut. A run that ends
-   without such a solution is optimal for the true problem. The incumbent of the heuristic is
-   passed to HiGHS as an objective cutoff, so only better solutions are searched.
+3. **Branch and bound on the master**, two ways (``branching``):
+
+   * ``"highs"``: HiGHS's own tree. HiGHS (highspy 1.16) offers no lazy-constraint callback,
+     so the master is solved with its current cuts while a solution callback checks every
+     integer solution HiGHS finds against the true coverage; one that over-states it yields
+     a new cut and interrupts the solve, which restarts with the cut. A run that ends without
+     such a solution is optimal for the true problem. The incumbent enters as a cutoff row,
+     so only better solutions are searched.
+   * ``"own"``: a depth-first branch and bound in Python over the LP master (Cordeau et al.'s
+     branch-and-cut without a MIP solver): every node solves the LP master with the whole
+     cut pool under its site bounds and separates cuts at the LP point, fractional or
+     integer (the cut at a point is tight there, so separation is exact), fixes sites by
+     reduced costs for its subtree, rounds its LP point into an incumbent and branches on the
+     most fractional site, open first. Slack cuts are deleted when the master holds more
+     than ``PURGE_AT`` per group; a deleted cut comes back when violated.
 
 Every result is certified: the objective is recomputed from the chosen sites, the bound is
 the master's (a relaxation of the original problem), and ``"optimal"`` is reported only when
@@ -60,11 +69,16 @@ from scipy import sparse
 
 from dongne._optional import import_optional
 from dongne.allocate._solver import OPTIMAL, TIME_LIMIT
+from dongne.errors import SpecificationError
 
 __all__ = ["CoverResult", "max_cover", "partial_cover", "spatial_groups"]
 
 #: Relative tolerance of "optimal": bound and objective meet within it.
 REL_TOL = 1e-9
+
+#: The own branch and bound deletes slack cuts when the master has more than this many cuts
+#: per group.
+PURGE_AT = 8
 
 
 @dataclass(frozen=True)
@@ -88,8 +102,9 @@ class CoverResult:
         ``"optimal"`` (gap at most 1e-9 relative) or ``"time_limit"``.
     root_bound : float
         Bound of the LP master after the root cut loop.
-    cuts, restarts, fixed : int
-        Benders cuts added, interrupted HiGHS runs, sites fixed by reduced costs.
+    cuts, restarts, fixed, nodes : int
+        Benders cuts added, interrupted HiGHS runs, sites fixed by reduced costs at the root,
+        nodes of the own branch and bound (``branching="own"``).
     runtime : float
         Seconds.
     backend : str
@@ -106,6 +121,7 @@ class CoverResult:
     cuts: int
     restarts: int
     fixed: int
+    nodes: int
     runtime: float
     backend: str
 
@@ -131,8 +147,10 @@ class _Master:
         hs = import_optional("highspy", None, "the Benders method (method='exact')")
         self.hs = hs
         self.agg = sparse.csr_array(agg, dtype=float)
+        self.at = sparse.csr_array(self.agg.T)
         self.aw = np.asarray(aw, dtype=float)
         self.mode = mode
+        self.p = p
         k, m = self.agg.shape
         self.m = m
         self.n_groups = g = int(groups.max()) + 1 if k else 1
@@ -161,6 +179,7 @@ class _Master:
             thetas = np.arange(m, m + g, dtype=np.int32)
             h.addRow(min(float(target), self.total), self.inf, g, thetas, np.ones(g))
         self.h = h
+        self.first_cut = h.getNumRow()
         self.n_cuts = 0
         self.fixed = np.zeros(m, dtype=bool)
 
@@ -207,8 +226,7 @@ class _Master:
 
     # ------------------------------------------------------------------ solves
     def solve_lp(self, time_left: float | None) -> tuple[np.ndarray, float, np.ndarray] | None:
-        if time_left is not None:
-            self.h.setOptionValue("time_limit", max(time_left, 1e-3))
+        self.set_time_limit(time_left)
         self.h.run()
         if self.h.getModelStatus() != self.hs.HighsModelStatus.kOptimal:
             return None
@@ -216,6 +234,28 @@ class _Master:
         x = np.asarray(sol.col_value, dtype=float)
         obj = float(self.h.getInfo().objective_function_value)
         return x, obj, np.asarray(sol.col_dual, dtype=float)
+
+    def purge(self) -> None:
+        """Delete the cut rows that are slack at the last LP solution (own branch and bound).
+
+        Separation is exact (the cut at a point is tight there), so a deleted cut comes back
+        whenever a later LP point violates it; fewer rows make each node's LP cheaper.
+        """
+        h = self.h
+        first = self.first_cut
+        n_rows = h.getNumRow()
+        if n_rows - first <= PURGE_AT * self.n_groups:
+            return
+        act = np.asarray(h.getSolution().row_value, dtype=float)[first:]
+        upper = np.asarray(h.getLp().row_upper_, dtype=float)[first:]
+        slack = np.flatnonzero(upper - act > 1e-6 * max(1.0, self.total))
+        if len(slack):
+            h.deleteRows(len(slack), (slack + first).astype(np.int32))
+
+    def set_time_limit(self, seconds: float | None) -> None:
+        """Stop the next run after ``seconds`` (HiGHS's clock counts every run of the model)."""
+        limit = np.inf if seconds is None else self.h.getRunTime() + max(seconds, 1e-3)
+        self.h.setOptionValue("time_limit", float(min(limit, self.inf)))
 
     def fix(self, cols: np.ndarray, value: float) -> int:
         """Fix the sites ``cols`` not fixed yet at ``value``; return how many were new."""
@@ -334,8 +374,8 @@ def _mip_loop(master: _Master, best: _Incumbent, deadline: float | None) -> tupl
         _set_cutoff(master, best, cutoff)
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
-            return _sense(master, np.inf), restarts
-        h.setOptionValue("time_limit", 1e9 if left is None else max(left, 1e-3))
+            return np.inf, restarts  # no bound beyond the root's
+        master.set_time_limit(left)
         state["cuts"], state["violated"] = [], False
         h.run()
         status = h.getModelStatus()
@@ -353,6 +393,173 @@ def _mip_loop(master: _Master, best: _Incumbent, deadline: float | None) -> tupl
             best.offer((x[:m] > 0.5).astype(float))
         bound = _sense(master, float(h.getInfo().mip_dual_bound))
         return bound, restarts
+
+
+def _tree_search(
+    master: _Master,
+    best: _Incumbent,
+    deadline: float | None,
+    max_rounds: int = 20,
+) -> tuple[float, int]:
+    """Own depth-first branch and bound over the LP master (cuts at every node).
+
+    Every node solves the LP master (the whole cut pool) under its bounds on the sites and
+    separates Benders cuts at the LP point, fractional or integer, until none is violated
+    (at most ``max_rounds`` rounds; any LP value on the way is a valid node bound). A node is
+    pruned when its bound cannot beat the incumbent by the cutoff step; an integer LP point
+    without violated cuts is a solution of the true problem. Otherwise sites are fixed by
+    their reduced costs for the subtree, a rounding of the LP point is offered as an
+    incumbent, and the most fractional site is branched on (open first).
+
+    Returns the proven bound in the sense of ``best.value`` and the number of nodes.
+    """
+    h, m = master.h, master.m
+    free = np.flatnonzero(~master.fixed).astype(np.int32)
+    root_lo = np.zeros(m)
+    root_hi = np.ones(m)
+    fixed_cols = np.flatnonzero(master.fixed)
+    if len(fixed_cols):
+        lo_hi = np.asarray(h.getLp().col_lower_)[fixed_cols]
+        root_lo[fixed_cols] = lo_hi
+        root_hi[fixed_cols] = lo_hi
+    # A node: (its parent's bound, depth, sites at 0, sites at 1).
+    empty = np.zeros(0, dtype=np.int64)
+    stack: list[tuple[float, int, np.ndarray, np.ndarray]] = [(np.inf, 0, empty, empty)]
+    nodes = 0
+    while stack:
+        parent_bound, depth, zeros, ones = stack.pop()
+        if parent_bound < best.value + _step(master, best):
+            continue
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            stack.append((parent_bound, depth, zeros, ones))
+            break
+        nodes += 1
+        lo, hi = root_lo.copy(), root_hi.copy()
+        hi[zeros] = 0.0
+        lo[ones] = 1.0
+        h.changeColsBounds(len(free), free, lo[free], hi[free])
+        node = _node_lp(master, best, deadline, max_rounds)
+        if node is None:  # out of time: the node stays open
+            stack.append((parent_bound, depth, zeros, ones))
+            break
+        if node is False:  # infeasible or pruned by its bound
+            continue
+        x, obj, duals, integral = node
+        master.purge()
+        y = x[:m]
+        if integral:
+            best.offer((y > 0.5).astype(float))
+            continue
+        bound = _sense(master, obj)
+        _round(master, best, y, hi)
+        if bound < best.value + _step(master, best):
+            continue
+        closed, opened = _reduced_cost_fixing(master, (x, obj, duals), best)
+        zeros = np.union1d(zeros, closed[hi[closed] > 0.5])
+        ones = np.union1d(ones, opened[lo[opened] < 0.5])
+        frac = np.abs(y - 0.5)
+        frac[(y < 1e-6) | (y > 1 - 1e-6)] = np.inf
+        frac[zeros] = np.inf
+        frac[ones] = np.inf
+        j = int(np.argmin(frac))
+        if not np.isfinite(frac[j]):  # every fractional site got fixed: solve the node again
+            stack.append((bound, depth, zeros, ones))
+            continue
+        stack.append((bound, depth + 1, np.union1d(zeros, [j]), ones))
+        stack.append((bound, depth + 1, zeros, np.union1d(ones, [j])))
+    h.changeColsBounds(len(free), free, root_lo[free], root_hi[free])
+    if not stack:  # the tree is exhausted: nothing beats the incumbent by the step
+        if not np.isfinite(best.value):
+            return -np.inf, nodes
+        return best.value + (_step(master, best) if master.mode == "max" else 0.0), nodes
+    return max(best.value, max(b for b, *_ in stack)), nodes
+
+
+def _node_lp(master: _Master, best: _Incumbent, deadline: float | None, max_rounds: int):
+    """Cut loop of one node. None: out of time; False: infeasible or pruned; else the last
+    LP (x, objective, column duals) and whether its sites are integer with no violated cut."""
+    hs, h, m = master.hs, master.h, master.m
+    st = hs.HighsModelStatus
+    for _ in range(max_rounds):
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            return None
+        master.set_time_limit(left)
+        h.run()
+        status = h.getModelStatus()
+        if status not in (st.kOptimal, st.kInfeasible, st.kTimeLimit):
+            # numerical trouble of the warm-started simplex (seen: kUnknown on 10^6 rows of
+            # weights up to 4e7): solve once more from scratch
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+        if status == st.kInfeasible:
+            return False
+        if status != st.kOptimal:
+            return None
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, dtype=float)
+        obj = float(h.getInfo().objective_function_value)
+        if _sense(master, obj) < best.value + _step(master, best):
+            return False
+        coef, const = master.cuts_at(x[:m])
+        which = master.violated(x, coef, const)
+        if not len(which):
+            y = x[:m]
+            integral = bool(np.all((y < 1e-6) | (y > 1 - 1e-6)))
+            return x, obj, np.asarray(sol.col_dual, dtype=float), integral
+        master.add_cuts(coef, const, which)
+    return x, obj, np.asarray(sol.col_dual, dtype=float), False
+
+
+def _round(master: _Master, best: _Incumbent, y: np.ndarray, hi: np.ndarray) -> None:
+    """Offer a rounding of the LP point ``y`` (sites allowed by ``hi``) as an incumbent.
+
+    Max cover: the ``p`` largest values. Partial cover: the sites at 1, then the site with
+    the most uncovered weight (scaled by 1 + its LP value) until the target is met, then
+    sites whose removal keeps the target are dropped.
+    """
+    order = np.lexsort((np.arange(master.m), -y))
+    order = order[hi[order] > 0.5]
+    if master.mode == "max":
+        p = master.p
+        if len(order) >= p:
+            pick = np.zeros(master.m)
+            pick[order[:p]] = 1.0
+            best.offer(pick)
+        return
+    at = master.at
+    aw = master.aw
+    count = master.agg @ (y > 1 - 1e-6).astype(float)
+    chosen = list(np.flatnonzero(y > 1 - 1e-6))
+    got = float(aw @ (count > 0.5))
+    target = best.target - 1e-9 * max(1.0, best.target)
+    allowed = hi > 0.5
+    n_best = -best.value if np.isfinite(best.value) else np.inf
+    while got < target and len(chosen) < n_best:
+        gain = (at @ np.where(count < 0.5, aw, 0.0)) * (1.0 + y)
+        gain[~allowed] = -1.0
+        gain[chosen] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            return
+        chosen.append(j)
+        rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
+        got += float(aw[rows][count[rows] < 0.5].sum())
+        count[rows] += 1
+    if got < target:
+        return
+    for j in chosen[::-1]:
+        rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
+        loss = float(aw[rows][count[rows] < 1.5].sum())
+        if got - loss >= target:
+            count[rows] -= 1
+            got -= loss
+            chosen.remove(j)
+    pick = np.zeros(master.m)
+    pick[chosen] = 1.0
+    best.offer(pick)
 
 
 def _sense(master: _Master, bound: float) -> float:
@@ -388,6 +595,13 @@ def _set_cutoff(master: _Master, best: _Incumbent, row: int) -> None:
 
 def _fix_by_reduced_cost(master: _Master, lp: tuple, best: _Incumbent) -> int:
     """Fix sites whose reduced cost proves them closed (or open) in every better solution."""
+    closed, opened = _reduced_cost_fixing(master, lp, best)
+    return master.fix(closed, 0.0) + master.fix(opened, 1.0)
+
+
+def _reduced_cost_fixing(master: _Master, lp: tuple, best: _Incumbent):
+    """Sites at 0 (at 1) whose reduced cost proves them closed (open) in every solution
+    better than the incumbent, given the LP ``lp`` = (x, objective, column duals)."""
     x, obj, duals = lp
     m = master.m
     d = duals[:m]
@@ -400,7 +614,7 @@ def _fix_by_reduced_cost(master: _Master, lp: tuple, best: _Incumbent) -> int:
         limit = -best.value - 1.0 + 1e-6  # at most count - 1 sites
         closed = np.flatnonzero((y < 1e-9) & (obj + d > limit))
         opened = np.flatnonzero((y > 1 - 1e-9) & (obj - d > limit))
-    return master.fix(closed, 0.0) + master.fix(opened, 1.0)
+    return closed, opened
 
 
 def max_cover(
@@ -413,7 +627,7 @@ def max_cover(
     threads: int | None = None,
     groups: np.ndarray | None = None,
     n_groups: int = 256,
-    floor: float | None = None,
+    branching: str = "highs",
 ) -> CoverResult:
     """Maximal covering: the ``p`` columns of ``agg`` that cover the most row weight ``aw``.
 
@@ -438,11 +652,12 @@ def max_cover(
         covering site into ``n_groups`` groups.
     n_groups : int
         Number of default groups (1: the single aggregated cut).
-    floor : float, optional
-        Only solutions covering at least ``floor`` are of interest (a partial covering
-        target): sites are fixed and the search cut off against it. The result then either
-        covers at least ``floor``, or has ``bound < floor`` (proof that no ``p`` sites reach
-        it), or neither when the time ran out.
+    branching : {"highs", "own"}
+        Branch and bound on the master after the root: ``"highs"``, HiGHS's tree on the
+        master with its cuts, restarted with new cuts whenever it adopts an integer solution
+        that over-states the coverage; ``"own"``, a depth-first tree in Python over the LP
+        master that separates cuts at every node (fractional and integer points), fixes sites
+        by reduced costs per node and rounds node LPs into incumbents. Both are exact.
 
     Returns
     -------
@@ -451,7 +666,7 @@ def max_cover(
     """
     return _solve(
         agg, aw, "max", p, None, list(starts), time_limit, threads, groups, n_groups,
-        floor=floor,
+        branching=branching,
     )  # fmt: skip
 
 
@@ -466,6 +681,7 @@ def partial_cover(
     groups: np.ndarray | None = None,
     n_groups: int = 256,
     root_only: bool = False,
+    branching: str = "highs",
 ) -> CoverResult:
     """Partial set covering: the fewest columns of ``agg`` that cover at least ``target``.
 
@@ -477,7 +693,7 @@ def partial_cover(
     """
     return _solve(
         agg, aw, "partial", None, float(target), list(starts), time_limit, threads, groups,
-        n_groups, root_only,
+        n_groups, root_only, branching=branching,
     )  # fmt: skip
 
 
@@ -510,8 +726,12 @@ def spatial_groups(xy: np.ndarray, n_groups: int) -> np.ndarray:
 
 def _solve(
     agg, aw, mode, p, target, starts, time_limit, threads, groups, n_groups, root_only=False,
-    floor=None,
+    branching="highs",
 ) -> CoverResult:  # fmt: skip
+    if branching not in ("highs", "own"):
+        raise SpecificationError(
+            f"The 'branching' parameter must be 'highs' or 'own'. Got {branching!r} instead."
+        )
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
     agg = sparse.csr_array(agg)
@@ -525,14 +745,12 @@ def _solve(
         best.offer(y)
         coef, const = master.cuts_at(y)
         master.add_cuts(coef, const, np.arange(master.n_groups))
-    if floor is not None and best.value < floor:
-        best.value = floor - 0.5 * REL_TOL * max(1.0, abs(floor))  # a pseudo-incumbent
     if mode == "max":
         core = np.full(m, p / m) if m else np.zeros(0)
     else:
         core = np.ones(m)
     lp = _root_loop(master, core, deadline)
-    root = _sense(master, lp[1]) if lp is not None else _sense(master, np.inf)
+    root = _sense(master, lp[1]) if lp is not None else np.inf  # np.inf: no bound yet
     fixed = 0
     while lp is not None and np.isfinite(best.value) and not _meets(best.value, root):
         # Fixing changes the LP; its new optimum gives new cuts, a tighter bound, more fixing.
@@ -545,18 +763,21 @@ def _solve(
             break
         lp = again
         root = min(root, _sense(master, lp[1]))
-    bound, restarts = root, 0
+    bound, restarts, nodes = root, 0, 0
     if not root_only and not _meets(best.value, root):
-        bound, restarts = _mip_loop(master, best, deadline)
+        if branching == "own":
+            bound, nodes = _tree_search(master, best, deadline)
+        else:
+            bound, restarts = _mip_loop(master, best, deadline)
         bound = min(bound, root)
-    return _result(master, best, bound, root, fixed, restarts, time.perf_counter() - t0)
+    return _result(master, best, bound, root, fixed, restarts, nodes, time.perf_counter() - t0)
 
 
 def _meets(value: float, bound: float) -> bool:
     return np.isfinite(value) and value >= bound - REL_TOL * max(1.0, abs(bound))
 
 
-def _result(master, best, bound, root, fixed, restarts, runtime) -> CoverResult:
+def _result(master, best, bound, root, fixed, restarts, nodes, runtime) -> CoverResult:
     chosen = np.sort(best.chosen) if best.chosen is not None else np.zeros(0, dtype=np.int64)
     covered = covered_weight(master.agg, master.aw, chosen)
     if master.mode == "max":
@@ -567,5 +788,5 @@ def _result(master, best, bound, root, fixed, restarts, runtime) -> CoverResult:
     status = OPTIMAL if _gap(objective, ub) <= REL_TOL else TIME_LIMIT
     return CoverResult(
         chosen, objective, covered, ub, _gap(objective, ub), status, root_bound,
-        master.n_cuts, restarts, fixed, runtime, master.backend(),
+        master.n_cuts, restarts, fixed, nodes, runtime, master.backend(),
     )  # fmt: skip

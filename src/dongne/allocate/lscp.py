@@ -63,10 +63,10 @@ class LSCP(_LocationModel):
        z_i \le \sum_{j \in N_i} y_j, \; z_i \in [0, 1],
 
     solved exactly with Benders decomposition (:mod:`dongne.allocate.benders`, Cordeau,
-    Furini & Ljubić 2019): a greedy cover shrunk by 1-swaps, the lower bound of the
-    partial-covering master's root, then Benders MCLPs with the target as a floor for one
-    site fewer at a time until one proves that no smaller set reaches the target. Units no
-    site can reach are left uncovered.
+    Furini & Ljubić 2019): a greedy cover shrunk by 1-swaps is the first incumbent, the root
+    cut loop of the partial-covering master gives the lower bound, and an own branch and
+    bound over that master (cuts at every node, reduced-cost fixing, LP rounding) closes the
+    gap. Units no site can reach are left uncovered.
 
     Parameters
     ----------
@@ -276,16 +276,15 @@ def _partial_cover(problem: LocationProblem, radius: float, model: LSCP) -> _Sol
         first[where[::-1]] = rows[::-1]
         groups = benders.spatial_groups(problem.demand_xy[first], 256)
     start = _shrink(agg, aw, need, _greedy_partial(agg, aw, need))
+    left = None
+    if model.time_limit is not None:  # time_limit counts from the start of the fit
+        left = max(model.time_limit - (time.perf_counter() - t_start), 1e-3)
     res = benders.partial_cover(
-        agg, aw, need, starts=[start], time_limit=model.time_limit, threads=model.threads,
-        groups=groups, root_only=True,
+        agg, aw, need, starts=[start], time_limit=left, threads=model.threads,
+        groups=groups, root_only=model.method == "heuristic", branching="own",
     )  # fmt: skip
-    details["root_bound"] = res.root_bound
+    details.update(root_bound=res.root_bound, benders_cuts=res.cuts, benders_nodes=res.nodes)
     chosen, bound, seconds = res.chosen, res.bound, res.runtime
-    if model.method != "heuristic":
-        chosen, bound, seconds = _descend(
-            agg, aw, need, chosen, bound, groups, model, details, t_start
-        )
     details["covered_weight"] = base + benders.covered_weight(agg, aw, chosen)
     _certify_partial(problem, cand[chosen], radius, model.coverage * total, details)
     n = float(len(chosen))
@@ -295,33 +294,6 @@ def _partial_cover(problem: LocationProblem, radius: float, model: LSCP) -> _Sol
         cand[chosen], status, n, bound, _gap(n, bound),
         "exact" if status != "heuristic" else "heuristic", res.backend, seconds, details=details,
     )  # fmt: skip
-
-
-def _descend(agg, aw, need, chosen, bound, groups, model, details, t_start):
-    """Exact PSCLP through maximal covering: for p = (sites in hand) − 1, Benders MCLP either
-    finds p sites covering ``need`` (the new incumbent) or proves that none do (then the
-    incumbent is optimal: the best coverage never grows when p shrinks)."""
-    t0 = time.perf_counter()
-    steps = 0
-    while len(chosen) - 1 >= bound:
-        spent = time.perf_counter() - t_start  # time_limit counts from the start of the fit
-        left = None if model.time_limit is None else model.time_limit - spent
-        if left is not None and left <= 0:
-            break
-        p = len(chosen) - 1
-        r = benders.max_cover(
-            agg, aw, p, starts=[_drop_weakest(agg, aw, chosen)], time_limit=left,
-            threads=model.threads, groups=groups, floor=need,
-        )  # fmt: skip
-        steps += 1
-        if r.covered >= need * (1 - 1e-12) and len(r.chosen) == p:
-            chosen = r.chosen
-        elif r.bound < need:
-            bound = float(len(chosen))
-        else:
-            break
-    details["mclp_steps"] = steps
-    return chosen, bound, time.perf_counter() - t0
 
 
 def _drop_weakest(agg, aw, chosen: np.ndarray) -> np.ndarray:

@@ -376,7 +376,8 @@ class MCLP(_LocationModel):
             groups=self._cut_groups, n_groups=BENDERS_GROUPS,
         )  # fmt: skip
         details.update(
-            benders_cuts=res.cuts, benders_restarts=res.restarts, fixed_by_reduced_cost=res.fixed,
+            benders_cuts=res.cuts, benders_restarts=res.restarts, benders_nodes=res.nodes,
+            fixed_by_reduced_cost=res.fixed,
             root_bound=base + res.root_bound, bound_method="Benders",
             benders_seconds=res.runtime,
         )  # fmt: skip
