@@ -147,3 +147,4 @@ def test_min_share_sites_do_not_depend_on_threads():
     fits = [MCLP(p=4, radius=16.0, min_share=eps, threads=t).fit(problem) for t in (1, 2)]
     assert fits[0].selected_.tolist() == fits[1].selected_.tolist()
     assert fits[0].objective_ == fits[1].objective_
+

@@ -16,8 +16,8 @@ import pytest
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from dongne.allocate import MCLP, LocationProblem, pareto_sweep
-from dongne.allocate import _floors
+from dongne.allocate import MCLP, LocationProblem, _floors, pareto_sweep
+from dongne.allocate._solver import solve_highs
 from dongne.errors import SpecificationError
 
 TOL = 1e-9
@@ -241,3 +241,19 @@ def test_maxmin_point_refuses_capacities_like_mclp():
     )
     with pytest.raises(SpecificationError, match="uncapacitated MCLP; use min_share"):
         pareto_sweep(problem, p=2, radius=20.0, n_points=2)
+
+
+def test_group_floors_after_a_solve_on_another_thread_count():
+    # HiGHS keeps one thread scheduler per process: a solve on two threads first made the
+    # one-thread MIPs of the max-min objective end in "error" (and the plain sites came back).
+    cost, weights, groups, existing = _instance(4, 200, 45, 5, 10)
+    problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
+    one_row = sparse.csc_array(np.ones((1, 2)))
+    solved = solve_highs(np.array([1.0, 2.0]), one_row, [-np.inf], [1.0], np.zeros(2),
+                         np.ones(2), np.ones(2, dtype=bool), maximize=True, threads=2)  # fmt: skip
+    assert solved.status == "optimal" and solved.objective == 2.0
+    model = MCLP(p=2, radius=15.0, objective="maxmin").fit(problem)
+    worst, total = _milp_maxmin(cost, weights, groups, existing, 2, 15.0)
+    assert model.status_ == "optimal" and model.gap_ <= TOL
+    assert model.worst_group_coverage_ == pytest.approx(worst, abs=TOL)
+    assert model.coverage_ == pytest.approx(total, abs=TOL)
