@@ -16,8 +16,8 @@ import pytest
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from dongne.allocate import MCLP, LocationProblem, pareto_sweep
-from dongne.allocate import pareto as pareto_module
+from dongne.allocate import MCLP, LocationProblem, _floors, pareto_sweep
+from dongne.allocate._solver import solve_highs
 from dongne.errors import SpecificationError
 
 TOL = 1e-9
@@ -145,29 +145,33 @@ def test_maxmin_point_equals_brute_force(seed):
     assert row["coverage"] == pytest.approx(total, abs=TOL)
 
 
-def test_maxmin_point_agrees_with_mclp_maxmin_and_uses_the_reductions(monkeypatch):
+def test_mclp_maxmin_is_the_sweeps_point_and_uses_the_reductions(monkeypatch):
     cost, weights, groups, existing = _instance(4, 200, 45, 5, 10)
     calls = []
-    real = pareto_module._stage_two
+    real = _floors._stage_two
 
     def spy(agg, aw, ag, constrained, need, cols, *args):
         useful = np.count_nonzero(np.diff(sparse.csc_array(agg).indptr))
         calls.append((len(cols), useful, len(constrained)))
         return real(agg, aw, ag, constrained, need, cols, *args)
 
-    monkeypatch.setattr(pareto_module, "_stage_two", spy)
-    row = _maxmin_row(cost, weights, groups, existing, 2, 15.0)
+    monkeypatch.setattr(_floors, "_stage_two", spy)
     problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
     model = MCLP(p=2, radius=15.0, objective="maxmin").fit(problem)
-    assert row["worst_group_coverage"] == pytest.approx(model.worst_group_coverage_, abs=TOL)
-    assert row["coverage"] == pytest.approx(model.coverage_, abs=TOL)
+    worst, total = _milp_maxmin(cost, weights, groups, existing, 2, 15.0)
+    assert model.worst_group_coverage_ == pytest.approx(worst, abs=TOL)
+    assert model.coverage_ == pytest.approx(total, abs=TOL)
+    assert model.status_ == "optimal" and model.gap_ <= TOL
     # No single site reach the optimal share here, so stage two kept only the sites that serve
     # the groups below it: fewer than the sites that cover any demand not yet covered.
     ((kept, useful, n_constrained),) = calls
     assert 0 < n_constrained < 5 and kept < useful
+    row = _maxmin_row(cost, weights, groups, existing, 2, 15.0)
+    assert len(calls) == 2 and row["sites"] == list(model.selected_)
     # Deterministic: the same sites whatever the thread count asked for.
-    again = pareto_sweep(problem, p=2, radius=15.0, n_points=2, threads=1).iloc[-1]
-    assert again["sites"] == row["sites"] and again["coverage"] == row["coverage"]
+    for threads in (1, 2):
+        again = pareto_sweep(problem, p=2, radius=15.0, n_points=2, threads=threads).iloc[-1]
+        assert again["sites"] == row["sites"] and again["coverage"] == row["coverage"]
 
 
 def test_maxmin_point_when_the_worst_group_cannot_gain():
@@ -227,7 +231,7 @@ def test_undominated_keeps_one_site_per_coverage_set_and_drops_subsets():
         )
     )
     # Site 0 ⊂ site 1 = site 3 (the first kept), site 2 = site 4 (the first kept).
-    assert pareto_module._undominated(agg, np.arange(5)).tolist() == [1, 2]
+    assert _floors._undominated(agg, np.arange(5)).tolist() == [1, 2]
 
 
 def test_maxmin_point_refuses_capacities_like_mclp():
@@ -237,3 +241,19 @@ def test_maxmin_point_refuses_capacities_like_mclp():
     )
     with pytest.raises(SpecificationError, match="uncapacitated MCLP; use min_share"):
         pareto_sweep(problem, p=2, radius=20.0, n_points=2)
+
+
+def test_group_floors_after_a_solve_on_another_thread_count():
+    # HiGHS keeps one thread scheduler per process: a solve on two threads first made the
+    # one-thread MIPs of the max-min objective end in "error" (and the plain sites came back).
+    cost, weights, groups, existing = _instance(4, 200, 45, 5, 10)
+    problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
+    one_row = sparse.csc_array(np.ones((1, 2)))
+    solved = solve_highs(np.array([1.0, 2.0]), one_row, [-np.inf], [1.0], np.zeros(2),
+                         np.ones(2), np.ones(2, dtype=bool), maximize=True, threads=2)  # fmt: skip
+    assert solved.status == "optimal" and solved.objective == 2.0
+    model = MCLP(p=2, radius=15.0, objective="maxmin").fit(problem)
+    worst, total = _milp_maxmin(cost, weights, groups, existing, 2, 15.0)
+    assert model.status_ == "optimal" and model.gap_ <= TOL
+    assert model.worst_group_coverage_ == pytest.approx(worst, abs=TOL)
+    assert model.coverage_ == pytest.approx(total, abs=TOL)

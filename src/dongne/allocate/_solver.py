@@ -210,7 +210,11 @@ def _solve_highspy(
     # from a feasible start on a set-covering instance (checked while writing this module).
     h.passModel(lp)
     t0 = time.perf_counter()
-    h.run()
+    if h.run() == hs.HighsStatus.kError and threads is not None:
+        # HiGHS refuses a thread count other than that of its global scheduler, which the
+        # first solve in the process started: restart the scheduler with this one.
+        h.resetGlobalScheduler(True)
+        h.run()
     runtime = time.perf_counter() - t0
     ms = h.getModelStatus()
     info = h.getInfo()

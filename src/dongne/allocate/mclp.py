@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
-from dongne.allocate import benders
+from dongne.allocate import _floors, benders
 from dongne.allocate import heuristics as heur
 from dongne.allocate._model import (
     _INF,
@@ -26,7 +27,7 @@ from dongne.allocate._model import (
     _raise_if_infeasible,
     _Solution,
 )
-from dongne.allocate._solver import OPTIMAL, backend_name
+from dongne.allocate._solver import OPTIMAL, TIME_LIMIT, backend_name
 from dongne.allocate.equity import min_share_by_group
 from dongne.allocate.problem import LocationProblem
 from dongne.errors import (
@@ -292,6 +293,9 @@ class MCLP(_LocationModel):
                 )  # fmt: skip
             if benders_exact:
                 return self._benders(agg, aw, p, chosen, base, cand, details)
+        elif not (shares and self.objective == "maxmin"):
+            return self._solve_groups(problem, p, agg, aw, ag, total_g, base_g, shares, g_labels,
+                                      base, cand, details)  # fmt: skip
         else:
             chosen, cov = np.zeros(0, dtype=np.int64), -_INF
         builder = self._model(agg, aw, p, shares, ag, g_labels, total_g, base_g)
@@ -314,6 +318,42 @@ class MCLP(_LocationModel):
         return _Solution(
             cand[mip_chosen], res.status, obj, bound, _gap(obj, bound), "exact", res.backend,
             res.runtime, details=details,
+        )  # fmt: skip
+
+    def _solve_groups(
+        self, problem, p, agg, aw, ag, total_g, base_g, shares, g_labels, base, cand, details
+    ) -> _Solution:
+        """``min_share`` or ``objective="maxmin"`` by the exactly reduced MIPs of
+        :mod:`dongne.allocate._floors` (one HiGHS thread)."""
+        options = _floors._highs_options(self.time_limit, self.backend, self.mip_gap)
+        t0 = time.perf_counter()
+        if self.objective == "maxmin":
+
+            def plain():
+                params = {**self.get_params(), "objective": "coverage"}
+                model = MCLP(**params).fit(problem)
+                where = {site: i for i, site in enumerate(cand)}
+                chosen = np.sort([where[s] for s in model.new_sites_]).astype(np.int64)
+                return chosen, model.status_, model.bound_ - base
+
+            chosen, t_star, status, gap, bound = _floors._maxmin_sites(
+                agg, aw, ag, total_g, base_g, p, options, plain
+            )
+            details["maxmin_share"] = t_star
+        else:
+            need = np.array(
+                [shares.get(g, 0.0) * total_g[gi] - base_g[gi] for gi, g in enumerate(g_labels)]
+            )
+            chosen, _, bound, status = _floors._floor_sites(agg, aw, ag, need, p, options)
+            _raise_if_infeasible(SimpleNamespace(x=chosen, status=status), self, shares)
+        obj = base + _covered(agg, aw, chosen)
+        ub = base + bound
+        gap = max(gap, _gap(obj, ub)) if self.objective == "maxmin" else _gap(obj, ub)
+        if self.objective != "maxmin" and (status != OPTIMAL or gap > _floors._REL_TOL):
+            status = TIME_LIMIT if status == OPTIMAL else status
+        return _Solution(
+            cand[chosen], status, obj, ub, gap, "exact", backend_name(self.backend),
+            time.perf_counter() - t0, details=details,
         )  # fmt: skip
 
     def _heuristic(self, agg, aw, p, method, lp) -> tuple[np.ndarray, float, float, str]:
