@@ -39,8 +39,9 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from dongne.allocate._model import _INF, _Builder, _gap
+from dongne.allocate._model import _INF, _Builder, _cover_rows, _gap
 from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT
+from dongne.allocate.benders import covered_weight
 
 #: Relative gap at or below which a stage counts as optimal; slack of the floors on shares.
 _REL_TOL = 1e-9
@@ -68,7 +69,7 @@ def _floor_sites(agg, aw, ag, need, p, options):
     chosen, bound, status, _ = _stage_two(agg, aw, ag, constrained, need, cols, p, None, options)
     if chosen is None:
         return None, -_INF, bound, status
-    value = _covered(agg, aw, chosen)
+    value = covered_weight(agg, aw, chosen)
     return _pad(chosen, p, agg.shape[1]), value, max(bound, value), status
 
 
@@ -119,7 +120,7 @@ def _maxmin_sites(
     cols = np.flatnonzero(np.diff(sparse.csc_array(agg).indptr) > 0)
     if not len(constrained):  # no group below t* needs new sites: the plain MCLP
         chosen, status, bound = plain()
-        value = _covered(agg, aw, chosen)
+        value = covered_weight(agg, aw, chosen)
         proven = proven1 and status == OPTIMAL
         gap = max(gap1, _gap(value, max(bound, value)))
         return chosen, t_star, OPTIMAL if proven else TIME_LIMIT, gap, max(bound, value)
@@ -132,11 +133,11 @@ def _maxmin_sites(
             # No p - 1 sites meet the floors: every site of a solution serves a floor.
             serve = np.isin(ag, constrained)
             cols = np.flatnonzero(np.diff(sparse.csc_array(agg[serve]).indptr) > 0)
-    start = _covered(agg, aw, chosen1)
+    start = covered_weight(agg, aw, chosen1)
     x2 = _stage_two(agg, aw, ag, constrained, need, cols, p, start, options)
     chosen, value, bound2, status2 = chosen1, start, x2[1], x2[2]
     if x2[0] is not None:
-        value2 = _covered(agg, aw, x2[0])
+        value2 = covered_weight(agg, aw, x2[0])
         if value2 > value and np.all(shares(x2[0]) >= floor):
             chosen, value = x2[0], value2
     if status2 == INFEASIBLE:  # nothing beats the cutoff: stage one's sites are optimal
@@ -147,11 +148,6 @@ def _maxmin_sites(
     chosen = _pad(chosen, p, m)
     proven = proven1 and status2 == OPTIMAL and gap2 <= _REL_TOL
     return chosen, t_star, OPTIMAL if proven else TIME_LIMIT, max(gap1, gap2), bound2
-
-
-def _covered(agg: sparse.csr_array, aw: np.ndarray, chosen: np.ndarray) -> float:
-    """Weight of the rows covered by the columns ``chosen``."""
-    return float(aw @ ((agg @ _indicator(chosen, agg.shape[1])) > 0.5))
 
 
 def _indicator(chosen: np.ndarray, m: int) -> np.ndarray:
@@ -206,7 +202,7 @@ def _stage_one(agg, aw, ag, binding, total_g, base_g, p, t_max, options, cutoff=
     y0 = b.add_cols(mc, 0.0, 0.0, 1.0, integer=True)
     z0 = b.add_cols(k, 0.0, 0.0, 1.0)
     t = b.add_cols(1, 1.0, 0.0, t_max)
-    _cover_rows(b, sub, y0, z0, p)
+    _cover_rows(b, sub, y0, z0, p, exactly=False)
     sub_g = ag[rows]
     for gi in binding:
         members = np.flatnonzero(sub_g == gi)
@@ -241,7 +237,7 @@ def _stage_two(agg, aw, ag, constrained, need, cols, p, start, options):
     b = _Builder()
     y0 = b.add_cols(mc, 0.0, 0.0, 1.0, integer=True)
     z0 = b.add_cols(k, aw[rows], 0.0, 1.0)
-    _cover_rows(b, sub, y0, z0, p)
+    _cover_rows(b, sub, y0, z0, p, exactly=False)
     sub_g = ag[rows]
     for gi in constrained:
         members = np.flatnonzero(sub_g == gi)
@@ -251,18 +247,3 @@ def _stage_two(agg, aw, ag, constrained, need, cols, p, start, options):
     chosen = None if res.x is None else cols[np.flatnonzero(res.x[:mc] > 0.5)]
     bound = float(res.bound) if res.x is not None else np.inf
     return chosen, bound, res.status, cutoff
-
-
-def _cover_rows(b: _Builder, sub: sparse.csr_array, y0: int, z0: int, p: int) -> None:
-    """z_k <= sum_{j in N_k} y_j for every row k, and sum_j y_j <= p."""
-    k, mc = sub.shape
-    coo = sparse.coo_array(sub)
-    b.add_rows(
-        np.concatenate([coo.row, np.arange(k)]),
-        np.concatenate([y0 + coo.col, z0 + np.arange(k)]),
-        np.concatenate([-np.ones(coo.nnz), np.ones(k)]),
-        -_INF,
-        0.0,
-        k,
-    )
-    b.add_rows(np.zeros(mc), y0 + np.arange(mc), 1.0, -_INF, p, 1)

@@ -167,6 +167,24 @@ class _Builder:
         )
 
 
+def _cover_rows(
+    b: _Builder, agg: sparse.csr_array, y0: int, z0: int, p: int, *, exactly: bool
+) -> None:
+    """Coverage rows z_k <= sum_{j in N_k} y_j of every row k of ``agg`` (sites from column
+    ``y0``, rows from ``z0``) and the site count: sum_j y_j = p (``exactly``) or <= p."""
+    k, mc = agg.shape
+    coo = sparse.coo_array(agg)
+    b.add_rows(
+        np.concatenate([coo.row, np.arange(k)]),
+        np.concatenate([y0 + coo.col, z0 + np.arange(k)]),
+        np.concatenate([-np.ones(coo.nnz), np.ones(k)]),
+        -_INF,
+        0.0,
+        k,
+    )
+    b.add_rows(np.zeros(mc), y0 + np.arange(mc), 1.0, p if exactly else -_INF, p, 1)
+
+
 class _LocationModel:
     """Shared fitting, results and reporting of the location models."""
 

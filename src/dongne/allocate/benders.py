@@ -516,40 +516,68 @@ def _node_lp(master: _Master, best: _Incumbent, deadline: float | None, max_roun
 def _round(master: _Master, best: _Incumbent, y: np.ndarray, hi: np.ndarray) -> None:
     """Offer a rounding of the LP point ``y`` (sites allowed by ``hi``) as an incumbent.
 
-    Max cover: the ``p`` largest values. Partial cover: the sites at 1, then the site with
-    the most uncovered weight (scaled by 1 + its LP value) until the target is met, then
-    sites whose removal keeps the target are dropped.
+    Max cover: the ``p`` largest values. Partial cover: the sites at 1, completed and pruned
+    by :func:`_greedy_partial` (gains scaled by 1 + the LP value).
     """
-    order = np.lexsort((np.arange(master.m), -y))
-    order = order[hi[order] > 0.5]
     if master.mode == "max":
+        order = np.lexsort((np.arange(master.m), -y))
+        order = order[hi[order] > 0.5]
         p = master.p
         if len(order) >= p:
             pick = np.zeros(master.m)
             pick[order[:p]] = 1.0
             best.offer(pick)
         return
-    at = master.at
-    aw = master.aw
     count = master.agg @ (y > 1 - 1e-6).astype(float)
     chosen = list(np.flatnonzero(y > 1 - 1e-6))
-    got = float(aw @ (count > 0.5))
     target = best.target - 1e-9 * max(1.0, best.target)
-    allowed = hi > 0.5
     n_best = -best.value if np.isfinite(best.value) else np.inf
-    while got < target and len(chosen) < n_best:
-        gain = (at @ np.where(count < 0.5, aw, 0.0)) * (1.0 + y)
-        gain[~allowed] = -1.0
+    chosen, got = _greedy_partial(
+        master.at, master.aw, target, count=count, chosen=chosen, scale=1.0 + y,
+        allowed=hi > 0.5, limit=n_best,
+    )  # fmt: skip
+    if got < target:
+        return
+    pick = np.zeros(master.m)
+    pick[chosen] = 1.0
+    best.offer(pick)
+
+
+def _greedy_partial(
+    at: sparse.csr_array,
+    aw: np.ndarray,
+    target: float,
+    *,
+    count: np.ndarray | None = None,
+    chosen: list[int] | None = None,
+    scale: np.ndarray | float = 1.0,
+    allowed: np.ndarray | None = None,
+    limit: float = np.inf,
+) -> tuple[list[int], float]:
+    """Greedy partial cover: (sites, covered weight).
+
+    From ``chosen`` (rows covered ``count`` times), add the site with the most uncovered
+    weight (times ``scale``; only ``allowed`` sites) until ``target`` is covered, no site adds
+    weight or ``limit`` sites are open; then, when the target is met, drop (last added first)
+    the sites whose removal keeps it. ``at`` is the site × row coverage matrix.
+    """
+    count = np.zeros(at.shape[1]) if count is None else count
+    chosen = [] if chosen is None else chosen
+    got = float(aw @ (count > 0.5))
+    while got < target and len(chosen) < limit:
+        gain = (at @ np.where(count < 0.5, aw, 0.0)) * scale
+        if allowed is not None:
+            gain[~allowed] = -1.0
         gain[chosen] = -1.0
         j = int(np.argmax(gain))
         if gain[j] <= 0:
-            return
+            break
         chosen.append(j)
         rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
         got += float(aw[rows][count[rows] < 0.5].sum())
         count[rows] += 1
     if got < target:
-        return
+        return chosen, got
     for j in chosen[::-1]:
         rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
         loss = float(aw[rows][count[rows] < 1.5].sum())
@@ -557,9 +585,7 @@ def _round(master: _Master, best: _Incumbent, y: np.ndarray, hi: np.ndarray) -> 
             count[rows] -= 1
             got -= loss
             chosen.remove(j)
-    pick = np.zeros(master.m)
-    pick[chosen] = 1.0
-    best.offer(pick)
+    return chosen, got
 
 
 def _sense(master: _Master, bound: float) -> float:

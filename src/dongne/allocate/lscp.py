@@ -316,28 +316,8 @@ def _shrink(agg, aw, need: float, chosen: np.ndarray) -> np.ndarray:
 
 def _greedy_partial(agg: sparse.csr_array, aw: np.ndarray, need: float) -> np.ndarray:
     """Sites by most uncovered weight until ``need`` is covered, then redundant ones dropped."""
-    a = sparse.csr_array(agg, dtype=float)
-    at = sparse.csr_array(a.T)
-    count = np.zeros(a.shape[0])
-    chosen: list[int] = []
-    got = 0.0
-    while got < need * (1 - 1e-12):
-        gain = at @ np.where(count < 0.5, aw, 0.0)
-        gain[chosen] = -1.0
-        j = int(np.argmax(gain))
-        if gain[j] <= 0:
-            break
-        chosen.append(j)
-        rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
-        got += float(aw[rows][count[rows] < 0.5].sum())
-        count[rows] += 1
-    for j in chosen[::-1]:  # drop sites whose loss keeps the target
-        rows = at.indices[at.indptr[j] : at.indptr[j + 1]]
-        loss = float(aw[rows][count[rows] < 1.5].sum())
-        if got - loss >= need * (1 - 1e-12):
-            count[rows] -= 1
-            got -= loss
-            chosen.remove(j)
+    at = sparse.csr_array(sparse.csr_array(agg, dtype=float).T)
+    chosen, _ = benders._greedy_partial(at, aw, need * (1 - 1e-12))
     return np.sort(np.asarray(chosen, dtype=np.int64))
 
 

@@ -21,6 +21,7 @@ from dongne.allocate._model import (
     _aggregate,
     _Builder,
     _capacitated_model,
+    _cover_rows,
     _gap,
     _group_codes,
     _LocationModel,
@@ -310,7 +311,7 @@ class MCLP(_LocationModel):
         res = builder.solve(maximize=True, **self._solver_options())
         _raise_if_infeasible(res, self, shares)
         mip_chosen = np.flatnonzero(res.x[: agg.shape[1]] > 0.5)
-        obj = base + _covered(agg, aw, mip_chosen)
+        obj = base + benders.covered_weight(agg, aw, mip_chosen)
         if base + cov > obj:
             # A time-limited MIP can end below the heuristic: keep the better solution.
             mip_chosen, obj = chosen, base + cov
@@ -346,7 +347,7 @@ class MCLP(_LocationModel):
             )
             chosen, _, bound, status = _floors._floor_sites(agg, aw, ag, need, p, options)
             _raise_if_infeasible(SimpleNamespace(x=chosen, status=status), self, shares)
-        obj = base + _covered(agg, aw, chosen)
+        obj = base + benders.covered_weight(agg, aw, chosen)
         ub = base + bound
         gap = max(gap, _gap(obj, ub)) if self.objective == "maxmin" else _gap(obj, ub)
         if self.objective != "maxmin" and (status != OPTIMAL or gap > _floors._REL_TOL):
@@ -370,7 +371,7 @@ class MCLP(_LocationModel):
         def improve(start):
             nonlocal best, best_cov
             chosen = heur.coverage_swap(agg, aw, start, time_limit=self.time_limit)
-            cov = _covered(agg, aw, chosen)
+            cov = benders.covered_weight(agg, aw, chosen)
             if cov > best_cov + 1e-12 * max(1.0, abs(cov)):
                 best, best_cov = np.sort(chosen), cov
 
@@ -433,17 +434,7 @@ class MCLP(_LocationModel):
         maxmin = self.objective == "maxmin" and t_floor is None
         y0 = b.add_cols(mc, 0.0, 0.0, 1.0, integer=True)
         z0 = b.add_cols(k, 0.0 if maxmin else aw, 0.0, 1.0)
-        coo = sparse.coo_array(agg)
-        # z_k - sum_j a_kj y_j <= 0
-        b.add_rows(
-            np.concatenate([coo.row, np.arange(k)]),
-            np.concatenate([y0 + coo.col, z0 + np.arange(k)]),
-            np.concatenate([-np.ones(coo.nnz), np.ones(k)]),
-            -_INF,
-            0.0,
-            k,
-        )
-        b.add_rows(np.zeros(mc), y0 + np.arange(mc), 1.0, p, p, 1)
+        _cover_rows(b, agg, y0, z0, p, exactly=True)
         if g_labels is not None and (shares or self.objective == "maxmin"):
             for gi, label in enumerate(g_labels):
                 members = np.flatnonzero(ag == gi)
@@ -526,12 +517,6 @@ def _certify(problem: LocationProblem, sol: _Solution, radius: float) -> None:
             f"but the chosen sites cover {again!r}. Please report this with the input; "
             "Fix: meanwhile use exact_solver='mip' or method='heuristic'."
         )
-
-
-def _covered(agg: sparse.csr_array, aw: np.ndarray, chosen: np.ndarray) -> float:
-    y = np.zeros(agg.shape[1])
-    y[np.asarray(chosen, dtype=np.int64)] = 1.0
-    return float(aw @ np.minimum(agg @ y, 1.0))
 
 
 def _check_shares_reachable(shares, labels, total_g, reach_g, radius, unit) -> None:
