@@ -12,35 +12,13 @@ import itertools
 
 import numpy as np
 import pytest
+from allocate_cases import group_shares, groups_instance
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from dongne.allocate import MCLP, LocationProblem
 from dongne.errors import InfeasibleProblemError
 
 TOL = 1e-9
-
-
-def _instance(seed: int, n: int, m: int, n_groups: int, n_existing: int, n_twins: int):
-    """Demand and sites in a 100 × 100 square, groups as vertical bands; the last
-    ``n_twins`` candidates stand where earlier candidates stand (tied coverage)."""
-    rng = np.random.default_rng(seed)
-    demand = rng.uniform(0, 100, (n, 2))
-    sites = rng.uniform(0, 100, (m, 2))
-    if n_twins:
-        sites[m - n_twins :] = sites[n_existing : n_existing + n_twins]
-    cost = np.hypot(*(demand[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
-    weights = rng.integers(1, 20, n).astype(float)
-    groups = np.array([f"g{int(x * n_groups // 100)}" for x in demand[:, 0]])
-    existing = np.zeros(m, dtype=bool)
-    existing[:n_existing] = True
-    return cost, weights, groups, existing
-
-
-def _shares(cover, weights, groups, labels, open_sites):
-    covered = cover[:, open_sites].any(axis=1)
-    per_group = np.array([weights[(groups == g) & covered].sum() for g in labels])
-    totals = np.array([weights[groups == g].sum() for g in labels])
-    return per_group / totals, float(weights[covered].sum() / weights.sum())
 
 
 def _milp_floors(cost, weights, groups, existing, p, radius, floor):
@@ -66,7 +44,7 @@ def _milp_floors(cost, weights, groups, existing, p, radius, floor):
         return None
     assert res.success
     chosen = cand[np.flatnonzero(res.x[:mc] > 0.5)]
-    return _shares(cover, weights, groups, labels, np.concatenate([np.flatnonzero(existing),
+    return group_shares(cover, weights, groups, labels, np.concatenate([np.flatnonzero(existing),
                                                                    chosen]))[1]  # fmt: skip
 
 
@@ -76,7 +54,7 @@ def _brute_floors(cost, weights, groups, existing, p, radius, floor):
     need = np.array([floor.get(lab, 0.0) for lab in labels])
     best = None
     for chosen in itertools.combinations(np.flatnonzero(~existing), p):
-        shares, total = _shares(
+        shares, total = group_shares(
             cover, weights, groups, labels, np.concatenate([np.flatnonzero(existing), chosen])
         )
         if np.all(shares >= need) and (best is None or total > best):
@@ -112,7 +90,7 @@ CASES = [
                           "fraction"), CASES)  # fmt: skip
 def test_min_share_equals_the_plain_mip(seed, n, m, n_groups, n_existing, n_twins, p, radius,
                                         fraction):  # fmt: skip
-    cost, weights, groups, existing = _instance(seed, n, m, n_groups, n_existing, n_twins)
+    cost, weights, groups, existing = groups_instance(seed, n, m, n_groups, n_existing, n_twins)
     problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
     eps = fraction * _maxmin_share(problem, p, radius) - TOL
     model = MCLP(p=p, radius=radius, min_share=eps).fit(problem)
@@ -132,7 +110,7 @@ def test_min_share_equals_the_plain_mip(seed, n, m, n_groups, n_existing, n_twin
 
 @pytest.mark.parametrize("seed", [21, 22, 23, 24, 25])
 def test_min_share_equals_brute_force(seed):
-    cost, weights, groups, existing = _instance(seed, 60, 15, 3, 2, 3)
+    cost, weights, groups, existing = groups_instance(seed, 60, 15, 3, 2, 3)
     problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
     eps = _maxmin_share(problem, 3, 20.0) - TOL
     floor = {g: eps for g in set(groups)}
@@ -141,7 +119,7 @@ def test_min_share_equals_brute_force(seed):
 
 
 def test_min_share_sites_do_not_depend_on_threads():
-    cost, weights, groups, existing = _instance(2, 150, 40, 5, 6, 8)
+    cost, weights, groups, existing = groups_instance(2, 150, 40, 5, 6, 8)
     problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
     eps = 0.95 * _maxmin_share(problem, 4, 16.0)
     fits = [MCLP(p=4, radius=16.0, min_share=eps, threads=t).fit(problem) for t in (1, 2)]

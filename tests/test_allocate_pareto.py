@@ -13,6 +13,7 @@ import itertools
 
 import numpy as np
 import pytest
+from allocate_cases import group_shares, groups_instance
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -21,26 +22,6 @@ from dongne.allocate._solver import solve_highs
 from dongne.errors import SpecificationError
 
 TOL = 1e-9
-
-
-def _instance(seed: int, n: int, m: int, n_groups: int, n_existing: int):
-    """Demand and sites in a 100 × 100 square; groups are vertical bands of the demand."""
-    rng = np.random.default_rng(seed)
-    demand = rng.uniform(0, 100, (n, 2))
-    sites = rng.uniform(0, 100, (m, 2))
-    cost = np.hypot(*(demand[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
-    weights = rng.integers(1, 20, n).astype(float)
-    groups = np.array([f"g{int(x * n_groups // 100)}" for x in demand[:, 0]])
-    existing = np.zeros(m, dtype=bool)
-    existing[:n_existing] = True
-    return cost, weights, groups, existing
-
-
-def _shares(cover, weights, groups, labels, open_sites):
-    covered = cover[:, open_sites].any(axis=1)
-    per_group = np.array([weights[(groups == g) & covered].sum() for g in labels])
-    totals = np.array([weights[groups == g].sum() for g in labels])
-    return per_group / totals, float(weights[covered].sum() / weights.sum())
 
 
 def _milp_maxmin(cost, weights, groups, existing, p, radius):
@@ -75,7 +56,7 @@ def _milp_maxmin(cost, weights, groups, existing, p, radius):
                options=options)  # fmt: skip
     assert one.success
     chosen = cand[np.flatnonzero(one.x[:mc] > 0.5)]
-    t_star = _shares(cover, weights, groups, labels, np.concatenate([np.flatnonzero(existing),
+    t_star = group_shares(cover, weights, groups, labels, np.concatenate([np.flatnonzero(existing),
                                                                      chosen]))[0].min()  # fmt: skip
     floors = LinearConstraint(
         np.hstack([np.zeros((len(labels), mc)), member * weights, np.zeros((len(labels), 1))]),
@@ -87,7 +68,7 @@ def _milp_maxmin(cost, weights, groups, existing, p, radius):
                options=options)  # fmt: skip
     assert two.success
     chosen = cand[np.flatnonzero(two.x[:mc] > 0.5)]
-    shares, total = _shares(
+    shares, total = group_shares(
         cover, weights, groups, labels, np.concatenate([np.flatnonzero(existing), chosen])
     )
     return shares.min(), total
@@ -99,7 +80,7 @@ def _brute_maxmin(cost, weights, groups, existing, p, radius):
     labels = sorted(set(groups))
     best = (-1.0, -1.0)
     for chosen in itertools.combinations(np.flatnonzero(~existing), p):
-        shares, total = _shares(
+        shares, total = group_shares(
             cover, weights, groups, labels, np.concatenate([np.flatnonzero(existing), chosen])
         )
         worst = shares.min()
@@ -127,7 +108,7 @@ def _maxmin_row(cost, weights, groups, existing, p, radius):
     ],
 )
 def test_maxmin_point_equals_the_plain_mip(seed, n, m, n_groups, n_existing, p, radius):
-    cost, weights, groups, existing = _instance(seed, n, m, n_groups, n_existing)
+    cost, weights, groups, existing = groups_instance(seed, n, m, n_groups, n_existing)
     row = _maxmin_row(cost, weights, groups, existing, p, radius)
     worst, total = _milp_maxmin(cost, weights, groups, existing, p, radius)
     assert row["status"] == "optimal" and row["gap"] <= TOL
@@ -138,7 +119,7 @@ def test_maxmin_point_equals_the_plain_mip(seed, n, m, n_groups, n_existing, p, 
 
 @pytest.mark.parametrize("seed", [11, 12, 13, 14])
 def test_maxmin_point_equals_brute_force(seed):
-    cost, weights, groups, existing = _instance(seed, 60, 14, 3, 2)
+    cost, weights, groups, existing = groups_instance(seed, 60, 14, 3, 2)
     row = _maxmin_row(cost, weights, groups, existing, 3, 20.0)
     worst, total = _brute_maxmin(cost, weights, groups, existing, 3, 20.0)
     assert row["worst_group_coverage"] == pytest.approx(worst, abs=TOL)
@@ -146,7 +127,7 @@ def test_maxmin_point_equals_brute_force(seed):
 
 
 def test_mclp_maxmin_is_the_sweeps_point_and_uses_the_reductions(monkeypatch):
-    cost, weights, groups, existing = _instance(4, 200, 45, 5, 10)
+    cost, weights, groups, existing = groups_instance(4, 200, 45, 5, 10)
     calls = []
     real = _floors._stage_two
 
@@ -235,7 +216,7 @@ def test_undominated_keeps_one_site_per_coverage_set_and_drops_subsets():
 
 
 def test_maxmin_point_refuses_capacities_like_mclp():
-    cost, weights, groups, _ = _instance(1, 40, 10, 3, 0)
+    cost, weights, groups, _ = groups_instance(1, 40, 10, 3, 0)
     problem = LocationProblem.from_cost_matrix(
         cost, weights, groups=groups, capacities=np.full(10, 100.0)
     )
@@ -246,7 +227,7 @@ def test_maxmin_point_refuses_capacities_like_mclp():
 def test_group_floors_after_a_solve_on_another_thread_count():
     # HiGHS keeps one thread scheduler per process: a solve on two threads first made the
     # one-thread MIPs of the max-min objective end in "error" (and the plain sites came back).
-    cost, weights, groups, existing = _instance(4, 200, 45, 5, 10)
+    cost, weights, groups, existing = groups_instance(4, 200, 45, 5, 10)
     problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
     one_row = sparse.csc_array(np.ones((1, 2)))
     solved = solve_highs(np.array([1.0, 2.0]), one_row, [-np.inf], [1.0], np.zeros(2),
