@@ -171,6 +171,29 @@ def _screenshot(page, lang: str) -> None:
         image.save(SCREENSHOT, optimize=True)
 
 
+def _open_spacetime_form(page, token: str, folder: Path) -> None:
+    """Sign in, upload the space-time test areas and daily counts, and fill the run form's
+    space-time fields (the datasets just uploaded, dong × date × cases)."""
+    from test_service_spacetime import _inputs
+
+    areas_path, table_path, _, _ = _inputs(folder)
+    _sign_in(page, token)
+    _upload(page, "areas", areas_path)
+    _upload(page, "table", table_path)
+    page.select_option("#run-analysis", "spacetime")
+    last = (
+        "s => { s.value = s.options[s.options.length - 1].value;"
+        " s.dispatchEvent(new Event('change')); }"
+    )
+    page.eval_on_selector("#run-areas", last)  # the datasets just uploaded (newest last)
+    page.eval_on_selector("#run-st-counts", last)
+    page.select_option("#run-id-column", "code")
+    page.select_option("#run-table", "")
+    page.select_option("#run-st-area", "dong")
+    page.select_option("#run-st-time", "date")
+    page.select_option("#run-st-value", "cases")
+
+
 def _sign_in(page, token: str) -> None:
     """Sign in on the dashboard page with ``token`` and wait for the app to show."""
     page.fill("#token", token)
@@ -455,25 +478,8 @@ def test_time_slider_recolours_the_map_by_step_and_rings_clusters_in_their_span(
     """A space-time run started from the form: the slider (keyboard) recolours every area by
     the chosen step's count in the classes of the series, and rings the outbreak's areas
     only in the steps of its time span; Gi* colours hot spots of the step."""
-    from test_service_spacetime import _inputs
-
     url, token = server
-    areas_path, table_path, _, _ = _inputs(tmp_path / "st")
-    _sign_in(page, token)
-    _upload(page, "areas", areas_path)
-    _upload(page, "table", table_path)
-    page.select_option("#run-analysis", "spacetime")
-    last = (
-        "s => { s.value = s.options[s.options.length - 1].value;"
-        " s.dispatchEvent(new Event('change')); }"
-    )
-    page.eval_on_selector("#run-areas", last)  # the datasets just uploaded (newest last)
-    page.eval_on_selector("#run-st-counts", last)
-    page.select_option("#run-id-column", "code")
-    page.select_option("#run-table", "")
-    page.select_option("#run-st-area", "dong")
-    page.select_option("#run-st-time", "date")
-    page.select_option("#run-st-value", "cases")
+    _open_spacetime_form(page, token, tmp_path / "st")
     page.fill("#run-st-max-steps", "5")
     page.fill("#run-st-max-pop", "0.5")
     page.fill("#run-st-replications", "99")
@@ -533,25 +539,8 @@ def test_markov_run_maps_who_moved_up_stayed_or_moved_down(page, server, tmp_pat
     """A neighbourhood-change (markov) run started from the form: the map opens on the
     moves, each area coloured by its ``markov_move`` from the API (up, stayed, down), the
     legend counts them, in English and Korean (issue 18)."""
-    from test_service_spacetime import _inputs
-
     url, token = server
-    areas_path, table_path, _, _ = _inputs(tmp_path / "mk")
-    _sign_in(page, token)
-    _upload(page, "areas", areas_path)
-    _upload(page, "table", table_path)
-    page.select_option("#run-analysis", "spacetime")
-    last = (
-        "s => { s.value = s.options[s.options.length - 1].value;"
-        " s.dispatchEvent(new Event('change')); }"
-    )
-    page.eval_on_selector("#run-areas", last)
-    page.eval_on_selector("#run-st-counts", last)
-    page.select_option("#run-id-column", "code")
-    page.select_option("#run-table", "")
-    page.select_option("#run-st-area", "dong")
-    page.select_option("#run-st-time", "date")
-    page.select_option("#run-st-value", "cases")
+    _open_spacetime_form(page, token, tmp_path / "mk")
     page.uncheck("#fs-spacetime input[value=scan]")
     page.uncheck("#fs-spacetime input[value=emerging]")
     page.check("#fs-spacetime input[value=markov]")
