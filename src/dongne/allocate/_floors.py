@@ -64,8 +64,9 @@ def _highs_options(time_limit: float | None, backend: str, mip_gap: float) -> di
 
 
 def _maxmin_sites(
-    agg, aw, ag, total_g, base_g, p, options, plain: Callable[[], tuple[np.ndarray, str, float]]
-) -> tuple[np.ndarray, float, str, float, float]:
+    agg, aw, ag, total_g, base_g, p, options,
+    plain: Callable[[], tuple[np.ndarray, str, float]], cut_groups: np.ndarray | None = None,
+) -> tuple[np.ndarray, float, str, float, float]:  # fmt: skip
     """Lexicographic max–min MCLP on the reduced rows.
 
     Stage one maximises the worst group's covered share :math:`t`, stage two the covered
@@ -124,7 +125,7 @@ def _maxmin_sites(
             serve = np.isin(ag, constrained)
             cols = np.flatnonzero(np.diff(sparse.csc_array(agg[serve]).indptr) > 0)
     value = covered_weight(agg, aw, chosen1)
-    x2 = _stage_two(agg, aw, ag, constrained, need, cols, p, chosen1, options)
+    x2 = _stage_two(agg, aw, ag, constrained, need, cols, p, chosen1, options, cut_groups)
     chosen, bound2, status2 = chosen1, x2[1], x2[2]
     if x2[0] is not None:
         value2 = covered_weight(agg, aw, x2[0])
@@ -210,10 +211,12 @@ def _stage_one(agg, aw, ag, binding, total_g, base_g, p, t_max, options, cutoff=
     return cols[np.flatnonzero(res.x[:mc] > 0.5)], float(res.bound), res.status
 
 
-def _stage_two(agg, aw, ag, constrained, need, cols, p, start, options):
+def _stage_two(agg, aw, ag, constrained, need, cols, p, start, options, cut_groups=None):
     """max covered weight s.t. covered_g >= ``need[g]`` (g in ``constrained``), at most ``p`` of
     the sites ``cols``, by :func:`benders.max_cover` with floors; ``start``: known feasible
-    columns (stage one's sites), used as the first incumbent when they are among ``cols``.
+    columns (stage one's sites), used as the first incumbent when they are among ``cols``;
+    ``cut_groups``: the Benders cut group of every row (None: 64 groups by first covering
+    site), split by group there.
 
     Returns (chosen columns or None, proven bound, status).
     """
@@ -227,7 +230,8 @@ def _stage_two(agg, aw, ag, constrained, need, cols, p, start, options):
     starts = [np.array([where[int(c)] for c in start])] if all(c in where for c in start) else []
     res = max_cover(
         sub, aw[rows], min(p, len(cols)), starts=starts, time_limit=options["time_limit"],
-        threads=1, floors=(ag[rows], floors),
+        threads=1, floors=(ag[rows], floors), n_groups=64,
+        groups=None if cut_groups is None else cut_groups[rows],
     )  # fmt: skip
     chosen = cols[res.chosen] if len(res.chosen) else None
     return chosen, res.bound, res.status

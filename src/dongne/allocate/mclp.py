@@ -42,6 +42,10 @@ __all__ = ["MCLP"]
 #: Groups of demand rows with their own Benders cut (multi-cut master).
 BENDERS_GROUPS = 256
 
+#: Spatial cut groups of the Benders master with floors (``min_share``, max–min stage two),
+#: before they are split by group.
+FLOOR_GROUPS = 64
+
 
 # =============================================================================== MCLP
 class MCLP(_LocationModel):
@@ -252,7 +256,8 @@ class MCLP(_LocationModel):
         if problem.demand_xy is not None and len(rows):
             first = np.zeros(agg.shape[0], dtype=np.int64)
             first[where[::-1]] = rows[::-1]
-            self._cut_groups = benders.spatial_groups(problem.demand_xy[first], BENDERS_GROUPS)
+            n_cut = FLOOR_GROUPS if shares or self.objective == "maxmin" else BENDERS_GROUPS
+            self._cut_groups = benders.spatial_groups(problem.demand_xy[first], n_cut)
         details: dict[str, Any] = {
             "demand_rows_in_model": int(agg.shape[0]),
             "demand_units_reduced": len(rows),
@@ -338,7 +343,7 @@ class MCLP(_LocationModel):
                 return chosen, model.status_, model.bound_ - base
 
             chosen, t_star, status, gap, bound = _floors._maxmin_sites(
-                agg, aw, ag, total_g, base_g, p, options, plain
+                agg, aw, ag, total_g, base_g, p, options, plain, self._cut_groups
             )
             details["maxmin_share"] = t_star
         else:
@@ -439,7 +444,7 @@ class MCLP(_LocationModel):
             left = max(self.time_limit - (time.perf_counter() - self._t0), 1e-3)
         res = benders.max_cover(
             agg, aw, p, time_limit=left, threads=1, groups=self._cut_groups,
-            n_groups=BENDERS_GROUPS, floors=(ag, need),
+            n_groups=FLOOR_GROUPS, floors=(ag, need),
         )  # fmt: skip
         details.update(
             benders_cuts=res.cuts, benders_restarts=res.restarts, benders_nodes=res.nodes,
