@@ -445,8 +445,9 @@ def _mip_loop(
                 for coef, const, which in state["cuts"]:
                     master.add_cuts(coef, const, which)
                 restarts += 1
-                if not (first and best.value > entry):
-                    continue
+                if first and best.value > entry:
+                    return np.inf, restarts, False
+                continue
             if first and best.value > entry and status == hs.HighsModelStatus.kInterrupt:
                 return np.inf, restarts, False
             st = hs.HighsModelStatus
