@@ -241,3 +241,15 @@ def test_benders_floors_that_no_p_sites_meet_are_infeasible():
         res = benders.max_cover(agg, aw, 3, threads=1, floors=(row_floor, need),
                                 branching=branching)  # fmt: skip
         assert res.status == "infeasible" and len(res.chosen) == 0
+
+
+def test_min_share_when_the_existing_sites_cover_everything_reachable():
+    # No demand row is left for new sites (before: HiGHS "error" on the empty model).
+    cost = np.array([[0.0, 5.0, 50.0], [1.0, 50.0, 50.0], [50.0, 50.0, 0.0]])
+    weights = np.array([1.0, 2.0, 3.0])
+    groups = np.array(["a", "a", "b"])
+    existing = np.array([True, False, True])
+    problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
+    model = MCLP(p=1, radius=10.0, min_share=0.5).fit(problem)
+    assert model.status_ == "optimal" and model.coverage_ == 1.0
+    assert list(model.selected_) == ["1"]

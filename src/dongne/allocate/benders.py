@@ -957,8 +957,9 @@ def _result(master, best, bound, root, fixed, restarts, nodes, runtime) -> Cover
         objective = float(len(chosen)) if best.chosen is not None else np.inf
         ub, root_bound = min(-bound, objective), -root
     status = OPTIMAL if _gap(objective, ub) <= REL_TOL else TIME_LIMIT
-    if best.chosen is None and bound == -np.inf:  # the master itself is infeasible
-        status, ub = INFEASIBLE, -np.inf
+    if best.chosen is None:  # no solution: infeasible when the master is, else out of time
+        status = INFEASIBLE if bound == -np.inf else TIME_LIMIT
+        ub = -np.inf if bound == -np.inf else ub
     return CoverResult(
         chosen, objective, covered, ub, _gap(objective, ub), status, root_bound,
         master.n_cuts, restarts, fixed, nodes, runtime, master.backend(),

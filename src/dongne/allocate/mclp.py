@@ -439,6 +439,8 @@ class MCLP(_LocationModel):
 
         Returns (columns or None, upper bound on the covered weight of the rows, status).
         """
+        if agg.shape[0] == 0:  # the existing sites cover all they can: any p sites
+            return _floors._pad(np.zeros(0, dtype=np.int64), p, agg.shape[1]), 0.0, OPTIMAL
         left = None
         if self.time_limit is not None:
             left = max(self.time_limit - (time.perf_counter() - self._t0), 1e-3)
