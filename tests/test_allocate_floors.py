@@ -253,3 +253,21 @@ def test_min_share_when_the_existing_sites_cover_everything_reachable():
     model = MCLP(p=1, radius=10.0, min_share=0.5).fit(problem)
     assert model.status_ == "optimal" and model.coverage_ == 1.0
     assert list(model.selected_) == ["1"]
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.05, 0.5])
+def test_benders_floors_time_limit_keeps_a_feasible_incumbent_and_a_valid_bound(seconds):
+    agg, aw, row_floor, xy = _floor_instance(3, n=400, m=80)
+    need = _tight_need(agg, aw, row_floor, 6, 0.35)
+    reference = _floor_mip(agg, aw, row_floor, need, 6)
+    groups = benders.spatial_groups(xy, 16)
+    res = benders.max_cover(agg, aw, 6, threads=1, time_limit=seconds, groups=groups,
+                            floors=(row_floor, need))  # fmt: skip
+    assert res.status in ("optimal", "time_limit")
+    if len(res.chosen):  # an incumbent: it meets every floor, and the bound holds
+        assert np.all(_floor_shares(agg, aw, row_floor, res.chosen) >= need - 1e-9)
+        assert res.objective <= reference + 1e-9 <= res.bound + 2e-9
+    else:
+        assert res.status == "time_limit"
+    if res.status == "optimal":
+        assert res.objective == pytest.approx(reference, rel=1e-9)

@@ -469,13 +469,16 @@ def _mip_loop(
             )
 
 
-def _floor_swaps(master: _Master, best: _Incumbent, max_rounds: int = 200) -> None:
+def _floor_swaps(
+    master: _Master, best: _Incumbent, deadline: float | None, max_rounds: int = 200
+) -> None:
     """Best-improvement 1-swaps from the incumbent that keep every floor met (true coverage).
 
     Each round evaluates every (open site, closed site) pair at once per open site: the
     weight each floor group keeps without the open site plus what the closed site adds
     (one sparse product). The best swap that raises the covered weight by more than
-    1e-9 relative is made; the result is offered as an incumbent.
+    1e-9 relative is made (at most ``max_rounds``, until the deadline); the result is offered
+    as an incumbent.
     """
     agg, at, aw = master.agg, master.at, master.aw
     k, m = agg.shape
@@ -489,6 +492,8 @@ def _floor_swaps(master: _Master, best: _Incumbent, max_rounds: int = 200) -> No
     count = agg @ y
     tol = 1e-9 * max(1.0, master.total)
     for _ in range(max_rounds):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         total = float(aw @ (count > 0.5))
         best_gain, move = tol, None
         for i in np.flatnonzero(y > 0.5):
@@ -919,7 +924,7 @@ def _solve(
             restarts += more
             if done or best.chosen is None:
                 break
-            _floor_swaps(master, best)
+            _floor_swaps(master, best, deadline)
         while lp is not None and np.isfinite(best.value) and not _meets(best.value, root):
             # Fixing changes the LP; its optimum gives new cuts, a tighter bound, more fixing.
             newly = _fix_by_reduced_cost(master, lp, best)
