@@ -13,9 +13,11 @@ import itertools
 import numpy as np
 import pytest
 from allocate_cases import group_shares, groups_instance
+from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from dongne.allocate import MCLP, LocationProblem
+from dongne.allocate import MCLP, LocationProblem, benders
+from dongne.allocate._model import _Builder
 from dongne.errors import InfeasibleProblemError
 
 TOL = 1e-9
@@ -126,3 +128,146 @@ def test_min_share_sites_do_not_depend_on_threads():
     assert fits[0].selected_.tolist() == fits[1].selected_.tolist()
     assert fits[0].objective_ == fits[1].objective_
 
+
+# ------------------------------------------------------------------ Benders with floors
+def _floor_instance(seed, n=150, m=40, n_floor=4, reach=17.0):
+    """Rows × sites coverage, row weights, each row's floor group (vertical bands)."""
+    rng = np.random.default_rng(seed)
+    demand = rng.uniform(0, 100, (n, 2))
+    sites = rng.uniform(0, 100, (m, 2))
+    cover = np.hypot(*(demand[:, None, :] - sites[None, :, :]).transpose(2, 0, 1)) <= reach
+    keep = cover.any(axis=1)
+    weights = rng.integers(1, 20, n).astype(float)
+    row_floor = (demand[:, 0] * n_floor // 100).astype(np.int64)
+    return (sparse.csr_array(cover[keep].astype(float)), weights[keep], row_floor[keep],
+            demand[keep])  # fmt: skip
+
+
+def _floor_mip(agg, aw, row_floor, need, p):
+    """max covered weight, every floor group f covering at least need[f], exactly p sites:
+    the textbook model (one z per row) in HiGHS. Returns the optimum or None (infeasible)."""
+    k, m = agg.shape
+    b = _Builder()
+    y0 = b.add_cols(m, 0.0, 0.0, 1.0, integer=True)
+    z0 = b.add_cols(k, aw, 0.0, 1.0)
+    coo = sparse.coo_array(agg)
+    b.add_rows(np.concatenate([coo.row, np.arange(k)]),
+               np.concatenate([y0 + coo.col, z0 + np.arange(k)]),
+               np.concatenate([-np.ones(coo.nnz), np.ones(k)]), -np.inf, 0.0, k)  # fmt: skip
+    b.add_rows(np.zeros(m), y0 + np.arange(m), 1.0, p, p, 1)
+    for f in np.flatnonzero(need > 0):
+        members = np.flatnonzero(row_floor == f)
+        b.add_rows(np.zeros(len(members)), z0 + members, aw[members], need[f], np.inf, 1)
+    res = b.solve(maximize=True, mip_rel_gap=0.0, threads=1)
+    if res.status == "infeasible":
+        return None
+    assert res.status == "optimal"
+    return float(res.objective)
+
+
+def _floor_shares(agg, aw, row_floor, chosen):
+    covered = aw * ((agg @ np.isin(np.arange(agg.shape[1]), chosen)) > 0.5)
+    return np.bincount(row_floor, covered, minlength=row_floor.max() + 1)
+
+
+def _tight_need(agg, aw, row_floor, p, fraction):
+    """Floors at ``fraction`` of what each floor group covers at best with p sites alone."""
+    n_f = row_floor.max() + 1
+    best = np.zeros(n_f)
+    for f in range(n_f):
+        w = np.where(row_floor == f, aw, 0.0)
+        best[f] = benders.max_cover(agg, w, p, threads=1).objective
+    return fraction * best
+
+
+@pytest.mark.parametrize("branching", ["highs", "own"])
+@pytest.mark.parametrize(("seed", "p", "fraction", "n_groups"),
+                         [(1, 4, 0.35, 256), (2, 4, 0.3, 256), (3, 4, 0.3, 1), (5, 5, 0.35, 8),
+                          (3, 5, 0.4, 256), (7, 4, 0.4, 1)])  # fmt: skip
+def test_benders_floors_equal_the_plain_mip(seed, p, fraction, n_groups, branching):
+    agg, aw, row_floor, xy = _floor_instance(seed)
+    need = _tight_need(agg, aw, row_floor, p, fraction)
+    reference = _floor_mip(agg, aw, row_floor, need, p)
+    groups = benders.spatial_groups(xy, n_groups) if n_groups > 1 else None
+    res = benders.max_cover(agg, aw, p, threads=1, groups=groups, n_groups=n_groups,
+                            floors=(row_floor, need), branching=branching)  # fmt: skip
+    if reference is None:
+        assert res.status == "infeasible" and len(res.chosen) == 0
+        return
+    assert res.status == "optimal" and res.gap <= TOL
+    assert res.objective == pytest.approx(reference, rel=1e-9)
+    assert res.bound >= res.objective and len(res.chosen) == p
+    assert np.all(_floor_shares(agg, aw, row_floor, res.chosen) >= need - 1e-9)
+
+
+def test_benders_floors_reject_over_stated_integer_points(monkeypatch):
+    # One cut group per floor group: the first master points over-state coverage, and some
+    # integer ones meet a floor only by their theta. Every one must be rejected (the floor
+    # check of the incumbent), cut off and solved again; the answer is the plain MIP's.
+    agg, aw, row_floor, _ = _floor_instance(3)
+    p = 4
+    need = _tight_need(agg, aw, row_floor, p, 0.35)
+    reference = _floor_mip(agg, aw, row_floor, need, p)
+    assert reference is not None
+    plain = benders.max_cover(agg, aw, p, threads=1)
+    assert np.any(_floor_shares(agg, aw, row_floor, plain.chosen) < need)  # floors bind
+    rejected = []
+    real = benders._Master.meets_floors
+
+    def spy(self, y):
+        ok = real(self, y)
+        rejected.append(not ok)
+        return ok
+
+    monkeypatch.setattr(benders._Master, "meets_floors", spy)
+    res = benders.max_cover(agg, aw, p, threads=1, n_groups=1, floors=(row_floor, need))
+    assert any(rejected)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(reference, rel=1e-9)
+    assert np.all(_floor_shares(agg, aw, row_floor, res.chosen) >= need - 1e-9)
+    # A start that covers more but misses a floor is never the incumbent.
+    again = benders.max_cover(agg, aw, p, threads=1, starts=[plain.chosen],
+                              floors=(row_floor, need))  # fmt: skip
+    assert plain.objective > reference
+    assert again.objective == pytest.approx(reference, rel=1e-9)
+    assert np.all(_floor_shares(agg, aw, row_floor, again.chosen) >= need - 1e-9)
+
+
+def test_benders_floors_that_no_p_sites_meet_are_infeasible():
+    agg, aw, row_floor, _ = _floor_instance(8)
+    need = _tight_need(agg, aw, row_floor, 3, 1.0)  # every group at its own best at once
+    assert _floor_mip(agg, aw, row_floor, need, 3) is None
+    for branching in ("highs", "own"):
+        res = benders.max_cover(agg, aw, 3, threads=1, floors=(row_floor, need),
+                                branching=branching)  # fmt: skip
+        assert res.status == "infeasible" and len(res.chosen) == 0
+
+
+def test_min_share_when_the_existing_sites_cover_everything_reachable():
+    # No demand row is left for new sites (before: HiGHS "error" on the empty model).
+    cost = np.array([[0.0, 5.0, 50.0], [1.0, 50.0, 50.0], [50.0, 50.0, 0.0]])
+    weights = np.array([1.0, 2.0, 3.0])
+    groups = np.array(["a", "a", "b"])
+    existing = np.array([True, False, True])
+    problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
+    model = MCLP(p=1, radius=10.0, min_share=0.5).fit(problem)
+    assert model.status_ == "optimal" and model.coverage_ == 1.0
+    assert list(model.selected_) == ["1"]
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.05, 0.5])
+def test_benders_floors_time_limit_keeps_a_feasible_incumbent_and_a_valid_bound(seconds):
+    agg, aw, row_floor, xy = _floor_instance(3, n=400, m=80)
+    need = _tight_need(agg, aw, row_floor, 6, 0.35)
+    reference = _floor_mip(agg, aw, row_floor, need, 6)
+    groups = benders.spatial_groups(xy, 16)
+    res = benders.max_cover(agg, aw, 6, threads=1, time_limit=seconds, groups=groups,
+                            floors=(row_floor, need))  # fmt: skip
+    assert res.status in ("optimal", "time_limit")
+    if len(res.chosen):  # an incumbent: it meets every floor, and the bound holds
+        assert np.all(_floor_shares(agg, aw, row_floor, res.chosen) >= need - 1e-9)
+        assert res.objective <= reference + 1e-9 <= res.bound + 2e-9
+    else:
+        assert res.status == "time_limit"
+    if res.status == "optimal":
+        assert res.objective == pytest.approx(reference, rel=1e-9)

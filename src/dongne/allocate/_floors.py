@@ -1,15 +1,17 @@
-r"""Reduced MIPs of the MCLP with group floors: ``min_share`` and the max–min objective.
+r"""The max–min MCLP in two reduced stages (``objective="maxmin"``).
 
-:class:`~dongne.allocate.MCLP` solves both here on the demand rows it has already reduced
+:class:`~dongne.allocate.MCLP` solves it here on the demand rows it has already reduced
 (rows covered by existing sites removed, rows with the same group and coverage set merged).
-Every further reduction is exact:
+Stage one is a MIP; stage two, like ``min_share``, is :func:`dongne.allocate.benders.max_cover`
+with floor rows on the master's per-group cut variables. Every further reduction is exact:
 
 * **Site dominance.** A candidate whose covered rows are a subset of another's is dropped
   (of identical ones the first is kept): total coverage, every group's coverage and so every
   floor only grow when a site is replaced by one covering a superset of its rows (Toregas &
   ReVelle 1973). At most :math:`p` sites are opened; a solution with fewer is padded with
   unused candidates, which cannot lower any coverage.
-* **Floors already met.** A group whose floor the existing sites meet gets no floor row.
+* **Floors already met.** A group whose floor the existing sites meet gets no floor row
+  (in :func:`~dongne.allocate.benders.max_cover`).
 * **Max–min, stage one: only groups that can bind.** With :math:`U_g` the sum of the
   :math:`p` largest single-site covered weights in group :math:`g`, :math:`t^* \le \bar t =
   \min_g (B_g + U_g)/A_g` (:math:`B_g` covered by existing sites, :math:`A_g` the group's
@@ -18,15 +20,19 @@ Every further reduction is exact:
 * **Max–min, stage two: only sites that serve the floors.** When no :math:`p - 1` sites reach
   :math:`t^*` (one more small MIP, cut off at :math:`t^*`), every site of a feasible solution
   raises the covered weight of a group below :math:`t^*`: stage two keeps only the sites that
-  cover such groups' rows. Stage one's sites are its cutoff.
+  cover such groups' rows. Stage one's sites are its first incumbent.
 
-The MIPs run on one HiGHS thread: HiGHS picks among tied optima by thread count otherwise.
+The MIPs and masters run on one HiGHS thread: HiGHS picks among tied optima by thread count
+otherwise.
 Callers recompute every objective from the chosen sites.
 
 References
 ----------
 Marsh, M. T. & Schilling, D. A. (1994). Equity measurement in facility location analysis: a
 review and framework. European Journal of Operational Research 74:1–17.
+Cordeau, J.-F., Furini, F. & Ljubić, I. (2019). Benders decomposition for very large scale
+partial set covering and maximal covering location problems. European Journal of Operational
+Research 275(3):882–896.
 Toregas, C. & ReVelle, C. (1973). Binary logic solutions to a class of location problem.
 Geographical Analysis 5(2):145–155 (column dominance in covering models).
 """
@@ -41,7 +47,7 @@ from scipy import sparse
 
 from dongne.allocate._model import _INF, _Builder, _cover_rows, _gap
 from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT
-from dongne.allocate.benders import covered_weight
+from dongne.allocate.benders import covered_weight, max_cover
 
 #: Relative gap at or below which a stage counts as optimal; slack of the floors on shares.
 _REL_TOL = 1e-9
@@ -57,25 +63,10 @@ def _highs_options(time_limit: float | None, backend: str, mip_gap: float) -> di
     }
 
 
-def _floor_sites(agg, aw, ag, need, p, options):
-    """max covered weight s.t. covered_g >= ``need[g]`` for every group, at most ``p`` sites.
-
-    ``agg`` (rows × candidates), ``aw`` and ``ag`` are the reduced rows, their weights and
-    group codes; ``need[g]`` is the weight group ``g`` must gain from new sites. Returns
-    (``p`` chosen columns or None, their covered weight, proven upper bound, status).
-    """
-    constrained = np.flatnonzero(need > 1e-12)
-    cols = np.flatnonzero(np.diff(sparse.csc_array(agg).indptr) > 0)
-    chosen, bound, status, _ = _stage_two(agg, aw, ag, constrained, need, cols, p, None, options)
-    if chosen is None:
-        return None, -_INF, bound, status
-    value = covered_weight(agg, aw, chosen)
-    return _pad(chosen, p, agg.shape[1]), value, max(bound, value), status
-
-
 def _maxmin_sites(
-    agg, aw, ag, total_g, base_g, p, options, plain: Callable[[], tuple[np.ndarray, str, float]]
-) -> tuple[np.ndarray, float, str, float, float]:
+    agg, aw, ag, total_g, base_g, p, options,
+    plain: Callable[[], tuple[np.ndarray, str, float]], cut_groups: np.ndarray | None = None,
+) -> tuple[np.ndarray, float, str, float, float]:  # fmt: skip
     """Lexicographic max–min MCLP on the reduced rows.
 
     Stage one maximises the worst group's covered share :math:`t`, stage two the covered
@@ -133,15 +124,13 @@ def _maxmin_sites(
             # No p - 1 sites meet the floors: every site of a solution serves a floor.
             serve = np.isin(ag, constrained)
             cols = np.flatnonzero(np.diff(sparse.csc_array(agg[serve]).indptr) > 0)
-    start = covered_weight(agg, aw, chosen1)
-    x2 = _stage_two(agg, aw, ag, constrained, need, cols, p, start, options)
-    chosen, value, bound2, status2 = chosen1, start, x2[1], x2[2]
+    value = covered_weight(agg, aw, chosen1)
+    x2 = _stage_two(agg, aw, ag, constrained, need, cols, p, chosen1, options, cut_groups)
+    chosen, bound2, status2 = chosen1, x2[1], x2[2]
     if x2[0] is not None:
         value2 = covered_weight(agg, aw, x2[0])
         if value2 > value and np.all(shares(x2[0]) >= floor):
             chosen, value = x2[0], value2
-    if status2 == INFEASIBLE:  # nothing beats the cutoff: stage one's sites are optimal
-        bound2, status2 = x2[3], OPTIMAL
     base = float(base_g.sum())
     bound2 = max(bound2, value)
     gap2 = _gap(base + value, base + bound2)
@@ -222,28 +211,27 @@ def _stage_one(agg, aw, ag, binding, total_g, base_g, p, t_max, options, cutoff=
     return cols[np.flatnonzero(res.x[:mc] > 0.5)], float(res.bound), res.status
 
 
-def _stage_two(agg, aw, ag, constrained, need, cols, p, start, options):
+def _stage_two(agg, aw, ag, constrained, need, cols, p, start, options, cut_groups=None):
     """max covered weight s.t. covered_g >= ``need[g]`` (g in ``constrained``), at most ``p`` of
-    the sites ``cols``; cut off at ``start`` (a feasible solution's covered weight; None:
-    no cutoff).
+    the sites ``cols``, by :func:`benders.max_cover` with floors; ``start``: known feasible
+    columns (stage one's sites), used as the first incumbent when they are among ``cols``;
+    ``cut_groups``: the Benders cut group of every row (None: 64 groups by first covering
+    site), split by group there.
 
-    Returns (chosen columns or None, proven bound, status, cutoff).
+    Returns (chosen columns or None, proven bound, status).
     """
     cols = _undominated(agg, cols)
     sub = sparse.csr_array(agg[:, cols])
     rows = np.flatnonzero(np.diff(sub.indptr) > 0)
     sub = sparse.csr_array(sub[rows])
-    k, mc = sub.shape
-    b = _Builder()
-    y0 = b.add_cols(mc, 0.0, 0.0, 1.0, integer=True)
-    z0 = b.add_cols(k, aw[rows], 0.0, 1.0)
-    _cover_rows(b, sub, y0, z0, p, exactly=False)
-    sub_g = ag[rows]
-    for gi in constrained:
-        members = np.flatnonzero(sub_g == gi)
-        b.add_rows(np.zeros(len(members)), z0 + members, aw[rows][members], need[gi], _INF, 1)
-    cutoff = None if start is None else start - 0.5 * _REL_TOL * max(1.0, abs(start))
-    res = b.solve(maximize=True, cutoff=cutoff, **options)
-    chosen = None if res.x is None else cols[np.flatnonzero(res.x[:mc] > 0.5)]
-    bound = float(res.bound) if res.x is not None else np.inf
-    return chosen, bound, res.status, cutoff
+    floors = np.full(len(need), -np.inf)
+    floors[constrained] = need[constrained]
+    where = {int(c): i for i, c in enumerate(cols)}
+    starts = [np.array([where[int(c)] for c in start])] if all(c in where for c in start) else []
+    res = max_cover(
+        sub, aw[rows], min(p, len(cols)), starts=starts, time_limit=options["time_limit"],
+        threads=1, floors=(ag[rows], floors), n_groups=64,
+        groups=None if cut_groups is None else cut_groups[rows],
+    )  # fmt: skip
+    chosen = cols[res.chosen] if len(res.chosen) else None
+    return chosen, res.bound, res.status

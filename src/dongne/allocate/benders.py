@@ -45,6 +45,14 @@ Solution steps (:func:`max_cover`, :func:`partial_cover`):
      most fractional site, open first. Slack cuts are deleted when the master holds more
      than ``PURGE_AT`` per group; a deleted cut comes back when violated.
 
+**Floors** (``max_cover(..., floors=...)``, the MCLP's ``min_share``): the cut groups are
+split to lie each in one floor group :math:`f`, whose floor is then the master row
+:math:`\sum_{c \subseteq f} \theta_c \ge d_f`. The master stays a relaxation; an integer
+point is accepted only when its recomputed coverage meets every floor, and one whose
+:math:`\theta` over-states a group gets the group's cut. Without a start, the tree stops at
+HiGHS's first accepted solution, which floor-keeping 1-swaps improve into the incumbent of
+reduced-cost fixing; the tree then runs to the end.
+
 Every result is certified: the objective is recomputed from the chosen sites, the bound is
 the master's (a relaxation of the original problem), and ``"optimal"`` is reported only when
 they meet within ``1e-9`` relative; a time limit returns the incumbent and its proven gap.
@@ -68,13 +76,17 @@ import numpy as np
 from scipy import sparse
 
 from dongne._optional import import_optional
-from dongne.allocate._solver import OPTIMAL, TIME_LIMIT
+from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT
 from dongne.errors import SpecificationError
 
 __all__ = ["CoverResult", "max_cover", "partial_cover", "spatial_groups"]
 
 #: Relative tolerance of "optimal": bound and objective meet within it.
 REL_TOL = 1e-9
+
+#: With floors: rounds of (HiGHS's next better solution, 1-swaps, reduced-cost fixing)
+#: before the tree runs to the end.
+CYCLES = 2
 
 #: The own branch and bound deletes slack cuts when the master has more than this many cuts
 #: per group.
@@ -143,7 +155,9 @@ class _Master:
     """The Benders master in a highspy model: columns ``y`` (m sites), then one ``theta`` per
     group of demand rows (the covered weight of the group)."""
 
-    def __init__(self, agg, aw, groups, *, mode, p=None, target=None, threads=None) -> None:
+    def __init__(
+        self, agg, aw, groups, *, mode, p=None, target=None, threads=None, floors=None
+    ) -> None:
         hs = import_optional("highspy", None, "the Benders method (method='exact')")
         self.hs = hs
         self.agg = sparse.csr_array(agg, dtype=float)
@@ -154,6 +168,7 @@ class _Master:
         k, m = self.agg.shape
         self.m = m
         self.n_groups = g = int(groups.max()) + 1 if k else 1
+        self.row_group = np.asarray(groups, dtype=np.int64)
         self.gk = sparse.csr_array((np.ones(k), (groups, np.arange(k))), shape=(g, k))
         self.group_total = self.gk @ self.aw
         self.total = float(self.aw.sum())
@@ -178,10 +193,48 @@ class _Master:
         else:
             thetas = np.arange(m, m + g, dtype=np.int32)
             h.addRow(min(float(target), self.total), self.inf, g, thetas, np.ones(g))
+        self.floor_of = self.need = None
+        if floors is not None:
+            self._add_floors(h, *floors)
         self.h = h
         self.first_cut = h.getNumRow()
         self.n_cuts = 0
         self.fixed = np.zeros(m, dtype=bool)
+        self.cutoff_row: int | None = None
+
+    def _add_floors(self, h, row_floor: np.ndarray, need: np.ndarray) -> None:
+        """Rows sum of theta over the groups of floor group f >= ``need[f]``.
+
+        ``row_floor`` is the floor group of every demand row; the cut groups must nest in
+        them (every cut group's rows in one floor group), so theta of a cut group counts
+        towards one floor only.
+        """
+        row_floor = np.asarray(row_floor, dtype=np.int64)
+        need = np.asarray(need, dtype=float)
+        g = self.n_groups
+        floor_of = np.full(g, -1, dtype=np.int64)
+        floor_of[self.row_group] = row_floor
+        if np.any(floor_of[self.row_group] != row_floor):
+            raise ValueError("the Benders cut groups must nest in the floor groups")
+        self.floor_of, self.need = floor_of, need
+        fk = sparse.csr_array(
+            (np.ones(len(row_floor)), (row_floor, np.arange(len(row_floor)))),
+            shape=(len(need), len(row_floor)),
+        )
+        self.floor_total = fk @ self.aw
+        # Floors met within 1e-9 of the floor group's demand count as met.
+        self.floor_tol = 1e-9 * np.maximum(1.0, self.floor_total)
+        for f in np.flatnonzero(need > self.floor_tol):
+            thetas = (self.m + np.flatnonzero(floor_of == f)).astype(np.int32)
+            h.addRow(float(need[f]), self.inf, len(thetas), thetas, np.ones(len(thetas)))
+
+    def meets_floors(self, y: np.ndarray) -> bool:
+        """Whether the true coverage at the 0/1 sites ``y`` meets every floor."""
+        if self.need is None:
+            return True
+        covered = self.aw * (self.agg @ y > 0.5)
+        per_floor = np.bincount(self.floor_of, self.gk @ covered, minlength=len(self.need))
+        return bool(np.all(per_floor >= self.need - self.floor_tol))
 
     # ------------------------------------------------------------------ cuts
     def cuts_at(self, y: np.ndarray) -> tuple[sparse.csr_array, np.ndarray]:
@@ -322,6 +375,8 @@ class _Incumbent:
         """Record ``y`` (0/1) if it beats the incumbent; return its true covered weight."""
         chosen = np.flatnonzero(y > 0.5)
         covered = self.master.value((y > 0.5).astype(float))
+        if not self.master.meets_floors((y > 0.5).astype(float)):
+            return covered  # the master's theta over-stated a floor group's coverage
         if self.target is None:
             score = covered
         elif covered >= self.target - 1e-9 * max(1.0, self.target):
@@ -333,13 +388,18 @@ class _Incumbent:
         return covered
 
 
-def _mip_loop(master: _Master, best: _Incumbent, deadline: float | None) -> tuple[float, int]:
+def _mip_loop(
+    master: _Master, best: _Incumbent, deadline: float | None, *, first: bool = False
+) -> tuple[float, int, bool]:
     """Branch and bound on the master with cuts added at over-stated integer solutions.
 
     Returns the proven bound (in the sense of ``best.value``; HiGHS's dual bound of a run
-    that adopted no over-stated solution) and the number of restarts.
+    that adopted no over-stated solution), the number of restarts and whether the tree was
+    searched to the end. ``first``: stop at the first solution the incumbent accepts (bound
+    ``np.inf`` then) and make the sites continuous again (the LP master of the root loop).
     """
     hs, h, m = master.hs, master.h, master.m
+    entry = best.value
     h.changeColsIntegrality(
         m, np.arange(m, dtype=np.int32), np.array([hs.HighsVarType.kInteger] * m)
     )
@@ -360,7 +420,7 @@ def _mip_loop(master: _Master, best: _Incumbent, deadline: float | None) -> tupl
                 state["cuts"].append((coef, const, which))
                 state["violated"] = True
         # Set every time: HiGHS keeps the input record between runs.
-        inp.user_interrupt = bool(state["violated"])
+        inp.user_interrupt = bool(state["violated"] or (first and best.value > entry))
 
     h.setCallback(callback, None)
     for kind in (
@@ -368,31 +428,92 @@ def _mip_loop(master: _Master, best: _Incumbent, deadline: float | None) -> tupl
         kinds.kCallbackMipInterrupt,
     ):  # fmt: skip
         h.startCallback(kind)
-    cutoff = _cutoff_row(master, best)
+    if master.cutoff_row is None:
+        master.cutoff_row = _cutoff_row(master, best)
     restarts = 0
-    while True:
-        _set_cutoff(master, best, cutoff)
-        left = None if deadline is None else deadline - time.perf_counter()
-        if left is not None and left <= 0:
-            return np.inf, restarts  # no bound beyond the root's
-        master.set_time_limit(left)
-        state["cuts"], state["violated"] = [], False
-        h.run()
-        status = h.getModelStatus()
-        if state["violated"]:
-            for coef, const, which in state["cuts"]:
-                master.add_cuts(coef, const, which)
-            restarts += 1
-            continue
-        st = hs.HighsModelStatus
-        if status == st.kInfeasible:  # nothing beats the incumbent (the cutoff row)
-            # max: nothing covers more than L + step; partial: nothing uses fewer sites.
-            return best.value + (_step(master, best) if master.mode == "max" else 0.0), restarts
-        if h.getInfo().primal_solution_status == 2:
-            x = np.asarray(h.getSolution().col_value, dtype=float)
-            best.offer((x[:m] > 0.5).astype(float))
-        bound = _sense(master, float(h.getInfo().mip_dual_bound))
-        return bound, restarts
+    try:
+        while True:
+            _set_cutoff(master, best, master.cutoff_row)
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0:
+                return np.inf, restarts, False  # no bound beyond the root's
+            master.set_time_limit(left)
+            state["cuts"], state["violated"] = [], False
+            h.run()
+            status = h.getModelStatus()
+            if state["violated"]:
+                for coef, const, which in state["cuts"]:
+                    master.add_cuts(coef, const, which)
+                restarts += 1
+                if first and best.value > entry:
+                    return np.inf, restarts, False
+                continue
+            if first and best.value > entry and status == hs.HighsModelStatus.kInterrupt:
+                return np.inf, restarts, False
+            st = hs.HighsModelStatus
+            if status == st.kInfeasible:  # nothing beats the incumbent (the cutoff row)
+                if not np.isfinite(best.value):  # no cutoff yet: no solution at all (floors)
+                    return -np.inf, restarts, True
+                # max: nothing covers more than L + step; partial: nothing uses fewer sites.
+                step = _step(master, best) if master.mode == "max" else 0.0
+                return best.value + step, restarts, True
+            if h.getInfo().primal_solution_status == 2:
+                x = np.asarray(h.getSolution().col_value, dtype=float)
+                best.offer((x[:m] > 0.5).astype(float))
+            bound = _sense(master, float(h.getInfo().mip_dual_bound))
+            return bound, restarts, status == st.kOptimal
+    finally:
+        if first:
+            h.changeColsIntegrality(
+                m, np.arange(m, dtype=np.int32), np.array([hs.HighsVarType.kContinuous] * m)
+            )
+
+
+def _floor_swaps(
+    master: _Master, best: _Incumbent, deadline: float | None, max_rounds: int = 200
+) -> None:
+    """Best-improvement 1-swaps from the incumbent that keep every floor met (true coverage).
+
+    Each round evaluates every (open site, closed site) pair at once per open site: the
+    weight each floor group keeps without the open site plus what the closed site adds
+    (one sparse product). The best swap that raises the covered weight by more than
+    1e-9 relative is made (at most ``max_rounds``, until the deadline); the result is offered
+    as an incumbent.
+    """
+    agg, at, aw = master.agg, master.at, master.aw
+    k, m = agg.shape
+    n_f = len(master.need)
+    onehot = sparse.csr_array(
+        (np.ones(k), (np.arange(k), master.floor_of[master.row_group])), shape=(k, n_f)
+    )
+    lower = master.need - master.floor_tol
+    y = np.zeros(m)
+    y[best.chosen] = 1.0
+    count = agg @ y
+    tol = 1e-9 * max(1.0, master.total)
+    for _ in range(max_rounds):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        total = float(aw @ (count > 0.5))
+        best_gain, move = tol, None
+        for i in np.flatnonzero(y > 0.5):
+            rows = at.indices[at.indptr[i] : at.indptr[i + 1]]
+            left = count.copy()
+            left[rows] -= 1.0
+            kept = onehot.T @ (aw * (left > 0.5))
+            free = aw * (left < 0.5)
+            add = (at @ onehot.multiply(free[:, None])).toarray()  # sites × floor groups
+            ok = np.all(kept + add >= lower, axis=1) & (y < 0.5)
+            gain = np.where(ok, add.sum(axis=1) + kept.sum() - total, -np.inf)
+            j = int(np.argmax(gain))
+            if gain[j] > best_gain:
+                best_gain, move = gain[j], (i, j)
+        if move is None:
+            break
+        i, j = move
+        y[i], y[j] = 0.0, 1.0
+        count += at[[j]].toarray().ravel() - at[[i]].toarray().ravel()
+    best.offer(y)
 
 
 def _tree_search(
@@ -654,8 +775,9 @@ def max_cover(
     groups: np.ndarray | None = None,
     n_groups: int = 256,
     branching: str = "highs",
+    floors: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CoverResult:
-    """Maximal covering: the ``p`` columns of ``agg`` that cover the most row weight ``aw``.
+    r"""Maximal covering: the ``p`` columns of ``agg`` that cover the most row weight ``aw``.
 
     Parameters
     ----------
@@ -684,15 +806,26 @@ def max_cover(
         that over-states the coverage; ``"own"``, a depth-first tree in Python over the LP
         master that separates cuts at every node (fractional and integer points), fixes sites
         by reduced costs per node and rounds node LPs into incumbents. Both are exact.
+    floors : (ndarray of int, ndarray of float), optional
+        ``(row_floor, need)``: the floor group of every row and the weight each floor group
+        must have covered (``min_share``: :math:`\varepsilon A_g - B_g`). The cut groups
+        are split so that each lies in one floor group, and the master gets the rows
+        :math:`\sum_{c \subseteq f} \theta_c \ge` ``need[f]``. The master stays a
+        relaxation (every ``theta`` is at most its group's true coverage at every feasible
+        point), so its bound holds; a solution is accepted only when its true coverage meets
+        every floor (within 1e-9 of the floor group's weight). An integer master point whose
+        ``theta`` over-states a floor group's coverage is rejected and cut off.
 
     Returns
     -------
     CoverResult
         ``objective`` and ``covered`` are the covered weight; ``bound`` a proven upper bound.
+        With ``floors`` that no ``p`` columns meet, ``status`` is ``"infeasible"`` and
+        ``chosen`` empty.
     """
     return _solve(
         agg, aw, "max", p, None, list(starts), time_limit, threads, groups, n_groups,
-        branching=branching,
+        branching=branching, floors=floors,
     )  # fmt: skip
 
 
@@ -752,7 +885,7 @@ def spatial_groups(xy: np.ndarray, n_groups: int) -> np.ndarray:
 
 def _solve(
     agg, aw, mode, p, target, starts, time_limit, threads, groups, n_groups, root_only=False,
-    branching="highs",
+    branching="highs", floors=None,
 ) -> CoverResult:  # fmt: skip
     if branching not in ("highs", "own"):
         raise SpecificationError(
@@ -762,7 +895,12 @@ def _solve(
     deadline = None if time_limit is None else t0 + float(time_limit)
     agg = sparse.csr_array(agg)
     groups = _default_groups(agg, n_groups) if groups is None else np.asarray(groups)
-    master = _Master(agg, aw, groups, mode=mode, p=p, target=target, threads=threads)
+    if floors is not None:  # cut groups nested in the floor groups
+        row_floor = np.asarray(floors[0], dtype=np.int64)
+        pairs = row_floor * (int(groups.max(initial=0)) + 1) + groups
+        groups = np.unique(pairs, return_inverse=True)[1].ravel()
+        floors = (row_floor, np.asarray(floors[1], dtype=float))
+    master = _Master(agg, aw, groups, mode=mode, p=p, target=target, threads=threads, floors=floors)
     best = _Incumbent(master, target)
     m = master.m
     for chosen in starts:
@@ -777,25 +915,37 @@ def _solve(
         core = np.ones(m)
     lp = _root_loop(master, core, deadline)
     root = _sense(master, lp[1]) if lp is not None else np.inf  # np.inf: no bound yet
-    fixed = 0
-    while lp is not None and np.isfinite(best.value) and not _meets(best.value, root):
-        # Fixing changes the LP; its new optimum gives new cuts, a tighter bound, more fixing.
-        newly = _fix_by_reduced_cost(master, lp, best)
-        if not newly:
+    tree_bound, restarts, done, fixed = np.inf, 0, False, 0
+    for cycle in range(CYCLES if master.need is not None and lp is not None else 1):
+        if cycle:
+            # Floors: HiGHS's next better solution, improved by 1-swaps, is the incumbent
+            # of more reduced-cost fixing and the cutoff of the tree.
+            tree_bound, more, done = _mip_loop(master, best, deadline, first=True)
+            restarts += more
+            if done or best.chosen is None:
+                break
+            _floor_swaps(master, best, deadline)
+        while lp is not None and np.isfinite(best.value) and not _meets(best.value, root):
+            # Fixing changes the LP; its optimum gives new cuts, a tighter bound, more fixing.
+            newly = _fix_by_reduced_cost(master, lp, best)
+            if not newly:
+                break
+            fixed += newly
+            again = _root_loop(master, lp[0][:m], deadline)
+            if again is None:
+                break
+            lp = again
+            root = min(root, _sense(master, lp[1]))
+        if _meets(best.value, root):
             break
-        fixed += newly
-        again = _root_loop(master, lp[0][:m], deadline)
-        if again is None:
-            break
-        lp = again
-        root = min(root, _sense(master, lp[1]))
-    bound, restarts, nodes = root, 0, 0
-    if not root_only and not _meets(best.value, root):
+    bound, nodes = min(root, tree_bound), 0
+    if not root_only and not done and not _meets(best.value, bound):
         if branching == "own":
             bound, nodes = _tree_search(master, best, deadline)
         else:
-            bound, restarts = _mip_loop(master, best, deadline)
-        bound = min(bound, root)
+            bound, more, _ = _mip_loop(master, best, deadline)
+            restarts += more
+        bound = min(bound, root, tree_bound)
     return _result(master, best, bound, root, fixed, restarts, nodes, time.perf_counter() - t0)
 
 
@@ -812,6 +962,9 @@ def _result(master, best, bound, root, fixed, restarts, nodes, runtime) -> Cover
         objective = float(len(chosen)) if best.chosen is not None else np.inf
         ub, root_bound = min(-bound, objective), -root
     status = OPTIMAL if _gap(objective, ub) <= REL_TOL else TIME_LIMIT
+    if best.chosen is None:  # no solution: infeasible when the master is, else out of time
+        status = INFEASIBLE if bound == -np.inf else TIME_LIMIT
+        ub = -np.inf if bound == -np.inf else ub
     return CoverResult(
         chosen, objective, covered, ub, _gap(objective, ub), status, root_bound,
         master.n_cuts, restarts, fixed, nodes, runtime, master.backend(),

@@ -28,7 +28,7 @@ from dongne.allocate._model import (
     _raise_if_infeasible,
     _Solution,
 )
-from dongne.allocate._solver import OPTIMAL, TIME_LIMIT, backend_name
+from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, backend_name
 from dongne.allocate.equity import min_share_by_group
 from dongne.allocate.problem import LocationProblem
 from dongne.errors import (
@@ -41,6 +41,10 @@ __all__ = ["MCLP"]
 
 #: Groups of demand rows with their own Benders cut (multi-cut master).
 BENDERS_GROUPS = 256
+
+#: Spatial cut groups of the Benders master with floors (``min_share``, max–min stage two),
+#: before they are split by group.
+FLOOR_GROUPS = 64
 
 
 # =============================================================================== MCLP
@@ -252,7 +256,8 @@ class MCLP(_LocationModel):
         if problem.demand_xy is not None and len(rows):
             first = np.zeros(agg.shape[0], dtype=np.int64)
             first[where[::-1]] = rows[::-1]
-            self._cut_groups = benders.spatial_groups(problem.demand_xy[first], BENDERS_GROUPS)
+            n_cut = FLOOR_GROUPS if shares or self.objective == "maxmin" else BENDERS_GROUPS
+            self._cut_groups = benders.spatial_groups(problem.demand_xy[first], n_cut)
         details: dict[str, Any] = {
             "demand_rows_in_model": int(agg.shape[0]),
             "demand_units_reduced": len(rows),
@@ -324,8 +329,8 @@ class MCLP(_LocationModel):
     def _solve_groups(
         self, problem, p, agg, aw, ag, total_g, base_g, shares, g_labels, base, cand, details
     ) -> _Solution:
-        """``min_share`` or ``objective="maxmin"`` by the exactly reduced MIPs of
-        :mod:`dongne.allocate._floors` (one HiGHS thread)."""
+        """``min_share`` by :meth:`_benders_floors`, ``objective="maxmin"`` by the reduced
+        stages of :mod:`dongne.allocate._floors` (one HiGHS thread)."""
         options = _floors._highs_options(self.time_limit, self.backend, self.mip_gap)
         t0 = time.perf_counter()
         if self.objective == "maxmin":
@@ -338,14 +343,14 @@ class MCLP(_LocationModel):
                 return chosen, model.status_, model.bound_ - base
 
             chosen, t_star, status, gap, bound = _floors._maxmin_sites(
-                agg, aw, ag, total_g, base_g, p, options, plain
+                agg, aw, ag, total_g, base_g, p, options, plain, self._cut_groups
             )
             details["maxmin_share"] = t_star
         else:
             need = np.array(
                 [shares.get(g, 0.0) * total_g[gi] - base_g[gi] for gi, g in enumerate(g_labels)]
             )
-            chosen, _, bound, status = _floors._floor_sites(agg, aw, ag, need, p, options)
+            chosen, bound, status = self._benders_floors(agg, aw, ag, need, p, details)
             _raise_if_infeasible(SimpleNamespace(x=chosen, status=status), self, shares)
         obj = base + benders.covered_weight(agg, aw, chosen)
         ub = base + bound
@@ -427,6 +432,29 @@ class MCLP(_LocationModel):
             cand[res.chosen], res.status, obj, ub, _gap(obj, ub), "exact", res.backend,
             res.runtime, details=details,
         )  # fmt: skip
+
+    def _benders_floors(self, agg, aw, ag, need, p, details):
+        """``min_share`` by :func:`benders.max_cover` with the floor rows on per-group cut
+        variables (one HiGHS thread: the sites must not depend on the thread count).
+
+        Returns (columns or None, upper bound on the covered weight of the rows, status).
+        """
+        if agg.shape[0] == 0:  # the existing sites cover all they can: any p sites
+            return _floors._pad(np.zeros(0, dtype=np.int64), p, agg.shape[1]), 0.0, OPTIMAL
+        left = None
+        if self.time_limit is not None:
+            left = max(self.time_limit - (time.perf_counter() - self._t0), 1e-3)
+        res = benders.max_cover(
+            agg, aw, p, time_limit=left, threads=1, groups=self._cut_groups,
+            n_groups=FLOOR_GROUPS, floors=(ag, need),
+        )  # fmt: skip
+        details.update(
+            benders_cuts=res.cuts, benders_restarts=res.restarts, benders_nodes=res.nodes,
+            fixed_by_reduced_cost=res.fixed, benders_seconds=res.runtime,
+        )  # fmt: skip
+        if res.status == INFEASIBLE or not len(res.chosen):
+            return None, res.bound, res.status
+        return res.chosen, res.bound, res.status
 
     def _model(self, agg, aw, p, shares, ag, g_labels, total_g, base_g, t_floor=None) -> _Builder:
         k, mc = agg.shape

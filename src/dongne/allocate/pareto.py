@@ -6,9 +6,12 @@ are in :mod:`dongne.allocate.equity`, below the models.
 
 The max–min end of the sweep (the worst group's covered share as high as possible, then the
 most total coverage with it held) is ``MCLP(objective="maxmin")`` and the ε points are
-``MCLP(min_share=ε)``; both are solved by the exactly reduced MIPs of
+``MCLP(min_share=ε)``. The ε points are solved by the Benders decomposition of the MCLP
+with the floors as rows on the master's per-gu cut variables
+(:func:`dongne.allocate.benders.max_cover`), the max–min point by the reduced stages of
 :mod:`dongne.allocate._floors` (only groups that can bind, undominated sites, only the sites
-that serve the floors where fewer sites cannot meet them). Shares and coverage are recomputed
+that serve the floors where fewer sites cannot meet them; stage two by the same Benders
+route). Shares and coverage are recomputed
 from the chosen sites; ``"optimal"`` only with a proven relative gap of 1e-9 or less.
 
 References
