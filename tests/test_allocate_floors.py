@@ -88,14 +88,17 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("exact_solver", ["benders", "mip"])
 @pytest.mark.parametrize(("seed", "n", "m", "n_groups", "n_existing", "n_twins", "p", "radius",
                           "fraction"), CASES)  # fmt: skip
 def test_min_share_equals_the_plain_mip(seed, n, m, n_groups, n_existing, n_twins, p, radius,
-                                        fraction):  # fmt: skip
+                                        fraction, exact_solver):  # fmt: skip
     cost, weights, groups, existing = groups_instance(seed, n, m, n_groups, n_existing, n_twins)
     problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
     eps = fraction * _maxmin_share(problem, p, radius) - TOL
-    model = MCLP(p=p, radius=radius, min_share=eps).fit(problem)
+    model = MCLP(p=p, radius=radius, min_share=eps, exact_solver=exact_solver).fit(problem)
+    # Benders (floor rows on its cut variables) or the full HiGHS MIP, as asked
+    assert ("benders_cuts" in model.details_) == (exact_solver == "benders")
     floor = {g: eps for g in set(groups)}
     _check(model, problem, floor, _milp_floors(cost, weights, groups, existing, p, radius, floor))
     # Floors per group: one group at its best share with p sites, the others free.
@@ -103,11 +106,12 @@ def test_min_share_equals_the_plain_mip(seed, n, m, n_groups, n_existing, n_twin
     best = MCLP(p=p, radius=radius, min_share={label: 0.0}).fit(problem)
     one = {label: min(1.0, best.groups_after_.loc[label, "coverage"] + 0.1)}
     reference = _milp_floors(cost, weights, groups, existing, p, radius, one)
+    fit = MCLP(p=p, radius=radius, min_share=one, exact_solver=exact_solver)
     if reference is None:
         with pytest.raises(InfeasibleProblemError):
-            MCLP(p=p, radius=radius, min_share=one).fit(problem)
+            fit.fit(problem)
     else:
-        _check(MCLP(p=p, radius=radius, min_share=one).fit(problem), problem, one, reference)
+        _check(fit.fit(problem), problem, one, reference)
 
 
 @pytest.mark.parametrize("seed", [21, 22, 23, 24, 25])

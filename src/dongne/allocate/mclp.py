@@ -99,7 +99,9 @@ class MCLP(_LocationModel):
     time_limit : float, optional
         Seconds for HiGHS; the best solution found is kept and the gap reported.
     mip_gap : float
-        Relative gap at which HiGHS may stop (default 0: proven optimum).
+        Relative gap at which HiGHS may stop (default 0: proven optimum). It applies to the
+        HiGHS MIPs (``exact_solver="mip"``, capacities, the max–min stages); the Benders
+        routes always run to a proven optimum or the time limit.
     threads : int, optional
         HiGHS threads (highspy backend).
     backend : {"auto", "highspy", "scipy"}
@@ -118,6 +120,12 @@ class MCLP(_LocationModel):
         seed) run before the branch and bound when no start reaches the LP bound yet; a
         solution that reaches the bound is optimal without branching. 0 to go straight to
         the MIP.
+    exact_solver : {"benders", "mip"}
+        Exact method of the uncapacitated model: Benders decomposition over the site
+        variables (:mod:`dongne.allocate.benders`; ``min_share`` as floor rows on per-group
+        cut variables), or the full HiGHS MIP over sites and aggregated demand rows (with
+        ``min_share`` as rows over the rows' coverage variables; ``mip_gap`` and ``threads``
+        apply). Both are exact and certified; Benders is much faster at city scale.
 
     Attributes
     ----------
@@ -299,7 +307,7 @@ class MCLP(_LocationModel):
                 )  # fmt: skip
             if benders_exact:
                 return self._benders(agg, aw, p, chosen, base, cand, details)
-        elif not (shares and self.objective == "maxmin"):
+        elif self.exact_solver == "benders" and not (shares and self.objective == "maxmin"):
             return self._solve_groups(problem, p, agg, aw, ag, total_g, base_g, shares, g_labels,
                                       base, cand, details)  # fmt: skip
         else:
