@@ -81,6 +81,13 @@ from dongne.errors import SpecificationError
 
 __all__ = ["CoverResult", "max_cover", "partial_cover", "spatial_groups"]
 
+#: HiGHS's default ``simplex_iteration_limit`` (no limit).
+_NO_LIMIT = 2**31 - 1
+
+#: A warm solve of the master that needs more than this many simplex iterations per row and
+#: column has stalled: the master is reloaded and solved again from the basis reached.
+STALL_AT = 1.0
+
 #: Relative tolerance of "optimal": bound and objective meet within it.
 REL_TOL = 1e-9
 
@@ -156,7 +163,8 @@ class _Master:
     group of demand rows (the covered weight of the group)."""
 
     def __init__(
-        self, agg, aw, groups, *, mode, p=None, target=None, threads=None, floors=None
+        self, agg, aw, groups, *, mode, p=None, target=None, threads=None, floors=None,
+        perturb=True,
     ) -> None:
         hs = import_optional("highspy", None, "the Benders method (method='exact')")
         self.hs = hs
@@ -176,6 +184,13 @@ class _Master:
         core = getattr(hs, "_core", None)
         h = core._Highs() if core is not None and hasattr(core, "_Highs") else hs.Highs()
         h.setOptionValue("output_flag", False)
+        if not perturb:
+            # The own tree re-solves the master warm hundreds of times after added cuts or
+            # changed bounds. With HiGHS's dual cost perturbation such re-solves of this
+            # dual-degenerate LP (the thetas cost nothing) took up to 35,000 iterations
+            # without moving the objective (docs/allocate.md). Not for HiGHS's tree: with it
+            # off in the root loop, that tree restarted endlessly on a small MCLP.
+            h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
         if threads is not None:
             h.setOptionValue("threads", int(threads))
         self.inf = hs.kHighsInf
@@ -201,6 +216,7 @@ class _Master:
         self.n_cuts = 0
         self.fixed = np.zeros(m, dtype=bool)
         self.cutoff_row: int | None = None
+        self.reloads = 0  # stalled warm solves reloaded (:meth:`run`)
 
     def _add_floors(self, h, row_floor: np.ndarray, need: np.ndarray) -> None:
         """Rows sum of theta over the groups of floor group f >= ``need[f]``.
@@ -278,9 +294,30 @@ class _Master:
         return float(self.aw @ np.minimum(self.agg @ y, 1.0))
 
     # ------------------------------------------------------------------ solves
+    def run(self) -> None:
+        """Solve the master LP warm, reloading it when the warm solve stalls.
+
+        A warm re-solve that needs more simplex iterations than ``STALL_AT`` times the rows
+        and columns has stalled (seen: HiGHS cleaning up its cost shifts with a primal
+        simplex that made 36,356 degenerate iterations where the same LP and basis loaded
+        afresh took 71). The model is then passed to HiGHS again with the basis reached,
+        which discards the solver's internal state, and solved without the limit.
+        """
+        h = self.h
+        limit = max(1, int(STALL_AT * (h.getNumRow() + h.getNumCol())))
+        h.setOptionValue("simplex_iteration_limit", limit)
+        h.run()
+        h.setOptionValue("simplex_iteration_limit", _NO_LIMIT)
+        if h.getModelStatus() == self.hs.HighsModelStatus.kIterationLimit:
+            self.reloads += 1
+            basis = h.getBasis()
+            h.passModel(h.getLp())
+            h.setBasis(basis)
+            h.run()
+
     def solve_lp(self, time_left: float | None) -> tuple[np.ndarray, float, np.ndarray] | None:
         self.set_time_limit(time_left)
-        self.h.run()
+        self.run()
         if self.h.getModelStatus() != self.hs.HighsModelStatus.kOptimal:
             return None
         sol = self.h.getSolution()
@@ -607,7 +644,7 @@ def _node_lp(master: _Master, best: _Incumbent, deadline: float | None, max_roun
         if left is not None and left <= 0:
             return None
         master.set_time_limit(left)
-        h.run()
+        master.run()
         status = h.getModelStatus()
         if status not in (st.kOptimal, st.kInfeasible, st.kTimeLimit):
             # numerical trouble of the warm-started simplex (seen: kUnknown on 10^6 rows of
@@ -900,7 +937,10 @@ def _solve(
         pairs = row_floor * (int(groups.max(initial=0)) + 1) + groups
         groups = np.unique(pairs, return_inverse=True)[1].ravel()
         floors = (row_floor, np.asarray(floors[1], dtype=float))
-    master = _Master(agg, aw, groups, mode=mode, p=p, target=target, threads=threads, floors=floors)
+    master = _Master(
+        agg, aw, groups, mode=mode, p=p, target=target, threads=threads, floors=floors,
+        perturb=branching != "own",
+    )  # fmt: skip
     best = _Incumbent(master, target)
     m = master.m
     for chosen in starts:
