@@ -239,3 +239,33 @@ def test_partial_cover_time_limit_reports_gap(branching, seconds):
     assert res.bound < res.objective == len(res.chosen)
     assert res.gap == pytest.approx((res.objective - res.bound) / res.objective)
     assert res.covered >= target * (1 - 1e-9)
+
+
+def test_lp_master_without_a_simplex_verdict_is_solved_again():
+    # A simplex that ends without a verdict (here: an iteration limit of 1; on the 10⁶-point
+    # city PSCLP: kUnknown with dual infeasibilities) must not end the search: the master
+    # solves the LP again from scratch, then by the interior point method with crossover.
+    problem = generate("uniform", 2000, 100, seed=1)
+    cover = problem.covering(problem.notes["radius"])
+    keep = np.flatnonzero(np.diff(cover.indptr) > 0)
+    agg, aw, _, _ = _aggregate(cover[keep], problem.weights[keep], None)
+    values = []
+    for limit in (None, 1):
+        master = benders._Master(
+            agg, aw, benders._default_groups(agg, 16), mode="partial", target=0.8 * aw.sum()
+        )
+        for y in (np.ones(agg.shape[1]), np.full(agg.shape[1], 0.1)):
+            coef, const = master.cuts_at(y)
+            master.add_cuts(coef, const, np.arange(master.n_groups))
+        if limit is not None:
+            master.h.setOptionValue("simplex_iteration_limit", limit)
+            master.h.run()
+            stuck = master.h.getModelStatus()
+            assert stuck == master.hs.HighsModelStatus.kIterationLimit
+            master.h.clearSolver()
+        lp = master.solve_lp(None)
+        assert lp is not None
+        values.append(lp[1])
+    assert master.h.getInfo().ipm_iteration_count > 0
+    assert values[1] == pytest.approx(values[0], rel=1e-9)
+    assert values[0] == pytest.approx(5.322348526475514, rel=1e-9)

@@ -225,10 +225,36 @@ class _Master:
         return float(self.aw @ np.minimum(self.agg @ y, 1.0))
 
     # ------------------------------------------------------------------ solves
-    def solve_lp(self, time_left: float | None) -> tuple[np.ndarray, float, np.ndarray] | None:
+    def run_lp(self, time_left: float | None):
+        """Solve the LP master; return HiGHS's model status.
+
+        The warm-started dual simplex can end without a verdict (``kUnknown``: seen on the
+        10⁶-point city PSCLP, a first-node LP left with dual infeasibilities of 3e-4 after
+        12,687 iterations, also when solved again from scratch). Such an LP is solved once
+        more from scratch, then by the interior point method with crossover (which solved
+        that LP in 0.7 s); an LP still without a verdict gives no bound and no point.
+        """
+        st = self.hs.HighsModelStatus
+        done = (st.kOptimal, st.kInfeasible, st.kTimeLimit)
+        h = self.h
         self.set_time_limit(time_left)
-        self.h.run()
-        if self.h.getModelStatus() != self.hs.HighsModelStatus.kOptimal:
+        h.run()
+        if h.getModelStatus() in done:
+            return h.getModelStatus()
+        h.clearSolver()
+        h.run()
+        if h.getModelStatus() in done:
+            return h.getModelStatus()
+        h.clearSolver()
+        h.setOptionValue("solver", "ipm")
+        try:
+            h.run()
+        finally:
+            h.setOptionValue("solver", "choose")
+        return h.getModelStatus()
+
+    def solve_lp(self, time_left: float | None) -> tuple[np.ndarray, float, np.ndarray] | None:
+        if self.run_lp(time_left) != self.hs.HighsModelStatus.kOptimal:
             return None
         sol = self.h.getSolution()
         x = np.asarray(sol.col_value, dtype=float)
@@ -485,15 +511,7 @@ def _node_lp(master: _Master, best: _Incumbent, deadline: float | None, max_roun
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
             return None
-        master.set_time_limit(left)
-        h.run()
-        status = h.getModelStatus()
-        if status not in (st.kOptimal, st.kInfeasible, st.kTimeLimit):
-            # numerical trouble of the warm-started simplex (seen: kUnknown on 10^6 rows of
-            # weights up to 4e7): solve once more from scratch
-            h.clearSolver()
-            h.run()
-            status = h.getModelStatus()
+        status = master.run_lp(left)
         if status == st.kInfeasible:
             return False
         if status != st.kOptimal:
