@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from allocate_cases import groups_instance
 from scipy import sparse
 
-from dongne.allocate import LSCP, MCLP, benders
+from dongne.allocate import LSCP, MCLP, LocationProblem, benders
 from dongne.allocate._model import _aggregate, _Builder
 from dongne.allocate.instances import INSTANCE_KINDS, generate
 from dongne.errors import InfeasibleProblemError, SpecificationError
@@ -261,3 +262,41 @@ def test_stalled_warm_solves_are_reloaded_and_stay_exact(monkeypatch):
     assert res.status == "optimal" and res.objective == len(res.chosen) == res.bound
     assert res.objective == pytest.approx(_plain_mip(agg, aw, target=target))
     assert res.covered >= target * (1 - 1e-9)
+
+
+def test_lp_master_without_a_simplex_verdict_is_solved_again(monkeypatch):
+    # A simplex that ends without a verdict (here: every simplex run stopped after one
+    # iteration; on the 10⁶-point city PSCLP: kUnknown with dual infeasibilities) must not end
+    # the search: the master solves the LP again from scratch, then by the interior point
+    # method with crossover, and gets the same LP optimum.
+    problem = generate("uniform", 2000, 100, seed=1)
+    agg, aw = _agg(problem)
+    values = []
+    for stuck in (False, True):
+        master = benders._Master(
+            agg, aw, benders._default_groups(agg, 16), mode="partial", target=0.8 * aw.sum()
+        )
+        for y in (np.ones(agg.shape[1]), np.full(agg.shape[1], 0.1)):
+            coef, const = master.cuts_at(y)
+            master.add_cuts(coef, const, np.arange(master.n_groups))
+        if stuck:
+            monkeypatch.setattr(benders, "STALL_AT", 0.0)
+            monkeypatch.setattr(benders, "_NO_LIMIT", 1)
+        lp = master.solve_lp(None)
+        assert lp is not None
+        values.append(lp[1])
+    assert master.reloads == 1 and master.h.getInfo().ipm_iteration_count > 0
+    assert values[1] == pytest.approx(values[0], rel=1e-9)
+    assert values[0] == pytest.approx(5.322348526475514, rel=1e-9)
+
+
+def test_benders_runs_after_a_solve_on_other_threads():
+    # HiGHS keeps one thread scheduler per process and refuses ("error") a model asking for
+    # another thread count: the min_share route (one thread) after a full MIP on the
+    # default threads found "no solution" until the master restarted the scheduler.
+    cost, weights, groups, existing = groups_instance(1, 400, 80, 4, 0, 0)
+    problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
+    mip = MCLP(p=6, radius=15.0, min_share=0.2, exact_solver="mip", threads=2).fit(problem)
+    floors = MCLP(p=6, radius=15.0, min_share=0.2).fit(problem)
+    assert floors.status_ == mip.status_ == "optimal"
+    assert floors.objective_ == mip.objective_ == 2031.0

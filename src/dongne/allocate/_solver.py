@@ -88,6 +88,21 @@ def backend_name(backend: str = "auto") -> str:
     return f"scipy {scipy.__version__} (HiGHS)"
 
 
+def run_highs(h, hs: ModuleType):
+    """``h.run()``, restarting HiGHS's thread scheduler when the run is refused.
+
+    HiGHS keeps one global thread scheduler per process, started by the first solve, and
+    answers ``kError`` (solving nothing) to a later model that asks for another thread count
+    (e.g. ``threads=1`` after a solve on the default threads). The scheduler is then
+    restarted with the model's count and the run repeated.
+    """
+    status = h.run()
+    if status == hs.HighsStatus.kError:
+        h.resetGlobalScheduler(True)
+        status = h.run()
+    return status
+
+
 def _gap(objective: float, bound: float) -> float:
     if not (np.isfinite(objective) and np.isfinite(bound)):
         return float("inf")
@@ -210,11 +225,7 @@ def _solve_highspy(
     # from a feasible start on a set-covering instance (checked while writing this module).
     h.passModel(lp)
     t0 = time.perf_counter()
-    if h.run() == hs.HighsStatus.kError and threads is not None:
-        # HiGHS refuses a thread count other than that of its global scheduler, which the
-        # first solve in the process started: restart the scheduler with this one.
-        h.resetGlobalScheduler(True)
-        h.run()
+    run_highs(h, hs)
     runtime = time.perf_counter() - t0
     ms = h.getModelStatus()
     info = h.getInfo()

@@ -76,7 +76,7 @@ import numpy as np
 from scipy import sparse
 
 from dongne._optional import import_optional
-from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT
+from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, run_highs
 from dongne.errors import SpecificationError
 
 __all__ = ["CoverResult", "max_cover", "partial_cover", "spatial_groups"]
@@ -306,19 +306,45 @@ class _Master:
         h = self.h
         limit = max(1, int(STALL_AT * (h.getNumRow() + h.getNumCol())))
         h.setOptionValue("simplex_iteration_limit", limit)
-        h.run()
+        run_highs(h, self.hs)
         h.setOptionValue("simplex_iteration_limit", _NO_LIMIT)
         if h.getModelStatus() == self.hs.HighsModelStatus.kIterationLimit:
             self.reloads += 1
             basis = h.getBasis()
             h.passModel(h.getLp())
             h.setBasis(basis)
-            h.run()
+            run_highs(h, self.hs)
 
-    def solve_lp(self, time_left: float | None) -> tuple[np.ndarray, float, np.ndarray] | None:
+    def run_lp(self, time_left: float | None):
+        """Solve the LP master within ``time_left`` seconds; return HiGHS's model status.
+
+        The warm-started simplex can end without a verdict (``kUnknown``: seen on the
+        10⁶-point city PSCLP, a first-node LP left with dual infeasibilities of 3e-4 after
+        12,687 iterations, also when solved again from scratch). Such an LP is solved once
+        more from scratch, then by the interior point method with crossover (which solved
+        that LP in 0.7 s); an LP still without a verdict gives no bound and no point.
+        """
+        st = self.hs.HighsModelStatus
+        done = (st.kOptimal, st.kInfeasible, st.kTimeLimit)
+        h = self.h
         self.set_time_limit(time_left)
         self.run()
-        if self.h.getModelStatus() != self.hs.HighsModelStatus.kOptimal:
+        if h.getModelStatus() in done:
+            return h.getModelStatus()
+        h.clearSolver()
+        run_highs(h, self.hs)
+        if h.getModelStatus() in done:
+            return h.getModelStatus()
+        h.clearSolver()
+        h.setOptionValue("solver", "ipm")
+        try:
+            run_highs(h, self.hs)
+        finally:
+            h.setOptionValue("solver", "choose")
+        return h.getModelStatus()
+
+    def solve_lp(self, time_left: float | None) -> tuple[np.ndarray, float, np.ndarray] | None:
+        if self.run_lp(time_left) != self.hs.HighsModelStatus.kOptimal:
             return None
         sol = self.h.getSolution()
         x = np.asarray(sol.col_value, dtype=float)
@@ -476,7 +502,7 @@ def _mip_loop(
                 return np.inf, restarts, False  # no bound beyond the root's
             master.set_time_limit(left)
             state["cuts"], state["violated"] = [], False
-            h.run()
+            run_highs(h, hs)
             status = h.getModelStatus()
             if state["violated"]:
                 for coef, const, which in state["cuts"]:
@@ -643,15 +669,7 @@ def _node_lp(master: _Master, best: _Incumbent, deadline: float | None, max_roun
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
             return None
-        master.set_time_limit(left)
-        master.run()
-        status = h.getModelStatus()
-        if status not in (st.kOptimal, st.kInfeasible, st.kTimeLimit):
-            # numerical trouble of the warm-started simplex (seen: kUnknown on 10^6 rows of
-            # weights up to 4e7): solve once more from scratch
-            h.clearSolver()
-            h.run()
-            status = h.getModelStatus()
+        status = master.run_lp(left)
         if status == st.kInfeasible:
             return False
         if status != st.kOptimal:
