@@ -216,7 +216,8 @@ class _Master:
         self.n_cuts = 0
         self.fixed = np.zeros(m, dtype=bool)
         self.cutoff_row: int | None = None
-        self.reloads = 0  # stalled warm solves reloaded (:meth:`run`)
+        self.reloads = 0  # stalled or undecided warm solves reloaded (:meth:`run_lp`)
+        self.ipm_runs = 0  # LPs then solved by the interior point method (:meth:`run_lp`)
 
     def _add_floors(self, h, row_floor: np.ndarray, need: np.ndarray) -> None:
         """Rows sum of theta over the groups of floor group f >= ``need[f]``.
@@ -294,54 +295,52 @@ class _Master:
         return float(self.aw @ np.minimum(self.agg @ y, 1.0))
 
     # ------------------------------------------------------------------ solves
-    def run(self) -> None:
-        """Solve the master LP warm, reloading it when the warm solve stalls.
-
-        A warm re-solve that needs more simplex iterations than ``STALL_AT`` times the rows
-        and columns has stalled (seen: HiGHS cleaning up its cost shifts with a primal
-        simplex that made 36,356 degenerate iterations where the same LP and basis loaded
-        afresh took 71). The model is then passed to HiGHS again with the basis reached,
-        which discards the solver's internal state, and solved without the limit.
-        """
-        h = self.h
-        limit = max(1, int(STALL_AT * (h.getNumRow() + h.getNumCol())))
-        h.setOptionValue("simplex_iteration_limit", limit)
-        run_highs(h, self.hs)
-        h.setOptionValue("simplex_iteration_limit", _NO_LIMIT)
-        if h.getModelStatus() == self.hs.HighsModelStatus.kIterationLimit:
-            self.reloads += 1
-            basis = h.getBasis()
-            h.passModel(h.getLp())
-            h.setBasis(basis)
-            run_highs(h, self.hs)
-
     def run_lp(self, time_left: float | None):
         """Solve the LP master within ``time_left`` seconds; return HiGHS's model status.
 
-        The warm-started simplex can end without a verdict (``kUnknown``: seen on the
-        10⁶-point city PSCLP, a first-node LP left with dual infeasibilities of 3e-4 after
-        12,687 iterations, also when solved again from scratch). Such an LP is solved once
-        more from scratch, then by the interior point method with crossover (which solved
-        that LP in 0.7 s); an LP still without a verdict gives no bound and no point.
+        The master is re-solved warm (from the last basis) hundreds of times. Two ways this
+        goes wrong were seen, and each escalates one step:
+
+        1. **Stall.** A warm solve that needs more simplex iterations than ``STALL_AT``
+           times the rows and columns is stopped (seen: HiGHS cleaning up its cost shifts
+           with a primal simplex that made 36,356 degenerate iterations where the same LP
+           and basis loaded afresh took 71). The model is passed to HiGHS again with the
+           basis reached (which drops the solver's internal state) and solved with four
+           times that limit.
+        2. **Still stalled, or no verdict** (``kUnknown``: on the 10⁶-point city PSCLP a node
+           LP kept dual infeasibilities of 3e-4 after 12,687 iterations, also from scratch;
+           another reloaded node LP ran 277,542 iterations into the time limit). The LP is
+           solved from scratch by the interior point method with crossover (0.7 s on the
+           first of those LPs); an LP still without a verdict gives no bound and no point.
         """
         st = self.hs.HighsModelStatus
         done = (st.kOptimal, st.kInfeasible, st.kTimeLimit)
         h = self.h
         self.set_time_limit(time_left)
-        self.run()
-        if h.getModelStatus() in done:
-            return h.getModelStatus()
-        h.clearSolver()
-        run_highs(h, self.hs)
-        if h.getModelStatus() in done:
-            return h.getModelStatus()
-        h.clearSolver()
-        h.setOptionValue("solver", "ipm")
+        limit = max(1, int(STALL_AT * (h.getNumRow() + h.getNumCol())))
+        h.setOptionValue("simplex_iteration_limit", limit)
         try:
             run_highs(h, self.hs)
+            if h.getModelStatus() in done:
+                return h.getModelStatus()
+            self.reloads += 1
+            basis = h.getBasis()
+            h.passModel(h.getLp())
+            if basis.valid:
+                h.setBasis(basis)
+            h.setOptionValue("simplex_iteration_limit", 4 * limit)
+            run_highs(h, self.hs)
+            if h.getModelStatus() in done:
+                return h.getModelStatus()
+            self.ipm_runs += 1
+            h.clearSolver()
+            h.setOptionValue("simplex_iteration_limit", _NO_LIMIT)
+            h.setOptionValue("solver", "ipm")
+            run_highs(h, self.hs)
+            return h.getModelStatus()
         finally:
+            h.setOptionValue("simplex_iteration_limit", _NO_LIMIT)
             h.setOptionValue("solver", "choose")
-        return h.getModelStatus()
 
     def solve_lp(self, time_left: float | None) -> tuple[np.ndarray, float, np.ndarray] | None:
         if self.run_lp(time_left) != self.hs.HighsModelStatus.kOptimal:
