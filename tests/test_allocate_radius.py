@@ -15,7 +15,7 @@ import pytest
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from dongne.allocate import LocationProblem, PMedian, _radius
+from dongne.allocate import LocationProblem, PMedian, _lagbb, _radius
 from dongne.allocate._lagbb import branch_and_bound
 from dongne.allocate._radius import fix_sites, lagrangian, solve_median_radius
 from dongne.allocate.instances import generate, read_orlib_pmedian
@@ -202,6 +202,52 @@ def test_branch_and_bound_equals_enumeration(integer, seed):
     assert not cut.complete
     assert cut.nodes == 1
     assert 0 < cut.lower <= best * (1 + 1e-12)
+
+
+def _tree_case(seed: int, integer: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """80 units × 20 sites, as in the enumeration test: weighted costs, weights, optimum."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, (80, 2))
+    cost = np.hypot(*(xy[:, None, :] - xy[None, :20, :]).transpose(2, 0, 1))
+    w = rng.integers(1, 20, 80).astype(float) if integer else rng.pareto(1.5, 80) + 0.1
+    if integer:
+        cost = np.round(cost)
+    return w[:, None] * cost, w, _enumerate(cost, w, 5)
+
+
+@pytest.mark.parametrize("integer", [True, False])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_best_bound_order_raises_the_bound_of_an_interrupted_tree(integer, seed, monkeypatch):
+    """Best bound with diving: a tree stopped halfway proves more than its root, every
+    stopped tree's bound is valid, and the depth-first fallback (heap full) is exact too."""
+    wd, w, best = _tree_case(seed, integer)
+    worst = float(wd.max(axis=1).sum()) + 1.0
+
+    def tree(**kw):
+        return branch_and_bound(
+            wd, np.full(80, np.inf), 5, worst, wd.min(axis=1), root_iter=5, node_iter=5, **kw
+        )
+
+    full = tree()
+    root = tree(max_work=1)
+    assert full.complete and not root.complete
+    for share in (0.1, 0.3, 0.5, 0.7, 0.9):
+        cut = tree(max_work=share * full.work)
+        assert root.lower - 1e-9 * best <= cut.lower <= best * (1 + 1e-12)
+    half = tree(max_work=0.5 * full.work)
+    # the root's "closed" child waits with the root's bound in a depth-first search;
+    # best bound takes it up once the first dive ends (seen on all six cases)
+    assert (best - half.lower) < 0.5 * (best - root.lower)
+    monkeypatch.setattr(_lagbb, "OPEN_FLOATS", 0)  # a heap of one node: the rest depth first
+    fallback = tree()
+    assert fallback.complete
+    assert fallback.upper == pytest.approx(best, rel=1e-12)
+    assert float(w @ (wd[:, fallback.chosen] / w[:, None]).min(axis=1)) == pytest.approx(
+        best, rel=1e-12
+    )
+    assert best * (1 - 1e-9) <= fallback.lower <= best * (1 + 1e-12)
+    for share in (0.2, 0.5, 0.8):
+        assert tree(max_work=share * fallback.work).lower <= best * (1 + 1e-12)
 
 
 def test_fallback_to_lp_and_mip_rounds_when_the_tree_is_too_big(monkeypatch):
