@@ -261,6 +261,21 @@ def test_fallback_to_lp_and_mip_rounds_when_the_tree_is_too_big(monkeypatch):
     assert res.details["rounds"] >= 1
 
 
+@pytest.mark.parametrize("k", [16, 35])
+def test_tree_that_finds_nothing_better_is_not_restarted_small(monkeypatch, k):
+    """A first tree cut short (a budget of ~2·10⁴ terms: its root only) that finds no better
+    incumbent leaves the fixing unchanged: the second tree gets all the work left and ends
+    the search (the 4×-growing restarts repeated the same nodes: 6–7 trees here)."""
+    monkeypatch.setattr(_radius, "BB_FIRST", 1e6)
+    d, p = _pmed(k)
+    res = solve_median_radius(d, np.ones(len(d)), p, np.full(len(d), np.inf))
+    assert res.details["start_objective"] == OPTIMA[k]  # the root's incumbent is optimal
+    assert res.status == "optimal"
+    assert res.objective == OPTIMA[k]
+    assert res.details["bb_complete"] is True
+    assert res.details["bb_trees"] == 2
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_fast_interchange_ends_at_a_swap_optimum(seed):
     """No single swap improves the sorted-row interchange's answer (checked by evaluating
