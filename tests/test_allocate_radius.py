@@ -15,7 +15,7 @@ import pytest
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from dongne.allocate import LocationProblem, PMedian, _radius
+from dongne.allocate import LocationProblem, PMedian, _lagbb, _radius
 from dongne.allocate._lagbb import branch_and_bound
 from dongne.allocate._radius import fix_sites, lagrangian, solve_median_radius
 from dongne.allocate.instances import generate, read_orlib_pmedian
@@ -204,6 +204,52 @@ def test_branch_and_bound_equals_enumeration(integer, seed):
     assert 0 < cut.lower <= best * (1 + 1e-12)
 
 
+def _tree_case(seed: int, integer: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """80 units × 20 sites, as in the enumeration test: weighted costs, weights, optimum."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, (80, 2))
+    cost = np.hypot(*(xy[:, None, :] - xy[None, :20, :]).transpose(2, 0, 1))
+    w = rng.integers(1, 20, 80).astype(float) if integer else rng.pareto(1.5, 80) + 0.1
+    if integer:
+        cost = np.round(cost)
+    return w[:, None] * cost, w, _enumerate(cost, w, 5)
+
+
+@pytest.mark.parametrize("integer", [True, False])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_best_bound_order_raises_the_bound_of_an_interrupted_tree(integer, seed, monkeypatch):
+    """Best bound with diving: a tree stopped halfway proves more than its root, every
+    stopped tree's bound is valid, and the depth-first fallback (heap full) is exact too."""
+    wd, w, best = _tree_case(seed, integer)
+    worst = float(wd.max(axis=1).sum()) + 1.0
+
+    def tree(**kw):
+        return branch_and_bound(
+            wd, np.full(80, np.inf), 5, worst, wd.min(axis=1), root_iter=5, node_iter=5, **kw
+        )
+
+    full = tree()
+    root = tree(max_work=1)
+    assert full.complete and not root.complete
+    for share in (0.1, 0.3, 0.5, 0.7, 0.9):
+        cut = tree(max_work=share * full.work)
+        assert root.lower - 1e-9 * best <= cut.lower <= best * (1 + 1e-12)
+    half = tree(max_work=0.5 * full.work)
+    # the root's "closed" child waits with the root's bound in a depth-first search;
+    # best bound takes it up once the first dive ends (seen on all six cases)
+    assert (best - half.lower) < 0.5 * (best - root.lower)
+    monkeypatch.setattr(_lagbb, "OPEN_FLOATS", 0)  # a heap of one node: the rest depth first
+    fallback = tree()
+    assert fallback.complete
+    assert fallback.upper == pytest.approx(best, rel=1e-12)
+    assert float(w @ (wd[:, fallback.chosen] / w[:, None]).min(axis=1)) == pytest.approx(
+        best, rel=1e-12
+    )
+    assert best * (1 - 1e-9) <= fallback.lower <= best * (1 + 1e-12)
+    for share in (0.2, 0.5, 0.8):
+        assert tree(max_work=share * fallback.work).lower <= best * (1 + 1e-12)
+
+
 def test_fallback_to_lp_and_mip_rounds_when_the_tree_is_too_big(monkeypatch):
     """With no work allowed to the branch and bound the LP/MIP rounds still prove pmed2."""
     monkeypatch.setattr(_radius, "BB_WORK", 0.0)
@@ -213,6 +259,21 @@ def test_fallback_to_lp_and_mip_rounds_when_the_tree_is_too_big(monkeypatch):
     assert res.objective == OPTIMA[2]
     assert res.details["bb_complete"] is False
     assert res.details["rounds"] >= 1
+
+
+@pytest.mark.parametrize("k", [16, 35])
+def test_tree_that_finds_nothing_better_is_not_restarted_small(monkeypatch, k):
+    """A first tree cut short (a budget of ~2·10⁴ terms: its root only) that finds no better
+    incumbent leaves the fixing unchanged: the second tree gets all the work left and ends
+    the search (the 4×-growing restarts repeated the same nodes: 6–7 trees here)."""
+    monkeypatch.setattr(_radius, "BB_FIRST", 1e6)
+    d, p = _pmed(k)
+    res = solve_median_radius(d, np.ones(len(d)), p, np.full(len(d), np.inf))
+    assert res.details["start_objective"] == OPTIMA[k]  # the root's incumbent is optimal
+    assert res.status == "optimal"
+    assert res.objective == OPTIMA[k]
+    assert res.details["bb_complete"] is True
+    assert res.details["bb_trees"] == 2
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -24,8 +24,12 @@ started from the parent) tighten it. At each node
 * **incumbents**: each node's Lagrangian choice (O plus the k smallest :math:`\rho`) is
   evaluated exactly;
 * **branching**: on the free site whose share of the Lagrangian choices over the node's
-  subgradient steps is nearest one half (an estimate of its LP value), the "open" child first,
-  depth first.
+  subgradient steps is nearest one half (an estimate of its LP value);
+* **node order**: best bound with diving — the "open" child is searched next (a dive, which
+  finds incumbents like a depth-first search), the "closed" child waits in a heap ordered by
+  its parent's bound, and a dive that ends continues from the waiting node of smallest bound,
+  so the proven bound of an interrupted search rises. At most ``OPEN_FLOATS`` multipliers
+  wait in the heap; past that the closed children go on a depth-first stack instead.
 
 The proven lower bound is the smallest bound of a pruned node (capped at the incumbent), so
 an interrupted search still reports a valid bound: the smallest of the pruned nodes' and the
@@ -41,12 +45,17 @@ Operational Research 21:270–273.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+
+#: Multipliers (floats) the waiting nodes of the best-bound heap may hold in all: 200 MB;
+#: beyond it closed children are searched depth first.
+OPEN_FLOATS = 25_000_000
 
 
 def sorted_costs(wd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,13 +230,20 @@ def branch_and_bound(
         return float(math.ceil(bound - tol)) if integral else bound
 
     # node: (open sites, free-site mask, multipliers, iterations, the parent's bound)
-    stack = [(np.zeros(0, np.int64), np.ones(m, bool), np.asarray(lam, float), root_iter, -np.inf)]
+    dive = (np.zeros(0, np.int64), np.ones(m, bool), np.asarray(lam, float), root_iter, -np.inf)
+    heap: list = []  # (parent's bound, order of arrival, node): waiting closed children
+    stack: list = []  # closed children once the heap holds OPEN_FLOATS multipliers
+    max_heap = max(OPEN_FLOATS // max(len(wb), 1), 1)
     pruned_lower = np.inf
     nodes, work = 0, 0.0
-    while stack:
+    while dive is not None or stack or heap:
         if work >= max_work or (deadline is not None and time.perf_counter() > deadline):
             break
-        opened, free_mask, lam0, iters, _ = stack.pop()
+        if dive is not None:
+            node, dive = dive, None
+        else:
+            node = stack.pop() if stack else heapq.heappop(heap)[2]
+        opened, free_mask, lam0, iters, _ = node
         nodes += 1
         wb_node = wb.copy()
         for j in opened:
@@ -284,9 +300,15 @@ def branch_and_bound(
         closed_mask = free_mask.copy()
         closed_mask[j] = False
         lb_node = node_lower(bound)
-        stack.append((opened, closed_mask, lam0, node_iter, lb_node))  # j closed: second
-        stack.append((np.append(opened, j), closed_mask, lam0, node_iter, lb_node))  # open: first
-    complete = not stack
-    # Every solution lies in a pruned node, an open node (its parent's bound) or is the incumbent.
-    lower = min([pruned_lower, ub] + [node[4] for node in stack])
+        closed_child = (opened, closed_mask, lam0, node_iter, lb_node)
+        if len(heap) < max_heap:
+            heapq.heappush(heap, (lb_node, nodes, closed_child))
+        else:
+            stack.append(closed_child)
+        dive = (np.append(opened, j), closed_mask, lam0, node_iter, lb_node)  # open: next
+    waiting = stack + [entry[2] for entry in heap] + ([] if dive is None else [dive])
+    complete = not waiting
+    # Every solution lies in a pruned node, a waiting node (its parent's bound) or is the
+    # incumbent.
+    lower = min([pruned_lower, ub] + [node[4] for node in waiting])
     return BBResult(np.sort(best_sites), ub, lower, nodes, complete, work)

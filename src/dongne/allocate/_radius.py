@@ -59,8 +59,9 @@ GAP_LIMIT = "gap_limit"
 #: Work ((unit, site) terms of the Lagrangian scores visited) the branch and bound may spend
 #: before the search falls back to LP and MIP rounds (deterministic, unlike a clock).
 BB_WORK = 2e10
-#: The first tree gets BB_WORK / BB_FIRST; each restart (after a better incumbent has
-#: tightened the root fixing, or not) four times more, until BB_WORK is spent.
+#: The first tree gets BB_WORK / BB_FIRST; a restart after a tree that found a better
+#: incumbent (which tightens the root fixing) four times more, a restart after one that found
+#: none (the same tree again) all the work left; until BB_WORK is spent.
 BB_FIRST = 256
 #: Subgradient steps at the root at most, in chunks of ROOT_CHUNK; the step factor is
 #: halved after ROOT_PATIENCE steps without a better bound. At 10⁴ × 10³ a step costs about
@@ -305,7 +306,7 @@ class _Search:
         self.lp_closed = np.zeros(d.shape[1], bool)  # settled by LP reduced costs
         self.lp_open = np.zeros(d.shape[1], bool)
         self.lp_done = False
-        self.bb_spent, self.bb_trees = 0.0, 0
+        self.bb_spent, self.bb_trees, self.bb_found = 0.0, 0, True
         self.info = {
             "heuristic_objective": heuristic,
             "heuristic_s": t1 - t0,
@@ -375,7 +376,10 @@ class _Search:
         incumbent it may have improved, and a larger tree (or, once BB_WORK is spent, LP and
         MIP rounds) goes on."""
         t = time.perf_counter()
-        budget = min(BB_WORK / BB_FIRST * 4.0**self.bb_trees, BB_WORK - self.bb_spent)
+        # A tree that found no better incumbent leaves the fixing as it was: the next tree
+        # would repeat it step for step, so it gets all the work that is left at once.
+        grow = BB_WORK / BB_FIRST * 4.0**self.bb_trees if self.bb_found else np.inf
+        budget = min(grow, BB_WORK - self.bb_spent)
         res = branch_and_bound(
             self.w[:, None] * self.d[:, free], self.w * self.serving(fixed), p2, self.ub,
             self.lam, rel_gap=self.options["mip_rel_gap"], deadline=self.deadline,
@@ -383,6 +387,7 @@ class _Search:
         )  # fmt: skip
         self.bb_trees += 1
         self.bb_spent += max(res.work, 1.0)
+        self.bb_found = len(res.chosen) > 0
         self.info.update(bb_nodes=self.info["bb_nodes"] + res.nodes, bb_complete=res.complete,
                          bb_s=self.info["bb_s"] + time.perf_counter() - t,
                          bb_trees=self.bb_trees)  # fmt: skip
