@@ -275,3 +275,26 @@ def test_benders_floors_time_limit_keeps_a_feasible_incumbent_and_a_valid_bound(
         assert res.status == "time_limit"
     if res.status == "optimal":
         assert res.objective == pytest.approx(reference, rel=1e-9)
+
+
+def test_min_share_on_a_small_total_weight_ends_without_cycling():
+    """Found by fuzzing: 101 demand points of weight 1 (total 101). HiGHS accepts master rows
+    violated by up to its feasibility tolerance (1e-6), above the cut tolerance 1e-9 of the
+    total, and offered the same over-stated point after every restart: the floor route
+    looped until the time limit (forever without one). The master now works on weights
+    scaled by a power of two, and a cut already added at a point is not added again."""
+    from dongne.allocate.instances import generate
+
+    problem = generate("radii", 101, 52, seed=306177, weights="equal")
+    labels = ("21133130321132302133011122020312300213021221113003233313012102033000202232313"
+              "220121020201010001303231")  # fmt: skip
+    problem.groups = np.array([f"g{c}" for c in labels], dtype=object)
+    radius = problem.notes["radius"]
+    cost = np.hypot(*(problem.demand_xy[:, None, :] - problem.site_xy[None, :, :]).transpose(
+        2, 0, 1))  # fmt: skip
+    floor = {f"g{c}": 0.24 - TOL for c in "0123"}  # 0.24 is the max-min share with p = 3
+    reference = _milp_floors(cost, problem.weights, problem.groups, problem.existing, 3,
+                             radius, floor)  # fmt: skip
+    model = MCLP(p=3, radius=radius, min_share=0.24 - TOL, time_limit=20).fit(problem)
+    assert model.details_["benders_restarts"] <= 3
+    _check(model, problem, floor, reference)
