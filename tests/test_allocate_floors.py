@@ -318,3 +318,17 @@ def test_maxmin_mip_route_reports_an_honest_bound_and_status(seed):
     total = _milp_floors(cost, weights, groups, existing, 4, 25.0, floor)
     for fit in (model, benders_model):
         assert fit.coverage_ == pytest.approx(total, abs=TOL)
+
+
+@pytest.mark.parametrize("seed", [41, 42, 43])
+def test_min_share_at_exactly_the_maxmin_share_is_feasible_on_both_routes(seed):
+    """Floors equal to the max-min share itself (no slack): the max-min sites meet them, so
+    both routes must solve, to the same optimum as the unreduced MILP."""
+    cost, weights, groups, existing = groups_instance(seed, 90, 25, 4, 2, 3)
+    problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
+    share = _maxmin_share(problem, 3, 18.0)
+    floor = {g: share for g in set(groups)}
+    reference = _milp_floors(cost, weights, groups, existing, 3, 18.0, floor)
+    for exact_solver in ("benders", "mip"):
+        model = MCLP(p=3, radius=18.0, min_share=share, exact_solver=exact_solver)
+        _check(model.fit(problem), problem, floor, reference)
