@@ -275,3 +275,60 @@ def test_benders_floors_time_limit_keeps_a_feasible_incumbent_and_a_valid_bound(
         assert res.status == "time_limit"
     if res.status == "optimal":
         assert res.objective == pytest.approx(reference, rel=1e-9)
+
+
+def test_min_share_on_a_small_total_weight_ends_without_cycling():
+    """Found by fuzzing: 101 demand points of weight 1 (total 101). HiGHS accepts master rows
+    violated by up to its feasibility tolerance (1e-6), above the cut tolerance 1e-9 of the
+    total, and offered the same over-stated point after every restart: the floor route
+    looped until the time limit (forever without one). The master now works on weights
+    scaled by a power of two, and a cut already added at a point is not added again."""
+    from dongne.allocate.instances import generate
+
+    problem = generate("radii", 101, 52, seed=306177, weights="equal")
+    labels = ("21133130321132302133011122020312300213021221113003233313012102033000202232313"
+              "220121020201010001303231")  # fmt: skip
+    problem.groups = np.array([f"g{c}" for c in labels], dtype=object)
+    radius = problem.notes["radius"]
+    cost = np.hypot(*(problem.demand_xy[:, None, :] - problem.site_xy[None, :, :]).transpose(
+        2, 0, 1))  # fmt: skip
+    floor = {f"g{c}": 0.24 - TOL for c in "0123"}  # 0.24 is the max-min share with p = 3
+    reference = _milp_floors(cost, problem.weights, problem.groups, problem.existing, 3,
+                             radius, floor)  # fmt: skip
+    model = MCLP(p=3, radius=radius, min_share=0.24 - TOL, time_limit=20).fit(problem)
+    assert model.details_["benders_restarts"] <= 3
+    _check(model, problem, floor, reference)
+
+
+@pytest.mark.parametrize("seed", [31, 38])
+def test_maxmin_mip_route_reports_an_honest_bound_and_status(seed):
+    """Found by fuzzing (heavy-tailed weights, total ~100): the full HiGHS MIP stops at its
+    own tolerances (1e-6 absolute), so its bound ended below the recomputed objective
+    (seed 38) or 1.8e-9 relative above it with status "optimal" (seed 31)."""
+    cost, _, groups, existing = groups_instance(seed, 50, 40, 3, 2, 4)
+    weights = 1.0 + np.random.default_rng(seed).pareto(1.2, 50)
+    problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
+    model = MCLP(p=4, radius=25.0, objective="maxmin", exact_solver="mip").fit(problem)
+    assert model.bound_ >= model.objective_
+    assert model.status_ != "optimal" or model.gap_ <= TOL
+    benders_model = MCLP(p=4, radius=25.0, objective="maxmin").fit(problem)
+    assert model.worst_group_coverage_ == pytest.approx(benders_model.worst_group_coverage_,
+                                                        abs=TOL)  # fmt: skip
+    floor = {g: benders_model.worst_group_coverage_ - TOL for g in set(groups)}
+    total = _milp_floors(cost, weights, groups, existing, 4, 25.0, floor)
+    for fit in (model, benders_model):
+        assert fit.coverage_ == pytest.approx(total, abs=TOL)
+
+
+@pytest.mark.parametrize("seed", [41, 42, 43])
+def test_min_share_at_exactly_the_maxmin_share_is_feasible_on_both_routes(seed):
+    """Floors equal to the max-min share itself (no slack): the max-min sites meet them, so
+    both routes must solve, to the same optimum as the unreduced MILP."""
+    cost, weights, groups, existing = groups_instance(seed, 90, 25, 4, 2, 3)
+    problem = LocationProblem.from_cost_matrix(cost, weights, existing=existing, groups=groups)
+    share = _maxmin_share(problem, 3, 18.0)
+    floor = {g: share for g in set(groups)}
+    reference = _milp_floors(cost, weights, groups, existing, 3, 18.0, floor)
+    for exact_solver in ("benders", "mip"):
+        model = MCLP(p=3, radius=18.0, min_share=share, exact_solver=exact_solver)
+        _check(model.fit(problem), problem, floor, reference)

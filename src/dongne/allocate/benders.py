@@ -91,6 +91,12 @@ STALL_AT = 1.0
 #: Relative tolerance of "optimal": bound and objective meet within it.
 REL_TOL = 1e-9
 
+#: Inside the master the weights are multiplied by a power of two up to a total of at least
+#: this: HiGHS accepts rows violated by up to its absolute feasibility tolerance (1e-6),
+#: which must stay far below the cuts' relative tolerance ``REL_TOL`` of the total weight
+#: (below a total of 1,000, HiGHS offered the same over-stated point again and again).
+SCALE_TO = 1e6
+
 #: With floors: rounds of (HiGHS's next better solution, 1-swaps, reduced-cost fixing)
 #: before the tree runs to the end.
 CYCLES = 2
@@ -456,7 +462,8 @@ def _mip_loop(
     """Branch and bound on the master with cuts added at over-stated integer solutions.
 
     Returns the proven bound (in the sense of ``best.value``; HiGHS's dual bound of a run
-    that adopted no over-stated solution), the number of restarts and whether the tree was
+    that adopted no solution over-stated beyond HiGHS's feasibility tolerance, which can only
+    raise that bound), the number of restarts and whether the tree was
     searched to the end. ``first``: stop at the first solution the incumbent accepts (bound
     ``np.inf`` then) and make the sites continuous again (the LP master of the root loop).
     """
@@ -470,6 +477,12 @@ def _mip_loop(
     kinds = hs.cb.HighsCallbackType
     sol_kinds = {int(kinds.kCallbackMipSolution), int(kinds.kCallbackMipImprovingSolution)}
     state: dict = {"cuts": [], "violated": False}
+    # Cut groups already cut at each integer point: HiGHS accepts rows violated by up to its
+    # feasibility tolerance (1e-6), above ``master.tol`` when the total weight is below 1,000,
+    # and then offers the same point again and again; a cut already in the master is not
+    # added again (the over-statement only loosens HiGHS's bound, and the incumbent is kept
+    # at its true value).
+    added: dict[bytes, set[int]] = {}
 
     def callback(kind, _message, out, inp, _user):
         if int(kind) in sol_kinds:
@@ -478,7 +491,10 @@ def _mip_loop(
             best.offer(y)
             coef, const = master.cuts_at(y)
             which = master.violated(np.concatenate([y, x[m:]]), coef, const)
+            done = added.setdefault(y.tobytes(), set())
+            which = np.array([g for g in which if g not in done], dtype=np.int64)
             if len(which):
+                done.update(int(g) for g in which)
                 state["cuts"].append((coef, const, which))
                 state["violated"] = True
         # Set every time: HiGHS keeps the input record between runs.
@@ -948,12 +964,15 @@ def _solve(
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
     agg = sparse.csr_array(agg)
+    scale = _scale(aw)
+    aw = np.asarray(aw, dtype=float) * scale
+    target = None if target is None else target * scale
     groups = _default_groups(agg, n_groups) if groups is None else np.asarray(groups)
     if floors is not None:  # cut groups nested in the floor groups
         row_floor = np.asarray(floors[0], dtype=np.int64)
         pairs = row_floor * (int(groups.max(initial=0)) + 1) + groups
         groups = np.unique(pairs, return_inverse=True)[1].ravel()
-        floors = (row_floor, np.asarray(floors[1], dtype=float))
+        floors = (row_floor, np.asarray(floors[1], dtype=float) * scale)
     master = _Master(
         agg, aw, groups, mode=mode, p=p, target=target, threads=threads, floors=floors,
         perturb=branching != "own",
@@ -1003,18 +1022,30 @@ def _solve(
             bound, more, _ = _mip_loop(master, best, deadline)
             restarts += more
         bound = min(bound, root, tree_bound)
-    return _result(master, best, bound, root, fixed, restarts, nodes, time.perf_counter() - t0)
+    return _result(
+        master, best, bound, root, fixed, restarts, nodes, time.perf_counter() - t0, scale
+    )
+
+
+def _scale(aw: np.ndarray) -> float:
+    """Power of two (exact in floating point) that brings the total weight to ``SCALE_TO``
+    or more inside the master; 1 for larger totals."""
+    total = float(np.sum(aw))
+    if not 0 < total < SCALE_TO:
+        return 1.0
+    return float(2.0 ** int(np.ceil(np.log2(SCALE_TO / total))))
 
 
 def _meets(value: float, bound: float) -> bool:
     return np.isfinite(value) and value >= bound - REL_TOL * max(1.0, abs(bound))
 
 
-def _result(master, best, bound, root, fixed, restarts, nodes, runtime) -> CoverResult:
+def _result(master, best, bound, root, fixed, restarts, nodes, runtime, scale) -> CoverResult:
+    """The result in the caller's weights (the master's are multiplied by ``scale``)."""
     chosen = np.sort(best.chosen) if best.chosen is not None else np.zeros(0, dtype=np.int64)
-    covered = covered_weight(master.agg, master.aw, chosen)
+    covered = covered_weight(master.agg, master.aw, chosen) / scale
     if master.mode == "max":
-        objective, ub, root_bound = covered, max(bound, covered), root
+        objective, ub, root_bound = covered, max(bound / scale, covered), root / scale
     else:
         objective = float(len(chosen)) if best.chosen is not None else np.inf
         ub, root_bound = min(-bound, objective), -root

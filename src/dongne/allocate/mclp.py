@@ -316,7 +316,9 @@ class MCLP(_LocationModel):
         if self.objective == "maxmin":
             res1 = builder.solve(maximize=True, **self._solver_options())
             _raise_if_infeasible(res1, self, shares)
-            t_star = res1.objective
+            # HiGHS's t may exceed the worst share of its sites by its feasibility tolerance:
+            # a floor above what the sites reach could cut off the max-min optimum.
+            t_star = min(res1.objective, _worst_share(agg, aw, ag, total_g, base_g, res1.x))
             details["maxmin_share"] = t_star
             builder = self._model(
                 agg, aw, p, shares, ag, g_labels, total_g, base_g, t_floor=t_star - 1e-9
@@ -328,9 +330,14 @@ class MCLP(_LocationModel):
         if base + cov > obj:
             # A time-limited MIP can end below the heuristic: keep the better solution.
             mip_chosen, obj = chosen, base + cov
-        bound = base + res.bound
+        # HiGHS stops at its own tolerances (10^-6 absolute): its bound can end below the
+        # recomputed objective, or above it by more than 1e-9 relative with status optimal.
+        bound = max(base + res.bound, obj)
+        status = res.status
+        if status == OPTIMAL and _gap(obj, bound) > _floors._REL_TOL:
+            status = TIME_LIMIT
         return _Solution(
-            cand[mip_chosen], res.status, obj, bound, _gap(obj, bound), "exact", res.backend,
+            cand[mip_chosen], status, obj, bound, _gap(obj, bound), "exact", res.backend,
             res.runtime, details=details,
         )  # fmt: skip
 
@@ -553,6 +560,14 @@ def _certify(problem: LocationProblem, sol: _Solution, radius: float) -> None:
             f"but the chosen sites cover {again!r}. Please report this with the input; "
             "Fix: meanwhile use exact_solver='mip' or method='heuristic'."
         )
+
+
+def _worst_share(agg, aw, ag, total_g, base_g, x) -> float:
+    """Lowest covered share over the groups with demand at the sites ``x[:m] > 0.5``."""
+    y = (np.asarray(x[: agg.shape[1]]) > 0.5).astype(float)
+    covered = np.bincount(ag, aw * ((agg @ y) > 0.5), minlength=len(total_g))
+    has = total_g > 0
+    return float(np.min((base_g[has] + covered[has]) / total_g[has]))
 
 
 def _check_shares_reachable(shares, labels, total_g, reach_g, radius, unit) -> None:
