@@ -46,7 +46,7 @@ import numpy as np
 from scipy import sparse
 
 from dongne.allocate._model import _INF, _Builder, _cover_rows, _gap
-from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT
+from dongne.allocate._solver import GAP_LIMIT, INFEASIBLE, OPTIMAL, TIME_LIMIT
 from dongne.allocate.benders import covered_weight, max_cover
 
 #: Relative gap at or below which a stage counts as optimal; slack of the floors on shares.
@@ -114,7 +114,8 @@ def _maxmin_sites(
         value = covered_weight(agg, aw, chosen)
         proven = proven1 and status == OPTIMAL
         gap = max(gap1, _gap(value, max(bound, value)))
-        return chosen, t_star, OPTIMAL if proven else TIME_LIMIT, gap, max(bound, value)
+        stopped = (one is not None and one[2] != OPTIMAL) or status != OPTIMAL
+        return chosen, t_star, _status(proven, stopped), gap, max(bound, value)
     if p > 1:
         fewer = _stage_one(
             agg, aw, ag, binding, total_g, base_g, p - 1, t_max, options,
@@ -136,7 +137,16 @@ def _maxmin_sites(
     gap2 = _gap(base + value, base + bound2)
     chosen = _pad(chosen, p, m)
     proven = proven1 and status2 == OPTIMAL and gap2 <= _REL_TOL
-    return chosen, t_star, OPTIMAL if proven else TIME_LIMIT, max(gap1, gap2), bound2
+    stopped = (one is not None and one[2] != OPTIMAL) or status2 != OPTIMAL
+    return chosen, t_star, _status(proven, stopped), max(gap1, gap2), bound2
+
+
+def _status(proven: bool, stopped: bool) -> str:
+    """Optimal (gap <= 1e-9); else time_limit when a stage stopped short, gap_limit when
+    every stage ended but HiGHS's tolerances left a gap above 1e-9."""
+    if proven:
+        return OPTIMAL
+    return TIME_LIMIT if stopped else GAP_LIMIT
 
 
 def _indicator(chosen: np.ndarray, m: int) -> np.ndarray:

@@ -519,7 +519,9 @@ class _LocationModel:
                 f"–{100 * g['coverage'].max():.1f}%)."
             )
         obj_en, obj_ko = self._objective_text()
-        status_ko = {"optimal": "최적해", "time_limit": "시간 제한 도달"}.get(
+        status_ko = {
+            "optimal": "최적해", "time_limit": "시간 제한 도달", "gap_limit": "간격 한계에서 멈춤",
+        }.get(
             self.status_, self.status_
         )
         gap = "0%" if self.gap_ == 0 else f"{100 * self.gap_:.3g}%"

@@ -50,12 +50,10 @@ from scipy import sparse
 
 from dongne.allocate import heuristics as heur
 from dongne.allocate._lagbb import _node_bound, branch_and_bound, sorted_costs
-from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, solve_highs
+from dongne.allocate._solver import GAP_LIMIT, INFEASIBLE, OPTIMAL, TIME_LIMIT, solve_highs
 
 #: Relative gap at or below which a result is called optimal.
 OPTIMAL_GAP = 1e-9
-#: Status of a search stopped by a positive ``mip_gap`` before the gap fell to OPTIMAL_GAP.
-GAP_LIMIT = "gap_limit"
 #: Work ((unit, site) terms of the Lagrangian scores visited) the branch and bound may spend
 #: before the search falls back to LP and MIP rounds (deterministic, unlike a clock).
 BB_WORK = 2e10

@@ -27,6 +27,9 @@ __all__ = ["SolveResult", "backend_name", "solve_highs"]
 #: Status words used across dongne.allocate.
 OPTIMAL = "optimal"
 TIME_LIMIT = "time_limit"
+#: A search that ended (no time limit hit) at a gap above 1e-9: a positive ``mip_gap``, or
+#: HiGHS stopping at its own tolerances (10⁻⁶ absolute) a hair short of the proof.
+GAP_LIMIT = "gap_limit"
 INFEASIBLE = "infeasible"
 UNBOUNDED = "unbounded"
 ERROR = "error"

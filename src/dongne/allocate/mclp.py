@@ -28,7 +28,7 @@ from dongne.allocate._model import (
     _raise_if_infeasible,
     _Solution,
 )
-from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, backend_name
+from dongne.allocate._solver import GAP_LIMIT, INFEASIBLE, OPTIMAL, backend_name
 from dongne.allocate.equity import min_share_by_group
 from dongne.allocate.problem import LocationProblem
 from dongne.errors import (
@@ -335,7 +335,7 @@ class MCLP(_LocationModel):
         bound = max(base + res.bound, obj)
         status = res.status
         if status == OPTIMAL and _gap(obj, bound) > _floors._REL_TOL:
-            status = TIME_LIMIT
+            status = GAP_LIMIT
         return _Solution(
             cand[mip_chosen], status, obj, bound, _gap(obj, bound), "exact", res.backend,
             res.runtime, details=details,
@@ -371,7 +371,7 @@ class MCLP(_LocationModel):
         ub = base + bound
         gap = max(gap, _gap(obj, ub)) if self.objective == "maxmin" else _gap(obj, ub)
         if self.objective != "maxmin" and (status != OPTIMAL or gap > _floors._REL_TOL):
-            status = TIME_LIMIT if status == OPTIMAL else status
+            status = GAP_LIMIT if status == OPTIMAL else status
         return _Solution(
             cand[chosen], status, obj, ub, gap, "exact", backend_name(self.backend),
             time.perf_counter() - t0, details=details,
