@@ -441,9 +441,10 @@ class _Incumbent:
 
     def offer(self, y: np.ndarray) -> float:
         """Record ``y`` (0/1) if it beats the incumbent; return its true covered weight."""
-        chosen = np.flatnonzero(y > 0.5)
-        covered = self.master.value((y > 0.5).astype(float))
-        if not self.master.meets_floors((y > 0.5).astype(float)):
+        y = (y > 0.5).astype(float)
+        chosen = np.flatnonzero(y)
+        covered = self.master.value(y)
+        if not self.master.meets_floors(y):
             return covered  # the master's theta over-stated a floor group's coverage
         if self.target is None:
             score = covered
