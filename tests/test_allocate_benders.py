@@ -224,6 +224,59 @@ def test_own_branch_and_bound_partial_cover_branches_and_equals_plain_mip():
     assert res.covered >= target * (1 - 1e-9)
 
 
+@pytest.mark.parametrize(
+    ("kind", "seed", "share", "steps"),
+    [("uniform", 1, 0.8, 2), ("uniform", 2, 0.9, 1), ("radii", 1, 0.8, 1), ("radii", 1, 0.9, 2),
+     ("clustered", 1, 0.9, 0), ("city", 2, 0.9, 0)],
+)  # fmt: skip
+def test_partial_cover_descent_equals_plain_mip(monkeypatch, kind, seed, share, steps):
+    # Only the root node of the own tree, then the descent (max cover with one site fewer
+    # than the incumbent; HiGHS's tree to the first solution reaching the target or to the
+    # end) proves the optimum: in two steps where the root node's incumbent is one site
+    # above it, in one where it is the optimum, in none where the root closes the gap.
+    monkeypatch.setattr(benders, "DESCENT_AFTER", 1)
+    problem = generate(kind, 1000, 80, seed=seed, reach=8)
+    agg, aw = _agg(problem)
+    target = share * aw.sum()
+    res = benders.partial_cover(agg, aw, target, n_groups=32, branching="own")
+    expected = _plain_mip(agg, aw, target=target)
+    assert res.status == "optimal" and res.nodes == 1 and res.descents == steps
+    assert res.objective == len(res.chosen) == res.bound == pytest.approx(expected)
+    assert res.covered >= target * (1 - 1e-9)
+    assert res.covered == pytest.approx(benders.covered_weight(agg, aw, res.chosen))
+
+
+@pytest.mark.parametrize("kind", ["uniform", "clustered"])
+def test_partial_cover_descent_walks_down_from_a_poor_start(monkeypatch, kind):
+    # No tree node at all: from every site open, each step must find a cover with one site
+    # fewer, until the step that proves none exists.
+    monkeypatch.setattr(benders, "DESCENT_AFTER", 0)
+    problem = generate(kind, 300, 24, seed=11, reach=6)
+    agg, aw = _agg(problem)
+    target = 0.7 * aw.sum()
+    m = agg.shape[1]
+    res = benders.partial_cover(agg, aw, target, starts=[np.arange(m)], n_groups=8,
+                                branching="own")  # fmt: skip
+    expected = _plain_mip(agg, aw, target=target)
+    assert res.status == "optimal" and res.nodes == 0
+    assert res.objective == len(res.chosen) == res.bound == pytest.approx(expected)
+    assert res.covered >= target * (1 - 1e-9)
+    assert res.descents == m - expected + 1
+
+
+def test_partial_cover_descent_stops_at_the_time_limit(monkeypatch):
+    # A descent cut short reports the tree's bound and the incumbent, never "optimal".
+    monkeypatch.setattr(benders, "DESCENT_AFTER", 0)
+    problem = generate("uniform", 5000, 500, seed=0)
+    agg, aw = _agg(problem)
+    target = 0.8 * problem.weights.sum()
+    res = benders.partial_cover(agg, aw, target, starts=[np.arange(agg.shape[1])],
+                                branching="own", time_limit=2.0)  # fmt: skip
+    assert res.status == "time_limit" and res.descents >= 1
+    assert res.bound < res.objective == len(res.chosen)
+    assert res.covered >= target * (1 - 1e-9)
+
+
 @pytest.mark.parametrize("branching", ["highs", "own"])
 @pytest.mark.parametrize("seconds", [0.01, 1.0])
 def test_partial_cover_time_limit_reports_gap(branching, seconds):

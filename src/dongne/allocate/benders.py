@@ -45,6 +45,15 @@ Solution steps (:func:`max_cover`, :func:`partial_cover`):
      most fractional site, open first. Slack cuts are deleted when the master holds more
      than ``PURGE_AT`` per group; a deleted cut comes back when violated.
 
+4. **Descent** (partial cover, ``"own"``, when ``DESCENT_AFTER`` nodes did not close the
+   gap): with an incumbent of :math:`c` sites, a maximal covering master with
+   :math:`p = c - 1` whose cutoff row asks for :math:`\theta \ge D` is searched by HiGHS's
+   tree (as in ``"highs"``) to its first solution reaching :math:`D` — the new incumbent,
+   and the step repeats with one site fewer — or to the end, which proves that no
+   :math:`c - 1` sites (so no fewer) reach :math:`D`. Both trees prune on the same LP, but
+   HiGHS's branching needs far fewer nodes to prove that a count cannot reach the target
+   (docs/allocate.md).
+
 **Floors** (``max_cover(..., floors=...)``, the MCLP's ``min_share``): the cut groups are
 split to lie each in one floor group :math:`f`, whose floor is then the master row
 :math:`\sum_{c \subseteq f} \theta_c \ge d_f`. The master stays a relaxation; an integer
@@ -105,6 +114,10 @@ CYCLES = 2
 #: per group.
 PURGE_AT = 8
 
+#: Nodes of the own tree of a partial cover; past them the proof goes on by descent
+#: (:func:`_descend`: can one site fewer than the incumbent reach the target?).
+DESCENT_AFTER = 32
+
 
 @dataclass(frozen=True)
 class CoverResult:
@@ -130,6 +143,8 @@ class CoverResult:
     cuts, restarts, fixed, nodes : int
         Benders cuts added, interrupted HiGHS runs, sites fixed by reduced costs at the root,
         nodes of the own branch and bound (``branching="own"``).
+    descents : int
+        Site counts the descent of a partial cover searched (:func:`partial_cover`).
     runtime : float
         Seconds.
     backend : str
@@ -149,6 +164,7 @@ class CoverResult:
     nodes: int
     runtime: float
     backend: str
+    descents: int = 0
 
 
 def covered_weight(agg: sparse.csr_array, aw: np.ndarray, chosen: np.ndarray) -> float:
@@ -224,6 +240,7 @@ class _Master:
         self.cutoff_row: int | None = None
         self.reloads = 0  # stalled or undecided warm solves reloaded (:meth:`run_lp`)
         self.ipm_runs = 0  # LPs then solved by the interior point method (:meth:`run_lp`)
+        self.tree_status = None  # HiGHS's model status after the last tree (:func:`_mip_loop`)
 
     def _add_floors(self, h, row_floor: np.ndarray, need: np.ndarray) -> None:
         """Rows sum of theta over the groups of floor group f >= ``need[f]``.
@@ -519,7 +536,7 @@ def _mip_loop(
             master.set_time_limit(left)
             state["cuts"], state["violated"] = [], False
             run_highs(h, hs)
-            status = h.getModelStatus()
+            status = master.tree_status = h.getModelStatus()
             if state["violated"]:
                 for coef, const, which in state["cuts"]:
                     master.add_cuts(coef, const, which)
@@ -600,6 +617,7 @@ def _tree_search(
     best: _Incumbent,
     deadline: float | None,
     max_rounds: int = 20,
+    max_nodes: int | None = None,
 ) -> tuple[float, int]:
     """Own depth-first branch and bound over the LP master (cuts at every node).
 
@@ -611,7 +629,8 @@ def _tree_search(
     their reduced costs for the subtree, a rounding of the LP point is offered as an
     incumbent, and the most fractional site is branched on (open first).
 
-    Returns the proven bound in the sense of ``best.value`` and the number of nodes.
+    Stops (open nodes left) at ``deadline`` or after ``max_nodes`` nodes. Returns the proven
+    bound in the sense of ``best.value`` and the number of nodes.
     """
     h, m = master.h, master.m
     free = np.flatnonzero(~master.fixed).astype(np.int32)
@@ -631,7 +650,7 @@ def _tree_search(
         if parent_bound < best.value + _step(master, best):
             continue
         left = None if deadline is None else deadline - time.perf_counter()
-        if left is not None and left <= 0:
+        if (left is not None and left <= 0) or (max_nodes is not None and nodes >= max_nodes):
             stack.append((parent_bound, depth, zeros, ones))
             break
         nodes += 1
@@ -674,6 +693,77 @@ def _tree_search(
             return -np.inf, nodes
         return best.value + (_step(master, best) if master.mode == "max" else 0.0), nodes
     return max(best.value, max(b for b, *_ in stack)), nodes
+
+
+def _descend(master: _Master, best: _Incumbent, deadline: float | None) -> tuple[float, int]:
+    """Finish a partial cover's proof by descent on the site count (step 4 of the module).
+
+    While the incumbent has ``c`` sites: :func:`_reach` with ``c - 1``; a solution found
+    becomes the incumbent, a proof that none exists proves the incumbent optimal. Returns the
+    proven bound in the sense of ``best.value`` (``-c`` after a proof, else ``np.inf``: no
+    bound beyond the tree's) and the number of counts searched.
+    """
+    threshold = best.target - 1e-9 * max(1.0, best.target)  # what _Incumbent accepts
+    steps = 0
+    while best.chosen is not None:
+        count = len(best.chosen)
+        if count == 0 or threshold <= 0:
+            return best.value, steps
+        steps += 1
+        found, proven = _reach(master, count - 1, threshold, deadline)
+        if proven:
+            return best.value, steps
+        if found is None:
+            return np.inf, steps
+        y = np.zeros(master.m)
+        y[found] = 1.0
+        best.offer(y)
+        if len(best.chosen) != count - 1:  # not accepted (cannot happen: _reach checks it)
+            return np.inf, steps
+    return np.inf, steps
+
+
+def _reach(
+    master: _Master, k: int, threshold: float, deadline: float | None
+) -> tuple[np.ndarray | None, bool]:
+    """Can ``k`` sites cover ``threshold``? (sites, False) when found, (None, True) when
+    proven impossible, (None, False) when the deadline came first.
+
+    A maximal covering master with ``p = k`` on the partial master's rows and groups, its
+    global fixings (valid for every solution with fewer sites than the incumbent) and a
+    cutoff ``theta >= threshold``: root cut loop, reduced-cost fixing against the threshold,
+    then HiGHS's tree to its first solution whose recomputed coverage reaches it, or to the
+    end. One thread, so the sites found do not depend on the thread count.
+    """
+    mx = _Master(master.agg, master.aw, master.row_group, mode="max", p=k, threads=1)
+    fixed = np.flatnonzero(master.fixed)
+    if len(fixed):
+        at = np.asarray(master.h.getLp().col_lower_)[fixed]
+        mx.fix(fixed[at > 0.5], 1.0)
+        mx.fix(fixed[at < 0.5], 0.0)
+        if int(np.sum(at > 0.5)) > k:
+            return None, True  # more sites forced open than k
+    goal = _Incumbent(mx, None)
+    # The cutoff row asks theta >= value + step = threshold (to rounding).
+    goal.value = threshold / (1.0 + 0.5 * REL_TOL)
+    lp = _root_loop(mx, np.full(mx.m, k / max(mx.m, 1)), deadline)
+    if lp is None:
+        infeasible = mx.h.getModelStatus() == mx.hs.HighsModelStatus.kInfeasible
+        return None, infeasible
+    if lp[1] < threshold * (1.0 - 1e-12):
+        return None, True  # the LP master (a relaxation) cannot reach it
+    while _fix_by_reduced_cost(mx, lp, goal):
+        again = _root_loop(mx, lp[0][: mx.m], deadline)
+        if again is None:
+            return None, False
+        lp = again
+    _, _, done = _mip_loop(mx, goal, deadline, first=True)
+    if goal.chosen is not None:
+        if covered_weight(mx.agg, mx.aw, goal.chosen) >= threshold:
+            return goal.chosen, False
+        return None, False
+    # Infeasible under the cutoff row: no k sites reach the threshold.
+    return None, bool(done and mx.tree_status == mx.hs.HighsModelStatus.kInfeasible)
 
 
 def _node_lp(master: _Master, best: _Incumbent, deadline: float | None, max_rounds: int):
@@ -992,7 +1082,7 @@ def _solve(
         core = np.ones(m)
     lp = _root_loop(master, core, deadline)
     root = _sense(master, lp[1]) if lp is not None else np.inf  # np.inf: no bound yet
-    tree_bound, restarts, done, fixed = np.inf, 0, False, 0
+    tree_bound, restarts, done, fixed, descents = np.inf, 0, False, 0, 0
     for cycle in range(CYCLES if master.need is not None and lp is not None else 1):
         if cycle:
             # Floors: HiGHS's next better solution, improved by 1-swaps, is the incumbent
@@ -1018,14 +1108,19 @@ def _solve(
     bound, nodes = min(root, tree_bound), 0
     if not root_only and not done and not _meets(best.value, bound):
         if branching == "own":
-            bound, nodes = _tree_search(master, best, deadline)
+            limit = DESCENT_AFTER if mode == "partial" else None
+            bound, nodes = _tree_search(master, best, deadline, max_nodes=limit)
+            if mode == "partial" and not _meets(best.value, bound):
+                proven, descents = _descend(master, best, deadline)
+                bound = min(bound, proven)
         else:
             bound, more, _ = _mip_loop(master, best, deadline)
             restarts += more
         bound = min(bound, root, tree_bound)
     return _result(
-        master, best, bound, root, fixed, restarts, nodes, time.perf_counter() - t0, scale
-    )
+        master, best, bound, root, fixed, restarts, nodes, time.perf_counter() - t0, scale,
+        descents,
+    )  # fmt: skip
 
 
 def _scale(aw: np.ndarray) -> float:
@@ -1041,7 +1136,9 @@ def _meets(value: float, bound: float) -> bool:
     return np.isfinite(value) and value >= bound - REL_TOL * max(1.0, abs(bound))
 
 
-def _result(master, best, bound, root, fixed, restarts, nodes, runtime, scale) -> CoverResult:
+def _result(
+    master, best, bound, root, fixed, restarts, nodes, runtime, scale, descents=0
+) -> CoverResult:
     """The result in the caller's weights (the master's are multiplied by ``scale``)."""
     chosen = np.sort(best.chosen) if best.chosen is not None else np.zeros(0, dtype=np.int64)
     covered = covered_weight(master.agg, master.aw, chosen) / scale
@@ -1056,5 +1153,5 @@ def _result(master, best, bound, root, fixed, restarts, nodes, runtime, scale) -
         ub = -np.inf if bound == -np.inf else ub
     return CoverResult(
         chosen, objective, covered, ub, _gap(objective, ub), status, root_bound,
-        master.n_cuts, restarts, fixed, nodes, runtime, master.backend(),
+        master.n_cuts, restarts, fixed, nodes, runtime, master.backend(), descents,
     )  # fmt: skip
