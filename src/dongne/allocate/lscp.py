@@ -66,7 +66,9 @@ class LSCP(_LocationModel):
     Furini & Ljubić 2019): a greedy cover shrunk by 1-swaps is the first incumbent, the root
     cut loop of the partial-covering master gives the lower bound, and an own branch and
     bound over that master (cuts at every node, reduced-cost fixing, LP rounding) closes the
-    gap. Units no site can reach are left uncovered.
+    gap; past 32 nodes the proof goes on by descent (can one site fewer than the incumbent
+    reach the share? HiGHS's tree on a maximal covering master with a cutoff). Units no site
+    can reach are left uncovered.
 
     Parameters
     ----------
@@ -283,7 +285,10 @@ def _partial_cover(problem: LocationProblem, radius: float, model: LSCP) -> _Sol
         agg, aw, need, starts=[start], time_limit=left, threads=model.threads,
         groups=groups, root_only=model.method == "heuristic", branching="own",
     )  # fmt: skip
-    details.update(root_bound=res.root_bound, benders_cuts=res.cuts, benders_nodes=res.nodes)
+    details.update(
+        root_bound=res.root_bound, benders_cuts=res.cuts, benders_nodes=res.nodes,
+        benders_descents=res.descents,
+    )
     chosen, bound, seconds = res.chosen, res.bound, res.runtime
     details["covered_weight"] = base + benders.covered_weight(agg, aw, chosen)
     _certify_partial(problem, cand[chosen], radius, model.coverage * total, details)
