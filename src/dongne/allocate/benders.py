@@ -707,7 +707,7 @@ def _descend(master: _Master, best: _Incumbent, deadline: float | None) -> tuple
     steps = 0
     while best.chosen is not None:
         count = len(best.chosen)
-        if count == 0 or threshold <= 0:
+        if count == 0:
             return best.value, steps
         steps += 1
         found, proven = _reach(master, count - 1, threshold, deadline)
