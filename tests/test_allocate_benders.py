@@ -264,6 +264,20 @@ def test_partial_cover_descent_walks_down_from_a_poor_start(monkeypatch, kind):
     assert res.descents == m - expected + 1
 
 
+@pytest.mark.parametrize("start", [False, True])
+def test_partial_cover_target_far_below_the_weights(start):
+    # A target far below every weight: the LP master opens one site at about 1e-7. A node
+    # whose sites all lay within 1e-6 of 0 or 1 was closed as integral although its rounding
+    # (no site) covers nothing: "infeasible" without a start, every site "optimal" with one.
+    agg = sparse.csr_array(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0]]))
+    aw = np.array([100.0, 40.0, 7.0])
+    starts = [np.arange(3)] if start else []
+    res = benders.partial_cover(agg, aw, 1e-5, starts=starts, branching="own")
+    assert res.status == "optimal"
+    assert res.objective == res.bound == len(res.chosen) == 1
+    assert res.covered == benders.covered_weight(agg, aw, res.chosen) >= 1e-5
+
+
 def test_partial_cover_descent_stops_at_the_time_limit(monkeypatch):
     # A descent cut short reports the tree's bound and the incumbent, never "optimal".
     monkeypatch.setattr(benders, "DESCENT_AFTER", 0)
