@@ -368,3 +368,26 @@ def test_benders_runs_after_a_solve_on_other_threads():
     floors = MCLP(p=6, radius=15.0, min_share=0.2).fit(problem)
     assert floors.status_ == mip.status_ == "optimal"
     assert floors.objective_ == mip.objective_ == 2031.0
+
+
+@pytest.mark.parametrize("branching", ["highs", "own"])
+@pytest.mark.parametrize("n_groups", [4, 256])
+@pytest.mark.parametrize("unit", [1.0, 1e-6])
+def test_partial_cover_with_huge_weights_is_exact(branching, n_groups, unit):
+    # Found by the fuzz check: weights near 1e12 (total 1e14) and a target of 4e-6 of the
+    # total. Unscaled, the cut rows' duals fell below HiGHS's dual tolerance and the LP
+    # master reported 2 sites where 2.3e-5 of one suffices: "optimal" 2 (own tree) or a root
+    # bound of 2; at 1e-6 of those weights the root LP was "infeasible". One site is optimal.
+    rows = ["10011", "00001", "11011", "10001", "00100", "10100", "00001", "10110", "01001",
+            "00011", "00110", "00110", "00000", "10111", "10001", "11001", "01111", "00101",
+            "00011", "10110", "00000", "00100", "11011"]  # fmt: skip
+    agg = sparse.csr_array(np.array([[int(c) for c in r] for r in rows], dtype=float))
+    aw = unit * 1e12 * np.array([
+        6.72, 7.61, 9.78, 0.415, 6.10, 6.96, 3.58, 0.866, 4.13, 1.38, 1.67, 1.45, 6.94, 3.76,
+        1.77, 2.28, 8.82, 1.73, 7.32, 0.728, 2.43, 7.01, 8.12,
+    ])  # fmt: skip
+    target = unit * 4.15e8
+    res = benders.partial_cover(agg, aw, target, n_groups=n_groups, branching=branching)
+    assert res.status == "optimal"
+    assert res.objective == len(res.chosen) == res.bound == res.root_bound == 1
+    assert res.covered >= target
