@@ -262,6 +262,9 @@ def test_partial_cover_descent_walks_down_from_a_poor_start(monkeypatch, kind):
     assert res.objective == len(res.chosen) == res.bound == pytest.approx(expected)
     assert res.covered >= target * (1 - 1e-9)
     assert res.descents == m - expected + 1
+    # No start either: the descent begins from a greedy cover.
+    again = benders.partial_cover(agg, aw, target, n_groups=8, branching="own")
+    assert again.status == "optimal" and again.objective == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("start", [False, True])

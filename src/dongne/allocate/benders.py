@@ -719,6 +719,11 @@ def _descend(master: _Master, best: _Incumbent, deadline: float | None) -> tuple
     bound beyond the tree's) and the number of counts searched.
     """
     threshold = best.target - 1e-9 * max(1.0, best.target)  # what _Incumbent accepts
+    if best.chosen is None:  # no start and no tree node (so no fixing yet): a greedy cover
+        chosen, _ = _greedy_partial(master.at, master.aw, threshold)
+        y = np.zeros(master.m)
+        y[chosen] = 1.0
+        best.offer(y)
     steps = 0
     while best.chosen is not None:
         count = len(best.chosen)
