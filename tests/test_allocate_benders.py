@@ -394,3 +394,14 @@ def test_partial_cover_with_huge_weights_is_exact(branching, n_groups, unit):
     assert res.status == "optimal"
     assert res.objective == len(res.chosen) == res.bound == res.root_bound == 1
     assert res.covered >= target
+
+
+def test_partial_cover_tiny_target_refused_by_highs_tree_solved_by_own():
+    # A target of 1e-12 of the total: HiGHS's tree cannot tell it from zero (it ended with
+    # no solution and "time_limit", no time limit set); the own tree proves one site.
+    agg = sparse.csr_array(np.eye(4) + np.eye(4, k=1))
+    aw = np.array([1e8, 2e8, 3e8, 4e8])
+    with pytest.raises(SpecificationError, match="branching='own'"):
+        benders.partial_cover(agg, aw, 1e-12 * aw.sum(), branching="highs")
+    res = benders.partial_cover(agg, aw, 1e-12 * aw.sum(), branching="own")
+    assert res.status == "optimal" and res.objective == res.bound == 1

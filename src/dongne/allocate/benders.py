@@ -1049,7 +1049,9 @@ def partial_cover(
     ``target = aw.sum()`` this is the set covering problem (LSCP). ``starts`` are feasible
     solutions (column positions), e.g. a greedy cover. Parameters and result as in
     :func:`max_cover`; ``objective`` is the number of sites and ``bound`` a proven lower bound.
-    ``root_only`` stops after the root cut loop (the best start and the LP bound).
+    ``root_only`` stops after the root cut loop (the best start and the LP bound). A target
+    below 1e-8 of the total weight is refused with ``branching="highs"`` (below what its
+    tolerances tell from zero); the own tree takes it.
     """
     return _solve(
         agg, aw, "partial", None, float(target), list(starts), time_limit, threads, groups,
@@ -1091,6 +1093,14 @@ def _solve(
     if branching not in ("highs", "own"):
         raise SpecificationError(
             f"The 'branching' parameter must be 'highs' or 'own'. Got {branching!r} instead."
+        )
+    if mode == "partial" and branching == "highs" and target < 1e-8 * float(np.sum(aw)):
+        # HiGHS's tree takes rows within 1e-6 absolute and cuts count 1e-9 of the total as
+        # met: such a target is below what that tree can tell from zero (seen: no solution,
+        # status "time_limit", with no time limit set).
+        raise SpecificationError(
+            f"The target {target!r} is below 1e-8 of the total weight {float(np.sum(aw))!r}, "
+            "too small for branching='highs'. Fix: use branching='own'."
         )
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
