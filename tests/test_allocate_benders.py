@@ -431,3 +431,28 @@ def test_max_cover_refuses_a_start_with_more_than_p_sites(branching):
     res = benders.max_cover(agg, aw, 1, starts=[np.array([0])], branching=branching)
     assert res.status == "optimal" and res.objective == res.bound == 4.0
     assert list(res.chosen) == [3]
+
+
+@pytest.mark.parametrize("branching", ["highs", "own"])
+def test_max_cover_ignores_rows_no_site_covers(branching):
+    # Found by the fuzz check: one row of 6.7e-4 covered by one site, eight rows (total 1.3e10)
+    # by none. The scale and the tolerances followed the uncovered rows and the coverable
+    # weight vanished below HiGHS's tolerances: "optimal" 0 with bound 0.
+    agg = sparse.csr_array(np.array([[0, 1, 0, 0]] + [[0, 0, 0, 0]] * 8))
+    aw = np.array([6.6979e-04, 4.2238e-05, 4.9385e-05, 4.5795e05, 1.3783e07, 8.1881e04,
+                   6.8502e09, 1.4407e-05, 6.3618e09])  # fmt: skip
+    res = benders.max_cover(agg, aw, 1, branching=branching, n_groups=4)
+    assert res.status == "optimal"
+    assert list(res.chosen) == [1]
+    assert res.objective == res.covered == pytest.approx(6.6979e-4, rel=1e-12)
+    assert res.bound >= res.objective
+
+
+@pytest.mark.parametrize("branching", ["highs", "own"])
+def test_max_cover_of_a_matrix_without_coverage(branching):
+    # Found by the fuzz check: the default groups indexed an empty coverage matrix
+    # (IndexError). Nothing can be covered: 0 is optimal.
+    aw = np.array([1.0, 2.0, 3.0])
+    res = benders.max_cover(sparse.csr_array((3, 4)), aw, 2, branching=branching)
+    assert res.status == "optimal"
+    assert res.objective == res.covered == res.bound == 0.0 and len(res.chosen) == 2
