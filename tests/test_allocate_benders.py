@@ -405,3 +405,54 @@ def test_partial_cover_tiny_target_refused_by_highs_tree_solved_by_own():
         benders.partial_cover(agg, aw, 1e-12 * aw.sum(), branching="highs")
     res = benders.partial_cover(agg, aw, 1e-12 * aw.sum(), branching="own")
     assert res.status == "optimal" and res.objective == res.bound == 1
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_max_cover_presolve_infeasible_verdict_is_checked(threads):
+    # Found by the fuzz check (shrunk from 41 rows x 8 sites, weights 1e-8 to 9e12). Scaled
+    # into [1e6, 2e6), the master with the cutoff row was called infeasible by HiGHS 1.16's
+    # presolve (feasible: sites 0, 1, 2, 3 cover every row); the tree took that as the proof
+    # and returned "optimal" 1.14e10 below the optimum. All rows can be covered.
+    agg = sparse.csr_array(np.array([[0, 1, 0, 1, 1, 0], [1, 0, 1, 0, 0, 0], [0, 1, 0, 0, 0, 0]]))
+    aw = np.array([8.94e12, 1.14e10, 369.229589])
+    res = benders.max_cover(agg, aw, 4, branching="highs", n_groups=1, threads=threads)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(aw.sum(), rel=1e-12)
+    assert res.bound >= res.objective
+
+
+@pytest.mark.parametrize("branching", ["highs", "own"])
+def test_max_cover_refuses_a_start_with_more_than_p_sites(branching):
+    # Found by the fuzz check: all 4 sites of p=1 were taken as the incumbent, "optimal" 10.
+    agg = sparse.csr_array(np.eye(4))
+    aw = np.array([1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(SpecificationError, match="at most p=1"):
+        benders.max_cover(agg, aw, 1, starts=[np.arange(4)], branching=branching)
+    res = benders.max_cover(agg, aw, 1, starts=[np.array([0])], branching=branching)
+    assert res.status == "optimal" and res.objective == res.bound == 4.0
+    assert list(res.chosen) == [3]
+
+
+@pytest.mark.parametrize("branching", ["highs", "own"])
+def test_max_cover_ignores_rows_no_site_covers(branching):
+    # Found by the fuzz check: one row of 6.7e-4 covered by one site, eight rows (total 1.3e10)
+    # by none. The scale and the tolerances followed the uncovered rows and the coverable
+    # weight vanished below HiGHS's tolerances: "optimal" 0 with bound 0.
+    agg = sparse.csr_array(np.array([[0, 1, 0, 0]] + [[0, 0, 0, 0]] * 8))
+    aw = np.array([6.6979e-04, 4.2238e-05, 4.9385e-05, 4.5795e05, 1.3783e07, 8.1881e04,
+                   6.8502e09, 1.4407e-05, 6.3618e09])  # fmt: skip
+    res = benders.max_cover(agg, aw, 1, branching=branching, n_groups=4)
+    assert res.status == "optimal"
+    assert list(res.chosen) == [1]
+    assert res.objective == res.covered == pytest.approx(6.6979e-4, rel=1e-12)
+    assert res.bound >= res.objective
+
+
+@pytest.mark.parametrize("branching", ["highs", "own"])
+def test_max_cover_of_a_matrix_without_coverage(branching):
+    # Found by the fuzz check: the default groups indexed an empty coverage matrix
+    # (IndexError). Nothing can be covered: 0 is optimal.
+    aw = np.array([1.0, 2.0, 3.0])
+    res = benders.max_cover(sparse.csr_array((3, 4)), aw, 2, branching=branching)
+    assert res.status == "optimal"
+    assert res.objective == res.covered == res.bound == 0.0 and len(res.chosen) == 2

@@ -541,6 +541,21 @@ def _mip_loop(
             state["cuts"], state["violated"] = [], False
             run_highs(h, hs)
             status = master.tree_status = h.getModelStatus()
+            st = hs.HighsModelStatus
+            if (
+                status == st.kInfeasible and not state["violated"]
+                and h.getInfo().mip_node_count == 0
+            ):  # fmt: skip
+                # A verdict before any node (presolve's) is checked once without presolve:
+                # HiGHS 1.16's presolve called a feasible 9-column master infeasible (max
+                # cover, weights 1e-8 to 1e13 scaled to a total of 1.8e6; fuzz check): a
+                # wrong "optimal" 7e-4 below the optimum. Without presolve it is solved.
+                h.setOptionValue("presolve", "off")
+                try:
+                    run_highs(h, hs)
+                finally:
+                    h.setOptionValue("presolve", "choose")
+                status = master.tree_status = h.getModelStatus()
             if state["violated"]:
                 for coef, const, which in state["cuts"]:
                     master.add_cuts(coef, const, which)
@@ -550,7 +565,6 @@ def _mip_loop(
                 continue
             if first and best.value > entry and status == hs.HighsModelStatus.kInterrupt:
                 return np.inf, restarts, False
-            st = hs.HighsModelStatus
             if status == st.kInfeasible:  # nothing beats the incumbent (the cutoff row)
                 if not np.isfinite(best.value):  # no cutoff yet: no solution at all (floors)
                     return -np.inf, restarts, True
@@ -989,8 +1003,9 @@ def max_cover(
     p : int
         Number of sites to open (at most the number of columns).
     starts : list of ndarray
-        Known solutions (column positions), e.g. from a heuristic: the best is the first
-        incumbent and every one gives a cut.
+        Known solutions (column positions, at most ``p`` each: a larger start raises
+        :class:`~dongne.errors.SpecificationError`), e.g. from a heuristic: the best is the
+        first incumbent and every one gives a cut.
     time_limit : float, optional
         Seconds; the incumbent and its proven gap are returned when it runs out.
     threads : int, optional
@@ -1062,6 +1077,8 @@ def partial_cover(
 def _default_groups(agg: sparse.csr_array, n_groups: int) -> np.ndarray:
     """Rows grouped by their first covering site: rows of a group lie near each other."""
     m = agg.shape[1]
+    if agg.nnz == 0:  # no row covered: one group (indexing agg.indices would fail)
+        return np.zeros(agg.shape[0], dtype=np.int64)
     first = np.where(
         np.diff(agg.indptr) > 0, agg.indices[np.minimum(agg.indptr[:-1], agg.nnz - 1)], 0
     )
@@ -1102,9 +1119,25 @@ def _solve(
             f"The target {target!r} is below 1e-8 of the total weight {float(np.sum(aw))!r}, "
             "too small for branching='highs'. Fix: use branching='own'."
         )
+    if mode == "max":
+        # A start with more than p sites is no solution (seen: all 4 sites of p=1 returned
+        # as "optimal"; fuzz check).
+        sizes = [len(np.unique(np.asarray(c, dtype=np.int64))) for c in starts]
+        if sizes and max(sizes) > p:
+            raise SpecificationError(
+                f"The 'starts' parameter must hold at most p={p} sites per start. "
+                f"Got a start with {max(sizes)} sites instead."
+            )
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
     agg = sparse.csr_array(agg)
+    reached = np.diff(agg.indptr) > 0
+    if mode == "max" and floors is None and reached.any() and not reached.all():
+        # Rows no site covers add 0 to every solution; left in, they set the scale and the
+        # tolerances (relative to the total) alone. Seen (fuzz check): 9 rows, total 1.3e10,
+        # 6.7e-4 of it coverable: "optimal" 0 with bound 0 (the optimum is 6.7e-4).
+        agg, aw = agg[np.flatnonzero(reached)], np.asarray(aw, dtype=float)[reached]
+        groups = None if groups is None else np.asarray(groups)[reached]
     scale = _scale(aw)
     aw = np.asarray(aw, dtype=float) * scale
     target = None if target is None else target * scale
