@@ -460,6 +460,11 @@ class _Incumbent:
         self.chosen: np.ndarray | None = None
         self.value = -np.inf  # max mode: covered weight; partial mode: minus the site count
 
+    @property
+    def threshold(self) -> float:
+        """Covered weight a partial cover must reach to be accepted (target, 1e-9 relative)."""
+        return self.target - 1e-9 * max(1.0, self.target)
+
     def offer(self, y: np.ndarray) -> float:
         """Record ``y`` (0/1) if it beats the incumbent; return its true covered weight."""
         y = (y > 0.5).astype(float)
@@ -469,7 +474,7 @@ class _Incumbent:
             return covered  # the master's theta over-stated a floor group's coverage
         if self.target is None:
             score = covered
-        elif covered >= self.target - 1e-9 * max(1.0, self.target):
+        elif covered >= self.threshold:
             score = -float(len(chosen))
         else:
             return covered
@@ -732,7 +737,7 @@ def _descend(master: _Master, best: _Incumbent, deadline: float | None) -> tuple
     proven bound in the sense of ``best.value`` (``-c`` after a proof, else ``np.inf``: no
     bound beyond the tree's) and the number of counts searched.
     """
-    threshold = best.target - 1e-9 * max(1.0, best.target)  # what _Incumbent accepts
+    threshold = best.threshold
     if best.chosen is None:  # no start and no tree node (so no fixing yet): a greedy cover
         chosen, _ = _greedy_partial(master.at, master.aw, threshold)
         y = np.zeros(master.m)
@@ -845,7 +850,7 @@ def _rounding_solves(master: _Master, best: _Incumbent, x: np.ndarray, obj: floa
     if master.mode == "max":
         need = obj - (master.n_groups + 1) * master.tol
     else:
-        need = best.target - 1e-9 * max(1.0, best.target)  # what _Incumbent accepts
+        need = best.threshold
     return covered >= need and master.meets_floors(y)
 
 
@@ -866,7 +871,7 @@ def _round(master: _Master, best: _Incumbent, y: np.ndarray, hi: np.ndarray) -> 
         return
     count = master.agg @ (y > 1 - 1e-6).astype(float)
     chosen = list(np.flatnonzero(y > 1 - 1e-6))
-    target = best.target - 1e-9 * max(1.0, best.target)
+    target = best.threshold
     n_best = -best.value if np.isfinite(best.value) else np.inf
     chosen, got = _greedy_partial(
         master.at, master.aw, target, count=count, chosen=chosen, scale=1.0 + y,
