@@ -113,13 +113,27 @@ def page(browser, server):
 
 
 def _upload(page, kind: str, path: Path) -> None:
-    before = page.locator("#dataset-list li strong").count()
+    """Upload ``path`` through the form and wait until the dataset list shows it (an id above
+    every id listed before).
+
+    Waiting for the list to grow was not enough: right after sign-in the workspace's earlier
+    datasets may still be loading, so the list "grew" before the upload ended, and the run
+    form then took an earlier test's table as the newest (CI, under load: the space-time form
+    found no ``dong`` column for 30 s). :func:`_sign_in` now waits for that first load.
+    """
+    ids = (
+        "() => [...document.querySelectorAll('#dataset-list li .meta')]"
+        ".map((e) => Number(e.textContent.match(/^#(\\d+) /)?.[1] ?? 0))"
+    )
+    before = max(page.evaluate(ids), default=0)
     page.select_option("#upload-kind", kind)
     page.set_input_files("#upload-file", str(path))
-    page.click("#upload-form button[type=submit]")
-    page.wait_for_function(
-        f"() => document.querySelectorAll('#dataset-list li strong').length > {before}"
-    )
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and urlsplit(r.url).path.endswith("/datasets")
+    ) as posted:
+        page.click("#upload-form button[type=submit]")
+    assert posted.value.ok, posted.value.status
+    page.wait_for_function(f"() => ({ids})().some((id) => id > {before})")
 
 
 def _keys_and(page, selector: str, attribute: str) -> dict[str, str | None]:
@@ -199,6 +213,9 @@ def _sign_in(page, token: str) -> None:
     page.fill("#token", token)
     page.click("#signin-form button[type=submit]")
     page.wait_for_selector("#app:not([hidden])")
+    # the app shows before the workspace's datasets are loaded: wait for the list (its items
+    # or "no datasets"), so that no later step races that first load
+    page.wait_for_selector("#dataset-list li")
 
 
 def test_dashboard_runs_lisa_and_the_map_and_table_agree_with_the_api(page, server):
