@@ -56,15 +56,24 @@ Solution steps (:func:`max_cover`, :func:`partial_cover`):
 
 **Floors** (``max_cover(..., floors=...)``, the MCLP's ``min_share``): the cut groups are
 split to lie each in one floor group :math:`f`, whose floor is then the master row
-:math:`\sum_{c \subseteq f} \theta_c \ge d_f`. The master stays a relaxation; an integer
-point is accepted only when its recomputed coverage meets every floor, and one whose
-:math:`\theta` over-states a group gets the group's cut. Without a start, the tree stops at
-HiGHS's first accepted solution, which floor-keeping 1-swaps improve into the incumbent of
-reduced-cost fixing; the tree then runs to the end.
+:math:`\sum_{c \subseteq f} \theta_c \ge d_f - \max(\tau_f, 10^{-5})` (:math:`\tau_f`:
+1e-9 of the floor group's weight, within which a floor counts as met; in the scaled
+weights). The master stays a relaxation of what is accepted; an integer point is accepted
+only when its recomputed coverage meets every floor, one whose :math:`\theta` over-states a
+group gets the group's cut, and one that misses a floor (or over-states its coverage by
+more than half the cutoff step) with no cut left to add is cut off alone by a no-good row.
+HiGHS runs without presolve on such a master with rows lighter than ``PRESOLVE_FROM``.
+Sites that cover a row heavier than the root bound are closed (no solution meeting the
+floors opens them) and the problem is solved again without them. Without a start, the tree
+stops at HiGHS's first accepted solution, which floor-keeping 1-swaps improve into the
+incumbent of reduced-cost fixing; the tree then runs to the end.
 
 Every result is certified: the objective is recomputed from the chosen sites, the bound is
 the master's (a relaxation of the original problem), and ``"optimal"`` is reported only when
 they meet within ``1e-9`` relative; a time limit returns the incumbent and its proven gap.
+A max cover whose search ended without the clock but with a proof short of ``1e-9`` (the
+master's tolerances are absolute in the scaled weights, and floors can hold the optimum far
+below the total) is ``"gap_limit"`` with that gap.
 
 References
 ----------
@@ -78,14 +87,21 @@ algorithms: applications to network design. *Networks* 49(1):3–17.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 
 import numpy as np
 from scipy import sparse
 
 from dongne._optional import import_optional
-from dongne.allocate._solver import INFEASIBLE, OPTIMAL, TIME_LIMIT, run_highs
+from dongne.allocate._solver import (
+    ERROR,
+    GAP_LIMIT,
+    INFEASIBLE,
+    OPTIMAL,
+    TIME_LIMIT,
+    run_highs,
+)
 from dongne.errors import SpecificationError
 
 __all__ = ["CoverResult", "max_cover", "partial_cover", "spatial_groups"]
@@ -109,6 +125,15 @@ REL_TOL = 1e-9
 #: the LP master reported 2 sites where 2.3e-5 sufficed (a wrong "optimal"), and with 5e7
 #: (city 10⁶) a node LP cost ~25 s instead of ~4 s.
 SCALE_TO = 1e6
+
+#: The floor rows of the master ask for this much less than the floor (at least; in the
+#: scaled weights, total in [1e6, 2e6)): ten times HiGHS's feasibility tolerance, so that a
+#: floor met exactly stays feasible in HiGHS's tree.
+FLOOR_SLACK = 1e-5
+
+#: With floors, HiGHS runs without presolve on a master with a row lighter than this (in
+#: the scaled weights; HiGHS's feasibility tolerance).
+PRESOLVE_FROM = 1e-6
 
 #: With floors: rounds of (HiGHS's next better solution, 1-swaps, reduced-cost fixing)
 #: before the tree runs to the end.
@@ -141,7 +166,10 @@ class CoverResult:
     gap : float
         ``|objective - bound| / max(|objective|, 1e-9)``.
     status : str
-        ``"optimal"`` (gap at most 1e-9 relative) or ``"time_limit"``.
+        ``"optimal"`` (gap at most 1e-9 relative), ``"time_limit"``, ``"infeasible"``
+        (floors that no ``p`` sites meet), ``"gap_limit"`` (max cover: the search ended
+        without hitting the time limit, its proven gap above 1e-9) or ``"error"`` (max
+        cover: no solution and no proof of infeasibility without hitting the time limit).
     root_bound : float
         Bound of the LP master after the root cut loop.
     cuts, restarts, fixed, nodes : int
@@ -235,23 +263,39 @@ class _Master:
             thetas = np.arange(m, m + g, dtype=np.int32)
             h.addRow(min(float(target), self.total), self.inf, g, thetas, np.ones(g))
         self.floor_of = self.need = None
+        self.presolve = "choose"
         if floors is not None:
             self._add_floors(h, *floors)
+            positive = self.aw[self.aw > 0]
+            if len(positive) and positive.min() < PRESOLVE_FROM:
+                # HiGHS 1.16's presolve called feasible floor masters infeasible (LP: p = 1
+                # and every floor met by the one site) and ended their trees "optimal" at
+                # node 0 up to 97 % below the optimum (fuzz check, weights 1e-8 to 1e13: 5
+                # of 6,000 runs); without presolve both were right. Not for ordinary
+                # weights: without presolve the demo's ε = 55.4 % point took 25.9 CPU s
+                # instead of 6.1.
+                self.presolve = "off"
+                h.setOptionValue("presolve", "off")
         self.h = h
         self.first_cut = h.getNumRow()
         self.n_cuts = 0
+        self.n_nogoods = 0  # floor-missing points cut off alone (:func:`_mip_loop`)
         self.fixed = np.zeros(m, dtype=bool)
         self.cutoff_row: int | None = None
         self.reloads = 0  # stalled or undecided warm solves reloaded (:meth:`run_lp`)
         self.ipm_runs = 0  # LPs then solved by the interior point method (:meth:`run_lp`)
         self.tree_status = None  # HiGHS's model status after the last tree (:func:`_mip_loop`)
 
-    def _add_floors(self, h, row_floor: np.ndarray, need: np.ndarray) -> None:
+    def _add_floors(
+        self, h, row_floor: np.ndarray, need: np.ndarray, floor_total: np.ndarray | None = None
+    ) -> None:
         """Rows sum of theta over the groups of floor group f >= ``need[f]``.
 
         ``row_floor`` is the floor group of every demand row; the cut groups must nest in
         them (every cut group's rows in one floor group), so theta of a cut group counts
-        towards one floor only.
+        towards one floor only. ``floor_total``: each floor group's weight for the floor
+        tolerance (default: of the rows here; :func:`_solve` passes it with the rows that
+        no site covers, which it drops).
         """
         row_floor = np.asarray(row_floor, dtype=np.int64)
         need = np.asarray(need, dtype=float)
@@ -265,12 +309,20 @@ class _Master:
             (np.ones(len(row_floor)), (row_floor, np.arange(len(row_floor)))),
             shape=(len(need), len(row_floor)),
         )
-        self.floor_total = fk @ self.aw
-        # Floors met within 1e-9 of the floor group's demand count as met.
+        self.floor_total = fk @ self.aw if floor_total is None else np.asarray(floor_total)
+        # Floors met within 1e-9 of the floor group's demand count as met. The rows ask for
+        # less (need - max(tolerance, FLOOR_SLACK)): the master must be a relaxation of what
+        # :meth:`meets_floors` accepts, also under HiGHS's tolerances. With the full need, a
+        # 2-site solution that met a floor within 3e-12 of its group's weight was cut off
+        # ("optimal" 1.4e-4 below the optimum), and a floor met exactly by the optimum was
+        # called infeasible at node 0 of HiGHS's tree, also without presolve (fuzz check).
+        # A point the relaxed rows let through is rejected by :meth:`meets_floors` and cut
+        # off (:func:`_mip_loop`) or branched on (the own tree).
         self.floor_tol = 1e-9 * np.maximum(1.0, self.floor_total)
         for f in np.flatnonzero(need > self.floor_tol):
             thetas = (self.m + np.flatnonzero(floor_of == f)).astype(np.int32)
-            h.addRow(float(need[f]), self.inf, len(thetas), thetas, np.ones(len(thetas)))
+            lower = float(need[f] - max(self.floor_tol[f], FLOOR_SLACK))
+            h.addRow(lower, self.inf, len(thetas), thetas, np.ones(len(thetas)))
 
     def meets_floors(self, y: np.ndarray) -> bool:
         """Whether the true coverage at the 0/1 sites ``y`` meets every floor."""
@@ -316,6 +368,13 @@ class _Master:
             starts.astype(np.int32), idx, val,
         )  # fmt: skip
         self.n_cuts += n
+
+    def add_nogood(self, ones: np.ndarray) -> None:
+        """Cut off the one 0/1 point whose open sites are ``ones`` (max cover: sum y = p):
+        sum of y over ``ones`` <= len(ones) - 1."""
+        n = len(ones)
+        self.h.addRow(-self.inf, float(n - 1), n, ones.astype(np.int32), np.ones(n))
+        self.n_nogoods += 1
 
     def value(self, y: np.ndarray) -> float:
         """True covered weight at ``y`` (any point of [0, 1]^m)."""
@@ -390,9 +449,12 @@ class _Master:
             return
         act = np.asarray(h.getSolution().row_value, dtype=float)[first:]
         upper = np.asarray(h.getLp().row_upper_, dtype=float)[first:]
-        slack = np.flatnonzero(upper - act > 1e-6 * max(1.0, self.total))
+        slack = np.flatnonzero(upper - act > 1e-6 * max(1.0, self.total)) + first
+        if self.cutoff_row is not None:  # kept, and its index follows the deleted rows
+            slack = slack[slack != self.cutoff_row]
+            self.cutoff_row -= int(np.sum(slack < self.cutoff_row))
         if len(slack):
-            h.deleteRows(len(slack), (slack + first).astype(np.int32))
+            h.deleteRows(len(slack), slack.astype(np.int32))
 
     def set_time_limit(self, seconds: float | None) -> None:
         """Stop the next run after ``seconds`` (HiGHS's clock counts every run of the model)."""
@@ -517,12 +579,31 @@ def _mip_loop(
             y = (x[:m] > 0.5).astype(float)
             best.offer(y)
             coef, const = master.cuts_at(y)
-            which = master.violated(np.concatenate([y, x[m:]]), coef, const)
+            over = x[m : m + master.n_groups] - const - coef @ y  # theta above the truth
+            which = np.flatnonzero(over > master.tol)
+            # With floors the optimum can lie far below the total weight, and with it the
+            # step by which a solution must beat the incumbent: a point that over-states
+            # its coverage by more than half that step gets its cuts however small they
+            # are, else HiGHS ends "optimal" at its over-stated value and the bound stays
+            # above the incumbent (fuzz check: "time_limit", gap 2.4e-9, no limit set).
+            stated = master.need is not None and over.clip(0).sum() > 0.5 * _step(master, best)
+            if stated:
+                which = np.flatnonzero(over > 0)
             done = added.setdefault(y.tobytes(), set())
             which = np.array([g for g in which if g not in done], dtype=np.int64)
             if len(which):
                 done.update(int(g) for g in which)
                 state["cuts"].append((coef, const, which))
+                state["violated"] = True
+            elif (stated or not master.meets_floors(y)) and -1 not in done:
+                # A point that misses a floor, or over-states as above, with no cut left to
+                # add (HiGHS takes rows violated by up to its feasibility tolerance, 1e-6 of
+                # a total of 1e6): HiGHS would keep it as its incumbent and prune every
+                # true solution below its master value. It is cut off alone (a no-good row;
+                # its true value is already offered). Seen (fuzz check): a floor of 4e-7 of
+                # the scaled total: no solution, "time_limit" with no limit set.
+                done.add(-1)
+                state["nogoods"].append(np.flatnonzero(y))
                 state["violated"] = True
         # Set every time: HiGHS keeps the input record between runs.
         inp.user_interrupt = bool(state["violated"] or (first and best.value > entry))
@@ -543,7 +624,7 @@ def _mip_loop(
             if left is not None and left <= 0:
                 return np.inf, restarts, False  # no bound beyond the root's
             master.set_time_limit(left)
-            state["cuts"], state["violated"] = [], False
+            state["cuts"], state["nogoods"], state["violated"] = [], [], False
             run_highs(h, hs)
             status = master.tree_status = h.getModelStatus()
             st = hs.HighsModelStatus
@@ -559,11 +640,13 @@ def _mip_loop(
                 try:
                     run_highs(h, hs)
                 finally:
-                    h.setOptionValue("presolve", "choose")
+                    h.setOptionValue("presolve", master.presolve)
                 status = master.tree_status = h.getModelStatus()
             if state["violated"]:
                 for coef, const, which in state["cuts"]:
                     master.add_cuts(coef, const, which)
+                for ones in state["nogoods"]:
+                    master.add_nogood(ones)
                 restarts += 1
                 if first and best.value > entry:
                     return np.inf, restarts, False
@@ -1034,15 +1117,18 @@ def max_cover(
         :math:`\sum_{c \subseteq f} \theta_c \ge` ``need[f]``. The master stays a
         relaxation (every ``theta`` is at most its group's true coverage at every feasible
         point), so its bound holds; a solution is accepted only when its true coverage meets
-        every floor (within 1e-9 of the floor group's weight). An integer master point whose
-        ``theta`` over-states a floor group's coverage is rejected and cut off.
+        every floor (within 1e-9 of the floor group's weight, counting rows that no site
+        covers). An integer master point whose ``theta`` over-states a floor group's
+        coverage is rejected and cut off.
 
     Returns
     -------
     CoverResult
         ``objective`` and ``covered`` are the covered weight; ``bound`` a proven upper bound.
         With ``floors`` that no ``p`` columns meet, ``status`` is ``"infeasible"`` and
-        ``chosen`` empty.
+        ``chosen`` empty. ``"gap_limit"``: the search ended without hitting ``time_limit``
+        but proved the solution only to ``gap`` (above 1e-9), e.g. an optimum under floors
+        below what the master resolves (seen: 2 of a total of 8.4e12, own tree).
     """
     return _solve(
         agg, aw, "max", p, None, list(starts), time_limit, threads, groups, n_groups,
@@ -1136,13 +1222,26 @@ def _solve(
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
     agg = sparse.csr_array(agg)
+    given = (agg, aw, groups, floors)  # for a solve without sites closed by the root bound
     reached = np.diff(agg.indptr) > 0
-    if mode == "max" and floors is None and reached.any() and not reached.all():
-        # Rows no site covers add 0 to every solution; left in, they set the scale and the
-        # tolerances (relative to the total) alone. Seen (fuzz check): 9 rows, total 1.3e10,
-        # 6.7e-4 of it coverable: "optimal" 0 with bound 0 (the optimum is 6.7e-4).
+    floor_total = None
+    if floors is not None:  # tolerances of the floors from the floor groups' whole weight
+        row_floor = np.asarray(floors[0], dtype=np.int64)
+        need = np.asarray(floors[1], dtype=float)
+        floor_total = (
+            np.asarray(floors[2], dtype=float) if len(floors) > 2  # given by _without_sites
+            else np.bincount(row_floor, np.asarray(aw, dtype=float), minlength=len(need))
+        )  # fmt: skip
+        given = (agg, aw, groups, (row_floor, need, floor_total))
+    if mode == "max" and reached.any() and not reached.all():
+        # Rows no site covers add 0 to every solution (and to every floor group); left in,
+        # they set the scale and the tolerances (relative to the total) alone. Seen (fuzz
+        # check): 9 rows, total 1.3e10, 6.7e-4 of it coverable: "optimal" 0 with bound 0
+        # (the optimum is 6.7e-4); with floors, "optimal" 1.4e-4 below the optimum.
         agg, aw = agg[np.flatnonzero(reached)], np.asarray(aw, dtype=float)[reached]
         groups = None if groups is None else np.asarray(groups)[reached]
+        if floors is not None:
+            floors = (row_floor[reached], need)
     scale = _scale(aw)
     aw = np.asarray(aw, dtype=float) * scale
     target = None if target is None else target * scale
@@ -1151,7 +1250,7 @@ def _solve(
         row_floor = np.asarray(floors[0], dtype=np.int64)
         pairs = row_floor * (int(groups.max(initial=0)) + 1) + groups
         groups = np.unique(pairs, return_inverse=True)[1].ravel()
-        floors = (row_floor, np.asarray(floors[1], dtype=float) * scale)
+        floors = (row_floor, np.asarray(floors[1], dtype=float) * scale, floor_total * scale)
     master = _Master(
         agg, aw, groups, mode=mode, p=p, target=target, threads=threads, floors=floors,
         perturb=branching != "own",
@@ -1170,6 +1269,21 @@ def _solve(
         core = np.ones(m)
     lp = _root_loop(master, core, deadline)
     root = _sense(master, lp[1]) if lp is not None else np.inf  # np.inf: no bound yet
+    if master.need is not None and lp is not None and not root_only:
+        # Floors can hold the optimum far below the total weight, and with it below what
+        # the master resolves (HiGHS's tolerances are absolute, 1e-6 of a total of 1e6).
+        # No solution meeting the floors covers more than the root bound, so every site
+        # that covers a row heavier than that bound (with a wide margin for the LP's
+        # tolerances) is closed in all of them: solved again without those sites, whose
+        # rows then drop out of the scale. Seen (fuzz check): p = 1, a floor only sites
+        # covering weight 1 or 2 meet, a total of 2.4e12: "optimal" 1 where 2 is optimal.
+        heavy = np.flatnonzero(aw > root + 1e-3 * master.total)
+        closed = np.unique(sparse.csr_array(agg[heavy]).indices)
+        if len(closed):
+            return _without_sites(
+                closed, given, p, starts, deadline, threads, n_groups, branching, t0,
+                master.n_cuts, root / scale,
+            )  # fmt: skip
     tree_bound, restarts, done, fixed, descents = np.inf, 0, False, 0, 0
     for cycle in range(CYCLES if master.need is not None and lp is not None else 1):
         if cycle:
@@ -1198,6 +1312,19 @@ def _solve(
         if branching == "own":
             limit = DESCENT_AFTER if mode == "partial" else None
             bound, nodes = _tree_search(master, best, deadline, max_nodes=limit)
+            if (
+                mode == "max"
+                and bound > -np.inf
+                and not _meets(best.value, bound)
+                and (deadline is None or time.perf_counter() < deadline)
+            ):
+                # Stopped before the clock: a node LP without a verdict (with floors, weights
+                # 1e-8 to 1e13: kUnknown by every simplex and IPM run of :meth:`run_lp`; it
+                # was reported as "time_limit" with no limit set, fuzz check). HiGHS's tree
+                # finishes the proof.
+                more_bound, more, _ = _mip_loop(master, best, deadline)
+                restarts += more
+                bound = min(bound, more_bound)
             if mode == "partial" and not _meets(best.value, bound):
                 proven, descents = _descend(master, best, deadline)
                 bound = min(bound, proven)
@@ -1205,9 +1332,41 @@ def _solve(
             bound, more, _ = _mip_loop(master, best, deadline)
             restarts += more
         bound = min(bound, root, tree_bound)
+    # Max cover: a run that the clock did not stop and whose proof falls short of 1e-9 is
+    # "gap_limit" (the master's tolerances are absolute, 1e-6 of a total of 1e6: with floors
+    # the optimum can lie far below the total), never "time_limit" with no limit set.
+    cut_short = mode != "max" or (deadline is not None and time.perf_counter() >= deadline)
     return _result(
         master, best, bound, root, fixed, restarts, nodes, time.perf_counter() - t0, scale,
-        descents,
+        descents, cut_short,
+    )  # fmt: skip
+
+
+def _without_sites(
+    closed, given, p, starts, deadline, threads, n_groups, branching, t0, cuts, root
+) -> CoverResult:
+    """Max cover with floors solved again without the sites ``closed`` (closed in every
+    solution that meets the floors); the result in the given columns. ``given``: the
+    caller's (agg, aw, groups, (row_floor, need, floor group weights))."""
+    agg, aw, groups, floors = given
+    keep = np.setdiff1d(np.arange(agg.shape[1]), closed)
+    if len(keep) < p:  # every p sites include a closed one: nothing meets the floors
+        none = np.zeros(0, dtype=np.int64)
+        return CoverResult(
+            none, 0.0, 0.0, -np.inf, np.inf, INFEASIBLE, root, cuts, 0, len(closed), 0,
+            time.perf_counter() - t0, f"highspy {version('highspy')} (Benders)",
+        )  # fmt: skip
+    starts = [
+        np.searchsorted(keep, s) for s in map(np.asarray, starts) if not np.isin(s, closed).any()
+    ]
+    left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+    sub = _solve(
+        agg[:, keep], aw, "max", p, None, starts, left, threads, groups, n_groups,
+        branching=branching, floors=floors,
+    )  # fmt: skip
+    return replace(
+        sub, chosen=keep[sub.chosen], root_bound=min(root, sub.root_bound),
+        cuts=cuts + sub.cuts, fixed=len(closed) + sub.fixed, runtime=time.perf_counter() - t0,
     )  # fmt: skip
 
 
@@ -1225,9 +1384,15 @@ def _meets(value: float, bound: float) -> bool:
 
 
 def _result(
-    master, best, bound, root, fixed, restarts, nodes, runtime, scale, descents=0
-) -> CoverResult:
-    """The result in the caller's weights (the master's are multiplied by ``scale``)."""
+    master, best, bound, root, fixed, restarts, nodes, runtime, scale, descents=0,
+    cut_short=True,
+) -> CoverResult:  # fmt: skip
+    """The result in the caller's weights (the master's are multiplied by ``scale``).
+
+    ``cut_short``: whether the time limit stopped the search; if not, a proof short of
+    ``REL_TOL`` is ``"gap_limit"`` and no solution without a proof of infeasibility
+    ``"error"`` (not ``"time_limit"``).
+    """
     chosen = np.sort(best.chosen) if best.chosen is not None else np.zeros(0, dtype=np.int64)
     covered = covered_weight(master.agg, master.aw, chosen) / scale
     if master.mode == "max":
@@ -1236,8 +1401,10 @@ def _result(
         objective = float(len(chosen)) if best.chosen is not None else np.inf
         ub, root_bound = min(-bound, objective), -root
     status = OPTIMAL if _gap(objective, ub) <= REL_TOL else TIME_LIMIT
+    if status == TIME_LIMIT and not cut_short:
+        status = GAP_LIMIT
     if best.chosen is None:  # no solution: infeasible when the master is, else out of time
-        status = INFEASIBLE if bound == -np.inf else TIME_LIMIT
+        status = INFEASIBLE if bound == -np.inf else TIME_LIMIT if cut_short else ERROR
         ub = -np.inf if bound == -np.inf else ub
     return CoverResult(
         chosen, objective, covered, ub, _gap(objective, ub), status, root_bound,
