@@ -540,3 +540,22 @@ def test_benders_floors_with_extreme_weights_equal_brute_force(case, branching):
     covered = aw * a[:, res.chosen].any(axis=1)
     slack = 1e-9 * np.bincount(row_floor, aw, minlength=len(need))
     assert np.all(np.bincount(row_floor, covered, minlength=len(need)) >= need - slack)
+
+
+@pytest.mark.parametrize(
+    ("status", "offers_time_limit"), [("time_limit", True), ("error", False)]
+)
+def test_no_solution_message_offers_more_time_only_when_the_clock_stopped_it(
+    status, offers_time_limit
+):
+    """``max_cover`` with floors can end ``"error"`` (no solution, no proof, time left): the
+    message must not suggest raising time_limit then (it said so for every status)."""
+    from types import SimpleNamespace
+
+    from dongne.allocate._model import _raise_if_infeasible
+
+    with pytest.raises(InfeasibleProblemError) as err:
+        model = MCLP(p=1, radius=1.0)
+        _raise_if_infeasible(SimpleNamespace(x=None, status=status), model, {"a": 0.5})
+    assert ("Fix: raise time_limit" in str(err.value)) is offers_time_limit
+    assert status in str(err.value) or status == "time_limit"

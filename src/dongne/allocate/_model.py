@@ -642,8 +642,17 @@ def _raise_if_infeasible(res: SolveResult, model: _LocationModel, shares: dict) 
             f"{model._name} has no feasible solution: {why}. Fix: raise p, lower min_share or "
             "the capacities' load."
         )
+    if res.status == "time_limit":
+        raise InfeasibleProblemError(
+            f"{model._name}: HiGHS found no solution within the time limit. Fix: raise "
+            "time_limit."
+        )
+    # Not the clock (status "error": no solution and no proof that none exists, with time
+    # left): more time is no fix, so none is offered.
     raise InfeasibleProblemError(
-        f"{model._name}: HiGHS found no solution (status {res.status}). Fix: raise time_limit."
+        f"{model._name}: HiGHS ended with no solution and no proof that none exists (status "
+        f"{res.status}) before any time limit: a numerical failure of the solver on these "
+        "inputs, not a setting. Please report it with the input data."
     )
 
 
