@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from dongne.allocate import LSCP, MCLP, LocationProblem, PCenter, PMedian
 from dongne.allocate import heuristics as heur
 from dongne.allocate.instances import read_orlib_pmedian
+from dongne.errors import InfeasibleProblemError
 
 # PuLP 3.x warns about its own API that spopt uses; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -321,3 +322,53 @@ def test_mclp_reduction_matches_plain_model():
     )
     ours = MCLP(p=3, radius=22).fit(LocationProblem.from_cost_matrix(cost, w, existing=[0]))
     assert ours.objective_ == pytest.approx(-res.fun)
+
+
+def _brute_center(cost, p):
+    return min(
+        cost[:, list(s)].min(axis=1).max() for s in itertools.combinations(range(cost.shape[1]), p)
+    )
+
+
+@pytest.mark.parametrize(
+    ("cost", "p", "optimum"),
+    [
+        # the farthest-first start serves unit 0 by site 1 and leaves unit 1 at inf
+        ([[2.0, 1.0], [1.0, np.inf]], 1, 2.0),
+        ([[62.67, 2.08], [0.94, np.inf], [62.69, 3.29]], 1, 62.69),
+    ],
+)
+def test_pcenter_with_unreachable_pairs_is_exact(cost, p, optimum):
+    """fuzz4: with inf costs the greedy start left a unit at inf and the binary search kept
+    it as the 'feasible' top: status 'optimal' with objective inf (before 2026-12-07)."""
+    cost = np.asarray(cost)
+    assert _brute_center(cost, p) == optimum
+    m = PCenter(p=p).fit(LocationProblem.from_cost_matrix(cost))
+    assert m.status_ == "optimal"
+    assert m.objective_ == optimum
+    assert cost[:, m.new_sites_].min(axis=1).max() == optimum
+
+
+def test_pcenter_refuses_when_no_sites_give_finite_costs():
+    cost = np.array([[1.0, np.inf], [np.inf, 1.0]])
+    with pytest.raises(InfeasibleProblemError, match="finite cost"):
+        PCenter(p=1).fit(LocationProblem.from_cost_matrix(cost))
+
+
+def test_pcenter_time_limited_bound_is_below_the_optimum():
+    """fuzz4: a covering step stopped by its time limit was taken as infeasible and its
+    value reported as the bound: bound 9 where the optimum is 5 (objective 11)."""
+    cost = np.array(
+        [
+            [15, 11, 12, 17, 11, 7, 15, 19, 5, 8],
+            [2, 11, 13, 12, 8, 3, 1, 18, 11, 9],
+            [2, 15, 0, 1, 0, 0, 1, 12, 19, 17],
+        ],
+        dtype=float,
+    )
+    assert _brute_center(cost, 2) == 5.0
+    m = PCenter(p=2, time_limit=1e-6).fit(LocationProblem.from_cost_matrix(cost))
+    assert m.bound_ <= 5.0 <= m.objective_
+    assert m.objective_ == cost[:, m.new_sites_].min(axis=1).max()
+    if m.status_ == "optimal":
+        assert m.objective_ == 5.0
