@@ -372,3 +372,53 @@ def test_pcenter_time_limited_bound_is_below_the_optimum():
     assert m.objective_ == cost[:, m.new_sites_].min(axis=1).max()
     if m.status_ == "optimal":
         assert m.objective_ == 5.0
+
+
+# fuzz4: the capacitated MIPs ran on the raw weights and costs, and HiGHS's absolute
+# tolerances (feasibility 1e-6 / 1e-7, dual 1e-7, MIP gap 1e-9) swallowed small totals:
+# capacity rows overrun, cost differences below 1e-7 "optimal". Each case failed before.
+def test_capacitated_lscp_and_pcenter_respect_a_small_capacity():
+    # one unit of weight 1e-7, every site can take half of it: two sites are needed
+    p = LocationProblem.from_cost_matrix([[1.0, 2.0, 3.0]], [1e-7], capacities=[5e-8] * 3)
+    lscp = LSCP(radius=3).fit(p)
+    assert lscp.objective_ == 2  # was 1, with the site loaded to twice its capacity
+    assert lscp.status_ == "optimal"
+    assert lscp.load_.sum() == pytest.approx(1e-7, rel=1e-9)
+    assert (lscp.load_ <= 5e-8 * (1 + 1e-9)).all()
+    center = PCenter(p=2).fit(p)
+    assert center.objective_ == 2.0  # was 1.0
+    assert center.new_sites_.tolist() == [0, 1]
+
+
+def test_capacitated_mclp_with_a_small_total_weight():
+    # half the unit's weight fits into the one site; 0 was reported as optimal
+    m = MCLP(p=1, radius=2).fit(
+        LocationProblem.from_cost_matrix([[1.0, 1.0]], [1e-7], capacities=[5e-8] * 2)
+    )
+    assert m.objective_ == pytest.approx(5e-8, rel=1e-9)
+    assert m.status_ == "optimal"
+
+
+@pytest.mark.parametrize(
+    ("cost", "weights", "existing", "caps", "p", "optimum", "sites"),
+    [
+        # capacity 1e-7 each: one unit must go to its second site (was 2e-7, site 0 overrun)
+        ([[1.0, 3.0], [1.0, 2.0]], [1e-7, 1e-7], None, [1e-7, 1e-7], 2, 3e-7, [0, 1]),
+        # costs 2e-9 (existing) and 0 (candidate): w·d = 5e-8 < HiGHS's dual tolerance
+        ([[2e-9, 0.0]], [25.0], [True, False], [1e3, 1e3], 1, 0.0, [1]),
+        # w = 3.78e-7: the existing site at 29.34 and the candidate at 29.11 differ by 9e-8
+        ([[59.33, 62.58, 44.14, 29.11, 29.34, 64.28]], [3.78e-7],
+         [False, True, False, False, True, True], [8.3e-6, 8.5e-6, 5.5e-6, 2.2e-6, 7e-6, 7.7e-6],
+         1, 3.78e-7 * 29.11, [3]),
+    ],
+)  # fmt: skip
+def test_capacitated_pmedian_with_small_weights_is_exact(
+    cost, weights, existing, caps, p, optimum, sites
+):
+    m = PMedian(p=p).fit(
+        LocationProblem.from_cost_matrix(cost, weights, existing=existing, capacities=caps)
+    )
+    assert m.status_ == "optimal"
+    assert m.objective_ == pytest.approx(optimum, rel=1e-9, abs=1e-300)
+    assert m.new_sites_.tolist() == sites
+    assert (m.load_ <= np.asarray(caps) * (1 + 1e-9)).all()
