@@ -422,3 +422,15 @@ def test_capacitated_pmedian_with_small_weights_is_exact(
     assert m.objective_ == pytest.approx(optimum, rel=1e-9, abs=1e-300)
     assert m.new_sites_.tolist() == sites
     assert (m.load_ <= np.asarray(caps) * (1 + 1e-9)).all()
+
+
+def test_capacity_precheck_is_relative():
+    # seven capacities of T / 7 sum to T − 1.9e-6 by rounding (T = 9.23855e9): the absolute
+    # pre-check (1e-9) refused the problem with a "shortfall 1.9e-06"
+    total = 9.23855e9
+    caps = np.full(7, total / 7)
+    assert caps.sum() < total
+    cost = np.array([[1.0, 2, 3, 4, 5, 6, 7]])  # one unit of weight T, split over 7 sites
+    m = PMedian(p=7).fit(LocationProblem.from_cost_matrix(cost, [total], capacities=caps))
+    assert m.status_ == "optimal"
+    assert m.load_.sum() == pytest.approx(total, rel=1e-12)
