@@ -434,3 +434,50 @@ def test_capacity_precheck_is_relative():
     m = PMedian(p=7).fit(LocationProblem.from_cost_matrix(cost, [total], capacities=caps))
     assert m.status_ == "optimal"
     assert m.load_.sum() == pytest.approx(total, rel=1e-12)
+
+
+def test_pmedian_min_share_with_a_small_weight_is_exact():
+    """fuzz4: the min_share MIP ran on raw costs; for one unit of weight 1.38e-8 the cost
+    difference 0.23 × 1.38e-8 lies below HiGHS's dual tolerance: "optimal" at 2.43 × w
+    (site 0) where site 3 gives 2.201 × w."""
+    cost = [[2.43, 95.792, 94.522, 2.201, 94.957, 12.353, 4.769]]
+    m = PMedian(p=2, radius=95, min_share=1.0).fit(
+        LocationProblem.from_cost_matrix(cost, [1.38e-8], groups=["a"])
+    )
+    assert m.status_ == "optimal"
+    assert 3 in m.new_sites_.tolist()
+    assert m.objective_ == pytest.approx(2.201 * 1.38e-8, rel=1e-12)
+    assert m.bound_ <= m.objective_
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fuzz4, left: HiGHS 1.16 calls the min_share MIP infeasible (also its LP with the "
+    "sites fixed, also without presolve) when a floor equals the group's total and the "
+    "weights span 1e-7..1e3; sites 1 and 3 cover every unit",
+)
+def test_pmedian_min_share_of_one_with_spread_weights_is_feasible():
+    cost = [
+        [5.066226151078218, 23.28523647399678, 28.80463306603056, 31.201452211439253],
+        [27.512289543096756, 51.81796717467004, 57.928639778826, 4.335190995210565],
+        [27.752084516667033, 52.73268969863556, 58.82343443043826, 2.043955418618788],
+        [31.102231091364356, 4.704795871037327, 3.316879097819135, 56.12119358922098],
+        [27.02958300601176, 51.821609673914466, 57.9189747383036, 2.4845695122567695],
+        [25.493042760226746, 49.00666619444845, 55.124065126800566, 6.9345400581375705],
+        [25.08433700042612, 49.59017305888959, 55.69417440777038, 3.904857112800819],
+        [8.39660030186698, 18.24694464106554, 23.977307963078008, 34.6371712908014],
+        [30.721698432954767, 55.70328335178797, 61.7970718630283, 4.467842324343911],
+        [27.478456027306283, 52.334198423328075, 58.429720462632844, 2.357205754011324],
+    ]
+    w = [
+        7.925337895778346e-06, 2.550279043675541e-05, 0.01100429810660242,
+        0.0018875556373077144, 9.646342200440338e-08, 0.007243256300841021,
+        29.737429222271555, 0.0005894117358647706, 1140.2560135362776, 58.46311478253359,
+    ]  # fmt: skip
+    groups = ["0", "1", "2", "2", "1", "1", "1", "2", "1", "1"]
+    radius = 25.659239209124895
+    assert (np.asarray(cost)[:, [1, 3]].min(axis=1) <= radius).all()
+    m = PMedian(p=2, radius=radius, min_share=1.0).fit(
+        LocationProblem.from_cost_matrix(cost, w, groups=groups)
+    )
+    assert m.new_sites_.tolist() == [1, 3]

@@ -188,10 +188,16 @@ class PMedian(_LocationModel):
         mc = len(cand)
         y0 = b.add_cols(mc, 0.0, 0.0, 1.0, integer=True)
         ri, cj = np.nonzero(allowed)
-        x0 = b.add_cols(len(ri), ww[ri] * d_cand[ri, cj], 0.0, 1.0)
         has_base = np.isfinite(base)
         e_rows = np.flatnonzero(has_base)
-        e0 = b.add_cols(len(e_rows), ww[e_rows] * base[e_rows], 0.0, 1.0)
+        # Scaled by powers of two as the capacitated MIP (_solve_capacitated): HiGHS's
+        # absolute tolerances otherwise decide small weights and cost differences.
+        w_scale = _pow2(float(ww.sum()))
+        wws = ww * w_scale
+        cx, ce = wws[ri] * d_cand[ri, cj], wws[e_rows] * base[e_rows]
+        c_scale = _pow2(float(max(cx.max(initial=0.0), ce.max(initial=0.0))), MAX_COST) / 2
+        x0 = b.add_cols(len(ri), cx * c_scale, 0.0, 1.0)
+        e0 = b.add_cols(len(e_rows), ce * c_scale, 0.0, 1.0)
         n = len(rows)
         b.add_rows(
             np.concatenate([ri, e_rows]),
@@ -221,8 +227,8 @@ class PMedian(_LocationModel):
                 b.add_rows(
                     np.zeros(len(sx) + len(se)),
                     np.concatenate([x0 + sx, e0 + se]),
-                    np.concatenate([ww[ri[sx]], ww[e_rows[se]]]),
-                    s * total_g[gi],
+                    np.concatenate([wws[ri[sx]], wws[e_rows[se]]]),
+                    s * total_g[gi] * w_scale,
                     _INF,
                     1,
                 )
@@ -230,7 +236,7 @@ class PMedian(_LocationModel):
         _raise_if_infeasible(res, self, shares)
         chosen = np.flatnonzero(res.x[:mc] > 0.5)
         obj = heur.median_objective(d_cand, ww, chosen, base)
-        bound = res.bound
+        bound = min(res.bound / (w_scale * c_scale), obj)
         return _Solution(
             cand[chosen], res.status, obj, bound, _gap(obj, bound), "exact", res.backend,
             res.runtime, details={"assignment_columns": len(ri)},
