@@ -146,3 +146,48 @@ def test_infeasible_budgets_name_the_shortfall():
         BudgetAllocation(100, group_min_share=0.2).fit(need)
     with pytest.raises(DataError, match="non-negative"):
         BudgetAllocation(100).fit(pd.Series([1.0, -1.0]))
+
+
+@pytest.mark.parametrize("budget_scale", [1e-6, 1e-3, 1e9, 1e11])
+def test_budget_in_any_unit_matches_water_filling(budget_scale):
+    """fuzz4: the LPs ran on the caller's units against absolute tolerances (HiGHS 1e-7,
+    _TOL): a budget of 1.7e11 (won) was refused ("cannot be split ... status optimal") and
+    one of 1e-6 was split up to 27 % of the budget off the water filling."""
+    rng = np.random.default_rng(239)
+    need = rng.uniform(0.5, 100, 25)
+    floor = rng.uniform(0, 1, 25) * budget_scale / 25 * 0.5
+    cap = floor + rng.uniform(0.1, 3, 25) * budget_scale / 25
+    budget = float(floor.sum() + 0.6 * (cap.sum() - floor.sum()))
+    alloc = BudgetAllocation(budget).fit(need, floor=floor, cap=cap)
+    expected = _water_fill(need, floor, cap, budget)
+    assert np.abs(alloc.amount_.to_numpy() - expected).max() <= 1e-9 * budget
+    assert alloc.amount_.sum() == pytest.approx(budget, rel=1e-12)
+    # the first stage's rate (the lowest funding per unit of need) in the caller's units
+    assert alloc.rates_[0] == pytest.approx((expected / need).min(), rel=1e-6)
+
+
+def test_needs_too_small_for_the_lp_are_refused():
+    with pytest.raises(DataError, match="need of areas 0 is below"):
+        BudgetAllocation(100).fit(np.array([1e-9, 1e7, 1e7]))
+
+
+def test_documented_seoul_example_in_won():
+    """The example of docs/allocate.md (10 billion won, floors 5 million, caps 200 million,
+    every gu ≥ 2 %) was refused before fuzz4 ("cannot be split ... status infeasible")."""
+    from dongne.datasets import seoul_dongs
+
+    dongs = seoul_dongs().set_index("dong_code")
+    need, gu = dongs["basement_households"], dongs["gu_name"]
+    budget = 10_000_000_000
+    alloc = BudgetAllocation(budget, group_min_share=0.02).fit(
+        need, groups=gu, floor=5_000_000, cap=200_000_000
+    )
+    x = alloc.amount_
+    assert x.sum() == pytest.approx(budget, rel=1e-12)
+    assert (x >= 5_000_000 * (1 - 1e-9)).all() and (x <= 200_000_000 * (1 + 1e-9)).all()
+    assert (x.groupby(gu).sum() >= 0.02 * budget * (1 - 1e-9)).all()
+    plain = BudgetAllocation(budget).fit(need, floor=5_000_000, cap=200_000_000)
+    n = need.to_numpy(float)
+    expected = _water_fill(n, np.full(len(n), 5e6), np.full(len(n), 2e8), float(budget))
+    # areas without need get their floor (the closed form gives them the floor too)
+    assert np.abs(plain.amount_.to_numpy() - expected).max() <= 1e-9 * budget

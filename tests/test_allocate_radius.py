@@ -322,3 +322,24 @@ def test_root_lagrangian_with_starts_is_valid_on_every_generator(kind, weights):
     close, open_ = fix_sites(bound, rho, p, best_value * (1 + 1e-9))
     assert not close[list(best_sites)].any()
     assert np.isin(np.flatnonzero(open_), best_sites).all()
+
+
+def test_bound_with_small_weights_is_not_above_the_optimum():
+    """fuzz4: with weights near 1e-7 the search ran against HiGHS's absolute tolerances and
+    reported a lower bound of 7.8107e-5 above the optimum 7.8012e-5 ("optimal", gap 0)."""
+    inf = np.inf
+    cost = np.array(
+        [
+            [67.73486036231428, 31.0355007041067, inf, 56.709165572448384],
+            [inf, inf, inf, 68.09911477653175],
+            [87.27125246818414, inf, 18.63129985165126, 71.05561250479835],
+            [46.72834224387869, 14.427672145455197, inf, inf],
+        ]
+    )
+    w = np.array([8.541500043757311e-09, 2.8149404354863183e-07, 8.196283731801662e-07,
+                  2.346681792146421e-08])  # fmt: skip
+    optimum = min(w @ cost[:, list(s)].min(axis=1) for s in combinations(range(4), 2))
+    m = PMedian(p=2, method="exact").fit(LocationProblem.from_cost_matrix(cost, w))
+    assert m.status_ == "optimal"
+    assert m.objective_ == pytest.approx(optimum, rel=1e-12)
+    assert m.bound_ <= optimum * (1 + 1e-12)

@@ -23,7 +23,7 @@ Wiley (chapters 8–11: coverage, median and center models).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -607,13 +607,32 @@ def _uncoverable_error(problem: LocationProblem, rows: np.ndarray, radius: float
     )
 
 
+#: The capacitated MIPs multiply weights and capacities by a power of two (exact) that brings
+#: the total weight into [WEIGHT_SCALE_TO, 2 WEIGHT_SCALE_TO), and the p-median's costs by one
+#: that brings a lower bound of its objective there. HiGHS's tolerances are absolute (primal
+#: feasibility 1e-7, dual 1e-7, MIP feasibility 1e-6): with a total weight of 1e-5 a capacity
+#: row could be overrun by 1 % and cost coefficients below 1e-7 all looked "optimal" (fuzz4).
+WEIGHT_SCALE_TO = 1e6
+#: Largest cost coefficient of the scaled p-median MIP: HiGHS's dual tolerance (1e-7) is
+#: absolute, and rounding in reduced costs grows with the largest cost (HiGHS's infinite
+#: cost is 1e20).
+MAX_COST = 1e8
+
+
+def _pow2(value: float, target: float = WEIGHT_SCALE_TO) -> float:
+    """Power of two that brings a positive ``value`` into [target, 2 target) (1 otherwise)."""
+    if not 0 < value < np.inf:
+        return 1.0
+    return float(2.0 ** int(np.ceil(np.log2(target / value))))
+
+
 def _capacity_precheck(problem: LocationProblem, p: int | None, what: str) -> None:
     caps = problem.capacities
     need = float(problem.weights.sum())
     have_ex = float(caps[problem.existing].sum())
     cand = np.sort(caps[~problem.existing])[::-1]
     have = have_ex + float(cand[:p].sum() if p is not None else cand.sum())
-    if have + 1e-9 < need:
+    if have < need * (1 - 1e-12):  # relative: rounding in sums of 1e10 exceeds 1e-9
         extra = f" the {p} largest candidate capacities" if p is not None else " all candidates"
         raise InfeasibleProblemError(
             f"{what}: total demand {need:,.6g} exceeds the capacity of the existing facilities "
@@ -667,7 +686,9 @@ def _capacitated_model(problem, agg, aw, ag, g_labels, total_g, shares, p, model
     mc = len(cand)
     col_of_site = np.full(problem.n_sites, -1)
     col_of_site[cand] = np.arange(mc)
-    caps = problem.capacities
+    scale = _pow2(float(np.sum(aw)))  # exact; results are divided back
+    aw_raw, aw = aw, aw * scale
+    caps = problem.capacities * scale
     coo = sparse.coo_array(agg)
     k = agg.shape[0]
     nnz = coo.nnz
@@ -711,13 +732,17 @@ def _capacitated_model(problem, agg, aw, ag, g_labels, total_g, shares, p, model
             if s is None or s * total_g[gi] <= 1e-12:
                 continue
             sel = np.flatnonzero(ag[coo.row] == gi)
-            b.add_rows(np.zeros(len(sel)), x0 + sel, aw[coo.row[sel]], s * total_g[gi], _INF, 1)
+            b.add_rows(
+                np.zeros(len(sel)), x0 + sel, aw[coo.row[sel]], s * total_g[gi] * scale, _INF, 1
+            )
     res = b.solve(maximize=objective == "cover", **model._solver_options())
+    if objective == "cover":
+        res = replace(res, objective=res.objective / scale, bound=res.bound / scale)
     if res.x is None:
         return res, None, None, None
     x = res.x[x0 : x0 + nnz]
     share = np.bincount(coo.row, x, minlength=k)
-    load = np.bincount(coo.col, aw[coo.row] * x, minlength=problem.n_sites)
+    load = np.bincount(coo.col, aw_raw[coo.row] * x, minlength=problem.n_sites)
     # primary site of each aggregate: the largest fraction (ties: lowest site position)
     order = np.lexsort((coo.col, -x, coo.row))
     first = np.ones(len(order), dtype=bool)

@@ -50,6 +50,7 @@ from scipy import sparse
 
 from dongne.allocate import heuristics as heur
 from dongne.allocate._lagbb import _node_bound, branch_and_bound, sorted_costs
+from dongne.allocate._model import _pow2
 from dongne.allocate._solver import GAP_LIMIT, INFEASIBLE, OPTIMAL, TIME_LIMIT, solve_highs
 
 #: Relative gap at or below which a result is called optimal.
@@ -253,10 +254,23 @@ def solve_median_radius(
     (0: proven optimum) or after ``time_limit`` seconds with the incumbent and its proven gap.
     """
     t0 = time.perf_counter()
-    s = _Search(d, w, p, base, time_limit, {"mip_rel_gap": mip_gap, "threads": threads,
-                                            "backend": backend})  # fmt: skip
+    # An objective below 1 (every unit at its nearest site) is searched with the weights
+    # multiplied by a power of two (exact) that lifts it into [1e6, 2e6): HiGHS's tolerances
+    # are absolute, and with weights near 1e-7 a relaxed MIP's bound lay 1.2e-3 above the
+    # optimum 7.8e-5 (fuzz4). Integer data (an objective of 0 or at least 1) are left as they
+    # are: the branch and bound prunes at incumbent − 1 there.
+    near = np.minimum(base, np.where(np.isfinite(d), d, np.inf).min(axis=1, initial=np.inf))
+    low = float(w @ np.where(np.isfinite(near), near, 0.0))
+    scale = _pow2(low) if 0 < low < 1 else 1.0
+    s = _Search(d, w * scale, p, base, time_limit, {"mip_rel_gap": mip_gap, "threads": threads,
+                                                    "backend": backend})  # fmt: skip
     stop = s.run()
     ub = heur.median_objective(d, w, s.best, base)  # recomputed from the sites alone
+    s.lb /= scale
+    for key in ("heuristic_objective", "lagrangian_bound", "start_objective", "lp_bound"):
+        if key in s.info:
+            s.info[key] /= scale
+    s.info["weight_scale"] = scale
     gap = _rel_gap(ub, s.lb)
     # "optimal" only at a proven gap of 1e-9; a gap closed only to mip_gap is "gap_limit".
     status = OPTIMAL if gap <= OPTIMAL_GAP else (GAP_LIMIT if stop == OPTIMAL else stop)

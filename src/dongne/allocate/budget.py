@@ -29,6 +29,7 @@ problems: a lexicographic minimax approach. Operations Research 47(3):361–378.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from scipy import sparse
 
 from dongne import __version__
 from dongne._vocab import Lang, check_lang, pick_language
+from dongne.allocate._model import _pow2
 from dongne.allocate._solver import SolveResult, solve_highs
 from dongne.errors import DataError, DongneError, InfeasibleProblemError, SpecificationError
 from dongne.io.provenance import attach
@@ -45,6 +47,8 @@ from dongne.io.write import jsonable
 __all__ = ["BudgetAllocation"]
 
 _TOL = 1e-7
+#: Smallest positive need, as a share of the total need, that the LPs can represent.
+MIN_NEED_SHARE = 2e-15
 
 
 class BudgetAllocation:
@@ -146,6 +150,23 @@ class BudgetAllocation:
                 "budget."
             )
         g_arr, labels, lo_share, hi_share = self._groups(groups, idx, f, c, budget)
+        # The LPs run on amounts and needs multiplied by powers of two (exact) that bring the
+        # budget and the total need into [1e6, 2e6): HiGHS's tolerances and _TOL are
+        # absolute, and a budget of 1.7e11 (won) was refused, one of 1e-6 split 27 % off the
+        # water filling (fuzz4). HiGHS drops matrix entries below 1e-9, so a positive need
+        # below 2e-15 of the total (1e-9 after scaling) cannot be represented: refused.
+        s_b = _pow2(budget)
+        total_need = float(n_arr.sum())
+        s_n = _pow2(total_need)
+        tiny = (n_arr > 0) & (n_arr < MIN_NEED_SHARE * total_need)
+        if tiny.any():
+            raise DataError(
+                f"need of areas {_names(idx[tiny])} is below {MIN_NEED_SHARE:g} of the total "
+                f"need ({total_need:,.6g}): too small for the LP to tell from 0. Fix: set "
+                "such needs to 0 (the area gets its floor) or rescale the need column."
+            )
+        n_real, f_real, c_real, budget_real = n_arr, f, c, budget
+        n_arr, f, c, budget = n_arr * s_n, f * s_b, c * s_b, budget * s_b
         n = len(idx)
         frozen = np.zeros(n, dtype=bool)
         value = np.zeros(n)
@@ -168,7 +189,7 @@ class BudgetAllocation:
                 )
             stages.append(res)
             theta = float(res.x[n])
-            rates.append(theta)
+            rates.append(theta * s_n / s_b)
             x = res.x[:n]
             open_ = np.flatnonzero(~frozen)
             duals = np.abs(res.row_duals[rate_rows]) if len(rate_rows) else np.zeros(0)
@@ -191,6 +212,19 @@ class BudgetAllocation:
             stage[stop] = k
         fl = (binding == "need") & (value <= f + _TOL * np.maximum(1.0, f)) & (f > 0)
         binding[fl] = "floor"
+        # back to the caller's units; every row of a stage is in amounts, so its dual (θ per
+        # amount) scales by s_n, as does the reduced cost of an amount
+        n_arr, f, c, budget, value = n_real, f_real, c_real, budget_real, value / s_b
+        unit = np.append(np.full(n, 1 / s_b), s_n / s_b)
+        stages = [
+            replace(
+                r, x=r.x * unit, objective=r.objective * s_n / s_b, bound=r.bound * s_n / s_b,
+                row_duals=None if r.row_duals is None else r.row_duals * s_n,
+                col_duals=None if r.col_duals is None else r.col_duals * np.append(
+                    np.full(n, s_n), 1.0),
+            )
+            for r in stages
+        ]  # fmt: skip
         if g_arr is not None and (lo_share or hi_share):
             self._label_groups(binding, value, n_arr, f, c, g_arr, labels, lo_share, hi_share)
         self.amount_ = pd.Series(value, index=idx, name="amount")

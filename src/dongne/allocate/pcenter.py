@@ -139,23 +139,35 @@ class PCenter(_LocationModel):
         steps = 0
         status = OPTIMAL
         solve_time = 0.0
-        if problem.capacities is None:
+        if problem.capacities is None and np.isfinite(cur.max()):
             # The greedy solution is feasible at its own worst distance, a value of d.
             values = values[values <= float(cur.max()) + 1e-12]
             best = _Solution(
                 cand[np.asarray(chosen_ub, dtype=np.int64)], OPTIMAL, 0, 0, 0, "", "", 0
             )
         else:
+            # Capacities, or a greedy that left a unit at infinite cost (it is no upper
+            # bound then): is the largest finite cost feasible at all?
             steps += 1
             best = _set_cover(sub, float(values[-1]), self, p=p)
             if not isinstance(best, _Solution):
-                raise InfeasibleProblemError(
-                    "p-center: the capacities cannot serve all demand with p new sites. Fix: "
-                    "raise p or the capacities."
+                why = (
+                    "the capacities cannot serve all demand"
+                    if problem.capacities is not None
+                    else "no set of new sites gives every demand unit a finite cost"
                 )
+                if isinstance(best, SolveResult):
+                    why = "no feasible set of sites was found within the time limit"
+                raise InfeasibleProblemError(
+                    f"p-center: {why} with p={p} new sites. Fix: raise p, "
+                    + ("the capacities" if problem.capacities is not None else "give the units "
+                       "finite costs to more sites") + " or time_limit."
+                )  # fmt: skip
             solve_time += best.solve_time
-        # Invariant: values[hi] is feasible (best), every value below values[lo] is not.
-        lo, hi = 0, len(values) - 1
+        # Invariant: values[hi] is feasible (best), every value below values[lo] is not or is
+        # unknown (a step stopped by its time limit); every value below values[proven] is
+        # proven infeasible, so values[proven] is a valid lower bound.
+        lo, hi, proven = 0, len(values) - 1, 0
         while lo < hi:
             mid = (lo + hi) // 2
             steps += 1
@@ -166,6 +178,8 @@ class PCenter(_LocationModel):
             else:
                 if isinstance(res, SolveResult):
                     status = TIME_LIMIT  # unknown: treated as infeasible, the gap says so
+                else:
+                    proven = max(proven, mid + 1)
                 lo = mid + 1
         new = np.asarray(best.new, dtype=np.int64)
         if len(new) < p:
@@ -190,7 +204,7 @@ class PCenter(_LocationModel):
             assignment[rows] = best.assignment
             _, nearest = problem.nearest(open_)
             assignment = np.where(assignment >= 0, assignment, nearest)
-        bound = obj if status == OPTIMAL else float(values[max(lo - 1, 0)])
+        bound = obj if status == OPTIMAL else min(float(values[proven]), obj)
         return _Solution(
             new, status, obj, bound, _gap(obj, bound), "exact",
             backend_name(self.backend) + " (binary search over set covering)", solve_time,

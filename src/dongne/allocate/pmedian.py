@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from dongne.allocate import heuristics as heur
 from dongne.allocate._model import (
     _INF,
+    MAX_COST,
     _Builder,
     _capacity_precheck,
     _gap,
     _group_codes,
     _LocationModel,
+    _pow2,
     _raise_if_infeasible,
     _Solution,
 )
@@ -185,10 +188,16 @@ class PMedian(_LocationModel):
         mc = len(cand)
         y0 = b.add_cols(mc, 0.0, 0.0, 1.0, integer=True)
         ri, cj = np.nonzero(allowed)
-        x0 = b.add_cols(len(ri), ww[ri] * d_cand[ri, cj], 0.0, 1.0)
         has_base = np.isfinite(base)
         e_rows = np.flatnonzero(has_base)
-        e0 = b.add_cols(len(e_rows), ww[e_rows] * base[e_rows], 0.0, 1.0)
+        # Scaled by powers of two as the capacitated MIP (_solve_capacitated): HiGHS's
+        # absolute tolerances otherwise decide small weights and cost differences.
+        w_scale = _pow2(float(ww.sum()))
+        wws = ww * w_scale
+        cx, ce = wws[ri] * d_cand[ri, cj], wws[e_rows] * base[e_rows]
+        c_scale = _pow2(float(max(cx.max(initial=0.0), ce.max(initial=0.0))), MAX_COST) / 2
+        x0 = b.add_cols(len(ri), cx * c_scale, 0.0, 1.0)
+        e0 = b.add_cols(len(e_rows), ce * c_scale, 0.0, 1.0)
         n = len(rows)
         b.add_rows(
             np.concatenate([ri, e_rows]),
@@ -218,8 +227,8 @@ class PMedian(_LocationModel):
                 b.add_rows(
                     np.zeros(len(sx) + len(se)),
                     np.concatenate([x0 + sx, e0 + se]),
-                    np.concatenate([ww[ri[sx]], ww[e_rows[se]]]),
-                    s * total_g[gi],
+                    np.concatenate([wws[ri[sx]], wws[e_rows[se]]]),
+                    s * total_g[gi] * w_scale,
                     _INF,
                     1,
                 )
@@ -227,7 +236,7 @@ class PMedian(_LocationModel):
         _raise_if_infeasible(res, self, shares)
         chosen = np.flatnonzero(res.x[:mc] > 0.5)
         obj = heur.median_objective(d_cand, ww, chosen, base)
-        bound = res.bound
+        bound = min(res.bound / (w_scale * c_scale), obj)
         return _Solution(
             cand[chosen], res.status, obj, bound, _gap(obj, bound), "exact", res.backend,
             res.runtime, details={"assignment_columns": len(ri)},
@@ -279,14 +288,21 @@ class PMedian(_LocationModel):
         cand = problem.candidates
         mc = len(cand)
         d_all = problem.distances(rows)
-        ww = problem.weights[rows]
+        ww_raw = problem.weights[rows]
         ri, sj = np.nonzero(np.isfinite(d_all))
-        caps = problem.capacities
+        # Exact scaling by powers of two (see _model.WEIGHT_SCALE_TO): weights and capacities
+        # to a total in [1e6, 2e6), costs so that the largest coefficient is in
+        # [MAX_COST / 2, MAX_COST) — the widest range of costs above HiGHS's tolerances.
+        w_scale = _pow2(float(ww_raw.sum()))
+        ww = ww_raw * w_scale
+        caps = problem.capacities * w_scale
+        coef = ww[ri] * d_all[ri, sj]
+        c_scale = _pow2(float(coef.max(initial=0.0)), MAX_COST) / 2
         col_of_site = np.full(problem.n_sites, -1)
         col_of_site[cand] = np.arange(mc)
         b = _Builder()
         y0 = b.add_cols(mc, 0.0, 0.0, 1.0, integer=True)
-        x0 = b.add_cols(len(ri), ww[ri] * d_all[ri, sj], 0.0, 1.0)
+        x0 = b.add_cols(len(ri), coef * c_scale, 0.0, 1.0)
         b.add_rows(ri, x0 + np.arange(len(ri)), 1.0, 1.0, 1.0, len(rows))
         b.add_rows(
             np.concatenate([sj, cand]),
@@ -315,8 +331,12 @@ class PMedian(_LocationModel):
                 if s is None or s * total_g[gi] <= 1e-12:
                     continue
                 sel = np.flatnonzero((gr[ri] == gi) & (d_all[ri, sj] <= radius))
-                b.add_rows(np.zeros(len(sel)), x0 + sel, ww[ri[sel]], s * total_g[gi], _INF, 1)
+                b.add_rows(
+                    np.zeros(len(sel)), x0 + sel, ww[ri[sel]], s * total_g[gi] * w_scale, _INF, 1
+                )
         res = b.solve(maximize=False, **self._solver_options())
+        unscale = w_scale * c_scale
+        res = replace(res, objective=res.objective / unscale, bound=res.bound / unscale)
         if res.x is None and res.status == "infeasible":
             raise InfeasibleProblemError(
                 "p-median: the capacities cannot serve all demand with p new sites (or the "
@@ -325,7 +345,7 @@ class PMedian(_LocationModel):
         _raise_if_infeasible(res, self, shares)
         chosen = np.flatnonzero(res.x[:mc] > 0.5)
         x = res.x[x0 : x0 + len(ri)]
-        load = np.bincount(sj, ww[ri] * x, minlength=problem.n_sites)
+        load = np.bincount(sj, ww_raw[ri] * x, minlength=problem.n_sites)
         order = np.lexsort((sj, -x, ri))
         first = np.ones(len(order), dtype=bool)
         first[1:] = ri[order][1:] != ri[order][:-1]
