@@ -481,3 +481,22 @@ def test_pmedian_min_share_of_one_with_spread_weights_is_feasible():
         LocationProblem.from_cost_matrix(cost, w, groups=groups)
     )
     assert m.new_sites_.tolist() == [1, 3]
+
+
+@pytest.mark.parametrize("capacity", [None, 100.0])
+@pytest.mark.parametrize("model", ["pmedian", "mclp"])
+def test_min_share_of_a_very_light_group_is_kept(model, capacity):
+    """A group of weight 1e-13 beside a total of 10, with a share of 1 within the radius:
+    only site 1 reaches it. Its share row asked for 1.3e-8 (scaled with the whole model),
+    below HiGHS's feasibility tolerance, and site 0 was "optimal" (p-median, capacitated
+    MCLP; review of the fuzz4 scaling). Each share row is now scaled on its own."""
+    cost = np.array([[0.0, 10.0], [1.0, 10.0], [10.0, 0.0]])
+    caps = None if capacity is None else np.full(2, capacity)
+    problem = LocationProblem.from_cost_matrix(
+        cost, np.array([5.0, 5.0, 1e-13]), groups=["big", "big", "tiny"], capacities=caps
+    )
+    kind = PMedian if model == "pmedian" else MCLP
+    fit = kind(p=1, radius=2.0, min_share={"tiny": 1.0}).fit(problem)
+    assert fit.status_ == "optimal"
+    assert list(fit.new_sites_) == [1]
+    assert fit.objective_ == pytest.approx(100.0 if model == "pmedian" else 1e-13, rel=1e-9)

@@ -343,3 +343,31 @@ def test_bound_with_small_weights_is_not_above_the_optimum():
     assert m.status_ == "optimal"
     assert m.objective_ == pytest.approx(optimum, rel=1e-12)
     assert m.bound_ <= optimum * (1 + 1e-12)
+
+
+def test_bound_with_small_weights_and_zero_costs_is_not_above_the_optimum():
+    """Review of fuzz4's fix: with a zero cost within every unit's reach the objective's size
+    was taken as 0, the weights (1e-9 to 1e-6) were not scaled, and the search said "optimal"
+    with a bound 1.1 % above the optimum 8.49e-6. Now the greedy objective sizes the scale."""
+    inf = np.inf
+    cost = np.array(
+        [
+            [0.0, 0.0, 75.007608, 33.163543, 59.925312],
+            [inf, 15.144289, 0.0, 54.263469, 0.0],
+            [inf, 0.0, 66.570963, inf, 0.0],
+            [0.0, inf, 13.41544, 44.662935, inf],
+            [inf, 10.932231, 65.55818, 0.0, 0.0],
+            [inf, 0.0, 89.789941, 68.897185, 79.574421],
+            [32.138901, 18.747372, 0.0, inf, 0.0],
+            [50.584751, inf, inf, inf, 0.0],
+        ]
+    )
+    w = np.array([3.3484836155806728e-07, 8.0509901655719368e-08, 6.7561109443368680e-08,
+                  1.4808879492612207e-07, 1.7255188636774735e-09, 7.9162240657374013e-07,
+                  3.1682965925728742e-07, 2.5923866632386048e-08])  # fmt: skip
+    optimum = min(w @ cost[:, list(s)].min(axis=1) for s in combinations(range(5), 2))
+    m = PMedian(p=2, method="exact").fit(LocationProblem.from_cost_matrix(cost, w))
+    assert m.status_ == "optimal"
+    assert m.objective_ == pytest.approx(optimum, rel=1e-12)
+    assert m.bound_ <= optimum * (1 + 1e-12)
+    assert m.details_["weight_scale"] > 1

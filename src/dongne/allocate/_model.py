@@ -619,11 +619,19 @@ WEIGHT_SCALE_TO = 1e6
 MAX_COST = 1e8
 
 
+#: Every group share row of a MIP (``min_share``) is multiplied by its own power of two that
+#: brings its right-hand side into [WEIGHT_SCALE_TO, 2 WEIGHT_SCALE_TO): scaled only with the
+#: whole model, the row of a group weighing 1e-13 of a total of 10 asked for 1.3e-8, below
+#: HiGHS's feasibility tolerance (1e-6), and a share of 1 was met by covering nothing
+#: ("optimal"; review of the fuzz4 scaling). A group below 1e-12 had no row at all before.
+
+
 def _pow2(value: float, target: float = WEIGHT_SCALE_TO) -> float:
     """Power of two that brings a positive ``value`` into [target, 2 target) (1 otherwise)."""
     if not 0 < value < np.inf:
         return 1.0
-    return float(2.0 ** int(np.ceil(np.log2(target / value))))
+    # the exponent clamped to what a double holds (2.0 ** 1024 overflows)
+    return float(np.ldexp(1.0, int(np.clip(np.ceil(np.log2(target / value)), -1021, 1023))))
 
 
 def _capacity_precheck(problem: LocationProblem, p: int | None, what: str) -> None:
@@ -729,12 +737,12 @@ def _capacitated_model(problem, agg, aw, ag, g_labels, total_g, shares, p, model
     if shares and g_labels is not None:
         for gi, label in enumerate(g_labels):
             s = shares.get(label)
-            if s is None or s * total_g[gi] <= 1e-12:
+            if s is None or s * total_g[gi] <= 0:
                 continue
             sel = np.flatnonzero(ag[coo.row] == gi)
-            b.add_rows(
-                np.zeros(len(sel)), x0 + sel, aw[coo.row[sel]], s * total_g[gi] * scale, _INF, 1
-            )
+            rhs = s * total_g[gi] * scale
+            r = _pow2(rhs)  # the share row in [1e6, 2e6) (above _pow2)
+            b.add_rows(np.zeros(len(sel)), x0 + sel, aw[coo.row[sel]] * r, rhs * r, _INF, 1)
     res = b.solve(maximize=objective == "cover", **model._solver_options())
     if objective == "cover":
         res = replace(res, objective=res.objective / scale, bound=res.bound / scale)

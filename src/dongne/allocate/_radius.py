@@ -254,14 +254,7 @@ def solve_median_radius(
     (0: proven optimum) or after ``time_limit`` seconds with the incumbent and its proven gap.
     """
     t0 = time.perf_counter()
-    # An objective below 1 (every unit at its nearest site) is searched with the weights
-    # multiplied by a power of two (exact) that lifts it into [1e6, 2e6): HiGHS's tolerances
-    # are absolute, and with weights near 1e-7 a relaxed MIP's bound lay 1.2e-3 above the
-    # optimum 7.8e-5 (fuzz4). Integer data (an objective of 0 or at least 1) are left as they
-    # are: the branch and bound prunes at incumbent − 1 there.
-    near = np.minimum(base, np.where(np.isfinite(d), d, np.inf).min(axis=1, initial=np.inf))
-    low = float(w @ np.where(np.isfinite(near), near, 0.0))
-    scale = _pow2(low) if 0 < low < 1 else 1.0
+    scale = _weight_scale(d, w, p, base)
     s = _Search(d, w * scale, p, base, time_limit, {"mip_rel_gap": mip_gap, "threads": threads,
                                                     "backend": backend})  # fmt: skip
     stop = s.run()
@@ -277,6 +270,30 @@ def solve_median_radius(
     if not np.isfinite(ub):  # no p sites reach every unit, or none found in time
         status = INFEASIBLE if stop == OPTIMAL else stop
     return RadiusResult(np.sort(s.best), status, ub, s.lb, gap, time.perf_counter() - t0, s.info)
+
+
+def _weight_scale(d: np.ndarray, w: np.ndarray, p: int, base: np.ndarray) -> float:
+    """Power of two (exact) by which the weights are multiplied inside the search.
+
+    Data whose every cost w·d and w·base is an integer keep their weights (scale 1): the
+    branch and bound prunes at incumbent − 1 there. Otherwise an objective below 1 is lifted
+    into [1e6, 2e6): HiGHS's tolerances are absolute, and with weights near 1e-7 a relaxed
+    MIP's bound lay 1.2e-3 above the optimum 7.8e-5 (fuzz4). The objective's size is that of
+    every unit at its nearest site or, where that is 0 (a zero cost within every unit's
+    reach), of the greedy solution: with weights 1e-9 to 1e-6 and zero costs the search
+    was unscaled and said "optimal" with a bound 1.1 % above the optimum (review).
+    """
+    finite = np.isfinite(d)
+    wd, wb = (w[:, None] * d)[finite], (w * base)[np.isfinite(base)]
+    if np.all(wd == np.round(wd)) and np.all(wb == np.round(wb)):
+        return 1.0
+    near = np.minimum(base, np.where(finite, d, np.inf).min(axis=1, initial=np.inf))
+    size = float(w @ np.where(np.isfinite(near), near, 0.0))
+    if size == 0.0:
+        big = 2.0 * float(d[finite].max(initial=1.0)) + 1.0
+        dh = np.where(finite, d, big)
+        size = heur.median_objective(dh, w, heur.median_greedy(dh, w, p, base), base)
+    return _pow2(size) if 0 < size < 1 else 1.0
 
 
 class _Search:

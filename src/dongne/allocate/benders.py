@@ -317,8 +317,11 @@ class _Master:
         # ("optimal" 1.4e-4 below the optimum), and a floor met exactly by the optimum was
         # called infeasible at node 0 of HiGHS's tree, also without presolve (fuzz check).
         # A point the relaxed rows let through is rejected by :meth:`meets_floors` and cut
-        # off (:func:`_mip_loop`) or branched on (the own tree).
-        self.floor_tol = 1e-9 * np.maximum(1.0, self.floor_total)
+        # off (:func:`_mip_loop`) or branched on (the own tree). The tolerance is relative
+        # to the group alone: with a floor of 1 scaled unit at least (as before), floor groups
+        # lighter than that accepted any coverage (review: a floor of 1.3e-7 in a total of
+        # 4.5e12 left at 1.9e-8, "optimal").
+        self.floor_tol = 1e-9 * self.floor_total
         for f in np.flatnonzero(need > self.floor_tol):
             thetas = (self.m + np.flatnonzero(floor_of == f)).astype(np.int32)
             lower = float(need[f] - max(self.floor_tol[f], FLOOR_SLACK))
@@ -1364,9 +1367,15 @@ def _without_sites(
         agg[:, keep], aw, "max", p, None, starts, left, threads, groups, n_groups,
         branching=branching, floors=floors,
     )  # fmt: skip
+    bound, gap, status = sub.bound, sub.gap, sub.status
+    if len(sub.chosen):  # the outer root bound holds here too (the same solutions)
+        bound = min(bound, root)
+        gap = _gap(sub.objective, bound)
+        status = OPTIMAL if gap <= REL_TOL else status
     return replace(
-        sub, chosen=keep[sub.chosen], root_bound=min(root, sub.root_bound),
-        cuts=cuts + sub.cuts, fixed=len(closed) + sub.fixed, runtime=time.perf_counter() - t0,
+        sub, chosen=keep[sub.chosen], bound=bound, gap=gap, status=status,
+        root_bound=min(root, sub.root_bound), cuts=cuts + sub.cuts,
+        fixed=len(closed) + sub.fixed, runtime=time.perf_counter() - t0,
     )  # fmt: skip
 
 
@@ -1376,7 +1385,8 @@ def _scale(aw: np.ndarray) -> float:
     total = float(np.sum(aw))
     if not 0 < total < np.inf:
         return 1.0
-    return float(2.0 ** int(np.ceil(np.log2(SCALE_TO / total))))
+    # the exponent clamped to what a double holds (2.0 ** 1024 overflows)
+    return float(np.ldexp(1.0, int(np.clip(np.ceil(np.log2(SCALE_TO / total)), -1021, 1023))))
 
 
 def _meets(value: float, bound: float) -> bool:

@@ -130,7 +130,7 @@ class BudgetAllocation:
             raise SpecificationError(f"The 'budget' must be positive. Got {self.budget!r}.")
         f = _per_area(floor, idx, 0.0, "floor")
         c = _per_area(cap, idx, np.inf, "cap")
-        bad = f > c + _TOL
+        bad = f > c * (1 + 1e-12)  # relative: amounts come in any unit (won, 1e-6 …)
         if bad.any():
             raise DataError(
                 f"floor exceeds cap for areas {_names(idx[bad])}. Fix: lower the floor or raise "
@@ -270,12 +270,12 @@ class BudgetAllocation:
             )
         for gi, label in enumerate(labels):
             members = codes == gi
-            if label in lo and lo[label] * budget > c[members].sum() + _TOL:
+            if label in lo and lo[label] * budget > c[members].sum() * (1 + 1e-12):
                 raise InfeasibleProblemError(
                     f"Group {label} must receive at least {lo[label] * budget:,.6g} but its caps "
                     f"allow only {c[members].sum():,.6g}. Fix: lower its share or raise caps."
                 )
-            if label in hi and hi[label] * budget < f[members].sum() - _TOL:
+            if label in hi and hi[label] * budget < f[members].sum() * (1 - 1e-12):
                 raise InfeasibleProblemError(
                     f"Group {label} may receive at most {hi[label] * budget:,.6g} but its floors "
                     f"need {f[members].sum():,.6g}. Fix: raise its share or lower floors."
@@ -290,7 +290,7 @@ class BudgetAllocation:
         for gi, label in enumerate(labels):
             members = (g_arr == gi) & (binding == "need")
             total = value[g_arr == gi].sum()
-            tol = 1e-6 * max(1.0, budget)
+            tol = 1e-6 * budget  # relative (review: at a budget of 1e-6 every label was 'need')
             if label in lo_share and total <= lo_share[label] * budget + tol:
                 binding[members & (value > x_ref + tol)] = "group min share"
             if label in hi_share and total >= hi_share[label] * budget - tol:

@@ -220,15 +220,16 @@ class PMedian(_LocationModel):
             gr = g_codes[rows]
             for gi, label in enumerate(g_labels):
                 s = shares.get(label)
-                if s is None or s * total_g[gi] <= 1e-12:
+                if s is None or s * total_g[gi] <= 0:
                     continue
                 sx = np.flatnonzero((gr[ri] == gi) & (d_cand[ri, cj] <= radius))
                 se = np.flatnonzero((gr[e_rows] == gi) & (base[e_rows] <= radius))
+                r = _pow2(s * total_g[gi] * w_scale)  # the share row in [1e6, 2e6) (_model)
                 b.add_rows(
                     np.zeros(len(sx) + len(se)),
                     np.concatenate([x0 + sx, e0 + se]),
-                    np.concatenate([wws[ri[sx]], wws[e_rows[se]]]),
-                    s * total_g[gi] * w_scale,
+                    np.concatenate([wws[ri[sx]], wws[e_rows[se]]]) * r,
+                    s * total_g[gi] * w_scale * r,
                     _INF,
                     1,
                 )
@@ -328,12 +329,12 @@ class PMedian(_LocationModel):
             gr = g_codes[rows]
             for gi, label in enumerate(g_labels):
                 s = shares.get(label)
-                if s is None or s * total_g[gi] <= 1e-12:
+                if s is None or s * total_g[gi] <= 0:
                     continue
                 sel = np.flatnonzero((gr[ri] == gi) & (d_all[ri, sj] <= radius))
-                b.add_rows(
-                    np.zeros(len(sel)), x0 + sel, ww[ri[sel]], s * total_g[gi] * w_scale, _INF, 1
-                )
+                rhs = s * total_g[gi] * w_scale
+                r = _pow2(rhs)  # the share row in [1e6, 2e6) (_model)
+                b.add_rows(np.zeros(len(sel)), x0 + sel, ww[ri[sel]] * r, rhs * r, _INF, 1)
         res = b.solve(maximize=False, **self._solver_options())
         unscale = w_scale * c_scale
         res = replace(res, objective=res.objective / unscale, bound=res.bound / unscale)
