@@ -117,38 +117,8 @@ class BudgetAllocation:
         cap: Any = None,
     ) -> BudgetAllocation:
         """Allocate; ``need``, ``groups``, ``floor`` and ``cap`` are per area (or scalars)."""
-        need_s = _series(need, "need")
+        need_s, n_arr, budget, f, c = self._checked(need, floor, cap)
         idx = need_s.index
-        n_arr = need_s.to_numpy(float)
-        if (n_arr < 0).any() or not np.isfinite(n_arr).all():
-            raise DataError(
-                f"need must be finite and non-negative; areas {_names(idx[~(n_arr >= 0)])} are "
-                "not. Fix: fill or clip the need column."
-            )
-        budget = float(self.budget)
-        if not (np.isfinite(budget) and budget > 0):
-            raise SpecificationError(f"The 'budget' must be positive. Got {self.budget!r}.")
-        f = _per_area(floor, idx, 0.0, "floor")
-        c = _per_area(cap, idx, np.inf, "cap")
-        bad = f > c * (1 + 1e-12)  # relative: amounts come in any unit (won, 1e-6 …)
-        if bad.any():
-            raise DataError(
-                f"floor exceeds cap for areas {_names(idx[bad])}. Fix: lower the floor or raise "
-                "the cap there."
-            )
-        if f.sum() > budget * (1 + 1e-12):
-            big = idx[np.argsort(-f)[:5]]
-            raise InfeasibleProblemError(
-                f"The floors add up to {f.sum():,.6g}, more than the budget {budget:,.6g} "
-                f"(shortfall {f.sum() - budget:,.6g}); largest floors: {_names(big)}. Fix: "
-                "lower the floors or raise the budget."
-            )
-        if c.sum() < budget * (1 - 1e-12):
-            raise InfeasibleProblemError(
-                f"The caps add up to {c.sum():,.6g}, less than the budget {budget:,.6g}: "
-                f"{budget - c.sum():,.6g} could not be spent. Fix: raise the caps or lower the "
-                "budget."
-            )
         g_arr, labels, lo_share, hi_share = self._groups(groups, idx, f, c, budget)
         # The LPs run on amounts and needs multiplied by powers of two (exact) that bring the
         # budget and the total need into [1e6, 2e6): HiGHS's tolerances and _TOL are
@@ -212,19 +182,9 @@ class BudgetAllocation:
             stage[stop] = k
         fl = (binding == "need") & (value <= f + _TOL * np.maximum(1.0, f)) & (f > 0)
         binding[fl] = "floor"
-        # back to the caller's units; every row of a stage is in amounts, so its dual (θ per
-        # amount) scales by s_n, as does the reduced cost of an amount
+        # back to the caller's units (_unscaled)
         n_arr, f, c, budget, value = n_real, f_real, c_real, budget_real, value / s_b
-        unit = np.append(np.full(n, 1 / s_b), s_n / s_b)
-        stages = [
-            replace(
-                r, x=r.x * unit, objective=r.objective * s_n / s_b, bound=r.bound * s_n / s_b,
-                row_duals=None if r.row_duals is None else r.row_duals * s_n,
-                col_duals=None if r.col_duals is None else r.col_duals * np.append(
-                    np.full(n, s_n), 1.0),
-            )
-            for r in stages
-        ]  # fmt: skip
+        stages = [_unscaled(r, n, s_b, s_n) for r in stages]
         if g_arr is not None and (lo_share or hi_share):
             self._label_groups(binding, value, n_arr, f, c, g_arr, labels, lo_share, hi_share)
         self.amount_ = pd.Series(value, index=idx, name="amount")
@@ -252,6 +212,42 @@ class BudgetAllocation:
         return self
 
     # ------------------------------------------------------------------ internals
+    def _checked(self, need: Any, floor: Any, cap: Any):
+        """The need, budget, floors and caps as arrays, checked (clear errors naming the areas)."""
+        need_s = _series(need, "need")
+        idx = need_s.index
+        n_arr = need_s.to_numpy(float)
+        if (n_arr < 0).any() or not np.isfinite(n_arr).all():
+            raise DataError(
+                f"need must be finite and non-negative; areas {_names(idx[~(n_arr >= 0)])} are "
+                "not. Fix: fill or clip the need column."
+            )
+        budget = float(self.budget)
+        if not (np.isfinite(budget) and budget > 0):
+            raise SpecificationError(f"The 'budget' must be positive. Got {self.budget!r}.")
+        f = _per_area(floor, idx, 0.0, "floor")
+        c = _per_area(cap, idx, np.inf, "cap")
+        bad = f > c * (1 + 1e-12)  # relative: amounts come in any unit (won, 1e-6 …)
+        if bad.any():
+            raise DataError(
+                f"floor exceeds cap for areas {_names(idx[bad])}. Fix: lower the floor or raise "
+                "the cap there."
+            )
+        if f.sum() > budget * (1 + 1e-12):
+            big = idx[np.argsort(-f)[:5]]
+            raise InfeasibleProblemError(
+                f"The floors add up to {f.sum():,.6g}, more than the budget {budget:,.6g} "
+                f"(shortfall {f.sum() - budget:,.6g}); largest floors: {_names(big)}. Fix: "
+                "lower the floors or raise the budget."
+            )
+        if c.sum() < budget * (1 - 1e-12):
+            raise InfeasibleProblemError(
+                f"The caps add up to {c.sum():,.6g}, less than the budget {budget:,.6g}: "
+                f"{budget - c.sum():,.6g} could not be spent. Fix: raise the caps or lower the "
+                "budget."
+            )
+        return need_s, n_arr, budget, f, c
+
     def _groups(self, groups, idx, f, c, budget):
         if groups is None:
             if self.group_min_share is not None or self.group_max_share is not None:
@@ -479,3 +475,16 @@ def _names(index: Any, limit: int = 10) -> str:
     items = [str(i) for i in index]
     shown = ", ".join(items[:limit])
     return shown + (f" (and {len(items) - limit} more)" if len(items) > limit else "")
+
+
+def _unscaled(res: SolveResult, n: int, s_b: float, s_n: float) -> SolveResult:
+    """A stage LP in the caller's units: amounts were multiplied by ``s_b`` and needs by
+    ``s_n``; every row is in amounts, so its dual (θ per amount) scales by ``s_n``, as does
+    the reduced cost of an amount (θ's own is unchanged)."""
+    unit = np.append(np.full(n, 1 / s_b), s_n / s_b)
+    dual_unit = np.append(np.full(n, s_n), 1.0)
+    return replace(
+        res, x=res.x * unit, objective=res.objective * s_n / s_b, bound=res.bound * s_n / s_b,
+        row_duals=None if res.row_duals is None else res.row_duals * s_n,
+        col_duals=None if res.col_duals is None else res.col_duals * dual_unit,
+    )  # fmt: skip
