@@ -15,7 +15,7 @@ import pytest
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from dongne.allocate import LocationProblem, PMedian, _lagbb, _radius
+from dongne.allocate import LocationProblem, PMedian, _lagbb, _radius, heuristics
 from dongne.allocate._lagbb import branch_and_bound
 from dongne.allocate._radius import fix_sites, lagrangian, solve_median_radius
 from dongne.allocate.instances import generate, read_orlib_pmedian
@@ -371,3 +371,85 @@ def test_bound_with_small_weights_and_zero_costs_is_not_above_the_optimum():
     assert m.objective_ == pytest.approx(optimum, rel=1e-12)
     assert m.bound_ <= optimum * (1 + 1e-12)
     assert m.details_["weight_scale"] > 1
+
+
+#: Review of the fuzz merges: 8 × 5, weights 1–10, unreachable pairs; only {0, 3} (2,645.37),
+#: {2, 3} (2,351.68) and {3, 4} (2,183.09) reach every unit (unit 3 reaches site 3 only).
+UNREACHABLE_COST = np.array(
+    [
+        [72.91690222516274, 73.38896032454385, 54.82960690752813, 48.97985511765426,
+         53.18897417575733],
+        [68.49067588835001, 9.269338567413943, 96.12594983255708, 90.90511981589471,
+         23.257586791555596],
+        [81.4930354536724, 18.479115366747013, np.inf, 46.24397212093593, 93.83155281206179],
+        [np.inf, np.inf, np.inf, 55.80978644542187, np.inf],
+        [45.3130005868591, np.inf, 3.752520966335249, np.inf, 32.28434492770269],
+        [np.inf, 83.86602349359022, 4.612751462335984, 97.1949605830371, 60.84740470958474],
+        [8.779578299316693, 5.59813316878831, 29.451981713313103, np.inf, 35.930585608667364],
+        [82.78396615135185, 26.029674816791182, 51.06455636327496, 64.83858364491222, np.inf],
+    ]
+)  # fmt: skip
+UNREACHABLE_W = np.array([9.313872452425304, 9.404192350284173, 8.1441661765651,
+                          1.207299234062094, 7.9421368571592295, 1.729102444863518,
+                          4.766795697114641, 8.194049362855742])  # fmt: skip
+
+
+def _pair_objectives(cost: np.ndarray, w: np.ndarray) -> dict[tuple[int, int], float]:
+    return {s: float(w @ cost[:, list(s)].min(axis=1)) for s in combinations(range(5), 2)}
+
+
+def test_unreachable_pairs_reach_the_optimum():
+    """Review: the search ended "gap_limit" at {2, 3} (2,351.68) with the bound 2,183.09 =
+    the optimum {3, 4}, although its branch and bound was complete: the polish of each
+    offered set (inf replaced by 2·max + 1) moved {3, 4} to {1, 2}, which leaves unit 3
+    unreachable, and only the polished set was judged."""
+    obj = _pair_objectives(UNREACHABLE_COST, UNREACHABLE_W)
+    optimum = min(obj.values())
+    assert optimum == pytest.approx(2183.091047026151, rel=1e-12)
+    m = PMedian(p=2, method="exact").fit(
+        LocationProblem.from_cost_matrix(UNREACHABLE_COST, UNREACHABLE_W)
+    )
+    assert m.status_ == "optimal"
+    assert m.objective_ == pytest.approx(optimum, rel=1e-9)
+    assert optimum * (1 - 1e-9) <= m.bound_ <= optimum * (1 + 1e-12)
+    res = solve_median_radius(UNREACHABLE_COST, UNREACHABLE_W, 2, np.full(8, np.inf))
+    assert res.status == "optimal"
+    assert res.chosen.tolist() == [3, 4]
+    assert res.details["start_objective"] == pytest.approx(optimum, rel=1e-12)
+
+
+def test_offer_keeps_the_offered_sites_when_the_polish_loses_reach():
+    """The incumbent update judges the offered sites before their polish: with the old
+    penalty (2·max + 1) the polish of {3, 4} is {1, 2}, unreachable for unit 3, and the
+    branch and bound's optimum offered against the incumbent {2, 3} was dropped."""
+    d, w = UNREACHABLE_COST, UNREACHABLE_W
+    base = np.full(8, np.inf)
+    search = _radius._Search(d, w, 2, base, None, {"mip_rel_gap": 0.0, "threads": None,
+                                                  "backend": "auto"})  # fmt: skip
+    old = np.where(np.isfinite(d), d, 2.0 * d[np.isfinite(d)].max() + 1.0)
+    search.rows = heuristics.median_sorted_rows(old, w, base)
+    assert heuristics.median_interchange(d, w, np.array([3, 4]), base,
+                                         sorted_rows=search.rows).tolist() == [1, 2]  # fmt: skip
+    search.ub, search.best = 2351.675091865069, np.array([2, 3])  # the old incumbent
+    search.offer(np.array([3, 4]))
+    assert search.ub == pytest.approx(2183.091047026151, rel=1e-12)
+    assert search.best.tolist() == [3, 4]
+
+
+def test_unreachable_cost_ranks_every_reaching_set_first():
+    """With the penalty of _unreachable_cost every set of sites that leaves a unit
+    unreachable costs more than every set that reaches all (the old 2·max + 1 gave {1, 2}
+    1,262.0 below the optimum 2,183.1)."""
+    d, w = UNREACHABLE_COST, UNREACHABLE_W
+    big = _radius._unreachable_cost(d, w, np.full(8, np.inf))
+    true = _pair_objectives(d, w)
+    penalised = _pair_objectives(np.where(np.isfinite(d), d, big), w)
+    reaching = [v for v in true.values() if np.isfinite(v)]
+    assert len(reaching) == 3
+    for s, v in true.items():
+        if np.isfinite(v):
+            assert penalised[s] == v
+        else:
+            assert penalised[s] > max(reaching)
+    old = _pair_objectives(np.where(np.isfinite(d), d, 2.0 * d[np.isfinite(d)].max() + 1.0), w)
+    assert old[(1, 2)] == pytest.approx(1261.990249064954, rel=1e-12)  # the old penalty's pick
