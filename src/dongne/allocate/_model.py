@@ -33,7 +33,7 @@ from scipy import sparse
 
 from dongne import __version__
 from dongne._vocab import Lang, check_lang, pick_language
-from dongne.allocate._solver import SolveResult, solve_highs
+from dongne.allocate._solver import SolveResult, _pow2, solve_highs
 from dongne.allocate.equity import access_table, gini
 from dongne.allocate.problem import LocationProblem, parse_radius
 from dongne.errors import (
@@ -612,26 +612,11 @@ def _uncoverable_error(problem: LocationProblem, rows: np.ndarray, radius: float
 #: that brings a lower bound of its objective there. HiGHS's tolerances are absolute (primal
 #: feasibility 1e-7, dual 1e-7, MIP feasibility 1e-6): with a total weight of 1e-5 a capacity
 #: row could be overrun by 1 % and cost coefficients below 1e-7 all looked "optimal" (fuzz4).
-WEIGHT_SCALE_TO = 1e6
+#: (``_solver.WEIGHT_SCALE_TO``, the default target of ``_pow2``.)
 #: Largest cost coefficient of the scaled p-median MIP: HiGHS's dual tolerance (1e-7) is
 #: absolute, and rounding in reduced costs grows with the largest cost (HiGHS's infinite
 #: cost is 1e20).
 MAX_COST = 1e8
-
-
-#: Every group share row of a MIP (``min_share``) is multiplied by its own power of two that
-#: brings its right-hand side into [WEIGHT_SCALE_TO, 2 WEIGHT_SCALE_TO): scaled only with the
-#: whole model, the row of a group weighing 1e-13 of a total of 10 asked for 1.3e-8, below
-#: HiGHS's feasibility tolerance (1e-6), and a share of 1 was met by covering nothing
-#: ("optimal"; review of the fuzz4 scaling). A group below 1e-12 had no row at all before.
-
-
-def _pow2(value: float, target: float = WEIGHT_SCALE_TO) -> float:
-    """Power of two that brings a positive ``value`` into [target, 2 target) (1 otherwise)."""
-    if not 0 < value < np.inf:
-        return 1.0
-    # the exponent clamped to what a double holds (2.0 ** 1024 overflows)
-    return float(np.ldexp(1.0, int(np.clip(np.ceil(np.log2(target / value)), -1021, 1023))))
 
 
 def _capacity_precheck(problem: LocationProblem, p: int | None, what: str) -> None:
@@ -741,7 +726,11 @@ def _capacitated_model(problem, agg, aw, ag, g_labels, total_g, shares, p, model
                 continue
             sel = np.flatnonzero(ag[coo.row] == gi)
             rhs = s * total_g[gi] * scale
-            r = _pow2(rhs)  # the share row in [1e6, 2e6) (above _pow2)
+            # Each share row gets its own power of two, rhs into [1e6, 2e6): scaled only with
+            # the whole model, the row of a group of 1e-13 beside a total of 10 asked for
+            # 1.3e-8, below HiGHS's feasibility tolerance, and a share of 1 was met by covering
+            # nothing ("optimal"; review of the fuzz4 scaling).
+            r = _pow2(rhs)
             b.add_rows(np.zeros(len(sel)), x0 + sel, aw[coo.row[sel]] * r, rhs * r, _INF, 1)
     res = b.solve(maximize=objective == "cover", **model._solver_options())
     if objective == "cover":

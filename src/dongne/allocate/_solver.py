@@ -326,3 +326,19 @@ def _solve_scipy(
     return SolveResult(
         status, np.asarray(res.x), obj, obj, 0.0, runtime, name, sign * duals, sign * col
     )
+
+
+#: Target of the exact power-of-two scalings (see ``_model``): totals into [1e6, 2e6).
+WEIGHT_SCALE_TO = 1e6
+
+
+def _pow2(value: float, target: float = WEIGHT_SCALE_TO) -> float:
+    """Power of two that brings a positive ``value`` into [target, 2 target) (1 otherwise).
+
+    Multiplying by it is exact in floating point: the models and the Benders master scale
+    weights, capacities and costs with it against HiGHS's absolute tolerances.
+    """
+    if not 0 < value < np.inf:
+        return 1.0
+    # the exponent clamped to what a double holds (2.0 ** 1024 overflows)
+    return float(np.ldexp(1.0, int(np.clip(np.ceil(np.log2(target / value)), -1021, 1023))))

@@ -100,6 +100,7 @@ from dongne.allocate._solver import (
     INFEASIBLE,
     OPTIMAL,
     TIME_LIMIT,
+    _pow2,
     run_highs,
 )
 from dongne.errors import SpecificationError
@@ -1382,11 +1383,7 @@ def _without_sites(
 def _scale(aw: np.ndarray) -> float:
     """Power of two (exact in floating point) that brings the total weight into
     [``SCALE_TO``, 2 ``SCALE_TO``) inside the master."""
-    total = float(np.sum(aw))
-    if not 0 < total < np.inf:
-        return 1.0
-    # the exponent clamped to what a double holds (2.0 ** 1024 overflows)
-    return float(np.ldexp(1.0, int(np.clip(np.ceil(np.log2(SCALE_TO / total)), -1021, 1023))))
+    return _pow2(float(np.sum(aw)), SCALE_TO)
 
 
 def _meets(value: float, bound: float) -> bool:

@@ -291,7 +291,7 @@ class PMedian(_LocationModel):
         d_all = problem.distances(rows)
         ww_raw = problem.weights[rows]
         ri, sj = np.nonzero(np.isfinite(d_all))
-        # Exact scaling by powers of two (see _model.WEIGHT_SCALE_TO): weights and capacities
+        # Exact scaling by powers of two (see _solver.WEIGHT_SCALE_TO): weights and capacities
         # to a total in [1e6, 2e6), costs so that the largest coefficient is in
         # [MAX_COST / 2, MAX_COST) — the widest range of costs above HiGHS's tolerances.
         w_scale = _pow2(float(ww_raw.sum()))
